@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 5000
+export FLASK_APP := tracker
+
+.PHONY: install translations db run test lint bench chaos clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+translations: install
+	$(PY) -c "from tracker.i18n import compile_catalogs; compile_catalogs()"
+
+db: install translations
+	$(VENV)/bin/flask db upgrade
+	$(VENV)/bin/flask demo load --if-empty
+
+run: db
+	$(VENV)/bin/honcho start -f Procfile -p $(PORT)
+
+test: install translations
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install translations
+	$(PY) bench/run.py
+
+chaos: install translations
+	$(PY) bench/chaos.py
+
+clean:
+	rm -rf $(VENV) instance/celery-broker.db

@@ -1,0 +1,102 @@
+"""Settings read from the environment; SQLite and an embedded broker by default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{INSTANCE_DIR / 'tracker.db'}"
+    # Heroku-style URLs still say postgres://; SQLAlchemy 2 only knows postgresql://.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    return url
+
+
+def _celery_settings(redis_url: str | None) -> dict:
+    """Redis when REDIS_URL is set, else kombu's SQLAlchemy transport on a local SQLite file."""
+    if redis_url:
+        broker = redis_url
+        transport_options = {
+            # A web request must never hang on Redis: fail fast and let the sweep catch up.
+            "socket_connect_timeout": 1,
+            "socket_timeout": 2,
+            "visibility_timeout": 3600,
+            "max_retries": 0,
+        }
+    else:
+        broker = f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.db'}"
+        transport_options = {}
+    return {
+        "broker_url": broker,
+        "task_ignore_result": True,
+        "broker_transport_options": transport_options,
+        "broker_connection_retry_on_startup": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "timezone": "Asia/Shanghai",
+        "enable_utc": True,
+    }
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    CELERY = _celery_settings(REDIS_URL)
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_CN": "中文", "en": "English"}
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # forms stay valid for the whole session
+
+    #: failed logins allowed per account and address inside LOGIN_WINDOW_SECONDS
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
+
+    PAGE_SIZE = int(os.environ.get("PAGE_SIZE", "25"))
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+
+    SMTP_URL = os.environ.get("SMTP_URL", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "tracker@localhost")
+    MAIL_DIR = os.environ.get("MAIL_DIR", str(INSTANCE_DIR / "mail"))
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"  # noqa: S105 - test only
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    WTF_CSRF_ENABLED = True
+    LOGIN_MAX_FAILURES = 5
+    CELERY = {**_celery_settings(None), "broker_url": "memory://"}
+    SERVER_NAME = "tracker.test"
+    FAST_PASSWORD_HASHES = True

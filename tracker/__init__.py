@@ -1,0 +1,88 @@
+"""Innovation Pipeline Tracker: the app factory."""
+
+from __future__ import annotations
+
+import os
+from importlib import import_module
+from pathlib import Path
+
+from flask import Flask, has_request_context, render_template, request, session
+from flask_babel import refresh as refresh_locale
+from flask_login import current_user
+
+from tracker.extensions import babel, configure_sqlite, csrf, db, login_manager, migrate
+from tracker.i18n import translation_directories
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: feature packages; each exposes init_app(app) registering its blueprint, CLI and panels
+FEATURES = (
+    "accounts", "enterprises", "ladder", "incubation", "reminders", "imports", "dashboard", "api",
+)
+
+
+def select_locale() -> str:
+    if not has_request_context():  # CLI, tasks: messages in the default language
+        return "zh_CN"
+    if "locale" in session:
+        return session["locale"]
+    if current_user and current_user.is_authenticated:
+        return current_user.locale
+    return "zh_CN"
+
+
+def create_app(config: object | str | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        instance_path=os.environ.get("INSTANCE_DIR", str(ROOT / "instance")),
+    )
+    if config is None:
+        config = "config.ProductionConfig" if os.environ.get("TRACKER_ENV") == "production" \
+            else "config.Config"
+    app.config.from_object(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "请先登录"
+    login_manager.login_message_category = "warning"
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=";".join(translation_directories()),
+    )
+
+    # Locale is cached on `g`; a request must choose afresh (tests share one app context).
+    app.before_request(refresh_locale)
+
+    from tracker.celery_app import celery_init_app
+
+    celery_init_app(app)
+
+    for name in FEATURES:
+        import_module(f"tracker.{name}").init_app(app)
+
+    from tracker import demo, templating
+
+    templating.init_app(app)
+    app.cli.add_command(demo.demo_cli)
+    _register_error_pages(app)
+    return app
+
+
+def _register_error_pages(app: Flask) -> None:
+    def render_error(error):
+        code = getattr(error, "code", 500)
+        if request.path.startswith("/api/"):
+            return {"error": getattr(error, "name", "error"),
+                    "message": getattr(error, "description", "")}, code
+        return render_template("errors.html", code=code, error=error), code
+
+    for code in (400, 403, 404, 405, 409, 413, 422, 429):
+        app.register_error_handler(code, render_error)

@@ -1,0 +1,36 @@
+"""Login and user administration forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from tracker.accounts.roles import ROLE_LABELS
+from tracker.enterprises.zones import ZONES
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("邮箱"), validators=[DataRequired(), Email()])
+    password = PasswordField(_l("密码"), validators=[DataRequired()])
+    remember = BooleanField(_l("记住我"))
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("邮箱"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=100)])
+    role = SelectField(_l("角色"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    zone = SelectField(
+        _l("所属区域"),
+        choices=[("", "—")] + [(code, short) for code, (short, _full) in ZONES.items()],
+        validators=[Optional()],
+    )
+    carrier_id = SelectField(_l("管理的载体"), coerce=lambda v: int(v) if v else None,
+                             validators=[Optional()])
+    locale = SelectField(_l("语言"), choices=[("zh_CN", "中文"), ("en", "English")])
+    wants_digest = BooleanField(_l("提醒以每日汇总方式发送"))
+    active = BooleanField(_l("启用"), default=True)
+    password = PasswordField(
+        _l("密码"), validators=[Optional(), Length(min=10, message=_l("密码至少 10 位"))]
+    )

@@ -1,0 +1,9 @@
+"""The JSON API under /api/v1."""
+
+
+def init_app(app):
+    from tracker.api.views import bp
+    from tracker.extensions import csrf
+
+    csrf.exempt(bp)
+    app.register_blueprint(bp)

@@ -1,0 +1,5 @@
+"""JSON endpoints; session-authenticated, scoped like every page."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")

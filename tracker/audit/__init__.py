@@ -1,0 +1,1 @@
+"""Append-only audit history of every change to regulated data."""

@@ -1,0 +1,66 @@
+"""Recording audit events from services (never from views)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import has_request_context
+from flask_login import current_user
+
+from tracker.audit.models import AuditEvent
+from tracker.extensions import db
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value.normalize()) if value == value.to_integral() else str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | tuple):
+        return sorted(value)
+    return value
+
+
+def snapshot(obj: Any, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """The audited fields of a model instance as JSON-ready values."""
+    return {name: _jsonable(getattr(obj, name)) for name in fields}
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    return {
+        name: [before.get(name), value]
+        for name, value in after.items()
+        if before.get(name) != value
+    }
+
+
+def _current_actor_id() -> int | None:
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user.id
+    return None
+
+
+def record(
+    entity_type: str,
+    entity_id: int | None,
+    action: str,
+    changes: dict[str, list[Any]] | None = None,
+    *,
+    enterprise_id: int | None = None,
+    actor_id: int | None = None,
+    summary: str | None = None,
+) -> AuditEvent:
+    """Add an audit event to the session; the caller's commit makes it permanent."""
+    event = AuditEvent(
+        entity_type=entity_type,
+        entity_id=entity_id,
+        action=action,
+        changes=changes or {},
+        enterprise_id=enterprise_id,
+        actor_id=actor_id if actor_id is not None else _current_actor_id(),
+        summary=summary,
+    )
+    db.session.add(event)
+    return event

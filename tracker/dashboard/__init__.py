@@ -1,0 +1,7 @@
+"""Leadership dashboards: SQL aggregates over the same tables, scoped by role."""
+
+
+def init_app(app):
+    from tracker.dashboard.views import bp
+
+    app.register_blueprint(bp)

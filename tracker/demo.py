@@ -1,0 +1,135 @@
+"""Demo data for a first look: one user per role and a few dozen real-looking firms.
+
+The passwords below are for the demo database only and are documented in the README.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from tracker.accounts import services as accounts
+from tracker.accounts.models import User
+from tracker.enterprises import services as enterprises
+from tracker.enterprises.models import Enterprise
+from tracker.enterprises.uscc import ALPHABET, check_character
+from tracker.enterprises.zones import TECH_FIELDS, ZONES
+from tracker.extensions import db
+from tracker.incubation.models import Carrier, Tenancy
+
+DEMO_PASSWORD = "demo-pass-2026"
+DEMO_USERS = [
+    ("admin@demo.binhai", "管理员", "admin", None),
+    ("bureau@demo.binhai", "王科员（区科技局）", "bureau", None),
+    ("zone@demo.binhai", "李专员（高新区）", "zone", "hitech"),
+    ("incubator@demo.binhai", "赵经理（滨海创新孵化器）", "carrier_manager", None),
+    ("viewer@demo.binhai", "刘主任（领导）", "viewer", None),
+]
+NAME_PARTS = (
+    ["海河", "渤海", "泰达", "津滨", "华创", "中科", "云帆", "北洋",
+     "鲲鹏", "蓝海", "星辰", "瀚海"],
+    ["智能", "生物", "新材料", "信息", "医药", "能源", "装备", "数据", "海洋", "芯片", "环境"],
+    ["科技有限公司", "技术有限公司", "科技股份有限公司", "研究院有限公司"],
+)
+
+
+def demo_uscc(serial: int) -> str:
+    """A code that passes the GB 32100 check, registered in 滨海新区 (120116)."""
+    rng = random.Random(serial)
+    body = "91120116" + "".join(rng.choice(ALPHABET) for _ in range(9))
+    return body + check_character(body)
+
+
+def load_demo(n_enterprises: int = 60, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    carriers = [
+        Carrier(name="滨海创新孵化器", kind="incubator", scheme="most_2018_national",
+                operator="天津滨海创新发展有限公司", zone="hitech", area_m2=16000,
+                recognised_on=date(2019, 12, 1)),
+        Carrier(name="泰达创客空间", kind="maker_space", scheme="national_maker_space",
+                operator="泰达创业服务中心", zone="teda", area_m2=1200,
+                recognised_on=date(2018, 6, 1)),
+        Carrier(name="滨海高新区软件园", kind="science_park", scheme="tianjin_municipal",
+                zone="hitech", area_m2=80000),
+    ]
+    db.session.add_all(carriers)
+    db.session.flush()
+    users = {}
+    for email, name, role, zone in DEMO_USERS:
+        users[role] = accounts.create_user(
+            email, DEMO_PASSWORD, role, name=name, zone=zone,
+            carrier_id=carriers[0].id if role == "carrier_manager" else None,
+        )
+    officers = [users["bureau"], users["zone"]]
+    zone_codes = list(ZONES)
+    for i in range(n_enterprises):
+        name = (rng.choice(NAME_PARTS[0]) + rng.choice(NAME_PARTS[1])
+                + rng.choice(NAME_PARTS[2]))
+        name = f"天津{name[:2]}{i:02d}{name[2:]}" if i % 3 else f"天津{name}"
+        zone = "hitech" if i % 4 == 0 else rng.choice(zone_codes)
+        founded = date(2012, 1, 1) + timedelta(days=rng.randint(0, 4800))
+        enterprise = enterprises.create_enterprise({
+            "uscc": demo_uscc(i), "name": name, "zone": zone,
+            "founded_on": founded, "tech_field": rng.choice(list(TECH_FIELDS)),
+            "officer_id": officers[i % 2].id if zone == "hitech" else users["bureau"].id,
+            "honours": rng.sample(["provincial_rd_institution", "sci_project",
+                                   "drafted_standard", "software_certified"], rng.randint(0, 2)),
+        })
+        enterprises.save_contact(enterprise, {
+            "name": rng.choice("张王李赵陈") + rng.choice("伟芳磊静"),
+            "title": "总经理", "phone": f"022-6{rng.randint(1000000, 9999999)}",
+            "email": f"contact{i}@example.com", "receives_reminders": True,
+        })
+        employees = rng.randint(8, 450)
+        base_revenue = Decimal(rng.randint(50, 40000)) * 10000
+        for year in (2023, 2024, 2025):
+            if year < founded.year:
+                continue
+            growth = Decimal(1 + (year - 2023) * rng.randint(5, 30) / 100)
+            revenue = (base_revenue * growth).quantize(Decimal("1"))
+            enterprises.save_metrics(enterprise, year, {
+                "employees": employees,
+                "tech_staff": max(1, employees * rng.randint(5, 45) // 100),
+                "revenue": revenue, "total_income": revenue + 100000,
+                "total_assets": revenue * Decimal("1.4"), "net_assets": revenue * Decimal("0.6"),
+                "total_cost": revenue * Decimal("0.8"),
+                "rd_expense": (revenue * Decimal(rng.randint(1, 12)) / 100).quantize(Decimal("1")),
+                "rd_expense_domestic": (revenue * Decimal(1) / 100).quantize(Decimal("1")),
+                "high_tech_income": revenue * Decimal(rng.randint(30, 90)) / 100,
+                "class1_ip": rng.randint(0, 3), "class2_ip": rng.randint(0, 8),
+            }, source="demo")
+        if i < 12:
+            carrier = carriers[0] if i < 8 else carriers[1]
+            moved_in = date(2023, 1, 1) + timedelta(days=30 * i)
+            db.session.add(Tenancy(
+                enterprise=enterprise, carrier=carrier, moved_in_on=moved_in,
+                term_ends_on=moved_in.replace(year=moved_in.year + 4),
+            ))
+    db.session.flush()
+
+
+def database_is_empty() -> bool:
+    return not db.session.scalar(select(func.count(User.id)))
+
+
+demo_cli = AppGroup("demo", help="Demo data.")
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="do nothing when the database has users")
+@click.option("--enterprises", "n", default=60, show_default=True)
+def load(if_empty: bool, n: int) -> None:
+    """Load demo users, carriers and enterprises."""
+    if if_empty and not database_is_empty():
+        click.echo("database already has data; demo not loaded")
+        return
+    load_demo(n)
+    db.session.commit()
+    count = db.session.scalar(select(func.count(Enterprise.id)))
+    click.echo(f"demo loaded: {len(DEMO_USERS)} users, {count} enterprises; "
+               f"password for every demo user: {DEMO_PASSWORD}")

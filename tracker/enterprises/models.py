@@ -1,0 +1,184 @@
+"""The enterprise record and what hangs off it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.clock import now_utc
+from tracker.extensions import db
+from tracker.models_base import UTCDateTime
+
+#: money columns hold 元 exactly; the UI converts to and from 万元
+Money = Numeric(18, 2)
+
+ENTERPRISE_STATUSES = {"active": "正常", "archived": "已归档"}
+
+
+class Enterprise(db.Model):
+    __tablename__ = "enterprises"
+    __table_args__ = (
+        Index("ix_enterprises_zone_name", "zone", "name"),
+        Index("ix_enterprises_name_id", "name", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: 统一社会信用代码, normalised; the business key
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    #: why a code that fails the GB 32100 check was accepted (old real codes do)
+    uscc_override_reason: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(String(200))
+    zone: Mapped[str] = mapped_column(String(20), index=True)
+    street: Mapped[str | None] = mapped_column(String(100))
+    founded_on: Mapped[date | None] = mapped_column()
+    tech_field: Mapped[str | None] = mapped_column(String(40), index=True)
+    #: free industry tags, e.g. ["信创", "生物制造"]
+    industry_tags: Mapped[list] = mapped_column(JSON, default=list)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    website: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+
+    # Facts the rules engine reads (eligibility.md "enterprise" block); None means unknown.
+    registered_in_tianjin: Mapped[bool | None] = mapped_column(default=True)
+    resident_enterprise: Mapped[bool | None] = mapped_column(default=True)
+    restricted_industry: Mapped[bool | None] = mapped_column(default=False)
+    integrity_record_clean: Mapped[bool | None] = mapped_column(default=True)
+    #: honour codes from eligibility.md (provincial_rd_institution, sci_award ...)
+    honours: Mapped[list] = mapped_column(JSON, default=list)
+    innovation_score: Mapped[int | None] = mapped_column()
+
+    #: cached ladder position, derived from valid qualifications (never typed in)
+    current_rung: Mapped[str | None] = mapped_column(String(30), index=True)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    officer = relationship("User", foreign_keys=[officer_id])
+    contacts = relationship(
+        "Contact", back_populates="enterprise", order_by="Contact.id",
+        cascade="all, delete-orphan",
+    )
+    metrics = relationship(
+        "AnnualMetrics", back_populates="enterprise",
+        order_by="AnnualMetrics.fiscal_year.desc()", cascade="all, delete-orphan",
+    )
+    activities = relationship("Activity", back_populates="enterprise", cascade="all")
+    tenancies = relationship(
+        "Tenancy", back_populates="enterprise", order_by="Tenancy.moved_in_on"
+    )
+
+    @property
+    def archived(self) -> bool:
+        return self.status == "archived"
+
+    def __repr__(self) -> str:
+        return f"<Enterprise {self.uscc} {self.name}>"
+
+
+class Contact(db.Model):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
+    #: whether reminders about this firm go to this person
+    receives_reminders: Mapped[bool] = mapped_column(default=True)
+    #: set from the unsubscribe link in an email; reminders then skip this contact
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    enterprise = relationship("Enterprise", back_populates="contacts")
+
+
+#: fields of AnnualMetrics that hold money (元)
+MONEY_FIELDS = (
+    "revenue", "total_income", "total_assets", "net_assets", "total_cost",
+    "rd_expense", "rd_expense_domestic", "high_tech_income", "investment_raised",
+)
+COUNT_FIELDS = ("employees", "tech_staff", "class1_ip", "class2_ip")
+METRIC_LABELS = {
+    "employees": "从业人数",
+    "tech_staff": "科技人员数",
+    "revenue": "营业收入",
+    "total_income": "总收入",
+    "total_assets": "资产总额",
+    "net_assets": "净资产",
+    "total_cost": "成本费用总额",
+    "rd_expense": "研发费用",
+    "rd_expense_domestic": "境内研发费用",
+    "high_tech_income": "高新技术产品（服务）收入",
+    "class1_ip": "Ⅰ类知识产权",
+    "class2_ip": "Ⅱ类知识产权",
+    "investment_raised": "获得投资",
+}
+
+
+class AnnualMetrics(db.Model):
+    """One row per enterprise and fiscal year, with where the figures came from."""
+
+    __tablename__ = "annual_metrics"
+    __table_args__ = (UniqueConstraint("enterprise_id", "fiscal_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    fiscal_year: Mapped[int] = mapped_column()
+    employees: Mapped[int | None] = mapped_column()
+    tech_staff: Mapped[int | None] = mapped_column()
+    revenue: Mapped[Decimal | None] = mapped_column(Money)
+    total_income: Mapped[Decimal | None] = mapped_column(Money)
+    total_assets: Mapped[Decimal | None] = mapped_column(Money)
+    net_assets: Mapped[Decimal | None] = mapped_column(Money)
+    total_cost: Mapped[Decimal | None] = mapped_column(Money)
+    rd_expense: Mapped[Decimal | None] = mapped_column(Money)
+    rd_expense_domestic: Mapped[Decimal | None] = mapped_column(Money)
+    high_tech_income: Mapped[Decimal | None] = mapped_column(Money)
+    class1_ip: Mapped[int | None] = mapped_column()
+    class2_ip: Mapped[int | None] = mapped_column()
+    investment_raised: Mapped[Decimal | None] = mapped_column(Money)
+    #: manual, import, tenant_report, api
+    source: Mapped[str] = mapped_column(String(30), default="manual")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    enterprise = relationship("Enterprise", back_populates="metrics")
+
+
+ACTIVITY_KINDS = {"note": "备注", "visit": "走访", "call": "电话", "task": "待办"}
+
+
+class Activity(db.Model):
+    """A note, visit, call or follow-up task on an enterprise."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_enterprise_created", "enterprise_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str | None] = mapped_column(Text)
+    occurred_on: Mapped[date | None] = mapped_column()
+    #: follow-up tasks only
+    due_on: Mapped[date | None] = mapped_column(index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    enterprise = relationship("Enterprise", back_populates="activities")
+    owner = relationship("User", foreign_keys=[owner_id])
+    created_by = relationship("User", foreign_keys=[created_by_id])

@@ -1,0 +1,88 @@
+"""The enterprise list: search, filters, sorting and keyset pages, always scoped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from tracker.accounts.scope import enterprise_scope
+from tracker.enterprises import uscc
+from tracker.enterprises.models import Enterprise
+from tracker.extensions import db
+from tracker.pagination import Page, SortKey, keyset_page
+
+SORTS: dict[str, list[SortKey]] = {
+    "name": [SortKey(Enterprise.name), SortKey(Enterprise.id, kind="int")],
+    "-updated": [SortKey(Enterprise.updated_at, True, "datetime"),
+                 SortKey(Enterprise.id, True, "int")],
+    "uscc": [SortKey(Enterprise.uscc), SortKey(Enterprise.id, kind="int")],
+    "-created": [SortKey(Enterprise.created_at, True, "datetime"),
+                 SortKey(Enterprise.id, True, "int")],
+}
+SORT_LABELS = {"name": "名称", "-updated": "最近更新", "uscc": "信用代码", "-created": "最近创建"}
+
+
+@dataclass
+class EnterpriseFilters:
+    q: str = ""
+    uscc: str = ""
+    zone: str = ""
+    tech_field: str = ""
+    rung: str = ""
+    officer_id: int | None = None
+    status: str = "active"
+    sort: str = "name"
+
+    @classmethod
+    def from_args(cls, args: Any) -> EnterpriseFilters:
+        officer = args.get("officer_id", "")
+        return cls(
+            q=(args.get("q") or "").strip()[:100],
+            uscc=uscc.normalise(args.get("uscc"))[:18],
+            zone=args.get("zone", ""),
+            tech_field=args.get("tech_field", ""),
+            rung=args.get("rung", ""),
+            officer_id=int(officer) if officer.isdigit() else None,
+            status=args.get("status", "active") or "active",
+            sort=args.get("sort") if args.get("sort") in SORTS else "name",
+        )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filtered_query(user: Any, filters: EnterpriseFilters):
+    query = select(Enterprise).where(enterprise_scope(user))
+    if filters.q:
+        query = query.where(Enterprise.name.ilike(f"%{_escape_like(filters.q)}%", escape="\\"))
+    if filters.uscc:
+        query = query.where(Enterprise.uscc.like(f"{_escape_like(filters.uscc)}%", escape="\\"))
+    if filters.zone:
+        query = query.where(Enterprise.zone == filters.zone)
+    if filters.tech_field:
+        query = query.where(Enterprise.tech_field == filters.tech_field)
+    if filters.rung == "none":
+        query = query.where(Enterprise.current_rung.is_(None))
+    elif filters.rung:
+        query = query.where(Enterprise.current_rung == filters.rung)
+    if filters.officer_id:
+        query = query.where(Enterprise.officer_id == filters.officer_id)
+    if filters.status in ("active", "archived"):
+        query = query.where(Enterprise.status == filters.status)
+    return query
+
+
+def count(user: Any, filters: EnterpriseFilters) -> int:
+    inner = filtered_query(user, filters).with_only_columns(Enterprise.id).subquery()
+    return db.session.scalar(select(func.count()).select_from(inner))
+
+
+def page(user: Any, filters: EnterpriseFilters, *, size: int, after: str | None = None,
+         before: str | None = None) -> Page:
+    query = filtered_query(user, filters).options(joinedload(Enterprise.officer))
+    return keyset_page(db.session, query, SORTS[filters.sort], size=size, after=after,
+                       before=before)

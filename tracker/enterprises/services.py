@@ -1,0 +1,289 @@
+"""Writing enterprise records: validation, optimistic locking, audit.
+
+Services flush; the caller (view, task, CLI) commits once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from tracker.audit import services as audit
+from tracker.clock import now_utc, today
+from tracker.enterprises import uscc
+from tracker.enterprises.models import (
+    COUNT_FIELDS,
+    MONEY_FIELDS,
+    Activity,
+    AnnualMetrics,
+    Contact,
+    Enterprise,
+)
+from tracker.enterprises.zones import TECH_FIELDS, ZONES
+from tracker.extensions import db
+from tracker.signals import enterprise_changed
+
+ENTERPRISE_FIELDS = (
+    "uscc", "uscc_override_reason", "name", "zone", "street", "founded_on", "tech_field",
+    "industry_tags", "officer_id", "address", "website", "description",
+    "registered_in_tianjin", "resident_enterprise", "restricted_industry",
+    "integrity_record_clean", "honours", "innovation_score", "status",
+)
+CONTACT_FIELDS = ("name", "title", "phone", "email", "receives_reminders", "locale")
+METRIC_FIELDS = COUNT_FIELDS + MONEY_FIELDS
+WAN = Decimal(10000)
+
+
+class FieldError(ValueError):
+    """Input refused; `errors` maps field names to messages a person can act on."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class StaleEdit(Exception):
+    """Someone saved a newer version since the form was opened."""
+
+    def __init__(self, current_version: int):
+        super().__init__(current_version)
+        self.current_version = current_version
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    code: str
+    problem: uscc.USCCProblem | None
+
+
+def wan_to_yuan(value: Decimal | None) -> Decimal | None:
+    """万元 as typed on the form -> 元 stored exactly."""
+    return None if value is None else (Decimal(value) * WAN).quantize(Decimal("0.01"))
+
+
+def yuan_to_wan(value: Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(value) / WAN
+
+
+def check_uscc(raw: str, override_reason: str | None, *, exclude_id: int | None = None) -> str:
+    """Normalise and validate a USCC; raises FieldError with a clear message."""
+    code = uscc.normalise(raw)
+    problem = uscc.problem(code)
+    if problem is not None:
+        overridable = problem.code == "check" and (override_reason or "").strip()
+        if not overridable:
+            message = problem.message
+            if problem.code == "check":
+                message += "；如确为历史遗留的真实代码，请填写例外说明"
+            raise FieldError({"uscc": message})
+    query = select(Enterprise.id, Enterprise.name).where(Enterprise.uscc == code)
+    if exclude_id is not None:
+        query = query.where(Enterprise.id != exclude_id)
+    clash = db.session.execute(query).first()
+    if clash:
+        raise FieldError({"uscc": f"该统一社会信用代码已登记为「{clash.name}」"})
+    return code
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    cleaned = {k: v for k, v in data.items() if k in ENTERPRISE_FIELDS}
+    for key in ("name", "street", "address", "website", "description"):
+        if isinstance(cleaned.get(key), str):
+            cleaned[key] = cleaned[key].strip() or None
+    if "name" in cleaned and not cleaned["name"]:
+        errors["name"] = "请填写企业名称"
+    if "zone" in cleaned and cleaned["zone"] not in ZONES:
+        errors["zone"] = "请选择所属区域"
+    if cleaned.get("tech_field") and cleaned["tech_field"] not in TECH_FIELDS:
+        errors["tech_field"] = "技术领域不在八大领域之内"
+    founded = cleaned.get("founded_on")
+    if isinstance(founded, date) and founded > today():
+        errors["founded_on"] = "成立日期不能晚于今天"
+    score = cleaned.get("innovation_score")
+    if score is not None and not 0 <= score <= 100:
+        errors["innovation_score"] = "创新能力评分应在 0–100 之间"
+    if errors:
+        raise FieldError(errors)
+    return cleaned
+
+
+def create_enterprise(data: dict[str, Any]) -> Enterprise:
+    cleaned = _clean(data)
+    cleaned["uscc"] = check_uscc(data.get("uscc", ""), data.get("uscc_override_reason"))
+    if not cleaned.get("uscc_override_reason") or uscc.problem(cleaned["uscc"]) is None:
+        cleaned["uscc_override_reason"] = None
+    enterprise = Enterprise(**cleaned)
+    db.session.add(enterprise)
+    db.session.flush()
+    audit.record(
+        "enterprise", enterprise.id, "create",
+        audit.changed_fields({}, audit.snapshot(enterprise, ENTERPRISE_FIELDS)),
+        enterprise_id=enterprise.id,
+    )
+    enterprise_changed.send(enterprise.id)
+    return enterprise
+
+
+def _check_version(obj: Any, expected_version: int | None) -> None:
+    if expected_version is not None and obj.version != int(expected_version):
+        raise StaleEdit(obj.version)
+
+
+def update_enterprise(
+    enterprise: Enterprise, data: dict[str, Any], *, expected_version: int | None
+) -> dict[str, list[Any]]:
+    """Apply changed fields; refuses when the record moved on since the form was read."""
+    _check_version(enterprise, expected_version)
+    cleaned = _clean(data)
+    if "uscc" in data:
+        cleaned["uscc"] = check_uscc(
+            data["uscc"], data.get("uscc_override_reason"), exclude_id=enterprise.id
+        )
+        if uscc.problem(cleaned["uscc"]) is None:
+            cleaned["uscc_override_reason"] = None
+    before = audit.snapshot(enterprise, ENTERPRISE_FIELDS)
+    for key, value in cleaned.items():
+        setattr(enterprise, key, value)
+    changes = audit.changed_fields(before, audit.snapshot(enterprise, ENTERPRISE_FIELDS))
+    if changes:
+        db.session.flush()
+        audit.record("enterprise", enterprise.id, "update", changes, enterprise_id=enterprise.id)
+        enterprise_changed.send(enterprise.id)
+    return changes
+
+
+def set_archived(enterprise: Enterprise, archived: bool, *, expected_version: int | None,
+                 reason: str = "") -> None:
+    _check_version(enterprise, expected_version)
+    new_status = "archived" if archived else "active"
+    if enterprise.status == new_status:
+        return
+    old = enterprise.status
+    enterprise.status = new_status
+    db.session.flush()
+    audit.record(
+        "enterprise", enterprise.id, "archive" if archived else "restore",
+        {"status": [old, new_status]}, enterprise_id=enterprise.id, summary=reason or None,
+    )
+
+
+def save_contact(enterprise: Enterprise, data: dict[str, Any],
+                 contact: Contact | None = None) -> Contact:
+    name = (data.get("name") or "").strip()
+    if not name:
+        raise FieldError({"name": "请填写联系人姓名"})
+    email = (data.get("email") or "").strip().lower() or None
+    values = {**{k: data.get(k) for k in CONTACT_FIELDS if k in data}, "name": name,
+              "email": email}
+    if values.get("receives_reminders") and not email:
+        raise FieldError({"email": "接收提醒的联系人必须填写邮箱"})
+    action = "update" if contact else "create"
+    if contact is None:
+        contact = Contact(enterprise=enterprise)
+        db.session.add(contact)
+        before: dict[str, Any] = {}
+    else:
+        before = audit.snapshot(contact, CONTACT_FIELDS)
+    for key, value in values.items():
+        setattr(contact, key, value)
+    db.session.flush()
+    changes = audit.changed_fields(before, audit.snapshot(contact, CONTACT_FIELDS))
+    if changes:
+        audit.record("contact", contact.id, action, changes, enterprise_id=enterprise.id,
+                     summary=contact.name)
+    return contact
+
+
+def remove_contact(contact: Contact) -> None:
+    audit.record("contact", contact.id, "delete",
+                 audit.changed_fields(audit.snapshot(contact, CONTACT_FIELDS), {}),
+                 enterprise_id=contact.enterprise_id, summary=contact.name)
+    db.session.delete(contact)
+    db.session.flush()
+
+
+def save_metrics(
+    enterprise: Enterprise,
+    fiscal_year: int,
+    values: dict[str, Any],
+    *,
+    source: str = "manual",
+    expected_version: int | None = None,
+) -> AnnualMetrics:
+    """Create or update one fiscal year's figures; money values are in 元."""
+    errors = {}
+    if not 1980 <= int(fiscal_year) <= today().year:
+        errors["fiscal_year"] = f"年度应在 1980–{today().year} 之间"
+    for key in METRIC_FIELDS:
+        value = values.get(key)
+        if value is not None and value < 0:
+            errors[key] = "不能为负数"
+    staff, employees = values.get("tech_staff"), values.get("employees")
+    if staff is not None and employees is not None and staff > employees:
+        errors["tech_staff"] = "科技人员数不能超过从业人数"
+    domestic, rd = values.get("rd_expense_domestic"), values.get("rd_expense")
+    if domestic is not None and rd is not None and domestic > rd:
+        errors["rd_expense_domestic"] = "境内研发费用不能超过研发费用总额"
+    if errors:
+        raise FieldError(errors)
+    row = db.session.scalar(
+        select(AnnualMetrics).where(
+            AnnualMetrics.enterprise_id == enterprise.id,
+            AnnualMetrics.fiscal_year == fiscal_year,
+        )
+    )
+    action = "update"
+    if row is None:
+        row = AnnualMetrics(enterprise_id=enterprise.id, fiscal_year=fiscal_year)
+        db.session.add(row)
+        action = "create"
+        before: dict[str, Any] = {}
+    else:
+        _check_version(row, expected_version)
+        before = audit.snapshot(row, METRIC_FIELDS)
+    for key in METRIC_FIELDS:
+        if key in values:
+            setattr(row, key, values[key])
+    row.source = source
+    db.session.flush()
+    changes = audit.changed_fields(before, audit.snapshot(row, METRIC_FIELDS))
+    if changes:
+        audit.record("metrics", row.id, action, changes, enterprise_id=enterprise.id,
+                     summary=f"{fiscal_year} 年度数据（{source}）")
+        enterprise_changed.send(enterprise.id)
+    return row
+
+
+def add_activity(enterprise: Enterprise, data: dict[str, Any], *, created_by_id: int | None
+                 ) -> Activity:
+    kind = data.get("kind")
+    subject = (data.get("subject") or "").strip()
+    errors = {}
+    if kind not in ("note", "visit", "call", "task"):
+        errors["kind"] = "请选择类型"
+    if not subject:
+        errors["subject"] = "请填写主题"
+    if kind == "task" and not data.get("due_on"):
+        errors["due_on"] = "待办事项需要截止日期"
+    if errors:
+        raise FieldError(errors)
+    activity = Activity(
+        enterprise_id=enterprise.id, kind=kind, subject=subject, body=data.get("body"),
+        occurred_on=data.get("occurred_on") or (None if kind == "task" else today()),
+        due_on=data.get("due_on") if kind == "task" else None,
+        owner_id=data.get("owner_id") or created_by_id, created_by_id=created_by_id,
+    )
+    db.session.add(activity)
+    db.session.flush()
+    return activity
+
+
+def complete_task(activity: Activity) -> None:
+    if activity.done_at is None:
+        activity.done_at = now_utc()
+        db.session.flush()

@@ -1,0 +1,372 @@
+"""Enterprise pages: list, record, edit, archive, contacts, yearly figures, activities."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from tracker.accounts.access import editor_required
+from tracker.accounts.models import User
+from tracker.accounts.roles import EDITOR_ROLES
+from tracker.accounts.scope import get_enterprise_or_404
+from tracker.audit.models import AuditEvent
+from tracker.enterprises import panels, queries, services
+from tracker.enterprises.forms import (
+    TRI_STATE_FIELDS,
+    ActivityForm,
+    ArchiveForm,
+    ContactForm,
+    EnterpriseForm,
+    MetricsForm,
+    tri_state_raw,
+    tri_state_value,
+)
+from tracker.enterprises.models import (
+    METRIC_LABELS,
+    MONEY_FIELDS,
+    Activity,
+    AnnualMetrics,
+    Contact,
+)
+from tracker.enterprises.zones import TECH_FIELDS, ZONES
+from tracker.extensions import db
+
+bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
+
+
+def _officer_choices() -> list[tuple[str, str]]:
+    officers = db.session.scalars(
+        select(User).where(User.role.in_(list(EDITOR_ROLES)), User.active.is_(True))
+        .order_by(User.name)
+    ).all()
+    return [("", "—")] + [(str(u.id), u.name) for u in officers]
+
+
+@bp.get("/")
+@login_required
+def index():
+    filters = queries.EnterpriseFilters.from_args(request.args)
+    size = min(max(request.args.get("size", current_app.config["PAGE_SIZE"], type=int), 1), 200)
+    page = queries.page(current_user, filters, size=size, after=request.args.get("after"),
+                        before=request.args.get("before"))
+    total = queries.count(current_user, filters)
+    return render_template(
+        "enterprises/index.html", page=page, total=total, filters=filters, size=size,
+        zones=ZONES, fields=TECH_FIELDS, sorts=queries.SORT_LABELS,
+        officers=_officer_choices()[1:],
+    )
+
+
+def _form_data(form: EnterpriseForm) -> dict:
+    data = {
+        "uscc": form.uscc.data,
+        "uscc_override_reason": (form.uscc_override_reason.data or "").strip() or None,
+        "name": form.name.data,
+        "zone": form.zone.data,
+        "street": form.street.data,
+        "founded_on": form.founded_on.data,
+        "tech_field": form.tech_field.data or None,
+        "industry_tags": [t.strip() for t in (form.industry_tags.data or "").replace("，", ",")
+                          .split(",") if t.strip()],
+        "officer_id": form.officer_id.data,
+        "address": form.address.data,
+        "website": form.website.data,
+        "description": form.description.data,
+        "honours": sorted(form.honours.data or []),
+        "innovation_score": form.innovation_score.data,
+    }
+    for name in TRI_STATE_FIELDS:
+        data[name] = tri_state_value(getattr(form, name).data)
+    return data
+
+
+def _show_field_errors(form, errors: dict[str, str]) -> None:
+    for name, message in errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, "danger")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@editor_required
+def new():
+    form = EnterpriseForm()
+    form.officer_id.choices = _officer_choices()
+    if request.method == "GET":
+        form.officer_id.data = current_user.id
+        if current_user.zone:
+            form.zone.data = current_user.zone
+    if form.validate_on_submit():
+        data = _form_data(form)
+        if current_user.role == "zone" and data["zone"] != current_user.zone:
+            form.zone.errors = [_("只能登记本区域的企业")]
+        else:
+            try:
+                enterprise = services.create_enterprise(data)
+                db.session.commit()
+                flash(_("已登记企业 %(name)s", name=enterprise.name), "success")
+                return redirect(url_for(".detail", enterprise_id=enterprise.id))
+            except services.FieldError as exc:
+                db.session.rollback()
+                _show_field_errors(form, exc.errors)
+    status = 400 if form.errors else 200
+    return render_template("enterprises/form.html", form=form, enterprise=None), status
+
+
+@bp.get("/<int:enterprise_id>")
+@login_required
+def detail(enterprise_id: int):
+    enterprise = get_enterprise_or_404(current_user, enterprise_id)
+    timeline = _timeline(enterprise.id, limit=30)
+    extra = [(panel, panel.context(enterprise, current_user)) for panel in panels.panels()]
+    return render_template(
+        "enterprises/detail.html", enterprise=enterprise, timeline=timeline, panels=extra,
+        metric_labels=METRIC_LABELS, money_fields=MONEY_FIELDS,
+        activity_form=_activity_form(), contact_form=ContactForm(prefix="contact"),
+        archive_form=ArchiveForm(version=enterprise.version),
+    )
+
+
+def _activity_form(**kwargs) -> ActivityForm:
+    form = ActivityForm(prefix="activity", **kwargs)
+    form.owner_id.choices = _officer_choices()
+    return form
+
+
+def _timeline(enterprise_id: int, *, limit: int | None = None) -> list[dict]:
+    """Audit events and activities merged newest first (two queries, whatever the length)."""
+    events_q = (select(AuditEvent).where(AuditEvent.enterprise_id == enterprise_id)
+                .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
+    acts_q = (select(Activity).where(Activity.enterprise_id == enterprise_id)
+              .order_by(Activity.created_at.desc(), Activity.id.desc()))
+    if limit:
+        events_q, acts_q = events_q.limit(limit), acts_q.limit(limit)
+    items = [{"at": e.at, "type": "audit", "obj": e} for e in db.session.scalars(events_q)]
+    items += [{"at": a.created_at, "type": "activity", "obj": a}
+              for a in db.session.scalars(acts_q)]
+    items.sort(key=lambda item: item["at"], reverse=True)
+    return items[:limit] if limit else items
+
+
+@bp.get("/<int:enterprise_id>/history")
+@login_required
+def history(enterprise_id: int):
+    enterprise = get_enterprise_or_404(current_user, enterprise_id)
+    return render_template("enterprises/history.html", enterprise=enterprise,
+                           timeline=_timeline(enterprise.id))
+
+
+def _stale_message(current_version: int) -> str:
+    return _("保存失败：该记录已被他人修改（当前版本 %(v)s）。您填写的内容仍保留在下方，"
+             "请打开最新版本核对后再保存。", v=current_version)
+
+
+@bp.route("/<int:enterprise_id>/edit", methods=["GET", "POST"])
+@editor_required
+def edit(enterprise_id: int):
+    enterprise = get_enterprise_or_404(current_user, enterprise_id)
+    form = EnterpriseForm(obj=enterprise)
+    form.officer_id.choices = _officer_choices()
+    if request.method == "GET":
+        form.version.data = enterprise.version
+        form.industry_tags.data = ", ".join(enterprise.industry_tags or [])
+        for name in TRI_STATE_FIELDS:
+            getattr(form, name).data = tri_state_raw(getattr(enterprise, name))
+    status = 200
+    if form.validate_on_submit():
+        data = _form_data(form)
+        if current_user.role == "zone" and data["zone"] != current_user.zone:
+            form.zone.errors = [_("只能登记本区域的企业")]
+        else:
+            try:
+                changes = services.update_enterprise(
+                    enterprise, data, expected_version=form.version.data or None
+                )
+                db.session.commit()
+                flash(_("已保存 %(n)d 项修改", n=len(changes)) if changes else _("没有修改"),
+                      "success")
+                return redirect(url_for(".detail", enterprise_id=enterprise.id))
+            except services.StaleEdit as exc:
+                db.session.rollback()
+                flash(_stale_message(exc.current_version), "danger")
+                status = 409
+            except StaleDataError:
+                db.session.rollback()
+                flash(_stale_message(get_enterprise_or_404(current_user, enterprise_id).version),
+                      "danger")
+                status = 409
+            except services.FieldError as exc:
+                db.session.rollback()
+                _show_field_errors(form, exc.errors)
+    if form.errors and status == 200:
+        status = 400
+    return render_template("enterprises/form.html", form=form, enterprise=enterprise), status
+
+
+@bp.route("/<int:enterprise_id>/archive", methods=["GET", "POST"])
+@editor_required
+def archive(enterprise_id: int):
+    enterprise = get_enterprise_or_404(current_user, enterprise_id)
+    form = ArchiveForm()
+    if request.method == "GET":
+        form.version.data = enterprise.version
+        return render_template("enterprises/archive.html", enterprise=enterprise, form=form)
+    if form.validate_on_submit():
+        restoring = enterprise.archived
+        try:
+            services.set_archived(enterprise, not restoring,
+                                  expected_version=form.version.data,
+                                  reason=form.reason.data or "")
+            db.session.commit()
+            flash(_("已恢复") if restoring else _("已归档（可随时恢复）"), "success")
+        except services.StaleEdit as exc:
+            db.session.rollback()
+            flash(_stale_message(exc.current_version), "danger")
+    return redirect(url_for(".detail", enterprise_id=enterprise.id))
+
+
+def _require_tenant_editor() -> None:
+    if not current_user.can_edit_tenant_data:
+        abort(403)
+
+
+@bp.post("/<int:enterprise_id>/contacts")
+@login_required
+def contact_add(enterprise_id: int):
+    _require_tenant_editor()
+    enterprise = get_enterprise_or_404(current_user, enterprise_id)
+    form = ContactForm(prefix="contact")
+    if form.validate_on_submit():
+        try:
+            services.save_contact(enterprise, form.data)
+            db.session.commit()
+            flash(_("已添加联系人"), "success")
+        except services.FieldError as exc:
+            db.session.rollback()
+            for message in exc.errors.values():
+                flash(message, "danger")
+    else:
+        for field, messages in form.errors.items():
+            flash(f"{getattr(form, field).label.text}：{'；'.join(messages)}", "danger")
+    return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#contacts")
+
+
+def _contact_or_404(enterprise_id: int, contact_id: int) -> tuple:
+    enterprise = get_enterprise_or_404(current_user, enterprise_id)
+    contact = db.session.get(Contact, contact_id)
+    if contact is None or contact.enterprise_id != enterprise.id:
+        abort(404)
+    return enterprise, contact
+
+
+@bp.route("/<int:enterprise_id>/contacts/<int:contact_id>", methods=["GET", "POST"])
+@login_required
+def contact_edit(enterprise_id: int, contact_id: int):
+    _require_tenant_editor()
+    enterprise, contact = _contact_or_404(enterprise_id, contact_id)
+    form = ContactForm(obj=contact)
+    if form.validate_on_submit():
+        try:
+            services.save_contact(enterprise, form.data, contact)
+            db.session.commit()
+            flash(_("已保存"), "success")
+            return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#contacts")
+        except services.FieldError as exc:
+            db.session.rollback()
+            _show_field_errors(form, exc.errors)
+    return render_template("enterprises/contact_form.html", form=form, enterprise=enterprise,
+                           contact=contact)
+
+
+@bp.post("/<int:enterprise_id>/contacts/<int:contact_id>/delete")
+@login_required
+def contact_delete(enterprise_id: int, contact_id: int):
+    _require_tenant_editor()
+    enterprise, contact = _contact_or_404(enterprise_id, contact_id)
+    services.remove_contact(contact)
+    db.session.commit()
+    flash(_("已删除联系人"), "success")
+    return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#contacts")
+
+
+@bp.route("/<int:enterprise_id>/metrics/new", methods=["GET", "POST"],
+          defaults={"year": None})
+@bp.route("/<int:enterprise_id>/metrics/<int:year>", methods=["GET", "POST"])
+@login_required
+def metrics(enterprise_id: int, year: int | None):
+    _require_tenant_editor()
+    enterprise = get_enterprise_or_404(current_user, enterprise_id)
+    row = None
+    if year is not None:
+        row = db.session.scalar(select(AnnualMetrics).where(
+            AnnualMetrics.enterprise_id == enterprise.id, AnnualMetrics.fiscal_year == year))
+        if row is None:
+            abort(404)
+    form = MetricsForm(obj=row)
+    if request.method == "GET" and row is not None:
+        form.version.data = row.version
+        for name in MONEY_FIELDS:
+            getattr(form, name).data = services.yuan_to_wan(getattr(row, name))
+    status = 200
+    if form.validate_on_submit():
+        values = {}
+        for name in METRIC_LABELS:
+            value = getattr(form, name).data
+            values[name] = services.wan_to_yuan(value) if name in MONEY_FIELDS else value
+        try:
+            services.save_metrics(enterprise, form.fiscal_year.data, values,
+                                  expected_version=form.version.data or None)
+            db.session.commit()
+            flash(_("已保存 %(y)s 年度数据", y=form.fiscal_year.data), "success")
+            return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#metrics")
+        except services.StaleEdit as exc:
+            db.session.rollback()
+            flash(_stale_message(exc.current_version), "danger")
+            status = 409
+        except services.FieldError as exc:
+            db.session.rollback()
+            _show_field_errors(form, exc.errors)
+    if form.errors and status == 200:
+        status = 400
+    return render_template("enterprises/metrics_form.html", form=form, enterprise=enterprise,
+                           row=row, money_fields=MONEY_FIELDS,
+                           metric_names=list(METRIC_LABELS)), status
+
+
+@bp.post("/<int:enterprise_id>/activities")
+@login_required
+def activity_add(enterprise_id: int):
+    _require_tenant_editor()
+    enterprise = get_enterprise_or_404(current_user, enterprise_id)
+    form = _activity_form()
+    if form.validate_on_submit():
+        try:
+            services.add_activity(enterprise, form.data, created_by_id=current_user.id)
+            db.session.commit()
+            flash(_("已记录"), "success")
+        except services.FieldError as exc:
+            db.session.rollback()
+            for message in exc.errors.values():
+                flash(message, "danger")
+    else:
+        for field, messages in form.errors.items():
+            flash(f"{getattr(form, field).label.text}：{'；'.join(messages)}", "danger")
+    return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#timeline")
+
+
+@bp.post("/<int:enterprise_id>/activities/<int:activity_id>/done")
+@login_required
+def activity_done(enterprise_id: int, activity_id: int):
+    _require_tenant_editor()
+    enterprise = get_enterprise_or_404(current_user, enterprise_id)
+    activity = db.session.get(Activity, activity_id)
+    if activity is None or activity.enterprise_id != enterprise.id:
+        abort(404)
+    services.complete_task(activity)
+    db.session.commit()
+    return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#timeline")

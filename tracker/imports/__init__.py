@@ -1,0 +1,5 @@
+"""Spreadsheet import and export."""
+
+
+def init_app(app):
+    pass

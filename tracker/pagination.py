@@ -1,0 +1,101 @@
+"""Keyset pagination: stable pages whose cost does not grow with the page number."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, or_
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One orderable column; the primary key breaks ties so the order is total."""
+
+    column: Any
+    descending: bool = False
+    kind: str = "str"  # how the cursor value is restored: str, int, date, datetime
+
+
+def encode_cursor(values: list[Any]) -> str:
+    plain = [v.isoformat() if isinstance(v, date | datetime) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, keys: list[SortKey]) -> list[Any] | None:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = json.loads(base64.urlsafe_b64decode(padded))
+        if not isinstance(raw, list) or len(raw) != len(keys):
+            return None
+        out = []
+        for key, value in zip(keys, raw, strict=True):
+            if key.kind == "int":
+                value = int(value)
+            elif key.kind == "date":
+                value = date.fromisoformat(value)
+            elif key.kind == "datetime":
+                value = datetime.fromisoformat(value)
+            else:
+                value = str(value)
+            out.append(value)
+        return out
+    except (ValueError, TypeError, json.JSONDecodeError):
+        return None
+
+
+def _after(keys: list[SortKey], values: list[Any], backwards: bool):
+    """Rows strictly after `values` in the sort order (or before, when going back)."""
+    clauses = []
+    for i, key in enumerate(keys):
+        forward_gt = not key.descending
+        if backwards:
+            forward_gt = not forward_gt
+        cmp = key.column > values[i] if forward_gt else key.column < values[i]
+        equals = [keys[j].column == values[j] for j in range(i)]
+        clauses.append(and_(*equals, cmp))
+    return or_(*clauses)
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def keyset_page(
+    session,
+    query: Select,
+    keys: list[SortKey],
+    *,
+    size: int,
+    after: str | None = None,
+    before: str | None = None,
+    row_values=None,
+) -> Page:
+    """Fetch one page of `query` ordered by `keys`; one SQL query whatever the page size."""
+    backwards = bool(before) and not after
+    cursor = decode_cursor(after or before or "", keys) if (after or before) else None
+    if cursor is not None:
+        query = query.where(_after(keys, cursor, backwards))
+    order = []
+    for key in keys:
+        desc = key.descending != backwards
+        order.append(key.column.desc() if desc else key.column.asc())
+    rows = list(session.scalars(query.order_by(*order).limit(size + 1)).unique())
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    values = row_values or (lambda row: [getattr(row, k.column.key) for k in keys])
+    has_next = more if not backwards else True
+    has_prev = (cursor is not None) if not backwards else more
+    return Page(
+        items=rows,
+        next_cursor=encode_cursor(values(rows[-1])) if rows and has_next else None,
+        prev_cursor=encode_cursor(values(rows[0])) if rows and has_prev else None,
+    )
