@@ -1,0 +1,1 @@
+"""Ladder feature: eligibility rules for each rung of the Tianjin innovation ladder."""
