@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from importlib import import_module
 
 from celery import Celery, Task
 from flask import Flask
@@ -23,6 +24,19 @@ def celery_init_app(app: Flask) -> Celery:
     celery = Celery(app.name, task_cls=FlaskTask)
     celery.config_from_object(app.config["CELERY"])
     celery.set_default()
+    # Each feature's tasks module registers its tasks and may add BEAT_SCHEDULE entries.
+    from tracker import FEATURES
+
+    schedule = dict(celery.conf.beat_schedule or {})
+    for feature in FEATURES:
+        try:
+            tasks = import_module(f"tracker.{feature}.tasks")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"tracker.{feature}.tasks":
+                raise
+            continue
+        schedule.update(getattr(tasks, "BEAT_SCHEDULE", {}))
+    celery.conf.beat_schedule = schedule
     app.extensions["celery"] = celery
     return celery
 

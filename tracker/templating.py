@@ -12,7 +12,7 @@ from tracker import labels
 from tracker.accounts.roles import ROLE_LABELS, Role
 from tracker.clock import to_local, today
 from tracker.enterprises.zones import field_label, zone_label
-from tracker.ladder.codes import RUNG_LABELS
+from tracker.ladder.rules import KINDS as RUNG_LABELS
 
 WAN = Decimal(10000)
 

@@ -28,7 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.enterprises.models import ACTIVITY_KINDS, METRIC_LABELS, MONEY_FIELDS
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
-from tracker.ladder.codes import HONOUR_LABELS
+from tracker.ladder.rules import HONOURS
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -66,7 +66,7 @@ class EnterpriseForm(FlaskForm):
                                       choices=[("0", "否"), ("1", "是"), ("", "未知")],
                                       default="0")
     integrity_record_clean = _tri_state(_l("无严重失信/事故记录"))
-    honours = MultiCheckboxField(_l("资质与荣誉"), choices=list(HONOUR_LABELS.items()))
+    honours = MultiCheckboxField(_l("资质与荣誉"), choices=list(HONOURS.items()))
     innovation_score = IntegerField(_l("高企创新能力评分"),
                                     validators=[Optional(), NumberRange(0, 100)])
 

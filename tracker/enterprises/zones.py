@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask_babel import gettext
 
+from tracker.ladder import rules
+
 #: code -> (short Chinese name, full Chinese name); order is the bureau's reporting order
 ZONES: dict[str, tuple[str, str]] = {
     "teda": ("经开区", "天津经济技术开发区"),
@@ -14,17 +16,9 @@ ZONES: dict[str, tuple[str, str]] = {
     "towns": ("其他街镇", "其他街镇"),
 }
 
-#: 《国家重点支持的高新技术领域》 (国科发火〔2016〕32号 附件)
-TECH_FIELDS: dict[str, str] = {
-    "electronic_information": "电子信息",
-    "biomedicine": "生物与新医药",
-    "aerospace": "航空航天",
-    "new_materials": "新材料",
-    "high_tech_services": "高技术服务",
-    "new_energy": "新能源与节能",
-    "resources_environment": "资源与环境",
-    "advanced_manufacturing": "先进制造与自动化",
-}
+#: the eight HNTE fields (国科发火〔2016〕32号), defined once beside the rules
+TECH_FIELDS = rules.TECH_FIELDS
+
 
 def zone_label(code: str | None) -> str:
     return gettext(ZONES[code][0]) if code in ZONES else "—"

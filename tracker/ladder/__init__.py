@@ -2,4 +2,4 @@
 
 
 def init_app(app):
-    pass
+    from tracker.ladder import models  # noqa: F401 - register the tables

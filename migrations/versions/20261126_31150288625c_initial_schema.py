@@ -1,8 +1,8 @@
-"""foundation
+"""initial schema
 
-Revision ID: 2908191ecd73
+Revision ID: 31150288625c
 Revises: 
-Create Date: 2026-11-26 14:44:12.793045
+Create Date: 2026-11-26 14:48:47.536681
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import tracker.models_base
 
 
 # revision identifiers, used by Alembic.
-revision = '2908191ecd73'
+revision = '31150288625c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -181,6 +181,29 @@ def upgrade():
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contacts_enterprise_id'), ['enterprise_id'], unique=False)
 
+    op.create_table('qualifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('number', sa.String(length=60), nullable=True),
+    sa.Column('granted_on', sa.Date(), nullable=False),
+    sa.Column('valid_until', sa.Date(), nullable=True),
+    sa.Column('batch', sa.String(length=100), nullable=True),
+    sa.Column('revoked_on', sa.Date(), nullable=True),
+    sa.Column('revoked_reason', sa.Text(), nullable=True),
+    sa.Column('evidence_path', sa.String(length=300), nullable=True),
+    sa.Column('evidence_name', sa.String(length=200), nullable=True),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('created_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_qualifications_enterprise_id_enterprises')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_qualifications'))
+    )
+    with op.batch_alter_table('qualifications', schema=None) as batch_op:
+        batch_op.create_index('ix_qualifications_enterprise_kind', ['enterprise_id', 'kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_qualifications_number'), ['number'], unique=False)
+        batch_op.create_index('ix_qualifications_valid_until', ['valid_until'], unique=False)
+
     op.create_table('tenancies',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('enterprise_id', sa.Integer(), nullable=False),
@@ -202,16 +225,77 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_tenancies_carrier_id'), ['carrier_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tenancies_enterprise_id'), ['enterprise_id'], unique=False)
 
+    op.create_table('applications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('batch', sa.String(length=100), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('deadline', sa.Date(), nullable=True),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('qualification_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_applications_enterprise_id_enterprises')),
+    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_applications_owner_id_users')),
+    sa.ForeignKeyConstraint(['qualification_id'], ['qualifications.id'], name=op.f('fk_applications_qualification_id_qualifications')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_applications'))
+    )
+    with op.batch_alter_table('applications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_applications_enterprise_id'), ['enterprise_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_applications_status'), ['status'], unique=False)
+
+    op.create_table('stage_transitions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=False),
+    sa.Column('chain', sa.String(length=20), nullable=False),
+    sa.Column('from_stage', sa.String(length=30), nullable=True),
+    sa.Column('to_stage', sa.String(length=30), nullable=True),
+    sa.Column('effective_on', sa.Date(), nullable=False),
+    sa.Column('recorded_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('source', sa.String(length=30), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('evidence', sa.Text(), nullable=True),
+    sa.Column('qualification_id', sa.Integer(), nullable=True),
+    sa.Column('tenancy_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_stage_transitions_actor_id_users')),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_stage_transitions_enterprise_id_enterprises')),
+    sa.ForeignKeyConstraint(['qualification_id'], ['qualifications.id'], name=op.f('fk_stage_transitions_qualification_id_qualifications')),
+    sa.ForeignKeyConstraint(['tenancy_id'], ['tenancies.id'], name=op.f('fk_stage_transitions_tenancy_id_tenancies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stage_transitions'))
+    )
+    with op.batch_alter_table('stage_transitions', schema=None) as batch_op:
+        batch_op.create_index('ix_stage_transitions_enterprise_on', ['enterprise_id', 'effective_on'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('stage_transitions', schema=None) as batch_op:
+        batch_op.drop_index('ix_stage_transitions_enterprise_on')
+
+    op.drop_table('stage_transitions')
+    with op.batch_alter_table('applications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_applications_status'))
+        batch_op.drop_index(batch_op.f('ix_applications_enterprise_id'))
+
+    op.drop_table('applications')
     with op.batch_alter_table('tenancies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tenancies_enterprise_id'))
         batch_op.drop_index(batch_op.f('ix_tenancies_carrier_id'))
 
     op.drop_table('tenancies')
+    with op.batch_alter_table('qualifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_qualifications_valid_until')
+        batch_op.drop_index(batch_op.f('ix_qualifications_number'))
+        batch_op.drop_index('ix_qualifications_enterprise_kind')
+
+    op.drop_table('qualifications')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contacts_enterprise_id'))
 
