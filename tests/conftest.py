@@ -70,8 +70,15 @@ def app():
 
 
 @pytest.fixture(autouse=True)
-def database(app):
-    """Run each test in a transaction that is rolled back at the end."""
+def database(request, app):
+    """Run each test in a transaction that is rolled back at the end.
+
+    Tests marked `live` build their own app and database (servers in other threads or
+    processes must see committed data), so they get no shared transaction.
+    """
+    if request.node.get_closest_marker("live"):
+        yield None
+        return
     with app.app_context():
         connection = db.engine.connect()
         transaction = connection.begin()

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from flask import Flask
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 
 from tracker import labels
 from tracker.accounts.roles import ROLE_LABELS, Role
 from tracker.clock import to_local, today
+from tracker.enterprises.models import MONEY_FIELDS
 from tracker.enterprises.zones import field_label, zone_label
+from tracker.ladder.rules import HONOURS
 from tracker.ladder.rules import KINDS as RUNG_LABELS
 
 WAN = Decimal(10000)
@@ -46,8 +49,31 @@ def role_label(role: str) -> str:
         return role
 
 
+def audit_value(value: Any, field: str) -> str:
+    """An audited value as a person reads it: labels for codes, 万元 for money, 是/否."""
+    if value in (None, "", []):
+        return "∅"
+    if isinstance(value, bool):
+        return gettext("是") if value else gettext("否")
+    if field == "zone":
+        return zone_label(value)
+    if field == "tech_field":
+        return field_label(value)
+    if field == "honours" and isinstance(value, list):
+        return "、".join(gettext(HONOURS.get(code, code)) for code in value)
+    if field in MONEY_FIELDS:
+        try:
+            return wan(Decimal(str(value))) + " " + gettext("万元")
+        except ArithmeticError:
+            return str(value)
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return str(value)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
+        audit_value=audit_value,
         wan=wan, localdt=localdt, datefmt=datefmt, number=number,
         zone_label=zone_label, field_label=field_label,
     )

@@ -15,7 +15,7 @@ from tracker.extensions import db
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value.normalize()) if value == value.to_integral() else str(value)
+        return format(value.normalize(), "f")  # plain digits, never 3.1584E+8
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, set | tuple):
