@@ -7,6 +7,7 @@ from importlib import import_module
 from pathlib import Path
 
 from flask import Flask, has_request_context, render_template, request, session
+from flask_babel import gettext
 from flask_babel import refresh as refresh_locale
 from flask_login import current_user
 
@@ -52,6 +53,7 @@ def create_app(config: object | str | None = None) -> Flask:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "请先登录"
     login_manager.login_message_category = "warning"
+    login_manager.localize_callback = gettext
     babel.init_app(
         app,
         locale_selector=select_locale,
