@@ -75,7 +75,16 @@ def create_app(config: object | str | None = None) -> Flask:
     templating.init_app(app)
     app.cli.add_command(demo.demo_cli)
     _register_error_pages(app)
+    app.after_request(_security_headers)
     return app
+
+
+def _security_headers(response):
+    """Intranet or not, pages must not be framed, sniffed or leak their URLs."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def _register_error_pages(app: Flask) -> None:

@@ -121,3 +121,16 @@ def test_admin_creates_a_user_through_the_page(client):
         "password": "a-long-password", "active": "y"})
     assert response.status_code == 302
     assert db.session.scalar(db.select(User).where(User.email == "viewer9@test.example"))
+
+
+def test_pages_carry_security_headers(client):
+    response = client.get("/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_production_cookies_are_secure():
+    from config import ProductionConfig
+
+    assert ProductionConfig.SESSION_COOKIE_SECURE is True
+    assert ProductionConfig.SESSION_COOKIE_HTTPONLY is True
