@@ -2,6 +2,7 @@
 
 
 def init_app(app):
+    from tracker.dashboard import targets  # noqa: F401 - register the table
     from tracker.dashboard.views import bp
 
     app.register_blueprint(bp)

@@ -1,14 +1,21 @@
-"""Aggregates for the dashboard; every figure goes through the scoping function."""
+"""Aggregates for the dashboard; every figure goes through the scoping functions."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, distinct, func, literal, or_, select
 
-from tracker.accounts.scope import enterprise_scope
+from tracker.accounts.scope import carrier_scope, enterprise_scope
 from tracker.enterprises.models import Activity, Enterprise
 from tracker.extensions import db
+from tracker.incubation.models import Carrier
+from tracker.ladder.models import Qualification
+
+#: carrier schemes that count as national for the plan targets
+NATIONAL_INCUBATOR_SCHEMES = ("most_2018_national", "miit_2025_standard", "miit_2025_excellent")
+NATIONAL_MAKER_SPACE_SCHEMES = ("national_maker_space",)
 
 
 def enterprises_by_zone(user: Any) -> dict[str, int]:
@@ -27,6 +34,55 @@ def enterprises_by_rung(user: Any) -> dict[str | None, int]:
         .group_by(Enterprise.current_rung)
     )
     return {rung: n for rung, n in rows}
+
+
+#: the plan counts 科技领军 and 科技领军培育 together
+_METRIC_OF_KIND = case(
+    (Qualification.kind.in_(("leader", "leader_cultivation")), literal("leader_any")),
+    else_=Qualification.kind,
+)
+
+
+def holders_by_kind(user: Any, on: date) -> dict[str, int]:
+    """Firms holding a valid qualification of each metric on `on` (one query)."""
+    rows = db.session.execute(
+        select(_METRIC_OF_KIND, func.count(distinct(Qualification.enterprise_id)))
+        .join(Enterprise, Enterprise.id == Qualification.enterprise_id)
+        .where(
+            enterprise_scope(user),
+            Enterprise.status == "active",
+            Qualification.granted_on <= on,
+            or_(Qualification.valid_until.is_(None), Qualification.valid_until >= on),
+            or_(Qualification.revoked_on.is_(None), Qualification.revoked_on > on),
+        )
+        .group_by(_METRIC_OF_KIND)
+    )
+    return {metric: n for metric, n in rows}
+
+
+def national_carriers(user: Any) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Carrier.scheme, func.count(Carrier.id))
+        .where(carrier_scope(user), Carrier.archived.is_(False))
+        .group_by(Carrier.scheme)
+    )
+    by_scheme = {scheme: n for scheme, n in rows}
+    return {
+        "national_incubator": sum(by_scheme.get(s, 0) for s in NATIONAL_INCUBATOR_SCHEMES),
+        "national_maker_space": sum(by_scheme.get(s, 0) for s in NATIONAL_MAKER_SPACE_SCHEMES),
+    }
+
+
+def current_values(user: Any, on: date) -> dict[str, int]:
+    """The figure each plan metric is measured by, today."""
+    holders = holders_by_kind(user, on)
+    return {
+        "hnte": holders.get("hnte", 0),
+        "chuying": holders.get("chuying", 0),
+        "dengling": holders.get("dengling", 0),
+        "leader_any": holders.get("leader_any", 0),
+        **national_carriers(user),
+    }
 
 
 def open_tasks(user: Any, limit: int = 10) -> list[Activity]:

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 31150288625c
+Revision ID: 0ea646dede6a
 Revises: 
-Create Date: 2026-11-26 14:48:47.536681
+Create Date: 2026-11-26 14:54:53.413489
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import tracker.models_base
 
 
 # revision identifiers, used by Alembic.
-revision = '31150288625c'
+revision = '0ea646dede6a'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -47,6 +47,16 @@ def upgrade():
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:
         batch_op.create_index('ix_login_attempts_email_at', ['email', 'at'], unique=False)
 
+    op.create_table('targets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('metric', sa.String(length=40), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('value', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=200), nullable=False),
+    sa.Column('updated_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_targets')),
+    sa.UniqueConstraint('metric', 'year', name=op.f('uq_targets_metric_year'))
+    )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -322,6 +332,7 @@ def downgrade():
 
     op.drop_table('audit_events')
     op.drop_table('users')
+    op.drop_table('targets')
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:
         batch_op.drop_index('ix_login_attempts_email_at')
 
