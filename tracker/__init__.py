@@ -95,5 +95,5 @@ def _register_error_pages(app: Flask) -> None:
                     "message": getattr(error, "description", "")}, code
         return render_template("errors.html", code=code, error=error), code
 
-    for code in (400, 403, 404, 405, 409, 413, 422, 429):
+    for code in (400, 401, 403, 404, 405, 409, 413, 422, 429):
         app.register_error_handler(code, render_error)
