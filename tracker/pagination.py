@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, and_, literal, or_, tuple_
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,14 @@ def decode_cursor(cursor: str, keys: list[SortKey]) -> list[Any] | None:
 
 def _after(keys: list[SortKey], values: list[Any], backwards: bool):
     """Rows strictly after `values` in the sort order (or before, when going back)."""
+    if len({key.descending for key in keys}) == 1:
+        # One direction: a row-value comparison, which both SQLite and PostgreSQL answer
+        # from a composite index instead of scanning.
+        greater = keys[0].descending == backwards
+        left = tuple_(*(key.column for key in keys))
+        right = tuple_(*(literal(value, key.column.type)
+                         for key, value in zip(keys, values, strict=True)))
+        return left > right if greater else left < right
     clauses = []
     for i, key in enumerate(keys):
         forward_gt = not key.descending

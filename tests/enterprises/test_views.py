@@ -76,10 +76,11 @@ def test_search_treats_like_wildcards_literally(client, firms):
     assert "没有符合条件的企业" in client.get("/enterprises/?q=%25").get_data(as_text=True)
 
 
-def test_keyset_pages_cover_every_row_once(client):
+@pytest.mark.parametrize("sort", ["name", "-updated", "uscc", "-created"])
+def test_keyset_pages_cover_every_row_once(client, sort):
     names = {make_enterprise(name=f"天津分页测试{i:02d}有限公司").name for i in range(23)}
     login(client, make_user("bureau"))
-    seen, url = [], "/enterprises/?q=分页测试&size=10"
+    seen, url = [], f"/enterprises/?q=分页测试&size=10&sort={sort}"
     for _ in range(5):
         html = client.get(url).get_data(as_text=True)
         seen += re.findall(r">(天津分页测试\d\d有限公司)</a>", html)
