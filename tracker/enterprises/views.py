@@ -230,6 +230,22 @@ def archive(enterprise_id: int):
     return redirect(url_for(".detail", enterprise_id=enterprise.id))
 
 
+def _submit_inline(form, save, success: str) -> None:
+    """Run a form embedded in the enterprise page; problems come back as flash messages."""
+    if not form.validate_on_submit():
+        for field, messages in form.errors.items():
+            flash(f"{getattr(form, field).label.text}：{'；'.join(messages)}", "danger")
+        return
+    try:
+        save()
+        db.session.commit()
+        flash(success, "success")
+    except services.FieldError as exc:
+        db.session.rollback()
+        for message in exc.errors.values():
+            flash(message, "danger")
+
+
 def _require_tenant_editor() -> None:
     if not current_user.can_edit_tenant_data:
         abort(403)
@@ -241,18 +257,7 @@ def contact_add(enterprise_id: int):
     _require_tenant_editor()
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     form = ContactForm(prefix="contact")
-    if form.validate_on_submit():
-        try:
-            services.save_contact(enterprise, form.data)
-            db.session.commit()
-            flash(_("已添加联系人"), "success")
-        except services.FieldError as exc:
-            db.session.rollback()
-            for message in exc.errors.values():
-                flash(message, "danger")
-    else:
-        for field, messages in form.errors.items():
-            flash(f"{getattr(form, field).label.text}：{'；'.join(messages)}", "danger")
+    _submit_inline(form, lambda: services.save_contact(enterprise, form.data), _("已添加联系人"))
     return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#contacts")
 
 
@@ -344,18 +349,11 @@ def activity_add(enterprise_id: int):
     _require_tenant_editor()
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     form = _activity_form()
-    if form.validate_on_submit():
-        try:
-            services.add_activity(enterprise, form.data, created_by_id=current_user.id)
-            db.session.commit()
-            flash(_("已记录"), "success")
-        except services.FieldError as exc:
-            db.session.rollback()
-            for message in exc.errors.values():
-                flash(message, "danger")
-    else:
-        for field, messages in form.errors.items():
-            flash(f"{getattr(form, field).label.text}：{'；'.join(messages)}", "danger")
+    _submit_inline(
+        form,
+        lambda: services.add_activity(enterprise, form.data, created_by_id=current_user.id),
+        _("已记录"),
+    )
     return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#timeline")
 
 
