@@ -245,7 +245,7 @@ def test_withdraw_by_proposer(chain):
 
 def test_carrier_stats_and_check(chain):
     a = chain["a"]
-    for i in range(29):
+    for _i in range(29):
         services.open_tenancy(make_enterprise(founded_on=date(2024, 1, 1)), a, date(2025, 1, 1))
     give_investment(chain["firm_a"], {today().year - 1: 100_000})
     save_metrics(chain["firm_a"], today().year - 1, {"class2_ip": 2})

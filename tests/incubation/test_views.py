@@ -235,7 +235,7 @@ def test_dashboard_card_is_scoped(as_user, scoped):
 @pytest.mark.parametrize("url", ["/incubation/carriers", "/incubation/carriers/{a}",
                                  "/incubation/proposals?status=all", "/incubation/reports/{c}"])
 def test_list_query_count_does_not_grow_with_page_size(as_user, scoped, url):
-    for i in range(12):
+    for _i in range(12):
         firm = make_enterprise(founded_on=date(2024, 1, 1))
         tenancy = services.open_tenancy(firm, scoped["a"], date(2025, 1, 1))
         services.propose(tenancy, "exit", {"effective_on": date(2026, 5, 1), "reason": "x"},
