@@ -249,3 +249,13 @@ def test_list_query_count_does_not_grow_with_page_size(as_user, scoped, url):
     with count_queries() as large:
         assert client.get(url + f"{sep}size=12").status_code == 200
     assert len(large) == len(small)
+
+
+def test_carrier_page_in_english(as_user, scoped):
+    client = as_user(scoped["bureau"])
+    url = f"/incubation/carriers/{scoped['a'].id}"
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    client.post("/language/en", data={"csrf_token": token, "next": url})
+    html = client.get(url).get_data(as_text=True)
+    assert "Recognition criteria check" in html and "At least 50 tenants" in html
+    assert "Incubator" in html and "Tenants per 1,000 m²" in html

@@ -11,6 +11,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask import has_request_context
+from flask_login import current_user
 from sqlalchemy import Select, and_, exists, func, or_, select
 
 from tracker.accounts.roles import EDITOR_ROLES, Role
@@ -232,13 +234,20 @@ def _check_term(tenancy_carrier: Carrier, moved_in_on: date, term_ends_on: date 
     return term_ends_on, reason
 
 
+def _request_user_id() -> int | None:
+    """The logged-in user during a request; None for the shell, tasks and imports."""
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user.id
+    return None
+
+
 def _transition(enterprise_id: int, from_stage: str | None, to_stage: str, on: date, *,
                 source: str, tenancy_id: int, reason: str | None = None,
                 evidence: str | None = None, actor_id: int | None = None) -> StageTransition:
     row = StageTransition(
         enterprise_id=enterprise_id, chain="incubation", from_stage=from_stage,
         to_stage=to_stage, effective_on=on, source=source, tenancy_id=tenancy_id,
-        reason=reason, evidence=evidence, actor_id=actor_id or audit._current_actor_id(),
+        reason=reason, evidence=evidence, actor_id=actor_id or _request_user_id(),
     )
     db.session.add(row)
     return row

@@ -174,10 +174,10 @@ def carrier_edit(carrier_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            changes = services.save_carrier(_carrier_form_data(form), carrier,
-                                            expected_version=form.version.data or None)
+            services.save_carrier(_carrier_form_data(form), carrier,
+                                  expected_version=form.version.data or None)
             db.session.commit()
-            flash(_("已保存") if changes else _("没有修改"), "success")
+            flash(_("已保存"), "success")
             return redirect(url_for(".carrier", carrier_id=carrier.id))
         except (services.StaleEdit, StaleDataError):
             db.session.rollback()
