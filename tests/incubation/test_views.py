@@ -259,3 +259,55 @@ def test_carrier_page_in_english(as_user, scoped):
     html = client.get(url).get_data(as_text=True)
     assert "Recognition criteria check" in html and "At least 50 tenants" in html
     assert "Incubator" in html and "Tenants per 1,000 m²" in html
+
+
+def test_manager_reports_figures_in_wan_and_late_list_for_chasing(as_user, scoped):
+    from tracker.clock import frozen
+
+    client = as_user(scoped["manager_a"])
+    url = f"/incubation/reports/{scoped['cycle'].id}/tenancies/{scoped['ten_a'].id}"
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    response = client.post(url, data={"csrf_token": token, "revenue": "-1"})
+    assert response.status_code == 400
+    response = client.post(url, data={"csrf_token": token, "revenue": "123.45",
+                                      "employees": "17", "investment_raised": "80"})
+    assert response.status_code == 302
+    row = db.session.scalar(select(AnnualMetrics).where(
+        AnnualMetrics.enterprise_id == scoped["firm_a"].id, AnnualMetrics.fiscal_year == 2025))
+    assert (row.revenue, row.employees, row.investment_raised, row.source) == (
+        Decimal("1234500.00"), 17, Decimal("800000.00"), "tenant_report")
+    with frozen(date(2026, 2, 1)):  # after the 2026-01-20 due date
+        bureau = as_user(scoped["bureau"])
+        late = bureau.get(f"/incubation/reports/{scoped['cycle'].id}?late=1").get_data(
+            as_text=True)
+    assert "天津乙在孵科技有限公司" in late and "天津丙创客科技有限公司" in late
+    assert "天津甲在孵科技有限公司" not in late
+
+
+def test_stale_tenancy_edit_is_refused(as_user, scoped):
+    client = as_user(scoped["manager_a"])
+    url = f"/incubation/tenancies/{scoped['ten_a'].id}/edit"
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    old_version = scoped["ten_a"].version
+    services.update_tenancy(scoped["ten_a"], {"area_m2": Decimal(50)}, expected_version=None)
+    db.session.commit()
+    response = client.post(url, data={"csrf_token": token, "version": str(old_version),
+                                      "moved_in_on": "2024-01-31", "area_m2": "80"})
+    assert response.status_code == 409
+    assert scoped["ten_a"].area_m2 == Decimal(50)
+
+
+def test_bureau_registers_and_edits_a_carrier(as_user, scoped):
+    bureau = as_user(scoped["bureau"])
+    token = csrf_from(bureau.get("/incubation/carriers/new").get_data(as_text=True))
+    response = bureau.post("/incubation/carriers/new", data={
+        "csrf_token": token, "name": "甲孵化器", "kind": "incubator", "scheme": "none",
+        "default_term_months": "48"})
+    assert response.status_code == 400 and "已有同名载体" in response.get_data(as_text=True)
+    response = bureau.post("/incubation/carriers/new", data={
+        "csrf_token": token, "name": "戊大学科技园", "kind": "university_park",
+        "scheme": "none", "zone": "ecocity", "area_m2": "20000", "default_term_months": ""})
+    assert response.status_code == 302
+    page = bureau.get(response.headers["Location"]).get_data(as_text=True)
+    assert "戊大学科技园" in page and "默认孵化期限 48 个月" in page
+    assert "暂无已确认的量化条件" in page

@@ -38,7 +38,7 @@ class CarrierForm(FlaskForm):
     specialised = BooleanField(_l("专业孵化器"),
                                description=_l("75%以上在孵企业属同一产业领域并有专业技术平台"))
     operator = StringField(_l("运营机构"), validators=[Optional(), Length(max=200)])
-    zone = SelectField(_l("所属区域"),
+    zone = SelectField(_l("所属区域"), validate_choice=False,
                        choices=[("", "—")] + [(c, s) for c, (s, _f) in ZONES.items()])
     address = StringField(_l("地址"), validators=[Optional(), Length(max=300)])
     area_m2 = IntegerField(_l("孵化场地面积（m²）"), validators=[Optional(), NumberRange(min=0)])

@@ -21,6 +21,7 @@ from tracker.audit import services as audit
 from tracker.clock import now_utc, today
 from tracker.enterprises.models import AnnualMetrics, Enterprise
 from tracker.enterprises.services import FieldError, StaleEdit, save_metrics
+from tracker.enterprises.zones import ZONES
 from tracker.extensions import db
 from tracker.incubation import criteria
 from tracker.incubation.models import (
@@ -96,6 +97,8 @@ def save_carrier(data: Mapping[str, Any], carrier: Carrier | None = None, *,
         errors["name"] = "请填写载体名称"
     if ("kind" in values or carrier is None) and values.get("kind") not in CARRIER_KINDS:
         errors["kind"] = "请选择载体类型"
+    if values.get("zone") and values["zone"] not in ZONES:
+        errors["zone"] = "请选择所属区域"
     if values.get("scheme", "none") not in CARRIER_SCHEMES:
         errors["scheme"] = "请选择认定体系"
     for key, label in (("area_m2", "孵化场地面积"), ("workstations", "创业工位数")):
@@ -306,8 +309,11 @@ def update_tenancy(tenancy: Tenancy, data: Mapping[str, Any], *,
     """Change the move-in details (date, term, area) — what a carrier manager may edit."""
     _check_version(tenancy, expected_version)
     moved_in = data.get("moved_in_on", tenancy.moved_in_on)
-    term, reason = _check_term(tenancy.carrier, moved_in, data.get("term_ends_on"),
-                               _clean_text(data.get("term_override_reason")))
+    if "term_ends_on" in data or "moved_in_on" in data:
+        term, reason = _check_term(tenancy.carrier, moved_in, data.get("term_ends_on"),
+                                   _clean_text(data.get("term_override_reason")))
+    else:  # only the area changes: keep the term and its reason
+        term, reason = tenancy.term_ends_on, tenancy.term_override_reason
     if tenancy.ended_on and moved_in > tenancy.ended_on:
         raise FieldError({"moved_in_on": "入驻日期不能晚于结束日期"})
     area = data.get("area_m2", tenancy.area_m2)
