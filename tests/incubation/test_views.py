@@ -311,3 +311,18 @@ def test_bureau_registers_and_edits_a_carrier(as_user, scoped):
     page = bureau.get(response.headers["Location"]).get_data(as_text=True)
     assert "戊大学科技园" in page and "默认孵化期限 48 个月" in page
     assert "暂无已确认的量化条件" in page
+
+
+def test_every_incubation_route_is_in_the_scope_tables(app):
+    """A new route must join GET_ROUTES / POST_ROUTES (or the list and bureau-only tests)."""
+    adapter = app.url_map.bind("tracker.test")
+    ids = {"carrier": 1, "ten": 1, "firm": 1, "p": 1, "cycle": 1}
+    covered = {adapter.match(r.format(**ids), method="GET")[0] for r in GET_ROUTES}
+    covered |= {adapter.match(r.format(**ids), method="POST")[0] for r, _d, _s in POST_ROUTES}
+    covered |= {"incubation.carriers", "incubation.proposals", "incubation.cycles",
+                "incubation.cycle", "incubation_api.carriers",  # lists: scoped-list tests
+                "incubation.carrier_edit", "incubation.tenancy_new", "incubation.carrier_new",
+                "incubation.cycle_new"}  # bureau-only: 403 for managers
+    endpoints = {r.endpoint for r in app.url_map.iter_rules()
+                 if r.endpoint.split(".")[0] in ("incubation", "incubation_api")}
+    assert endpoints - covered == set()
