@@ -1,0 +1,745 @@
+"""Writing the incubation chain: carriers, tenancies, status proposals and tenant reports.
+
+Services flush; the caller (view, task, CLI, import) commits once. Every change is audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import has_request_context
+from flask_login import current_user
+from sqlalchemy import Select, and_, exists, func, or_, select
+
+from tracker.accounts.roles import EDITOR_ROLES, Role
+from tracker.accounts.scope import carrier_scope, tenancy_scope
+from tracker.audit import services as audit
+from tracker.clock import now_utc, today
+from tracker.enterprises.models import AnnualMetrics, Enterprise
+from tracker.enterprises.services import FieldError, StaleEdit, save_metrics
+from tracker.enterprises.zones import ZONES
+from tracker.extensions import db
+from tracker.incubation import criteria
+from tracker.incubation.models import (
+    ACTION_STATUS,
+    CARRIER_KINDS,
+    CARRIER_SCHEMES,
+    GRADUATION_BASES,
+    PROPOSAL_ACTIONS,
+    REPORT_FIELDS,
+    REPORT_MONEY_FIELDS,
+    Carrier,
+    ReportingCycle,
+    StatusProposal,
+    Tenancy,
+    TenantReport,
+)
+from tracker.ladder import rules
+from tracker.ladder.models import Qualification, StageTransition
+
+__all__ = [
+    "FieldError", "StaleEdit", "open_tenancy", "entry_warnings", "default_term_end",
+    "update_tenancy", "save_carrier", "propose", "approve", "reject", "withdraw",
+    "create_cycle", "submit_report", "graduation_facts", "carrier_stats", "carrier_check",
+]
+
+CARRIER_FIELDS = (
+    "name", "kind", "scheme", "operator", "zone", "address", "area_m2", "workstations",
+    "recognised_on", "default_term_months", "specialised", "archived",
+)
+TENANCY_FIELDS = (
+    "enterprise_id", "carrier_id", "moved_in_on", "term_ends_on", "term_override_reason",
+    "status", "ended_on", "graduation_basis", "graduation_evidence", "end_reason", "area_m2",
+    "previous_tenancy_id", "source",
+)
+#: what a carrier manager (or officer) may change on a tenancy: the move-in details
+TENANCY_EDITABLE = ("moved_in_on", "term_ends_on", "term_override_reason", "area_m2")
+PROPOSAL_FIELDS = (
+    "tenancy_id", "action", "effective_on", "graduation_basis", "evidence", "reason",
+    "next_carrier_id", "next_carrier_note", "status", "decision_comment", "new_tenancy_id",
+)
+#: a graduate counts as such whether it stayed put or moved on with a graduation basis
+GRADUATE_CLAUSE = or_(
+    Tenancy.status == "graduated",
+    and_(Tenancy.status == "moved_on", Tenancy.graduation_basis.is_not(None)),
+)
+
+
+def _check_version(obj: Any, expected_version: int | None) -> None:
+    if expected_version is not None and obj.version != int(expected_version):
+        raise StaleEdit(obj.version)
+
+
+def _clean_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value).strip() or None
+
+
+# --------------------------------------------------------------------------------------------
+# Carriers
+# --------------------------------------------------------------------------------------------
+
+
+def save_carrier(data: Mapping[str, Any], carrier: Carrier | None = None, *,
+                 expected_version: int | None = None) -> Carrier:
+    """Create or update a carrier record, refusing bad values with field-named messages."""
+    values = {k: data[k] for k in CARRIER_FIELDS if k in data}
+    for key in ("name", "operator", "address"):
+        if key in values:
+            values[key] = _clean_text(values[key])
+    errors: dict[str, str] = {}
+    if not values.get("name") and (carrier is None or "name" in values):
+        errors["name"] = "请填写载体名称"
+    if ("kind" in values or carrier is None) and values.get("kind") not in CARRIER_KINDS:
+        errors["kind"] = "请选择载体类型"
+    if values.get("zone") and values["zone"] not in ZONES:
+        errors["zone"] = "请选择所属区域"
+    if values.get("scheme", "none") not in CARRIER_SCHEMES:
+        errors["scheme"] = "请选择认定体系"
+    for key, label in (("area_m2", "孵化场地面积"), ("workstations", "创业工位数")):
+        if values.get(key) is not None and values[key] < 0:
+            errors[key] = f"{label}不能为负数"
+    months = values.get("default_term_months")
+    if months is not None and not 1 <= months <= 120:
+        errors["default_term_months"] = "默认孵化期限应在 1–120 个月之间"
+    if "default_term_months" in values and months is None:
+        values["default_term_months"] = criteria.ENTRY_RULES["max_term_months"]
+    if values.get("name"):
+        clash = select(Carrier.id).where(Carrier.name == values["name"])
+        if carrier is not None:
+            clash = clash.where(Carrier.id != carrier.id)
+        if db.session.scalar(clash):
+            errors["name"] = "已有同名载体"
+    if errors:
+        raise FieldError(errors)
+    if carrier is None:
+        carrier = Carrier(**values)
+        db.session.add(carrier)
+        db.session.flush()
+        audit.record("carrier", carrier.id, "create",
+                     audit.changed_fields({}, audit.snapshot(carrier, CARRIER_FIELDS)),
+                     summary=carrier.name)
+        return carrier
+    _check_version(carrier, expected_version)
+    before = audit.snapshot(carrier, CARRIER_FIELDS)
+    for key, value in values.items():
+        setattr(carrier, key, value)
+    changes = audit.changed_fields(before, audit.snapshot(carrier, CARRIER_FIELDS))
+    if changes:
+        db.session.flush()
+        audit.record("carrier", carrier.id, "update", changes, summary=carrier.name)
+    return carrier
+
+
+# --------------------------------------------------------------------------------------------
+# Tenancies: entry checks, opening, editing
+# --------------------------------------------------------------------------------------------
+
+
+def default_term_end(carrier: Carrier, moved_in_on: date) -> date:
+    """Moved in + the carrier's default term (48 months unless set), month-end safe."""
+    months = carrier.default_term_months or int(criteria.ENTRY_RULES["max_term_months"])
+    return criteria.add_months(moved_in_on, months)
+
+
+def _holds_valid(enterprise_id: int, kind: str, day: date) -> bool:
+    rows = db.session.scalars(select(Qualification).where(
+        Qualification.enterprise_id == enterprise_id, Qualification.kind == kind))
+    return any(q.status_on(day) == "valid" for q in rows)
+
+
+def _tech_sme_facts(enterprise: Enterprise, as_of: date) -> dict[str, Any]:
+    """The minimal facts the rules engine needs for the tech-SME check on `as_of`."""
+    ent: dict[str, Any] = {}
+    if enterprise.founded_on and enterprise.founded_on <= as_of:
+        ent["founded_on"] = enterprise.founded_on.isoformat()
+    for key in ("registered_in_tianjin", "resident_enterprise", "restricted_industry",
+                "integrity_record_clean", "innovation_score"):
+        if getattr(enterprise, key) is not None:
+            ent[key] = getattr(enterprise, key)
+    if enterprise.tech_field in rules.TECH_FIELDS:
+        ent["tech_field"] = enterprise.tech_field
+    honours = [h for h in (enterprise.honours or []) if h in rules.HONOURS]
+    if _holds_valid(enterprise.id, "hnte", as_of) and "hnte_valid" not in honours:
+        honours.append("hnte_valid")
+    ent["honours"] = honours
+    years: dict[str, dict[str, Any]] = {}
+    rows = db.session.scalars(select(AnnualMetrics).where(
+        AnnualMetrics.enterprise_id == enterprise.id, AnnualMetrics.fiscal_year < as_of.year)
+        .order_by(AnnualMetrics.fiscal_year.desc()))
+    for row in rows:
+        if "class1_ip" not in ent and (row.class1_ip is not None or row.class2_ip is not None):
+            ent["class1_ip"], ent["class2_ip"] = row.class1_ip or 0, row.class2_ip or 0
+        years[str(row.fiscal_year)] = {
+            key: getattr(row, key) for key in (
+                "employees", "tech_staff", "revenue", "total_income", "total_assets",
+                "total_cost", "rd_expense", "rd_expense_domestic", "high_tech_income")
+            if getattr(row, key) is not None
+        }
+    return {"as_of": as_of.isoformat(), "kinds": ["tech_sme"], "enterprise": ent,
+            "years": years}
+
+
+def entry_warnings(enterprise: Enterprise, carrier: Carrier, moved_in_on: date) -> list[str]:
+    """Why this firm may not count as 在孵企业 here (domain.md §4.2); warnings, never refusals."""
+    warnings: list[str] = []
+    source = criteria.ENTRY_RULES["source"]
+    too_old = criteria.founded_too_long_ago(enterprise.founded_on, moved_in_on)
+    if too_old is None:
+        warnings.append(f"成立日期未知，无法核对入驻时成立不超过24个月的要求（{source}）")
+    elif too_old:
+        months = criteria.months_between(enterprise.founded_on, moved_in_on)
+        warnings.append(f"入驻时企业已成立{months}个月，超过24个月（{source}）")
+    if _holds_valid(enterprise.id, "tech_sme", moved_in_on):
+        pass  # an entered tech SME meets the requirement by definition
+    else:
+        try:
+            result = rules.evaluate(_tech_sme_facts(enterprise, moved_in_on))["results"][0]
+        except rules.FactsError as exc:
+            warnings.append(f"企业数据有误，无法核对科技型中小企业要求：{exc}")
+        else:
+            failed = [c["label"] for c in result["criteria"] if c["status"] == "fail"]
+            unknown = [c["label"] for c in result["criteria"]
+                       if c["status"] == "unknown" and not c.get("needs_expert")]
+            if result["verdict"] == "ineligible":
+                warnings.append("不符合科技型中小企业相关要求：" + "；".join(failed)
+                                + f"（{source}、{result['rule_version']}）")
+            elif result["verdict"] == "insufficient_data":
+                warnings.append("缺少数据，无法确认符合科技型中小企业相关要求："
+                                + "；".join(unknown))
+    elsewhere = db.session.scalars(select(Carrier.name).join(Tenancy).where(
+        Tenancy.enterprise_id == enterprise.id, Tenancy.status == "incubating",
+        Tenancy.carrier_id != carrier.id))
+    for name in elsewhere:
+        warnings.append(f"该企业仍在「{name}」在孵")
+    return warnings
+
+
+def _check_term(tenancy_carrier: Carrier, moved_in_on: date, term_ends_on: date | None,
+                reason: str | None) -> tuple[date, str | None]:
+    if not isinstance(moved_in_on, date):
+        raise FieldError({"moved_in_on": "请填写入驻日期"})
+    if moved_in_on > today():
+        raise FieldError({"moved_in_on": "入驻日期不能晚于今天"})
+    default = default_term_end(tenancy_carrier, moved_in_on)
+    if term_ends_on is None or term_ends_on == default:
+        return default, None
+    if term_ends_on <= moved_in_on:
+        raise FieldError({"term_ends_on": "孵化期满日期应晚于入驻日期"})
+    if not reason:
+        raise FieldError({"term_override_reason": (
+            f"孵化期满日期与载体默认期限（{default.isoformat()}）不同，请填写原因")})
+    return term_ends_on, reason
+
+
+def _request_user_id() -> int | None:
+    """The logged-in user during a request; None for the shell, tasks and imports."""
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user.id
+    return None
+
+
+def _transition(enterprise_id: int, from_stage: str | None, to_stage: str, on: date, *,
+                source: str, tenancy_id: int, reason: str | None = None,
+                evidence: str | None = None, actor_id: int | None = None) -> StageTransition:
+    row = StageTransition(
+        enterprise_id=enterprise_id, chain="incubation", from_stage=from_stage,
+        to_stage=to_stage, effective_on=on, source=source, tenancy_id=tenancy_id,
+        reason=reason, evidence=evidence, actor_id=actor_id or _request_user_id(),
+    )
+    db.session.add(row)
+    return row
+
+
+def open_tenancy(
+    enterprise: Enterprise,
+    carrier: Carrier,
+    moved_in_on: date,
+    term_ends_on: date | None = None,
+    term_override_reason: str | None = None,
+    source: str = "manual",
+    *,
+    area_m2: Decimal | None = None,
+    previous: Tenancy | None = None,
+    actor_id: int | None = None,
+) -> Tenancy:
+    """Move a firm into a carrier (flush-only, audited, one stage transition).
+
+    The §4.2 entry checks never refuse: they come back as `tenancy.warnings` (list[str], a plain
+    attribute on the returned object, not stored) for the caller to show.
+    Raises FieldError for values that cannot be stored (no date, a term override with no reason,
+    the firm already incubating at this carrier).
+    """
+    reason = _clean_text(term_override_reason)
+    term, reason = _check_term(carrier, moved_in_on, term_ends_on, reason)
+    if carrier.archived:
+        raise FieldError({"carrier_id": "该载体已归档，不能新增入驻"})
+    duplicate = db.session.scalar(select(Tenancy.id).where(
+        Tenancy.enterprise_id == enterprise.id, Tenancy.carrier_id == carrier.id,
+        Tenancy.status == "incubating"))
+    if duplicate:
+        raise FieldError({"enterprise_id": f"「{enterprise.name}」已在该载体在孵"})
+    warnings = entry_warnings(enterprise, carrier, moved_in_on)
+    tenancy = Tenancy(
+        enterprise_id=enterprise.id, carrier_id=carrier.id, moved_in_on=moved_in_on,
+        term_ends_on=term, term_override_reason=reason, status="incubating",
+        area_m2=area_m2, previous_tenancy_id=previous.id if previous else None, source=source,
+    )
+    db.session.add(tenancy)
+    db.session.flush()
+    audit.record("tenancy", tenancy.id, "create",
+                 audit.changed_fields({}, audit.snapshot(tenancy, TENANCY_FIELDS)),
+                 enterprise_id=enterprise.id, actor_id=actor_id,
+                 summary=f"入驻{carrier.name}")
+    _transition(enterprise.id, previous.carrier.kind if previous else None, carrier.kind,
+                moved_in_on, source="import" if source == "import" else "tenancy",
+                tenancy_id=tenancy.id, actor_id=actor_id,
+                reason=f"入驻{carrier.name}")
+    tenancy.warnings = warnings
+    return tenancy
+
+
+def update_tenancy(tenancy: Tenancy, data: Mapping[str, Any], *,
+                   expected_version: int | None) -> dict[str, list[Any]]:
+    """Change the move-in details (date, term, area) — what a carrier manager may edit."""
+    _check_version(tenancy, expected_version)
+    moved_in = data.get("moved_in_on", tenancy.moved_in_on)
+    if "term_ends_on" in data or "moved_in_on" in data:
+        term, reason = _check_term(tenancy.carrier, moved_in, data.get("term_ends_on"),
+                                   _clean_text(data.get("term_override_reason")))
+    else:  # only the area changes: keep the term and its reason
+        term, reason = tenancy.term_ends_on, tenancy.term_override_reason
+    if tenancy.ended_on and moved_in > tenancy.ended_on:
+        raise FieldError({"moved_in_on": "入驻日期不能晚于结束日期"})
+    area = data.get("area_m2", tenancy.area_m2)
+    if area is not None and area < 0:
+        raise FieldError({"area_m2": "租用面积不能为负数"})
+    before = audit.snapshot(tenancy, TENANCY_FIELDS)
+    tenancy.moved_in_on, tenancy.term_ends_on = moved_in, term
+    tenancy.term_override_reason, tenancy.area_m2 = reason, area
+    changes = audit.changed_fields(before, audit.snapshot(tenancy, TENANCY_FIELDS))
+    if changes:
+        db.session.flush()
+        audit.record("tenancy", tenancy.id, "update", changes,
+                     enterprise_id=tenancy.enterprise_id, summary=tenancy.carrier.name)
+    return changes
+
+
+# --------------------------------------------------------------------------------------------
+# Graduation facts and carrier statistics (read from the records, fed to criteria.py)
+# --------------------------------------------------------------------------------------------
+
+
+def graduation_facts(enterprise: Enterprise, as_of: date | None = None) -> criteria.GraduationFacts:
+    """The firm's data the §4.3 bases read: HNTE held, investment by year, revenue by year."""
+    as_of = as_of or today()
+    rows = db.session.execute(select(
+        AnnualMetrics.fiscal_year, AnnualMetrics.investment_raised, AnnualMetrics.revenue,
+    ).where(AnnualMetrics.enterprise_id == enterprise.id)).all()
+    return criteria.GraduationFacts(
+        hnte_valid=_holds_valid(enterprise.id, "hnte", as_of),
+        investment_by_year={y: inv for y, inv, _r in rows if inv is not None},
+        revenue_by_year={y: rev for y, _i, rev in rows if rev is not None},
+    )
+
+
+def carrier_stats(carrier: Carrier, as_of: date | None = None) -> criteria.CarrierStats:
+    """Counts the recognition criteria read, computed in a handful of aggregate queries."""
+    as_of = as_of or today()
+    incubating = and_(Tenancy.carrier_id == carrier.id, Tenancy.status == "incubating")
+
+    def count(*where) -> int:
+        return db.session.scalar(select(func.count(Tenancy.id)).where(*where)) or 0
+
+    invested = exists().where(AnnualMetrics.enterprise_id == Tenancy.enterprise_id,
+                              AnnualMetrics.investment_raised > 0)
+    # Valid IP is approximated by IP counts reported for the current or previous fiscal year.
+    has_ip = exists().where(
+        AnnualMetrics.enterprise_id == Tenancy.enterprise_id,
+        AnnualMetrics.fiscal_year >= as_of.year - 1,
+        func.coalesce(AnnualMetrics.class1_ip, 0) + func.coalesce(AnnualMetrics.class2_ip, 0) > 0,
+    )
+    year_ago = as_of - timedelta(days=365)
+    resident = and_(Tenancy.carrier_id == carrier.id, Tenancy.moved_in_on <= as_of,
+                    or_(Tenancy.ended_on.is_(None), Tenancy.ended_on >= year_ago))
+    financed = exists().where(AnnualMetrics.enterprise_id == Tenancy.enterprise_id,
+                              AnnualMetrics.fiscal_year == as_of.year - 1,
+                              AnnualMetrics.investment_raised > 0)
+    return criteria.CarrierStats(
+        area_m2=carrier.area_m2, workstations=carrier.workstations,
+        tenants=count(incubating),
+        graduates=count(Tenancy.carrier_id == carrier.id, GRADUATE_CLAUSE),
+        invested_tenants=count(incubating, invested),
+        ip_tenants=count(incubating, has_ip),
+        residents_last_year=count(resident),
+        financed_last_year=count(resident, financed),
+    )
+
+
+@dataclass(frozen=True)
+class CarrierCheck:
+    stats: criteria.CarrierStats
+    rules: criteria.SchemeCriteria | None
+    results: list[criteria.CriterionResult]
+
+    @property
+    def summary(self) -> str | None:
+        return criteria.summary(self.results) if self.rules else None
+
+
+def carrier_check(carrier: Carrier, as_of: date | None = None) -> CarrierCheck:
+    """The carrier's figures against its scheme's quantitative criteria."""
+    stats = carrier_stats(carrier, as_of)
+    scheme_rules = criteria.criteria_for(carrier.scheme or "none", carrier.kind,
+                                         specialised=carrier.specialised)
+    results = criteria.check_criteria(scheme_rules, stats) if scheme_rules else []
+    return CarrierCheck(stats, scheme_rules, results)
+
+
+# --------------------------------------------------------------------------------------------
+# Status proposals: the manager proposes, the bureau decides
+# --------------------------------------------------------------------------------------------
+
+
+def pending_proposal(tenancy: Tenancy) -> StatusProposal | None:
+    return db.session.scalar(select(StatusProposal).where(
+        StatusProposal.tenancy_id == tenancy.id, StatusProposal.status == "pending"))
+
+
+def _check_basis(enterprise: Enterprise, basis: str | None, evidence: str | None,
+                 *, required: bool) -> None:
+    if not basis:
+        if required:
+            raise FieldError({"graduation_basis": "请选择毕业依据"})
+        return
+    if basis not in GRADUATION_BASES:
+        raise FieldError({"graduation_basis": "未知的毕业依据"})
+    facts = graduation_facts(enterprise)
+    check = next(c for c in criteria.graduation_checks(facts) if c.basis == basis)
+    if check.met is None and basis == "listed":
+        if not evidence:
+            raise FieldError({"evidence": "以兼并收购或上市作为毕业依据时，请填写证明材料"})
+        return
+    if not check.met:
+        raise FieldError({"graduation_basis": (
+            f"企业数据不满足「{check.label}」：{check.actual}（要求 {check.required}）")})
+
+
+def propose(tenancy: Tenancy, action: str, data: Mapping[str, Any], *, user: Any
+            ) -> StatusProposal:
+    """Record a proposed graduation, exit or move for the bureau to decide; nothing else changes."""
+    errors: dict[str, str] = {}
+    if action not in PROPOSAL_ACTIONS:
+        raise FieldError({"action": "请选择变更类型"})
+    if tenancy.status != "incubating" and not (action == "move_on"
+                                               and tenancy.status == "graduated"):
+        raise FieldError({"action": "该入驻记录已结束，不能再变更状态"})
+    if pending_proposal(tenancy) is not None:
+        raise FieldError({"action": "该企业已有待审核的状态变更，请等待审核结果或先撤回"})
+    effective = data.get("effective_on")
+    if not isinstance(effective, date):
+        errors["effective_on"] = "请填写生效日期"
+    elif effective < tenancy.moved_in_on:
+        errors["effective_on"] = "生效日期不能早于入驻日期"
+    elif effective > today() + timedelta(days=366):
+        errors["effective_on"] = "生效日期不能晚于一年以后"
+    reason = _clean_text(data.get("reason"))
+    evidence = _clean_text(data.get("evidence"))
+    basis = data.get("graduation_basis") or None
+    if action == "move_on" and tenancy.status == "graduated":
+        basis = basis or tenancy.graduation_basis
+    next_id, note = data.get("next_carrier_id") or None, _clean_text(data.get("next_carrier_note"))
+    if action == "exit" and not reason:
+        errors["reason"] = "请填写退出原因"
+    if action == "move_on":
+        if next_id is not None:
+            target = db.session.scalar(select(Carrier).where(
+                carrier_scope(user), Carrier.id == next_id, Carrier.archived.is_(False)))
+            if target is None:
+                errors["next_carrier_id"] = "请选择有效的目标载体"
+            elif target.id == tenancy.carrier_id:
+                errors["next_carrier_id"] = "目标载体不能是当前载体"
+        elif not note:
+            errors["next_carrier_note"] = "请填写拟转入的载体"
+    if errors:
+        raise FieldError(errors)
+    if action == "graduate" or (action == "move_on" and basis and tenancy.status != "graduated"):
+        _check_basis(tenancy.enterprise, basis, evidence, required=action == "graduate")
+    proposal = StatusProposal(
+        tenancy_id=tenancy.id, action=action, effective_on=effective,
+        graduation_basis=basis if action != "exit" else None, evidence=evidence, reason=reason,
+        next_carrier_id=next_id if action == "move_on" else None,
+        next_carrier_note=note if action == "move_on" else None,
+        status="pending", proposed_by_id=getattr(user, "id", None),
+    )
+    db.session.add(proposal)
+    db.session.flush()
+    audit.record("tenancy_proposal", proposal.id, "create",
+                 audit.changed_fields({}, audit.snapshot(proposal, PROPOSAL_FIELDS)),
+                 enterprise_id=tenancy.enterprise_id, actor_id=getattr(user, "id", None),
+                 summary=f"提议{PROPOSAL_ACTIONS[action]}")
+    return proposal
+
+
+def may_decide(user: Any) -> bool:
+    """Bureau, zone staff (within scope) and admins decide; managers and viewers do not."""
+    return getattr(user, "role", None) in EDITOR_ROLES
+
+
+def _require_pending(proposal: StatusProposal, user: Any) -> None:
+    if not may_decide(user):
+        raise PermissionError("only bureau staff decide on status changes")
+    if proposal.status != "pending":
+        raise FieldError({"status": "该申请已处理，不能重复审核"})
+
+
+def approve(proposal: StatusProposal, *, user: Any, comment: str | None = None,
+            next_carrier: Carrier | None = None, next_moved_in_on: date | None = None,
+            expected_version: int | None = None) -> StatusProposal:
+    """Apply an approved change: close the tenancy, record the move; open the next on move_on."""
+    _require_pending(proposal, user)
+    _check_version(proposal, expected_version)
+    tenancy = proposal.tenancy
+    if tenancy.status != "incubating" and not (proposal.action == "move_on"
+                                               and tenancy.status == "graduated"):
+        raise FieldError({"status": "该入驻记录已结束"})
+    if proposal.graduation_basis and tenancy.status != "graduated":
+        # The data may have changed since the proposal; graduate only on what holds today.
+        _check_basis(tenancy.enterprise, proposal.graduation_basis, proposal.evidence,
+                     required=True)
+    actor_id = getattr(user, "id", None)
+    if proposal.action == "move_on":
+        next_carrier = next_carrier or proposal.next_carrier
+        if next_carrier is None:
+            raise FieldError({"next_carrier_id": "请选择转入的载体"})
+        if next_carrier.id == tenancy.carrier_id:
+            raise FieldError({"next_carrier_id": "目标载体不能是当前载体"})
+    before = audit.snapshot(tenancy, TENANCY_FIELDS)
+    tenancy.status = ACTION_STATUS[proposal.action]
+    if tenancy.ended_on is None:
+        tenancy.ended_on = proposal.effective_on
+    if proposal.graduation_basis:
+        tenancy.graduation_basis = proposal.graduation_basis
+        tenancy.graduation_evidence = proposal.evidence or tenancy.graduation_evidence
+    tenancy.end_reason = proposal.reason or tenancy.end_reason
+    db.session.flush()
+    audit.record("tenancy", tenancy.id, "update",
+                 audit.changed_fields(before, audit.snapshot(tenancy, TENANCY_FIELDS)),
+                 enterprise_id=tenancy.enterprise_id, actor_id=actor_id,
+                 summary=f"{PROPOSAL_ACTIONS[proposal.action]}（审核通过）")
+    if proposal.action == "move_on":
+        new = open_tenancy(tenancy.enterprise, next_carrier,
+                           next_moved_in_on or proposal.effective_on, source="move_on",
+                           previous=tenancy, actor_id=actor_id)
+        proposal.new_tenancy_id = new.id
+        proposal.next_carrier_id = next_carrier.id
+        proposal.warnings = new.warnings
+    else:
+        _transition(tenancy.enterprise_id, tenancy.carrier.kind, tenancy.status,
+                    tenancy.ended_on, source="tenancy", tenancy_id=tenancy.id,
+                    reason=proposal.reason or GRADUATION_BASES.get(proposal.graduation_basis),
+                    evidence=proposal.evidence, actor_id=actor_id)
+        proposal.warnings = []
+    proposal.status = "approved"
+    proposal.decided_by_id, proposal.decided_at = actor_id, now_utc()
+    proposal.decision_comment = _clean_text(comment)
+    db.session.flush()
+    audit.record("tenancy_proposal", proposal.id, "approve",
+                 {"status": ["pending", "approved"]}, enterprise_id=tenancy.enterprise_id,
+                 actor_id=actor_id, summary=proposal.decision_comment)
+    return proposal
+
+
+def reject(proposal: StatusProposal, *, user: Any, comment: str | None,
+           expected_version: int | None = None) -> StatusProposal:
+    """Turn a proposal down with the reason the manager will read; the tenancy is untouched."""
+    _require_pending(proposal, user)
+    _check_version(proposal, expected_version)
+    comment = _clean_text(comment)
+    if not comment:
+        raise FieldError({"comment": "驳回时请填写意见，载体管理员将看到该意见"})
+    proposal.status = "rejected"
+    proposal.decided_by_id, proposal.decided_at = getattr(user, "id", None), now_utc()
+    proposal.decision_comment = comment
+    db.session.flush()
+    audit.record("tenancy_proposal", proposal.id, "reject",
+                 {"status": ["pending", "rejected"]}, enterprise_id=proposal.tenancy.enterprise_id,
+                 actor_id=getattr(user, "id", None), summary=comment)
+    return proposal
+
+
+def withdraw(proposal: StatusProposal, *, user: Any) -> StatusProposal:
+    """The proposer takes a pending proposal back."""
+    if proposal.status != "pending":
+        raise FieldError({"status": "只能撤回待审核的申请"})
+    if proposal.proposed_by_id != getattr(user, "id", None) and not may_decide(user):
+        raise PermissionError("only the proposer withdraws")
+    proposal.status = "withdrawn"
+    db.session.flush()
+    audit.record("tenancy_proposal", proposal.id, "withdraw",
+                 {"status": ["pending", "withdrawn"]},
+                 enterprise_id=proposal.tenancy.enterprise_id, actor_id=getattr(user, "id", None))
+    return proposal
+
+
+# --------------------------------------------------------------------------------------------
+# Periodic tenant reports
+# --------------------------------------------------------------------------------------------
+
+
+def create_cycle(data: Mapping[str, Any], *, user: Any) -> ReportingCycle:
+    """Open a reporting cycle (e.g. 2026年第三季度) with its period and due date."""
+    errors: dict[str, str] = {}
+    name = _clean_text(data.get("name"))
+    start, end, due = data.get("period_start"), data.get("period_end"), data.get("due_on")
+    if not name:
+        errors["name"] = "请填写报送周期名称"
+    elif db.session.scalar(select(ReportingCycle.id).where(ReportingCycle.name == name)):
+        errors["name"] = "已有同名报送周期"
+    if not isinstance(start, date):
+        errors["period_start"] = "请填写统计期起始日"
+    if not isinstance(end, date):
+        errors["period_end"] = "请填写统计期截止日"
+    elif isinstance(start, date) and end < start:
+        errors["period_end"] = "统计期截止日不能早于起始日"
+    if not isinstance(due, date):
+        errors["due_on"] = "请填写报送截止日期"
+    elif isinstance(end, date) and due < end:
+        errors["due_on"] = "报送截止日期不能早于统计期截止日"
+    fiscal_year = data.get("fiscal_year") or (end.year if isinstance(end, date) else None)
+    if fiscal_year and fiscal_year > today().year:
+        errors["fiscal_year"] = "数据年度不能晚于今年"
+    if errors:
+        raise FieldError(errors)
+    cycle = ReportingCycle(name=name, period_start=start, period_end=end, due_on=due,
+                           fiscal_year=fiscal_year, created_by_id=getattr(user, "id", None))
+    db.session.add(cycle)
+    db.session.flush()
+    audit.record("reporting_cycle", cycle.id, "create",
+                 audit.changed_fields({}, audit.snapshot(cycle, (
+                     "name", "period_start", "period_end", "fiscal_year", "due_on"))),
+                 summary=name)
+    return cycle
+
+
+def expected_clause(cycle: ReportingCycle):
+    """Tenancies that owe a report for the cycle: resident at some point in its period."""
+    return and_(Tenancy.moved_in_on <= cycle.period_end,
+                or_(Tenancy.ended_on.is_(None), Tenancy.ended_on >= cycle.period_start))
+
+
+def reports_query(cycle: ReportingCycle, user: Any) -> Select:
+    """Tenancies that owe a report for the cycle, within the user's scope, with their report
+    outer-joined (filter on TenantReport.id for submitted / missing)."""
+    return (select(Tenancy)
+            .outerjoin(TenantReport, and_(TenantReport.tenancy_id == Tenancy.id,
+                                          TenantReport.cycle_id == cycle.id))
+            .where(tenancy_scope(user), expected_clause(cycle)))
+
+
+def is_late(cycle: ReportingCycle, report: TenantReport | None, on: date | None = None) -> bool:
+    """A report is late when none was submitted and the due date has passed."""
+    return report is None and (on or today()) > cycle.due_on
+
+
+def report_progress(cycle: ReportingCycle, user: Any) -> dict[str, int]:
+    """Expected / submitted / late counts within the user's scope."""
+    expected = db.session.scalar(
+        select(func.count(Tenancy.id)).where(tenancy_scope(user), expected_clause(cycle))) or 0
+    submitted = db.session.scalar(
+        select(func.count(TenantReport.id)).join(Tenancy, TenantReport.tenancy_id == Tenancy.id)
+        .where(TenantReport.cycle_id == cycle.id, tenancy_scope(user), expected_clause(cycle))
+    ) or 0
+    late = expected - submitted if today() > cycle.due_on else 0
+    return {"expected": expected, "submitted": submitted, "late": late}
+
+
+def _report_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    for key in REPORT_FIELDS:
+        value = values.get(key)
+        if value is None:
+            continue
+        if value < 0:
+            errors[key] = "不能为负数"
+        out[key] = Decimal(value).quantize(Decimal("0.01")) if key in REPORT_MONEY_FIELDS \
+            else int(value)
+    if errors:
+        raise FieldError(errors)
+    if not out:
+        raise FieldError({"revenue": "请至少填写一项数据"})
+    return out
+
+
+def submit_report(cycle: ReportingCycle, tenancy: Tenancy, values: Mapping[str, Any], *,
+                  user: Any, expected_version: int | None = None) -> TenantReport:
+    """Save a tenant's figures for a cycle (money in 元) and feed them into its annual metrics.
+
+    The figures are year-to-date for the cycle's fiscal year, so they replace that year's
+    values in AnnualMetrics (source "tenant_report"); empty fields leave stored values alone.
+    """
+    if not db.session.scalar(select(Tenancy.id).where(Tenancy.id == tenancy.id,
+                                                      expected_clause(cycle))):
+        raise FieldError({"tenancy_id": "该企业在本报送周期内不在孵，无需报送"})
+    clean = _report_values(values)
+    report = db.session.scalar(select(TenantReport).where(
+        TenantReport.cycle_id == cycle.id, TenantReport.tenancy_id == tenancy.id))
+    action = "update"
+    if report is None:
+        report = TenantReport(cycle_id=cycle.id, tenancy_id=tenancy.id)
+        db.session.add(report)
+        before: dict[str, Any] = {}
+        action = "create"
+    else:
+        _check_version(report, expected_version)
+        before = audit.snapshot(report, REPORT_FIELDS)
+    for key in REPORT_FIELDS:
+        setattr(report, key, clean.get(key))
+    report.submitted_by_id, report.submitted_at = getattr(user, "id", None), now_utc()
+    db.session.flush()
+    changes = audit.changed_fields(before, audit.snapshot(report, REPORT_FIELDS))
+    if changes:
+        audit.record("tenant_report", report.id, action, changes,
+                     enterprise_id=tenancy.enterprise_id, actor_id=getattr(user, "id", None),
+                     summary=f"{cycle.name} 在孵企业报送")
+    save_metrics(tenancy.enterprise, cycle.fiscal_year, clean, source="tenant_report")
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# Dashboard
+# --------------------------------------------------------------------------------------------
+
+
+def dashboard_counts(user: Any, on: date | None = None) -> dict[str, int]:
+    """Incubating, graduated this year, terms ending within 90 days and overdue — scoped."""
+    on = on or today()
+    scoped = tenancy_scope(user)
+    incubating = and_(scoped, Tenancy.status == "incubating")
+
+    def count(*where) -> int:
+        return db.session.scalar(select(func.count(Tenancy.id)).where(*where)) or 0
+
+    return {
+        "incubating": count(incubating),
+        "graduated_this_year": count(scoped, GRADUATE_CLAUSE,
+                                     Tenancy.ended_on >= date(on.year, 1, 1),
+                                     Tenancy.ended_on <= on),
+        "ending_90": count(incubating, Tenancy.term_ends_on >= on,
+                           Tenancy.term_ends_on <= on + timedelta(days=90)),
+        "overdue": count(incubating, Tenancy.term_ends_on < on),
+        "pending": db.session.scalar(
+            select(func.count(StatusProposal.id)).join(Tenancy, StatusProposal.tenancy_id
+                                                       == Tenancy.id)
+            .where(scoped, StatusProposal.status == "pending")) or 0,
+    }
+
+
+def is_manager(user: Any) -> bool:
+    return getattr(user, "role", None) == Role.CARRIER_MANAGER
