@@ -20,7 +20,9 @@ from tracker.enterprises.models import Enterprise
 from tracker.enterprises.uscc import ALPHABET, check_character
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
-from tracker.incubation.models import Carrier, Tenancy
+from tracker.incubation.demo import load_incubation_demo
+from tracker.incubation.models import Carrier
+from tracker.incubation.services import open_tenancy
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_USERS = [
@@ -45,7 +47,8 @@ def demo_uscc(serial: int) -> str:
     return body + check_character(body)
 
 
-def load_demo(n_enterprises: int = 60, seed: int = 7) -> None:
+def load_demo(n_enterprises: int = 60, seed: int = 7) -> dict[str, dict[str, int]]:
+    """Demo users, carriers and firms, then each feature's demo additions (what they added)."""
     rng = random.Random(seed)
     carriers = [
         Carrier(name="滨海创新孵化器", kind="incubator", scheme="most_2018_national",
@@ -105,12 +108,10 @@ def load_demo(n_enterprises: int = 60, seed: int = 7) -> None:
             }, source="demo")
         if i < 12:
             carrier = carriers[0] if i < 8 else carriers[1]
-            moved_in = date(2023, 1, 1) + timedelta(days=30 * i)
-            db.session.add(Tenancy(
-                enterprise=enterprise, carrier=carrier, moved_in_on=moved_in,
-                term_ends_on=moved_in.replace(year=moved_in.year + 4),
-            ))
+            open_tenancy(enterprise, carrier, date(2023, 1, 1) + timedelta(days=30 * i),
+                         source="demo")
     db.session.flush()
+    return {"incubation": load_incubation_demo()}
 
 
 def database_is_empty() -> bool:

@@ -11,8 +11,7 @@ from tracker.ladder.models import StageTransition
 
 def test_incubation_demo_adds_a_move_a_graduate_a_pending_proposal_and_a_cycle():
     assert load_incubation_demo() == {}  # nothing to build on yet
-    load_demo(14)
-    added = load_incubation_demo()
+    added = load_demo(14)["incubation"]
     assert added == {"users": 1, "moves": 1, "graduates": 1, "proposals": 1, "reports": 3}
     statuses = dict(db.session.execute(
         select(Tenancy.status, func.count(Tenancy.id)).group_by(Tenancy.status)).all())

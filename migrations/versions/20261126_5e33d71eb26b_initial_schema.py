@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 0ea646dede6a
+Revision ID: 5e33d71eb26b
 Revises: 
-Create Date: 2026-11-26 14:54:53.413489
+Create Date: 2026-11-26 15:03:34.765737
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import tracker.models_base
 
 
 # revision identifiers, used by Alembic.
-revision = '0ea646dede6a'
+revision = '5e33d71eb26b'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -33,6 +33,10 @@ def upgrade():
     sa.Column('default_term_months', sa.Integer(), nullable=False),
     sa.Column('archived', sa.Boolean(), nullable=False),
     sa.Column('created_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('specialised', sa.Boolean(), nullable=False),
+    sa.Column('workstations', sa.Integer(), nullable=True),
+    sa.Column('updated_at', tracker.models_base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), server_default='1', nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_carriers')),
     sa.UniqueConstraint('name', name=op.f('uq_carriers_name'))
     )
@@ -128,6 +132,22 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_enterprises_tech_field'), ['tech_field'], unique=False)
         batch_op.create_index(batch_op.f('ix_enterprises_zone'), ['zone'], unique=False)
         batch_op.create_index('ix_enterprises_zone_name', ['zone', 'name'], unique=False)
+
+    op.create_table('reporting_cycles',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('period_start', sa.Date(), nullable=False),
+    sa.Column('period_end', sa.Date(), nullable=False),
+    sa.Column('fiscal_year', sa.Integer(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_reporting_cycles_created_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reporting_cycles')),
+    sa.UniqueConstraint('name', name=op.f('uq_reporting_cycles_name'))
+    )
+    with op.batch_alter_table('reporting_cycles', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reporting_cycles_due_on'), ['due_on'], unique=False)
 
     op.create_table('activities',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -227,8 +247,13 @@ def upgrade():
     sa.Column('area_m2', sa.Numeric(precision=10, scale=1), nullable=True),
     sa.Column('created_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('previous_tenancy_id', sa.Integer(), nullable=True),
+    sa.Column('graduation_evidence', sa.Text(), nullable=True),
+    sa.Column('end_reason', sa.Text(), nullable=True),
+    sa.Column('source', sa.String(length=20), nullable=True),
     sa.ForeignKeyConstraint(['carrier_id'], ['carriers.id'], name=op.f('fk_tenancies_carrier_id_carriers')),
     sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_tenancies_enterprise_id_enterprises')),
+    sa.ForeignKeyConstraint(['previous_tenancy_id'], ['tenancies.id'], name=op.f('fk_tenancies_previous_tenancy_id_tenancies')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tenancies'))
     )
     with op.batch_alter_table('tenancies', schema=None) as batch_op:
@@ -281,11 +306,71 @@ def upgrade():
     with op.batch_alter_table('stage_transitions', schema=None) as batch_op:
         batch_op.create_index('ix_stage_transitions_enterprise_on', ['enterprise_id', 'effective_on'], unique=False)
 
+    op.create_table('tenancy_proposals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tenancy_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('effective_on', sa.Date(), nullable=False),
+    sa.Column('graduation_basis', sa.String(length=20), nullable=True),
+    sa.Column('evidence', sa.Text(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('next_carrier_id', sa.Integer(), nullable=True),
+    sa.Column('next_carrier_note', sa.String(length=200), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('proposed_by_id', sa.Integer(), nullable=True),
+    sa.Column('proposed_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', tracker.models_base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decision_comment', sa.Text(), nullable=True),
+    sa.Column('new_tenancy_id', sa.Integer(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_tenancy_proposals_decided_by_id_users')),
+    sa.ForeignKeyConstraint(['new_tenancy_id'], ['tenancies.id'], name=op.f('fk_tenancy_proposals_new_tenancy_id_tenancies')),
+    sa.ForeignKeyConstraint(['next_carrier_id'], ['carriers.id'], name=op.f('fk_tenancy_proposals_next_carrier_id_carriers')),
+    sa.ForeignKeyConstraint(['proposed_by_id'], ['users.id'], name=op.f('fk_tenancy_proposals_proposed_by_id_users')),
+    sa.ForeignKeyConstraint(['tenancy_id'], ['tenancies.id'], name=op.f('fk_tenancy_proposals_tenancy_id_tenancies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tenancy_proposals'))
+    )
+    with op.batch_alter_table('tenancy_proposals', schema=None) as batch_op:
+        batch_op.create_index('ix_tenancy_proposals_status_at', ['status', 'proposed_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tenancy_proposals_tenancy_id'), ['tenancy_id'], unique=False)
+
+    op.create_table('tenant_reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('tenancy_id', sa.Integer(), nullable=False),
+    sa.Column('revenue', sa.Numeric(precision=18, scale=2), nullable=True),
+    sa.Column('employees', sa.Integer(), nullable=True),
+    sa.Column('rd_expense', sa.Numeric(precision=18, scale=2), nullable=True),
+    sa.Column('class1_ip', sa.Integer(), nullable=True),
+    sa.Column('class2_ip', sa.Integer(), nullable=True),
+    sa.Column('investment_raised', sa.Numeric(precision=18, scale=2), nullable=True),
+    sa.Column('submitted_by_id', sa.Integer(), nullable=True),
+    sa.Column('submitted_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['cycle_id'], ['reporting_cycles.id'], name=op.f('fk_tenant_reports_cycle_id_reporting_cycles')),
+    sa.ForeignKeyConstraint(['submitted_by_id'], ['users.id'], name=op.f('fk_tenant_reports_submitted_by_id_users')),
+    sa.ForeignKeyConstraint(['tenancy_id'], ['tenancies.id'], name=op.f('fk_tenant_reports_tenancy_id_tenancies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tenant_reports')),
+    sa.UniqueConstraint('cycle_id', 'tenancy_id', name=op.f('uq_tenant_reports_cycle_id_tenancy_id'))
+    )
+    with op.batch_alter_table('tenant_reports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tenant_reports_tenancy_id'), ['tenancy_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('tenant_reports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tenant_reports_tenancy_id'))
+
+    op.drop_table('tenant_reports')
+    with op.batch_alter_table('tenancy_proposals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tenancy_proposals_tenancy_id'))
+        batch_op.drop_index('ix_tenancy_proposals_status_at')
+
+    op.drop_table('tenancy_proposals')
     with op.batch_alter_table('stage_transitions', schema=None) as batch_op:
         batch_op.drop_index('ix_stage_transitions_enterprise_on')
 
@@ -316,6 +401,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_activities_due_on'))
 
     op.drop_table('activities')
+    with op.batch_alter_table('reporting_cycles', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reporting_cycles_due_on'))
+
+    op.drop_table('reporting_cycles')
     with op.batch_alter_table('enterprises', schema=None) as batch_op:
         batch_op.drop_index('ix_enterprises_zone_name')
         batch_op.drop_index(batch_op.f('ix_enterprises_zone'))
