@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import pytest
+from flask import g
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event
 
@@ -133,6 +134,10 @@ def csrf_token(client, url: str = "/login") -> str:
 
 
 def login(client, user, password: str = "correct-horse-9") -> None:
+    # Tests share one app context with the requests they make, so `g` would remember the
+    # previous user and CSRF token; a fresh login must start from neither.
+    for name in ("_login_user", "csrf_token"):
+        g.pop(name, None)
     token = csrf_token(client, "/login")
     response = client.post("/login", data={"email": user.email, "password": password,
                                            "csrf_token": token})
