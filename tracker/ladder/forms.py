@@ -120,7 +120,8 @@ class SelfAssessmentForm(FlaskForm):
     resident_enterprise = _tri_state(_l("居民企业"))
     restricted_industry = _tri_state(_l("属于限制/淘汰类产业"))
     integrity_record_clean = _tri_state(_l("无严重失信/事故记录"))
-    tech_field = SelectField(_l("技术领域"), choices=[("", "未知")] + list(TECH_FIELDS.items()))
+    tech_field = SelectField(_l("技术领域"), choices=[("", "未知")] + list(TECH_FIELDS.items()),
+                             default="")
     class1_ip = IntegerField(_l("Ⅰ类知识产权（项）"), validators=[Optional(), NumberRange(min=0)])
     class2_ip = IntegerField(_l("Ⅱ类知识产权（项）"), validators=[Optional(), NumberRange(min=0)])
     honours = MultiCheckboxField(_l("资质与荣誉"), choices=list(HONOURS.items()))
