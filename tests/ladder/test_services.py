@@ -16,7 +16,7 @@ from tracker.enterprises import services as enterprises
 from tracker.extensions import db
 from tracker.ladder import results, services
 from tracker.ladder.facts import build_facts
-from tracker.ladder.models import EligibilityResult, Qualification, StageTransition
+from tracker.ladder.models import Qualification, StageTransition
 from tracker.ladder.rules import evaluate
 
 
@@ -322,3 +322,13 @@ def test_local_thresholds_feed_the_engine_and_are_audited(day):
     with pytest.raises(services.LadderError) as exc:
         services.save_local_thresholds("dengling", {"rd_years": 0})
     assert "rd_years" in exc.value.errors
+
+
+def test_out_of_order_imports_keep_the_history_in_order(day):
+    firm = make_enterprise()
+    services.grant_qualification(firm, "tech_sme", "2026120116000123", date(2026, 3, 1))
+    services.grant_qualification(firm, "hnte", "GR202412000001", date(2024, 11, 1))
+    moves = [(t.to_stage, t.effective_on) for t in _transitions(firm)]
+    assert moves == [("tech_sme", date(2026, 3, 1)), ("hnte", date(2026, 3, 1))]
+    history = services.ladder_history(firm.id, day)
+    assert [h["days"] for h in history] == [0, 121]

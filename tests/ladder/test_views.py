@@ -156,7 +156,8 @@ def test_done_means_board_to_rung_change(client, zones):
     history = re.search(r'id="ladder-history">(.*?)</ul>', page, re.S).group(1)
     assert "国家高新技术企业" in history and "停留" in history
     events = db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.entity_type == "application", AuditEvent.entity_id == app.id)).all()
+        AuditEvent.entity_type == "application", AuditEvent.entity_id == app.id)
+        .order_by(AuditEvent.id)).all()
     assert events == ["create", "update", "update", "approve"]
 
 

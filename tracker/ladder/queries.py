@@ -128,7 +128,10 @@ def next_steps(firms: list[Enterprise]) -> dict[int, dict[str, Any]]:
                               "tone": "warning"}
             continue
         first = above[0]
-        if first.verdict == "insufficient_data":
+        if first.verdict == "needs_review":
+            steps[firm.id] = {"text": f"{KINDS[first.kind]}：待管理员设置本地阈值",
+                              "tone": "secondary"}
+        elif first.verdict == "insufficient_data":
             steps[firm.id] = {"text": f"{KINDS[first.kind]}：数据不全", "tone": "secondary"}
         else:
             steps[firm.id] = {"text": f"距{KINDS[first.kind]}还差{first.failed_count}项",

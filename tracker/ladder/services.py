@@ -107,6 +107,13 @@ def refresh_rung(
     if new == old:
         return None
     effective = _effective_on(cause, old, new, quals, day)
+    # Records imported out of order must not put a move before the one it follows.
+    last = db.session.scalar(
+        select(StageTransition.effective_on)
+        .where(StageTransition.enterprise_id == enterprise.id, StageTransition.chain == "ladder")
+        .order_by(StageTransition.effective_on.desc()).limit(1))
+    if last is not None and effective < last:
+        effective = last
     enterprise.current_rung = new
     transition = StageTransition(
         enterprise_id=enterprise.id, chain="ladder", from_stage=old, to_stage=new,
