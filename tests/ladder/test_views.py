@@ -159,6 +159,8 @@ def test_done_means_board_to_rung_change(client, zones):
         AuditEvent.entity_type == "application", AuditEvent.entity_id == app.id)
         .order_by(AuditEvent.id)).all()
     assert events == ["create", "update", "update", "approve"]
+    gaps = client.get(f"/ladder/enterprises/{firm.id}/gaps").get_data(as_text=True)
+    assert re.search(r'data-kind="hnte".*?已持有', gaps, re.S)
 
 
 def test_moving_a_card_refuses_a_skipped_step_and_stale_versions(client, day):
@@ -313,3 +315,10 @@ def test_enterprise_page_shows_the_ladder_panel(client, zones):
     assert "6月1日及以后提交自评" in text  # the 11th character explained
     assert 'data-kind="hnte" data-verdict="needs_review"' in text
     assert f"/ladder/enterprises/{firm.id}/gaps" in text
+
+
+def test_board_in_english(client, zones):
+    login(client, make_user("bureau"))
+    client.post("/language/en", data={"csrf_token": _token(client), "next": "/ladder/board"})
+    text = client.get("/ladder/board").get_data(as_text=True)
+    assert "Growth ladder board" in text and "Not on the ladder" in text

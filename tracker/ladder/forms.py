@@ -22,7 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.enterprises.zones import TECH_FIELDS
 from tracker.ladder.models import APPLICATION_STATUSES
-from tracker.ladder.rules import HONOURS, KINDS, LOCAL_THRESHOLD_KEYS
+from tracker.ladder.rules import HONOURS, KINDS
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -133,20 +133,22 @@ class SelfAssessmentForm(FlaskForm):
 
 
 class ThresholdForm(FlaskForm):
+    """One locally configured rung; labels follow rules.LOCAL_THRESHOLD_KEYS (money in 万元)."""
+
     version = HiddenField()
-    min_revenue = DecimalField(_l(LOCAL_THRESHOLD_KEYS["min_revenue"][0] + "（万元）"),
+    min_revenue = DecimalField(_l("上年度营业收入下限（万元）"),
                                validators=[Optional(), NumberRange(min=0)])
-    min_revenue_cagr_pct = DecimalField(_l(LOCAL_THRESHOLD_KEYS["min_revenue_cagr_pct"][0]
-                                           + "（%）"), validators=[Optional(), NumberRange(min=0)])
-    min_rd_intensity_pct = DecimalField(_l(LOCAL_THRESHOLD_KEYS["min_rd_intensity_pct"][0]
-                                           + "（%）"), validators=[Optional(), NumberRange(min=0)])
-    min_avg_rd_expense = DecimalField(_l(LOCAL_THRESHOLD_KEYS["min_avg_rd_expense"][0]
-                                         + "（万元）"), validators=[Optional(), NumberRange(min=0)])
-    rd_years = IntegerField(_l(LOCAL_THRESHOLD_KEYS["rd_years"][0]),
+    min_revenue_cagr_pct = DecimalField(_l("近三年营业收入复合增长率下限（%）"),
+                                        validators=[Optional(), NumberRange(min=0)])
+    min_rd_intensity_pct = DecimalField(_l("研发费用占营业收入比例下限（%）"),
+                                        validators=[Optional(), NumberRange(min=0)])
+    min_avg_rd_expense = DecimalField(_l("年均研发费用下限（万元）"),
+                                      validators=[Optional(), NumberRange(min=0)])
+    rd_years = IntegerField(_l("研发指标计算年数（默认1）"),
                             validators=[Optional(), NumberRange(1, 10)])
-    max_age_years = IntegerField(_l(LOCAL_THRESHOLD_KEYS["max_age_years"][0]),
+    max_age_years = IntegerField(_l("注册年限上限（截至上年末）"),
                                  validators=[Optional(), NumberRange(1, 50)])
-    source = StringField(_l(LOCAL_THRESHOLD_KEYS["source"][0]),
+    source = StringField(_l("本地阈值依据（文件或会议纪要）"),
                          validators=[Optional(), Length(max=300)])
 
 

@@ -356,8 +356,10 @@ def gap_report(enterprise_id: int):
     except FactsError as exc:
         evaluation, errors = {"as_of": as_of.isoformat(), "results": []}, exc.errors
     lines = {r["kind"]: gaps.why_not_yet(r) for r in evaluation["results"]}
+    held = {q.kind for q in services.qualifications_of(enterprise.id)
+            if q.status_on(as_of) == "valid"}
     return render_template("ladder/gaps.html", enterprise=enterprise, evaluation=evaluation,
-                           lines=lines, errors=errors, kinds=KINDS)
+                           lines=lines, errors=errors, kinds=KINDS, held=held)
 
 
 def _tri(raw: str) -> bool | None:
