@@ -332,3 +332,11 @@ def test_out_of_order_imports_keep_the_history_in_order(day):
     assert moves == [("tech_sme", date(2026, 3, 1)), ("hnte", date(2026, 3, 1))]
     history = services.ladder_history(firm.id, day)
     assert [h["days"] for h in history] == [0, 121]
+
+
+def test_granting_the_same_title_twice_is_harmless(day):
+    firm = make_enterprise()
+    first = services.grant_qualification(firm, "hnte", "GR202312000273", date(2023, 12, 8))
+    again = services.grant_qualification(firm, "hnte", "gr202312000273", date(2023, 12, 8))
+    assert again is first
+    assert len(services.qualifications_of(firm.id)) == 1 and len(_transitions(firm)) == 1

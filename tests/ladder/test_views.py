@@ -322,3 +322,33 @@ def test_board_in_english(client, zones):
     client.post("/language/en", data={"csrf_token": _token(client), "next": "/ladder/board"})
     text = client.get("/ladder/board").get_data(as_text=True)
     assert "Growth ladder board" in text and "Not on the ladder" in text
+
+
+def test_dashboard_card_counts_in_scope(client, zones):
+    services.create_application(zones["hitech"], {"kind": "hnte", "year": 2026})
+    services.create_application(zones["teda"], {"kind": "hnte", "year": 2026})
+    db.session.commit()
+    login(client, make_user("zone", zone="hitech"))
+    text = client.get("/").get_data(as_text=True)
+    card = re.search(r'id="ladder-card">(.*?)</table>', text, re.S).group(1)
+    assert re.search(r'data-status="planned"><td>[^<]+</td><td class="num">1<', card)
+    assert re.search(r'data-candidates="hnte"><td>[^<]+</td><td class="num">1<', card)
+
+
+def test_edit_qualification_page_and_stale_version(client, zones):
+    firm = zones["hitech"]
+    q = services.grant_qualification(firm, "hnte", "GR202312000273", date(2023, 12, 8))
+    db.session.commit()
+    login(client, make_user("bureau"))
+    url = f"/ladder/qualifications/{q.id}/edit"
+    page = client.get(url).get_data(as_text=True)
+    data = {"csrf_token": csrf_from(page), "version": q.version, "number": "GR202312000274",
+            "granted_on": "2023-12-08", "valid_until": "", "batch": "2023年第二批"}
+    assert client.post(url, data=data).status_code == 302
+    db.session.refresh(q)
+    assert (q.number, q.batch, q.valid_until) == ("GR202312000274", "2023年第二批",
+                                                  date(2026, 12, 7))
+    response = client.post(url, data={**data, "number": "GR202312000275"})  # old version
+    assert response.status_code == 409
+    db.session.refresh(q)
+    assert q.number == "GR202312000274"

@@ -3,11 +3,13 @@
 
 def init_app(app):
     from tracker import labels
+    from tracker.dashboard import cards
     from tracker.enterprises import panels
     from tracker.ladder import (
         models,  # noqa: F401 - register the tables
         results,  # noqa: F401 - subscribe to enterprise_changed
     )
+    from tracker.ladder.cards import card_context
     from tracker.ladder.cli import eligibility_cli, ladder_cli
     from tracker.ladder.panel import panel_context
     from tracker.ladder.views import bp
@@ -16,6 +18,7 @@ def init_app(app):
     app.cli.add_command(eligibility_cli)
     app.cli.add_command(ladder_cli)
     panels.register("ladder", 10, "ladder/_panel.html", panel_context)
+    cards.register("ladder", 20, "ladder/_card.html", card_context)
     labels.AUDIT_LABELS.update({"local_threshold": "本地阈值", "ladder_batch": "梯度批次"})
     labels.ACTION_LABELS.update({"revoke": "撤销"})
     labels.FIELD_NAMES.update({

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from tracker.audit import services as audit
 from tracker.clock import today
@@ -150,6 +151,7 @@ def ladder_history(enterprise_id: int, on: date | None = None) -> list[dict[str,
     transitions = list(db.session.scalars(
         select(StageTransition).where(StageTransition.enterprise_id == enterprise_id,
                                       StageTransition.chain == "ladder")
+        .options(joinedload(StageTransition.actor))
     ))
     return validity.time_on_rungs(transitions, on or today())
 
@@ -198,6 +200,9 @@ def grant_qualification(
 ) -> Qualification:
     """Record a rung held (valid-until derived by kind unless given); audited, rung refreshed.
 
+    Granting the same kind, number and date again returns the existing record unchanged, so
+    re-running an import is harmless.
+
     `evidence` is a note for the stage transition (e.g. "2023年第一批高企认定名单"); the
     certificate file itself is attached with store_evidence().
     """
@@ -206,6 +211,13 @@ def grant_qualification(
     errors = _clean_qualification(kind, number, granted_on, valid_until)
     if errors:
         raise LadderError(errors)
+    if number is not None:
+        # The same official list imported twice must not hold the title twice.
+        existing = db.session.scalar(select(Qualification).where(
+            Qualification.enterprise_id == enterprise.id, Qualification.kind == kind,
+            Qualification.number == number, Qualification.granted_on == granted_on))
+        if existing is not None:
+            return existing
     if valid_until is None:
         valid_until = validity.default_valid_until(kind, granted_on,
                                                    batch_valid_until(kind, batch))

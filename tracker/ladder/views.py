@@ -238,9 +238,14 @@ def evidence(qualification_id: int):
     path = services.evidence_file(qualification)
     if path is None:
         abort(404)
-    return send_file(path, mimetype=qualification.evidence_type,
-                     as_attachment=request.args.get("download") == "1",
-                     download_name=qualification.evidence_name or path.name)
+    response = send_file(path, mimetype=qualification.evidence_type,
+                         as_attachment=request.args.get("download") == "1",
+                         download_name=qualification.evidence_name or path.name)
+    # Served inline: the browser must not second-guess the checked type; and never cached
+    # by shared proxies, since the file is only for users in scope.
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --------------------------------------------------------------------------------------------
