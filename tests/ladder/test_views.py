@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from datetime import date
@@ -352,3 +353,17 @@ def test_edit_qualification_page_and_stale_version(client, zones):
     assert response.status_code == 409
     db.session.refresh(q)
     assert q.number == "GR202312000274"
+
+
+def test_candidates_are_paged_with_keyset_cursors(client, day):
+    names = [f"天津分页{i}科技有限公司" for i in range(5)]
+    firms = {make_firm(name=n, years=(2023, 2024, 2025)).id for n in names}
+    db.session.commit()
+    login(client, make_user("bureau"))
+    seen, url = [], "/ladder/board?view=candidates&kind=hnte&size=2"
+    while url:
+        text = client.get(url).get_data(as_text=True)
+        seen += [int(i) for i in re.findall(r'<tr data-enterprise="(\d+)"', text)]
+        match = re.search(r'href="([^"]*after=[^"]+)"', text)
+        url = html.unescape(match.group(1)) if match else None
+    assert sorted(seen) == sorted(firms) and len(seen) == 5
