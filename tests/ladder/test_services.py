@@ -340,3 +340,11 @@ def test_granting_the_same_title_twice_is_harmless(day):
     again = services.grant_qualification(firm, "hnte", "gr202312000273", date(2023, 12, 8))
     assert again is first
     assert len(services.qualifications_of(firm.id)) == 1 and len(_transitions(firm)) == 1
+
+
+def test_local_thresholds_accept_decimals(day):
+    from decimal import Decimal
+
+    row = services.save_local_thresholds("leader", {"min_revenue": Decimal("3E8"),
+                                                    "min_rd_intensity_pct": Decimal("3.5")})
+    assert row.values == {"min_revenue": 300_000_000, "min_rd_intensity_pct": 3.5}

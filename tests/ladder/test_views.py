@@ -274,6 +274,7 @@ def test_self_assessment_prefills_from_a_firm_in_scope(client, zones):
     page = client.get(f"/ladder/self-assessment?enterprise_id={zones['hitech'].id}")
     text = page.get_data(as_text=True)
     assert 'name="y1-revenue"' in text and 'value="4000' in text
+    assert 'class="card mb-3 result" data-kind="hnte" data-verdict="needs_review"' in text
     assert client.get(f"/ladder/self-assessment?enterprise_id={zones['teda'].id}") \
         .status_code == 404
 

@@ -307,6 +307,10 @@ def application_move(application_id: int):
     except services.StaleEdit as exc:
         db.session.rollback()
         flash(_stale(exc.current_version), "danger")
+    except StaleDataError:
+        db.session.rollback()
+        flash(_stale(queries.get_application_or_404(current_user, application_id).version),
+              "danger")
     except services.LadderError as exc:
         db.session.rollback()
         for message in exc.errors.values():
@@ -335,6 +339,11 @@ def application_approve(application_id: int):
         except services.StaleEdit as exc:
             db.session.rollback()
             flash(_stale(exc.current_version), "danger")
+            status = 409
+        except StaleDataError:
+            db.session.rollback()
+            flash(_stale(queries.get_application_or_404(current_user, application_id).version),
+                  "danger")
             status = 409
         except services.LadderError as exc:
             db.session.rollback()
@@ -442,7 +451,8 @@ def self_assessment():
             enterprise = get_enterprise_or_404(current_user, int(request.args["enterprise_id"]))
             _prefill(form, enterprise)
     status = 200
-    if form.validate_on_submit():
+    if form.validate_on_submit() or enterprise is not None:
+        # Prefilled from a firm: show its result at once; the form stays open for what-ifs.
         facts = facts_from_form(form)
         try:
             evaluation = results.evaluate_facts(facts)
