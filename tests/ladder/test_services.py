@@ -348,3 +348,15 @@ def test_local_thresholds_accept_decimals(day):
     row = services.save_local_thresholds("leader", {"min_revenue": Decimal("3E8"),
                                                     "min_rd_intensity_pct": Decimal("3.5")})
     assert row.values == {"min_revenue": 300_000_000, "min_rd_intensity_pct": 3.5}
+
+
+def test_candidate_since_marks_when_a_rung_became_reachable(day):
+    firm = make_firm(year_changes={2025: {"high_tech_income": 24_000_000}})
+    db.session.commit()
+    assert results.results_for(firm.id)["hnte"].candidate_since is None
+    enterprises.save_metrics(firm, 2025, {"high_tech_income": 30_000_000})
+    db.session.commit()
+    since = results.results_for(firm.id)["hnte"].candidate_since
+    assert since is not None
+    results.recompute([firm.id])
+    assert results.results_for(firm.id)["hnte"].candidate_since == since  # unchanged

@@ -368,3 +368,22 @@ def test_candidates_are_paged_with_keyset_cursors(client, day):
         match = re.search(r'href="([^"]*after=[^"]+)"', text)
         url = html.unescape(match.group(1)) if match else None
     assert sorted(seen) == sorted(firms) and len(seen) == 5
+
+
+def test_edit_application_details(client, zones):
+    owner = make_user("bureau", name="周专员")
+    app = services.create_application(zones["hitech"], {"kind": "hnte", "year": 2026})
+    db.session.commit()
+    login(client, make_user("zone", zone="hitech"))
+    url = f"/ladder/applications/{app.id}/edit"
+    page = client.get(url).get_data(as_text=True)
+    response = client.post(url, data={"csrf_token": csrf_from(page), "version": app.version,
+                                      "batch": "2026年第二批", "owner_id": str(owner.id),
+                                      "deadline": "2026-09-30", "notes": "已约谈财务"})
+    assert response.status_code == 302
+    db.session.refresh(app)
+    assert (app.batch, app.owner_id, app.deadline, app.status) == (
+        "2026年第二批", owner.id, date(2026, 9, 30), "planned")
+    event = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.entity_type == "application", AuditEvent.action == "update"))
+    assert event.changes["deadline"] == [None, "2026-09-30"]

@@ -66,6 +66,14 @@ class ApplicationForm(FlaskForm):
     notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
 
 
+class ApplicationEditForm(FlaskForm):
+    version = HiddenField()
+    batch = StringField(_l("批次"), validators=[Optional(), Length(max=100)])
+    owner_id = SelectField(_l("负责人"), coerce=_optional_int)
+    deadline = DateField(_l("截止日期"), validators=[Optional()])
+    notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
+
+
 class MoveForm(FlaskForm):
     version = HiddenField()
     to_status = SelectField(_l("新状态"), choices=list(APPLICATION_STATUSES.items()))

@@ -165,6 +165,8 @@ class EligibilityResult(db.Model):
     near_miss: Mapped[dict | None] = mapped_column(JSON)
     #: eligible, or only an expert judgement left (not merely unconfigured local thresholds)
     candidate: Mapped[bool] = mapped_column(default=False, index=True)
+    #: when this rung last became a candidate (None while it is not): "newly eligible" reminders
+    candidate_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: number of failed criteria, so the board can sort "closest first"
     failed_count: Mapped[int] = mapped_column(default=0)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

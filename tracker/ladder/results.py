@@ -91,7 +91,12 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None) -> int:
             row.as_of, row.verdict, row.score = day, result["verdict"], result["score"]
             row.result = result
             row.near_miss, row.near_miss_code = miss, miss["code"] if miss else None
-            row.candidate = is_candidate(result)
+            candidate = is_candidate(result)
+            if candidate and not row.candidate:
+                row.candidate_since = now
+            elif not candidate:
+                row.candidate_since = None
+            row.candidate = candidate
             row.failed_count = sum(1 for c in result["criteria"] if c["status"] == "fail")
             row.computed_at = now
     db.session.flush()

@@ -486,6 +486,27 @@ def create_application(enterprise: Enterprise, data: dict[str, Any], *,
     return application
 
 
+def update_application(application: Application, data: dict[str, Any], *,
+                       expected_version: int | None = None,
+                       actor_id: int | None = None) -> dict[str, list[Any]]:
+    """Change batch, owner, deadline or notes (status moves go through move_application)."""
+    _check_version(application, expected_version)
+    values = {k: data[k] for k in ("batch", "owner_id", "deadline", "notes") if k in data}
+    for key in ("batch", "notes"):
+        if key in values:
+            values[key] = (values[key] or "").strip() or None
+    before = audit.snapshot(application, APPLICATION_FIELDS)
+    for key, value in values.items():
+        setattr(application, key, value)
+    changes = audit.changed_fields(before, audit.snapshot(application, APPLICATION_FIELDS))
+    if changes:
+        db.session.flush()
+        audit.record("application", application.id, "update", changes,
+                     enterprise_id=application.enterprise_id, actor_id=actor_id,
+                     summary=f"{application.year} {KINDS[application.kind]}")
+    return changes
+
+
 def allowed_moves(application: Application) -> tuple[str, ...]:
     """Statuses this application may move to next."""
     return APPLICATION_TRANSITIONS.get(application.status, ())

@@ -32,6 +32,7 @@ from tracker.extensions import db
 from tracker.ladder import gaps, queries, results, services, validity
 from tracker.ladder.forms import (
     YEAR_FIELD_LABELS,
+    ApplicationEditForm,
     ApplicationForm,
     ApproveForm,
     BatchForm,
@@ -279,6 +280,36 @@ def application_new(enterprise_id: int):
     status = 400 if form.errors else 200
     return render_template("ladder/application_form.html", form=form,
                            enterprise=enterprise), status
+
+
+@bp.route("/applications/<int:application_id>/edit", methods=["GET", "POST"])
+@editor_required
+def application_edit(application_id: int):
+    application = queries.get_application_or_404(current_user, application_id)
+    form = ApplicationEditForm(obj=application)
+    form.owner_id.choices = [("", "—")] + [(u.id, u.name) for u in _officers()]
+    if request.method == "GET":
+        form.version.data = application.version
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_application(
+                application, {"batch": form.batch.data, "owner_id": form.owner_id.data,
+                              "deadline": form.deadline.data, "notes": form.notes.data},
+                expected_version=form.version.data or None, actor_id=current_user.id)
+            db.session.commit()
+            flash(_("已保存"), "success")
+            return redirect(_back(application.enterprise_id, "applications"))
+        except (services.StaleEdit, StaleDataError):
+            db.session.rollback()
+            flash(_stale(queries.get_application_or_404(current_user, application_id).version),
+                  "danger")
+            status = 409
+    if form.errors and status == 200:
+        status = 400
+    return render_template("ladder/application_edit.html", form=form, application=application,
+                           enterprise=application.enterprise, kinds=KINDS,
+                           statuses=APPLICATION_STATUSES), status
 
 
 def _return_to(default: str) -> str:
