@@ -360,3 +360,14 @@ def test_candidate_since_marks_when_a_rung_became_reachable(day):
     assert since is not None
     results.recompute([firm.id])
     assert results.results_for(firm.id)["hnte"].candidate_since == since  # unchanged
+
+
+def test_revocation_announced_ahead_takes_effect_on_its_day(day):
+    firm = make_enterprise()
+    q = services.grant_qualification(firm, "hnte", "GR202412000001", date(2024, 11, 1))
+    services.revoke_qualification(q, date(2026, 7, 15), "整体迁出天津，由迁入地重新认定")
+    assert firm.current_rung == "hnte"  # still valid today
+    with frozen(date(2026, 7, 20)):
+        services.refresh_rung(firm, source="expiry")
+    assert firm.current_rung is None
+    assert _transitions(firm)[-1].effective_on == date(2026, 7, 15)

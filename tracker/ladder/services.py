@@ -141,9 +141,12 @@ def _effective_on(cause: Qualification | None, old: str | None, new: str | None,
             return min(cause.revoked_on, day)
         if cause.kind == new and cause.granted_on <= day:
             return cause.granted_on
-    # Dropping because something ran out: the day after the last validity of the old rung.
+    # Dropping because something ran out: the day after the last validity of the old rung, or
+    # the day a revocation announced in advance took effect.
     ended = [q.valid_until + timedelta(days=1) for q in quals
              if q.kind == old and q.valid_until is not None and q.valid_until < day]
+    ended += [q.revoked_on for q in quals
+              if q.kind == old and q.revoked_on is not None and q.revoked_on <= day]
     return max(ended) if ended else day
 
 
