@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.clock import now_utc
@@ -19,6 +19,24 @@ APPLICATION_STATUSES = {
     "approved": "已通过",
     "rejected": "未通过",
     "withdrawn": "已撤回",
+}
+
+#: allowed moves of an application; approved, rejected and withdrawn are final
+APPLICATION_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "planned": ("preparing", "withdrawn"),
+    "preparing": ("submitted", "planned", "withdrawn"),
+    "submitted": ("approved", "rejected", "withdrawn"),
+    "approved": (),
+    "rejected": (),
+    "withdrawn": (),
+}
+OPEN_APPLICATION_STATUSES = ("planned", "preparing", "submitted")
+
+QUALIFICATION_STATUSES = {
+    "valid": "有效",
+    "expired": "已过期",
+    "revoked": "已撤销",
+    "pending": "未生效",
 }
 
 
@@ -49,6 +67,11 @@ class Qualification(db.Model):
     evidence_name: Mapped[str | None] = mapped_column(String(200))
     #: manual, import, application
     source: Mapped[str] = mapped_column(String(20), default="manual")
+    #: who revoked it (None when an import or the system did)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: evidence file's content type and size in bytes, checked on upload
+    evidence_type: Mapped[str | None] = mapped_column(String(40))
+    evidence_size: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     version: Mapped[int] = mapped_column(default=1)
 
@@ -117,3 +140,66 @@ class StageTransition(db.Model):
     tenancy_id: Mapped[int | None] = mapped_column(ForeignKey("tenancies.id"))
 
     actor = relationship("User")
+
+
+class EligibilityResult(db.Model):
+    """The engine's stored verdict for one enterprise and rung, recomputed when data changes."""
+
+    __tablename__ = "eligibility_results"
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "kind"),
+        Index("ix_eligibility_results_kind_verdict", "kind", "verdict"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    as_of: Mapped[date] = mapped_column()
+    #: eligible, ineligible, insufficient_data, needs_review (eligibility.md)
+    verdict: Mapped[str] = mapped_column(String(20))
+    score: Mapped[int | None] = mapped_column()
+    #: the engine's per-kind result dict, exactly as evaluate() returned it
+    result: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: code of the single criterion missed by a small margin (gaps.near_miss), for the board
+    near_miss_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    near_miss: Mapped[dict | None] = mapped_column(JSON)
+    #: eligible, or only an expert judgement left (not merely unconfigured local thresholds)
+    candidate: Mapped[bool] = mapped_column(default=False, index=True)
+    #: when this rung last became a candidate (None while it is not): "newly eligible" reminders
+    candidate_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: number of failed criteria, so the board can sort "closest first"
+    failed_count: Mapped[int] = mapped_column(default=0)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    enterprise = relationship("Enterprise")
+
+
+class LocalThreshold(db.Model):
+    """Admin-set thresholds for a rung whose official numbers are unconfirmed (domain.md §3.3)."""
+
+    __tablename__ = "ladder_local_thresholds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: one of rules.LOCALLY_CONFIGURED_KINDS
+    kind: Mapped[str] = mapped_column(String(30), unique=True)
+    #: {key: value} with keys from rules.LOCAL_THRESHOLD_KEYS (money in 元)
+    values: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class LadderBatch(db.Model):
+    """A Tianjin ladder batch whose valid-until date an admin sets (validity unconfirmed, §3.5)."""
+
+    __tablename__ = "ladder_batches"
+    __table_args__ = (UniqueConstraint("kind", "batch"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    batch: Mapped[str] = mapped_column(String(100))
+    valid_until: Mapped[date | None] = mapped_column()
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)

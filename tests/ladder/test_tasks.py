@@ -1,0 +1,52 @@
+"""Nightly recompute: safe to run twice, moves expired rungs, refreshes stored results."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery.schedules import crontab
+from sqlalchemy import func, select
+
+from tests.ladder.conftest import make_firm
+from tracker.clock import frozen
+from tracker.extensions import db
+from tracker.ladder import services, tasks
+from tracker.ladder.models import EligibilityResult, StageTransition
+from tracker.ladder.results import results_for
+
+
+def test_beat_entry_is_explicit_and_expires(app):
+    entry = tasks.BEAT_SCHEDULE["ladder-recompute-nightly"]
+    assert entry["task"] == "tracker.ladder.recompute_all"
+    assert isinstance(entry["schedule"], crontab)
+    assert entry["options"]["expires"] > 0
+    celery = app.extensions["celery"]
+    assert "ladder-recompute-nightly" in celery.conf.beat_schedule
+    assert {"tracker.ladder.recompute_all", "tracker.ladder.recompute_enterprise"} <= set(
+        celery.tasks)
+
+
+def test_recompute_all_twice_moves_expired_rungs_once(day):
+    firm = make_firm()
+    services.grant_qualification(firm, "tech_sme", "2026120116000123", date(2026, 3, 1))
+    db.session.commit()
+    with frozen(date(2027, 1, 5)):
+        assert tasks.recompute_all() >= 1
+        assert tasks.recompute_all() >= 1
+    db.session.refresh(firm)
+    assert firm.current_rung is None
+    moves = db.session.scalars(select(StageTransition).where(
+        StageTransition.enterprise_id == firm.id).order_by(StageTransition.id)).all()
+    assert [(t.to_stage, t.source) for t in moves] == [("tech_sme", "import"), (None, "expiry")]
+    assert db.session.scalar(select(func.count(EligibilityResult.id)).where(
+        EligibilityResult.enterprise_id == firm.id)) == 6
+    assert results_for(firm.id)["tech_sme"].as_of == date(2027, 1, 5)
+
+
+def test_recompute_one_enterprise_by_id(day):
+    firm = make_firm()
+    db.session.commit()
+    db.session.execute(EligibilityResult.__table__.delete().where(
+        EligibilityResult.enterprise_id == firm.id))
+    assert tasks.recompute_enterprise(firm.id) == 1
+    assert results_for(firm.id)["hnte"].verdict == "needs_review"

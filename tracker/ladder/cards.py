@@ -1,0 +1,33 @@
+"""The dashboard card: this year's applications by status and how many firms are candidates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from tracker.accounts.scope import enterprise_scope
+from tracker.clock import today
+from tracker.enterprises.models import Enterprise
+from tracker.extensions import db
+from tracker.ladder.models import APPLICATION_STATUSES, Application, EligibilityResult
+from tracker.ladder.rules import KINDS
+
+
+def card_context(user: Any) -> dict[str, Any]:
+    """Two scoped aggregates, whatever the number of firms."""
+    year = today().year
+    by_status = dict(db.session.execute(
+        select(Application.status, func.count(Application.id)).join(Application.enterprise)
+        .where(enterprise_scope(user), Application.year == year)
+        .group_by(Application.status)).all())
+    candidates = dict(db.session.execute(
+        select(EligibilityResult.kind, func.count(EligibilityResult.id))
+        .join(EligibilityResult.enterprise)
+        .where(enterprise_scope(user), Enterprise.status == "active",
+               EligibilityResult.candidate.is_(True),
+               func.coalesce(Enterprise.current_rung, "") != EligibilityResult.kind)
+        .group_by(EligibilityResult.kind)).all())
+    return {"ladder_year": year, "ladder_by_status": by_status,
+            "ladder_statuses": APPLICATION_STATUSES, "ladder_candidates": candidates,
+            "ladder_kinds": KINDS}

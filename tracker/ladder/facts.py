@@ -1,0 +1,75 @@
+"""Facts for the rules engine built from an enterprise's stored records (eligibility.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from tracker.enterprises.models import AnnualMetrics, Enterprise
+from tracker.ladder.models import Qualification
+from tracker.ladder.rules import HONOURS
+
+#: AnnualMetrics columns that feed the engine's "years" block, under the same names
+YEAR_FIELDS = ("employees", "tech_staff", "revenue", "total_income", "total_assets",
+               "total_cost", "rd_expense", "rd_expense_domestic", "high_tech_income")
+ENTERPRISE_FLAGS = ("registered_in_tianjin", "resident_enterprise", "restricted_industry",
+                    "integrity_record_clean")
+
+
+def _plain(value: Any) -> Any:
+    """Decimal money as an int when whole, so the facts are plain JSON."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def build_facts(
+    enterprise: Enterprise,
+    as_of: date,
+    kinds: Iterable[str] | None = None,
+    *,
+    metrics: Iterable[AnnualMetrics] | None = None,
+    qualifications: Iterable[Qualification] | None = None,
+) -> dict[str, Any]:
+    """The eligibility.md facts of one firm on `as_of`, from its record, figures and titles.
+
+    `metrics` and `qualifications` may be passed when already loaded (the board loads them for
+    many firms at once); otherwise the enterprise's relationships are read.
+    """
+    rows = sorted(metrics if metrics is not None else enterprise.metrics,
+                  key=lambda m: m.fiscal_year)
+    rows = [m for m in rows if m.fiscal_year < as_of.year]
+    if qualifications is None:
+        from tracker.ladder.services import qualifications_of
+
+        qualifications = qualifications_of(enterprise.id)
+    honours = sorted({h for h in (enterprise.honours or []) if h in HONOURS})
+    if any(q.kind == "hnte" and q.status_on(as_of) == "valid" for q in qualifications):
+        honours = sorted({*honours, "hnte_valid"})
+    ent: dict[str, Any] = {
+        "founded_on": enterprise.founded_on.isoformat() if enterprise.founded_on else None,
+        "tech_field": enterprise.tech_field,
+        "honours": honours,
+        "innovation_score": enterprise.innovation_score,
+    }
+    if enterprise.founded_on and enterprise.founded_on > as_of:
+        ent["founded_on"] = None  # not yet founded on that date: unknown rather than malformed
+    for flag in ENTERPRISE_FLAGS:
+        ent[flag] = getattr(enterprise, flag)
+    # IP counts are holdings: the latest year that reports them.
+    for key in ("class1_ip", "class2_ip"):
+        ent[key] = next((getattr(m, key) for m in reversed(rows)
+                         if getattr(m, key) is not None), None)
+    years = {
+        str(m.fiscal_year): {k: _plain(getattr(m, k)) for k in YEAR_FIELDS
+                             if getattr(m, k) is not None}
+        for m in rows
+    }
+    facts: dict[str, Any] = {"as_of": as_of.isoformat(),
+                             "enterprise": {k: v for k, v in ent.items() if v is not None},
+                             "years": years}
+    if kinds is not None:
+        facts["kinds"] = list(kinds)
+    return facts

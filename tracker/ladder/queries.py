@@ -1,0 +1,228 @@
+"""Board queries, all scoped by enterprise_scope; a fixed number per page however many cards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import contains_eager, joinedload
+
+from tracker.accounts.scope import enterprise_scope
+from tracker.clock import today
+from tracker.enterprises.models import Enterprise
+from tracker.extensions import db
+from tracker.ladder.models import (
+    APPLICATION_STATUSES,
+    OPEN_APPLICATION_STATUSES,
+    Application,
+    EligibilityResult,
+)
+from tracker.ladder.rules import KINDS
+from tracker.pagination import Page, SortKey, keyset_page
+
+#: cards shown per rung column; the column header still counts them all
+CARDS_PER_COLUMN = 30
+BOARD_VIEWS = {"rungs": "梯度分布", "candidates": "可申报企业", "near": "差一点",
+               "applications": "申报看板"}
+
+
+def _rank(column) -> Any:
+    """A kind's ladder position in SQL; -1 for no rung."""
+    return case({k: i for i, k in enumerate(KINDS)}, value=column, else_=-1)
+
+
+@dataclass
+class BoardFilters:
+    zone: str = ""
+    tech_field: str = ""
+    officer_id: int | None = None
+    kind: str = ""
+    year: int | None = None
+
+    @classmethod
+    def from_args(cls, args: Any) -> BoardFilters:
+        officer, year = args.get("officer_id", ""), args.get("year", "")
+        return cls(
+            zone=args.get("zone", ""), tech_field=args.get("tech_field", ""),
+            officer_id=int(officer) if officer.isdigit() else None,
+            kind=args.get("kind", "") if args.get("kind", "") in KINDS else "",
+            year=int(year) if year.isdigit() else None,
+        )
+
+    def apply(self, query):
+        """Narrow a query that already involves Enterprise."""
+        if self.zone:
+            query = query.where(Enterprise.zone == self.zone)
+        if self.tech_field:
+            query = query.where(Enterprise.tech_field == self.tech_field)
+        if self.officer_id:
+            query = query.where(Enterprise.officer_id == self.officer_id)
+        return query
+
+
+def _active(user: Any):
+    return (enterprise_scope(user), Enterprise.status == "active")
+
+
+def rung_counts(user: Any, filters: BoardFilters) -> dict[str | None, int]:
+    """Firms per rung (None = not yet on the ladder)."""
+    query = filters.apply(select(Enterprise.current_rung, func.count(Enterprise.id))
+                          .where(*_active(user)).group_by(Enterprise.current_rung))
+    return {rung: n for rung, n in db.session.execute(query)}
+
+
+def rung_cards(user: Any, filters: BoardFilters, per_column: int = CARDS_PER_COLUMN
+               ) -> dict[str | None, list[Enterprise]]:
+    """The first `per_column` firms of each rung by name, in one query."""
+    position = func.row_number().over(partition_by=Enterprise.current_rung,
+                                      order_by=(Enterprise.name, Enterprise.id)).label("pos")
+    inner = filters.apply(select(Enterprise.id, position).where(*_active(user))).subquery()
+    query = (select(Enterprise).join(inner, inner.c.id == Enterprise.id)
+             .where(inner.c.pos <= per_column).order_by(Enterprise.name, Enterprise.id))
+    columns: dict[str | None, list[Enterprise]] = {None: [], **{k: [] for k in KINDS}}
+    for firm in db.session.scalars(query):
+        columns.setdefault(firm.current_rung, []).append(firm)
+    return columns
+
+
+def next_steps(firms: list[Enterprise]) -> dict[int, dict[str, Any]]:
+    """Each firm's next step from its open applications and stored results (two queries)."""
+    ids = [f.id for f in firms]
+    if not ids:
+        return {}
+    open_apps: dict[int, Application] = {}
+    for app in db.session.scalars(
+        select(Application).where(Application.enterprise_id.in_(ids),
+                                  Application.status.in_(OPEN_APPLICATION_STATUSES))
+        .order_by(Application.deadline.is_(None), Application.deadline, Application.id)
+    ):
+        open_apps.setdefault(app.enterprise_id, app)
+    results: dict[int, dict[str, EligibilityResult]] = {i: {} for i in ids}
+    for row in db.session.scalars(select(EligibilityResult).where(
+            EligibilityResult.enterprise_id.in_(ids))):
+        results[row.enterprise_id][row.kind] = row
+    order = list(KINDS)
+    steps = {}
+    for firm in firms:
+        app = open_apps.get(firm.id)
+        if app is not None:
+            text = f"{KINDS[app.kind]}申报：{APPLICATION_STATUSES[app.status]}"
+            if app.deadline:
+                text += f"（截止 {app.deadline.isoformat()}）"
+            steps[firm.id] = {"text": text, "tone": "primary"}
+            continue
+        rank = order.index(firm.current_rung) if firm.current_rung in KINDS else -1
+        above = [results[firm.id][k] for k in order[rank + 1:] if k in results[firm.id]]
+        if not above:
+            steps[firm.id] = {"text": "待评估：补充年度数据", "tone": "secondary"}
+            continue
+        ready = next((r for r in above if r.candidate), None)
+        if ready is not None:
+            suffix = "（待专家评审）" if ready.verdict == "needs_review" else ""
+            steps[firm.id] = {"text": f"可申报{KINDS[ready.kind]}{suffix}", "tone": "success"}
+            continue
+        near = next((r for r in above if r.near_miss_code), None)
+        if near is not None:
+            steps[firm.id] = {"text": f"接近{KINDS[near.kind]}：{near.near_miss['label']}",
+                              "tone": "warning"}
+            continue
+        first = above[0]
+        if first.verdict == "needs_review":
+            steps[firm.id] = {"text": f"{KINDS[first.kind]}：待管理员设置本地阈值",
+                              "tone": "secondary"}
+        elif first.verdict == "insufficient_data":
+            steps[firm.id] = {"text": f"{KINDS[first.kind]}：数据不全", "tone": "secondary"}
+        else:
+            steps[firm.id] = {"text": f"距{KINDS[first.kind]}还差{first.failed_count}项",
+                              "tone": "secondary"}
+    return steps
+
+
+_RESULT_SORT = [SortKey(Enterprise.name), SortKey(EligibilityResult.id, kind="int")]
+
+
+def _result_values(row: EligibilityResult) -> list[Any]:
+    return [row.enterprise.name, row.id]
+
+
+def _results_above_rung(user: Any, filters: BoardFilters):
+    query = (select(EligibilityResult).join(EligibilityResult.enterprise)
+             .options(contains_eager(EligibilityResult.enterprise)
+                      .joinedload(Enterprise.officer))
+             .where(*_active(user),
+                    _rank(EligibilityResult.kind) > _rank(Enterprise.current_rung)))
+    if filters.kind:
+        query = query.where(EligibilityResult.kind == filters.kind)
+    return filters.apply(query)
+
+
+def candidates(user: Any, filters: BoardFilters, *, size: int, after: str | None = None,
+               before: str | None = None) -> Page:
+    """Firms that meet a rung above their current one (eligible, or only experts left)."""
+    query = _results_above_rung(user, filters).where(EligibilityResult.candidate.is_(True))
+    return keyset_page(db.session, query, _RESULT_SORT, size=size, after=after, before=before,
+                       row_values=_result_values)
+
+
+def near_misses(user: Any, filters: BoardFilters, *, size: int, after: str | None = None,
+                before: str | None = None) -> Page:
+    """Firms failing one criterion of a higher rung by a small margin (gaps.near_miss)."""
+    query = _results_above_rung(user, filters).where(
+        EligibilityResult.near_miss_code.is_not(None))
+    return keyset_page(db.session, query, _RESULT_SORT, size=size, after=after, before=before,
+                       row_values=_result_values)
+
+
+#: applications shown per status column
+APPLICATIONS_PER_COLUMN = 50
+
+
+def application_columns(user: Any, filters: BoardFilters) -> tuple[dict[str, list[Application]],
+                                                                   dict[str, int]]:
+    """This year's applications by status (counts + first cards), two queries in all."""
+    year = filters.year or today().year
+    base = filters.apply(select(Application).join(Application.enterprise)
+                         .where(enterprise_scope(user), Application.year == year))
+    if filters.kind:
+        base = base.where(Application.kind == filters.kind)
+    counts_q = base.with_only_columns(Application.status, func.count(Application.id)) \
+        .group_by(Application.status)
+    counts = {status: n for status, n in db.session.execute(counts_q)}
+    position = func.row_number().over(partition_by=Application.status,
+                                      order_by=(Application.deadline.is_(None),
+                                                Application.deadline, Application.id)
+                                      ).label("pos")
+    inner = base.with_only_columns(Application.id, position).subquery()
+    query = (select(Application).join(inner, inner.c.id == Application.id)
+             .where(inner.c.pos <= APPLICATIONS_PER_COLUMN)
+             .options(joinedload(Application.enterprise), joinedload(Application.owner))
+             .order_by(Application.deadline.is_(None), Application.deadline, Application.id))
+    columns: dict[str, list[Application]] = {s: [] for s in APPLICATION_STATUSES}
+    for app in db.session.scalars(query):
+        columns[app.status].append(app)
+    return columns, counts
+
+
+def get_application_or_404(user: Any, application_id: int) -> Application:
+    """An application whose firm is in the user's scope, else 404."""
+    from flask import abort
+
+    app = db.session.scalar(select(Application).join(Application.enterprise)
+                            .where(enterprise_scope(user), Application.id == application_id))
+    if app is None:
+        abort(404)
+    return app
+
+
+def get_qualification_or_404(user: Any, qualification_id: int):
+    """A qualification whose firm is in the user's scope, else 404."""
+    from flask import abort
+
+    from tracker.ladder.models import Qualification
+
+    q = db.session.scalar(select(Qualification).join(Qualification.enterprise)
+                          .where(enterprise_scope(user), Qualification.id == qualification_id))
+    if q is None:
+        abort(404)
+    return q

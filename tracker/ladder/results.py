@@ -1,0 +1,134 @@
+"""Stored eligibility results: the engine run over stored records, kept fresh on every change.
+
+A change to an enterprise (record, figures, qualifications) marks it dirty in the session; just
+before that transaction commits, its results are recomputed once, in the same transaction, however
+many changes were made. The nightly task recomputes everything (dates move on, so do verdicts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from tracker.clock import now_utc, today
+from tracker.enterprises.models import AnnualMetrics, Enterprise
+from tracker.extensions import db
+from tracker.ladder import gaps
+from tracker.ladder.facts import build_facts
+from tracker.ladder.models import EligibilityResult, Qualification
+from tracker.ladder.rules import KINDS, FactsError, evaluate
+from tracker.ladder.services import local_thresholds
+from tracker.signals import enterprise_changed
+
+_DIRTY_KEY = "ladder_dirty_enterprises"
+
+
+def evaluate_facts(facts: dict[str, Any]) -> dict[str, Any]:
+    """evaluate() with the admin-set local thresholds: what the page, API and CLI all call."""
+    return evaluate(facts, local_thresholds=local_thresholds())
+
+
+def evaluate_enterprise(enterprise: Enterprise, as_of: date | None = None,
+                        thresholds: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Evaluate one firm's stored records now (not stored); raises FactsError on bad records."""
+    facts = build_facts(enterprise, as_of or today())
+    return evaluate(facts, local_thresholds=local_thresholds() if thresholds is None
+                    else thresholds)
+
+
+def _error_result(kind: str, exc: FactsError) -> dict[str, Any]:
+    return {"kind": kind, "label": KINDS[kind], "rule_version": None,
+            "verdict": "insufficient_data", "score": None, "track": None, "criteria": [],
+            "errors": exc.errors}
+
+
+def is_candidate(result: dict[str, Any]) -> bool:
+    """Eligible, or every measurable criterion passes and only experts are left.
+
+    A rung whose local thresholds are not configured yet also reads needs_review, but nothing
+    was measured: that firm is not a candidate until an admin sets the thresholds.
+    """
+    if result["verdict"] == "eligible":
+        return True
+    return result["verdict"] == "needs_review" and not any(
+        c["code"] == "local_thresholds" for c in result["criteria"])
+
+
+def recompute(enterprise_ids: Iterable[int], as_of: date | None = None) -> int:
+    """Recompute and upsert the stored results of these firms; a fixed number of queries."""
+    ids = sorted(set(enterprise_ids))
+    if not ids:
+        return 0
+    day = as_of or today()
+    thresholds = local_thresholds()
+    firms = {e.id: e for e in db.session.scalars(select(Enterprise).where(Enterprise.id.in_(ids)))}
+    metrics: dict[int, list[AnnualMetrics]] = {i: [] for i in ids}
+    for m in db.session.scalars(select(AnnualMetrics).where(AnnualMetrics.enterprise_id.in_(ids))):
+        metrics[m.enterprise_id].append(m)
+    quals: dict[int, list[Qualification]] = {i: [] for i in ids}
+    for q in db.session.scalars(select(Qualification).where(Qualification.enterprise_id.in_(ids))):
+        quals[q.enterprise_id].append(q)
+    existing = {(r.enterprise_id, r.kind): r for r in db.session.scalars(
+        select(EligibilityResult).where(EligibilityResult.enterprise_id.in_(ids)))}
+    now = now_utc()
+    for enterprise_id, enterprise in firms.items():
+        facts = build_facts(enterprise, day, metrics=metrics[enterprise_id],
+                            qualifications=quals[enterprise_id])
+        try:
+            results = evaluate(facts, local_thresholds=thresholds)["results"]
+        except FactsError as exc:  # stored figures contradict each other: say so, keep going
+            results = [_error_result(kind, exc) for kind in KINDS]
+        for result in results:
+            row = existing.get((enterprise_id, result["kind"]))
+            if row is None:
+                row = EligibilityResult(enterprise_id=enterprise_id, kind=result["kind"])
+                db.session.add(row)
+            miss = gaps.near_miss(result) if result["verdict"] == "ineligible" else None
+            row.as_of, row.verdict, row.score = day, result["verdict"], result["score"]
+            row.result = result
+            row.near_miss, row.near_miss_code = miss, miss["code"] if miss else None
+            candidate = is_candidate(result)
+            if candidate and not row.candidate:
+                row.candidate_since = now
+            elif not candidate:
+                row.candidate_since = None
+            row.candidate = candidate
+            row.failed_count = sum(1 for c in result["criteria"] if c["status"] == "fail")
+            row.computed_at = now
+    db.session.flush()
+    return len(firms)
+
+
+def results_for(enterprise_id: int) -> dict[str, EligibilityResult]:
+    """Stored results of one firm keyed by kind, in ladder order."""
+    rows = db.session.scalars(select(EligibilityResult).where(
+        EligibilityResult.enterprise_id == enterprise_id))
+    by_kind = {r.kind: r for r in rows}
+    return {k: by_kind[k] for k in KINDS if k in by_kind}
+
+
+def mark_dirty(enterprise_id: int) -> None:
+    """Remember that this firm's results must be recomputed before the commit."""
+    db.session().info.setdefault(_DIRTY_KEY, set()).add(enterprise_id)
+
+
+@enterprise_changed.connect
+def _on_enterprise_changed(enterprise_id: int, **_kwargs: Any) -> None:
+    mark_dirty(enterprise_id)
+
+
+@event.listens_for(Session, "before_commit")
+def _recompute_dirty(session: Session) -> None:
+    dirty = session.info.pop(_DIRTY_KEY, None)
+    if dirty:
+        recompute(dirty)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_dirty(session: Session, previous_transaction) -> None:
+    if not session.in_transaction():
+        session.info.pop(_DIRTY_KEY, None)

@@ -1,0 +1,558 @@
+"""Writing the ladder: qualifications, the derived rung with its transitions, applications.
+
+Services flush; the caller (view, task, CLI, import) commits once. Every change is audited and
+tells the rest of the app through tracker.signals.enterprise_changed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from tracker.audit import services as audit
+from tracker.clock import today
+from tracker.enterprises.models import Enterprise
+from tracker.extensions import db
+from tracker.ladder import validity
+from tracker.ladder.models import (
+    APPLICATION_STATUSES,
+    APPLICATION_TRANSITIONS,
+    Application,
+    LadderBatch,
+    LocalThreshold,
+    Qualification,
+    StageTransition,
+)
+from tracker.ladder.rules import KINDS, LOCAL_THRESHOLD_KEYS, LOCALLY_CONFIGURED_KINDS
+from tracker.signals import enterprise_changed
+
+QUALIFICATION_FIELDS = (
+    "kind", "number", "granted_on", "valid_until", "batch", "revoked_on", "revoked_reason",
+    "evidence_name", "source",
+)
+APPLICATION_FIELDS = ("kind", "year", "batch", "status", "owner_id", "deadline", "notes",
+                      "qualification_id")
+
+#: evidence files: what we accept and how big (an official certificate scan is well below this)
+EVIDENCE_TYPES = {
+    "pdf": ("application/pdf", (b"%PDF-",)),
+    "jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    "jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    "png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
+}
+DEFAULT_EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+
+
+class LadderError(ValueError):
+    """Input refused; `errors` maps field names to messages a person can act on."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class StaleEdit(Exception):
+    """Someone saved a newer version since the form was opened."""
+
+    def __init__(self, current_version: int):
+        super().__init__(current_version)
+        self.current_version = current_version
+
+
+def _check_version(obj: Any, expected_version: int | None) -> None:
+    if expected_version is not None and obj.version != int(expected_version):
+        raise StaleEdit(obj.version)
+
+
+# --------------------------------------------------------------------------------------------
+# The rung and its history
+# --------------------------------------------------------------------------------------------
+
+
+def qualifications_of(enterprise_id: int) -> list[Qualification]:
+    """All qualifications of a firm, newest grant first."""
+    return list(db.session.scalars(
+        select(Qualification).where(Qualification.enterprise_id == enterprise_id)
+        .order_by(Qualification.granted_on.desc(), Qualification.id.desc())
+    ))
+
+
+@dataclass(frozen=True)
+class RungChange:
+    effective_on: date
+    reason: str
+
+
+def refresh_rung(
+    enterprise: Enterprise,
+    *,
+    source: str,
+    on: date | None = None,
+    cause: Qualification | None = None,
+    reason: str | None = None,
+    evidence: str | None = None,
+    actor_id: int | None = None,
+) -> StageTransition | None:
+    """Re-derive the cached rung from valid qualifications; record a transition if it moved."""
+    day = on or today()
+    quals = qualifications_of(enterprise.id)
+    new = validity.rung_on(quals, day)
+    old = enterprise.current_rung
+    if new == old:
+        return None
+    effective = _effective_on(cause, old, new, quals, day)
+    # Records imported out of order must not put a move before the one it follows.
+    last = db.session.scalar(
+        select(StageTransition.effective_on)
+        .where(StageTransition.enterprise_id == enterprise.id, StageTransition.chain == "ladder")
+        .order_by(StageTransition.effective_on.desc()).limit(1))
+    if last is not None and effective < last:
+        effective = last
+    enterprise.current_rung = new
+    transition = StageTransition(
+        enterprise_id=enterprise.id, chain="ladder", from_stage=old, to_stage=new,
+        effective_on=effective, source=source, reason=reason, evidence=evidence,
+        qualification_id=cause.id if cause is not None else None,
+        actor_id=actor_id if actor_id is not None else audit._current_actor_id(),
+    )
+    db.session.add(transition)
+    db.session.flush()
+    audit.record(
+        "enterprise", enterprise.id, "transition", {"current_rung": [old, new]},
+        enterprise_id=enterprise.id, actor_id=transition.actor_id,
+        summary=f"梯度：{KINDS.get(old, '无')} → {KINDS.get(new, '无')}（{source}）",
+    )
+    return transition
+
+
+def _effective_on(cause: Qualification | None, old: str | None, new: str | None,
+                  quals: list[Qualification], day: date) -> date:
+    """When the move really happened: the grant, the revocation or the day after expiry."""
+    if cause is not None:
+        if cause.revoked_on is not None and cause.kind == old:
+            return min(cause.revoked_on, day)
+        if cause.kind == new and cause.granted_on <= day:
+            return cause.granted_on
+    # Dropping because something ran out: the day after the last validity of the old rung, or
+    # the day a revocation announced in advance took effect.
+    ended = [q.valid_until + timedelta(days=1) for q in quals
+             if q.kind == old and q.valid_until is not None and q.valid_until < day]
+    ended += [q.revoked_on for q in quals
+              if q.kind == old and q.revoked_on is not None and q.revoked_on <= day]
+    return max(ended) if ended else day
+
+
+def ladder_history(enterprise_id: int, on: date | None = None) -> list[dict[str, Any]]:
+    """Rung transitions oldest first, each with the days spent on the rung it moved to."""
+    transitions = list(db.session.scalars(
+        select(StageTransition).where(StageTransition.enterprise_id == enterprise_id,
+                                      StageTransition.chain == "ladder")
+        .options(joinedload(StageTransition.actor))
+    ))
+    return validity.time_on_rungs(transitions, on or today())
+
+
+# --------------------------------------------------------------------------------------------
+# Qualifications
+# --------------------------------------------------------------------------------------------
+
+
+def batch_valid_until(kind: str, batch: str | None) -> date | None:
+    """The admin-set valid-until of a Tianjin ladder batch, if any."""
+    if kind not in validity.TIANJIN_KINDS or not batch:
+        return None
+    return db.session.scalar(
+        select(LadderBatch.valid_until).where(LadderBatch.kind == kind, LadderBatch.batch == batch)
+    )
+
+
+def _clean_qualification(kind: str, number: str | None, granted_on: Any,
+                         valid_until: Any) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if kind not in KINDS:
+        errors["kind"] = "请选择资质类型"
+    if not isinstance(granted_on, date):
+        errors["granted_on"] = "请填写认定（发证）日期"
+    elif granted_on > today():
+        errors["granted_on"] = "认定日期不能晚于今天"
+    if isinstance(valid_until, date) and isinstance(granted_on, date) and valid_until < granted_on:
+        errors["valid_until"] = "有效期至不能早于认定日期"
+    if number is not None and len(number) > 60:
+        errors["number"] = "编号过长（最多60个字符）"
+    return errors
+
+
+def grant_qualification(
+    enterprise: Enterprise,
+    kind: str,
+    number: str | None,
+    granted_on: date,
+    valid_until: date | None = None,
+    batch: str | None = None,
+    source: str = "import",
+    evidence: str | None = None,
+    *,
+    actor_id: int | None = None,
+) -> Qualification:
+    """Record a rung held (valid-until derived by kind unless given); audited, rung refreshed.
+
+    Granting the same kind, number and date again returns the existing record unchanged, so
+    re-running an import is harmless.
+
+    `evidence` is a note for the stage transition (e.g. "2023年第一批高企认定名单"); the
+    certificate file itself is attached with store_evidence().
+    """
+    number = (number or "").strip().upper() or None
+    batch = (batch or "").strip() or None
+    errors = _clean_qualification(kind, number, granted_on, valid_until)
+    if errors:
+        raise LadderError(errors)
+    if number is not None:
+        # The same official list imported twice must not hold the title twice.
+        existing = db.session.scalar(select(Qualification).where(
+            Qualification.enterprise_id == enterprise.id, Qualification.kind == kind,
+            Qualification.number == number, Qualification.granted_on == granted_on))
+        if existing is not None:
+            return existing
+    if valid_until is None:
+        valid_until = validity.default_valid_until(kind, granted_on,
+                                                   batch_valid_until(kind, batch))
+    qualification = Qualification(
+        enterprise_id=enterprise.id, kind=kind, number=number, granted_on=granted_on,
+        valid_until=valid_until, batch=batch, source=source,
+    )
+    db.session.add(qualification)
+    db.session.flush()
+    audit.record(
+        "qualification", qualification.id, "create",
+        audit.changed_fields({}, audit.snapshot(qualification, QUALIFICATION_FIELDS)),
+        enterprise_id=enterprise.id, actor_id=actor_id,
+        summary=f"{KINDS[kind]} {number or ''}".strip(),
+    )
+    refresh_rung(enterprise, source=source, cause=qualification, evidence=evidence,
+                 actor_id=actor_id, reason=f"获得{KINDS[kind]}")
+    enterprise_changed.send(enterprise.id)
+    return qualification
+
+
+def update_qualification(
+    qualification: Qualification, data: dict[str, Any], *, expected_version: int | None,
+    actor_id: int | None = None,
+) -> dict[str, list[Any]]:
+    """Correct number, dates or batch; the rung follows."""
+    _check_version(qualification, expected_version)
+    values = {k: data[k] for k in ("number", "granted_on", "valid_until", "batch") if k in data}
+    if "number" in values:
+        values["number"] = (values["number"] or "").strip().upper() or None
+    if "batch" in values:
+        values["batch"] = (values["batch"] or "").strip() or None
+    errors = _clean_qualification(
+        qualification.kind, values.get("number", qualification.number),
+        values.get("granted_on", qualification.granted_on),
+        values.get("valid_until", qualification.valid_until),
+    )
+    if errors:
+        raise LadderError(errors)
+    if "valid_until" in values and values["valid_until"] is None:
+        granted = values.get("granted_on", qualification.granted_on)
+        values["valid_until"] = validity.default_valid_until(
+            qualification.kind, granted,
+            batch_valid_until(qualification.kind, values.get("batch", qualification.batch)))
+    before = audit.snapshot(qualification, QUALIFICATION_FIELDS)
+    for key, value in values.items():
+        setattr(qualification, key, value)
+    changes = audit.changed_fields(before, audit.snapshot(qualification, QUALIFICATION_FIELDS))
+    if changes:
+        db.session.flush()
+        enterprise = db.session.get(Enterprise, qualification.enterprise_id)
+        audit.record("qualification", qualification.id, "update", changes,
+                     enterprise_id=enterprise.id, actor_id=actor_id,
+                     summary=KINDS[qualification.kind])
+        refresh_rung(enterprise, source="manual", cause=qualification, actor_id=actor_id,
+                     reason=f"修改{KINDS[qualification.kind]}资质")
+        enterprise_changed.send(enterprise.id)
+    return changes
+
+
+def revoke_qualification(
+    qualification: Qualification,
+    revoked_on: date | None = None,
+    reason: str = "",
+    source: str = "manual",
+    evidence: str | None = None,
+    *,
+    actor_id: int | None = None,
+    expected_version: int | None = None,
+) -> Qualification:
+    """Record a revocation (撤销/取消) with why; audited, rung refreshed."""
+    _check_version(qualification, expected_version)
+    reason = (reason or "").strip()
+    revoked_on = revoked_on or today()
+    errors = {}
+    if not reason:
+        errors["reason"] = "请填写撤销原因"
+    if qualification.revoked_on is not None:
+        errors["revoked_on"] = "该资质已撤销"
+    elif revoked_on < qualification.granted_on:
+        errors["revoked_on"] = "撤销日期不能早于认定日期"
+    if errors:
+        raise LadderError(errors)
+    qualification.revoked_on = revoked_on
+    qualification.revoked_reason = reason
+    qualification.revoked_by_id = actor_id if actor_id is not None else audit._current_actor_id()
+    db.session.flush()
+    enterprise = db.session.get(Enterprise, qualification.enterprise_id)
+    audit.record(
+        "qualification", qualification.id, "revoke",
+        {"revoked_on": [None, revoked_on.isoformat()], "revoked_reason": [None, reason]},
+        enterprise_id=enterprise.id, actor_id=actor_id, summary=KINDS[qualification.kind],
+    )
+    refresh_rung(enterprise, source="revocation" if source == "manual" else source,
+                 cause=qualification, reason=reason, evidence=evidence, actor_id=actor_id)
+    enterprise_changed.send(enterprise.id)
+    return qualification
+
+
+def _evidence_limit() -> int:
+    return int(current_app.config.get("LADDER_EVIDENCE_MAX_BYTES", DEFAULT_EVIDENCE_MAX_BYTES))
+
+
+def store_evidence(qualification: Qualification, filename: str, stream: Any,
+                   *, actor_id: int | None = None) -> None:
+    """Save a certificate scan (pdf/jpg/png, size-limited, content checked) under UPLOAD_DIR."""
+    name = Path(filename or "").name
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if ext not in EVIDENCE_TYPES:
+        raise LadderError({"evidence": "证明文件只接受 PDF、JPG 或 PNG 格式"})
+    limit = _evidence_limit()
+    data = stream.read(limit + 1)
+    if not data:
+        raise LadderError({"evidence": "证明文件为空"})
+    if len(data) > limit:
+        raise LadderError({"evidence": f"证明文件不能超过 {limit // (1024 * 1024) or 1} MB"})
+    mime, magics = EVIDENCE_TYPES[ext]
+    if not data.startswith(magics):
+        raise LadderError({"evidence": "文件内容与扩展名不符，请上传真实的 PDF、JPG 或 PNG 文件"})
+    relative = Path("qualifications") / str(qualification.id) / f"{secrets.token_hex(8)}.{ext}"
+    target = Path(current_app.config["UPLOAD_DIR"]) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    before = qualification.evidence_name
+    qualification.evidence_path = str(relative)
+    qualification.evidence_name = name[:200]
+    qualification.evidence_type = mime
+    qualification.evidence_size = len(data)
+    db.session.flush()
+    audit.record("qualification", qualification.id, "update",
+                 {"evidence_name": [before, qualification.evidence_name]},
+                 enterprise_id=qualification.enterprise_id, actor_id=actor_id,
+                 summary="上传证明文件")
+
+
+def evidence_file(qualification: Qualification) -> Path | None:
+    """Absolute path of the stored evidence, refusing anything outside UPLOAD_DIR."""
+    if not qualification.evidence_path:
+        return None
+    root = Path(current_app.config["UPLOAD_DIR"]).resolve()
+    path = (root / qualification.evidence_path).resolve()
+    if root not in path.parents or not path.is_file():
+        return None
+    return path
+
+
+def set_batch_validity(kind: str, batch: str, valid_until: date | None,
+                       note: str | None = None, *, actor_id: int | None = None) -> int:
+    """Admin sets a Tianjin batch's valid-until; its qualifications follow. Returns how many."""
+    batch = (batch or "").strip()
+    if kind not in validity.TIANJIN_KINDS:
+        raise LadderError({"kind": "只有天津市雏鹰、瞪羚、科技领军（培育）企业按批次设置有效期"})
+    if not batch:
+        raise LadderError({"batch": "请填写批次"})
+    row = db.session.scalar(select(LadderBatch).where(LadderBatch.kind == kind,
+                                                      LadderBatch.batch == batch))
+    old = row.valid_until if row else None
+    if row is None:
+        row = LadderBatch(kind=kind, batch=batch)
+        db.session.add(row)
+    row.valid_until, row.note = valid_until, note
+    db.session.flush()
+    audit.record("ladder_batch", row.id, "update",
+                 {"valid_until": [old.isoformat() if old else None,
+                                  valid_until.isoformat() if valid_until else None]},
+                 actor_id=actor_id, summary=f"{KINDS[kind]} {batch}")
+    quals = list(db.session.scalars(select(Qualification).where(
+        Qualification.kind == kind, Qualification.batch == batch)))
+    for q in quals:
+        if q.valid_until != valid_until:
+            before = q.valid_until
+            q.valid_until = valid_until
+            db.session.flush()
+            audit.record("qualification", q.id, "update",
+                         {"valid_until": [before.isoformat() if before else None,
+                                          valid_until.isoformat() if valid_until else None]},
+                         enterprise_id=q.enterprise_id, actor_id=actor_id,
+                         summary=f"批次有效期：{batch}")
+            enterprise = db.session.get(Enterprise, q.enterprise_id)
+            refresh_rung(enterprise, source="expiry", cause=q, actor_id=actor_id,
+                         reason=f"{batch} 批次有效期调整")
+            enterprise_changed.send(enterprise.id)
+    return len(quals)
+
+
+# --------------------------------------------------------------------------------------------
+# Local thresholds for 瞪羚 / 科技领军(培育)
+# --------------------------------------------------------------------------------------------
+
+
+def _json_number(value: Any) -> Any:
+    """Decimals as plain JSON numbers (the thresholds are stored in a JSON column)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def local_thresholds() -> dict[str, dict[str, Any]]:
+    """The admin-entered thresholds, in the shape rules.evaluate(local_thresholds=) takes."""
+    rows = db.session.scalars(select(LocalThreshold))
+    return {row.kind: dict(row.values) for row in rows if row.values}
+
+
+def save_local_thresholds(kind: str, values: dict[str, Any], *, actor_id: int | None = None,
+                          expected_version: int | None = None) -> LocalThreshold:
+    """Store one rung's local thresholds (checked by the engine's own parser); audited."""
+    from tracker.ladder.rules import ThresholdsError, _parse_thresholds
+
+    if kind not in LOCALLY_CONFIGURED_KINDS:
+        raise LadderError({"kind": "该类型有官方阈值，不能本地配置"})
+    clean = {k: _json_number(v) for k, v in values.items()
+             if k in LOCAL_THRESHOLD_KEYS and v not in (None, "")}
+    try:
+        _parse_thresholds({kind: clean})
+    except ThresholdsError as exc:
+        raise LadderError({e["field"].rsplit(".", 1)[-1]: e["message"] for e in exc.errors}
+                          ) from exc
+    row = db.session.scalar(select(LocalThreshold).where(LocalThreshold.kind == kind))
+    before: dict[str, Any] = {}
+    if row is None:
+        row = LocalThreshold(kind=kind, values={})
+        db.session.add(row)
+    else:
+        _check_version(row, expected_version)
+        before = dict(row.values)
+    row.values = clean
+    row.updated_by_id = actor_id if actor_id is not None else audit._current_actor_id()
+    db.session.flush()
+    changes = audit.changed_fields(before, clean)
+    changes.update({k: [v, None] for k, v in before.items() if k not in clean})
+    if changes:
+        audit.record("local_threshold", row.id, "update", changes, actor_id=actor_id,
+                     summary=f"{KINDS[kind]} 本地阈值")
+    return row
+
+
+# --------------------------------------------------------------------------------------------
+# Applications (申报)
+# --------------------------------------------------------------------------------------------
+
+
+def create_application(enterprise: Enterprise, data: dict[str, Any], *,
+                       actor_id: int | None = None) -> Application:
+    """Open a bid for a rung in a year and batch; audited."""
+    errors = {}
+    if data.get("kind") not in KINDS:
+        errors["kind"] = "请选择申报类型"
+    year = data.get("year")
+    if not isinstance(year, int) or not 2000 <= year <= today().year + 1:
+        errors["year"] = f"申报年度应在 2000–{today().year + 1} 之间"
+    if errors:
+        raise LadderError(errors)
+    application = Application(
+        enterprise_id=enterprise.id, kind=data["kind"], year=year,
+        batch=(data.get("batch") or "").strip() or None, status="planned",
+        owner_id=data.get("owner_id"), deadline=data.get("deadline"),
+        notes=(data.get("notes") or "").strip() or None,
+    )
+    db.session.add(application)
+    db.session.flush()
+    audit.record("application", application.id, "create",
+                 audit.changed_fields({}, audit.snapshot(application, APPLICATION_FIELDS)),
+                 enterprise_id=enterprise.id, actor_id=actor_id,
+                 summary=f"{year} {KINDS[application.kind]}")
+    return application
+
+
+def update_application(application: Application, data: dict[str, Any], *,
+                       expected_version: int | None = None,
+                       actor_id: int | None = None) -> dict[str, list[Any]]:
+    """Change batch, owner, deadline or notes (status moves go through move_application)."""
+    _check_version(application, expected_version)
+    values = {k: data[k] for k in ("batch", "owner_id", "deadline", "notes") if k in data}
+    for key in ("batch", "notes"):
+        if key in values:
+            values[key] = (values[key] or "").strip() or None
+    before = audit.snapshot(application, APPLICATION_FIELDS)
+    for key, value in values.items():
+        setattr(application, key, value)
+    changes = audit.changed_fields(before, audit.snapshot(application, APPLICATION_FIELDS))
+    if changes:
+        db.session.flush()
+        audit.record("application", application.id, "update", changes,
+                     enterprise_id=application.enterprise_id, actor_id=actor_id,
+                     summary=f"{application.year} {KINDS[application.kind]}")
+    return changes
+
+
+def allowed_moves(application: Application) -> tuple[str, ...]:
+    """Statuses this application may move to next."""
+    return APPLICATION_TRANSITIONS.get(application.status, ())
+
+
+def move_application(
+    application: Application,
+    to_status: str,
+    *,
+    expected_version: int | None = None,
+    actor_id: int | None = None,
+    note: str | None = None,
+    number: str | None = None,
+    granted_on: date | None = None,
+    valid_until: date | None = None,
+) -> Application:
+    """Move along the pipeline; approving creates the qualification in the same step."""
+    _check_version(application, expected_version)
+    if to_status not in APPLICATION_STATUSES:
+        raise LadderError({"status": "未知的申报状态"})
+    if to_status not in allowed_moves(application):
+        raise LadderError({"status": (
+            f"不能从「{APPLICATION_STATUSES[application.status]}」变为"
+            f"「{APPLICATION_STATUSES[to_status]}」")})
+    old = application.status
+    enterprise = db.session.get(Enterprise, application.enterprise_id)
+    changes: dict[str, list[Any]] = {"status": [old, to_status]}
+    if to_status == "approved":
+        qualification = grant_qualification(
+            enterprise, application.kind, number, granted_on or today(), valid_until,
+            application.batch, source="application", actor_id=actor_id,
+            evidence=f"申报 #{application.id}（{application.year}年"
+                     f"{application.batch or ''}）",
+        )
+        application.qualification_id = qualification.id
+        changes["qualification_id"] = [None, qualification.id]
+    application.status = to_status
+    if note:
+        application.notes = ((application.notes or "") + f"\n{today().isoformat()} {note}").strip()
+    db.session.flush()
+    action = {"approved": "approve", "rejected": "reject"}.get(to_status, "update")
+    audit.record("application", application.id, action, changes,
+                 enterprise_id=enterprise.id, actor_id=actor_id,
+                 summary=f"{KINDS[application.kind]}：{APPLICATION_STATUSES[old]} → "
+                         f"{APPLICATION_STATUSES[to_status]}" + (f"（{note}）" if note else ""))
+    return application

@@ -1,0 +1,131 @@
+"""Pure rules for qualification validity dates, number formats and the current rung.
+
+No Flask, no database: the services, the import helper and the tests all call these. Sources are
+cited beside each rule (domain.md §1.4, §2.3, §2.4, §3.5).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any, Protocol
+
+from tracker.ladder.rules import KINDS
+
+#: rungs of the Tianjin ladder whose validity is unconfirmed (domain.md §3.5): admins set a
+#: valid-until per batch, and until they do a title counts as valid with no end date
+TIANJIN_KINDS = ("chuying", "dengling", "leader_cultivation", "leader")
+
+#: 国科发火〔2016〕32号 第九条: 高新技术企业资格自颁发证书之日起有效期为三年 (domain.md §2.3)
+HNTE_VALID_YEARS = 3
+
+#: observed HNTE certificate layout GR + issue year + province + serial (domain.md §2.4,
+#: inferred from examples; a mismatch is a warning, never an error)
+HNTE_NUMBER = re.compile(r"^GR(20\d{2})(\d{2})(\d{6})$")
+TIANJIN_PROVINCE = "12"
+
+#: 国科发火〔2018〕11号: the 11th character of a tech-SME registration number (domain.md §1.4)
+TECH_SME_MARKERS = {
+    "0": "第11位为“0”：入库年度之前成立，且在5月31日前提交自评，可在上年度企业所得税汇算清缴中"
+    "享受科技型中小企业研发费用加计扣除政策",
+    "A": "第11位为“A”：入库年度之前成立，但在6月1日及以后提交自评，不能用于上年度汇算清缴",
+    "B": "第11位为“B”：入库当年成立的企业",
+}
+
+
+def anniversary(day: date, years: int) -> date:
+    """The same calendar day `years` later; 29 Feb falls on 1 Mar in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)
+
+
+def default_valid_until(kind: str, granted_on: date, batch_valid_until: date | None = None
+                        ) -> date | None:
+    """Last day of validity by kind, so nobody types an expiry date by hand.
+
+    - hnte: three years from the issue date (第九条): the last valid day is the day before the
+      third anniversary, so a certificate issued 2023-12-08 is valid through 2026-12-07 and the
+      validity is exactly three years long.
+    - tech_sme: the registration number is valid only in its entry year (国科火字〔2019〕87号
+      "登记编号当年有效"), i.e. through 31 December of the year it was granted.
+    - Tianjin ladder titles: unconfirmed (domain.md §3.5); the admin-set date of the batch, or
+      None (no known end) until an admin sets it.
+    """
+    if kind == "hnte":
+        return anniversary(granted_on, HNTE_VALID_YEARS) - timedelta(days=1)
+    if kind == "tech_sme":
+        return date(granted_on.year, 12, 31)
+    return batch_valid_until
+
+
+def number_notes(kind: str, number: str | None, granted_on: date | None = None
+                 ) -> list[dict[str, str]]:
+    """Warnings and explanations for a certificate number (never blocks saving)."""
+    notes: list[dict[str, str]] = []
+    text = (number or "").strip().upper()
+    if kind == "hnte":
+        if not text:
+            return [{"level": "warning", "message": "未填写高新技术企业证书编号"}]
+        match = HNTE_NUMBER.match(text)
+        if not match:
+            notes.append({"level": "warning", "message":
+                          "证书编号与常见格式 GR+年份(4位)+省份代码(2位)+序号(6位) 不符，请核对"})
+            return notes
+        year, province, _serial = match.groups()
+        if province != TIANJIN_PROVINCE:
+            notes.append({"level": "warning",
+                          "message": f"省份代码为{province}，天津为{TIANJIN_PROVINCE}，请核对"})
+        if granted_on is not None and int(year) != granted_on.year:
+            notes.append({"level": "warning",
+                          "message": f"编号中的年份{year}与发证日期年份{granted_on.year}不一致"})
+    elif kind == "tech_sme":
+        if len(text) < 11:
+            notes.append({"level": "warning",
+                          "message": "登记编号不足11位，无法读取第11位标识"})
+            return notes
+        marker = text[10]
+        if marker not in TECH_SME_MARKERS:
+            notes.append({"level": "warning",
+                          "message": f"第11位为“{marker}”，不是0、A或B，请核对登记编号"})
+        else:
+            notes.append({"level": "info" if marker == "0" else "warning",
+                          "message": TECH_SME_MARKERS[marker]})
+    return notes
+
+
+def tech_sme_marker(number: str | None) -> str | None:
+    """The 11th character of a tech-SME number (0/A/B) or None when it cannot be read."""
+    text = (number or "").strip().upper()
+    return text[10] if len(text) >= 11 and text[10] in TECH_SME_MARKERS else None
+
+
+class _Held(Protocol):
+    kind: str
+
+    def status_on(self, day: date) -> str: ...
+
+
+def rung_on(qualifications: Iterable[_Held], day: date) -> str | None:
+    """The highest rung (KINDS order) among qualifications valid on `day`; None for none."""
+    order = list(KINDS)
+    valid = [q.kind for q in qualifications if q.status_on(day) == "valid" and q.kind in KINDS]
+    return max(valid, key=order.index) if valid else None
+
+
+def rung_index(kind: str | None) -> int:
+    """Position on the ladder; -1 for no rung, so every kind is above it."""
+    return list(KINDS).index(kind) if kind in KINDS else -1
+
+
+def time_on_rungs(transitions: list[Any], today: date) -> list[dict[str, Any]]:
+    """Ladder history rows with the days spent on each rung (until the next move or today)."""
+    ordered = sorted(transitions, key=lambda t: (t.effective_on, t.id or 0))
+    rows = []
+    for i, t in enumerate(ordered):
+        ends = ordered[i + 1].effective_on if i + 1 < len(ordered) else today
+        rows.append({"transition": t, "days": max((ends - t.effective_on).days, 0),
+                     "current": i + 1 == len(ordered)})
+    return rows

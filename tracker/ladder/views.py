@@ -1,0 +1,584 @@
+"""Ladder pages: the board, qualifications, applications, gap report, self-assessment, settings."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from tracker.accounts.access import editor_required, roles_required
+from tracker.accounts.models import User
+from tracker.accounts.roles import EDITOR_ROLES, Role
+from tracker.accounts.scope import get_enterprise_or_404
+from tracker.clock import today
+from tracker.enterprises.zones import TECH_FIELDS, ZONES
+from tracker.extensions import db
+from tracker.ladder import gaps, queries, results, services, validity
+from tracker.ladder.forms import (
+    YEAR_FIELD_LABELS,
+    ApplicationEditForm,
+    ApplicationForm,
+    ApproveForm,
+    BatchForm,
+    MoveForm,
+    QualificationForm,
+    RevokeForm,
+    SelfAssessmentForm,
+    ThresholdForm,
+)
+from tracker.ladder.models import (
+    APPLICATION_STATUSES,
+    LadderBatch,
+    LocalThreshold,
+)
+from tracker.ladder.rules import KINDS, LOCALLY_CONFIGURED_KINDS, FactsError
+
+bp = Blueprint("ladder", __name__, url_prefix="/ladder")
+WAN = Decimal(10000)
+
+
+def _officers() -> list[User]:
+    return list(db.session.scalars(
+        select(User).where(User.role.in_(list(EDITOR_ROLES)), User.active.is_(True))
+        .order_by(User.name)))
+
+
+def _flash_errors(form) -> None:
+    for name, messages in form.errors.items():
+        field = getattr(form, name, None)
+        label = field.label.text if field is not None else name
+        flash(f"{label}：{'；'.join(str(m) for m in messages)}", "danger")
+
+
+def _show_errors(form, errors: dict[str, str]) -> None:
+    for name, message in errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, "danger")
+
+
+def _stale(version: int) -> str:
+    return _("保存失败：该记录已被他人修改（当前版本 %(v)s），请刷新后再试。", v=version)
+
+
+# --------------------------------------------------------------------------------------------
+# Board
+# --------------------------------------------------------------------------------------------
+
+
+@bp.get("/board")
+@login_required
+def board():
+    view = request.args.get("view", "rungs")
+    if view not in queries.BOARD_VIEWS:
+        view = "rungs"
+    filters = queries.BoardFilters.from_args(request.args)
+    size = min(max(request.args.get("size", current_app.config["PAGE_SIZE"], type=int), 1), 200)
+    context: dict[str, Any] = {}
+    if view == "rungs":
+        context["counts"] = queries.rung_counts(current_user, filters)
+        context["columns"] = queries.rung_cards(current_user, filters)
+        firms = [f for column in context["columns"].values() for f in column]
+        context["steps"] = queries.next_steps(firms)
+    elif view in ("candidates", "near"):
+        fetch = queries.candidates if view == "candidates" else queries.near_misses
+        context["page"] = fetch(current_user, filters, size=size,
+                                after=request.args.get("after"),
+                                before=request.args.get("before"))
+    else:
+        context["app_columns"], context["app_counts"] = queries.application_columns(
+            current_user, filters)
+        context["year"] = filters.year or today().year
+        context["move_form"] = MoveForm()
+    return render_template(
+        "ladder/board.html", view=view, views=queries.BOARD_VIEWS, filters=filters,
+        zones=ZONES, fields=TECH_FIELDS, officers=_officers(), kinds=KINDS,
+        statuses=APPLICATION_STATUSES, moves=services.allowed_moves, **context,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Qualifications
+# --------------------------------------------------------------------------------------------
+
+
+def _back(enterprise_id: int, anchor: str = "ladder") -> str:
+    return url_for("enterprises.detail", enterprise_id=enterprise_id) + f"#{anchor}"
+
+
+def _attach_upload(form, qualification) -> None:
+    upload = form.evidence.data
+    if upload and getattr(upload, "filename", ""):
+        services.store_evidence(qualification, upload.filename, upload.stream,
+                                actor_id=current_user.id)
+
+
+@bp.route("/enterprises/<int:enterprise_id>/qualifications/new", methods=["GET", "POST"])
+@editor_required
+def qualification_new(enterprise_id: int):
+    enterprise = get_enterprise_or_404(current_user, enterprise_id)
+    form = QualificationForm()
+    if request.method == "GET" and request.args.get("kind") in KINDS:
+        form.kind.data = request.args["kind"]
+    if form.validate_on_submit():
+        try:
+            qualification = services.grant_qualification(
+                enterprise, form.kind.data, form.number.data, form.granted_on.data,
+                form.valid_until.data, form.batch.data, source="manual",
+                evidence=form.evidence_note.data or None, actor_id=current_user.id,
+            )
+            _attach_upload(form, qualification)
+            db.session.commit()
+            for note in validity.number_notes(qualification.kind, qualification.number,
+                                              qualification.granted_on):
+                flash(note["message"], "warning" if note["level"] == "warning" else "info")
+            flash(_("已登记资质：%(k)s", k=KINDS[qualification.kind]), "success")
+            return redirect(_back(enterprise.id))
+        except services.LadderError as exc:
+            db.session.rollback()
+            _show_errors(form, exc.errors)
+    status = 400 if form.errors else 200
+    return render_template("ladder/qualification_form.html", form=form, enterprise=enterprise,
+                           qualification=None), status
+
+
+@bp.route("/qualifications/<int:qualification_id>/edit", methods=["GET", "POST"])
+@editor_required
+def qualification_edit(qualification_id: int):
+    qualification = queries.get_qualification_or_404(current_user, qualification_id)
+    enterprise = qualification.enterprise
+    form = QualificationForm(obj=qualification)
+    form.kind.render_kw = {"disabled": True}
+    if request.method == "GET":
+        form.version.data = qualification.version
+    else:
+        form.kind.data = qualification.kind
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_qualification(
+                qualification,
+                {"number": form.number.data, "granted_on": form.granted_on.data,
+                 "valid_until": form.valid_until.data, "batch": form.batch.data},
+                expected_version=form.version.data or None, actor_id=current_user.id)
+            _attach_upload(form, qualification)
+            db.session.commit()
+            flash(_("已保存"), "success")
+            return redirect(_back(enterprise.id))
+        except services.StaleEdit as exc:
+            db.session.rollback()
+            flash(_stale(exc.current_version), "danger")
+            status = 409
+        except StaleDataError:
+            db.session.rollback()
+            flash(_stale(qualification.version), "danger")
+            status = 409
+        except services.LadderError as exc:
+            db.session.rollback()
+            _show_errors(form, exc.errors)
+    if form.errors and status == 200:
+        status = 400
+    notes = validity.number_notes(qualification.kind, qualification.number,
+                                  qualification.granted_on)
+    return render_template("ladder/qualification_form.html", form=form, enterprise=enterprise,
+                           qualification=qualification, notes=notes), status
+
+
+@bp.route("/qualifications/<int:qualification_id>/revoke", methods=["GET", "POST"])
+@editor_required
+def qualification_revoke(qualification_id: int):
+    qualification = queries.get_qualification_or_404(current_user, qualification_id)
+    form = RevokeForm()
+    if request.method == "GET":
+        form.version.data = qualification.version
+        form.revoked_on.data = today()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.revoke_qualification(
+                qualification, form.revoked_on.data, form.reason.data, source="manual",
+                actor_id=current_user.id, expected_version=form.version.data or None)
+            db.session.commit()
+            flash(_("已撤销该资质"), "success")
+            return redirect(_back(qualification.enterprise_id))
+        except services.StaleEdit as exc:
+            db.session.rollback()
+            flash(_stale(exc.current_version), "danger")
+            status = 409
+        except services.LadderError as exc:
+            db.session.rollback()
+            _show_errors(form, exc.errors)
+    if form.errors and status == 200:
+        status = 400
+    return render_template("ladder/revoke.html", form=form, qualification=qualification,
+                           enterprise=qualification.enterprise), status
+
+
+@bp.get("/qualifications/<int:qualification_id>/evidence")
+@login_required
+def evidence(qualification_id: int):
+    qualification = queries.get_qualification_or_404(current_user, qualification_id)
+    path = services.evidence_file(qualification)
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype=qualification.evidence_type,
+                         as_attachment=request.args.get("download") == "1",
+                         download_name=qualification.evidence_name or path.name)
+    # Served inline: the browser must not second-guess the checked type; and never cached
+    # by shared proxies, since the file is only for users in scope.
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --------------------------------------------------------------------------------------------
+# Applications
+# --------------------------------------------------------------------------------------------
+
+
+@bp.route("/enterprises/<int:enterprise_id>/applications/new", methods=["GET", "POST"])
+@editor_required
+def application_new(enterprise_id: int):
+    enterprise = get_enterprise_or_404(current_user, enterprise_id)
+    form = ApplicationForm()
+    form.owner_id.choices = [("", "—")] + [(u.id, u.name) for u in _officers()]
+    if request.method == "GET":
+        form.year.data = today().year
+        form.owner_id.data = current_user.id
+        if request.args.get("kind") in KINDS:
+            form.kind.data = request.args["kind"]
+    if form.validate_on_submit():
+        try:
+            services.create_application(enterprise, {
+                "kind": form.kind.data, "year": form.year.data, "batch": form.batch.data,
+                "owner_id": form.owner_id.data, "deadline": form.deadline.data,
+                "notes": form.notes.data}, actor_id=current_user.id)
+            db.session.commit()
+            flash(_("已创建申报"), "success")
+            return redirect(_back(enterprise.id, "applications"))
+        except services.LadderError as exc:
+            db.session.rollback()
+            _show_errors(form, exc.errors)
+    status = 400 if form.errors else 200
+    return render_template("ladder/application_form.html", form=form,
+                           enterprise=enterprise), status
+
+
+@bp.route("/applications/<int:application_id>/edit", methods=["GET", "POST"])
+@editor_required
+def application_edit(application_id: int):
+    application = queries.get_application_or_404(current_user, application_id)
+    form = ApplicationEditForm(obj=application)
+    form.owner_id.choices = [("", "—")] + [(u.id, u.name) for u in _officers()]
+    if request.method == "GET":
+        form.version.data = application.version
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_application(
+                application, {"batch": form.batch.data, "owner_id": form.owner_id.data,
+                              "deadline": form.deadline.data, "notes": form.notes.data},
+                expected_version=form.version.data or None, actor_id=current_user.id)
+            db.session.commit()
+            flash(_("已保存"), "success")
+            return redirect(_back(application.enterprise_id, "applications"))
+        except (services.StaleEdit, StaleDataError):
+            db.session.rollback()
+            flash(_stale(queries.get_application_or_404(current_user, application_id).version),
+                  "danger")
+            status = 409
+    if form.errors and status == 200:
+        status = 400
+    return render_template("ladder/application_edit.html", form=form, application=application,
+                           enterprise=application.enterprise, kinds=KINDS,
+                           statuses=APPLICATION_STATUSES), status
+
+
+def _return_to(default: str) -> str:
+    target = request.form.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+@bp.post("/applications/<int:application_id>/move")
+@editor_required
+def application_move(application_id: int):
+    application = queries.get_application_or_404(current_user, application_id)
+    form = MoveForm()
+    back = _return_to(_back(application.enterprise_id, "applications"))
+    if not form.validate_on_submit():
+        _flash_errors(form)
+        return redirect(back)
+    if form.to_status.data == "approved":
+        return redirect(url_for(".application_approve", application_id=application.id))
+    try:
+        services.move_application(application, form.to_status.data,
+                                  expected_version=form.version.data or None,
+                                  actor_id=current_user.id, note=form.note.data)
+        db.session.commit()
+        flash(_("申报状态已更新为「%(s)s」", s=APPLICATION_STATUSES[application.status]),
+              "success")
+    except services.StaleEdit as exc:
+        db.session.rollback()
+        flash(_stale(exc.current_version), "danger")
+    except StaleDataError:
+        db.session.rollback()
+        flash(_stale(queries.get_application_or_404(current_user, application_id).version),
+              "danger")
+    except services.LadderError as exc:
+        db.session.rollback()
+        for message in exc.errors.values():
+            flash(message, "danger")
+    return redirect(back)
+
+
+@bp.route("/applications/<int:application_id>/approve", methods=["GET", "POST"])
+@editor_required
+def application_approve(application_id: int):
+    application = queries.get_application_or_404(current_user, application_id)
+    form = ApproveForm()
+    if request.method == "GET":
+        form.version.data = application.version
+        form.granted_on.data = today()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.move_application(
+                application, "approved", expected_version=form.version.data or None,
+                actor_id=current_user.id, note=form.note.data, number=form.number.data,
+                granted_on=form.granted_on.data, valid_until=form.valid_until.data)
+            db.session.commit()
+            flash(_("已批准，资质已登记"), "success")
+            return redirect(_back(application.enterprise_id))
+        except services.StaleEdit as exc:
+            db.session.rollback()
+            flash(_stale(exc.current_version), "danger")
+            status = 409
+        except StaleDataError:
+            db.session.rollback()
+            flash(_stale(queries.get_application_or_404(current_user, application_id).version),
+                  "danger")
+            status = 409
+        except services.LadderError as exc:
+            db.session.rollback()
+            _show_errors(form, exc.errors)
+    if form.errors and status == 200:
+        status = 400
+    return render_template("ladder/approve.html", form=form, application=application,
+                           enterprise=application.enterprise, kinds=KINDS), status
+
+
+# --------------------------------------------------------------------------------------------
+# Gap report and self-assessment
+# --------------------------------------------------------------------------------------------
+
+
+@bp.get("/enterprises/<int:enterprise_id>/gaps")
+@login_required
+def gap_report(enterprise_id: int):
+    enterprise = get_enterprise_or_404(current_user, enterprise_id)
+    as_of = today()
+    try:
+        evaluation = results.evaluate_enterprise(enterprise, as_of)
+        errors = []
+    except FactsError as exc:
+        evaluation, errors = {"as_of": as_of.isoformat(), "results": []}, exc.errors
+    lines = {r["kind"]: gaps.why_not_yet(r) for r in evaluation["results"]}
+    held = {q.kind for q in services.qualifications_of(enterprise.id)
+            if q.status_on(as_of) == "valid"}
+    return render_template("ladder/gaps.html", enterprise=enterprise, evaluation=evaluation,
+                           lines=lines, errors=errors, kinds=KINDS, held=held)
+
+
+def _tri(raw: str) -> bool | None:
+    return {"1": True, "0": False}.get(raw)
+
+
+def facts_from_form(form: SelfAssessmentForm) -> dict[str, Any]:
+    """The eligibility.md facts typed on the self-assessment form (money 万元 -> 元)."""
+    as_of = form.as_of.data
+    ent: dict[str, Any] = {
+        "founded_on": form.founded_on.data.isoformat() if form.founded_on.data else None,
+        "tech_field": form.tech_field.data or None,
+        "class1_ip": form.class1_ip.data, "class2_ip": form.class2_ip.data,
+        "honours": list(form.honours.data or []),
+        "innovation_score": form.innovation_score.data,
+    }
+    for name in ("registered_in_tianjin", "resident_enterprise", "restricted_industry",
+                 "integrity_record_clean"):
+        ent[name] = _tri(getattr(form, name).data)
+    years = {}
+    for offset, sub in enumerate((form.y1, form.y2, form.y3), start=1):
+        row = {}
+        for key in YEAR_FIELD_LABELS:
+            value = sub[key].data
+            if value is None:
+                continue
+            if isinstance(value, Decimal):
+                yuan = value * WAN
+                value = int(yuan) if yuan == yuan.to_integral_value() else float(yuan)
+            row[key] = value
+        if row:
+            years[str(as_of.year - offset)] = row
+    facts: dict[str, Any] = {"as_of": as_of.isoformat(),
+                             "enterprise": {k: v for k, v in ent.items() if v is not None},
+                             "years": years}
+    if form.kinds.data:
+        facts["kinds"] = list(form.kinds.data)
+    return facts
+
+
+def _prefill(form: SelfAssessmentForm, enterprise) -> None:
+    """Start the form from a firm's stored records (still editable: a what-if)."""
+    from tracker.ladder.facts import build_facts
+
+    facts = build_facts(enterprise, form.as_of.data)
+    ent = facts["enterprise"]
+    form.founded_on.data = enterprise.founded_on
+    form.tech_field.data = ent.get("tech_field") or ""
+    form.class1_ip.data, form.class2_ip.data = ent.get("class1_ip"), ent.get("class2_ip")
+    form.honours.data = ent.get("honours", [])
+    form.innovation_score.data = ent.get("innovation_score")
+    for name in ("registered_in_tianjin", "resident_enterprise", "restricted_industry",
+                 "integrity_record_clean"):
+        value = ent.get(name)
+        getattr(form, name).data = "" if value is None else ("1" if value else "0")
+    for offset, sub in enumerate((form.y1, form.y2, form.y3), start=1):
+        row = facts["years"].get(str(form.as_of.data.year - offset), {})
+        for key in YEAR_FIELD_LABELS:
+            value = row.get(key)
+            if value is not None and key not in ("employees", "tech_staff"):
+                value = Decimal(str(value)) / WAN
+            sub[key].data = value
+
+
+@bp.route("/self-assessment", methods=["GET", "POST"])
+@login_required
+def self_assessment():
+    form = SelfAssessmentForm()
+    evaluation = facts = None
+    errors: list[dict[str, str]] = []
+    enterprise = None
+    if request.method == "GET":
+        form.as_of.data = today()
+        if request.args.get("enterprise_id", "").isdigit():
+            enterprise = get_enterprise_or_404(current_user, int(request.args["enterprise_id"]))
+            _prefill(form, enterprise)
+    status = 200
+    if form.validate_on_submit() or enterprise is not None:
+        # Prefilled from a firm: show its result at once; the form stays open for what-ifs.
+        facts = facts_from_form(form)
+        try:
+            evaluation = results.evaluate_facts(facts)
+        except FactsError as exc:
+            errors = exc.errors
+            status = 422
+    elif form.errors:
+        status = 400
+    lines = {r["kind"]: gaps.why_not_yet(r) for r in (evaluation or {}).get("results", [])}
+    as_of = form.as_of.data or today()
+    return render_template(
+        "ladder/self_assessment.html", form=form, evaluation=evaluation, errors=errors,
+        facts_json=json.dumps(facts, ensure_ascii=False, indent=2) if facts else None,
+        lines=lines, kinds=KINDS, year_labels=YEAR_FIELD_LABELS, enterprise=enterprise,
+        fiscal_years=[as_of.year - 1, as_of.year - 2, as_of.year - 3],
+        locally_configured=LOCALLY_CONFIGURED_KINDS,
+    ), status
+
+
+# --------------------------------------------------------------------------------------------
+# Admin settings: local thresholds and batch validity
+# --------------------------------------------------------------------------------------------
+
+_MONEY_KEYS = ("min_revenue", "min_avg_rd_expense")
+
+
+def _threshold_form(kind: str, row: LocalThreshold | None) -> ThresholdForm:
+    form = ThresholdForm(prefix=kind)
+    if request.method == "GET" or request.form.get("kind") != kind:
+        values = dict(row.values) if row else {}
+        for key, field in form._fields.items():
+            if key in values:
+                value = values[key]
+                field.data = Decimal(str(value)) / WAN if key in _MONEY_KEYS else value
+        form.version.data = row.version if row else ""
+    return form
+
+
+@bp.route("/admin/thresholds", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def thresholds():
+    rows = {r.kind: r for r in db.session.scalars(select(LocalThreshold))}
+    forms = {kind: _threshold_form(kind, rows.get(kind)) for kind in LOCALLY_CONFIGURED_KINDS}
+    batch_form = BatchForm(prefix="batch")
+    status = 200
+    kind = request.form.get("kind")
+    if request.method == "POST" and kind in forms:
+        form = forms[kind]
+        if form.validate_on_submit():
+            values: dict[str, Any] = {}
+            for key, field in form._fields.items():
+                if key in ("version", "csrf_token") or field.data in (None, ""):
+                    continue
+                value = field.data
+                if isinstance(value, Decimal):
+                    value = value * WAN if key in _MONEY_KEYS else value
+                    value = int(value) if value == value.to_integral_value() else float(value)
+                values[key] = value
+            try:
+                services.save_local_thresholds(kind, values, actor_id=current_user.id,
+                                               expected_version=form.version.data or None)
+                _recompute_everyone_after_commit()
+                db.session.commit()
+                flash(_("已保存%(k)s本地阈值，资格结果将重新计算", k=KINDS[kind]), "success")
+                return redirect(url_for(".thresholds"))
+            except services.StaleEdit as exc:
+                db.session.rollback()
+                flash(_stale(exc.current_version), "danger")
+                status = 409
+            except services.LadderError as exc:
+                db.session.rollback()
+                _show_errors(form, exc.errors)
+        if status == 200:
+            status = 400
+    elif request.method == "POST" and kind == "batch":
+        if batch_form.validate_on_submit():
+            try:
+                n = services.set_batch_validity(
+                    batch_form.kind.data, batch_form.batch.data, batch_form.valid_until.data,
+                    batch_form.note.data or None, actor_id=current_user.id)
+                db.session.commit()
+                flash(_("已设置批次有效期，影响 %(n)d 项资质", n=n), "success")
+                return redirect(url_for(".thresholds"))
+            except services.LadderError as exc:
+                db.session.rollback()
+                _show_errors(batch_form, exc.errors)
+        status = 400
+    batches = list(db.session.scalars(select(LadderBatch).order_by(LadderBatch.kind,
+                                                                    LadderBatch.batch)))
+    return render_template("ladder/thresholds.html", forms=forms, rows=rows, kinds=KINDS,
+                           batch_form=batch_form, batches=batches), status
+
+
+def _recompute_everyone_after_commit() -> None:
+    from tracker.celery_app import enqueue_after_commit
+    from tracker.ladder.tasks import recompute_all
+
+    enqueue_after_commit(recompute_all)
