@@ -23,6 +23,7 @@ from tracker.extensions import db
 from tracker.incubation.demo import load_incubation_demo
 from tracker.incubation.models import Carrier
 from tracker.incubation.services import open_tenancy
+from tracker.ladder.demo import load_ladder_demo
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_USERS = [
@@ -111,7 +112,7 @@ def load_demo(n_enterprises: int = 60, seed: int = 7) -> dict[str, dict[str, int
             open_tenancy(enterprise, carrier, date(2023, 1, 1) + timedelta(days=30 * i),
                          source="demo")
     db.session.flush()
-    return {"incubation": load_incubation_demo()}
+    return {"ladder": load_ladder_demo(rng), "incubation": load_incubation_demo()}
 
 
 def database_is_empty() -> bool:

@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parent
 
 
 def translation_directories() -> list[str]:
-    dirs = [PACKAGE / "translations", *sorted(PACKAGE.glob("*/translations"))]
+    """Feature catalogues first, the main one last: Flask-Babel lets later ones win."""
+    dirs = [*sorted(PACKAGE.glob("*/translations")), PACKAGE / "translations"]
     return [str(d) for d in dirs if d.is_dir()]
 
 

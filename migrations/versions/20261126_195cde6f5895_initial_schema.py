@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 5e33d71eb26b
+Revision ID: 195cde6f5895
 Revises: 
-Create Date: 2026-11-26 15:03:34.765737
+Create Date: 2026-11-26 15:04:50.304276
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import tracker.models_base
 
 
 # revision identifiers, used by Alembic.
-revision = '5e33d71eb26b'
+revision = '195cde6f5895'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -39,6 +39,16 @@ def upgrade():
     sa.Column('version', sa.Integer(), server_default='1', nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_carriers')),
     sa.UniqueConstraint('name', name=op.f('uq_carriers_name'))
+    )
+    op.create_table('ladder_batches',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('batch', sa.String(length=100), nullable=False),
+    sa.Column('valid_until', sa.Date(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('updated_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ladder_batches')),
+    sa.UniqueConstraint('kind', 'batch', name=op.f('uq_ladder_batches_kind_batch'))
     )
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -133,6 +143,17 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_enterprises_zone'), ['zone'], unique=False)
         batch_op.create_index('ix_enterprises_zone_name', ['zone', 'name'], unique=False)
 
+    op.create_table('ladder_local_thresholds',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('values', sa.JSON(), nullable=False),
+    sa.Column('updated_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_ladder_local_thresholds_updated_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ladder_local_thresholds')),
+    sa.UniqueConstraint('kind', name=op.f('uq_ladder_local_thresholds_kind'))
+    )
     op.create_table('reporting_cycles',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -211,6 +232,29 @@ def upgrade():
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contacts_enterprise_id'), ['enterprise_id'], unique=False)
 
+    op.create_table('eligibility_results',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('verdict', sa.String(length=20), nullable=False),
+    sa.Column('score', sa.Integer(), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=False),
+    sa.Column('near_miss_code', sa.String(length=40), nullable=True),
+    sa.Column('near_miss', sa.JSON(), nullable=True),
+    sa.Column('candidate', sa.Boolean(), nullable=False),
+    sa.Column('candidate_since', tracker.models_base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('failed_count', sa.Integer(), nullable=False),
+    sa.Column('computed_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_eligibility_results_enterprise_id_enterprises')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_eligibility_results')),
+    sa.UniqueConstraint('enterprise_id', 'kind', name=op.f('uq_eligibility_results_enterprise_id_kind'))
+    )
+    with op.batch_alter_table('eligibility_results', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_eligibility_results_candidate'), ['candidate'], unique=False)
+        batch_op.create_index('ix_eligibility_results_kind_verdict', ['kind', 'verdict'], unique=False)
+        batch_op.create_index(batch_op.f('ix_eligibility_results_near_miss_code'), ['near_miss_code'], unique=False)
+
     op.create_table('qualifications',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('enterprise_id', sa.Integer(), nullable=False),
@@ -224,9 +268,13 @@ def upgrade():
     sa.Column('evidence_path', sa.String(length=300), nullable=True),
     sa.Column('evidence_name', sa.String(length=200), nullable=True),
     sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('revoked_by_id', sa.Integer(), nullable=True),
+    sa.Column('evidence_type', sa.String(length=40), nullable=True),
+    sa.Column('evidence_size', sa.Integer(), nullable=True),
     sa.Column('created_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_qualifications_enterprise_id_enterprises')),
+    sa.ForeignKeyConstraint(['revoked_by_id'], ['users.id'], name=op.f('fk_qualifications_revoked_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_qualifications'))
     )
     with op.batch_alter_table('qualifications', schema=None) as batch_op:
@@ -391,6 +439,12 @@ def downgrade():
         batch_op.drop_index('ix_qualifications_enterprise_kind')
 
     op.drop_table('qualifications')
+    with op.batch_alter_table('eligibility_results', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_eligibility_results_near_miss_code'))
+        batch_op.drop_index('ix_eligibility_results_kind_verdict')
+        batch_op.drop_index(batch_op.f('ix_eligibility_results_candidate'))
+
+    op.drop_table('eligibility_results')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contacts_enterprise_id'))
 
@@ -405,6 +459,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_reporting_cycles_due_on'))
 
     op.drop_table('reporting_cycles')
+    op.drop_table('ladder_local_thresholds')
     with op.batch_alter_table('enterprises', schema=None) as batch_op:
         batch_op.drop_index('ix_enterprises_zone_name')
         batch_op.drop_index(batch_op.f('ix_enterprises_zone'))
@@ -426,5 +481,6 @@ def downgrade():
         batch_op.drop_index('ix_login_attempts_email_at')
 
     op.drop_table('login_attempts')
+    op.drop_table('ladder_batches')
     op.drop_table('carriers')
     # ### end Alembic commands ###
