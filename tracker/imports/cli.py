@@ -60,7 +60,8 @@ def import_command(kind, file, dry_run, keep_valid, as_json, year, qualification
     if job.message:
         click.echo(job.message)
     for error in job.errors[:200]:
-        click.echo(f"第 {error['row']} 行 [{error['column']}] {error['value']!r}：{error['message']}")
+        click.echo(f"第 {error['row']} 行 [{error['column']}] {error['value']!r}："
+                   f"{error['message']}")
     if len(job.errors) > 200:
         click.echo(f"……另有 {len(job.errors) - 200} 条错误，见网页中的错误清单下载")
 

@@ -145,7 +145,11 @@ def default_valid_until(kind: str, granted_on: date) -> date | None:
     Tech SME: the registration number is valid only for its year (国科火字〔2019〕87号).
     """
     if kind == "hnte":
-        return _add_months(granted_on, 36) - timedelta(days=1)
+        try:
+            anniversary = granted_on.replace(year=granted_on.year + 3)
+        except ValueError:  # granted on 29 February: the third anniversary is 1 March
+            anniversary = date(granted_on.year + 3, 3, 1)
+        return anniversary - timedelta(days=1)
     if kind == "tech_sme":
         return date(granted_on.year, 12, 31)
     return None

@@ -77,8 +77,7 @@ def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, list[Any]]], Callable[[],
     reader = csv.reader(handle, dialect)
 
     def rows():
-        for number, record in enumerate(reader, start=1):
-            yield number, record
+        yield from enumerate(reader, start=1)
 
     return rows(), handle.close, lines
 
@@ -92,7 +91,8 @@ def _xlsx_rows(path: Path) -> tuple[Iterator[tuple[int, list[Any]]], Callable[[]
         workbook = load_workbook(path, read_only=True, data_only=False)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise FileUnreadable(
-            "无法打开该 Excel 文件（可能已损坏或不是 .xlsx 格式）；请在 Excel 中另存为 .xlsx 后再上传"
+            "无法打开该 Excel 文件（可能已损坏或不是 .xlsx 格式）；"
+            "请在 Excel 中另存为 .xlsx 后再上传"
         ) from exc
     sheet = workbook.worksheets[0]
     total = sheet.max_row or 0

@@ -70,7 +70,8 @@ def create_job(kind: str, stored_path: str, filename: str, *, user_id: int | Non
         total = sheet.total
     limit = current_app.config.get("IMPORT_MAX_ROWS", 100_000)
     if total and total > limit:
-        raise FileUnreadable(f"文件约有 {total:,} 行，超过单次导入上限 {limit:,} 行；请拆分后分批导入")
+        raise FileUnreadable(f"文件约有 {total:,} 行，超过单次导入上限 {limit:,} 行；"
+                             "请拆分后分批导入")
     job = ImportJob(kind=kind, filename=filename[:255], stored_path=stored_path,
                     created_by_id=user_id, headers=headers,
                     options={"mapping": columns.auto_mapping(kind, headers),
