@@ -275,13 +275,14 @@ class EnterpriseHandler(_Handler):
                           {k: before[k] for k in changes}, {k: c[1] for k, c in changes.items()},
                           enterprise.id)
                 outcome = "updated"
-        if self._contact(row, enterprise) and outcome == "unchanged":
+        fresh = outcome == "created"
+        if self._contact(row, enterprise, fresh) and outcome == "unchanged":
             outcome = "updated"
-        if self._metrics(row, enterprise) and outcome == "unchanged":
+        if self._metrics(row, enterprise, fresh) and outcome == "unchanged":
             outcome = "updated"
         return outcome
 
-    def _contact(self, row: Row, enterprise: Enterprise) -> bool:
+    def _contact(self, row: Row, enterprise: Enterprise, fresh: bool) -> bool:
         v = row.values
         if not v.get("contact_name"):
             return False
@@ -290,7 +291,8 @@ class EnterpriseHandler(_Handler):
                           ("contact_email", "email")):
             if key in v:
                 data[attr] = v[key]
-        existing = db.session.scalars(
+        # a firm created by this row has no contacts yet: skip the lookup
+        existing = [] if fresh else db.session.scalars(
             select(Contact).where(Contact.enterprise_id == enterprise.id)).all()
         contact = None
         if data.get("email"):
@@ -325,7 +327,7 @@ class EnterpriseHandler(_Handler):
                   {k: c[1] for k, c in changes.items()}, enterprise.id)
         return True
 
-    def _metrics(self, row: Row, enterprise: Enterprise) -> bool:
+    def _metrics(self, row: Row, enterprise: Enterprise, fresh: bool) -> bool:
         v = row.values
         values = {f.attr: v[f.key] for f in columns.ENTERPRISE_FIELDS
                   if f.group == "metrics" and f.key in v}
@@ -333,7 +335,7 @@ class EnterpriseHandler(_Handler):
             return False
         year = v.get("fiscal_year") or self.options.year
         fields = enterprises.METRIC_FIELDS
-        existing = db.session.scalar(select(AnnualMetrics).where(
+        existing = None if fresh else db.session.scalar(select(AnnualMetrics).where(
             AnnualMetrics.enterprise_id == enterprise.id, AnnualMetrics.fiscal_year == year))
         before = audit.snapshot(existing, fields) if existing is not None else {}
         if existing is not None:
