@@ -37,9 +37,29 @@ def _job_id(response) -> int:
 
 
 @pytest.mark.parametrize("role", ["viewer", "carrier_manager"])
-def test_only_editors_import(client, role):
+def test_only_editors_import(client, role, write_xlsx):
     login(client, make_user(role))
-    assert client.get("/imports/").status_code == 403
+    page = client.get("/imports/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "导出" in html and "上传名单" not in html
+    response = client.post("/imports/upload", data={
+        "csrf_token": csrf_from(html), "kind": "enterprises",
+        "file": (io.BytesIO(write_xlsx(_rows(1)).read_bytes()), "a.xlsx")},
+        content_type="multipart/form-data")
+    assert response.status_code == 403
+
+
+def test_oversized_upload_gets_a_clear_message(app, client, monkeypatch):
+    login(client, make_user("bureau"))
+    token = csrf_from(client.get("/imports/").get_data(as_text=True))
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024 * 1024)
+    response = client.post("/imports/upload", data={
+        "csrf_token": token, "kind": "enterprises",
+        "file": (io.BytesIO(b"x" * (1024 * 1024 + 10)), "big.csv")},
+        content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "1 MB 的上传上限" in response.get_data(as_text=True)
 
 
 def test_full_flow_preview_run_errors_and_undo(client, write_xlsx):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import uuid
 from pathlib import Path
 
 import click
@@ -34,7 +35,7 @@ def import_command(kind, file, dry_run, keep_valid, as_json, year, qualification
             raise FileUnreadable(f"找不到文件 {file}")
         if file.suffix.lower() not in (".xlsx", ".csv"):
             raise FileUnreadable("只能导入 .xlsx 或 .csv 文件")
-        stored = services.upload_dir() / f"cli-{file.stem[:40]}-{id(file):x}{file.suffix.lower()}"
+        stored = services.upload_dir() / f"cli-{uuid.uuid4().hex}{file.suffix.lower()}"
         shutil.copyfile(file, stored)
         relative = str(stored.relative_to(Path(current_app.config["UPLOAD_DIR"])))
         job = services.create_job(kind, relative, file.name, user_id=None)

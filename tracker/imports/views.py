@@ -72,9 +72,11 @@ def _job_or_404(job_id: int) -> ImportJob:
 
 
 def _render_index(form: UploadForm, status: int = 200):
-    page = keyset_page(db.session, _visible_jobs(), JOB_SORT,
-                       size=current_app.config["PAGE_SIZE"], after=request.args.get("after"),
-                       before=request.args.get("before"))
+    page = None
+    if current_user.can_edit:  # viewers and carrier managers only export
+        page = keyset_page(db.session, _visible_jobs(), JOB_SORT,
+                           size=current_app.config["PAGE_SIZE"],
+                           after=request.args.get("after"), before=request.args.get("before"))
     return render_template("imports/index.html", form=form, page=page, kinds=IMPORT_KINDS,
                            statuses=JOB_STATUSES,
                            max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
@@ -82,9 +84,19 @@ def _render_index(form: UploadForm, status: int = 200):
 
 
 @bp.get("/")
-@editor_required
+@login_required
 def index():
     return _render_index(UploadForm())
+
+
+@bp.errorhandler(413)
+def too_large(_error):
+    """An upload over MAX_CONTENT_LENGTH: say the limit instead of a bare error page."""
+    form = UploadForm(formdata=None)
+    limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    form.file.errors = [_("文件超过 %(mb)d MB 的上传上限：请删除无关的工作表或拆分后分批上传",
+                          mb=limit)]
+    return _render_index(form, 413)
 
 
 @bp.post("/upload")
