@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tests.conftest import csrf_from, login
+from tests.conftest import count_queries, csrf_from, login
 from tests.factories import make_enterprise, make_user, valid_uscc
 from tests.imports.conftest import ENTERPRISE_HEADERS
 from tracker.enterprises.models import Enterprise
@@ -185,3 +185,32 @@ def test_reconciliation_report_and_row_action(client, write_xlsx):
         "number": "GR202412000001", "granted_on": "2024-11-01", "valid_until": "2027-10-31"})
     assert db.session.scalar(select(Qualification.number).where(
         Qualification.enterprise_id == listed.id)) == "GR202412000001"
+
+
+def test_job_list_query_count_does_not_grow_with_the_page(client):
+    officer = make_user("bureau")
+    login(client, officer)
+
+    def add_jobs(n):
+        for i in range(n):
+            db.session.add(ImportJob(kind="enterprises", filename=f"f{i}.xlsx",
+                                     stored_path="imports/x.xlsx",
+                                     created_by_id=make_user("zone").id))
+        db.session.flush()
+
+    add_jobs(2)
+    with count_queries() as few:
+        assert client.get("/imports/").status_code == 200
+    add_jobs(10)
+    with count_queries() as many:
+        html = client.get("/imports/").get_data(as_text=True)
+    assert "f9.xlsx" in html
+    assert len(many) == len(few)
+
+
+def test_enterprise_list_links_to_the_filtered_export(client):
+    login(client, make_user("bureau"))
+    html = client.get("/enterprises/?zone=teda&q=泰达").get_data(as_text=True)
+    assert "/imports/export/enterprises?" in html
+    link = html.split('href="/imports/export/enterprises?')[1].split('"')[0]
+    assert "zone=teda" in link

@@ -27,6 +27,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from tracker.accounts.access import editor_required
 from tracker.accounts.roles import Role
@@ -74,7 +75,8 @@ def _job_or_404(job_id: int) -> ImportJob:
 def _render_index(form: UploadForm, status: int = 200):
     page = None
     if current_user.can_edit:  # viewers and carrier managers only export
-        page = keyset_page(db.session, _visible_jobs(), JOB_SORT,
+        page = keyset_page(db.session, _visible_jobs().options(joinedload(ImportJob.created_by)),
+                           JOB_SORT,
                            size=current_app.config["PAGE_SIZE"],
                            after=request.args.get("after"), before=request.args.get("before"))
     return render_template("imports/index.html", form=form, page=page, kinds=IMPORT_KINDS,
