@@ -51,6 +51,8 @@ bp = Blueprint("imports", __name__, url_prefix="/imports")
 JOB_SORT = [SortKey(ImportJob.created_at, True, "datetime"), SortKey(ImportJob.id, True, "int")]
 #: errors shown on the job page; the download holds all of them
 ERRORS_ON_PAGE = 200
+#: rough size of one zipped spreadsheet row, to size files whose row count is unknown
+BYTES_PER_ROW_GUESS = 40
 _TOKEN = re.compile(r"^[0-9a-f]{32}\.(xlsx|csv)$")
 
 
@@ -142,6 +144,9 @@ def _samples(job: ImportJob, limit: int = 3) -> list[list[str]]:
 def _start(job: ImportJob, *, dry_run: bool):
     """Small files run now; large ones go to the worker and the job page shows progress."""
     estimated = (job.options or {}).get("estimated_rows") or 0
+    if not estimated:  # the workbook did not say (no <dimension>): guess from the file size
+        path = services.stored_file(job)
+        estimated = path.stat().st_size // BYTES_PER_ROW_GUESS if path.exists() else 0
     if estimated > current_app.config["IMPORT_SYNC_ROWS"]:
         from tracker.imports.tasks import run_import_job
 
