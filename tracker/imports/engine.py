@@ -479,7 +479,8 @@ HANDLERS = {"enterprises": EnterpriseHandler, "qualifications": QualificationHan
             "tenancies": TenancyHandler}
 
 
-def _parse(number: int, cells: list[Any], plan: list[tuple[int, str, columns.Field]]) -> Row:
+def parse_row(number: int, cells: list[Any], plan: list[tuple[int, str, columns.Field]]) -> Row:
+    """Parse the mapped cells of one row, collecting every cell error (not just the first)."""
     row = Row(number, {}, {})
     for index, header, spec in plan:
         raw = cells[index] if index < len(cells) else None
@@ -504,8 +505,9 @@ def _parse(number: int, cells: list[Any], plan: list[tuple[int, str, columns.Fie
     return row
 
 
-def _plan(kind: str, headers: list[str], mapping: dict[str, str]
-          ) -> list[tuple[int, str, columns.Field]]:
+def plan_columns(kind: str, headers: list[str], mapping: dict[str, str]
+                 ) -> list[tuple[int, str, columns.Field]]:
+    """(column index, header, field) for each mapped column; unknown fields are ignored."""
     fields = columns.fields_for(kind)
     plan = []
     for index, header in enumerate(headers):
@@ -553,7 +555,7 @@ def run(path: str | Path, options: Options, *, user: Any = None, job_id: int | N
     session = db.session()
     stamp = _Audit(actor.id, job_id)
     with open_sheet(path, header_score(options.kind)) as sheet:
-        plan = _plan(options.kind, sheet.headers, options.mapping)
+        plan = plan_columns(options.kind, sheet.headers, options.mapping)
         mapped = {spec.key for _i, _h, spec in plan}
         handler = HANDLERS[options.kind](options, actor, user, job_id)
         missing = [f.label for f in columns.KIND_FIELDS[options.kind]
@@ -574,7 +576,7 @@ def run(path: str | Path, options: Options, *, user: Any = None, job_id: int | N
                     done += 1
                     if all(n.is_blank(c) for c in cells):
                         continue
-                    row = _parse(number, cells, plan)
+                    row = parse_row(number, cells, plan)
                     result.rows += 1
                     handler.check(row)
                     key = handler.duplicate_key(row)

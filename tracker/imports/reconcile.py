@@ -60,14 +60,14 @@ def reconcile(path: str | Path, kind: str, user: Any, *, year: int | None = None
     report = Report(kind=kind)
     with open_sheet(path, engine.header_score("qualifications")) as sheet:
         mapping = columns.auto_mapping("qualifications", sheet.headers)
-        plan = engine._plan("qualifications", sheet.headers, mapping)
+        plan = engine.plan_columns("qualifications", sheet.headers, mapping)
         if "uscc" not in {spec.key for _i, _h, spec in plan}:
             raise FileUnreadable("名单中找不到“统一社会信用代码”列")
         listed: dict[str, tuple[int, dict[str, Any]]] = {}
         for number, cells in sheet.rows:
             if all(n.is_blank(c) for c in cells):
                 continue
-            row = engine._parse(number, cells, plan)
+            row = engine.parse_row(number, cells, plan)
             report.rows += 1
             if row.values.get("kind") and row.values["kind"] != kind:
                 continue  # a mixed list: other kinds are not this comparison's business
