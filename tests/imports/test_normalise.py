@@ -123,6 +123,7 @@ def test_names_are_trimmed_and_formulas_stay_text():
      ("所属区域", "zone"), ("技术领域", "tech_field"), ("联系人", "contact_name"),
      ("联系邮箱", "contact_email"), ("从业人数", "employees"), ("营业收入（万元）", "revenue_wan"),
      ("营业收入(万元)", "revenue_wan"), ("营业收入（元）", "revenue_yuan"), ("* 企业名称", "name"),
+     ("统一社会信用代码（必填）", "uscc"),
      ("Company Name", "name"), ("USCC", "uscc"), ("Founded", "founded_on"),
      ("年度", "fiscal_year")],
 )

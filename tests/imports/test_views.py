@@ -214,3 +214,15 @@ def test_enterprise_list_links_to_the_filtered_export(client):
     assert "/imports/export/enterprises?" in html
     link = html.split('href="/imports/export/enterprises?')[1].split('"')[0]
     assert "zone=teda" in link
+
+
+@pytest.mark.parametrize("kind", ["enterprises", "qualifications", "tenancies"])
+def test_blank_template_headers_are_recognised_by_the_importer(client, kind):
+    from tracker.imports import columns
+
+    login(client, make_user("bureau"))
+    response = client.get(f"/imports/template/{kind}.xlsx")
+    headers = [c.value for c in load_workbook(io.BytesIO(response.data)).active[1]]
+    mapping = columns.auto_mapping(kind, headers)
+    assert len(mapping) == len(headers)
+    assert columns.check_mapping(kind, mapping) == []

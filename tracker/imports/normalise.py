@@ -247,4 +247,5 @@ def year(value: Any) -> int:
 def header_key(header: Any) -> str:
     """Headers compared loosely: full-width folded, spaces and required-markers dropped."""
     raw = unicodedata.normalize("NFKC", cell_text(header)).lower()
+    raw = re.sub(r"\((必填|选填|可选)\)", "", raw)
     return re.sub(r"[\s*＊:：]", "", raw)

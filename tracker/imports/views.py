@@ -289,6 +289,20 @@ def undo(job_id: int):
     return render_template("imports/undo.html", job=job, form=form, changes=changes)
 
 
+@bp.get("/template/<kind>.xlsx")
+@editor_required
+def template(kind: str):
+    """A blank list with the headers the importer recognises, so nobody guesses them."""
+    if kind not in columns.KIND_FIELDS:
+        abort(404)
+    fields = [f for f in columns.KIND_FIELDS[kind] if not f.key.endswith("_yuan")]
+    header = [exports.Column(f.label + ("（必填）" if f.required else ""), width=16)
+              for f in fields]
+    handle = exports.xlsx_file([(IMPORT_KINDS[kind], header, [])])
+    return send_file(handle, as_attachment=True,
+                     download_name=f"导入模板-{IMPORT_KINDS[kind]}.xlsx", mimetype=XLSX)
+
+
 # --- exports -------------------------------------------------------------------------------
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
