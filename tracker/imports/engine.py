@@ -14,11 +14,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select, true
+from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
-from tracker.accounts.scope import enterprise_scope
 from tracker.audit import services as audit
 from tracker.audit.models import AuditEvent
 from tracker.enterprises import services as enterprises
@@ -88,11 +87,6 @@ class Actor:
     @property
     def is_zone(self) -> bool:
         return self.role == Role.ZONE
-
-    def scope(self, user: Any):
-        if self.role is None or self.role in GLOBAL_READ_ROLES:
-            return true()
-        return enterprise_scope(user)
 
 
 @dataclass

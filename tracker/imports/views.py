@@ -156,7 +156,7 @@ def _start(job: ImportJob, *, dry_run: bool):
         db.session.commit()
         return
     job_id = job.id
-    db.session.commit()
+    db.session.flush()  # the engine empties the session: the chosen options must be written
     services.run_job(job_id, dry_run=dry_run, user=current_user._get_current_object())
     db.session.commit()
 
