@@ -231,6 +231,9 @@ class EnterpriseHandler(_Handler):
                 if f.group == "enterprise" and f.key in v}
         enterprise = self.enterprises.get(v["uscc"])
         outcome = "unchanged"
+        if actor.is_zone and actor.zone not in ZONES:
+            row.error("zone", "您的账号没有设置所属区域，请联系管理员", label="所属区域")
+            raise _Reject
         if enterprise is None:
             if actor.is_zone:
                 data.setdefault("zone", actor.zone)
