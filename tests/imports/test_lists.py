@@ -1,0 +1,127 @@
+"""Importing official qualification lists and tenancies, and the CLI contract."""
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import make_carrier, make_enterprise, make_user, valid_uscc
+from tests.imports.helpers import run_file
+from tracker.extensions import db
+from tracker.imports import services
+from tracker.imports.engine import default_valid_until
+from tracker.incubation.models import Tenancy
+from tracker.ladder.models import Qualification
+
+QUAL_HEADERS = ["序号", "企业名称", "统一社会信用代码", "证书编号", "发证日期", "批次"]
+
+
+@pytest.fixture
+def bureau():
+    """A bureau officer."""
+    return make_user("bureau")
+
+
+@pytest.mark.parametrize(
+    ("kind", "granted", "until"),
+    [("hnte", date(2023, 12, 8), date(2026, 12, 7)),
+     ("hnte", date(2024, 2, 29), date(2027, 2, 28)),
+     ("tech_sme", date(2024, 5, 20), date(2024, 12, 31)),
+     ("chuying", date(2024, 5, 20), None)],
+)
+def test_default_validity_follows_the_official_rules(kind, granted, until):
+    assert default_valid_until(kind, granted) == until
+
+
+def test_hnte_list_creates_qualifications_and_reimport_is_unchanged(write_xlsx, bureau):
+    firm = make_enterprise(uscc=valid_uscc(91001))
+    path = write_xlsx([QUAL_HEADERS,
+                       [1, firm.name, firm.uscc, "GR202312000123", "2023年12月8日", "2023年第二批"],
+                       [2, "未登记公司", valid_uscc(91002), "GR202312000124", "2023-12-08", None]])
+    job = run_file(path, "qualifications", user=bureau, keep_valid=True)
+    assert (job.created, job.valid) == (1, 1)
+    assert job.errors[0]["row"] == 3
+    assert "尚未登记" in job.errors[0]["message"]
+    qualification = db.session.scalar(select(Qualification))
+    assert (qualification.kind, qualification.number, qualification.valid_until,
+            qualification.source) == ("hnte", "GR202312000123", date(2026, 12, 7), "import")
+    again = run_file(path, "qualifications", user=bureau, keep_valid=True)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
+
+
+def test_corrected_dates_update_the_qualification_and_undo_restores(write_xlsx, bureau):
+    firm = make_enterprise(uscc=valid_uscc(91001))
+    first = write_xlsx([QUAL_HEADERS, [1, firm.name, firm.uscc, "GR202312000123", "2023-12-08",
+                                       None]])
+    run_file(first, "qualifications", user=bureau)
+    fixed = write_xlsx([["统一社会信用代码", "证书编号", "发证日期", "有效期至"],
+                        [firm.uscc, "GR202312000123", "2023-12-08", "2026-12-08"]], "fixed.xlsx")
+    job = run_file(fixed, "qualifications", user=bureau)
+    assert job.updated == 1
+    assert db.session.scalar(select(Qualification.valid_until)) == date(2026, 12, 8)
+    services.undo_job(job, user_id=bureau.id)
+    assert db.session.scalar(select(Qualification.valid_until)) == date(2026, 12, 7)
+
+
+def test_list_without_kind_needs_a_chosen_kind(write_xlsx, bureau):
+    firm = make_enterprise(uscc=valid_uscc(91001))
+    path = write_xlsx([["统一社会信用代码", "入库登记编号", "入库日期"],
+                       [firm.uscc, "202412011600001234", "2024-05-20"]])
+    job = run_file(path, "qualifications", user=bureau, dry_run=True)
+    assert job.errors[0]["column"] == "资质类型"
+    job = run_file(path, "qualifications", user=bureau, qualification_kind="tech_sme")
+    assert job.created == 1
+    assert db.session.scalar(select(Qualification.valid_until)) == date(2024, 12, 31)
+
+
+def test_zone_staff_cannot_import_qualifications_of_other_zones(write_xlsx):
+    other = make_enterprise(uscc=valid_uscc(91001), zone="teda")
+    path = write_xlsx([QUAL_HEADERS, [1, other.name, other.uscc, "GR1", "2023-12-08", None]])
+    job = run_file(path, "qualifications", user=make_user("zone", zone="hitech"))
+    assert job.status == "rejected"
+    assert "管辖范围" in job.errors[0]["message"]
+
+
+def test_tenancies_with_default_term_and_unknown_carrier(write_xlsx, bureau):
+    carrier = make_carrier(name="滨海高新区创业中心", default_term_months=48)
+    firm = make_enterprise(uscc=valid_uscc(91001))
+    path = write_xlsx([["统一社会信用代码", "载体名称", "入驻日期", "入驻面积（平方米）"],
+                       [firm.uscc, " 滨海高新区创业中心 ", "2024/03/01", "1,200.5"],
+                       [firm.uscc, "不存在的孵化器", "2024/03/01", None]])
+    job = run_file(path, "tenancies", user=bureau, keep_valid=True)
+    assert job.created == 1
+    assert job.errors[0]["row"] == 3
+    assert "不存在的孵化器" in job.errors[0]["message"]
+    tenancy = db.session.scalar(select(Tenancy))
+    assert (tenancy.carrier_id, tenancy.moved_in_on, tenancy.term_ends_on, tenancy.status) == (
+        carrier.id, date(2024, 3, 1), date(2028, 3, 1), "incubating")
+    again = run_file(path, "tenancies", user=bureau, keep_valid=True)
+    assert again.unchanged == 1
+
+
+def test_cli_prints_the_json_contract(app, write_xlsx):
+    firm = make_enterprise(uscc=valid_uscc(91001))
+    path = write_xlsx([["企业名称", "统一社会信用代码", "所属区域", "从业人数"],
+                       [firm.name, firm.uscc, "高新区", 12],
+                       ["新公司", valid_uscc(91002), "保税区", "x"]])
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["import", "enterprises", str(path), "--dry-run", "--json",
+                                 "--year", "2023"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) == {"rows", "valid", "created", "updated", "unchanged", "errors"}
+    assert (data["rows"], data["valid"], data["created"], data["updated"]) == (2, 1, 0, 1)
+    assert data["errors"] == [{"row": 3, "column": "从业人数", "value": "x",
+                               "message": "应为数字，可带千位分隔符，如 1,234.56"}]
+
+
+def test_cli_exits_2_when_the_file_cannot_be_read(app, tmp_path):
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"garbage")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["import", "enterprises", str(bad), "--json"])
+    assert result.exit_code == 2
+    assert "error" in json.loads(result.output)
+    missing = runner.invoke(args=["import", "tenancies", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 2

@@ -1,0 +1,75 @@
+"""`flask import enterprises|qualifications|tenancies FILE`: the same engine as the web flow."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import uuid
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from tracker.extensions import db
+from tracker.imports import columns, engine, services
+from tracker.imports.models import ImportJob
+from tracker.imports.reader import FileUnreadable
+from tracker.ladder.rules import KINDS
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(list(columns.KIND_FIELDS)))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--keep-valid", is_flag=True, help="Import the valid rows even if others fail.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the counts.")
+@click.option("--year", type=int, default=None,
+              help="Fiscal year for metric columns (default: last calendar year).")
+@click.option("--qualification-kind", type=click.Choice(list(KINDS)), default=None,
+              help="Qualification kind of every row when the list has no kind column.")
+def import_command(kind, file, dry_run, keep_valid, as_json, year, qualification_kind):
+    """Import an .xlsx or .csv list (exit 2 when the file itself cannot be read)."""
+    try:
+        if not file.exists():
+            raise FileUnreadable(f"找不到文件 {file}")
+        if file.suffix.lower() not in (".xlsx", ".csv"):
+            raise FileUnreadable("只能导入 .xlsx 或 .csv 文件")
+        stored = services.upload_dir() / f"cli-{uuid.uuid4().hex}{file.suffix.lower()}"
+        shutil.copyfile(file, stored)
+        relative = str(stored.relative_to(Path(current_app.config["UPLOAD_DIR"])))
+        job = services.create_job(kind, relative, file.name, user_id=None)
+        job.options = {**job.options, "year": year or engine.default_year(),
+                       "keep_valid": keep_valid, "qualification_kind": qualification_kind}
+        db.session.commit()
+        job = services.run_job(job.id, dry_run=dry_run)
+        db.session.commit()
+    except FileUnreadable as exc:
+        db.session.rollback()
+        _fail(str(exc), as_json)
+        return
+    job = db.session.get(ImportJob, job.id)
+    if job.status == "failed":
+        _fail(job.message or "", as_json)
+        return
+    if as_json:
+        click.echo(json.dumps(job.counts(), ensure_ascii=False))
+        return
+    click.echo(f"导入任务 #{job.id}（{'试运行，未写入' if dry_run else job.status}）")
+    click.echo(f"共 {job.rows} 行：正确 {job.valid}，新建 {job.created}，更新 {job.updated}，"
+               f"未变 {job.unchanged}，错误 {job.rejected}")
+    if job.message:
+        click.echo(job.message)
+    for error in job.errors[:200]:
+        click.echo(f"第 {error['row']} 行 [{error['column']}] {error['value']!r}："
+                   f"{error['message']}")
+    if len(job.errors) > 200:
+        click.echo(f"……另有 {len(job.errors) - 200} 条错误，见网页中的错误清单下载")
+
+
+def _fail(message: str, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": message}, ensure_ascii=False))
+    else:
+        click.echo(f"无法读取文件：{message}", err=True)
+    sys.exit(2)

@@ -1,0 +1,625 @@
+"""The import engine shared by the web flow, the Celery task and the CLI.
+
+Rows are streamed, parsed, checked and written in chunks through the enterprise services and
+the writers adapters. Everything happens inside one SAVEPOINT, each row inside its own, so a
+dry run or a rejected all-or-nothing import rolls back to exactly what was there before.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
+from tracker.audit import services as audit
+from tracker.audit.models import AuditEvent
+from tracker.enterprises import services as enterprises
+from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
+from tracker.enterprises.zones import ZONES
+from tracker.extensions import db
+from tracker.imports import columns, writers
+from tracker.imports import normalise as n
+from tracker.imports.models import ImportChange
+from tracker.imports.reader import open_sheet
+from tracker.incubation.models import Carrier, Tenancy
+from tracker.ladder.models import Qualification
+
+#: rows parsed, looked up and written together; the session is emptied after each chunk
+CHUNK = 500
+#: errors kept on the job (a file of 50,000 bad rows should not become a 50 MB JSON column)
+MAX_ERRORS = 10000
+#: longest text each stored column takes (model String lengths)
+MAX_LENGTHS = {"name": 200, "street": 100, "address": 300, "website": 200, "contact_name": 100,
+               "contact_title": 100, "contact_phone": 40, "number": 60, "batch": 100,
+               "carrier": 200}
+
+
+@dataclass(frozen=True)
+class Options:
+    kind: str
+    mapping: dict[str, str]
+    #: fiscal year for metric columns when the sheet has no year column
+    year: int
+    dry_run: bool = False
+    keep_valid: bool = False
+    #: qualification kind for every row when the list has no kind column
+    qualification_kind: str | None = None
+
+
+@dataclass
+class Result:
+    rows: int = 0
+    valid: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    error_count: int = 0
+    #: whether the import's changes were kept (False for dry runs and rejected files)
+    written: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "valid": self.valid, "created": self.created,
+                "updated": self.updated, "unchanged": self.unchanged, "errors": self.errors}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who runs the import, reduced to what scoping needs (None = the shell: everything)."""
+
+    id: int | None
+    role: str | None
+    zone: str | None
+
+    @classmethod
+    def of(cls, user: Any) -> Actor:
+        if user is None:
+            return cls(None, None, None)
+        return cls(user.id, user.role, user.zone)
+
+    @property
+    def is_zone(self) -> bool:
+        return self.role == Role.ZONE
+
+
+@dataclass
+class Row:
+    number: int
+    values: dict[str, Any]
+    #: field key -> (header, raw cell) for error messages
+    cells: dict[str, tuple[str, Any]]
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def error(self, key: str, message: str, *, label: str | None = None) -> None:
+        header, raw = self.cells.get(key, (label or key, None))
+        self.errors.append({"row": self.number, "column": header,
+                            "value": n.cell_text(raw), "message": message})
+
+
+class _Reject(Exception):
+    """The row has errors: roll its savepoint back."""
+
+
+def default_year() -> int:
+    """Metric columns without a year belong to the previous calendar year by default."""
+    from tracker.clock import today
+
+    return today().year - 1
+
+
+def header_score(kind: str) -> Callable[[list[Any]], int]:
+    def score(cells: list[Any]) -> int:
+        return sum(1 for c in cells if columns.detect_field(kind, c))
+
+    return score
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def default_valid_until(kind: str, granted_on: date) -> date | None:
+    """Validity the official rules give when the list does not print it.
+
+    HNTE: three years from the certificate's issue date (国科发火〔2016〕32号 第九条).
+    Tech SME: the registration number is valid only for its year (国科火字〔2019〕87号).
+    """
+    if kind == "hnte":
+        try:
+            anniversary = granted_on.replace(year=granted_on.year + 3)
+        except ValueError:  # granted on 29 February: the third anniversary is 1 March
+            anniversary = date(granted_on.year + 3, 3, 1)
+        return anniversary - timedelta(days=1)
+    if kind == "tech_sme":
+        return date(granted_on.year, 12, 31)
+    return None
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").strip()
+
+
+class _Handler:
+    """Kind-specific lookups and writes; one instance per import run."""
+
+    def __init__(self, options: Options, actor: Actor, user: Any, job_id: int | None):
+        self.options, self.actor, self.user, self.job_id = options, actor, user, job_id
+        self.enterprises: dict[str, Enterprise] = {}
+
+    def duplicate_key(self, row: Row) -> Any:
+        return row.values.get("uscc")
+
+    def check(self, row: Row) -> None:
+        """Checks that need no database."""
+
+    def preload(self, rows: list[Row]) -> None:
+        codes = {r.values["uscc"] for r in rows if r.values.get("uscc")}
+        self.enterprises = {}
+        if not codes:
+            return
+        self.enterprises = {e.uscc: e for e in db.session.scalars(
+            select(Enterprise).where(Enterprise.uscc.in_(codes)))}
+
+    def in_scope(self, enterprise: Enterprise) -> bool:
+        if self.actor.role is None or self.actor.role in GLOBAL_READ_ROLES:
+            return True
+        if self.actor.is_zone:
+            return enterprise.zone == self.actor.zone
+        return False
+
+    def note(self, row: Row, entity_type: str, entity: Any, action: str, before: dict,
+             after: dict, enterprise_id: int | None) -> None:
+        if self.options.dry_run or self.job_id is None:
+            return
+        db.session.add(ImportChange(job_id=self.job_id, row=row.number, entity_type=entity_type,
+                                    entity_id=entity.id, enterprise_id=enterprise_id,
+                                    action=action, before=before, after=after))
+
+    def apply(self, row: Row) -> str:
+        raise NotImplementedError
+
+    def service_errors(self, row: Row, exc: enterprises.FieldError, group: str) -> None:
+        fields = columns.fields_for(self.options.kind)
+        for attr, message in exc.errors.items():
+            key = next((f.key for f in fields.values() if f.attr == attr and f.group == group
+                        and f.key in row.cells), None)
+            key = key or next((f.key for f in fields.values()
+                               if f.attr == attr and f.key in row.cells), None)
+            label = next((f.label for f in fields.values() if f.attr == attr), attr)
+            row.error(key or attr, message, label=label)
+
+
+class EnterpriseHandler(_Handler):
+    def check(self, row: Row) -> None:
+        v = row.values
+        staff, employees = v.get("tech_staff"), v.get("employees")
+        if staff is not None and employees is not None and staff > employees:
+            row.error("tech_staff", f"科技人员数（{staff}）不能超过从业人数（{employees}）")
+        domestic, rd = v.get("rd_expense_domestic"), v.get("rd_expense")
+        if domestic is not None and rd is not None and domestic > rd:
+            row.error("rd_expense_domestic", "境内研发费用不能超过研发费用总额")
+        founded = v.get("founded_on")
+        from tracker.clock import today
+
+        if founded is not None and founded > today():
+            row.error("founded_on", "成立日期不能晚于今天")
+        fiscal = v.get("fiscal_year")
+        if fiscal is not None and fiscal > today().year:
+            row.error("fiscal_year", f"年度不能晚于 {today().year}")
+        contact_keys = [k for k in ("contact_title", "contact_phone", "contact_email") if k in v]
+        if contact_keys and not v.get("contact_name"):
+            row.error("contact_name", "填写了联系人电话或邮箱，但缺少联系人姓名",
+                      label="联系人")
+
+    def apply(self, row: Row) -> str:
+        v, actor = row.values, self.actor
+        data = {f.attr: v[f.key] for f in columns.ENTERPRISE_FIELDS
+                if f.group == "enterprise" and f.key in v}
+        enterprise = self.enterprises.get(v["uscc"])
+        outcome = "unchanged"
+        if actor.is_zone and actor.zone not in ZONES:
+            row.error("zone", "您的账号没有设置所属区域，请联系管理员", label="所属区域")
+            raise _Reject
+        if enterprise is None:
+            if actor.is_zone:
+                data.setdefault("zone", actor.zone)
+            if not data.get("name"):
+                row.error("name", "新登记的企业必须填写企业名称", label="企业名称")
+            if not data.get("zone"):
+                row.error("zone", "新登记的企业必须填写所属区域", label="所属区域")
+            elif actor.is_zone and data["zone"] != actor.zone:
+                row.error("zone", f"只能导入本区域（{ZONES[actor.zone][0]}）的企业")
+            if row.errors:
+                raise _Reject
+            try:
+                enterprise = enterprises.create_enterprise({**data, "uscc": v["uscc"]})
+            except enterprises.FieldError as exc:
+                self.service_errors(row, exc, "enterprise")
+                raise _Reject from None
+            self.enterprises[enterprise.uscc] = enterprise
+            self.note(row, "enterprise", enterprise, "create", {},
+                      audit.snapshot(enterprise, enterprises.ENTERPRISE_FIELDS), enterprise.id)
+            outcome = "created"
+        else:
+            if not self.in_scope(enterprise):
+                row.error("uscc", "该企业已由其他区域登记，您无权修改")
+                raise _Reject
+            if actor.is_zone and data.get("zone", actor.zone) != actor.zone:
+                row.error("zone", f"只能导入本区域（{ZONES[actor.zone][0]}）的企业")
+                raise _Reject
+            before = audit.snapshot(enterprise, enterprises.ENTERPRISE_FIELDS)
+            try:
+                changes = enterprises.update_enterprise(enterprise, data, expected_version=None)
+            except enterprises.FieldError as exc:
+                self.service_errors(row, exc, "enterprise")
+                raise _Reject from None
+            if changes:
+                self.note(row, "enterprise", enterprise, "update",
+                          {k: before[k] for k in changes}, {k: c[1] for k, c in changes.items()},
+                          enterprise.id)
+                outcome = "updated"
+        fresh = outcome == "created"
+        if self._contact(row, enterprise, fresh) and outcome == "unchanged":
+            outcome = "updated"
+        if self._metrics(row, enterprise, fresh) and outcome == "unchanged":
+            outcome = "updated"
+        return outcome
+
+    def _contact(self, row: Row, enterprise: Enterprise, fresh: bool) -> bool:
+        v = row.values
+        if not v.get("contact_name"):
+            return False
+        data = {"name": v["contact_name"]}
+        for key, attr in (("contact_title", "title"), ("contact_phone", "phone"),
+                          ("contact_email", "email")):
+            if key in v:
+                data[attr] = v[key]
+        # a firm created by this row has no contacts yet: skip the lookup
+        existing = [] if fresh else db.session.scalars(
+            select(Contact).where(Contact.enterprise_id == enterprise.id)).all()
+        contact = None
+        if data.get("email"):
+            contact = next((c for c in existing if (c.email or "") == data["email"]), None)
+        contact = contact or next((c for c in existing if c.name == data["name"]), None)
+        fields = enterprises.CONTACT_FIELDS
+        if contact is None:
+            data["receives_reminders"] = bool(data.get("email"))
+            try:
+                contact = enterprises.save_contact(enterprise, data)
+            except enterprises.FieldError as exc:
+                self.service_errors(row, exc, "contact")
+                raise _Reject from None
+            self.note(row, "contact", contact, "create", {}, audit.snapshot(contact, fields),
+                      enterprise.id)
+            return True
+        before = audit.snapshot(contact, fields)
+        wanted = {**before, **{k: audit.snapshot(_Values(data), [k])[k] for k in data}}
+        if wanted == before:
+            return False
+        try:
+            enterprises.save_contact(enterprise, {**{k: getattr(contact, k) for k in fields},
+                                                  **data}, contact)
+        except enterprises.FieldError as exc:
+            self.service_errors(row, exc, "contact")
+            raise _Reject from None
+        after = audit.snapshot(contact, fields)
+        changes = audit.changed_fields(before, after)
+        if not changes:
+            return False
+        self.note(row, "contact", contact, "update", {k: before[k] for k in changes},
+                  {k: c[1] for k, c in changes.items()}, enterprise.id)
+        return True
+
+    def _metrics(self, row: Row, enterprise: Enterprise, fresh: bool) -> bool:
+        v = row.values
+        values = {f.attr: v[f.key] for f in columns.ENTERPRISE_FIELDS
+                  if f.group == "metrics" and f.key in v}
+        if not values:
+            return False
+        year = v.get("fiscal_year") or self.options.year
+        fields = enterprises.METRIC_FIELDS
+        existing = None if fresh else db.session.scalar(select(AnnualMetrics).where(
+            AnnualMetrics.enterprise_id == enterprise.id, AnnualMetrics.fiscal_year == year))
+        before = audit.snapshot(existing, fields) if existing is not None else {}
+        if existing is not None:
+            wanted = {**before, **audit.snapshot(_Values(values), list(values))}
+            if wanted == before:
+                return False
+        try:
+            metrics = enterprises.save_metrics(enterprise, year, values, source="import")
+        except enterprises.FieldError as exc:
+            self.service_errors(row, exc, "metrics")
+            raise _Reject from None
+        after = audit.snapshot(metrics, fields)
+        if existing is None:
+            self.note(row, "metrics", metrics, "create", {}, {**after, "fiscal_year": year},
+                      enterprise.id)
+            return True
+        changes = audit.changed_fields(before, after)
+        if changes:
+            self.note(row, "metrics", metrics, "update", {k: before[k] for k in changes},
+                      {k: c[1] for k, c in changes.items()}, enterprise.id)
+        return bool(changes)
+
+
+class _Values:
+    """Lets audit.snapshot render plain dict values the way it renders model attributes."""
+
+    def __init__(self, values: dict[str, Any]):
+        self.__dict__.update(values)
+
+
+class QualificationHandler(_Handler):
+    def kind_of(self, row: Row) -> str | None:
+        v = row.values
+        if v.get("kind"):
+            return v["kind"]
+        if self.options.qualification_kind:
+            return self.options.qualification_kind
+        number = (v.get("number") or "").upper()
+        if number.startswith("GR"):  # HNTE certificates: GR + year + province + serial (§2.4)
+            return "hnte"
+        return None
+
+    def duplicate_key(self, row: Row) -> Any:
+        return (row.values.get("uscc"), self.kind_of(row))
+
+    def check(self, row: Row) -> None:
+        v = row.values
+        if self.kind_of(row) is None:
+            row.error("kind", "无法确定资质类型：请增加“资质类型”列，或在导入时选择名单类型",
+                      label="资质类型")
+        if not v.get("granted_on"):
+            row.error("granted_on", "缺少发证日期（认定/入库日期）", label="发证日期")
+        granted, until = v.get("granted_on"), v.get("valid_until")
+        if granted and until and until < granted:
+            row.error("valid_until", f"有效期至（{until}）早于发证日期（{granted}）")
+
+    def apply(self, row: Row) -> str:
+        v = row.values
+        enterprise = self.enterprises.get(v["uscc"])
+        if enterprise is None or not self.in_scope(enterprise):
+            row.error("uscc", "该企业尚未登记（或不在您的管辖范围）：请先导入或登记该企业")
+            raise _Reject
+        kind = self.kind_of(row)
+        data: dict[str, Any] = {"kind": kind, "granted_on": v["granted_on"]}
+        for key in ("number", "valid_until", "batch"):
+            if key in v:
+                data[key] = v[key]
+        held = db.session.scalars(select(Qualification).where(
+            Qualification.enterprise_id == enterprise.id, Qualification.kind == kind)).all()
+        match = None
+        if data.get("number"):
+            match = next((q for q in held if q.number == data["number"]), None)
+        match = match or next((q for q in held if q.granted_on == data["granted_on"]), None)
+        if match is None:
+            data.setdefault("valid_until", default_valid_until(kind, data["granted_on"]))
+            qualification = writers.grant_qualification(enterprise, data)
+            self.note(row, "qualification", qualification, "create", {},
+                      audit.snapshot(qualification, writers.QUALIFICATION_FIELDS), enterprise.id)
+            return "created"
+        before = audit.snapshot(match, writers.QUALIFICATION_FIELDS)
+        changes = writers.update_qualification(match, data)
+        if not changes:
+            return "unchanged"
+        self.note(row, "qualification", match, "update", {k: before[k] for k in changes},
+                  {k: c[1] for k, c in changes.items()}, enterprise.id)
+        return "updated"
+
+
+class TenancyHandler(_Handler):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.carriers = {_fold(c.name): (c.id, c.name, c.default_term_months)
+                         for c in db.session.scalars(select(Carrier))}
+
+    def duplicate_key(self, row: Row) -> Any:
+        return (row.values.get("uscc"), _fold(row.values.get("carrier") or ""))
+
+    def check(self, row: Row) -> None:
+        v = row.values
+        if v.get("carrier") and _fold(v["carrier"]) not in self.carriers:
+            row.error("carrier", f"未找到名为「{v['carrier']}」的孵化载体，请先登记该载体")
+        moved, ended = v.get("moved_in_on"), v.get("ended_on")
+        if moved and ended and ended < moved:
+            row.error("ended_on", f"毕业/退出日期（{ended}）早于入驻日期（{moved}）")
+        term = v.get("term_ends_on")
+        if moved and term and term <= moved:
+            row.error("term_ends_on", f"孵化期满日期（{term}）应晚于入驻日期（{moved}）")
+        if v.get("status") == "graduated" and "graduation_basis" not in v:
+            row.error("graduation_basis", "已毕业的企业需要填写毕业依据", label="毕业依据")
+
+    def apply(self, row: Row) -> str:
+        v = row.values
+        enterprise = self.enterprises.get(v["uscc"])
+        if enterprise is None or not self.in_scope(enterprise):
+            row.error("uscc", "该企业尚未登记（或不在您的管辖范围）：请先导入或登记该企业")
+            raise _Reject
+        carrier_id, carrier_name, term_months = self.carriers[_fold(v["carrier"])]
+        data = {f.attr: v[f.key] for f in columns.TENANCY_FIELDS
+                if f.group == "tenancy" and f.key in v}
+        existing = db.session.scalar(select(Tenancy).where(
+            Tenancy.enterprise_id == enterprise.id, Tenancy.carrier_id == carrier_id)
+            .order_by(Tenancy.moved_in_on.desc()).limit(1))
+        if existing is None:
+            data.setdefault("term_ends_on", _add_months(data["moved_in_on"], term_months))
+            data.setdefault("status", "incubating")
+            carrier = db.session.get(Carrier, carrier_id)
+            tenancy = writers.open_tenancy(enterprise, carrier, data)
+            self.note(row, "tenancy", tenancy, "create", {},
+                      audit.snapshot(tenancy, writers.TENANCY_FIELDS), enterprise.id)
+            return "created"
+        before = audit.snapshot(existing, writers.TENANCY_FIELDS)
+        changes = writers.update_tenancy(existing, data)
+        if not changes:
+            return "unchanged"
+        self.note(row, "tenancy", existing, "update", {k: before[k] for k in changes},
+                  {k: c[1] for k, c in changes.items()}, enterprise.id)
+        return "updated"
+
+
+HANDLERS = {"enterprises": EnterpriseHandler, "qualifications": QualificationHandler,
+            "tenancies": TenancyHandler}
+
+
+def parse_row(number: int, cells: list[Any], plan: list[tuple[int, str, columns.Field]]) -> Row:
+    """Parse the mapped cells of one row, collecting every cell error (not just the first)."""
+    row = Row(number, {}, {})
+    for index, header, spec in plan:
+        raw = cells[index] if index < len(cells) else None
+        row.cells[spec.key] = (header, raw)
+        if n.is_blank(raw):
+            continue
+        try:
+            value = spec.parse(raw)
+        except n.CellError as exc:
+            row.error(spec.key, str(exc))
+            continue
+        limit = MAX_LENGTHS.get(spec.key)
+        if limit and isinstance(value, str) and len(value) > limit:
+            row.error(spec.key, f"内容过长：最多 {limit} 个字")
+            continue
+        if value != "":
+            row.values[spec.key] = value
+    for spec in (s for _i, _h, s in plan if s.required):
+        if spec.key not in row.values and not any(e["column"] == row.cells[spec.key][0]
+                                                  for e in row.errors):
+            row.error(spec.key, f"缺少{spec.label}")
+    return row
+
+
+def plan_columns(kind: str, headers: list[str], mapping: dict[str, str]
+                 ) -> list[tuple[int, str, columns.Field]]:
+    """(column index, header, field) for each mapped column; unknown fields are ignored."""
+    fields = columns.fields_for(kind)
+    plan = []
+    for index, header in enumerate(headers):
+        key = mapping.get(header)
+        if key in fields:
+            plan.append((index, header, fields[key]))
+    return plan
+
+
+@dataclass(eq=False)
+class _Audit:
+    """Stamps audit events written during an import with who ran it and which job."""
+
+    actor_id: int | None
+    job_id: int | None
+
+    def __call__(self, session, flush_context, instances) -> None:
+        for obj in session.new:
+            if isinstance(obj, AuditEvent):
+                if obj.actor_id is None:
+                    obj.actor_id = self.actor_id
+                if self.job_id and not obj.summary:
+                    obj.summary = f"导入任务 #{self.job_id}"
+
+
+def _chunks(rows: Iterator[tuple[int, list[Any]]]) -> Iterator[list[tuple[int, list[Any]]]]:
+    chunk: list[tuple[int, list[Any]]] = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def run(path: str | Path, options: Options, *, user: Any = None, job_id: int | None = None,
+        progress: Callable[[int, int | None], None] | None = None) -> Result:
+    """Import one file; the caller commits (or not: a dry run leaves nothing to commit).
+
+    Raises reader.FileUnreadable when the file itself cannot be read.
+    """
+    actor = Actor.of(user)
+    result = Result()
+    session = db.session()
+    stamp = _Audit(actor.id, job_id)
+    with open_sheet(path, header_score(options.kind)) as sheet:
+        plan = plan_columns(options.kind, sheet.headers, options.mapping)
+        mapped = {spec.key for _i, _h, spec in plan}
+        handler = HANDLERS[options.kind](options, actor, user, job_id)
+        missing = [f.label for f in columns.KIND_FIELDS[options.kind]
+                   if f.required and f.key not in mapped]
+        if missing:
+            from tracker.imports.reader import FileUnreadable
+
+            raise FileUnreadable("文件中找不到必需的列：" + "、".join(missing)
+                                 + "（请检查表头或调整列对应关系）")
+        seen: dict[Any, int] = {}
+        done = 0
+        event.listen(session, "before_flush", stamp)
+        outer = session.begin_nested()
+        try:
+            for chunk in _chunks(sheet.rows):
+                parsed = []
+                for number, cells in chunk:
+                    done += 1
+                    if all(n.is_blank(c) for c in cells):
+                        continue
+                    row = parse_row(number, cells, plan)
+                    result.rows += 1
+                    handler.check(row)
+                    key = handler.duplicate_key(row)
+                    if key is not None and (key if not isinstance(key, tuple) else key[0]):
+                        if key in seen:
+                            row.error("uscc", f"与第 {seen[key]} 行重复：同一企业在文件中出现两次",
+                                      label="统一社会信用代码")
+                        else:
+                            seen[key] = number
+                    parsed.append(row)
+                handler.preload([r for r in parsed if not r.errors])
+                for row in parsed:
+                    if not row.errors:
+                        try:
+                            with session.begin_nested():
+                                outcome = handler.apply(row)
+                                if row.errors:
+                                    raise _Reject
+                        except _Reject:
+                            pass
+                        except (IntegrityError, DBAPIError) as exc:
+                            row.error("uscc", f"数据库拒绝保存该行：{exc.orig}"[:300],
+                                      label="统一社会信用代码")
+                        else:
+                            result.valid += 1
+                            setattr(result, outcome, getattr(result, outcome) + 1)
+                    result.error_count += len(row.errors)
+                    room = MAX_ERRORS - len(result.errors)
+                    if room > 0:
+                        result.errors.extend(row.errors[:room])
+                session.flush()
+                session.expunge_all()  # bounded memory: nothing from this chunk is needed again
+                if progress is not None:
+                    progress(done, sheet.total)
+            keep = not options.dry_run and (options.keep_valid or result.error_count == 0)
+            if keep:
+                outer.commit()
+                result.written = True
+            else:
+                outer.rollback()
+                if not options.dry_run:
+                    result.created = result.updated = result.unchanged = 0
+        except BaseException:
+            if outer.is_active:
+                outer.rollback()
+            raise
+        finally:
+            event.remove(session, "before_flush", stamp)
+    return result

@@ -1,0 +1,315 @@
+"""Scoped exports to .xlsx and .csv with Chinese headers, 万元 columns and formula neutralising.
+
+Every query here starts from the role's scoping function, so an export never holds more than
+the list page shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
+
+from tracker.accounts.models import User
+from tracker.accounts.scope import enterprise_scope, tenancy_scope
+from tracker.clock import to_local, today
+from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
+from tracker.enterprises.queries import EnterpriseFilters, filtered_query
+from tracker.enterprises.zones import TECH_FIELDS, ZONES
+from tracker.extensions import db
+from tracker.imports.normalise import GRADUATION_BASES
+from tracker.incubation.models import TENANCY_STATUSES, Carrier, Tenancy
+from tracker.ladder.models import Qualification
+from tracker.ladder.rules import KINDS
+
+WAN = Decimal(10000)
+#: a cell starting with one of these would be run by Excel as a formula (CSV injection)
+DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+WAN_FORMAT = "#,##0.00####"
+QUALIFICATION_STATUSES = {"valid": "有效", "expired": "已过期", "revoked": "已撤销",
+                          "pending": "未生效"}
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    #: text, date, int, wan (value in 元, shown in 万元), number
+    kind: str = "text"
+    width: int = 14
+
+
+def neutralise(value: Any) -> Any:
+    """Text that Excel would treat as a formula gets a leading apostrophe; numbers pass."""
+    if isinstance(value, str) and value.startswith(DANGEROUS_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _wan(value: Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(value) / WAN
+
+
+def _csv_text(value: Any, kind: str) -> str:
+    if value is None:
+        return ""
+    if kind == "wan":
+        amount = _wan(value)
+        text = format(amount.normalize(), "f")
+        whole, _dot, frac = text.partition(".")
+        return f"{whole}.{frac.ljust(2, '0')}"
+    if isinstance(value, datetime):
+        return to_local(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(neutralise(value)) if isinstance(value, str) else str(value)
+
+
+def csv_stream(columns: list[Column], rows: Iterable[list[Any]]) -> Iterator[bytes]:
+    """UTF-8 with BOM: the encoding Excel opens without mangling Chinese."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([c.header for c in columns])
+    yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([_csv_text(v, c.kind) for v, c in zip(row, columns, strict=True)])
+        yield buffer.getvalue().encode("utf-8")
+
+
+def xlsx_file(sheets: list[tuple[str, list[Column], Iterable[list[Any]]]]):
+    """A write-only workbook (flat memory) spooled to a temporary file, rewound for sending."""
+    workbook = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for title, columns, rows in sheets:
+        sheet = workbook.create_sheet(title[:31])
+        for index, column in enumerate(columns):
+            letter = _letter(index)
+            sheet.column_dimensions[letter].width = column.width
+        header = []
+        for column in columns:
+            cell = WriteOnlyCell(sheet, value=column.header)
+            cell.font = bold
+            header.append(cell)
+        sheet.append(header)
+        for row in rows:
+            cells = []
+            for value, column in zip(row, columns, strict=True):
+                if column.kind == "wan":
+                    cell = WriteOnlyCell(sheet, value=_wan(value))
+                    cell.number_format = WAN_FORMAT
+                elif isinstance(value, datetime):
+                    cell = WriteOnlyCell(sheet, value=to_local(value).replace(tzinfo=None))
+                    cell.number_format = "yyyy-mm-dd hh:mm"
+                elif isinstance(value, date):
+                    cell = WriteOnlyCell(sheet, value=value)
+                    cell.number_format = "yyyy-mm-dd"
+                else:
+                    # A str cell starting with "=" would be saved as a formula: neutralise first.
+                    cell = WriteOnlyCell(sheet, value=neutralise(value))
+                    if isinstance(value, str):
+                        cell.data_type = "s"
+                cells.append(cell)
+            sheet.append(cells)
+    handle = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - sent, then closed
+    workbook.save(handle)
+    handle.seek(0)
+    return handle
+
+
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index + 1)
+
+
+# --- enterprises -------------------------------------------------------------------------
+
+ENTERPRISE_COLUMNS = [
+    Column("企业名称", width=32), Column("统一社会信用代码", width=22), Column("所属区域"),
+    Column("所属街镇"), Column("成立日期", "date"), Column("技术领域", width=18),
+    Column("当前梯度"), Column("状态", width=8), Column("联系专员"), Column("联系人"),
+    Column("联系电话"), Column("联系邮箱", width=24), Column("数据年度", "int", 10),
+    Column("从业人数", "int", 10), Column("科技人员数", "int", 10),
+    Column("营业收入（万元）", "wan"), Column("研发费用（万元）", "wan"),
+    Column("资产总额（万元）", "wan"), Column("更新时间", width=18),
+]
+
+
+def enterprise_rows(user: User, filters: EnterpriseFilters) -> Iterator[list[Any]]:
+    """The filtered, scoped list with each firm's latest figures and first contact."""
+    latest_year = (select(func.max(AnnualMetrics.fiscal_year))
+                   .where(AnnualMetrics.enterprise_id == Enterprise.id)
+                   .correlate(Enterprise).scalar_subquery())
+    first_contact = (select(func.min(Contact.id)).where(Contact.enterprise_id == Enterprise.id)
+                     .correlate(Enterprise).scalar_subquery())
+    officer = aliased(User)
+    query = (filtered_query(user, filters)
+             .outerjoin(AnnualMetrics, and_(AnnualMetrics.enterprise_id == Enterprise.id,
+                                            AnnualMetrics.fiscal_year == latest_year))
+             .outerjoin(Contact, Contact.id == first_contact)
+             .outerjoin(officer, officer.id == Enterprise.officer_id)
+             .add_columns(AnnualMetrics, Contact, officer.name)
+             .order_by(Enterprise.name, Enterprise.id)
+             .execution_options(yield_per=500))
+    for firm, metrics, contact, officer_name in db.session.execute(query):
+        yield [
+            firm.name, firm.uscc, ZONES.get(firm.zone, ("",))[0], firm.street, firm.founded_on,
+            TECH_FIELDS.get(firm.tech_field or ""), KINDS.get(firm.current_rung or ""),
+            "已归档" if firm.archived else "正常", officer_name,
+            contact.name if contact else None, contact.phone if contact else None,
+            contact.email if contact else None,
+            metrics.fiscal_year if metrics else None, metrics.employees if metrics else None,
+            metrics.tech_staff if metrics else None, metrics.revenue if metrics else None,
+            metrics.rd_expense if metrics else None, metrics.total_assets if metrics else None,
+            firm.updated_at,
+        ]
+
+
+# --- qualifications ----------------------------------------------------------------------
+
+QUALIFICATION_COLUMNS = [
+    Column("企业名称", width=32), Column("统一社会信用代码", width=22), Column("所属区域"),
+    Column("资质类型", width=18), Column("证书编号", width=20), Column("发证日期", "date"),
+    Column("有效期至", "date"), Column("批次", width=16), Column("状态", width=8),
+]
+
+
+@dataclass
+class QualificationFilters:
+    kind: str = ""
+    zone: str = ""
+    status: str = ""
+    year: int | None = None
+
+    @classmethod
+    def from_args(cls, args: Any) -> QualificationFilters:
+        year = args.get("year", "")
+        return cls(kind=args.get("kind", "") if args.get("kind") in KINDS else "",
+                   zone=args.get("zone", "") if args.get("zone") in ZONES else "",
+                   status=args.get("status", "") if args.get("status") in
+                   QUALIFICATION_STATUSES else "",
+                   year=int(year) if year.isdigit() else None)
+
+
+def qualification_query(user: User, filters: QualificationFilters, day: date | None = None):
+    day = day or today()
+    query = (select(Qualification, Enterprise).join(Enterprise,
+                                                    Enterprise.id == Qualification.enterprise_id)
+             .where(enterprise_scope(user)))
+    if filters.kind:
+        query = query.where(Qualification.kind == filters.kind)
+    if filters.zone:
+        query = query.where(Enterprise.zone == filters.zone)
+    if filters.year:
+        query = query.where(Qualification.granted_on >= date(filters.year, 1, 1),
+                            Qualification.granted_on <= date(filters.year, 12, 31))
+    revoked = and_(Qualification.revoked_on.is_not(None), Qualification.revoked_on <= day)
+    if filters.status == "revoked":
+        query = query.where(revoked)
+    elif filters.status == "expired":
+        query = query.where(~revoked, Qualification.valid_until < day)
+    elif filters.status == "valid":
+        query = query.where(~revoked, Qualification.granted_on <= day,
+                            or_(Qualification.valid_until.is_(None),
+                                Qualification.valid_until >= day))
+    elif filters.status == "pending":
+        query = query.where(~revoked, Qualification.granted_on > day)
+    return query
+
+
+def qualification_rows(user: User, filters: QualificationFilters) -> Iterator[list[Any]]:
+    day = today()
+    query = (qualification_query(user, filters, day)
+             .order_by(Enterprise.name, Qualification.kind, Qualification.granted_on)
+             .execution_options(yield_per=500))
+    for qualification, firm in db.session.execute(query):
+        yield [firm.name, firm.uscc, ZONES.get(firm.zone, ("",))[0],
+               KINDS.get(qualification.kind, qualification.kind), qualification.number,
+               qualification.granted_on, qualification.valid_until, qualification.batch,
+               QUALIFICATION_STATUSES.get(qualification.status_on(day))]
+
+
+# --- tenancies ---------------------------------------------------------------------------
+
+TENANCY_COLUMNS = [
+    Column("企业名称", width=32), Column("统一社会信用代码", width=22),
+    Column("载体名称", width=28), Column("入驻日期", "date"), Column("孵化期满日期", "date"),
+    Column("入驻状态", width=10),
+    Column("毕业/退出日期", "date"), Column("毕业依据", width=20), Column("入驻面积（平方米）"),
+]
+
+
+def tenancy_rows(user: User, args: Any) -> Iterator[list[Any]]:
+    query = (select(Tenancy, Enterprise, Carrier)
+             .join(Enterprise, Enterprise.id == Tenancy.enterprise_id)
+             .join(Carrier, Carrier.id == Tenancy.carrier_id)
+             .where(tenancy_scope(user)))
+    carrier_id = args.get("carrier_id", "")
+    if carrier_id.isdigit():
+        query = query.where(Tenancy.carrier_id == int(carrier_id))
+    if args.get("status") in TENANCY_STATUSES:
+        query = query.where(Tenancy.status == args["status"])
+    query = query.order_by(Carrier.name, Enterprise.name, Tenancy.id).execution_options(
+        yield_per=500)
+    for tenancy, firm, carrier in db.session.execute(query):
+        yield [firm.name, firm.uscc, carrier.name, tenancy.moved_in_on, tenancy.term_ends_on,
+               TENANCY_STATUSES.get(tenancy.status, tenancy.status), tenancy.ended_on,
+               GRADUATION_BASES.get(tenancy.graduation_basis or ""), tenancy.area_m2]
+
+
+# --- the leadership workbook -------------------------------------------------------------
+
+EXPIRY_WINDOW_DAYS = 180
+
+
+def leadership_sheets(user: User) -> list[tuple[str, list[Column], Iterable[list[Any]]]]:
+    """Counts per rung and zone, this year's new qualifications, certificates expiring soon."""
+    day = today()
+    valid = QualificationFilters(status="valid")
+    held = qualification_query(user, valid, day).with_only_columns(
+        Qualification.kind, Enterprise.zone, func.count(func.distinct(Enterprise.id))
+    ).group_by(Qualification.kind, Enterprise.zone)
+    counts: dict[tuple[str, str], int] = {(k, z): c for k, z, c in db.session.execute(held)}
+    zone_codes = list(ZONES)
+    summary_columns = [Column("梯度", width=20),
+                       *[Column(ZONES[z][0], "int", 10) for z in zone_codes],
+                       Column("合计", "int")]
+    summary = []
+    for kind, label in KINDS.items():
+        values = [counts.get((kind, z), 0) for z in zone_codes]
+        summary.append([label, *values, sum(values)])
+    new_rows = qualification_rows(user, QualificationFilters(year=day.year))
+    soon = (qualification_query(user, valid, day)
+            .where(Qualification.valid_until <= day + timedelta(days=EXPIRY_WINDOW_DAYS))
+            .order_by(Qualification.valid_until, Enterprise.name))
+    expiring = ([f.name, f.uscc, ZONES.get(f.zone, ("",))[0], KINDS.get(q.kind, q.kind),
+                 q.number, q.granted_on, q.valid_until, q.batch, "有效"]
+                for q, f in db.session.execute(soon))
+    return [
+        (f"各梯度分区域（{day.isoformat()}）", summary_columns, summary),
+        (f"{day.year}年新增资质", QUALIFICATION_COLUMNS, new_rows),
+        (f"{EXPIRY_WINDOW_DAYS}天内到期", QUALIFICATION_COLUMNS, expiring),
+    ]
+
+
+ERROR_COLUMNS = [Column("行号", "int", 8), Column("列", width=20), Column("内容", width=30),
+                 Column("问题", width=60)]
+
+
+def error_rows(errors: list[dict[str, Any]]) -> Iterator[list[Any]]:
+    for error in errors:
+        yield [error["row"], error["column"], error["value"], error["message"]]

@@ -1,0 +1,48 @@
+"""Forms for the import flow (column selects are read from the request by the view)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.validators import NumberRange, Optional
+
+from tracker.imports.models import IMPORT_KINDS
+from tracker.ladder.rules import KINDS
+
+
+class UploadForm(FlaskForm):
+    kind = SelectField(_l("名单类型"), choices=list(IMPORT_KINDS.items()))
+    file = FileField(_l("文件（.xlsx 或 .csv）"), validators=[
+        FileRequired(_l("请选择要导入的文件")),
+        FileAllowed(["xlsx", "csv"], _l("只能导入 .xlsx 或 .csv 文件；旧版 .xls 请先另存为 .xlsx")),
+    ])
+
+
+class MappingForm(FlaskForm):
+    year = IntegerField(_l("数据年度（表中没有年度列时，人数、收入等归入此年度）"),
+                        validators=[NumberRange(1980, 2100, _l("年度应在 1980–2100 之间"))])
+    qualification_kind = SelectField(_l("名单资质类型（表中没有“资质类型”列时使用）"),
+                                     choices=[("", "—")] + list(KINDS.items()),
+                                     validators=[Optional()])
+    preset_name = StringField(_l("保存本次列对应为方案（可选，输入方案名称）"),
+                              validators=[Optional()])
+
+
+class RunForm(FlaskForm):
+    keep_valid = BooleanField(_l("只导入正确的行（默认：有任何错误则全部不导入）"))
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: the CSRF token is the point."""
+
+
+class ReconcileForm(FlaskForm):
+    kind = SelectField(_l("名单资质类型"), choices=list(KINDS.items()))
+    year = IntegerField(_l("名单年度（可选：只与该年度认定的记录比较）"),
+                        validators=[Optional(), NumberRange(1980, 2100)])
+    file = FileField(_l("官方名单（.xlsx 或 .csv）"), validators=[
+        FileRequired(_l("请选择名单文件")),
+        FileAllowed(["xlsx", "csv"], _l("只能上传 .xlsx 或 .csv")),
+    ])

@@ -1,0 +1,144 @@
+"""Comparing an official list (e.g. this year's HNTE approvals) with what the tracker records.
+
+Three findings, each a row the user can act on: on the list but not recorded, recorded with a
+different number or dates, and recorded as holding the qualification but missing from the list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from tracker.accounts.scope import enterprise_scope
+from tracker.clock import today
+from tracker.enterprises.models import Enterprise
+from tracker.extensions import db
+from tracker.imports import columns, engine
+from tracker.imports import normalise as n
+from tracker.imports.reader import FileUnreadable, open_sheet
+from tracker.ladder.models import Qualification
+
+
+@dataclass
+class Finding:
+    row: int | None
+    uscc: str
+    name: str
+    enterprise_id: int | None = None
+    qualification_id: int | None = None
+    #: what the list says (number, granted_on, valid_until, batch)
+    listed: dict[str, Any] = field(default_factory=dict)
+    #: {field: (recorded, listed)} for differences
+    differences: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    kind: str
+    rows: int = 0
+    unknown_firms: list[Finding] = field(default_factory=list)
+    not_recorded: list[Finding] = field(default_factory=list)
+    different: list[Finding] = field(default_factory=list)
+    not_on_list: list[Finding] = field(default_factory=list)
+    matching: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _listed_values(values: dict[str, Any], kind: str) -> dict[str, Any]:
+    listed = {key: values.get(key) for key in ("number", "granted_on", "valid_until", "batch")}
+    if listed["granted_on"] and not listed["valid_until"]:
+        listed["valid_until"] = engine.default_valid_until(kind, listed["granted_on"])
+    return listed
+
+
+def reconcile(path: str | Path, kind: str, user: Any, *, year: int | None = None) -> Report:
+    """Compare the list with the user's scoped records; raises FileUnreadable for bad files."""
+    report = Report(kind=kind)
+    with open_sheet(path, engine.header_score("qualifications")) as sheet:
+        mapping = columns.auto_mapping("qualifications", sheet.headers)
+        plan = engine.plan_columns("qualifications", sheet.headers, mapping)
+        if "uscc" not in {spec.key for _i, _h, spec in plan}:
+            raise FileUnreadable("名单中找不到“统一社会信用代码”列")
+        listed: dict[str, tuple[int, dict[str, Any]]] = {}
+        for number, cells in sheet.rows:
+            if all(n.is_blank(c) for c in cells):
+                continue
+            row = engine.parse_row(number, cells, plan)
+            report.rows += 1
+            if row.values.get("kind") and row.values["kind"] != kind:
+                continue  # a mixed list: other kinds are not this comparison's business
+            if row.errors:
+                report.errors.extend(row.errors)
+                continue
+            listed.setdefault(row.values["uscc"], (number, row.values))
+    firms = {}
+    codes = list(listed)
+    for start in range(0, len(codes), 500):
+        batch = codes[start:start + 500]
+        firms.update({e.uscc: e for e in db.session.scalars(
+            select(Enterprise).where(Enterprise.uscc.in_(batch), enterprise_scope(user)))})
+    held: dict[int, list[Qualification]] = {}
+    if firms:
+        ids = [f.id for f in firms.values()]
+        for start in range(0, len(ids), 500):
+            for q in db.session.scalars(select(Qualification).where(
+                    Qualification.kind == kind, Qualification.enterprise_id.in_(
+                        ids[start:start + 500]))):
+                held.setdefault(q.enterprise_id, []).append(q)
+    for code, (number, values) in listed.items():
+        name = values.get("name") or ""
+        wanted = _listed_values(values, kind)
+        firm = firms.get(code)
+        if firm is None:
+            report.unknown_firms.append(Finding(number, code, name, listed=wanted))
+            continue
+        quals = held.get(firm.id, [])
+        match = None
+        if wanted["number"]:
+            match = next((q for q in quals if q.number == wanted["number"]), None)
+        if match is None and wanted["granted_on"]:
+            match = next((q for q in quals if q.granted_on.year == wanted["granted_on"].year),
+                         None)
+        if match is None and not wanted["number"] and not wanted["granted_on"] and quals:
+            match = max(quals, key=lambda q: q.granted_on)
+        if match is None:
+            report.not_recorded.append(Finding(number, code, firm.name, firm.id, listed=wanted))
+            continue
+        diffs = {key: (getattr(match, key), value) for key, value in wanted.items()
+                 if value not in (None, "") and getattr(match, key) != value}
+        if diffs:
+            report.different.append(Finding(number, code, firm.name, firm.id, match.id,
+                                            listed=wanted, differences=diffs))
+        else:
+            report.matching += 1
+    report.not_on_list = _recorded_but_missing(kind, user, set(listed), year)
+    return report
+
+
+def _recorded_but_missing(kind: str, user: Any, listed: set[str], year: int | None
+                          ) -> list[Finding]:
+    """Holders on record that the list omits: granted in `year`, or currently valid."""
+    query = (select(Qualification, Enterprise)
+             .join(Enterprise, Enterprise.id == Qualification.enterprise_id)
+             .where(enterprise_scope(user), Qualification.kind == kind)
+             .order_by(Enterprise.name))
+    if year:
+        query = query.where(Qualification.granted_on >= date(year, 1, 1),
+                            Qualification.granted_on <= date(year, 12, 31))
+    day = today()
+    out = []
+    for qualification, firm in db.session.execute(query):
+        if firm.uscc in listed:
+            continue
+        if not year and qualification.status_on(day) != "valid":
+            continue
+        out.append(Finding(None, firm.uscc, firm.name, firm.id, qualification.id,
+                           listed={"number": qualification.number,
+                                   "granted_on": qualification.granted_on,
+                                   "valid_until": qualification.valid_until,
+                                   "batch": qualification.batch}))
+    return out

@@ -1,0 +1,452 @@
+"""Import/export pages: upload → mapping → dry-run preview → run → job page; exports; reconcile.
+
+Views stay thin: the engine, services and export builders do the work.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from tracker.accounts.access import editor_required
+from tracker.accounts.roles import Role
+from tracker.accounts.scope import get_enterprise_or_404
+from tracker.celery_app import enqueue_after_commit
+from tracker.clock import today
+from tracker.enterprises.queries import EnterpriseFilters
+from tracker.extensions import db
+from tracker.imports import columns, engine, exports, reconcile, services, writers
+from tracker.imports.forms import ConfirmForm, MappingForm, ReconcileForm, RunForm, UploadForm
+from tracker.imports.models import IMPORT_KINDS, JOB_STATUSES, ImportChange, ImportJob
+from tracker.imports.normalise import CellError, parse_date
+from tracker.imports.reader import FileUnreadable, open_sheet
+from tracker.incubation.models import Carrier
+from tracker.ladder.models import Qualification
+from tracker.ladder.rules import KINDS
+from tracker.pagination import SortKey, keyset_page
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+JOB_SORT = [SortKey(ImportJob.created_at, True, "datetime"), SortKey(ImportJob.id, True, "int")]
+#: errors shown on the job page; the download holds all of them
+ERRORS_ON_PAGE = 200
+#: rough size of one zipped spreadsheet row, to size files whose row count is unknown
+BYTES_PER_ROW_GUESS = 40
+_TOKEN = re.compile(r"^[0-9a-f]{32}\.(xlsx|csv)$")
+
+
+def _sees_all_jobs() -> bool:
+    return current_user.role in (Role.ADMIN, Role.BUREAU)
+
+
+def _visible_jobs():
+    query = select(ImportJob)
+    if not _sees_all_jobs():
+        query = query.where(ImportJob.created_by_id == current_user.id)
+    return query
+
+
+def _job_or_404(job_id: int) -> ImportJob:
+    job = db.session.scalar(_visible_jobs().where(ImportJob.id == job_id))
+    if job is None:
+        abort(404)
+    return job
+
+
+def _render_index(form: UploadForm, status: int = 200):
+    page = None
+    if current_user.can_edit:  # viewers and carrier managers only export
+        page = keyset_page(db.session, _visible_jobs().options(joinedload(ImportJob.created_by)),
+                           JOB_SORT,
+                           size=current_app.config["PAGE_SIZE"],
+                           after=request.args.get("after"), before=request.args.get("before"))
+    return render_template("imports/index.html", form=form, page=page, kinds=IMPORT_KINDS,
+                           statuses=JOB_STATUSES,
+                           max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+                           max_rows=current_app.config["IMPORT_MAX_ROWS"]), status
+
+
+@bp.get("/")
+@login_required
+def index():
+    return _render_index(UploadForm())
+
+
+@bp.errorhandler(413)
+def too_large(_error):
+    """An upload over MAX_CONTENT_LENGTH: say the limit instead of a bare error page."""
+    form = UploadForm(formdata=None)
+    limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    form.file.errors = [_("文件超过 %(mb)d MB 的上传上限：请删除无关的工作表或拆分后分批上传",
+                          mb=limit)]
+    return _render_index(form, 413)
+
+
+@bp.post("/upload")
+@editor_required
+def upload():
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return _render_index(form, 400)
+    upload_file = form.file.data
+    stored = services.store_upload(upload_file.stream, upload_file.filename or "upload")
+    try:
+        job = services.create_job(form.kind.data, stored, upload_file.filename or stored,
+                                  user_id=current_user.id)
+    except FileUnreadable as exc:
+        db.session.rollback()
+        (Path(current_app.config["UPLOAD_DIR"]) / stored).unlink(missing_ok=True)
+        form.file.errors = [*form.file.errors, str(exc)]
+        return _render_index(form, 400)
+    db.session.commit()
+    return redirect(url_for(".mapping", job_id=job.id))
+
+
+def _samples(job: ImportJob, limit: int = 3) -> list[list[str]]:
+    """A few values per column, so the person mapping sees what each column holds."""
+    from tracker.imports.normalise import cell_text, is_blank
+
+    rows: list[list[str]] = []
+    try:
+        with open_sheet(services.stored_file(job), engine.header_score(job.kind)) as sheet:
+            for _no, cells in sheet.rows:
+                if all(is_blank(c) for c in cells):
+                    continue
+                rows.append([cell_text(c) for c in cells])
+                if len(rows) >= limit:
+                    break
+    except FileUnreadable:
+        return []
+    return [[row[i] if i < len(row) else "" for row in rows] for i in range(len(job.headers))]
+
+
+def _start(job: ImportJob, *, dry_run: bool):
+    """Small files run now; large ones go to the worker and the job page shows progress."""
+    estimated = (job.options or {}).get("estimated_rows") or 0
+    if not estimated:  # the workbook did not say (no <dimension>): guess from the file size
+        path = services.stored_file(job)
+        estimated = path.stat().st_size // BYTES_PER_ROW_GUESS if path.exists() else 0
+    if estimated > current_app.config["IMPORT_SYNC_ROWS"]:
+        from tracker.imports.tasks import run_import_job
+
+        job.options = {**job.options, "mode": "dry_run" if dry_run else "run"}
+        job.status = "queued"
+        enqueue_after_commit(run_import_job, job.id)
+        db.session.commit()
+        return
+    job_id = job.id
+    db.session.flush()  # the engine empties the session: the chosen options must be written
+    services.run_job(job_id, dry_run=dry_run, user=current_user._get_current_object())
+    db.session.commit()
+
+
+@bp.route("/<int:job_id>/mapping", methods=["GET", "POST"])
+@editor_required
+def mapping(job_id: int):
+    job = _job_or_404(job_id)
+    if job.status in ("queued", "running", "done", "undone"):
+        flash(_("该导入已开始或已完成，不能再修改列对应关系"), "warning")
+        return redirect(url_for(".job", job_id=job.id))
+    fields = columns.KIND_FIELDS[job.kind]
+    form = MappingForm(year=(job.options or {}).get("year"),
+                       qualification_kind=(job.options or {}).get("qualification_kind") or "")
+    current = dict((job.options or {}).get("mapping") or {})
+    preset_id = request.args.get("preset", type=int)
+    available = services.presets(job.kind)
+    if request.method == "GET" and preset_id:
+        chosen = next((p for p in available if p.id == preset_id), None)
+        if chosen is not None:
+            current = services.apply_preset(chosen, job.headers)
+            flash(_("已套用方案「%(name)s」", name=chosen.name), "info")
+    problems: list[str] = []
+    if form.validate_on_submit():
+        current = {}
+        for index, header in enumerate(job.headers):
+            key = request.form.get(f"map-{index}", "")
+            if header and key:
+                current[header] = key
+        problems = columns.check_mapping(job.kind, current)
+        if not problems:
+            options = dict(job.options or {})
+            options.update(mapping=current, year=form.year.data,
+                           qualification_kind=form.qualification_kind.data or None)
+            job.options = options
+            if form.preset_name.data and form.preset_name.data.strip():
+                services.save_preset(job.kind, form.preset_name.data, current,
+                                     user_id=current_user.id)
+            _start(job, dry_run=True)
+            return redirect(url_for(".job", job_id=job_id))
+    status = 400 if (problems or form.errors) else 200
+    return render_template("imports/mapping.html", job=job, form=form, fields=fields,
+                           mapping=current, samples=_samples(job), problems=problems,
+                           presets=available, kinds=IMPORT_KINDS), status
+
+
+@bp.get("/<int:job_id>")
+@editor_required
+def job(job_id: int):
+    job = _job_or_404(job_id)
+    changes = Counter(db.session.execute(
+        select(ImportChange.entity_type, ImportChange.action)
+        .where(ImportChange.job_id == job.id)).all()) if job.status in ("done", "undone") else {}
+    return render_template("imports/job.html", job=job, kinds=IMPORT_KINDS,
+                           statuses=JOB_STATUSES, errors=(job.errors or [])[:ERRORS_ON_PAGE],
+                           run_form=RunForm(keep_valid=(job.options or {}).get("keep_valid")),
+                           progress=services.read_progress(job), changes=changes)
+
+
+@bp.get("/<int:job_id>/progress.json")
+@editor_required
+def progress(job_id: int):
+    return jsonify(services.read_progress(_job_or_404(job_id)))
+
+
+@bp.post("/<int:job_id>/run")
+@editor_required
+def run(job_id: int):
+    job = _job_or_404(job_id)
+    form = RunForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if job.status not in ("previewed", "rejected"):
+        flash(_("请先试运行并查看预览，再正式导入"), "warning")
+        return redirect(url_for(".job", job_id=job.id))
+    job.options = {**(job.options or {}), "keep_valid": bool(form.keep_valid.data)}
+    _start(job, dry_run=False)
+    job = db.session.get(ImportJob, job_id)
+    if job.status == "done":
+        flash(_("导入完成：新建 %(c)d，更新 %(u)d，未变 %(k)d",
+                c=job.created, u=job.updated, k=job.unchanged), "success")
+    elif job.status == "rejected":
+        flash(job.message or _("有错误，未导入"), "danger")
+    return redirect(url_for(".job", job_id=job_id))
+
+
+@bp.get("/<int:job_id>/errors.xlsx")
+@editor_required
+def errors_download(job_id: int):
+    job = _job_or_404(job_id)
+    handle = exports.xlsx_file([("错误清单", exports.ERROR_COLUMNS,
+                                 exports.error_rows(job.errors or []))])
+    return send_file(handle, as_attachment=True, download_name=f"导入错误-{job.id}.xlsx",
+                     mimetype=XLSX)
+
+
+@bp.get("/<int:job_id>/file")
+@editor_required
+def original(job_id: int):
+    job = _job_or_404(job_id)
+    path = services.stored_file(job)
+    if not path.exists():
+        abort(404)
+    return send_file(path, as_attachment=True, download_name=job.filename)
+
+
+@bp.route("/<int:job_id>/undo", methods=["GET", "POST"])
+@editor_required
+def undo(job_id: int):
+    job = _job_or_404(job_id)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            count = services.undo_job(job, user_id=current_user.id)
+        except services.UndoRefused as exc:
+            db.session.rollback()
+            for problem in exc.problems[:20]:
+                flash(problem, "danger")
+            flash(_("无法撤销：以上记录在导入后发生了变化，请先手工处理"), "danger")
+            return redirect(url_for(".job", job_id=job_id))
+        db.session.commit()
+        flash(_("已撤销导入：恢复或删除了 %(n)d 项记录", n=count), "success")
+        return redirect(url_for(".job", job_id=job_id))
+    if job.status != "done":
+        flash(_("只有已完成的导入才能撤销"), "warning")
+        return redirect(url_for(".job", job_id=job_id))
+    changes = Counter(db.session.execute(
+        select(ImportChange.entity_type, ImportChange.action)
+        .where(ImportChange.job_id == job.id)).all())
+    return render_template("imports/undo.html", job=job, form=form, changes=changes)
+
+
+@bp.get("/template/<kind>.xlsx")
+@editor_required
+def template(kind: str):
+    """A blank list with the headers the importer recognises, so nobody guesses them."""
+    if kind not in columns.KIND_FIELDS:
+        abort(404)
+    fields = [f for f in columns.KIND_FIELDS[kind] if not f.key.endswith("_yuan")]
+    header = [exports.Column(f.label + ("（必填）" if f.required else ""), width=16)
+              for f in fields]
+    handle = exports.xlsx_file([(IMPORT_KINDS[kind], header, [])])
+    return send_file(handle, as_attachment=True,
+                     download_name=f"导入模板-{IMPORT_KINDS[kind]}.xlsx", mimetype=XLSX)
+
+
+# --- exports -------------------------------------------------------------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _send(name: str, columns_: list[exports.Column], rows):
+    stamp = today().strftime("%Y%m%d")
+    if request.args.get("format") == "csv":
+        return Response(stream_with_context(exports.csv_stream(columns_, rows)),
+                        mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": _disposition(f"{name}-{stamp}.csv")})
+    handle = exports.xlsx_file([(name, columns_, rows)])
+    return send_file(handle, as_attachment=True, download_name=f"{name}-{stamp}.xlsx",
+                     mimetype=XLSX)
+
+
+def _disposition(filename: str) -> str:
+    from urllib.parse import quote
+
+    return f"attachment; filename=export.csv; filename*=UTF-8''{quote(filename)}"
+
+
+@bp.get("/export/enterprises")
+@login_required
+def export_enterprises():
+    filters = EnterpriseFilters.from_args(request.args)
+    return _send("企业名单", exports.ENTERPRISE_COLUMNS,
+                 exports.enterprise_rows(current_user, filters))
+
+
+@bp.get("/export/qualifications")
+@login_required
+def export_qualifications():
+    filters = exports.QualificationFilters.from_args(request.args)
+    return _send("资质名单", exports.QUALIFICATION_COLUMNS,
+                 exports.qualification_rows(current_user, filters))
+
+
+@bp.get("/export/tenancies")
+@login_required
+def export_tenancies():
+    return _send("入驻名单", exports.TENANCY_COLUMNS,
+                 exports.tenancy_rows(current_user, request.args))
+
+
+@bp.get("/export/report.xlsx")
+@login_required
+def export_report():
+    handle = exports.xlsx_file(exports.leadership_sheets(current_user))
+    return send_file(handle, as_attachment=True,
+                     download_name=f"梯度培育情况汇报-{today().isoformat()}.xlsx", mimetype=XLSX)
+
+
+@bp.get("/export/")
+@login_required
+def export_index():
+    from tracker.enterprises.zones import ZONES
+    from tracker.incubation.models import TENANCY_STATUSES
+
+    carriers = db.session.scalars(select(Carrier).order_by(Carrier.name)).all()
+    return render_template("imports/exports.html", kinds=KINDS, zones=ZONES,
+                           statuses=exports.QUALIFICATION_STATUSES, carriers=carriers,
+                           tenancy_statuses=TENANCY_STATUSES)
+
+
+# --- reconciliation ----------------------------------------------------------------------
+
+@bp.route("/reconcile", methods=["GET", "POST"])
+@editor_required
+def reconcile_upload():
+    form = ReconcileForm(year=today().year)
+    if form.validate_on_submit():
+        upload_file = form.file.data
+        stored = services.store_upload(upload_file.stream, upload_file.filename or "list")
+        token = Path(stored).name
+        return redirect(url_for(".reconcile_report", token=token, kind=form.kind.data,
+                                year=form.year.data or ""))
+    return render_template("imports/reconcile_upload.html", form=form), 400 if form.errors \
+        else 200
+
+
+def _token_path(token: str) -> Path:
+    if not _TOKEN.match(token):
+        abort(404)
+    path = services.upload_dir() / token
+    if not path.exists():
+        abort(404)
+    return path
+
+
+@bp.get("/reconcile/<token>")
+@editor_required
+def reconcile_report(token: str):
+    path = _token_path(token)
+    kind = request.args.get("kind", "")
+    if kind not in KINDS:
+        abort(404)
+    year = request.args.get("year", type=int)
+    try:
+        report = reconcile.reconcile(path, kind, current_user, year=year)
+    except FileUnreadable as exc:
+        flash(str(exc), "danger")
+        return redirect(url_for(".reconcile_upload"))
+    return render_template("imports/reconcile.html", report=report, token=token, kind=kind,
+                           year=year, kinds=KINDS, form=ConfirmForm())
+
+
+@bp.post("/reconcile/<token>/apply")
+@editor_required
+def reconcile_apply(token: str):
+    _token_path(token)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    kind = request.form.get("kind", "")
+    if kind not in KINDS:
+        abort(400)
+    enterprise = get_enterprise_or_404(current_user, request.form.get("enterprise_id", type=int))
+    data = {"kind": kind, "number": request.form.get("number") or None,
+            "batch": request.form.get("batch") or None}
+    try:
+        for key in ("granted_on", "valid_until"):
+            raw = request.form.get(key)
+            data[key] = parse_date(raw) if raw else None
+    except CellError:
+        abort(400)
+    if data["granted_on"] is None:
+        abort(400)
+    qualification_id = request.form.get("qualification_id", type=int)
+    if qualification_id:
+        qualification = db.session.get(Qualification, qualification_id)
+        if qualification is None or qualification.enterprise_id != enterprise.id:
+            abort(404)
+        writers.update_qualification(qualification, {k: v for k, v in data.items()
+                                                     if v is not None})
+        flash(_("已按名单更新「%(name)s」的资质", name=enterprise.name), "success")
+    else:
+        writers.grant_qualification(enterprise, data)
+        flash(_("已按名单登记「%(name)s」的资质", name=enterprise.name), "success")
+    db.session.commit()
+    return redirect(url_for(".reconcile_report", token=token, kind=kind,
+                            year=request.form.get("year", "")))
+
+
+@bp.app_template_filter("import_date")
+def import_date(value: date | None) -> str:
+    return value.isoformat() if value else "—"
