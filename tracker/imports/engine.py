@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,9 @@ from tracker.imports import columns, writers
 from tracker.imports import normalise as n
 from tracker.imports.models import ImportChange
 from tracker.imports.reader import open_sheet
+from tracker.incubation.criteria import add_months
 from tracker.incubation.models import Carrier, Tenancy
+from tracker.ladder import validity
 from tracker.ladder.models import Qualification
 
 #: rows parsed, looked up and written together; the session is emptied after each chunk
@@ -121,32 +123,9 @@ def header_score(kind: str) -> Callable[[list[Any]], int]:
     return score
 
 
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, d)
-        except ValueError:
-            continue
-    raise ValueError(day)
-
-
 def default_valid_until(kind: str, granted_on: date) -> date | None:
-    """Validity the official rules give when the list does not print it.
-
-    HNTE: three years from the certificate's issue date (国科发火〔2016〕32号 第九条).
-    Tech SME: the registration number is valid only for its year (国科火字〔2019〕87号).
-    """
-    if kind == "hnte":
-        try:
-            anniversary = granted_on.replace(year=granted_on.year + 3)
-        except ValueError:  # granted on 29 February: the third anniversary is 1 March
-            anniversary = date(granted_on.year + 3, 3, 1)
-        return anniversary - timedelta(days=1)
-    if kind == "tech_sme":
-        return date(granted_on.year, 12, 31)
-    return None
+    """Validity the official rules give when the list does not print it (see ladder.validity)."""
+    return validity.default_valid_until(kind, granted_on)
 
 
 def _fold(text: str) -> str:
@@ -456,7 +435,7 @@ class TenancyHandler(_Handler):
             Tenancy.enterprise_id == enterprise.id, Tenancy.carrier_id == carrier_id)
             .order_by(Tenancy.moved_in_on.desc()).limit(1))
         if existing is None:
-            data.setdefault("term_ends_on", _add_months(data["moved_in_on"], term_months))
+            data.setdefault("term_ends_on", add_months(data["moved_in_on"], term_months))
             data.setdefault("status", "incubating")
             carrier = db.session.get(Carrier, carrier_id)
             tenancy = writers.open_tenancy(enterprise, carrier, data)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Date, Numeric, func, select
+from sqlalchemy import Date, Numeric, delete, func, select, update
 
 from tracker.audit import services as audit
 from tracker.clock import now_utc
@@ -24,7 +24,8 @@ from tracker.imports import columns, engine
 from tracker.imports.models import ImportChange, ImportJob, MappingPreset
 from tracker.imports.reader import FileUnreadable, open_sheet
 from tracker.incubation.models import Tenancy
-from tracker.ladder.models import Application, Qualification
+from tracker.ladder import services as ladder_services
+from tracker.ladder.models import Application, EligibilityResult, Qualification, StageTransition
 from tracker.signals import enterprise_changed
 
 ENTITY_MODELS = {"enterprise": Enterprise, "contact": Contact, "metrics": AnnualMetrics,
@@ -204,6 +205,7 @@ def undo_job(job: ImportJob, *, user_id: int | None) -> int:
     touched: set[int] = set()
     for change, model, obj in targets:
         if change.action == "create":
+            _detach_derived(change.entity_type, obj)
             audit.record(change.entity_type, obj.id, "delete",
                          audit.changed_fields(change.after, {}),
                          enterprise_id=change.enterprise_id, actor_id=user_id,
@@ -220,12 +222,38 @@ def undo_job(job: ImportJob, *, user_id: int | None) -> int:
         if change.enterprise_id:
             touched.add(change.enterprise_id)
     for enterprise_id in touched:
+        enterprise = db.session.get(Enterprise, enterprise_id)
+        if enterprise is not None:  # the rung falls back when an imported title goes
+            ladder_services.refresh_rung(enterprise, source="import",
+                                         reason=f"撤销导入任务 #{job.id}", actor_id=user_id)
         enterprise_changed.send(enterprise_id)
     job.status, job.undone_at, job.undone_by_id = "undone", now_utc(), user_id
     audit.record("import", job.id, "restore", {}, actor_id=user_id,
                  summary=f"撤销导入任务 #{job.id}（{len(targets)} 项）")
     db.session.flush()
     return len(targets)
+
+
+def _detach_derived(entity_type: str, obj: Any) -> None:
+    """Before an imported row goes, loosen what was derived from it.
+
+    Stage transitions stay (history is kept) but stop pointing at the deleted row; results
+    and transitions of a firm the import created go with the firm.
+    """
+    if entity_type == "qualification":
+        db.session.execute(update(StageTransition)
+                           .where(StageTransition.qualification_id == obj.id)
+                           .values(qualification_id=None))
+    elif entity_type == "tenancy":
+        db.session.execute(update(StageTransition).where(StageTransition.tenancy_id == obj.id)
+                           .values(tenancy_id=None))
+        db.session.execute(update(Tenancy).where(Tenancy.previous_tenancy_id == obj.id)
+                           .values(previous_tenancy_id=None))
+    elif entity_type == "enterprise":
+        db.session.execute(delete(EligibilityResult)
+                           .where(EligibilityResult.enterprise_id == obj.id))
+        db.session.execute(delete(StageTransition)
+                           .where(StageTransition.enterprise_id == obj.id))
 
 
 def _entity_label(entity_type: str) -> str:

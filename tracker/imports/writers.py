@@ -1,8 +1,8 @@
-"""Adapters that write qualifications and tenancies until the ladder/incubation services land.
+"""How imported rows become qualifications and tenancies: through the features' own services.
 
-Each is ONE function so the lead can point it at tracker.ladder.services.grant_qualification or
-tracker.incubation.services.open_tenancy with a one-line change. They flush, never commit,
-and audit every change.
+Granting goes through tracker.ladder.services (rung, stage transition, audit) and moving in through
+tracker.incubation.services (term rules, stage transition, audit). Corrections of an existing row
+to match an official list stay here. All flush, never commit.
 """
 
 from __future__ import annotations
@@ -12,9 +12,14 @@ from typing import Any
 from tracker.audit import services as audit
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
+from tracker.incubation import services as incubation_services
 from tracker.incubation.models import Carrier, Tenancy
+from tracker.ladder import services as ladder_services
 from tracker.ladder.models import Qualification
 from tracker.signals import enterprise_changed
+
+#: why an imported term differs from the carrier's default (the list is the record)
+IMPORTED_TERM_REASON = "孵化期按导入名单登记"
 
 QUALIFICATION_FIELDS = ("kind", "number", "granted_on", "valid_until", "batch", "source")
 TENANCY_FIELDS = ("carrier_id", "moved_in_on", "term_ends_on", "status", "ended_on",
@@ -22,15 +27,12 @@ TENANCY_FIELDS = ("carrier_id", "moved_in_on", "term_ends_on", "status", "ended_
 
 
 def grant_qualification(enterprise: Enterprise, data: dict[str, Any]) -> Qualification:
-    """Record a qualification from an official list (swap for ladder.services later)."""
-    qualification = Qualification(enterprise_id=enterprise.id, source="import", **data)
-    db.session.add(qualification)
-    db.session.flush()
-    audit.record("qualification", qualification.id, "create",
-                 audit.changed_fields({}, audit.snapshot(qualification, QUALIFICATION_FIELDS)),
-                 enterprise_id=enterprise.id)
-    enterprise_changed.send(enterprise.id)
-    return qualification
+    """Record a qualification from an official list, as the ladder does for any grant."""
+    return ladder_services.grant_qualification(
+        enterprise, data["kind"], data.get("number"), data["granted_on"],
+        valid_until=data.get("valid_until"), batch=data.get("batch"), source="import",
+        evidence=data.get("batch"),
+    )
 
 
 def update_qualification(qualification: Qualification, data: dict[str, Any]) -> dict:
@@ -48,14 +50,19 @@ def update_qualification(qualification: Qualification, data: dict[str, Any]) -> 
 
 
 def open_tenancy(enterprise: Enterprise, carrier: Carrier, data: dict[str, Any]) -> Tenancy:
-    """Record a firm moving into a carrier (swap for incubation.services later)."""
-    tenancy = Tenancy(enterprise_id=enterprise.id, carrier_id=carrier.id, **data)
-    db.session.add(tenancy)
-    db.session.flush()
-    audit.record("tenancy", tenancy.id, "create",
-                 audit.changed_fields({}, audit.snapshot(tenancy, TENANCY_FIELDS)),
-                 enterprise_id=enterprise.id, summary=carrier.name)
-    enterprise_changed.send(enterprise.id)
+    """Record a firm moving into a carrier; listed status and end date are applied after."""
+    default_end = incubation_services.default_term_end(carrier, data["moved_in_on"])
+    term_ends_on = data.get("term_ends_on")
+    tenancy = incubation_services.open_tenancy(
+        enterprise, carrier, data["moved_in_on"], term_ends_on=term_ends_on,
+        term_override_reason=IMPORTED_TERM_REASON if term_ends_on not in (None, default_end)
+        else None,
+        source="import", area_m2=data.get("area_m2"),
+    )
+    later = {k: v for k, v in data.items()
+             if k in ("status", "ended_on", "graduation_basis") and v is not None}
+    if later and any(getattr(tenancy, k) != v for k, v in later.items()):
+        update_tenancy(tenancy, later)
     return tenancy
 
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 195cde6f5895
+Revision ID: 307358325b0c
 Revises: 
-Create Date: 2026-11-26 15:04:50.304276
+Create Date: 2026-11-26 15:12:04.670533
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import tracker.models_base
 
 
 # revision identifiers, used by Alembic.
-revision = '195cde6f5895'
+revision = '307358325b0c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -143,6 +143,46 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_enterprises_zone'), ['zone'], unique=False)
         batch_op.create_index('ix_enterprises_zone_name', ['zone', 'name'], unique=False)
 
+    op.create_table('import_jobs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('stored_path', sa.String(length=300), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('dry_run', sa.Boolean(), nullable=False),
+    sa.Column('options', sa.JSON(), nullable=False),
+    sa.Column('headers', sa.JSON(), nullable=False),
+    sa.Column('rows', sa.Integer(), nullable=False),
+    sa.Column('valid', sa.Integer(), nullable=False),
+    sa.Column('created', sa.Integer(), nullable=False),
+    sa.Column('updated', sa.Integer(), nullable=False),
+    sa.Column('unchanged', sa.Integer(), nullable=False),
+    sa.Column('errors', sa.JSON(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=True),
+    sa.Column('created_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', tracker.models_base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('undone_at', tracker.models_base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('undone_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_import_jobs_created_by_id_users')),
+    sa.ForeignKeyConstraint(['undone_by_id'], ['users.id'], name=op.f('fk_import_jobs_undone_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_jobs'))
+    )
+    with op.batch_alter_table('import_jobs', schema=None) as batch_op:
+        batch_op.create_index('ix_import_jobs_created', ['created_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_jobs_created_by_id'), ['created_by_id'], unique=False)
+
+    op.create_table('import_mapping_presets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('mapping', sa.JSON(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_import_mapping_presets_created_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_mapping_presets')),
+    sa.UniqueConstraint('kind', 'name', name=op.f('uq_import_mapping_presets_kind_name'))
+    )
     op.create_table('ladder_local_thresholds',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=30), nullable=False),
@@ -254,6 +294,22 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_eligibility_results_candidate'), ['candidate'], unique=False)
         batch_op.create_index('ix_eligibility_results_kind_verdict', ['kind', 'verdict'], unique=False)
         batch_op.create_index(batch_op.f('ix_eligibility_results_near_miss_code'), ['near_miss_code'], unique=False)
+
+    op.create_table('import_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job_id', sa.Integer(), nullable=False),
+    sa.Column('row', sa.Integer(), nullable=False),
+    sa.Column('entity_type', sa.String(length=20), nullable=False),
+    sa.Column('entity_id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=10), nullable=False),
+    sa.Column('before', sa.JSON(), nullable=False),
+    sa.Column('after', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['job_id'], ['import_jobs.id'], name=op.f('fk_import_changes_job_id_import_jobs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_changes'))
+    )
+    with op.batch_alter_table('import_changes', schema=None) as batch_op:
+        batch_op.create_index('ix_import_changes_job_id', ['job_id', 'id'], unique=False)
 
     op.create_table('qualifications',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -439,6 +495,10 @@ def downgrade():
         batch_op.drop_index('ix_qualifications_enterprise_kind')
 
     op.drop_table('qualifications')
+    with op.batch_alter_table('import_changes', schema=None) as batch_op:
+        batch_op.drop_index('ix_import_changes_job_id')
+
+    op.drop_table('import_changes')
     with op.batch_alter_table('eligibility_results', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_eligibility_results_near_miss_code'))
         batch_op.drop_index('ix_eligibility_results_kind_verdict')
@@ -460,6 +520,12 @@ def downgrade():
 
     op.drop_table('reporting_cycles')
     op.drop_table('ladder_local_thresholds')
+    op.drop_table('import_mapping_presets')
+    with op.batch_alter_table('import_jobs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_import_jobs_created_by_id'))
+        batch_op.drop_index('ix_import_jobs_created')
+
+    op.drop_table('import_jobs')
     with op.batch_alter_table('enterprises', schema=None) as batch_op:
         batch_op.drop_index('ix_enterprises_zone_name')
         batch_op.drop_index(batch_op.f('ix_enterprises_zone'))
