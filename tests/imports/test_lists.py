@@ -125,3 +125,39 @@ def test_cli_exits_2_when_the_file_cannot_be_read(app, tmp_path):
     assert "error" in json.loads(result.output)
     missing = runner.invoke(args=["import", "tenancies", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 2
+
+
+def test_imported_title_moves_the_rung_and_undo_moves_it_back(write_xlsx, bureau):
+    from tracker.clock import frozen
+    from tracker.ladder.models import StageTransition
+
+    firm = make_enterprise(uscc=valid_uscc(91003))
+    path = write_xlsx([QUAL_HEADERS, [1, firm.name, firm.uscc, "GR202512000777", "2025-11-20",
+                                      "2025年第一批"]])
+    with frozen(date(2026, 6, 1)):
+        job = run_file(path, "qualifications", user=bureau)
+        assert job.created == 1
+        # the engine expunges rows as it streams, so read the firm afresh
+        assert db.session.get(type(firm), firm.id).current_rung == "hnte"
+        services.undo_job(job, user_id=bureau.id)
+        assert db.session.get(type(firm), firm.id).current_rung is None
+    moves = db.session.scalars(select(StageTransition).where(
+        StageTransition.enterprise_id == firm.id).order_by(StageTransition.id)).all()
+    assert [(m.from_stage, m.to_stage, m.source) for m in moves] == [
+        (None, "hnte", "import"), ("hnte", None, "import")]
+
+
+def test_imported_tenancy_opens_through_the_incubation_rules(write_xlsx, bureau):
+    from tracker.ladder.models import StageTransition
+
+    carrier = make_carrier(name="名单孵化器")
+    firm = make_enterprise(uscc=valid_uscc(91004), founded_on=date(2023, 1, 1))
+    path = write_xlsx([["企业名称", "统一社会信用代码", "载体名称", "入驻日期", "孵化期满日期"],
+                       [firm.name, firm.uscc, carrier.name, "2024-01-31", "2029-01-31"]])
+    job = run_file(path, "tenancies", user=bureau)
+    assert job.created == 1, job.errors
+    tenancy = db.session.scalar(select(Tenancy).where(Tenancy.enterprise_id == firm.id))
+    assert tenancy.term_ends_on == date(2029, 1, 31)
+    assert tenancy.term_override_reason  # differs from the 48-month default, so a reason is kept
+    assert db.session.scalar(select(StageTransition).where(
+        StageTransition.tenancy_id == tenancy.id, StageTransition.chain == "incubation"))
