@@ -68,3 +68,8 @@ def test_dashboard_page_and_target_admin(client):
 def test_only_admins_edit_targets(client):
     login(client, make_user("bureau"))
     assert client.get("/admin/targets").status_code == 403
+
+
+def test_plan_progress_is_for_area_wide_roles_only(client):
+    login(client, make_user("zone", zone="teda"))
+    assert "目标进度" not in client.get("/").get_data(as_text=True)

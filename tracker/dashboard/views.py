@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from tracker.accounts.access import roles_required
-from tracker.accounts.roles import Role
+from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
 from tracker.audit import services as audit
 from tracker.clock import today
 from tracker.dashboard import cards, queries, targets
@@ -22,12 +22,15 @@ bp = Blueprint("dashboard", __name__)
 def index():
     by_zone = queries.enterprises_by_zone(current_user)
     year = request.args.get("year", 2025, type=int)
-    current = queries.current_values(current_user, today())
-    plan = [
-        (line, current.get(line.metric, 0), targets.progress(current.get(line.metric, 0),
-                                                             line.target))
-        for line in targets.targets_for(year)
-    ]
+    plan = []
+    # Area-wide targets mean nothing against one zone's or one carrier's figures.
+    if current_user.role in GLOBAL_READ_ROLES:
+        current = queries.current_values(current_user, today())
+        plan = [
+            (line, current.get(line.metric, 0),
+             targets.progress(current.get(line.metric, 0), line.target))
+            for line in targets.targets_for(year)
+        ]
     return render_template(
         "dashboard/index.html", by_zone=by_zone, zones=ZONES, total=sum(by_zone.values()),
         by_rung=queries.enterprises_by_rung(current_user),
