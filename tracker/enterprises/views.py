@@ -122,7 +122,7 @@ def new():
 @login_required
 def detail(enterprise_id: int):
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
-    timeline = _timeline(enterprise.id, limit=30)
+    timeline = _timeline(enterprise.id, limit=12)
     extra = [(panel, panel.context(enterprise, current_user)) for panel in panels.panels()]
     return render_template(
         "enterprises/detail.html", enterprise=enterprise, timeline=timeline, panels=extra,
