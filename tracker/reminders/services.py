@@ -125,6 +125,11 @@ def send_claimed(reminder_id: int, claimed_at: datetime) -> Outcome:
     reminder = db.session.get(Reminder, reminder_id)
     try:
         message, summary = compose(reminder)
+    except Exception as exc:  # a broken template must not loop through the reaper forever
+        log.exception("cannot compose reminder %s", reminder_id)
+        _finish(reminder_id, claimed_at, status="failed", last_error=f"compose: {exc}")
+        return Outcome("failed")
+    try:
         mail.deliver(message)
     except mail.PermanentMailError as exc:
         _finish(reminder_id, claimed_at, status="failed", last_error=f"permanent: {exc}")
