@@ -354,8 +354,9 @@ def run_sweep(as_of: date, enterprise_ids: Sequence[int] | None = None) -> dict[
         stmt = due_select(rule, as_of, enterprise_ids)
         if stmt is None:
             continue
-        result = db.session.execute(_insert(stmt))
-        inserted[rule.code] = max(result.rowcount or 0, 0)
+        # RETURNING, not rowcount: psycopg reports -1 for INSERT … SELECT … ON CONFLICT
+        inserted[rule.code] = len(db.session.execute(
+            _insert(stmt).returning(Reminder.id)).all())
     return inserted
 
 

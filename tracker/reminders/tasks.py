@@ -13,7 +13,7 @@ from datetime import date
 from celery import shared_task
 from celery.schedules import crontab
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tracker.celery_app import enqueue_after_commit
 from tracker.clock import now_utc, today
@@ -126,10 +126,14 @@ def digest() -> int:
 
 
 def enqueue_pending_for(enterprise_ids: list[int]) -> int:
-    """After a web save: queue the due reminders of these enterprises (after commit)."""
-    ids = list(db.session.scalars(select(Reminder.id).where(
+    """After a web save: one batch task (after commit) if these enterprises have due reminders.
+
+    One publish per request, not one per reminder: with a hung broker each publish can cost
+    the transport's socket timeout, and a request must not multiply it.
+    """
+    count = db.session.scalar(select(func.count(Reminder.id)).where(
         Reminder.enterprise_id.in_(enterprise_ids), Reminder.status == "pending",
-        Reminder.channel == "email", services.due_clause(now_utc()))))
-    for reminder_id in ids:
-        enqueue_after_commit(send, reminder_id)
-    return len(ids)
+        Reminder.channel == "email", services.due_clause(now_utc()))) or 0
+    if count:
+        enqueue_after_commit(send_batch)
+    return count
