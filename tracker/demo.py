@@ -111,6 +111,10 @@ def load_demo(n_enterprises: int = 60, seed: int = 7) -> None:
                 term_ends_on=moved_in.replace(year=moved_in.year + 4),
             ))
     db.session.flush()
+    from tracker.clock import today
+    from tracker.reminders.defaults import seed_demo  # reminder rules and official cycles
+
+    seed_demo(today().year)
 
 
 def database_is_empty() -> bool:

@@ -248,3 +248,27 @@ def test_plan_cli_prints_json(app, firm):
     assert {r["to"] for r in body["reminders"]} == {"zhang@firm.example", firm["officer"].email}
     bad = app.test_cli_runner().invoke(args=["reminders", "plan", "--as-of", "2026-13-01"])
     assert bad.exit_code == 2
+
+
+def test_sweep_cli_seeds_rules_on_an_empty_table_and_is_idempotent(app, firm):
+    from tracker.reminders.defaults import DEFAULT_RULES
+
+    db.session.execute(ReminderRule.__table__.delete())
+    make_qualification(firm["enterprise"], valid_until=date(2026, 12, 31))
+    with frozen(date(2026, 12, 1)):
+        first = app.test_cli_runner().invoke(args=["reminders", "sweep"])
+        second = app.test_cli_runner().invoke(args=["reminders", "sweep"])
+    assert first.exit_code == 0, first.output
+    assert "inserted 2 reminder(s)" in first.output
+    assert "inserted 0 reminder(s)" in second.output
+    assert db.session.scalar(select(func.count(ReminderRule.id))) == len(DEFAULT_RULES)
+    seeded = app.test_cli_runner().invoke(args=["reminders", "seed-rules"])
+    assert "added 0 default rule(s)" in seeded.output
+
+
+def test_demo_data_includes_rules_and_cycles(app):
+    from tracker.demo import load_demo
+
+    load_demo(n_enterprises=3)
+    assert db.session.scalar(select(func.count(ReminderRule.id))) > 0
+    assert db.session.scalar(select(func.count(OfficialCycle.id))) == 5

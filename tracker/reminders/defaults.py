@@ -113,3 +113,27 @@ def digest_rule() -> ReminderRule:
         seed_rules()
         rule = db.session.scalar(select(ReminderRule).where(ReminderRule.kind == "digest"))
     return rule
+
+
+def seed_demo(year: int) -> None:
+    """Default rules plus this year's official cycles, so the demo's calendar is not empty."""
+    from tracker.reminders.models import OfficialCycle
+
+    seed_rules()
+    cycles = [
+        # illustrative dates an admin would copy from the year's notices (domain.md §1.5, §2.5)
+        ("hnte_annual_report", "", date(year, 5, 1), may_31(year)),
+        ("tech_sme_evaluation", "第一批", date(year, 3, 1), date(year, 5, 31)),
+        ("hnte_application", "第一批", date(year, 5, 1), date(year, 6, 30)),
+        ("hnte_application", "第二批", date(year, 7, 1), date(year, 9, 15)),
+        ("tenant_report", "", date(year, 1, 1), date(year, 3, 31)),
+    ]
+    for programme, batch, opens, closes in cycles:
+        exists = db.session.scalar(select(OfficialCycle.id).where(
+            OfficialCycle.programme == programme, OfficialCycle.year == year,
+            OfficialCycle.batch == batch))
+        if exists is None:
+            db.session.add(OfficialCycle(programme=programme, year=year, batch=batch,
+                                         opens_on=opens, closes_on=closes,
+                                         notes="演示数据，请按当年官方通知修改"))
+    db.session.flush()
