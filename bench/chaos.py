@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         "MAIL_FROM": "tracker@chaos.example",
         "INSTANCE_DIR": str(workdir),
         "SECRET_KEY": "chaos-secret",
-        "REMINDER_STUCK_SECONDS": "6",
+        "REMINDER_STUCK_SECONDS": "12",  # well above SMTP_TIMEOUT even on a loaded CPU
         "REMINDER_SMTP_TIMEOUT": "3",
         "REMINDER_BACKOFF_BASE": "1",
         "REMINDER_BACKOFF_MAX": "4",

@@ -28,9 +28,8 @@ def test_chaos_run_loses_nothing_and_duplicates_only_in_the_crash_window():
         cwd=ROOT, capture_output=True, text=True, timeout=400, check=False,
         env={**os.environ, "CHAOS_PG_ADMIN": POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"},
     )
-    summary = result.stdout[result.stdout.index("{\n"):result.stdout.rindex("\n}") + 2]
-    report = json.loads(summary)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(result.stdout[result.stdout.index("{\n"):result.stdout.rindex("\n}") + 2])
     assert report["reminders"] == n + 50 + 3 and report["lost"] == 0  # +3: the hung-Redis probe
     assert report["kills"] == 3 and report["sweep_ok"]
     assert report["duplicates_outside_crash_window"] == 0
