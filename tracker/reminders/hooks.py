@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 _KEY = "reminders_touched"
 _WATCHED = (Contact, Qualification, Application, Tenancy)
 _installed = False
+#: beyond this many touched enterprises a commit leaves the work to the scheduled sweep
+MAX_TARGETED = 200
 
 
 def _session():
@@ -56,6 +58,8 @@ def _before_commit(session: Session) -> None:
     from tracker.reminders.tasks import enqueue_pending_for
 
     ids = sorted(i for i in touched if i)
+    if len(ids) > MAX_TARGETED:
+        return  # a bulk import: the next scheduled sweep covers these in one pass
     run_sweep(today(), ids)
     enqueue_pending_for(ids)
     session.info.pop(_KEY, None)  # our own flush above must not trigger another round
