@@ -235,3 +235,23 @@ def test_digest_rule_links_are_built_from_base_url(app, firm):
     with app.app_context():
         ctx = services.email_context(reminder)
     assert ctx["unsubscribe_url"].startswith("http://127.0.0.1:5000/reminders/unsubscribe/")
+
+
+def test_officer_switches_to_the_daily_digest(client, firm):
+    officer = firm["officer"]
+    make_qualification(firm["enterprise"], valid_until=date(2026, 12, 31))
+    with frozen(DAY):
+        run_sweep(DAY)
+        db.session.commit()
+    login(client, officer)
+    token = csrf_from(client.get("/reminders/calendar").get_data(as_text=True))
+    assert client.post("/reminders/preferences", data={"csrf_token": token,
+                                                       "wants_digest": "1"}).status_code == 302
+    db.session.expire_all()
+    assert officer.wants_digest
+    mine = db.session.scalars(select(Reminder).where(Reminder.recipient_type == "user",
+                                                     Reminder.recipient_id == officer.id)).all()
+    assert {r.channel for r in mine} == {"digest"}
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.entity_type == "user",
+                                                      AuditEvent.entity_id == officer.id,
+                                                      AuditEvent.action == "update"))

@@ -420,6 +420,23 @@ def unsubscribe(contact: Contact, reminder: Reminder | None) -> int:
     return result.rowcount or 0
 
 
+def set_digest(user: User, wants_digest: bool) -> None:
+    """Pending items follow the new choice too, so nothing is sent both ways."""
+    if user.wants_digest == wants_digest:
+        return
+    user.wants_digest = wants_digest
+    db.session.execute(
+        update(Reminder).where(Reminder.recipient_type == "user",
+                               Reminder.recipient_id == user.id, Reminder.status == "pending",
+                               Reminder.channel == ("email" if wants_digest else "digest"),
+                               Reminder.rule_id != digest_rule().id)
+        .values(channel="digest" if wants_digest else "email")
+        .execution_options(synchronize_session=False))
+    db.session.flush()
+    audit.record("user", user.id, "update", {"wants_digest": [not wants_digest, wants_digest]},
+                 actor_id=user.id, summary=user.email)
+
+
 def save_rule(rule: ReminderRule, data: dict[str, Any]) -> ReminderRule:
     fields = ("name", "offsets", "recipients", "template", "programme", "enabled")
     before = audit.snapshot(rule, fields)

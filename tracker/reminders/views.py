@@ -311,6 +311,16 @@ def calendar():
                            events=upcoming_deadlines(current_user, today())[:50])
 
 
+@bp.post("/preferences")
+@login_required
+def preferences():
+    """Officers choose one daily digest instead of one email per reminder."""
+    services.set_digest(current_user, request.form.get("wants_digest") == "1")
+    db.session.commit()
+    flash(_("提醒设置已保存"), "success")
+    return redirect(url_for("reminders.calendar"))
+
+
 @bp.get("/calendar/<token>.ics")
 def calendar_feed(token: str):
     user = services.read_calendar_token(token)
