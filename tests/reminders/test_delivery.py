@@ -176,3 +176,13 @@ def test_digest_goes_out_as_one_message_listing_the_items(firm, smtp):
     assert "每日提醒汇总" in digest["Subject"] and "1 条" in digest["Subject"]
     assert "天津海河智能科技有限公司" in digest.get_body(("plain",)).get_content()
     assert _status(made[0]).status == "sent"
+
+
+def test_opt_outs_after_the_sweep_are_honoured_at_send_time(due, smtp, firm):
+    firm["contact"].receives_reminders = False
+    db.session.commit()
+    with frozen(DAY):
+        assert send_batch.run() == {"sent": 1, "skipped": 1}
+    assert [a.rcpt[0] for a in smtp.handler.snapshot()] == [firm["officer"].email]
+    skipped = db.session.scalar(select(Reminder).where(Reminder.status == "skipped"))
+    assert skipped.to_address == "zhang@firm.example" and "不接收" in skipped.last_error

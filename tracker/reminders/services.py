@@ -123,6 +123,10 @@ def send_claimed(reminder_id: int, claimed_at: datetime) -> Outcome:
         return Outcome("skipped")
     db.session.commit()
     reminder = db.session.get(Reminder, reminder_id)
+    reason = _no_longer_wanted(reminder)
+    if reason:
+        _finish(reminder_id, claimed_at, status="skipped", last_error=reason)
+        return Outcome("skipped")
     try:
         message, summary = compose(reminder)
     except Exception as exc:  # a broken template must not loop through the reaper forever
@@ -152,6 +156,19 @@ def send_claimed(reminder_id: int, claimed_at: datetime) -> Outcome:
             subject=str(message["Subject"]), body_text=summary, transport=mail.transport_name(),
             enterprise_id=reminder.enterprise_id))
     return Outcome("sent")
+
+
+def _no_longer_wanted(reminder: Reminder) -> str | None:
+    """Things that changed since the sweep made the row: opt-outs and archived firms."""
+    if reminder.enterprise is not None and reminder.enterprise.status != "active":
+        return "企业已归档"
+    if reminder.recipient_type == "contact":
+        contact = db.session.get(Contact, reminder.recipient_id)
+        if contact is None or contact.unsubscribed_at is not None:
+            return "收件人已退订或已删除"
+        if not contact.receives_reminders:
+            return "联系人已设置为不接收提醒"
+    return None
 
 
 def _finish(reminder_id: int, claimed_at: datetime, **values: Any) -> bool:
