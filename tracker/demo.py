@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from tracker.accounts import services as accounts
 from tracker.accounts.models import User
+from tracker.clock import today
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import Enterprise
 from tracker.enterprises.uscc import ALPHABET, check_character
@@ -24,6 +25,7 @@ from tracker.incubation.demo import load_incubation_demo
 from tracker.incubation.models import Carrier
 from tracker.incubation.services import open_tenancy
 from tracker.ladder.demo import load_ladder_demo
+from tracker.reminders.defaults import seed_demo
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_USERS = [
@@ -112,7 +114,9 @@ def load_demo(n_enterprises: int = 60, seed: int = 7) -> dict[str, dict[str, int
             open_tenancy(enterprise, carrier, date(2023, 1, 1) + timedelta(days=30 * i),
                          source="demo")
     db.session.flush()
-    return {"ladder": load_ladder_demo(rng), "incubation": load_incubation_demo()}
+    added = {"ladder": load_ladder_demo(rng), "incubation": load_incubation_demo()}
+    seed_demo(today().year)  # reminder rules and this year's official cycles
+    return added
 
 
 def database_is_empty() -> bool:

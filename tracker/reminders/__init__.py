@@ -1,5 +1,33 @@
 """Reminders: rules, the sweep, delivery over SMTP and the ledger."""
 
+from __future__ import annotations
+
+import os
+
+#: delivery settings with their defaults; each may be set in the environment
+SETTINGS = {
+    "REMINDER_SMTP_TIMEOUT": 20,  # seconds per SMTP connection; must stay below STUCK
+    "REMINDER_STUCK_SECONDS": 600,  # a row `sending` longer than this is reclaimed
+    "REMINDER_MAX_ATTEMPTS": 8,
+    "REMINDER_BACKOFF_BASE": 60,
+    "REMINDER_BACKOFF_MAX": 3600,
+    "REMINDER_BATCH_SIZE": 50,
+    "REMINDER_MAX_FANOUT": 20,
+}
+
 
 def init_app(app):
-    pass
+    for name, default in SETTINGS.items():
+        app.config.setdefault(name, int(os.environ.get(name, default)))
+
+    from tracker.dashboard import cards
+    from tracker.enterprises import panels
+    from tracker.reminders import hooks, models  # noqa: F401 - models register their tables
+    from tracker.reminders.cli import reminders_cli
+    from tracker.reminders.views import bp, dashboard_card, enterprise_panel
+
+    hooks.install()
+    app.register_blueprint(bp)
+    app.cli.add_command(reminders_cli)
+    cards.register("reminders", 50, "reminders/_card.html", dashboard_card)
+    panels.register("reminders", 60, "reminders/_panel.html", enterprise_panel)

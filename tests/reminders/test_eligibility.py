@@ -1,0 +1,56 @@
+"""Facts for 'newly eligible' come from stored records; the next rung follows ladder order."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from tests.factories import make_enterprise
+from tests.reminders.conftest import make_qualification
+from tracker.enterprises import services as enterprises
+from tracker.reminders.eligibility import build_facts, newly_eligible, next_rung
+
+
+def give_tech_sme_figures(enterprise) -> None:
+    """Figures that pass the tech-SME evaluation (score 96) for fiscal 2024 and 2025."""
+    enterprise.honours = ["provincial_rd_institution"]
+    enterprise.founded_on = date(2019, 4, 1)
+    for year, scale in ((2024, Decimal("0.9")), (2025, Decimal(1))):
+        enterprises.save_metrics(enterprise, year, {
+            "employees": 120, "tech_staff": 30, "revenue": Decimal(45_000_000) * scale,
+            "total_income": Decimal(46_000_000) * scale, "total_assets": Decimal(80_000_000),
+            "total_cost": Decimal(40_000_000) * scale, "rd_expense": Decimal(3_000_000) * scale,
+            "rd_expense_domestic": Decimal(3_000_000) * scale,
+            "high_tech_income": Decimal(30_000_000) * scale, "class1_ip": 1, "class2_ip": 3,
+        })
+
+
+def test_next_rung_follows_the_ladder():
+    assert next_rung(None) == "tech_sme"
+    assert next_rung("tech_sme") == "chuying"
+    assert next_rung("hnte") == "leader_cultivation"
+    assert next_rung("leader") is None
+
+
+def test_facts_read_metrics_before_the_evaluation_year(rules):
+    enterprise = make_enterprise()
+    give_tech_sme_figures(enterprise)
+    make_qualification(enterprise, granted_on=date(2024, 1, 1), valid_until=date(2026, 12, 31))
+    facts = build_facts(enterprise, date(2026, 6, 30))
+    assert set(facts["years"]) == {"2024", "2025"}
+    assert facts["years"]["2025"]["employees"] == 120
+    assert facts["enterprise"]["class1_ip"] == 1
+    assert "hnte_valid" in facts["enterprise"]["honours"]
+    assert set(build_facts(enterprise, date(2025, 6, 30))["years"]) == {"2024"}
+
+
+def test_only_firms_that_pass_and_do_not_hold_the_rung(rules):
+    passing = make_enterprise()
+    give_tech_sme_figures(passing)
+    empty = make_enterprise()
+    holder = make_enterprise()
+    give_tech_sme_figures(holder)
+    make_qualification(holder, kind="tech_sme", granted_on=date(2026, 3, 1),
+                       valid_until=date(2026, 12, 31))
+    found = newly_eligible(date(2026, 6, 30), [passing.id, empty.id, holder.id])
+    assert found == [(passing.id, "tech_sme")]

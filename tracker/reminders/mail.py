@@ -1,0 +1,127 @@
+"""Email transport: SMTP from SMTP_URL (timeouts set), or the mail folder when none is set."""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+import tempfile
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from flask import current_app
+
+from tracker.clock import now_utc
+
+
+class TransientMailError(Exception):
+    """Try again later: connection trouble, timeouts, 4xx replies."""
+
+
+class PermanentMailError(Exception):
+    """Never retry: the server refused the message or the address for good (5xx)."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    ssl: bool
+    starttls: bool
+    username: str | None
+    password: str | None
+
+
+def parse_smtp_url(url: str) -> SmtpSettings:
+    """smtp://user:pass@host:port, smtps://host (implicit TLS), ?starttls=1."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"smtp", "smtps"}:
+        raise ValueError(f"SMTP_URL must start with smtp:// or smtps://, not {parts.scheme!r}")
+    query = parse_qs(parts.query)
+    use_ssl = parts.scheme == "smtps"
+    starttls = query.get("starttls", ["0"])[0].lower() in {"1", "true", "yes", "on"}
+    return SmtpSettings(
+        host=parts.hostname or "localhost",
+        port=parts.port or (465 if use_ssl else 587 if starttls else 25),
+        ssl=use_ssl, starttls=starttls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+def build_message(*, to: str, subject: str, text: str, html: str, message_id: str,
+                  unsubscribe_url: str | None = None) -> EmailMessage:
+    """A multipart/alternative message (text first, HTML second), UTF-8 throughout."""
+    msg = EmailMessage()
+    msg["From"] = current_app.config["MAIL_FROM"]
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Message-ID"] = message_id
+    msg["Date"] = format_datetime(now_utc())
+    msg["Auto-Submitted"] = "auto-generated"
+    if unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def transport_name() -> str:
+    return "smtp" if current_app.config.get("SMTP_URL") else "folder"
+
+
+def deliver(msg: EmailMessage) -> None:
+    """Hand one message over; raises TransientMailError or PermanentMailError."""
+    url = current_app.config.get("SMTP_URL")
+    if not url:
+        _write_to_folder(msg)
+        return
+    settings = parse_smtp_url(url)
+    timeout = current_app.config.get("REMINDER_SMTP_TIMEOUT", 20)
+    try:
+        if settings.ssl:
+            server: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=timeout,
+                context=ssl.create_default_context())
+        else:
+            server = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
+        with server:
+            if settings.starttls:
+                server.starttls(context=ssl.create_default_context())
+            if settings.username:
+                server.login(settings.username, settings.password or "")
+            server.send_message(msg)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        reason = "; ".join(f"{addr}: {code} {text!r}" for addr, (code, text)
+                           in exc.recipients.items())
+        if codes and all(code >= 500 for code in codes):
+            raise PermanentMailError(reason) from exc
+        raise TransientMailError(reason) from exc
+    except smtplib.SMTPResponseException as exc:
+        reason = f"{exc.smtp_code} {exc.smtp_error!r}"
+        if exc.smtp_code >= 500:
+            raise PermanentMailError(reason) from exc
+        raise TransientMailError(reason) from exc
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        raise TransientMailError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _write_to_folder(msg: EmailMessage) -> None:
+    """One .eml per message, named after the Message-ID so a resend overwrites, not doubles."""
+    folder = Path(current_app.config["MAIL_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    name = "".join(ch if ch.isalnum() or ch in "-." else "_"
+                   for ch in str(msg["Message-ID"]).strip("<>"))
+    target = folder / f"{name}.eml"
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(msg.as_bytes())
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise TransientMailError(f"mail folder: {exc}") from exc

@@ -1,0 +1,139 @@
+"""Celery tasks and beat entries: sweep, send (by id and in batches), reap, digest.
+
+Tasks take ids, have explicit names and are safe to run twice. Nothing is scheduled days ahead:
+beat runs the sweep every few minutes and the sweep fans out whatever is due.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import date
+
+from celery import shared_task
+from celery.schedules import crontab
+from flask import current_app
+from sqlalchemy import func, select
+
+from tracker.celery_app import enqueue_after_commit
+from tracker.clock import now_utc, today
+from tracker.extensions import db
+from tracker.reminders import services
+from tracker.reminders.models import Reminder
+from tracker.reminders.sweep import run_sweep
+
+log = logging.getLogger(__name__)
+
+BEAT_SCHEDULE = {
+    "reminders-sweep": {
+        "task": "tracker.reminders.sweep",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 240},  # a sweep that waited past the next one is pointless
+    },
+    "reminders-reap": {
+        "task": "tracker.reminders.reap",
+        "schedule": crontab(minute="2-59/5"),
+        "options": {"expires": 240},
+    },
+    "reminders-digest": {
+        "task": "tracker.reminders.digest",
+        "schedule": crontab(hour=8, minute=0),  # Asia/Shanghai (CELERY timezone)
+        "options": {"expires": 3 * 3600},
+    },
+}
+
+
+def _publish(task, *args, countdown: int | None = None) -> None:
+    """Publish from a worker after its commit; a broker error waits for the next sweep."""
+    try:
+        task.apply_async(args=args, countdown=countdown, retry=False)
+    except Exception:  # broker down: the rows are in the database, the sweep re-enqueues them
+        log.warning("could not enqueue %s; the next sweep will", task.name, exc_info=True)
+
+
+def fan_out() -> int:
+    """Enqueue enough batch tasks (after commit) for every due pending reminder."""
+    pending = services.due_pending_count()
+    size = current_app.config.get("REMINDER_BATCH_SIZE", 50)
+    batches = min(math.ceil(pending / size), current_app.config.get("REMINDER_MAX_FANOUT", 20))
+    for _ in range(batches):
+        enqueue_after_commit(send_batch)
+    return batches
+
+
+def sweep_now(as_of: date | None = None) -> dict:
+    """One sweep: insert what is due, commit, then enqueue the sending."""
+    inserted = run_sweep(as_of or today())
+    batches = fan_out()
+    db.session.commit()
+    return {"inserted": inserted, "batches": batches}
+
+
+@shared_task(name="tracker.reminders.sweep", ignore_result=True)
+def sweep() -> dict:
+    return sweep_now()
+
+
+@shared_task(name="tracker.reminders.send", ignore_result=True)
+def send(reminder_id: int) -> str:
+    claimed_at = services.claim(reminder_id)
+    db.session.commit()
+    if claimed_at is None:
+        return "not-pending"
+    outcome = services.send_claimed(reminder_id, claimed_at)
+    db.session.commit()
+    if outcome.status == "retry":
+        _publish(send, reminder_id, countdown=outcome.delay)
+    return outcome.status
+
+
+@shared_task(name="tracker.reminders.send_batch", ignore_result=True)
+def send_batch() -> dict:
+    size = current_app.config.get("REMINDER_BATCH_SIZE", 50)
+    claimed = services.claim_batch(size)
+    db.session.commit()
+    counts: dict[str, int] = {}
+    retry_in: list[int] = []
+    for reminder_id, claimed_at in claimed:
+        outcome = services.send_claimed(reminder_id, claimed_at)
+        db.session.commit()
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        if outcome.status == "retry":
+            retry_in.append(outcome.delay)
+    if len(claimed) == size:
+        _publish(send_batch)  # more is probably waiting
+    elif retry_in:
+        _publish(send_batch, countdown=min(retry_in))
+    return counts
+
+
+@shared_task(name="tracker.reminders.reap", ignore_result=True)
+def reap() -> int:
+    reaped = services.reap()
+    if reaped:
+        fan_out()
+    db.session.commit()
+    return reaped
+
+
+@shared_task(name="tracker.reminders.digest", ignore_result=True)
+def digest() -> int:
+    made = services.build_digests(today())
+    for reminder_id in made:
+        enqueue_after_commit(send, reminder_id)
+    db.session.commit()
+    return len(made)
+
+
+def enqueue_pending_for(enterprise_ids: list[int]) -> int:
+    """After a web save: one batch task (after commit) if these enterprises have due reminders.
+
+    One publish per request, not one per reminder: with a hung broker each publish can cost
+    the transport's socket timeout, and a request must not multiply it.
+    """
+    count = db.session.scalar(select(func.count(Reminder.id)).where(
+        Reminder.enterprise_id.in_(enterprise_ids), Reminder.status == "pending",
+        Reminder.channel == "email", services.due_clause(now_utc()))) or 0
+    if count:
+        enqueue_after_commit(send_batch)
+    return count
