@@ -134,6 +134,8 @@ def fresh_database(name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # a SIGTERM (CI timeout, Ctrl-C in make) must still stop the worker and Redis we started
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.time()
     workdir = Path(tempfile.mkdtemp(prefix="reminders-chaos-"))
     redis = RedisServer(free_port(), workdir)
