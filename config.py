@@ -32,8 +32,9 @@ def _celery_settings(redis_url: str | None) -> dict:
         broker = redis_url
         transport_options = {
             # A web request must never hang on Redis: fail fast and let the sweep catch up.
+            # (worker.py gives the long-running consumers a more patient socket.)
             "socket_connect_timeout": 1,
-            "socket_timeout": 2,
+            "socket_timeout": 1,
             "visibility_timeout": 3600,
             "max_retries": 0,
         }

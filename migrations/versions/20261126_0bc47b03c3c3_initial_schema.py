@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 307358325b0c
+Revision ID: 0bc47b03c3c3
 Revises: 
-Create Date: 2026-11-26 15:12:04.670533
+Create Date: 2026-11-26 15:30:54.527938
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import tracker.models_base
 
 
 # revision identifiers, used by Alembic.
-revision = '307358325b0c'
+revision = '0bc47b03c3c3'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -61,6 +61,38 @@ def upgrade():
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:
         batch_op.create_index('ix_login_attempts_email_at', ['email', 'at'], unique=False)
 
+    op.create_table('official_cycles',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('programme', sa.String(length=40), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('batch', sa.String(length=100), nullable=False),
+    sa.Column('opens_on', sa.Date(), nullable=True),
+    sa.Column('closes_on', sa.Date(), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('created_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_official_cycles')),
+    sa.UniqueConstraint('programme', 'year', 'batch', name=op.f('uq_official_cycles_programme_year_batch'))
+    )
+    with op.batch_alter_table('official_cycles', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_official_cycles_closes_on'), ['closes_on'], unique=False)
+
+    op.create_table('reminder_rules',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=60), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('offsets', sa.JSON(), nullable=False),
+    sa.Column('recipients', sa.JSON(), nullable=False),
+    sa.Column('template', sa.String(length=60), nullable=False),
+    sa.Column('programme', sa.String(length=40), nullable=True),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('basis', sa.Text(), nullable=True),
+    sa.Column('updated_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_rules')),
+    sa.UniqueConstraint('code', name=op.f('uq_reminder_rules_code'))
+    )
     op.create_table('targets',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('metric', sa.String(length=40), nullable=False),
@@ -338,6 +370,54 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_qualifications_number'), ['number'], unique=False)
         batch_op.create_index('ix_qualifications_valid_until', ['valid_until'], unique=False)
 
+    op.create_table('reminder_filings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('filed_on', sa.Date(), nullable=False),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_reminder_filings_enterprise_id_enterprises')),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_reminder_filings_recorded_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_filings')),
+    sa.UniqueConstraint('enterprise_id', 'kind', 'year', name=op.f('uq_reminder_filings_enterprise_id_kind_year'))
+    )
+    op.create_table('reminders',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('rule_id', sa.Integer(), nullable=False),
+    sa.Column('subject_type', sa.String(length=20), nullable=False),
+    sa.Column('subject_id', sa.Integer(), nullable=False),
+    sa.Column('occurrence_on', sa.Date(), nullable=False),
+    sa.Column('occurrence_tag', sa.String(length=40), nullable=False),
+    sa.Column('recipient_type', sa.String(length=10), nullable=False),
+    sa.Column('recipient_id', sa.Integer(), nullable=False),
+    sa.Column('to_address', sa.String(length=254), nullable=False),
+    sa.Column('locale', sa.String(length=10), nullable=False),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('next_attempt_at', tracker.models_base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_at', tracker.models_base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', tracker.models_base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('handled_at', tracker.models_base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('handled_by_id', sa.Integer(), nullable=True),
+    sa.Column('unsubscribed_at', tracker.models_base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('digest_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['digest_id'], ['reminders.id'], name=op.f('fk_reminders_digest_id_reminders')),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_reminders_enterprise_id_enterprises')),
+    sa.ForeignKeyConstraint(['handled_by_id'], ['users.id'], name=op.f('fk_reminders_handled_by_id_users')),
+    sa.ForeignKeyConstraint(['rule_id'], ['reminder_rules.id'], name=op.f('fk_reminders_rule_id_reminder_rules')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminders')),
+    sa.UniqueConstraint('rule_id', 'subject_type', 'subject_id', 'occurrence_on', 'occurrence_tag', 'recipient_type', 'recipient_id', name='uq_reminders_key')
+    )
+    with op.batch_alter_table('reminders', schema=None) as batch_op:
+        batch_op.create_index('ix_reminders_enterprise', ['enterprise_id', 'id'], unique=False)
+        batch_op.create_index('ix_reminders_status_next', ['status', 'next_attempt_at'], unique=False)
+
     op.create_table('tenancies',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('enterprise_id', sa.Integer(), nullable=False),
@@ -386,6 +466,25 @@ def upgrade():
     with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_applications_enterprise_id'), ['enterprise_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_applications_status'), ['status'], unique=False)
+
+    op.create_table('reminder_outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reminder_id', sa.Integer(), nullable=True),
+    sa.Column('message_id', sa.String(length=200), nullable=False),
+    sa.Column('to_address', sa.String(length=254), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('transport', sa.String(length=20), nullable=False),
+    sa.Column('sent_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_reminder_outbox_enterprise_id_enterprises')),
+    sa.ForeignKeyConstraint(['reminder_id'], ['reminders.id'], name=op.f('fk_reminder_outbox_reminder_id_reminders')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_outbox'))
+    )
+    with op.batch_alter_table('reminder_outbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reminder_outbox_enterprise_id'), ['enterprise_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reminder_outbox_reminder_id'), ['reminder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reminder_outbox_sent_at'), ['sent_at'], unique=False)
 
     op.create_table('stage_transitions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -479,6 +578,12 @@ def downgrade():
         batch_op.drop_index('ix_stage_transitions_enterprise_on')
 
     op.drop_table('stage_transitions')
+    with op.batch_alter_table('reminder_outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reminder_outbox_sent_at'))
+        batch_op.drop_index(batch_op.f('ix_reminder_outbox_reminder_id'))
+        batch_op.drop_index(batch_op.f('ix_reminder_outbox_enterprise_id'))
+
+    op.drop_table('reminder_outbox')
     with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_applications_status'))
         batch_op.drop_index(batch_op.f('ix_applications_enterprise_id'))
@@ -489,6 +594,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_tenancies_carrier_id'))
 
     op.drop_table('tenancies')
+    with op.batch_alter_table('reminders', schema=None) as batch_op:
+        batch_op.drop_index('ix_reminders_status_next')
+        batch_op.drop_index('ix_reminders_enterprise')
+
+    op.drop_table('reminders')
+    op.drop_table('reminder_filings')
     with op.batch_alter_table('qualifications', schema=None) as batch_op:
         batch_op.drop_index('ix_qualifications_valid_until')
         batch_op.drop_index(batch_op.f('ix_qualifications_number'))
@@ -543,6 +654,11 @@ def downgrade():
     op.drop_table('audit_events')
     op.drop_table('users')
     op.drop_table('targets')
+    op.drop_table('reminder_rules')
+    with op.batch_alter_table('official_cycles', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_official_cycles_closes_on'))
+
+    op.drop_table('official_cycles')
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:
         batch_op.drop_index('ix_login_attempts_email_at')
 
