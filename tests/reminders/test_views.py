@@ -255,3 +255,14 @@ def test_officer_switches_to_the_daily_digest(client, firm):
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.entity_type == "user",
                                                       AuditEvent.entity_id == officer.id,
                                                       AuditEvent.action == "update"))
+
+
+def test_ledger_export_is_scoped_and_neutralised(client, two_zones):
+    login(client, make_user("zone", zone="hitech"))
+    body = client.get("/reminders/export?format=csv").get_data(as_text=True)
+    assert two_zones["hitech"].name in body
+    assert two_zones["teda"].name not in body
+    assert body.splitlines()[0].lstrip("\ufeff").startswith("企业名称,提醒类型")
+    xlsx = client.get("/reminders/export")
+    assert xlsx.status_code == 200
+    assert xlsx.mimetype.endswith("spreadsheetml.sheet")

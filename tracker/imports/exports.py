@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
+from flask import Response, request, send_file, stream_with_context
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -47,6 +49,22 @@ class Column:
     #: text, date, int, wan (value in 元, shown in 万元), number
     kind: str = "text"
     width: int = 14
+
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_response(name: str, columns: list[Column], rows: Iterable[list[Any]]) -> Response:
+    """A download of `rows`: CSV when ?format=csv (streamed), else an .xlsx workbook."""
+    stamp = today().strftime("%Y%m%d")
+    if request.args.get("format") == "csv":
+        filename = quote(f"{name}-{stamp}.csv")
+        return Response(stream_with_context(csv_stream(columns, rows)),
+                        mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition":
+                                 f"attachment; filename=export.csv; filename*=UTF-8''{filename}"})
+    return send_file(xlsx_file([(name, columns, rows)]), as_attachment=True,
+                     download_name=f"{name}-{stamp}.xlsx", mimetype=XLSX_MIMETYPE)
 
 
 def neutralise(value: Any) -> Any:

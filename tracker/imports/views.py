@@ -12,7 +12,6 @@ from pathlib import Path
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -21,7 +20,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -250,7 +248,7 @@ def errors_download(job_id: int):
     handle = exports.xlsx_file([("错误清单", exports.ERROR_COLUMNS,
                                  exports.error_rows(job.errors or []))])
     return send_file(handle, as_attachment=True, download_name=f"导入错误-{job.id}.xlsx",
-                     mimetype=XLSX)
+                     mimetype=exports.XLSX_MIMETYPE)
 
 
 @bp.get("/<int:job_id>/file")
@@ -300,36 +298,17 @@ def template(kind: str):
               for f in fields]
     handle = exports.xlsx_file([(IMPORT_KINDS[kind], header, [])])
     return send_file(handle, as_attachment=True,
-                     download_name=f"导入模板-{IMPORT_KINDS[kind]}.xlsx", mimetype=XLSX)
+                     download_name=f"导入模板-{IMPORT_KINDS[kind]}.xlsx",
+                     mimetype=exports.XLSX_MIMETYPE)
 
 
 # --- exports -------------------------------------------------------------------------------
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _send(name: str, columns_: list[exports.Column], rows):
-    stamp = today().strftime("%Y%m%d")
-    if request.args.get("format") == "csv":
-        return Response(stream_with_context(exports.csv_stream(columns_, rows)),
-                        mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": _disposition(f"{name}-{stamp}.csv")})
-    handle = exports.xlsx_file([(name, columns_, rows)])
-    return send_file(handle, as_attachment=True, download_name=f"{name}-{stamp}.xlsx",
-                     mimetype=XLSX)
-
-
-def _disposition(filename: str) -> str:
-    from urllib.parse import quote
-
-    return f"attachment; filename=export.csv; filename*=UTF-8''{quote(filename)}"
-
 
 @bp.get("/export/enterprises")
 @login_required
 def export_enterprises():
     filters = EnterpriseFilters.from_args(request.args)
-    return _send("企业名单", exports.ENTERPRISE_COLUMNS,
+    return exports.export_response("企业名单", exports.ENTERPRISE_COLUMNS,
                  exports.enterprise_rows(current_user, filters))
 
 
@@ -337,14 +316,14 @@ def export_enterprises():
 @login_required
 def export_qualifications():
     filters = exports.QualificationFilters.from_args(request.args)
-    return _send("资质名单", exports.QUALIFICATION_COLUMNS,
+    return exports.export_response("资质名单", exports.QUALIFICATION_COLUMNS,
                  exports.qualification_rows(current_user, filters))
 
 
 @bp.get("/export/tenancies")
 @login_required
 def export_tenancies():
-    return _send("入驻名单", exports.TENANCY_COLUMNS,
+    return exports.export_response("入驻名单", exports.TENANCY_COLUMNS,
                  exports.tenancy_rows(current_user, request.args))
 
 
@@ -353,7 +332,8 @@ def export_tenancies():
 def export_report():
     handle = exports.xlsx_file(exports.leadership_sheets(current_user))
     return send_file(handle, as_attachment=True,
-                     download_name=f"梯度培育情况汇报-{today().isoformat()}.xlsx", mimetype=XLSX)
+                     download_name=f"梯度培育情况汇报-{today().isoformat()}.xlsx",
+                     mimetype=exports.XLSX_MIMETYPE)
 
 
 @bp.get("/export/")

@@ -29,6 +29,7 @@ from tracker.audit import services as audit
 from tracker.clock import now_utc, today
 from tracker.enterprises.models import Contact, Enterprise
 from tracker.extensions import db
+from tracker.imports import exports
 from tracker.incubation.models import Tenancy
 from tracker.ladder.models import Application, Qualification
 from tracker.pagination import SortKey, keyset_page
@@ -118,6 +119,35 @@ def ledger():
     return render_template("reminders/ledger.html", page=page, filters=filters,
                            counts=status_counts(current_user), statuses=STATUSES,
                            kinds=RULE_KINDS)
+
+
+#: the ledger as a spreadsheet (same filters and scope as the page)
+EXPORT_COLUMNS = [
+    exports.Column("企业名称", width=28), exports.Column("提醒类型", width=22),
+    exports.Column("事项日期", "date"), exports.Column("收件人", width=28),
+    exports.Column("状态", width=12), exports.Column("尝试次数", "int"),
+    exports.Column("最近错误", width=40), exports.Column("发送时间", "date", width=18),
+]
+
+
+def _export_rows(query) -> Any:
+    for reminder in db.session.scalars(query.order_by(Reminder.id.desc())
+                                       .execution_options(yield_per=500)):
+        yield [
+            reminder.enterprise.name if reminder.enterprise else "",
+            RULE_KINDS.get(reminder.rule.kind, reminder.rule.kind),
+            reminder.occurrence_on, reminder.to_address,
+            STATUSES.get(reminder.status, reminder.status), reminder.attempts,
+            reminder.last_error, reminder.sent_at,
+        ]
+
+
+@bp.get("/export")
+@login_required
+def export():
+    """Download the filtered ledger (.xlsx, or .csv with ?format=csv)."""
+    query, _filters = _filtered(request.args)
+    return exports.export_response("提醒台账", EXPORT_COLUMNS, _export_rows(query))
 
 
 def _back() -> Any:
