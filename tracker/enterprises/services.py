@@ -24,6 +24,9 @@ from tracker.enterprises.models import (
     Enterprise,
 )
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
+from tracker.errors import FieldError as FieldError  # re-exported for views
+from tracker.errors import StaleEdit as StaleEdit
+from tracker.errors import check_version
 from tracker.extensions import db
 from tracker.signals import enterprise_changed
 
@@ -36,22 +39,6 @@ ENTERPRISE_FIELDS = (
 CONTACT_FIELDS = ("name", "title", "phone", "email", "receives_reminders", "locale")
 METRIC_FIELDS = COUNT_FIELDS + MONEY_FIELDS
 WAN = Decimal(10000)
-
-
-class FieldError(ValueError):
-    """Input refused; `errors` maps field names to messages a person can act on."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-
-class StaleEdit(Exception):
-    """Someone saved a newer version since the form was opened."""
-
-    def __init__(self, current_version: int):
-        super().__init__(current_version)
-        self.current_version = current_version
 
 
 @dataclass(frozen=True)
@@ -129,16 +116,11 @@ def create_enterprise(data: dict[str, Any]) -> Enterprise:
     return enterprise
 
 
-def _check_version(obj: Any, expected_version: int | None) -> None:
-    if expected_version is not None and obj.version != int(expected_version):
-        raise StaleEdit(obj.version)
-
-
 def update_enterprise(
     enterprise: Enterprise, data: dict[str, Any], *, expected_version: int | None
 ) -> dict[str, list[Any]]:
     """Apply changed fields; refuses when the record moved on since the form was read."""
-    _check_version(enterprise, expected_version)
+    check_version(enterprise, expected_version)
     cleaned = _clean(data)
     if "uscc" in data:
         cleaned["uscc"] = check_uscc(
@@ -159,7 +141,7 @@ def update_enterprise(
 
 def set_archived(enterprise: Enterprise, archived: bool, *, expected_version: int | None,
                  reason: str = "") -> None:
-    _check_version(enterprise, expected_version)
+    check_version(enterprise, expected_version)
     new_status = "archived" if archived else "active"
     if enterprise.status == new_status:
         return
@@ -244,7 +226,7 @@ def save_metrics(
         action = "create"
         before: dict[str, Any] = {}
     else:
-        _check_version(row, expected_version)
+        check_version(row, expected_version)
         before = audit.snapshot(row, METRIC_FIELDS)
     for key in METRIC_FIELDS:
         if key in values:

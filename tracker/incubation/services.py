@@ -20,8 +20,11 @@ from tracker.accounts.scope import carrier_scope, tenancy_scope
 from tracker.audit import services as audit
 from tracker.clock import now_utc, today
 from tracker.enterprises.models import AnnualMetrics, Enterprise
-from tracker.enterprises.services import FieldError, StaleEdit, save_metrics
+from tracker.enterprises.services import save_metrics
 from tracker.enterprises.zones import ZONES
+from tracker.errors import FieldError as FieldError  # re-exported for views
+from tracker.errors import StaleEdit as StaleEdit
+from tracker.errors import check_version
 from tracker.extensions import db
 from tracker.incubation import criteria
 from tracker.incubation.models import (
@@ -67,11 +70,6 @@ GRADUATE_CLAUSE = or_(
     Tenancy.status == "graduated",
     and_(Tenancy.status == "moved_on", Tenancy.graduation_basis.is_not(None)),
 )
-
-
-def _check_version(obj: Any, expected_version: int | None) -> None:
-    if expected_version is not None and obj.version != int(expected_version):
-        raise StaleEdit(obj.version)
 
 
 def _clean_text(value: Any) -> str | None:
@@ -125,7 +123,7 @@ def save_carrier(data: Mapping[str, Any], carrier: Carrier | None = None, *,
                      audit.changed_fields({}, audit.snapshot(carrier, CARRIER_FIELDS)),
                      summary=carrier.name)
         return carrier
-    _check_version(carrier, expected_version)
+    check_version(carrier, expected_version)
     before = audit.snapshot(carrier, CARRIER_FIELDS)
     for key, value in values.items():
         setattr(carrier, key, value)
@@ -307,7 +305,7 @@ def open_tenancy(
 def update_tenancy(tenancy: Tenancy, data: Mapping[str, Any], *,
                    expected_version: int | None) -> dict[str, list[Any]]:
     """Change the move-in details (date, term, area) — what a carrier manager may edit."""
-    _check_version(tenancy, expected_version)
+    check_version(tenancy, expected_version)
     moved_in = data.get("moved_in_on", tenancy.moved_in_on)
     if "term_ends_on" in data or "moved_in_on" in data:
         term, reason = _check_term(tenancy.carrier, moved_in, data.get("term_ends_on"),
@@ -503,7 +501,7 @@ def approve(proposal: StatusProposal, *, user: Any, comment: str | None = None,
             expected_version: int | None = None) -> StatusProposal:
     """Apply an approved change: close the tenancy, record the move; open the next on move_on."""
     _require_pending(proposal, user)
-    _check_version(proposal, expected_version)
+    check_version(proposal, expected_version)
     tenancy = proposal.tenancy
     if tenancy.status != "incubating" and not (proposal.action == "move_on"
                                                and tenancy.status == "graduated"):
@@ -559,7 +557,7 @@ def reject(proposal: StatusProposal, *, user: Any, comment: str | None,
            expected_version: int | None = None) -> StatusProposal:
     """Turn a proposal down with the reason the manager will read; the tenancy is untouched."""
     _require_pending(proposal, user)
-    _check_version(proposal, expected_version)
+    check_version(proposal, expected_version)
     comment = _clean_text(comment)
     if not comment:
         raise FieldError({"comment": "驳回时请填写意见，载体管理员将看到该意见"})
@@ -697,7 +695,7 @@ def submit_report(cycle: ReportingCycle, tenancy: Tenancy, values: Mapping[str, 
         before: dict[str, Any] = {}
         action = "create"
     else:
-        _check_version(report, expected_version)
+        check_version(report, expected_version)
         before = audit.snapshot(report, REPORT_FIELDS)
     for key in REPORT_FIELDS:
         setattr(report, key, clean.get(key))

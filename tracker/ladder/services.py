@@ -20,6 +20,9 @@ from sqlalchemy.orm import joinedload
 from tracker.audit import services as audit
 from tracker.clock import today
 from tracker.enterprises.models import Enterprise
+from tracker.errors import FieldError as FieldError  # re-exported for views
+from tracker.errors import StaleEdit as StaleEdit
+from tracker.errors import check_version
 from tracker.extensions import db
 from tracker.ladder import validity
 from tracker.ladder.models import (
@@ -51,25 +54,8 @@ EVIDENCE_TYPES = {
 DEFAULT_EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 
 
-class LadderError(ValueError):
-    """Input refused; `errors` maps field names to messages a person can act on."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-
-class StaleEdit(Exception):
-    """Someone saved a newer version since the form was opened."""
-
-    def __init__(self, current_version: int):
-        super().__init__(current_version)
-        self.current_version = current_version
-
-
-def _check_version(obj: Any, expected_version: int | None) -> None:
-    if expected_version is not None and obj.version != int(expected_version):
-        raise StaleEdit(obj.version)
+class LadderError(FieldError):
+    """A qualification or application change refused, with a message per field."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,7 +234,7 @@ def update_qualification(
     actor_id: int | None = None,
 ) -> dict[str, list[Any]]:
     """Correct number, dates or batch; the rung follows."""
-    _check_version(qualification, expected_version)
+    check_version(qualification, expected_version)
     values = {k: data[k] for k in ("number", "granted_on", "valid_until", "batch") if k in data}
     if "number" in values:
         values["number"] = (values["number"] or "").strip().upper() or None
@@ -293,7 +279,7 @@ def revoke_qualification(
     expected_version: int | None = None,
 ) -> Qualification:
     """Record a revocation (撤销/取消) with why; audited, rung refreshed."""
-    _check_version(qualification, expected_version)
+    check_version(qualification, expected_version)
     reason = (reason or "").strip()
     revoked_on = revoked_on or today()
     errors = {}
@@ -445,7 +431,7 @@ def save_local_thresholds(kind: str, values: dict[str, Any], *, actor_id: int | 
         row = LocalThreshold(kind=kind, values={})
         db.session.add(row)
     else:
-        _check_version(row, expected_version)
+        check_version(row, expected_version)
         before = dict(row.values)
     row.values = clean
     row.updated_by_id = actor_id if actor_id is not None else audit._current_actor_id()
@@ -493,7 +479,7 @@ def update_application(application: Application, data: dict[str, Any], *,
                        expected_version: int | None = None,
                        actor_id: int | None = None) -> dict[str, list[Any]]:
     """Change batch, owner, deadline or notes (status moves go through move_application)."""
-    _check_version(application, expected_version)
+    check_version(application, expected_version)
     values = {k: data[k] for k in ("batch", "owner_id", "deadline", "notes") if k in data}
     for key in ("batch", "notes"):
         if key in values:
@@ -527,7 +513,7 @@ def move_application(
     valid_until: date | None = None,
 ) -> Application:
     """Move along the pipeline; approving creates the qualification in the same step."""
-    _check_version(application, expected_version)
+    check_version(application, expected_version)
     if to_status not in APPLICATION_STATUSES:
         raise LadderError({"status": "未知的申报状态"})
     if to_status not in allowed_moves(application):
