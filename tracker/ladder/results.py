@@ -121,11 +121,26 @@ def _on_enterprise_changed(enterprise_id: int, **_kwargs: Any) -> None:
     mark_dirty(enterprise_id)
 
 
+#: more firms than this in one commit (a bulk import) are recomputed by a worker afterwards
+INLINE_RECOMPUTE_LIMIT = 300
+
+
 @event.listens_for(Session, "before_commit")
 def _recompute_dirty(session: Session) -> None:
     dirty = session.info.pop(_DIRTY_KEY, None)
-    if dirty:
+    if not dirty:
+        return
+    if len(dirty) <= INLINE_RECOMPUTE_LIMIT:
         recompute(dirty)
+        return
+    # Keep the commit short and its memory bounded; the nightly run catches up if the
+    # broker cannot take the task now.
+    from tracker.celery_app import enqueue_after_commit
+    from tracker.ladder.tasks import recompute_many
+
+    ids = sorted(dirty)
+    for start in range(0, len(ids), INLINE_RECOMPUTE_LIMIT):
+        enqueue_after_commit(recompute_many, ids[start:start + INLINE_RECOMPUTE_LIMIT])
 
 
 @event.listens_for(Session, "after_soft_rollback")
