@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = [["import_50k.py"]]
+BENCHES = [["list_page.py"], ["import_50k.py"]]
 
 
 def main() -> int:
