@@ -28,7 +28,8 @@ def _published(app) -> list[tuple[str, list]]:
                 message = queue.get(timeout=0.2)
             except queue.Empty:
                 break
-            out.append((message.headers["task"], message.payload[0][0]))
+            args = message.payload[0]
+            out.append((message.headers["task"], args[0] if args else None))
             message.ack()
         queue.close()
     return out

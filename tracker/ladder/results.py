@@ -127,6 +127,8 @@ INLINE_RECOMPUTE_LIMIT = 300
 
 @event.listens_for(Session, "before_commit")
 def _recompute_dirty(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT (one import row) is not the commit; wait for the real one
     dirty = session.info.pop(_DIRTY_KEY, None)
     if not dirty:
         return

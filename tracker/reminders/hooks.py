@@ -51,6 +51,8 @@ def _after_flush(session: Session, _context) -> None:
 
 
 def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT (one import row) is not the commit; wait for the real one
     touched = session.info.pop(_KEY, None)
     if not touched:
         return
