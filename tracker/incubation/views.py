@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 
 from flask import (
     Blueprint,
@@ -23,7 +24,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.accounts.access import roles_required
 from tracker.accounts.roles import EDITOR_ROLES, Role
@@ -40,6 +40,7 @@ from tracker.enterprises import uscc as uscc_codes
 from tracker.enterprises.models import Enterprise
 from tracker.enterprises.services import wan_to_yuan, yuan_to_wan
 from tracker.extensions import db
+from tracker.forms_support import Outcome, commit_or_report, page_status
 from tracker.incubation import criteria, services
 from tracker.incubation.forms import (
     CarrierForm,
@@ -87,18 +88,13 @@ def _page_size() -> int:
     return min(max(request.args.get("size", current_app.config["PAGE_SIZE"], type=int), 1), 200)
 
 
-def _show_field_errors(form, errors: dict[str, str]) -> None:
-    for name, message in errors.items():
-        field = getattr(form, name, None)
-        if field is not None and name != "csrf_token":
-            field.errors = [*field.errors, message]
-        else:
-            flash(message, "danger")
-
-
 def _stale_message(current_version: int) -> str:
     return _("保存失败：该记录已被他人修改（当前版本 %(v)s）。请刷新后核对再保存。",
              v=current_version)
+
+
+#: save through a service and commit, or report the refusal (with incubation's stale wording)
+_save = partial(commit_or_report, stale=_stale_message)
 
 
 def _require_tenant_editor() -> None:
@@ -151,17 +147,12 @@ def _carrier_form_data(form: CarrierForm) -> dict:
 @roles_required(*BUREAU_ROLES)
 def carrier_new():
     form = CarrierForm()
-    if form.validate_on_submit():
-        try:
-            carrier = services.save_carrier(_carrier_form_data(form))
-            db.session.commit()
-            flash(_("已登记载体 %(name)s", name=carrier.name), "success")
-            return redirect(url_for(".carrier", carrier_id=carrier.id))
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
-    status = 400 if form.errors else 200
-    return render_template("incubation/carrier_form.html", form=form, carrier=None), status
+    if form.validate_on_submit() and (
+            saved := _save(form, lambda: services.save_carrier(_carrier_form_data(form)))).ok:
+        flash(_("已登记载体 %(name)s", name=saved.result.name), "success")
+        return redirect(url_for(".carrier", carrier_id=saved.result.id))
+    return render_template("incubation/carrier_form.html", form=form,
+                           carrier=None), page_status(form)
 
 
 @bp.route("/carriers/<int:carrier_id>/edit", methods=["GET", "POST"])
@@ -171,24 +162,16 @@ def carrier_edit(carrier_id: int):
     form = CarrierForm(obj=carrier)
     if request.method == "GET":
         form.version.data = carrier.version
-    status = 200
+    saved: Outcome | None = None
     if form.validate_on_submit():
-        try:
-            services.save_carrier(_carrier_form_data(form), carrier,
-                                  expected_version=form.version.data or None)
-            db.session.commit()
+        saved = _save(form, lambda: services.save_carrier(
+            _carrier_form_data(form), carrier, expected_version=form.version.data or None),
+            current_version=lambda: get_carrier_or_404(current_user, carrier_id).version)
+        if saved.ok:
             flash(_("已保存"), "success")
             return redirect(url_for(".carrier", carrier_id=carrier.id))
-        except (services.StaleEdit, StaleDataError):
-            db.session.rollback()
-            flash(_stale_message(get_carrier_or_404(current_user, carrier_id).version), "danger")
-            status = 409
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
-    if form.errors and status == 200:
-        status = 400
-    return render_template("incubation/carrier_form.html", form=form, carrier=carrier), status
+    return render_template("incubation/carrier_form.html", form=form,
+                           carrier=carrier), page_status(form, saved)
 
 
 def _tenants_query(carrier: Carrier, status: str):
@@ -265,22 +248,17 @@ def tenancy_new(carrier_id: int):
             Enterprise.uscc == uscc_codes.normalise(form.uscc.data)))
         if enterprise is None:
             form.uscc.errors = [_("未找到该统一社会信用代码对应的企业（或不在您的管辖范围内）")]
-        else:
-            try:
-                tenancy = services.open_tenancy(
-                    enterprise, carrier, form.moved_in_on.data, form.term_ends_on.data,
-                    form.term_override_reason.data, area_m2=form.area_m2.data)
-                db.session.commit()
-                flash(_("已登记入驻：%(name)s", name=enterprise.name), "success")
-                for warning in tenancy.warnings:
-                    flash(_("入驻条件提示：%(w)s", w=warning), "warning")
-                return redirect(url_for(".tenancy", tenancy_id=tenancy.id))
-            except services.FieldError as exc:
-                db.session.rollback()
-                _show_field_errors(form, exc.errors)
-    status = 400 if form.errors else 200
+        elif (saved := _save(form, lambda: services.open_tenancy(
+                enterprise, carrier, form.moved_in_on.data, form.term_ends_on.data,
+                form.term_override_reason.data, area_m2=form.area_m2.data))).ok:
+            tenancy = saved.result
+            flash(_("已登记入驻：%(name)s", name=enterprise.name), "success")
+            for warning in tenancy.warnings:
+                flash(_("入驻条件提示：%(w)s", w=warning), "warning")
+            return redirect(url_for(".tenancy", tenancy_id=tenancy.id))
     return render_template("incubation/tenancy_new.html", form=form, carrier=carrier,
-                           default_end=services.default_term_end(carrier, today())), status
+                           default_end=services.default_term_end(carrier, today())
+                           ), page_status(form)
 
 
 @bp.get("/tenancies/<int:tenancy_id>")
@@ -313,31 +291,23 @@ def tenancy_edit(tenancy_id: int):
     form = TenancyEditForm(obj=tenancy)
     if request.method == "GET":
         form.version.data = tenancy.version
-    status = 200
+    saved: Outcome | None = None
     if form.validate_on_submit():
-        try:
-            changes = services.update_tenancy(tenancy, {
-                "moved_in_on": form.moved_in_on.data, "term_ends_on": form.term_ends_on.data,
-                "term_override_reason": form.term_override_reason.data,
-                "area_m2": form.area_m2.data,
-            }, expected_version=form.version.data or None)
-            db.session.commit()
+        saved = _save(form, lambda: services.update_tenancy(tenancy, {
+            "moved_in_on": form.moved_in_on.data, "term_ends_on": form.term_ends_on.data,
+            "term_override_reason": form.term_override_reason.data,
+            "area_m2": form.area_m2.data,
+        }, expected_version=form.version.data or None),
+            current_version=lambda: get_tenancy_or_404(current_user, tenancy_id).version)
+        if saved.ok:
+            changes = saved.result
             flash(_("已保存 %(n)d 项修改", n=len(changes)) if changes else _("没有修改"),
                   "success")
             return redirect(url_for(".tenancy", tenancy_id=tenancy.id))
-        except (services.StaleEdit, StaleDataError):
-            db.session.rollback()
-            flash(_stale_message(get_tenancy_or_404(current_user, tenancy_id).version),
-                  "danger")
-            status = 409
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
-    if form.errors and status == 200:
-        status = 400
     return render_template("incubation/tenancy_form.html", form=form, tenancy=tenancy,
                            default_end=services.default_term_end(tenancy.carrier,
-                                                                 tenancy.moved_in_on)), status
+                                                                 tenancy.moved_in_on)
+                           ), page_status(form, saved)
 
 
 def _next_carrier_choices(exclude_id: int | None) -> list[tuple[str, str]]:
@@ -360,27 +330,21 @@ def propose(tenancy_id: int):
     if request.method == "GET":
         form.action.data = request.args.get("action", "graduate")
         form.effective_on.data = today()
-    if form.validate_on_submit():
-        try:
-            proposal = services.propose(tenancy, form.action.data, {
+    if form.validate_on_submit() and (saved := _save(form, lambda: services.propose(
+            tenancy, form.action.data, {
                 "effective_on": form.effective_on.data,
                 "graduation_basis": form.graduation_basis.data or None,
                 "evidence": form.evidence.data, "reason": form.reason.data,
                 "next_carrier_id": form.next_carrier_id.data if form.next_carrier_id.choices
                 else None,
                 "next_carrier_note": form.next_carrier_note.data,
-            }, user=current_user)
-            db.session.commit()
-            flash(_("已提交，等待区科技局审核"), "success")
-            return redirect(url_for(".proposal", proposal_id=proposal.id))
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
+            }, user=current_user))).ok:
+        flash(_("已提交，等待区科技局审核"), "success")
+        return redirect(url_for(".proposal", proposal_id=saved.result.id))
     facts = services.graduation_facts(tenancy.enterprise)
-    status = 400 if form.errors else 200
     return render_template("incubation/propose.html", form=form, tenancy=tenancy,
                            checks=criteria.graduation_checks(facts),
-                           pending=services.pending_proposal(tenancy)), status
+                           pending=services.pending_proposal(tenancy)), page_status(form)
 
 
 # --------------------------------------------------------------------------------------------
@@ -431,7 +395,9 @@ def proposal(proposal_id: int):
     elif not services.may_decide(current_user):
         abort(403)
     elif form.validate_on_submit():
-        try:
+
+        def decide() -> list[tuple[str, str]]:
+            """Record the decision; returns what to tell the user once it is committed."""
             if form.decision.data == "approve":
                 next_carrier = None
                 if form.next_carrier_id.data:
@@ -440,28 +406,23 @@ def proposal(proposal_id: int):
                                  next_carrier=next_carrier,
                                  next_moved_in_on=form.next_moved_in_on.data,
                                  expected_version=form.version.data or None)
-                warnings = getattr(proposal, "warnings", [])
-                db.session.commit()
-                flash(_("已批准：%(name)s %(action)s", name=tenancy.enterprise.name,
-                        action=_(PROPOSAL_ACTIONS[proposal.action])), "success")
-                for warning in warnings:
-                    flash(_("入驻条件提示：%(w)s", w=warning), "warning")
-            elif form.decision.data == "reject":
+                return [(_("已批准：%(name)s %(action)s", name=tenancy.enterprise.name,
+                           action=_(PROPOSAL_ACTIONS[proposal.action])), "success")] + [
+                    (_("入驻条件提示：%(w)s", w=w), "warning")
+                    for w in getattr(proposal, "warnings", [])]
+            if form.decision.data == "reject":
                 services.reject(proposal, user=current_user, comment=form.comment.data,
                                 expected_version=form.version.data or None)
-                db.session.commit()
-                flash(_("已驳回"), "success")
-            else:
-                abort(400)
+                return [(_("已驳回"), "success")]
+            abort(400)
+
+        saved = _save(form, decide, current_version=lambda: proposal.version,
+                      stale=lambda _version: _("该申请已被他人处理，请刷新后查看"))
+        if saved.ok:
+            for message, category in saved.result:
+                flash(message, category)
             return redirect(url_for(".proposal", proposal_id=proposal.id))
-        except (services.StaleEdit, StaleDataError):
-            db.session.rollback()
-            flash(_("该申请已被他人处理，请刷新后查看"), "danger")
-            status = 409
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
-            status = 400
+        status = 409 if saved.stale else 400
     facts = services.graduation_facts(tenancy.enterprise)
     return render_template(
         "incubation/proposal.html", proposal=proposal, tenancy=tenancy, form=form,
@@ -477,15 +438,10 @@ def proposal_withdraw(proposal_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        services.withdraw(proposal, user=current_user)
-        db.session.commit()
-        flash(_("已撤回"), "success")
+        if _save(None, lambda: services.withdraw(proposal, user=current_user)).ok:
+            flash(_("已撤回"), "success")
     except PermissionError:
         abort(403)
-    except services.FieldError as exc:
-        db.session.rollback()
-        for message in exc.errors.values():
-            flash(message, "danger")
     return redirect(url_for(".proposal", proposal_id=proposal.id))
 
 
@@ -511,21 +467,14 @@ def cycles():
 @roles_required(*BUREAU_ROLES)
 def cycle_new():
     form = CycleForm()
-    if form.validate_on_submit():
-        try:
-            cycle = services.create_cycle({
-                "name": form.name.data, "period_start": form.period_start.data,
-                "period_end": form.period_end.data, "fiscal_year": form.fiscal_year.data,
-                "due_on": form.due_on.data,
-            }, user=current_user)
-            db.session.commit()
-            flash(_("已创建报送周期 %(name)s", name=cycle.name), "success")
-            return redirect(url_for(".cycle", cycle_id=cycle.id))
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
-    status = 400 if form.errors else 200
-    return render_template("incubation/cycle_form.html", form=form), status
+    if form.validate_on_submit() and (saved := _save(form, lambda: services.create_cycle({
+            "name": form.name.data, "period_start": form.period_start.data,
+            "period_end": form.period_end.data, "fiscal_year": form.fiscal_year.data,
+            "due_on": form.due_on.data,
+    }, user=current_user))).ok:
+        flash(_("已创建报送周期 %(name)s", name=saved.result.name), "success")
+        return redirect(url_for(".cycle", cycle_id=saved.result.id))
+    return render_template("incubation/cycle_form.html", form=form), page_status(form)
 
 
 def _cycle_or_404(cycle_id: int) -> ReportingCycle:
@@ -576,27 +525,19 @@ def report(cycle_id: int, tenancy_id: int):
         form.version.data = existing.version
         for name in REPORT_MONEY_FIELDS:
             getattr(form, name).data = yuan_to_wan(getattr(existing, name))
-    status = 200
+    saved: Outcome | None = None
     if form.validate_on_submit():
         values = {}
         for name in REPORT_FIELDS:
             value = getattr(form, name).data
             values[name] = wan_to_yuan(value) if name in REPORT_MONEY_FIELDS else value
-        try:
-            services.submit_report(cycle, tenancy, values, user=current_user,
-                                   expected_version=form.version.data or None)
-            db.session.commit()
+        saved = _save(form, lambda: services.submit_report(
+            cycle, tenancy, values, user=current_user,
+            expected_version=form.version.data or None),
+            current_version=lambda: existing.version if existing else 1)
+        if saved.ok:
             flash(_("已报送 %(name)s 的数据", name=tenancy.enterprise.name), "success")
             return redirect(url_for(".cycle", cycle_id=cycle.id))
-        except (services.StaleEdit, StaleDataError):
-            db.session.rollback()
-            flash(_stale_message(existing.version if existing else 1), "danger")
-            status = 409
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
-    if form.errors and status == 200:
-        status = 400
     return render_template("incubation/report_form.html", form=form, cycle=cycle,
                            tenancy=tenancy, report=existing,
-                           field_names=list(REPORT_FIELDS)), status
+                           field_names=list(REPORT_FIELDS)), page_status(form, saved)
