@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -33,6 +33,7 @@ from tracker.enterprises.models import (
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
 from tracker.forms_support import Outcome, commit_or_report, page_status
+from tracker.pagination import requested_size
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 
@@ -49,7 +50,7 @@ def _officer_choices() -> list[tuple[str, str]]:
 @login_required
 def index():
     filters = queries.EnterpriseFilters.from_args(request.args)
-    size = min(max(request.args.get("size", current_app.config["PAGE_SIZE"], type=int), 1), 200)
+    size = requested_size()
     page = queries.page(current_user, filters, size=size, after=request.args.get("after"),
                         before=request.args.get("before"))
     total = queries.count(current_user, filters)

@@ -13,7 +13,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -68,7 +67,7 @@ from tracker.incubation.models import (
     Tenancy,
     TenantReport,
 )
-from tracker.pagination import SortKey, keyset_page
+from tracker.pagination import SortKey, keyset_page, requested_size
 
 bp = Blueprint("incubation", __name__, url_prefix="/incubation")
 
@@ -82,10 +81,6 @@ def incubation_labels() -> dict:
             "level_labels": LEVEL_LABELS, "graduation_bases": GRADUATION_BASES,
             "proposal_actions": PROPOSAL_ACTIONS, "proposal_statuses": PROPOSAL_STATUSES,
             "tenancy_statuses": TENANCY_STATUSES}
-
-
-def _page_size() -> int:
-    return min(max(request.args.get("size", current_app.config["PAGE_SIZE"], type=int), 1), 200)
 
 
 def _stale_message(current_version: int) -> str:
@@ -118,7 +113,7 @@ def carriers():
         query = query.where(Carrier.kind == kind)
     page = keyset_page(db.session, query,
                        [SortKey(Carrier.name), SortKey(Carrier.id, kind="int")],
-                       size=_page_size(), after=request.args.get("after"),
+                       size=requested_size(), after=request.args.get("after"),
                        before=request.args.get("before"))
     counts: dict[int, dict[str, int]] = {}
     ids = [c.id for c in page.items]
@@ -191,7 +186,7 @@ def carrier(carrier_id: int):
         db.session, _tenants_query(carrier, status),
         [SortKey(Tenancy.moved_in_on, descending=True, kind="date"),
          SortKey(Tenancy.id, descending=True, kind="int")],
-        size=_page_size(), after=request.args.get("after"), before=request.args.get("before"))
+        size=requested_size(), after=request.args.get("after"), before=request.args.get("before"))
     check = services.carrier_check(carrier)
     rented = db.session.scalar(select(func.sum(Tenancy.area_m2)).where(
         Tenancy.carrier_id == carrier.id, Tenancy.status == "incubating"))
@@ -375,7 +370,7 @@ def proposals():
         query = query.where(StatusProposal.status == status)
     page = keyset_page(db.session, query,
                        [SortKey(StatusProposal.id, descending=True, kind="int")],
-                       size=_page_size(), after=request.args.get("after"),
+                       size=requested_size(), after=request.args.get("after"),
                        before=request.args.get("before"))
     return render_template("incubation/proposals.html", page=page, status=status)
 
@@ -456,7 +451,7 @@ def cycles():
     page = keyset_page(db.session, select(ReportingCycle),
                        [SortKey(ReportingCycle.due_on, descending=True, kind="date"),
                         SortKey(ReportingCycle.id, descending=True, kind="int")],
-                       size=_page_size(), after=request.args.get("after"),
+                       size=requested_size(), after=request.args.get("after"),
                        before=request.args.get("before"))
     progress = {c.id: services.report_progress(c, current_user) for c in page.items}
     return render_template("incubation/cycles.html", page=page, progress=progress,
@@ -495,7 +490,7 @@ def cycle(cycle_id: int):
         query = query.where(TenantReport.id.is_(None)) if today() > cycle.due_on \
             else query.where(false())
     page = keyset_page(db.session, query,
-                       [SortKey(Tenancy.id, kind="int")], size=_page_size(),
+                       [SortKey(Tenancy.id, kind="int")], size=requested_size(),
                        after=request.args.get("after"), before=request.args.get("before"))
     ids = [t.id for t in page.items]
     reports = {}

@@ -10,7 +10,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -49,6 +48,7 @@ from tracker.ladder.models import (
     LocalThreshold,
 )
 from tracker.ladder.rules import KINDS, LOCALLY_CONFIGURED_KINDS, FactsError
+from tracker.pagination import requested_size
 
 bp = Blueprint("ladder", __name__, url_prefix="/ladder")
 WAN = Decimal(10000)
@@ -87,7 +87,7 @@ def board():
     if view not in queries.BOARD_VIEWS:
         view = "rungs"
     filters = queries.BoardFilters.from_args(request.args)
-    size = min(max(request.args.get("size", current_app.config["PAGE_SIZE"], type=int), 1), 200)
+    size = requested_size()
     context: dict[str, Any] = {}
     if view == "rungs":
         context["counts"] = queries.rung_counts(current_user, filters)
