@@ -36,6 +36,19 @@ def editor_required(view):
     return wrapped
 
 
+def tenant_editor_required(view):
+    """Contacts, yearly figures, activities, tenancies, reports: editors and carrier managers."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.can_edit_tenant_data:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 def safe_next(target: str | None, default: str) -> str:
     """Only same-site relative paths are followed after login."""
     if not target:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from tracker.accounts.access import editor_required
+from tracker.accounts.access import editor_required, tenant_editor_required
 from tracker.accounts.models import User
 from tracker.accounts.roles import EDITOR_ROLES
 from tracker.accounts.scope import get_enterprise_or_404
@@ -212,15 +212,9 @@ def _submit_inline(form, save, success: str) -> None:
         flash(success, "success")
 
 
-def _require_tenant_editor() -> None:
-    if not current_user.can_edit_tenant_data:
-        abort(403)
-
-
 @bp.post("/<int:enterprise_id>/contacts")
-@login_required
+@tenant_editor_required
 def contact_add(enterprise_id: int):
-    _require_tenant_editor()
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     form = ContactForm(prefix="contact")
     _submit_inline(form, lambda: services.save_contact(enterprise, form.data), _("已添加联系人"))
@@ -236,9 +230,8 @@ def _contact_or_404(enterprise_id: int, contact_id: int) -> tuple:
 
 
 @bp.route("/<int:enterprise_id>/contacts/<int:contact_id>", methods=["GET", "POST"])
-@login_required
+@tenant_editor_required
 def contact_edit(enterprise_id: int, contact_id: int):
-    _require_tenant_editor()
     enterprise, contact = _contact_or_404(enterprise_id, contact_id)
     form = ContactForm(obj=contact)
     if form.validate_on_submit() and commit_or_report(
@@ -250,9 +243,8 @@ def contact_edit(enterprise_id: int, contact_id: int):
 
 
 @bp.post("/<int:enterprise_id>/contacts/<int:contact_id>/delete")
-@login_required
+@tenant_editor_required
 def contact_delete(enterprise_id: int, contact_id: int):
-    _require_tenant_editor()
     enterprise, contact = _contact_or_404(enterprise_id, contact_id)
     services.remove_contact(contact)
     db.session.commit()
@@ -263,9 +255,8 @@ def contact_delete(enterprise_id: int, contact_id: int):
 @bp.route("/<int:enterprise_id>/metrics/new", methods=["GET", "POST"],
           defaults={"year": None})
 @bp.route("/<int:enterprise_id>/metrics/<int:year>", methods=["GET", "POST"])
-@login_required
+@tenant_editor_required
 def metrics(enterprise_id: int, year: int | None):
-    _require_tenant_editor()
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     row = None
     if year is not None:
@@ -296,9 +287,8 @@ def metrics(enterprise_id: int, year: int | None):
 
 
 @bp.post("/<int:enterprise_id>/activities")
-@login_required
+@tenant_editor_required
 def activity_add(enterprise_id: int):
-    _require_tenant_editor()
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     form = _activity_form()
     _submit_inline(
@@ -310,9 +300,8 @@ def activity_add(enterprise_id: int):
 
 
 @bp.post("/<int:enterprise_id>/activities/<int:activity_id>/done")
-@login_required
+@tenant_editor_required
 def activity_done(enterprise_id: int, activity_id: int):
-    _require_tenant_editor()
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     activity = db.session.get(Activity, activity_id)
     if activity is None or activity.enterprise_id != enterprise.id:

@@ -24,7 +24,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import joinedload
 
-from tracker.accounts.access import roles_required
+from tracker.accounts.access import roles_required, tenant_editor_required
 from tracker.accounts.roles import EDITOR_ROLES, Role
 from tracker.accounts.scope import (
     carrier_scope,
@@ -90,11 +90,6 @@ def _stale_message(current_version: int) -> str:
 
 #: save through a service and commit, or report the refusal (with incubation's stale wording)
 _save = partial(commit_or_report, stale=_stale_message)
-
-
-def _require_tenant_editor() -> None:
-    if not current_user.can_edit_tenant_data:
-        abort(403)
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,9 +274,8 @@ def tenancy(tenancy_id: int):
 
 
 @bp.route("/tenancies/<int:tenancy_id>/edit", methods=["GET", "POST"])
-@login_required
+@tenant_editor_required
 def tenancy_edit(tenancy_id: int):
-    _require_tenant_editor()
     tenancy = get_tenancy_or_404(current_user, tenancy_id)
     form = TenancyEditForm(obj=tenancy)
     if request.method == "GET":
@@ -316,9 +310,8 @@ def _next_carrier_choices(exclude_id: int | None) -> list[tuple[str, str]]:
 
 
 @bp.route("/tenancies/<int:tenancy_id>/propose", methods=["GET", "POST"])
-@login_required
+@tenant_editor_required
 def propose(tenancy_id: int):
-    _require_tenant_editor()
     tenancy = get_tenancy_or_404(current_user, tenancy_id)
     form = ProposalForm()
     form.next_carrier_id.choices = _next_carrier_choices(tenancy.carrier_id)
@@ -505,9 +498,8 @@ def cycle(cycle_id: int):
 
 
 @bp.route("/reports/<int:cycle_id>/tenancies/<int:tenancy_id>", methods=["GET", "POST"])
-@login_required
+@tenant_editor_required
 def report(cycle_id: int, tenancy_id: int):
-    _require_tenant_editor()
     cycle = _cycle_or_404(cycle_id)
     tenancy = get_tenancy_or_404(current_user, tenancy_id)
     if not db.session.scalar(select(Tenancy.id).where(Tenancy.id == tenancy.id,
