@@ -8,9 +8,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from tracker.accounts.access import editor_required, tenant_editor_required
-from tracker.accounts.models import User
-from tracker.accounts.roles import EDITOR_ROLES
 from tracker.accounts.scope import get_enterprise_or_404
+from tracker.accounts.services import active_officers
 from tracker.audit.models import AuditEvent
 from tracker.enterprises import panels, queries, services
 from tracker.enterprises.forms import (
@@ -39,11 +38,7 @@ bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 
 
 def _officer_choices() -> list[tuple[str, str]]:
-    officers = db.session.scalars(
-        select(User).where(User.role.in_(list(EDITOR_ROLES)), User.active.is_(True))
-        .order_by(User.name)
-    ).all()
-    return [("", "—")] + [(str(u.id), u.name) for u in officers]
+    return [("", "—")] + [(str(u.id), u.name) for u in active_officers()]
 
 
 @bp.get("/")

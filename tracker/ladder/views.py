@@ -22,9 +22,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from tracker.accounts.access import editor_required, roles_required
-from tracker.accounts.models import User
-from tracker.accounts.roles import EDITOR_ROLES, Role
+from tracker.accounts.roles import Role
 from tracker.accounts.scope import get_enterprise_or_404
+from tracker.accounts.services import active_officers
 from tracker.clock import today
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
@@ -52,12 +52,6 @@ from tracker.pagination import requested_size
 
 bp = Blueprint("ladder", __name__, url_prefix="/ladder")
 WAN = Decimal(10000)
-
-
-def _officers() -> list[User]:
-    return list(db.session.scalars(
-        select(User).where(User.role.in_(list(EDITOR_ROLES)), User.active.is_(True))
-        .order_by(User.name)))
 
 
 def _flash_errors(form) -> None:
@@ -106,7 +100,7 @@ def board():
         context["move_form"] = MoveForm()
     return render_template(
         "ladder/board.html", view=view, views=queries.BOARD_VIEWS, filters=filters,
-        zones=ZONES, fields=TECH_FIELDS, officers=_officers(), kinds=KINDS,
+        zones=ZONES, fields=TECH_FIELDS, officers=active_officers(), kinds=KINDS,
         statuses=APPLICATION_STATUSES, moves=services.allowed_moves, **context,
     )
 
@@ -234,7 +228,7 @@ def evidence(qualification_id: int):
 def application_new(enterprise_id: int):
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     form = ApplicationForm()
-    form.owner_id.choices = [("", "—")] + [(u.id, u.name) for u in _officers()]
+    form.owner_id.choices = [("", "—")] + [(u.id, u.name) for u in active_officers()]
     if request.method == "GET":
         form.year.data = today().year
         form.owner_id.data = current_user.id
@@ -255,7 +249,7 @@ def application_new(enterprise_id: int):
 def application_edit(application_id: int):
     application = queries.get_application_or_404(current_user, application_id)
     form = ApplicationEditForm(obj=application)
-    form.owner_id.choices = [("", "—")] + [(u.id, u.name) for u in _officers()]
+    form.owner_id.choices = [("", "—")] + [(u.id, u.name) for u in active_officers()]
     if request.method == "GET":
         form.version.data = application.version
     saved: Outcome | None = None
