@@ -37,10 +37,7 @@ def grant_qualification(enterprise: Enterprise, data: dict[str, Any]) -> Qualifi
 
 def update_qualification(qualification: Qualification, data: dict[str, Any]) -> dict:
     """Bring number, dates and batch in line with the official list; returns the changes."""
-    before = audit.snapshot(qualification, QUALIFICATION_FIELDS)
-    for key, value in data.items():
-        setattr(qualification, key, value)
-    changes = audit.changed_fields(before, audit.snapshot(qualification, QUALIFICATION_FIELDS))
+    changes = audit.apply_changes(qualification, data, QUALIFICATION_FIELDS)
     if changes:
         db.session.flush()
         audit.record("qualification", qualification.id, "update", changes,
@@ -68,10 +65,7 @@ def open_tenancy(enterprise: Enterprise, carrier: Carrier, data: dict[str, Any])
 
 def update_tenancy(tenancy: Tenancy, data: dict[str, Any]) -> dict:
     """Apply the listed dates, status and area; returns the changes."""
-    before = audit.snapshot(tenancy, TENANCY_FIELDS)
-    for key, value in data.items():
-        setattr(tenancy, key, value)
-    changes = audit.changed_fields(before, audit.snapshot(tenancy, TENANCY_FIELDS))
+    changes = audit.apply_changes(tenancy, data, TENANCY_FIELDS)
     if changes:
         db.session.flush()
         audit.record("tenancy", tenancy.id, "update", changes,
