@@ -168,6 +168,12 @@ class _Handler:
                                     entity_id=entity.id, enterprise_id=enterprise_id,
                                     action=action, before=before, after=after))
 
+    def note_update(self, row: Row, entity_type: str, entity: Any, before: dict,
+                    changes: dict[str, list[Any]], enterprise_id: int | None) -> None:
+        """Note an update: the changed fields' old values (for undo) and their new ones."""
+        self.note(row, entity_type, entity, "update", {k: before[k] for k in changes},
+                  {k: c[1] for k, c in changes.items()}, enterprise_id)
+
     def apply(self, row: Row) -> str:
         raise NotImplementedError
 
@@ -247,9 +253,7 @@ class EnterpriseHandler(_Handler):
                 self.service_errors(row, exc, "enterprise")
                 raise _Reject from None
             if changes:
-                self.note(row, "enterprise", enterprise, "update",
-                          {k: before[k] for k in changes}, {k: c[1] for k, c in changes.items()},
-                          enterprise.id)
+                self.note_update(row, "enterprise", enterprise, before, changes, enterprise.id)
                 outcome = "updated"
         fresh = outcome == "created"
         if self._contact(row, enterprise, fresh) and outcome == "unchanged":
@@ -299,8 +303,7 @@ class EnterpriseHandler(_Handler):
         changes = audit.changed_fields(before, after)
         if not changes:
             return False
-        self.note(row, "contact", contact, "update", {k: before[k] for k in changes},
-                  {k: c[1] for k, c in changes.items()}, enterprise.id)
+        self.note_update(row, "contact", contact, before, changes, enterprise.id)
         return True
 
     def _metrics(self, row: Row, enterprise: Enterprise, fresh: bool) -> bool:
@@ -330,8 +333,7 @@ class EnterpriseHandler(_Handler):
             return True
         changes = audit.changed_fields(before, after)
         if changes:
-            self.note(row, "metrics", metrics, "update", {k: before[k] for k in changes},
-                      {k: c[1] for k, c in changes.items()}, enterprise.id)
+            self.note_update(row, "metrics", metrics, before, changes, enterprise.id)
         return bool(changes)
 
 
@@ -395,8 +397,7 @@ class QualificationHandler(_Handler):
         changes = writers.update_qualification(match, data)
         if not changes:
             return "unchanged"
-        self.note(row, "qualification", match, "update", {k: before[k] for k in changes},
-                  {k: c[1] for k, c in changes.items()}, enterprise.id)
+        self.note_update(row, "qualification", match, before, changes, enterprise.id)
         return "updated"
 
 
@@ -446,8 +447,7 @@ class TenancyHandler(_Handler):
         changes = writers.update_tenancy(existing, data)
         if not changes:
             return "unchanged"
-        self.note(row, "tenancy", existing, "update", {k: before[k] for k in changes},
-                  {k: c[1] for k, c in changes.items()}, enterprise.id)
+        self.note_update(row, "tenancy", existing, before, changes, enterprise.id)
         return "updated"
 
 
