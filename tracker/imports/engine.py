@@ -174,6 +174,17 @@ class _Handler:
         self.note(row, entity_type, entity, "update", {k: before[k] for k in changes},
                   {k: c[1] for k, c in changes.items()}, enterprise_id)
 
+    def correct(self, row: Row, entity_type: str, entity: Any, fields: tuple[str, ...],
+                update: Callable[[Any, dict[str, Any]], dict], data: dict[str, Any],
+                enterprise_id: int) -> str:
+        """Bring a stored row in line with the list: "updated" (noted for undo) or "unchanged"."""
+        before = audit.snapshot(entity, fields)
+        changes = update(entity, data)
+        if not changes:
+            return "unchanged"
+        self.note_update(row, entity_type, entity, before, changes, enterprise_id)
+        return "updated"
+
     def apply(self, row: Row) -> str:
         raise NotImplementedError
 
@@ -393,12 +404,8 @@ class QualificationHandler(_Handler):
             self.note(row, "qualification", qualification, "create", {},
                       audit.snapshot(qualification, writers.QUALIFICATION_FIELDS), enterprise.id)
             return "created"
-        before = audit.snapshot(match, writers.QUALIFICATION_FIELDS)
-        changes = writers.update_qualification(match, data)
-        if not changes:
-            return "unchanged"
-        self.note_update(row, "qualification", match, before, changes, enterprise.id)
-        return "updated"
+        return self.correct(row, "qualification", match, writers.QUALIFICATION_FIELDS,
+                            writers.update_qualification, data, enterprise.id)
 
 
 class TenancyHandler(_Handler):
@@ -443,12 +450,8 @@ class TenancyHandler(_Handler):
             self.note(row, "tenancy", tenancy, "create", {},
                       audit.snapshot(tenancy, writers.TENANCY_FIELDS), enterprise.id)
             return "created"
-        before = audit.snapshot(existing, writers.TENANCY_FIELDS)
-        changes = writers.update_tenancy(existing, data)
-        if not changes:
-            return "unchanged"
-        self.note_update(row, "tenancy", existing, before, changes, enterprise.id)
-        return "updated"
+        return self.correct(row, "tenancy", existing, writers.TENANCY_FIELDS,
+                            writers.update_tenancy, data, enterprise.id)
 
 
 HANDLERS = {"enterprises": EnterpriseHandler, "qualifications": QualificationHandler,
