@@ -29,6 +29,14 @@ def show_field_errors(form: Any, errors: dict[str, str]) -> None:
             flash(message, "danger")
 
 
+def flash_form_errors(form: Any) -> None:
+    """For a form embedded in another page: each field's problems as one flash naming it."""
+    for name, messages in form.errors.items():
+        field = getattr(form, name, None)
+        label = field.label.text if field is not None else name
+        flash(f"{label}：{'；'.join(str(m) for m in messages)}", "danger")
+
+
 def stale_message(current_version: int) -> str:
     """Why a save was refused after someone else saved first; the typed input stays on screen."""
     return _("保存失败：该记录已被他人修改（当前版本 %(v)s）。您填写的内容仍保留在下方，"

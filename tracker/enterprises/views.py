@@ -31,7 +31,7 @@ from tracker.enterprises.models import (
 )
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
-from tracker.forms_support import Outcome, commit_or_report, page_status
+from tracker.forms_support import Outcome, commit_or_report, flash_form_errors, page_status
 from tracker.pagination import requested_size
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
@@ -200,8 +200,7 @@ def archive(enterprise_id: int):
 def _submit_inline(form, save, success: str) -> None:
     """Run a form embedded in the enterprise page; problems come back as flash messages."""
     if not form.validate_on_submit():
-        for field, messages in form.errors.items():
-            flash(f"{getattr(form, field).label.text}：{'；'.join(messages)}", "danger")
+        flash_form_errors(form)
         return
     if commit_or_report(None, save).ok:
         flash(success, "success")

@@ -28,7 +28,7 @@ from tracker.accounts.services import active_officers
 from tracker.clock import today
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
-from tracker.forms_support import Outcome, commit_or_report, page_status
+from tracker.forms_support import Outcome, commit_or_report, flash_form_errors, page_status
 from tracker.ladder import gaps, queries, results, services, validity
 from tracker.ladder.forms import (
     YEAR_FIELD_LABELS,
@@ -52,13 +52,6 @@ from tracker.pagination import requested_size
 
 bp = Blueprint("ladder", __name__, url_prefix="/ladder")
 WAN = Decimal(10000)
-
-
-def _flash_errors(form) -> None:
-    for name, messages in form.errors.items():
-        field = getattr(form, name, None)
-        label = field.label.text if field is not None else name
-        flash(f"{label}：{'；'.join(str(m) for m in messages)}", "danger")
 
 
 def _stale(version: int) -> str:
@@ -284,7 +277,7 @@ def application_move(application_id: int):
     form = MoveForm()
     back = _return_to(_back(application.enterprise_id, "applications"))
     if not form.validate_on_submit():
-        _flash_errors(form)
+        flash_form_errors(form)
         return redirect(back)
     if form.to_status.data == "approved":
         return redirect(url_for(".application_approve", application_id=application.id))
