@@ -137,10 +137,11 @@ def _carrier_form_data(form: CarrierForm) -> dict:
 @roles_required(*BUREAU_ROLES)
 def carrier_new():
     form = CarrierForm()
-    if form.validate_on_submit() and (
-            saved := _save(form, lambda: services.save_carrier(_carrier_form_data(form)))).ok:
-        flash(_("已登记载体 %(name)s", name=saved.result.name), "success")
-        return redirect(url_for(".carrier", carrier_id=saved.result.id))
+    if form.validate_on_submit():
+        saved = _save(form, lambda: services.save_carrier(_carrier_form_data(form)))
+        if saved.ok:
+            flash(_("已登记载体 %(name)s", name=saved.result.name), "success")
+            return redirect(url_for(".carrier", carrier_id=saved.result.id))
     return render_template("incubation/carrier_form.html", form=form,
                            carrier=None), page_status(form)
 
@@ -238,14 +239,16 @@ def tenancy_new(carrier_id: int):
             Enterprise.uscc == uscc_codes.normalise(form.uscc.data)))
         if enterprise is None:
             form.uscc.errors = [_("未找到该统一社会信用代码对应的企业（或不在您的管辖范围内）")]
-        elif (saved := _save(form, lambda: services.open_tenancy(
+        else:
+            saved = _save(form, lambda: services.open_tenancy(
                 enterprise, carrier, form.moved_in_on.data, form.term_ends_on.data,
-                form.term_override_reason.data, area_m2=form.area_m2.data))).ok:
-            tenancy = saved.result
-            flash(_("已登记入驻：%(name)s", name=enterprise.name), "success")
-            for warning in tenancy.warnings:
-                flash(_("入驻条件提示：%(w)s", w=warning), "warning")
-            return redirect(url_for(".tenancy", tenancy_id=tenancy.id))
+                form.term_override_reason.data, area_m2=form.area_m2.data))
+            if saved.ok:
+                tenancy = saved.result
+                flash(_("已登记入驻：%(name)s", name=enterprise.name), "success")
+                for warning in tenancy.warnings:
+                    flash(_("入驻条件提示：%(w)s", w=warning), "warning")
+                return redirect(url_for(".tenancy", tenancy_id=tenancy.id))
     return render_template("incubation/tenancy_new.html", form=form, carrier=carrier,
                            default_end=services.default_term_end(carrier, today())
                            ), page_status(form)
@@ -318,17 +321,20 @@ def propose(tenancy_id: int):
     if request.method == "GET":
         form.action.data = request.args.get("action", "graduate")
         form.effective_on.data = today()
-    if form.validate_on_submit() and (saved := _save(form, lambda: services.propose(
-            tenancy, form.action.data, {
-                "effective_on": form.effective_on.data,
-                "graduation_basis": form.graduation_basis.data or None,
-                "evidence": form.evidence.data, "reason": form.reason.data,
-                "next_carrier_id": form.next_carrier_id.data if form.next_carrier_id.choices
-                else None,
-                "next_carrier_note": form.next_carrier_note.data,
-            }, user=current_user))).ok:
-        flash(_("已提交，等待区科技局审核"), "success")
-        return redirect(url_for(".proposal", proposal_id=saved.result.id))
+    if form.validate_on_submit():
+        data = {
+            "effective_on": form.effective_on.data,
+            "graduation_basis": form.graduation_basis.data or None,
+            "evidence": form.evidence.data, "reason": form.reason.data,
+            "next_carrier_id": form.next_carrier_id.data if form.next_carrier_id.choices
+            else None,
+            "next_carrier_note": form.next_carrier_note.data,
+        }
+        saved = _save(form, lambda: services.propose(tenancy, form.action.data, data,
+                                                     user=current_user))
+        if saved.ok:
+            flash(_("已提交，等待区科技局审核"), "success")
+            return redirect(url_for(".proposal", proposal_id=saved.result.id))
     facts = services.graduation_facts(tenancy.enterprise)
     return render_template("incubation/propose.html", form=form, tenancy=tenancy,
                            checks=criteria.graduation_checks(facts),
@@ -455,13 +461,14 @@ def cycles():
 @roles_required(*BUREAU_ROLES)
 def cycle_new():
     form = CycleForm()
-    if form.validate_on_submit() and (saved := _save(form, lambda: services.create_cycle({
-            "name": form.name.data, "period_start": form.period_start.data,
-            "period_end": form.period_end.data, "fiscal_year": form.fiscal_year.data,
-            "due_on": form.due_on.data,
-    }, user=current_user))).ok:
-        flash(_("已创建报送周期 %(name)s", name=saved.result.name), "success")
-        return redirect(url_for(".cycle", cycle_id=saved.result.id))
+    if form.validate_on_submit():
+        data = {"name": form.name.data, "period_start": form.period_start.data,
+                "period_end": form.period_end.data, "fiscal_year": form.fiscal_year.data,
+                "due_on": form.due_on.data}
+        saved = _save(form, lambda: services.create_cycle(data, user=current_user))
+        if saved.ok:
+            flash(_("已创建报送周期 %(name)s", name=saved.result.name), "success")
+            return redirect(url_for(".cycle", cycle_id=saved.result.id))
     return render_template("incubation/cycle_form.html", form=form), page_status(form)
 
 

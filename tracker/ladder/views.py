@@ -122,7 +122,7 @@ def qualification_new(enterprise_id: int):
     if request.method == "GET" and request.args.get("kind") in KINDS:
         form.kind.data = request.args["kind"]
 
-    def grant():
+    def grant() -> Any:
         qualification = services.grant_qualification(
             enterprise, form.kind.data, form.number.data, form.granted_on.data,
             form.valid_until.data, form.batch.data, source="manual",
@@ -227,12 +227,14 @@ def application_new(enterprise_id: int):
         form.owner_id.data = current_user.id
         if request.args.get("kind") in KINDS:
             form.kind.data = request.args["kind"]
-    if form.validate_on_submit() and _save(form, lambda: services.create_application(enterprise, {
-            "kind": form.kind.data, "year": form.year.data, "batch": form.batch.data,
-            "owner_id": form.owner_id.data, "deadline": form.deadline.data,
-            "notes": form.notes.data}, actor_id=current_user.id)).ok:
-        flash(_("已创建申报"), "success")
-        return redirect(_back(enterprise.id, "applications"))
+    if form.validate_on_submit():
+        data = {"kind": form.kind.data, "year": form.year.data, "batch": form.batch.data,
+                "owner_id": form.owner_id.data, "deadline": form.deadline.data,
+                "notes": form.notes.data}
+        if _save(form, lambda: services.create_application(enterprise, data,
+                                                           actor_id=current_user.id)).ok:
+            flash(_("已创建申报"), "success")
+            return redirect(_back(enterprise.id, "applications"))
     return render_template("ladder/application_form.html", form=form,
                            enterprise=enterprise), page_status(form)
 
@@ -483,12 +485,13 @@ def thresholds():
         else:
             status = 400
     elif request.method == "POST" and kind == "batch":
-        if batch_form.validate_on_submit() and (saved := _save(
-                batch_form, lambda: services.set_batch_validity(
-                    batch_form.kind.data, batch_form.batch.data, batch_form.valid_until.data,
-                    batch_form.note.data or None, actor_id=current_user.id))).ok:
-            flash(_("已设置批次有效期，影响 %(n)d 项资质", n=saved.result), "success")
-            return redirect(url_for(".thresholds"))
+        if batch_form.validate_on_submit():
+            saved = _save(batch_form, lambda: services.set_batch_validity(
+                batch_form.kind.data, batch_form.batch.data, batch_form.valid_until.data,
+                batch_form.note.data or None, actor_id=current_user.id))
+            if saved.ok:
+                flash(_("已设置批次有效期，影响 %(n)d 项资质", n=saved.result), "success")
+                return redirect(url_for(".thresholds"))
         status = 400
     batches = list(db.session.scalars(select(LadderBatch).order_by(LadderBatch.kind,
                                                                     LadderBatch.batch)))
