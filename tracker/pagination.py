@@ -8,7 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from flask import current_app, request
 from sqlalchemy import Select, and_, literal, or_, tuple_
+
+#: the most rows one page (or one API call) may ask for with ?size=
+MAX_PAGE_SIZE = 200
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,12 @@ class SortKey:
     column: Any
     descending: bool = False
     kind: str = "str"  # how the cursor value is restored: str, int, date, datetime
+
+
+def requested_size() -> int:
+    """The ?size= a list asked for, kept within 1..MAX_PAGE_SIZE (PAGE_SIZE when not given)."""
+    size = request.args.get("size", current_app.config["PAGE_SIZE"], type=int)
+    return min(max(size, 1), MAX_PAGE_SIZE)
 
 
 def encode_cursor(values: list[Any]) -> str:

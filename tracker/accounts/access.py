@@ -25,15 +25,26 @@ def roles_required(*roles: str):
     return decorator
 
 
-def editor_required(view):
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.can_edit:
-            abort(403)
-        return view(*args, **kwargs)
+def _user_may(permission: str):
+    """A decorator: the view needs a login and `current_user.<permission>`, else 403."""
 
-    return wrapped
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not getattr(current_user, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+#: changing firms, qualifications and applications: editor roles only
+editor_required = _user_may("can_edit")
+#: contacts, yearly figures, activities, tenancies, reports: editors and carrier managers
+tenant_editor_required = _user_may("can_edit_tenant_data")
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from tracker.accounts.models import LoginAttempt, User
-from tracker.accounts.roles import Role
+from tracker.accounts.roles import EDITOR_ROLES, Role
 from tracker.audit import services as audit
 from tracker.clock import now_utc
 from tracker.enterprises.zones import ZONES
@@ -89,3 +89,10 @@ def authenticate(email: str, password: str, ip: str) -> User | None:
         user.last_login_at = now_utc()
         return user
     return None
+
+
+def active_officers() -> list[User]:
+    """Active staff who may own firms, tasks and applications (officer pickers), by name."""
+    return list(db.session.scalars(
+        select(User).where(User.role.in_(list(EDITOR_ROLES)), User.active.is_(True))
+        .order_by(User.name)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, jsonify, request
+from flask import abort, jsonify, request
 from flask_login import current_user
 
 from tracker.accounts.scope import get_enterprise_or_404
@@ -12,6 +12,7 @@ from tracker.api.views import bp
 from tracker.enterprises import queries
 from tracker.enterprises.models import MONEY_FIELDS, Enterprise
 from tracker.enterprises.services import METRIC_FIELDS
+from tracker.pagination import requested_size
 
 
 def _money(value: Any) -> str | None:
@@ -39,7 +40,7 @@ def enterprises():
     if not current_user.is_authenticated:
         abort(401)
     filters = queries.EnterpriseFilters.from_args(request.args)
-    size = min(max(request.args.get("size", current_app.config["PAGE_SIZE"], type=int), 1), 200)
+    size = requested_size()
     page = queries.page(current_user, filters, size=size, after=request.args.get("after"))
     return jsonify({
         "count": queries.count(current_user, filters),

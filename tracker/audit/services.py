@@ -36,6 +36,15 @@ def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, l
     }
 
 
+def apply_changes(obj: Any, values: dict[str, Any],
+                  fields: list[str] | tuple[str, ...]) -> dict[str, list[Any]]:
+    """Set `values` on `obj`; returns what changed among its audited `fields`, for record()."""
+    before = snapshot(obj, fields)
+    for key, value in values.items():
+        setattr(obj, key, value)
+    return changed_fields(before, snapshot(obj, fields))
+
+
 def _current_actor_id() -> int | None:
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.id

@@ -128,10 +128,7 @@ def update_enterprise(
         )
         if uscc.problem(cleaned["uscc"]) is None:
             cleaned["uscc_override_reason"] = None
-    before = audit.snapshot(enterprise, ENTERPRISE_FIELDS)
-    for key, value in cleaned.items():
-        setattr(enterprise, key, value)
-    changes = audit.changed_fields(before, audit.snapshot(enterprise, ENTERPRISE_FIELDS))
+    changes = audit.apply_changes(enterprise, cleaned, ENTERPRISE_FIELDS)
     if changes:
         db.session.flush()
         audit.record("enterprise", enterprise.id, "update", changes, enterprise_id=enterprise.id)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
-from tracker.accounts.access import editor_required
-from tracker.accounts.models import User
-from tracker.accounts.roles import EDITOR_ROLES
+from tracker.accounts.access import editor_required, tenant_editor_required
 from tracker.accounts.scope import get_enterprise_or_404
+from tracker.accounts.services import active_officers
 from tracker.audit.models import AuditEvent
 from tracker.enterprises import panels, queries, services
 from tracker.enterprises.forms import (
@@ -33,23 +31,21 @@ from tracker.enterprises.models import (
 )
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
+from tracker.forms_support import Outcome, commit_or_report, flash_form_errors, page_status
+from tracker.pagination import requested_size
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 
 
 def _officer_choices() -> list[tuple[str, str]]:
-    officers = db.session.scalars(
-        select(User).where(User.role.in_(list(EDITOR_ROLES)), User.active.is_(True))
-        .order_by(User.name)
-    ).all()
-    return [("", "—")] + [(str(u.id), u.name) for u in officers]
+    return [("", "—")] + [(str(u.id), u.name) for u in active_officers()]
 
 
 @bp.get("/")
 @login_required
 def index():
     filters = queries.EnterpriseFilters.from_args(request.args)
-    size = min(max(request.args.get("size", current_app.config["PAGE_SIZE"], type=int), 1), 200)
+    size = requested_size()
     page = queries.page(current_user, filters, size=size, after=request.args.get("after"),
                         before=request.args.get("before"))
     total = queries.count(current_user, filters)
@@ -83,13 +79,12 @@ def _form_data(form: EnterpriseForm) -> dict:
     return data
 
 
-def _show_field_errors(form, errors: dict[str, str]) -> None:
-    for name, message in errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            flash(message, "danger")
+def _outside_zone(form: EnterpriseForm, data: dict) -> bool:
+    """Zone staff register and move firms only within their own zone (told on the field)."""
+    if current_user.role == "zone" and data["zone"] != current_user.zone:
+        form.zone.errors = [_("只能登记本区域的企业")]
+        return True
+    return False
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -103,19 +98,12 @@ def new():
             form.zone.data = current_user.zone
     if form.validate_on_submit():
         data = _form_data(form)
-        if current_user.role == "zone" and data["zone"] != current_user.zone:
-            form.zone.errors = [_("只能登记本区域的企业")]
-        else:
-            try:
-                enterprise = services.create_enterprise(data)
-                db.session.commit()
-                flash(_("已登记企业 %(name)s", name=enterprise.name), "success")
-                return redirect(url_for(".detail", enterprise_id=enterprise.id))
-            except services.FieldError as exc:
-                db.session.rollback()
-                _show_field_errors(form, exc.errors)
-    status = 400 if form.errors else 200
-    return render_template("enterprises/form.html", form=form, enterprise=None), status
+        if not _outside_zone(form, data):
+            saved = commit_or_report(form, lambda: services.create_enterprise(data))
+            if saved.ok:
+                flash(_("已登记企业 %(name)s", name=saved.result.name), "success")
+                return redirect(url_for(".detail", enterprise_id=saved.result.id))
+    return render_template("enterprises/form.html", form=form, enterprise=None), page_status(form)
 
 
 @bp.get("/<int:enterprise_id>")
@@ -161,11 +149,6 @@ def history(enterprise_id: int):
                            timeline=_timeline(enterprise.id))
 
 
-def _stale_message(current_version: int) -> str:
-    return _("保存失败：该记录已被他人修改（当前版本 %(v)s）。您填写的内容仍保留在下方，"
-             "请打开最新版本核对后再保存。", v=current_version)
-
-
 @bp.route("/<int:enterprise_id>/edit", methods=["GET", "POST"])
 @editor_required
 def edit(enterprise_id: int):
@@ -177,35 +160,23 @@ def edit(enterprise_id: int):
         form.industry_tags.data = ", ".join(enterprise.industry_tags or [])
         for name in TRI_STATE_FIELDS:
             getattr(form, name).data = tri_state_raw(getattr(enterprise, name))
-    status = 200
+    saved: Outcome | None = None
     if form.validate_on_submit():
         data = _form_data(form)
-        if current_user.role == "zone" and data["zone"] != current_user.zone:
-            form.zone.errors = [_("只能登记本区域的企业")]
-        else:
-            try:
-                changes = services.update_enterprise(
-                    enterprise, data, expected_version=form.version.data or None
-                )
-                db.session.commit()
+        if not _outside_zone(form, data):
+            saved = commit_or_report(
+                form,
+                lambda: services.update_enterprise(enterprise, data,
+                                                   expected_version=form.version.data or None),
+                current_version=lambda: get_enterprise_or_404(current_user, enterprise_id).version,
+            )
+            if saved.ok:
+                changes = saved.result
                 flash(_("已保存 %(n)d 项修改", n=len(changes)) if changes else _("没有修改"),
                       "success")
                 return redirect(url_for(".detail", enterprise_id=enterprise.id))
-            except services.StaleEdit as exc:
-                db.session.rollback()
-                flash(_stale_message(exc.current_version), "danger")
-                status = 409
-            except StaleDataError:
-                db.session.rollback()
-                flash(_stale_message(get_enterprise_or_404(current_user, enterprise_id).version),
-                      "danger")
-                status = 409
-            except services.FieldError as exc:
-                db.session.rollback()
-                _show_field_errors(form, exc.errors)
-    if form.errors and status == 200:
-        status = 400
-    return render_template("enterprises/form.html", form=form, enterprise=enterprise), status
+    return (render_template("enterprises/form.html", form=form, enterprise=enterprise),
+            page_status(form, saved))
 
 
 @bp.route("/<int:enterprise_id>/archive", methods=["GET", "POST"])
@@ -218,43 +189,26 @@ def archive(enterprise_id: int):
         return render_template("enterprises/archive.html", enterprise=enterprise, form=form)
     if form.validate_on_submit():
         restoring = enterprise.archived
-        try:
-            services.set_archived(enterprise, not restoring,
-                                  expected_version=form.version.data,
-                                  reason=form.reason.data or "")
-            db.session.commit()
+        saved = commit_or_report(None, lambda: services.set_archived(
+            enterprise, not restoring, expected_version=form.version.data,
+            reason=form.reason.data or ""))
+        if saved.ok:
             flash(_("已恢复") if restoring else _("已归档（可随时恢复）"), "success")
-        except services.StaleEdit as exc:
-            db.session.rollback()
-            flash(_stale_message(exc.current_version), "danger")
     return redirect(url_for(".detail", enterprise_id=enterprise.id))
 
 
 def _submit_inline(form, save, success: str) -> None:
     """Run a form embedded in the enterprise page; problems come back as flash messages."""
     if not form.validate_on_submit():
-        for field, messages in form.errors.items():
-            flash(f"{getattr(form, field).label.text}：{'；'.join(messages)}", "danger")
+        flash_form_errors(form)
         return
-    try:
-        save()
-        db.session.commit()
+    if commit_or_report(None, save).ok:
         flash(success, "success")
-    except services.FieldError as exc:
-        db.session.rollback()
-        for message in exc.errors.values():
-            flash(message, "danger")
-
-
-def _require_tenant_editor() -> None:
-    if not current_user.can_edit_tenant_data:
-        abort(403)
 
 
 @bp.post("/<int:enterprise_id>/contacts")
-@login_required
+@tenant_editor_required
 def contact_add(enterprise_id: int):
-    _require_tenant_editor()
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     form = ContactForm(prefix="contact")
     _submit_inline(form, lambda: services.save_contact(enterprise, form.data), _("已添加联系人"))
@@ -270,28 +224,21 @@ def _contact_or_404(enterprise_id: int, contact_id: int) -> tuple:
 
 
 @bp.route("/<int:enterprise_id>/contacts/<int:contact_id>", methods=["GET", "POST"])
-@login_required
+@tenant_editor_required
 def contact_edit(enterprise_id: int, contact_id: int):
-    _require_tenant_editor()
     enterprise, contact = _contact_or_404(enterprise_id, contact_id)
     form = ContactForm(obj=contact)
-    if form.validate_on_submit():
-        try:
-            services.save_contact(enterprise, form.data, contact)
-            db.session.commit()
-            flash(_("已保存"), "success")
-            return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#contacts")
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
+    if form.validate_on_submit() and commit_or_report(
+            form, lambda: services.save_contact(enterprise, form.data, contact)).ok:
+        flash(_("已保存"), "success")
+        return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#contacts")
     return render_template("enterprises/contact_form.html", form=form, enterprise=enterprise,
                            contact=contact)
 
 
 @bp.post("/<int:enterprise_id>/contacts/<int:contact_id>/delete")
-@login_required
+@tenant_editor_required
 def contact_delete(enterprise_id: int, contact_id: int):
-    _require_tenant_editor()
     enterprise, contact = _contact_or_404(enterprise_id, contact_id)
     services.remove_contact(contact)
     db.session.commit()
@@ -302,9 +249,8 @@ def contact_delete(enterprise_id: int, contact_id: int):
 @bp.route("/<int:enterprise_id>/metrics/new", methods=["GET", "POST"],
           defaults={"year": None})
 @bp.route("/<int:enterprise_id>/metrics/<int:year>", methods=["GET", "POST"])
-@login_required
+@tenant_editor_required
 def metrics(enterprise_id: int, year: int | None):
-    _require_tenant_editor()
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     row = None
     if year is not None:
@@ -317,36 +263,26 @@ def metrics(enterprise_id: int, year: int | None):
         form.version.data = row.version
         for name in MONEY_FIELDS:
             getattr(form, name).data = services.yuan_to_wan(getattr(row, name))
-    status = 200
+    saved: Outcome | None = None
     if form.validate_on_submit():
         values = {}
         for name in METRIC_LABELS:
             value = getattr(form, name).data
             values[name] = services.wan_to_yuan(value) if name in MONEY_FIELDS else value
-        try:
-            services.save_metrics(enterprise, form.fiscal_year.data, values,
-                                  expected_version=form.version.data or None)
-            db.session.commit()
+        saved = commit_or_report(form, lambda: services.save_metrics(
+            enterprise, form.fiscal_year.data, values,
+            expected_version=form.version.data or None))
+        if saved.ok:
             flash(_("已保存 %(y)s 年度数据", y=form.fiscal_year.data), "success")
             return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#metrics")
-        except services.StaleEdit as exc:
-            db.session.rollback()
-            flash(_stale_message(exc.current_version), "danger")
-            status = 409
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
-    if form.errors and status == 200:
-        status = 400
     return render_template("enterprises/metrics_form.html", form=form, enterprise=enterprise,
                            row=row, money_fields=MONEY_FIELDS,
-                           metric_names=list(METRIC_LABELS)), status
+                           metric_names=list(METRIC_LABELS)), page_status(form, saved)
 
 
 @bp.post("/<int:enterprise_id>/activities")
-@login_required
+@tenant_editor_required
 def activity_add(enterprise_id: int):
-    _require_tenant_editor()
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     form = _activity_form()
     _submit_inline(
@@ -358,9 +294,8 @@ def activity_add(enterprise_id: int):
 
 
 @bp.post("/<int:enterprise_id>/activities/<int:activity_id>/done")
-@login_required
+@tenant_editor_required
 def activity_done(enterprise_id: int, activity_id: int):
-    _require_tenant_editor()
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     activity = db.session.get(Activity, activity_id)
     if activity is None or activity.enterprise_id != enterprise.id:

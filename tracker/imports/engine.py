@@ -168,6 +168,23 @@ class _Handler:
                                     entity_id=entity.id, enterprise_id=enterprise_id,
                                     action=action, before=before, after=after))
 
+    def note_update(self, row: Row, entity_type: str, entity: Any, before: dict,
+                    changes: dict[str, list[Any]], enterprise_id: int | None) -> None:
+        """Note an update: the changed fields' old values (for undo) and their new ones."""
+        self.note(row, entity_type, entity, "update", {k: before[k] for k in changes},
+                  {k: c[1] for k, c in changes.items()}, enterprise_id)
+
+    def correct(self, row: Row, entity_type: str, entity: Any, fields: tuple[str, ...],
+                update: Callable[[Any, dict[str, Any]], dict], data: dict[str, Any],
+                enterprise_id: int) -> str:
+        """Bring a stored row in line with the list: "updated" (noted for undo) or "unchanged"."""
+        before = audit.snapshot(entity, fields)
+        changes = update(entity, data)
+        if not changes:
+            return "unchanged"
+        self.note_update(row, entity_type, entity, before, changes, enterprise_id)
+        return "updated"
+
     def apply(self, row: Row) -> str:
         raise NotImplementedError
 
@@ -247,9 +264,7 @@ class EnterpriseHandler(_Handler):
                 self.service_errors(row, exc, "enterprise")
                 raise _Reject from None
             if changes:
-                self.note(row, "enterprise", enterprise, "update",
-                          {k: before[k] for k in changes}, {k: c[1] for k, c in changes.items()},
-                          enterprise.id)
+                self.note_update(row, "enterprise", enterprise, before, changes, enterprise.id)
                 outcome = "updated"
         fresh = outcome == "created"
         if self._contact(row, enterprise, fresh) and outcome == "unchanged":
@@ -299,8 +314,7 @@ class EnterpriseHandler(_Handler):
         changes = audit.changed_fields(before, after)
         if not changes:
             return False
-        self.note(row, "contact", contact, "update", {k: before[k] for k in changes},
-                  {k: c[1] for k, c in changes.items()}, enterprise.id)
+        self.note_update(row, "contact", contact, before, changes, enterprise.id)
         return True
 
     def _metrics(self, row: Row, enterprise: Enterprise, fresh: bool) -> bool:
@@ -330,8 +344,7 @@ class EnterpriseHandler(_Handler):
             return True
         changes = audit.changed_fields(before, after)
         if changes:
-            self.note(row, "metrics", metrics, "update", {k: before[k] for k in changes},
-                      {k: c[1] for k, c in changes.items()}, enterprise.id)
+            self.note_update(row, "metrics", metrics, before, changes, enterprise.id)
         return bool(changes)
 
 
@@ -391,13 +404,8 @@ class QualificationHandler(_Handler):
             self.note(row, "qualification", qualification, "create", {},
                       audit.snapshot(qualification, writers.QUALIFICATION_FIELDS), enterprise.id)
             return "created"
-        before = audit.snapshot(match, writers.QUALIFICATION_FIELDS)
-        changes = writers.update_qualification(match, data)
-        if not changes:
-            return "unchanged"
-        self.note(row, "qualification", match, "update", {k: before[k] for k in changes},
-                  {k: c[1] for k, c in changes.items()}, enterprise.id)
-        return "updated"
+        return self.correct(row, "qualification", match, writers.QUALIFICATION_FIELDS,
+                            writers.update_qualification, data, enterprise.id)
 
 
 class TenancyHandler(_Handler):
@@ -442,13 +450,8 @@ class TenancyHandler(_Handler):
             self.note(row, "tenancy", tenancy, "create", {},
                       audit.snapshot(tenancy, writers.TENANCY_FIELDS), enterprise.id)
             return "created"
-        before = audit.snapshot(existing, writers.TENANCY_FIELDS)
-        changes = writers.update_tenancy(existing, data)
-        if not changes:
-            return "unchanged"
-        self.note(row, "tenancy", existing, "update", {k: before[k] for k in changes},
-                  {k: c[1] for k, c in changes.items()}, enterprise.id)
-        return "updated"
+        return self.correct(row, "tenancy", existing, writers.TENANCY_FIELDS,
+                            writers.update_tenancy, data, enterprise.id)
 
 
 HANDLERS = {"enterprises": EnterpriseHandler, "qualifications": QualificationHandler,

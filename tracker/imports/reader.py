@@ -36,32 +36,31 @@ class Sheet:
     total: int | None
 
 
+def _decodes_as(handle: Any, encoding: str) -> bool:
+    """Whether the whole file decodes in `encoding` (read in chunks, from the start)."""
+    handle.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _encoding(path: Path) -> str:
     """UTF-8 (with or without BOM) or GB18030, which Chinese Excel writes."""
     with path.open("rb") as handle:
         head = handle.read(4)
         if head.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
-        handle.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            for chunk in iter(lambda: handle.read(1 << 16), b""):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-            return "utf-8"
-        except UnicodeDecodeError:
-            pass
-        handle.seek(0)
-        decoder = codecs.getincrementaldecoder("gb18030")()
-        try:
-            for chunk in iter(lambda: handle.read(1 << 16), b""):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-            return "gb18030"
-        except UnicodeDecodeError:
-            raise FileUnreadable(
-                "无法识别文件编码：请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后再上传"
-            ) from None
+        for encoding in ("utf-8", "gb18030"):
+            if _decodes_as(handle, encoding):
+                return encoding
+        raise FileUnreadable(
+            "无法识别文件编码：请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后再上传"
+        )
 
 
 def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, list[Any]]], Callable[[], None], int]:

@@ -26,6 +26,17 @@ TENANCY_FIELDS = ("carrier_id", "moved_in_on", "term_ends_on", "status", "ended_
                   "graduation_basis", "area_m2")
 
 
+def _correct(entity_type: str, obj: Qualification | Tenancy, data: dict[str, Any],
+             fields: tuple[str, ...]) -> dict:
+    """Apply a listed row's values to a stored one; audit and signal what changed."""
+    changes = audit.apply_changes(obj, data, fields)
+    if changes:
+        db.session.flush()
+        audit.record(entity_type, obj.id, "update", changes, enterprise_id=obj.enterprise_id)
+        enterprise_changed.send(obj.enterprise_id)
+    return changes
+
+
 def grant_qualification(enterprise: Enterprise, data: dict[str, Any]) -> Qualification:
     """Record a qualification from an official list, as the ladder does for any grant."""
     return ladder_services.grant_qualification(
@@ -37,16 +48,7 @@ def grant_qualification(enterprise: Enterprise, data: dict[str, Any]) -> Qualifi
 
 def update_qualification(qualification: Qualification, data: dict[str, Any]) -> dict:
     """Bring number, dates and batch in line with the official list; returns the changes."""
-    before = audit.snapshot(qualification, QUALIFICATION_FIELDS)
-    for key, value in data.items():
-        setattr(qualification, key, value)
-    changes = audit.changed_fields(before, audit.snapshot(qualification, QUALIFICATION_FIELDS))
-    if changes:
-        db.session.flush()
-        audit.record("qualification", qualification.id, "update", changes,
-                     enterprise_id=qualification.enterprise_id)
-        enterprise_changed.send(qualification.enterprise_id)
-    return changes
+    return _correct("qualification", qualification, data, QUALIFICATION_FIELDS)
 
 
 def open_tenancy(enterprise: Enterprise, carrier: Carrier, data: dict[str, Any]) -> Tenancy:
@@ -68,13 +70,4 @@ def open_tenancy(enterprise: Enterprise, carrier: Carrier, data: dict[str, Any])
 
 def update_tenancy(tenancy: Tenancy, data: dict[str, Any]) -> dict:
     """Apply the listed dates, status and area; returns the changes."""
-    before = audit.snapshot(tenancy, TENANCY_FIELDS)
-    for key, value in data.items():
-        setattr(tenancy, key, value)
-    changes = audit.changed_fields(before, audit.snapshot(tenancy, TENANCY_FIELDS))
-    if changes:
-        db.session.flush()
-        audit.record("tenancy", tenancy.id, "update", changes,
-                     enterprise_id=tenancy.enterprise_id)
-        enterprise_changed.send(tenancy.enterprise_id)
-    return changes
+    return _correct("tenancy", tenancy, data, TENANCY_FIELDS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -16,7 +16,7 @@ from tracker.accounts.scope import (
 )
 from tracker.extensions import db
 from tracker.incubation.models import Carrier, Tenancy
-from tracker.pagination import SortKey, keyset_page
+from tracker.pagination import SortKey, keyset_page, requested_size
 
 api_bp = Blueprint("incubation_api", __name__, url_prefix="/api/v1/incubation")
 
@@ -43,14 +43,10 @@ def _tenancy(t: Tenancy) -> dict[str, Any]:
             "previous_tenancy_id": t.previous_tenancy_id}
 
 
-def _size() -> int:
-    return min(max(request.args.get("size", current_app.config["PAGE_SIZE"], type=int), 1), 200)
-
-
 @api_bp.get("/carriers")
 def carriers():
     page = keyset_page(db.session, select(Carrier).where(carrier_scope(current_user)),
-                       [SortKey(Carrier.id, kind="int")], size=_size(),
+                       [SortKey(Carrier.id, kind="int")], size=requested_size(),
                        after=request.args.get("after"))
     return {"items": [_carrier(c) for c in page.items], "next": page.next_cursor}
 
@@ -64,7 +60,7 @@ def carrier(carrier_id: int):
 def carrier_tenancies(carrier_id: int):
     carrier = get_carrier_or_404(current_user, carrier_id)
     query = select(Tenancy).where(tenancy_scope(current_user), Tenancy.carrier_id == carrier.id)
-    page = keyset_page(db.session, query, [SortKey(Tenancy.id, kind="int")], size=_size(),
+    page = keyset_page(db.session, query, [SortKey(Tenancy.id, kind="int")], size=requested_size(),
                        after=request.args.get("after"))
     return {"items": [_tenancy(t) for t in page.items], "next": page.next_cursor}
 

@@ -48,26 +48,24 @@ class CarrierForm(FlaskForm):
                                        validators=[Optional(), NumberRange(1, 120)])
 
 
-class TenancyOpenForm(FlaskForm):
+class _TenancyTermsForm(FlaskForm):
+    """Move-in date, term and area: the same fields when a tenancy is opened or corrected."""
+
+    moved_in_on = DateField(_l("入驻日期"), validators=[DataRequired()])
+    term_ends_on = DateField(_l("孵化期满日期"), validators=[Optional()],
+                             description=_l("留空则按载体默认期限计算"))
+    term_override_reason = TextAreaField(_l("期限调整原因"),
+                                         validators=[Optional(), Length(max=500)])
+    area_m2 = DecimalField(_l("租用面积（m²）"), places=1,
+                           validators=[Optional(), NumberRange(min=0)])
+
+
+class TenancyOpenForm(_TenancyTermsForm):
     uscc = StringField(_l("企业统一社会信用代码"), validators=[DataRequired(), Length(max=40)])
-    moved_in_on = DateField(_l("入驻日期"), validators=[DataRequired()])
-    term_ends_on = DateField(_l("孵化期满日期"), validators=[Optional()],
-                             description=_l("留空则按载体默认期限计算"))
-    term_override_reason = TextAreaField(_l("期限调整原因"),
-                                         validators=[Optional(), Length(max=500)])
-    area_m2 = DecimalField(_l("租用面积（m²）"), places=1,
-                           validators=[Optional(), NumberRange(min=0)])
 
 
-class TenancyEditForm(FlaskForm):
+class TenancyEditForm(_TenancyTermsForm):
     version = HiddenField()
-    moved_in_on = DateField(_l("入驻日期"), validators=[DataRequired()])
-    term_ends_on = DateField(_l("孵化期满日期"), validators=[Optional()],
-                             description=_l("留空则按载体默认期限计算"))
-    term_override_reason = TextAreaField(_l("期限调整原因"),
-                                         validators=[Optional(), Length(max=500)])
-    area_m2 = DecimalField(_l("租用面积（m²）"), places=1,
-                           validators=[Optional(), NumberRange(min=0)])
 
 
 class ProposalForm(FlaskForm):

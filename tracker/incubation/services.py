@@ -124,10 +124,7 @@ def save_carrier(data: Mapping[str, Any], carrier: Carrier | None = None, *,
                      summary=carrier.name)
         return carrier
     check_version(carrier, expected_version)
-    before = audit.snapshot(carrier, CARRIER_FIELDS)
-    for key, value in values.items():
-        setattr(carrier, key, value)
-    changes = audit.changed_fields(before, audit.snapshot(carrier, CARRIER_FIELDS))
+    changes = audit.apply_changes(carrier, values, CARRIER_FIELDS)
     if changes:
         db.session.flush()
         audit.record("carrier", carrier.id, "update", changes, summary=carrier.name)

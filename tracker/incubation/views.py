@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -23,9 +23,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
-from tracker.accounts.access import roles_required
+from tracker.accounts.access import roles_required, tenant_editor_required
 from tracker.accounts.roles import EDITOR_ROLES, Role
 from tracker.accounts.scope import (
     carrier_scope,
@@ -40,6 +39,7 @@ from tracker.enterprises import uscc as uscc_codes
 from tracker.enterprises.models import Enterprise
 from tracker.enterprises.services import wan_to_yuan, yuan_to_wan
 from tracker.extensions import db
+from tracker.forms_support import Outcome, commit_or_report, page_status
 from tracker.incubation import criteria, services
 from tracker.incubation.forms import (
     CarrierForm,
@@ -67,7 +67,7 @@ from tracker.incubation.models import (
     Tenancy,
     TenantReport,
 )
-from tracker.pagination import SortKey, keyset_page
+from tracker.pagination import SortKey, keyset_page, requested_size
 
 bp = Blueprint("incubation", __name__, url_prefix="/incubation")
 
@@ -83,27 +83,13 @@ def incubation_labels() -> dict:
             "tenancy_statuses": TENANCY_STATUSES}
 
 
-def _page_size() -> int:
-    return min(max(request.args.get("size", current_app.config["PAGE_SIZE"], type=int), 1), 200)
-
-
-def _show_field_errors(form, errors: dict[str, str]) -> None:
-    for name, message in errors.items():
-        field = getattr(form, name, None)
-        if field is not None and name != "csrf_token":
-            field.errors = [*field.errors, message]
-        else:
-            flash(message, "danger")
-
-
 def _stale_message(current_version: int) -> str:
     return _("保存失败：该记录已被他人修改（当前版本 %(v)s）。请刷新后核对再保存。",
              v=current_version)
 
 
-def _require_tenant_editor() -> None:
-    if not current_user.can_edit_tenant_data:
-        abort(403)
+#: save through a service and commit, or report the refusal (with incubation's stale wording)
+_save = partial(commit_or_report, stale=_stale_message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -122,7 +108,7 @@ def carriers():
         query = query.where(Carrier.kind == kind)
     page = keyset_page(db.session, query,
                        [SortKey(Carrier.name), SortKey(Carrier.id, kind="int")],
-                       size=_page_size(), after=request.args.get("after"),
+                       size=requested_size(), after=request.args.get("after"),
                        before=request.args.get("before"))
     counts: dict[int, dict[str, int]] = {}
     ids = [c.id for c in page.items]
@@ -152,16 +138,12 @@ def _carrier_form_data(form: CarrierForm) -> dict:
 def carrier_new():
     form = CarrierForm()
     if form.validate_on_submit():
-        try:
-            carrier = services.save_carrier(_carrier_form_data(form))
-            db.session.commit()
-            flash(_("已登记载体 %(name)s", name=carrier.name), "success")
-            return redirect(url_for(".carrier", carrier_id=carrier.id))
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
-    status = 400 if form.errors else 200
-    return render_template("incubation/carrier_form.html", form=form, carrier=None), status
+        saved = _save(form, lambda: services.save_carrier(_carrier_form_data(form)))
+        if saved.ok:
+            flash(_("已登记载体 %(name)s", name=saved.result.name), "success")
+            return redirect(url_for(".carrier", carrier_id=saved.result.id))
+    return render_template("incubation/carrier_form.html", form=form,
+                           carrier=None), page_status(form)
 
 
 @bp.route("/carriers/<int:carrier_id>/edit", methods=["GET", "POST"])
@@ -171,24 +153,16 @@ def carrier_edit(carrier_id: int):
     form = CarrierForm(obj=carrier)
     if request.method == "GET":
         form.version.data = carrier.version
-    status = 200
+    saved: Outcome | None = None
     if form.validate_on_submit():
-        try:
-            services.save_carrier(_carrier_form_data(form), carrier,
-                                  expected_version=form.version.data or None)
-            db.session.commit()
+        saved = _save(form, lambda: services.save_carrier(
+            _carrier_form_data(form), carrier, expected_version=form.version.data or None),
+            current_version=lambda: get_carrier_or_404(current_user, carrier_id).version)
+        if saved.ok:
             flash(_("已保存"), "success")
             return redirect(url_for(".carrier", carrier_id=carrier.id))
-        except (services.StaleEdit, StaleDataError):
-            db.session.rollback()
-            flash(_stale_message(get_carrier_or_404(current_user, carrier_id).version), "danger")
-            status = 409
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
-    if form.errors and status == 200:
-        status = 400
-    return render_template("incubation/carrier_form.html", form=form, carrier=carrier), status
+    return render_template("incubation/carrier_form.html", form=form,
+                           carrier=carrier), page_status(form, saved)
 
 
 def _tenants_query(carrier: Carrier, status: str):
@@ -208,7 +182,7 @@ def carrier(carrier_id: int):
         db.session, _tenants_query(carrier, status),
         [SortKey(Tenancy.moved_in_on, descending=True, kind="date"),
          SortKey(Tenancy.id, descending=True, kind="int")],
-        size=_page_size(), after=request.args.get("after"), before=request.args.get("before"))
+        size=requested_size(), after=request.args.get("after"), before=request.args.get("before"))
     check = services.carrier_check(carrier)
     rented = db.session.scalar(select(func.sum(Tenancy.area_m2)).where(
         Tenancy.carrier_id == carrier.id, Tenancy.status == "incubating"))
@@ -266,21 +240,18 @@ def tenancy_new(carrier_id: int):
         if enterprise is None:
             form.uscc.errors = [_("未找到该统一社会信用代码对应的企业（或不在您的管辖范围内）")]
         else:
-            try:
-                tenancy = services.open_tenancy(
-                    enterprise, carrier, form.moved_in_on.data, form.term_ends_on.data,
-                    form.term_override_reason.data, area_m2=form.area_m2.data)
-                db.session.commit()
+            saved = _save(form, lambda: services.open_tenancy(
+                enterprise, carrier, form.moved_in_on.data, form.term_ends_on.data,
+                form.term_override_reason.data, area_m2=form.area_m2.data))
+            if saved.ok:
+                tenancy = saved.result
                 flash(_("已登记入驻：%(name)s", name=enterprise.name), "success")
                 for warning in tenancy.warnings:
                     flash(_("入驻条件提示：%(w)s", w=warning), "warning")
                 return redirect(url_for(".tenancy", tenancy_id=tenancy.id))
-            except services.FieldError as exc:
-                db.session.rollback()
-                _show_field_errors(form, exc.errors)
-    status = 400 if form.errors else 200
     return render_template("incubation/tenancy_new.html", form=form, carrier=carrier,
-                           default_end=services.default_term_end(carrier, today())), status
+                           default_end=services.default_term_end(carrier, today())
+                           ), page_status(form)
 
 
 @bp.get("/tenancies/<int:tenancy_id>")
@@ -306,38 +277,29 @@ def tenancy(tenancy_id: int):
 
 
 @bp.route("/tenancies/<int:tenancy_id>/edit", methods=["GET", "POST"])
-@login_required
+@tenant_editor_required
 def tenancy_edit(tenancy_id: int):
-    _require_tenant_editor()
     tenancy = get_tenancy_or_404(current_user, tenancy_id)
     form = TenancyEditForm(obj=tenancy)
     if request.method == "GET":
         form.version.data = tenancy.version
-    status = 200
+    saved: Outcome | None = None
     if form.validate_on_submit():
-        try:
-            changes = services.update_tenancy(tenancy, {
-                "moved_in_on": form.moved_in_on.data, "term_ends_on": form.term_ends_on.data,
-                "term_override_reason": form.term_override_reason.data,
-                "area_m2": form.area_m2.data,
-            }, expected_version=form.version.data or None)
-            db.session.commit()
+        saved = _save(form, lambda: services.update_tenancy(tenancy, {
+            "moved_in_on": form.moved_in_on.data, "term_ends_on": form.term_ends_on.data,
+            "term_override_reason": form.term_override_reason.data,
+            "area_m2": form.area_m2.data,
+        }, expected_version=form.version.data or None),
+            current_version=lambda: get_tenancy_or_404(current_user, tenancy_id).version)
+        if saved.ok:
+            changes = saved.result
             flash(_("已保存 %(n)d 项修改", n=len(changes)) if changes else _("没有修改"),
                   "success")
             return redirect(url_for(".tenancy", tenancy_id=tenancy.id))
-        except (services.StaleEdit, StaleDataError):
-            db.session.rollback()
-            flash(_stale_message(get_tenancy_or_404(current_user, tenancy_id).version),
-                  "danger")
-            status = 409
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
-    if form.errors and status == 200:
-        status = 400
     return render_template("incubation/tenancy_form.html", form=form, tenancy=tenancy,
                            default_end=services.default_term_end(tenancy.carrier,
-                                                                 tenancy.moved_in_on)), status
+                                                                 tenancy.moved_in_on)
+                           ), page_status(form, saved)
 
 
 def _next_carrier_choices(exclude_id: int | None) -> list[tuple[str, str]]:
@@ -351,9 +313,8 @@ def _next_carrier_choices(exclude_id: int | None) -> list[tuple[str, str]]:
 
 
 @bp.route("/tenancies/<int:tenancy_id>/propose", methods=["GET", "POST"])
-@login_required
+@tenant_editor_required
 def propose(tenancy_id: int):
-    _require_tenant_editor()
     tenancy = get_tenancy_or_404(current_user, tenancy_id)
     form = ProposalForm()
     form.next_carrier_id.choices = _next_carrier_choices(tenancy.carrier_id)
@@ -361,26 +322,23 @@ def propose(tenancy_id: int):
         form.action.data = request.args.get("action", "graduate")
         form.effective_on.data = today()
     if form.validate_on_submit():
-        try:
-            proposal = services.propose(tenancy, form.action.data, {
-                "effective_on": form.effective_on.data,
-                "graduation_basis": form.graduation_basis.data or None,
-                "evidence": form.evidence.data, "reason": form.reason.data,
-                "next_carrier_id": form.next_carrier_id.data if form.next_carrier_id.choices
-                else None,
-                "next_carrier_note": form.next_carrier_note.data,
-            }, user=current_user)
-            db.session.commit()
+        data = {
+            "effective_on": form.effective_on.data,
+            "graduation_basis": form.graduation_basis.data or None,
+            "evidence": form.evidence.data, "reason": form.reason.data,
+            "next_carrier_id": form.next_carrier_id.data if form.next_carrier_id.choices
+            else None,
+            "next_carrier_note": form.next_carrier_note.data,
+        }
+        saved = _save(form, lambda: services.propose(tenancy, form.action.data, data,
+                                                     user=current_user))
+        if saved.ok:
             flash(_("已提交，等待区科技局审核"), "success")
-            return redirect(url_for(".proposal", proposal_id=proposal.id))
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
+            return redirect(url_for(".proposal", proposal_id=saved.result.id))
     facts = services.graduation_facts(tenancy.enterprise)
-    status = 400 if form.errors else 200
     return render_template("incubation/propose.html", form=form, tenancy=tenancy,
                            checks=criteria.graduation_checks(facts),
-                           pending=services.pending_proposal(tenancy)), status
+                           pending=services.pending_proposal(tenancy)), page_status(form)
 
 
 # --------------------------------------------------------------------------------------------
@@ -411,7 +369,7 @@ def proposals():
         query = query.where(StatusProposal.status == status)
     page = keyset_page(db.session, query,
                        [SortKey(StatusProposal.id, descending=True, kind="int")],
-                       size=_page_size(), after=request.args.get("after"),
+                       size=requested_size(), after=request.args.get("after"),
                        before=request.args.get("before"))
     return render_template("incubation/proposals.html", page=page, status=status)
 
@@ -431,7 +389,9 @@ def proposal(proposal_id: int):
     elif not services.may_decide(current_user):
         abort(403)
     elif form.validate_on_submit():
-        try:
+
+        def decide() -> list[tuple[str, str]]:
+            """Record the decision; returns what to tell the user once it is committed."""
             if form.decision.data == "approve":
                 next_carrier = None
                 if form.next_carrier_id.data:
@@ -440,28 +400,23 @@ def proposal(proposal_id: int):
                                  next_carrier=next_carrier,
                                  next_moved_in_on=form.next_moved_in_on.data,
                                  expected_version=form.version.data or None)
-                warnings = getattr(proposal, "warnings", [])
-                db.session.commit()
-                flash(_("已批准：%(name)s %(action)s", name=tenancy.enterprise.name,
-                        action=_(PROPOSAL_ACTIONS[proposal.action])), "success")
-                for warning in warnings:
-                    flash(_("入驻条件提示：%(w)s", w=warning), "warning")
-            elif form.decision.data == "reject":
+                return [(_("已批准：%(name)s %(action)s", name=tenancy.enterprise.name,
+                           action=_(PROPOSAL_ACTIONS[proposal.action])), "success")] + [
+                    (_("入驻条件提示：%(w)s", w=w), "warning")
+                    for w in getattr(proposal, "warnings", [])]
+            if form.decision.data == "reject":
                 services.reject(proposal, user=current_user, comment=form.comment.data,
                                 expected_version=form.version.data or None)
-                db.session.commit()
-                flash(_("已驳回"), "success")
-            else:
-                abort(400)
+                return [(_("已驳回"), "success")]
+            abort(400)
+
+        saved = _save(form, decide, current_version=lambda: proposal.version,
+                      stale=lambda _version: _("该申请已被他人处理，请刷新后查看"))
+        if saved.ok:
+            for message, category in saved.result:
+                flash(message, category)
             return redirect(url_for(".proposal", proposal_id=proposal.id))
-        except (services.StaleEdit, StaleDataError):
-            db.session.rollback()
-            flash(_("该申请已被他人处理，请刷新后查看"), "danger")
-            status = 409
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
-            status = 400
+        status = 409 if saved.stale else 400
     facts = services.graduation_facts(tenancy.enterprise)
     return render_template(
         "incubation/proposal.html", proposal=proposal, tenancy=tenancy, form=form,
@@ -477,15 +432,10 @@ def proposal_withdraw(proposal_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        services.withdraw(proposal, user=current_user)
-        db.session.commit()
-        flash(_("已撤回"), "success")
+        if _save(None, lambda: services.withdraw(proposal, user=current_user)).ok:
+            flash(_("已撤回"), "success")
     except PermissionError:
         abort(403)
-    except services.FieldError as exc:
-        db.session.rollback()
-        for message in exc.errors.values():
-            flash(message, "danger")
     return redirect(url_for(".proposal", proposal_id=proposal.id))
 
 
@@ -500,7 +450,7 @@ def cycles():
     page = keyset_page(db.session, select(ReportingCycle),
                        [SortKey(ReportingCycle.due_on, descending=True, kind="date"),
                         SortKey(ReportingCycle.id, descending=True, kind="int")],
-                       size=_page_size(), after=request.args.get("after"),
+                       size=requested_size(), after=request.args.get("after"),
                        before=request.args.get("before"))
     progress = {c.id: services.report_progress(c, current_user) for c in page.items}
     return render_template("incubation/cycles.html", page=page, progress=progress,
@@ -512,20 +462,14 @@ def cycles():
 def cycle_new():
     form = CycleForm()
     if form.validate_on_submit():
-        try:
-            cycle = services.create_cycle({
-                "name": form.name.data, "period_start": form.period_start.data,
+        data = {"name": form.name.data, "period_start": form.period_start.data,
                 "period_end": form.period_end.data, "fiscal_year": form.fiscal_year.data,
-                "due_on": form.due_on.data,
-            }, user=current_user)
-            db.session.commit()
-            flash(_("已创建报送周期 %(name)s", name=cycle.name), "success")
-            return redirect(url_for(".cycle", cycle_id=cycle.id))
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
-    status = 400 if form.errors else 200
-    return render_template("incubation/cycle_form.html", form=form), status
+                "due_on": form.due_on.data}
+        saved = _save(form, lambda: services.create_cycle(data, user=current_user))
+        if saved.ok:
+            flash(_("已创建报送周期 %(name)s", name=saved.result.name), "success")
+            return redirect(url_for(".cycle", cycle_id=saved.result.id))
+    return render_template("incubation/cycle_form.html", form=form), page_status(form)
 
 
 def _cycle_or_404(cycle_id: int) -> ReportingCycle:
@@ -546,7 +490,7 @@ def cycle(cycle_id: int):
         query = query.where(TenantReport.id.is_(None)) if today() > cycle.due_on \
             else query.where(false())
     page = keyset_page(db.session, query,
-                       [SortKey(Tenancy.id, kind="int")], size=_page_size(),
+                       [SortKey(Tenancy.id, kind="int")], size=requested_size(),
                        after=request.args.get("after"), before=request.args.get("before"))
     ids = [t.id for t in page.items]
     reports = {}
@@ -561,9 +505,8 @@ def cycle(cycle_id: int):
 
 
 @bp.route("/reports/<int:cycle_id>/tenancies/<int:tenancy_id>", methods=["GET", "POST"])
-@login_required
+@tenant_editor_required
 def report(cycle_id: int, tenancy_id: int):
-    _require_tenant_editor()
     cycle = _cycle_or_404(cycle_id)
     tenancy = get_tenancy_or_404(current_user, tenancy_id)
     if not db.session.scalar(select(Tenancy.id).where(Tenancy.id == tenancy.id,
@@ -576,27 +519,19 @@ def report(cycle_id: int, tenancy_id: int):
         form.version.data = existing.version
         for name in REPORT_MONEY_FIELDS:
             getattr(form, name).data = yuan_to_wan(getattr(existing, name))
-    status = 200
+    saved: Outcome | None = None
     if form.validate_on_submit():
         values = {}
         for name in REPORT_FIELDS:
             value = getattr(form, name).data
             values[name] = wan_to_yuan(value) if name in REPORT_MONEY_FIELDS else value
-        try:
-            services.submit_report(cycle, tenancy, values, user=current_user,
-                                   expected_version=form.version.data or None)
-            db.session.commit()
+        saved = _save(form, lambda: services.submit_report(
+            cycle, tenancy, values, user=current_user,
+            expected_version=form.version.data or None),
+            current_version=lambda: existing.version if existing else 1)
+        if saved.ok:
             flash(_("已报送 %(name)s 的数据", name=tenancy.enterprise.name), "success")
             return redirect(url_for(".cycle", cycle_id=cycle.id))
-        except (services.StaleEdit, StaleDataError):
-            db.session.rollback()
-            flash(_stale_message(existing.version if existing else 1), "danger")
-            status = 409
-        except services.FieldError as exc:
-            db.session.rollback()
-            _show_field_errors(form, exc.errors)
-    if form.errors and status == 200:
-        status = 400
     return render_template("incubation/report_form.html", form=form, cycle=cycle,
                            tenancy=tenancy, report=existing,
-                           field_names=list(REPORT_FIELDS)), status
+                           field_names=list(REPORT_FIELDS)), page_status(form, saved)

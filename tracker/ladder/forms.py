@@ -13,21 +13,15 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from tracker.enterprises.forms import MultiCheckboxField
 from tracker.enterprises.zones import TECH_FIELDS
 from tracker.ladder.models import APPLICATION_STATUSES
 from tracker.ladder.rules import HONOURS, KINDS
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 def _optional_int(value):

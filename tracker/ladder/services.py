@@ -252,10 +252,7 @@ def update_qualification(
         values["valid_until"] = validity.default_valid_until(
             qualification.kind, granted,
             batch_valid_until(qualification.kind, values.get("batch", qualification.batch)))
-    before = audit.snapshot(qualification, QUALIFICATION_FIELDS)
-    for key, value in values.items():
-        setattr(qualification, key, value)
-    changes = audit.changed_fields(before, audit.snapshot(qualification, QUALIFICATION_FIELDS))
+    changes = audit.apply_changes(qualification, values, QUALIFICATION_FIELDS)
     if changes:
         db.session.flush()
         enterprise = db.session.get(Enterprise, qualification.enterprise_id)
@@ -484,10 +481,7 @@ def update_application(application: Application, data: dict[str, Any], *,
     for key in ("batch", "notes"):
         if key in values:
             values[key] = (values[key] or "").strip() or None
-    before = audit.snapshot(application, APPLICATION_FIELDS)
-    for key, value in values.items():
-        setattr(application, key, value)
-    changes = audit.changed_fields(before, audit.snapshot(application, APPLICATION_FIELDS))
+    changes = audit.apply_changes(application, values, APPLICATION_FIELDS)
     if changes:
         db.session.flush()
         audit.record("application", application.id, "update", changes,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -20,15 +20,15 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.accounts.access import editor_required, roles_required
-from tracker.accounts.models import User
-from tracker.accounts.roles import EDITOR_ROLES, Role
+from tracker.accounts.roles import Role
 from tracker.accounts.scope import get_enterprise_or_404
+from tracker.accounts.services import active_officers
 from tracker.clock import today
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
+from tracker.forms_support import Outcome, commit_or_report, flash_form_errors, page_status
 from tracker.ladder import gaps, queries, results, services, validity
 from tracker.ladder.forms import (
     YEAR_FIELD_LABELS,
@@ -48,35 +48,18 @@ from tracker.ladder.models import (
     LocalThreshold,
 )
 from tracker.ladder.rules import KINDS, LOCALLY_CONFIGURED_KINDS, FactsError
+from tracker.pagination import requested_size
 
 bp = Blueprint("ladder", __name__, url_prefix="/ladder")
 WAN = Decimal(10000)
 
 
-def _officers() -> list[User]:
-    return list(db.session.scalars(
-        select(User).where(User.role.in_(list(EDITOR_ROLES)), User.active.is_(True))
-        .order_by(User.name)))
-
-
-def _flash_errors(form) -> None:
-    for name, messages in form.errors.items():
-        field = getattr(form, name, None)
-        label = field.label.text if field is not None else name
-        flash(f"{label}：{'；'.join(str(m) for m in messages)}", "danger")
-
-
-def _show_errors(form, errors: dict[str, str]) -> None:
-    for name, message in errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            flash(message, "danger")
-
-
 def _stale(version: int) -> str:
     return _("保存失败：该记录已被他人修改（当前版本 %(v)s），请刷新后再试。", v=version)
+
+
+#: save through a service and commit, or report the refusal (with the ladder's stale wording)
+_save = partial(commit_or_report, stale=_stale)
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,7 +74,7 @@ def board():
     if view not in queries.BOARD_VIEWS:
         view = "rungs"
     filters = queries.BoardFilters.from_args(request.args)
-    size = min(max(request.args.get("size", current_app.config["PAGE_SIZE"], type=int), 1), 200)
+    size = requested_size()
     context: dict[str, Any] = {}
     if view == "rungs":
         context["counts"] = queries.rung_counts(current_user, filters)
@@ -110,7 +93,7 @@ def board():
         context["move_form"] = MoveForm()
     return render_template(
         "ladder/board.html", view=view, views=queries.BOARD_VIEWS, filters=filters,
-        zones=ZONES, fields=TECH_FIELDS, officers=_officers(), kinds=KINDS,
+        zones=ZONES, fields=TECH_FIELDS, officers=active_officers(), kinds=KINDS,
         statuses=APPLICATION_STATUSES, moves=services.allowed_moves, **context,
     )
 
@@ -138,26 +121,25 @@ def qualification_new(enterprise_id: int):
     form = QualificationForm()
     if request.method == "GET" and request.args.get("kind") in KINDS:
         form.kind.data = request.args["kind"]
-    if form.validate_on_submit():
-        try:
-            qualification = services.grant_qualification(
-                enterprise, form.kind.data, form.number.data, form.granted_on.data,
-                form.valid_until.data, form.batch.data, source="manual",
-                evidence=form.evidence_note.data or None, actor_id=current_user.id,
-            )
-            _attach_upload(form, qualification)
-            db.session.commit()
-            for note in validity.number_notes(qualification.kind, qualification.number,
-                                              qualification.granted_on):
-                flash(note["message"], "warning" if note["level"] == "warning" else "info")
-            flash(_("已登记资质：%(k)s", k=KINDS[qualification.kind]), "success")
-            return redirect(_back(enterprise.id))
-        except services.LadderError as exc:
-            db.session.rollback()
-            _show_errors(form, exc.errors)
-    status = 400 if form.errors else 200
+
+    def grant() -> Any:
+        qualification = services.grant_qualification(
+            enterprise, form.kind.data, form.number.data, form.granted_on.data,
+            form.valid_until.data, form.batch.data, source="manual",
+            evidence=form.evidence_note.data or None, actor_id=current_user.id,
+        )
+        _attach_upload(form, qualification)
+        return qualification
+
+    if form.validate_on_submit() and (saved := _save(form, grant)).ok:
+        qualification = saved.result
+        for note in validity.number_notes(qualification.kind, qualification.number,
+                                          qualification.granted_on):
+            flash(note["message"], "warning" if note["level"] == "warning" else "info")
+        flash(_("已登记资质：%(k)s", k=KINDS[qualification.kind]), "success")
+        return redirect(_back(enterprise.id))
     return render_template("ladder/qualification_form.html", form=form, enterprise=enterprise,
-                           qualification=None), status
+                           qualification=None), page_status(form)
 
 
 @bp.route("/qualifications/<int:qualification_id>/edit", methods=["GET", "POST"])
@@ -171,35 +153,25 @@ def qualification_edit(qualification_id: int):
         form.version.data = qualification.version
     else:
         form.kind.data = qualification.kind
-    status = 200
+
+    def update() -> None:
+        services.update_qualification(
+            qualification,
+            {"number": form.number.data, "granted_on": form.granted_on.data,
+             "valid_until": form.valid_until.data, "batch": form.batch.data},
+            expected_version=form.version.data or None, actor_id=current_user.id)
+        _attach_upload(form, qualification)
+
+    saved: Outcome | None = None
     if form.validate_on_submit():
-        try:
-            services.update_qualification(
-                qualification,
-                {"number": form.number.data, "granted_on": form.granted_on.data,
-                 "valid_until": form.valid_until.data, "batch": form.batch.data},
-                expected_version=form.version.data or None, actor_id=current_user.id)
-            _attach_upload(form, qualification)
-            db.session.commit()
+        saved = _save(form, update, current_version=lambda: qualification.version)
+        if saved.ok:
             flash(_("已保存"), "success")
             return redirect(_back(enterprise.id))
-        except services.StaleEdit as exc:
-            db.session.rollback()
-            flash(_stale(exc.current_version), "danger")
-            status = 409
-        except StaleDataError:
-            db.session.rollback()
-            flash(_stale(qualification.version), "danger")
-            status = 409
-        except services.LadderError as exc:
-            db.session.rollback()
-            _show_errors(form, exc.errors)
-    if form.errors and status == 200:
-        status = 400
     notes = validity.number_notes(qualification.kind, qualification.number,
                                   qualification.granted_on)
     return render_template("ladder/qualification_form.html", form=form, enterprise=enterprise,
-                           qualification=qualification, notes=notes), status
+                           qualification=qualification, notes=notes), page_status(form, saved)
 
 
 @bp.route("/qualifications/<int:qualification_id>/revoke", methods=["GET", "POST"])
@@ -210,26 +182,16 @@ def qualification_revoke(qualification_id: int):
     if request.method == "GET":
         form.version.data = qualification.version
         form.revoked_on.data = today()
-    status = 200
+    saved: Outcome | None = None
     if form.validate_on_submit():
-        try:
-            services.revoke_qualification(
-                qualification, form.revoked_on.data, form.reason.data, source="manual",
-                actor_id=current_user.id, expected_version=form.version.data or None)
-            db.session.commit()
+        saved = _save(form, lambda: services.revoke_qualification(
+            qualification, form.revoked_on.data, form.reason.data, source="manual",
+            actor_id=current_user.id, expected_version=form.version.data or None))
+        if saved.ok:
             flash(_("已撤销该资质"), "success")
             return redirect(_back(qualification.enterprise_id))
-        except services.StaleEdit as exc:
-            db.session.rollback()
-            flash(_stale(exc.current_version), "danger")
-            status = 409
-        except services.LadderError as exc:
-            db.session.rollback()
-            _show_errors(form, exc.errors)
-    if form.errors and status == 200:
-        status = 400
     return render_template("ladder/revoke.html", form=form, qualification=qualification,
-                           enterprise=qualification.enterprise), status
+                           enterprise=qualification.enterprise), page_status(form, saved)
 
 
 @bp.get("/qualifications/<int:qualification_id>/evidence")
@@ -259,27 +221,22 @@ def evidence(qualification_id: int):
 def application_new(enterprise_id: int):
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     form = ApplicationForm()
-    form.owner_id.choices = [("", "—")] + [(u.id, u.name) for u in _officers()]
+    form.owner_id.choices = [("", "—")] + [(u.id, u.name) for u in active_officers()]
     if request.method == "GET":
         form.year.data = today().year
         form.owner_id.data = current_user.id
         if request.args.get("kind") in KINDS:
             form.kind.data = request.args["kind"]
     if form.validate_on_submit():
-        try:
-            services.create_application(enterprise, {
-                "kind": form.kind.data, "year": form.year.data, "batch": form.batch.data,
+        data = {"kind": form.kind.data, "year": form.year.data, "batch": form.batch.data,
                 "owner_id": form.owner_id.data, "deadline": form.deadline.data,
-                "notes": form.notes.data}, actor_id=current_user.id)
-            db.session.commit()
+                "notes": form.notes.data}
+        if _save(form, lambda: services.create_application(enterprise, data,
+                                                           actor_id=current_user.id)).ok:
             flash(_("已创建申报"), "success")
             return redirect(_back(enterprise.id, "applications"))
-        except services.LadderError as exc:
-            db.session.rollback()
-            _show_errors(form, exc.errors)
-    status = 400 if form.errors else 200
     return render_template("ladder/application_form.html", form=form,
-                           enterprise=enterprise), status
+                           enterprise=enterprise), page_status(form)
 
 
 @bp.route("/applications/<int:application_id>/edit", methods=["GET", "POST"])
@@ -287,29 +244,27 @@ def application_new(enterprise_id: int):
 def application_edit(application_id: int):
     application = queries.get_application_or_404(current_user, application_id)
     form = ApplicationEditForm(obj=application)
-    form.owner_id.choices = [("", "—")] + [(u.id, u.name) for u in _officers()]
+    form.owner_id.choices = [("", "—")] + [(u.id, u.name) for u in active_officers()]
     if request.method == "GET":
         form.version.data = application.version
-    status = 200
+    saved: Outcome | None = None
     if form.validate_on_submit():
-        try:
-            services.update_application(
-                application, {"batch": form.batch.data, "owner_id": form.owner_id.data,
-                              "deadline": form.deadline.data, "notes": form.notes.data},
-                expected_version=form.version.data or None, actor_id=current_user.id)
-            db.session.commit()
+        saved = _save(form, lambda: services.update_application(
+            application, {"batch": form.batch.data, "owner_id": form.owner_id.data,
+                          "deadline": form.deadline.data, "notes": form.notes.data},
+            expected_version=form.version.data or None, actor_id=current_user.id),
+            current_version=partial(_application_version, application_id))
+        if saved.ok:
             flash(_("已保存"), "success")
             return redirect(_back(application.enterprise_id, "applications"))
-        except (services.StaleEdit, StaleDataError):
-            db.session.rollback()
-            flash(_stale(queries.get_application_or_404(current_user, application_id).version),
-                  "danger")
-            status = 409
-    if form.errors and status == 200:
-        status = 400
     return render_template("ladder/application_edit.html", form=form, application=application,
                            enterprise=application.enterprise, kinds=KINDS,
-                           statuses=APPLICATION_STATUSES), status
+                           statuses=APPLICATION_STATUSES), page_status(form, saved)
+
+
+def _application_version(application_id: int) -> int:
+    """The version now stored, read again after a refused save's rollback."""
+    return queries.get_application_or_404(current_user, application_id).version
 
 
 def _return_to(default: str) -> str:
@@ -324,28 +279,16 @@ def application_move(application_id: int):
     form = MoveForm()
     back = _return_to(_back(application.enterprise_id, "applications"))
     if not form.validate_on_submit():
-        _flash_errors(form)
+        flash_form_errors(form)
         return redirect(back)
     if form.to_status.data == "approved":
         return redirect(url_for(".application_approve", application_id=application.id))
-    try:
-        services.move_application(application, form.to_status.data,
-                                  expected_version=form.version.data or None,
-                                  actor_id=current_user.id, note=form.note.data)
-        db.session.commit()
+    if _save(None, lambda: services.move_application(
+            application, form.to_status.data, expected_version=form.version.data or None,
+            actor_id=current_user.id, note=form.note.data),
+            current_version=partial(_application_version, application_id)).ok:
         flash(_("申报状态已更新为「%(s)s」", s=APPLICATION_STATUSES[application.status]),
               "success")
-    except services.StaleEdit as exc:
-        db.session.rollback()
-        flash(_stale(exc.current_version), "danger")
-    except StaleDataError:
-        db.session.rollback()
-        flash(_stale(queries.get_application_or_404(current_user, application_id).version),
-              "danger")
-    except services.LadderError as exc:
-        db.session.rollback()
-        for message in exc.errors.values():
-            flash(message, "danger")
     return redirect(back)
 
 
@@ -357,32 +300,18 @@ def application_approve(application_id: int):
     if request.method == "GET":
         form.version.data = application.version
         form.granted_on.data = today()
-    status = 200
+    saved: Outcome | None = None
     if form.validate_on_submit():
-        try:
-            services.move_application(
-                application, "approved", expected_version=form.version.data or None,
-                actor_id=current_user.id, note=form.note.data, number=form.number.data,
-                granted_on=form.granted_on.data, valid_until=form.valid_until.data)
-            db.session.commit()
+        saved = _save(form, lambda: services.move_application(
+            application, "approved", expected_version=form.version.data or None,
+            actor_id=current_user.id, note=form.note.data, number=form.number.data,
+            granted_on=form.granted_on.data, valid_until=form.valid_until.data),
+            current_version=partial(_application_version, application_id))
+        if saved.ok:
             flash(_("已批准，资质已登记"), "success")
             return redirect(_back(application.enterprise_id))
-        except services.StaleEdit as exc:
-            db.session.rollback()
-            flash(_stale(exc.current_version), "danger")
-            status = 409
-        except StaleDataError:
-            db.session.rollback()
-            flash(_stale(queries.get_application_or_404(current_user, application_id).version),
-                  "danger")
-            status = 409
-        except services.LadderError as exc:
-            db.session.rollback()
-            _show_errors(form, exc.errors)
-    if form.errors and status == 200:
-        status = 400
     return render_template("ladder/approve.html", form=form, application=application,
-                           enterprise=application.enterprise, kinds=KINDS), status
+                           enterprise=application.enterprise, kinds=KINDS), page_status(form, saved)
 
 
 # --------------------------------------------------------------------------------------------
@@ -542,34 +471,27 @@ def thresholds():
                     value = value * WAN if key in _MONEY_KEYS else value
                     value = int(value) if value == value.to_integral_value() else float(value)
                 values[key] = value
-            try:
+
+            def save_thresholds() -> None:
                 services.save_local_thresholds(kind, values, actor_id=current_user.id,
                                                expected_version=form.version.data or None)
                 _recompute_everyone_after_commit()
-                db.session.commit()
+
+            saved = _save(form, save_thresholds)
+            if saved.ok:
                 flash(_("已保存%(k)s本地阈值，资格结果将重新计算", k=KINDS[kind]), "success")
                 return redirect(url_for(".thresholds"))
-            except services.StaleEdit as exc:
-                db.session.rollback()
-                flash(_stale(exc.current_version), "danger")
-                status = 409
-            except services.LadderError as exc:
-                db.session.rollback()
-                _show_errors(form, exc.errors)
-        if status == 200:
+            status = 409 if saved.stale else 400
+        else:
             status = 400
     elif request.method == "POST" and kind == "batch":
         if batch_form.validate_on_submit():
-            try:
-                n = services.set_batch_validity(
-                    batch_form.kind.data, batch_form.batch.data, batch_form.valid_until.data,
-                    batch_form.note.data or None, actor_id=current_user.id)
-                db.session.commit()
-                flash(_("已设置批次有效期，影响 %(n)d 项资质", n=n), "success")
+            saved = _save(batch_form, lambda: services.set_batch_validity(
+                batch_form.kind.data, batch_form.batch.data, batch_form.valid_until.data,
+                batch_form.note.data or None, actor_id=current_user.id))
+            if saved.ok:
+                flash(_("已设置批次有效期，影响 %(n)d 项资质", n=saved.result), "success")
                 return redirect(url_for(".thresholds"))
-            except services.LadderError as exc:
-                db.session.rollback()
-                _show_errors(batch_form, exc.errors)
         status = 400
     batches = list(db.session.scalars(select(LadderBatch).order_by(LadderBatch.kind,
                                                                     LadderBatch.batch)))

@@ -32,7 +32,7 @@ from tracker.extensions import db
 from tracker.imports import exports
 from tracker.incubation.models import Tenancy
 from tracker.ladder.models import Application, Qualification
-from tracker.pagination import SortKey, keyset_page
+from tracker.pagination import SortKey, keyset_page, requested_size
 from tracker.reminders import ical, services
 from tracker.reminders.forms import CycleForm, RuleForm, parse_offsets
 from tracker.reminders.models import (
@@ -112,7 +112,7 @@ def status_counts(user: Any) -> dict[str, int]:
 @login_required
 def ledger():
     query, filters = _filtered(request.args)
-    size = min(max(request.args.get("size", current_app.config["PAGE_SIZE"], type=int), 1), 200)
+    size = requested_size()
     page = keyset_page(db.session, query, [SortKey(Reminder.id, descending=True, kind="int")],
                        size=size, after=request.args.get("after"),
                        before=request.args.get("before"))
