@@ -41,8 +41,8 @@ def test_field_error_lands_on_the_field_and_unknown_keys_are_flashed(app):
         assert page_status(form, saved) == 400
 
 
-def test_field_error_for_no_field_keeps_200_as_before(app):
-    """A refusal that names no form field is only flashed; the page answered 200 before."""
+def test_refusal_naming_no_form_field_is_flashed_and_answers_400(app):
+    """A refusal that names no form field is flashed, and the page still says it was refused."""
     with app.test_request_context(method="POST"):
         form = _Form()
 
@@ -51,7 +51,7 @@ def test_field_error_for_no_field_keeps_200_as_before(app):
 
         saved = commit_or_report(form, refuse)
         assert not saved.ok
-        assert page_status(form, saved) == 200
+        assert page_status(form, saved) == 400
 
 
 def test_stale_edit_reports_its_version_and_409(app):

@@ -86,4 +86,5 @@ def page_status(form: Any, outcome: Outcome | None = None) -> int:
     """The status a re-shown form answers with: 409 after a stale save, 400 with errors, 200."""
     if outcome is not None and outcome.stale:
         return 409
-    return 400 if form.errors else 200
+    refused = outcome is not None and not outcome.ok
+    return 400 if form.errors or refused else 200

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-from functools import partial
 
 from flask import (
     Blueprint,
@@ -83,13 +82,6 @@ def incubation_labels() -> dict:
             "tenancy_statuses": TENANCY_STATUSES}
 
 
-def _stale_message(current_version: int) -> str:
-    return _("保存失败：该记录已被他人修改（当前版本 %(v)s）。请刷新后核对再保存。",
-             v=current_version)
-
-
-#: save through a service and commit, or report the refusal (with incubation's stale wording)
-_save = partial(commit_or_report, stale=_stale_message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,7 +130,7 @@ def _carrier_form_data(form: CarrierForm) -> dict:
 def carrier_new():
     form = CarrierForm()
     if form.validate_on_submit():
-        saved = _save(form, lambda: services.save_carrier(_carrier_form_data(form)))
+        saved = commit_or_report(form, lambda: services.save_carrier(_carrier_form_data(form)))
         if saved.ok:
             flash(_("已登记载体 %(name)s", name=saved.result.name), "success")
             return redirect(url_for(".carrier", carrier_id=saved.result.id))
@@ -155,7 +147,7 @@ def carrier_edit(carrier_id: int):
         form.version.data = carrier.version
     saved: Outcome | None = None
     if form.validate_on_submit():
-        saved = _save(form, lambda: services.save_carrier(
+        saved = commit_or_report(form, lambda: services.save_carrier(
             _carrier_form_data(form), carrier, expected_version=form.version.data or None),
             current_version=lambda: get_carrier_or_404(current_user, carrier_id).version)
         if saved.ok:
@@ -240,7 +232,7 @@ def tenancy_new(carrier_id: int):
         if enterprise is None:
             form.uscc.errors = [_("未找到该统一社会信用代码对应的企业（或不在您的管辖范围内）")]
         else:
-            saved = _save(form, lambda: services.open_tenancy(
+            saved = commit_or_report(form, lambda: services.open_tenancy(
                 enterprise, carrier, form.moved_in_on.data, form.term_ends_on.data,
                 form.term_override_reason.data, area_m2=form.area_m2.data))
             if saved.ok:
@@ -285,7 +277,7 @@ def tenancy_edit(tenancy_id: int):
         form.version.data = tenancy.version
     saved: Outcome | None = None
     if form.validate_on_submit():
-        saved = _save(form, lambda: services.update_tenancy(tenancy, {
+        saved = commit_or_report(form, lambda: services.update_tenancy(tenancy, {
             "moved_in_on": form.moved_in_on.data, "term_ends_on": form.term_ends_on.data,
             "term_override_reason": form.term_override_reason.data,
             "area_m2": form.area_m2.data,
@@ -330,7 +322,7 @@ def propose(tenancy_id: int):
             else None,
             "next_carrier_note": form.next_carrier_note.data,
         }
-        saved = _save(form, lambda: services.propose(tenancy, form.action.data, data,
+        saved = commit_or_report(form, lambda: services.propose(tenancy, form.action.data, data,
                                                      user=current_user))
         if saved.ok:
             flash(_("已提交，等待区科技局审核"), "success")
@@ -410,7 +402,7 @@ def proposal(proposal_id: int):
                 return [(_("已驳回"), "success")]
             abort(400)
 
-        saved = _save(form, decide, current_version=lambda: proposal.version,
+        saved = commit_or_report(form, decide, current_version=lambda: proposal.version,
                       stale=lambda _version: _("该申请已被他人处理，请刷新后查看"))
         if saved.ok:
             for message, category in saved.result:
@@ -432,7 +424,7 @@ def proposal_withdraw(proposal_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        if _save(None, lambda: services.withdraw(proposal, user=current_user)).ok:
+        if commit_or_report(None, lambda: services.withdraw(proposal, user=current_user)).ok:
             flash(_("已撤回"), "success")
     except PermissionError:
         abort(403)
@@ -465,7 +457,7 @@ def cycle_new():
         data = {"name": form.name.data, "period_start": form.period_start.data,
                 "period_end": form.period_end.data, "fiscal_year": form.fiscal_year.data,
                 "due_on": form.due_on.data}
-        saved = _save(form, lambda: services.create_cycle(data, user=current_user))
+        saved = commit_or_report(form, lambda: services.create_cycle(data, user=current_user))
         if saved.ok:
             flash(_("已创建报送周期 %(name)s", name=saved.result.name), "success")
             return redirect(url_for(".cycle", cycle_id=saved.result.id))
@@ -525,7 +517,7 @@ def report(cycle_id: int, tenancy_id: int):
         for name in REPORT_FIELDS:
             value = getattr(form, name).data
             values[name] = wan_to_yuan(value) if name in REPORT_MONEY_FIELDS else value
-        saved = _save(form, lambda: services.submit_report(
+        saved = commit_or_report(form, lambda: services.submit_report(
             cycle, tenancy, values, user=current_user,
             expected_version=form.version.data or None),
             current_version=lambda: existing.version if existing else 1)

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from tracker.accounts.access import editor_required, roles_required
+from tracker.accounts.access import editor_required, roles_required, safe_next
 from tracker.accounts.roles import Role
 from tracker.accounts.scope import get_enterprise_or_404
 from tracker.accounts.services import active_officers
@@ -54,12 +54,6 @@ bp = Blueprint("ladder", __name__, url_prefix="/ladder")
 WAN = Decimal(10000)
 
 
-def _stale(version: int) -> str:
-    return _("保存失败：该记录已被他人修改（当前版本 %(v)s），请刷新后再试。", v=version)
-
-
-#: save through a service and commit, or report the refusal (with the ladder's stale wording)
-_save = partial(commit_or_report, stale=_stale)
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,7 +125,7 @@ def qualification_new(enterprise_id: int):
         _attach_upload(form, qualification)
         return qualification
 
-    if form.validate_on_submit() and (saved := _save(form, grant)).ok:
+    if form.validate_on_submit() and (saved := commit_or_report(form, grant)).ok:
         qualification = saved.result
         for note in validity.number_notes(qualification.kind, qualification.number,
                                           qualification.granted_on):
@@ -164,7 +158,7 @@ def qualification_edit(qualification_id: int):
 
     saved: Outcome | None = None
     if form.validate_on_submit():
-        saved = _save(form, update, current_version=lambda: qualification.version)
+        saved = commit_or_report(form, update, current_version=lambda: qualification.version)
         if saved.ok:
             flash(_("已保存"), "success")
             return redirect(_back(enterprise.id))
@@ -184,7 +178,7 @@ def qualification_revoke(qualification_id: int):
         form.revoked_on.data = today()
     saved: Outcome | None = None
     if form.validate_on_submit():
-        saved = _save(form, lambda: services.revoke_qualification(
+        saved = commit_or_report(form, lambda: services.revoke_qualification(
             qualification, form.revoked_on.data, form.reason.data, source="manual",
             actor_id=current_user.id, expected_version=form.version.data or None))
         if saved.ok:
@@ -231,7 +225,7 @@ def application_new(enterprise_id: int):
         data = {"kind": form.kind.data, "year": form.year.data, "batch": form.batch.data,
                 "owner_id": form.owner_id.data, "deadline": form.deadline.data,
                 "notes": form.notes.data}
-        if _save(form, lambda: services.create_application(enterprise, data,
+        if commit_or_report(form, lambda: services.create_application(enterprise, data,
                                                            actor_id=current_user.id)).ok:
             flash(_("已创建申报"), "success")
             return redirect(_back(enterprise.id, "applications"))
@@ -249,7 +243,7 @@ def application_edit(application_id: int):
         form.version.data = application.version
     saved: Outcome | None = None
     if form.validate_on_submit():
-        saved = _save(form, lambda: services.update_application(
+        saved = commit_or_report(form, lambda: services.update_application(
             application, {"batch": form.batch.data, "owner_id": form.owner_id.data,
                           "deadline": form.deadline.data, "notes": form.notes.data},
             expected_version=form.version.data or None, actor_id=current_user.id),
@@ -268,8 +262,7 @@ def _application_version(application_id: int) -> int:
 
 
 def _return_to(default: str) -> str:
-    target = request.form.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return safe_next(request.form.get("next"), default)
 
 
 @bp.post("/applications/<int:application_id>/move")
@@ -283,7 +276,7 @@ def application_move(application_id: int):
         return redirect(back)
     if form.to_status.data == "approved":
         return redirect(url_for(".application_approve", application_id=application.id))
-    if _save(None, lambda: services.move_application(
+    if commit_or_report(None, lambda: services.move_application(
             application, form.to_status.data, expected_version=form.version.data or None,
             actor_id=current_user.id, note=form.note.data),
             current_version=partial(_application_version, application_id)).ok:
@@ -302,7 +295,7 @@ def application_approve(application_id: int):
         form.granted_on.data = today()
     saved: Outcome | None = None
     if form.validate_on_submit():
-        saved = _save(form, lambda: services.move_application(
+        saved = commit_or_report(form, lambda: services.move_application(
             application, "approved", expected_version=form.version.data or None,
             actor_id=current_user.id, note=form.note.data, number=form.number.data,
             granted_on=form.granted_on.data, valid_until=form.valid_until.data),
@@ -477,7 +470,7 @@ def thresholds():
                                                expected_version=form.version.data or None)
                 _recompute_everyone_after_commit()
 
-            saved = _save(form, save_thresholds)
+            saved = commit_or_report(form, save_thresholds)
             if saved.ok:
                 flash(_("已保存%(k)s本地阈值，资格结果将重新计算", k=KINDS[kind]), "success")
                 return redirect(url_for(".thresholds"))
@@ -486,7 +479,7 @@ def thresholds():
             status = 400
     elif request.method == "POST" and kind == "batch":
         if batch_form.validate_on_submit():
-            saved = _save(batch_form, lambda: services.set_batch_validity(
+            saved = commit_or_report(batch_form, lambda: services.set_batch_validity(
                 batch_form.kind.data, batch_form.batch.data, batch_form.valid_until.data,
                 batch_form.note.data or None, actor_id=current_user.id))
             if saved.ok:
