@@ -2,72 +2,28 @@
 
 from __future__ import annotations
 
-import shutil
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
-from config import TestConfig
-from tests.conftest import IN_CI
-from tracker import create_app
-from tracker.demo import DEMO_PASSWORD, load_demo
+from tests.browser_support import launch_chromium, serve_demo
+from tests.browser_support import login as _login
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """The app with demo data in a SQLite file, served on a free loopback port."""
-    if CHROMIUM is None:
-        if IN_CI:
-            pytest.fail("chromium is required under CI")
-        pytest.skip("chromium is not installed")
-    folder = tmp_path_factory.mktemp("live")
-
-    class LiveConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{folder / 'live.db'}"
-        SERVER_NAME = None
-
-    app = create_app(LiveConfig)
-    with app.app_context():
-        db.create_all()
-        load_demo(24)
-        db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    with app.app_context():
-        db.engine.dispose()
+    with serve_demo(tmp_path_factory.mktemp("live")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def browser():
     """A headless Debian Chromium."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    with launch_chromium() as instance:
         yield instance
-        instance.close()
-
-
-def _login(page, base, email):
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def test_officer_finds_edits_and_sees_history(live_server, browser, tmp_path):

@@ -264,7 +264,14 @@ def metrics(enterprise_id: int, year: int | None):
         for name in MONEY_FIELDS:
             getattr(form, name).data = services.yuan_to_wan(getattr(row, name))
     saved: Outcome | None = None
-    if form.validate_on_submit():
+    submitted = form.validate_on_submit()
+    if submitted and year is None and db.session.scalar(
+            select(AnnualMetrics.id).where(AnnualMetrics.enterprise_id == enterprise.id,
+                                           AnnualMetrics.fiscal_year == form.fiscal_year.data)):
+        # The new-year form starts blank: saving it over a year on file would erase its figures.
+        form.fiscal_year.errors = [*form.fiscal_year.errors, _(
+            "%(y)s 年度已有数据，请在年度数据表中点击该年度修改", y=form.fiscal_year.data)]
+    elif submitted:
         values = {}
         for name in METRIC_LABELS:
             value = getattr(form, name).data

@@ -82,7 +82,9 @@ class ProposalForm(FlaskForm):
 
 class DecisionForm(FlaskForm):
     version = HiddenField()
-    decision = HiddenField()
+    #: sent by the pressed button (approve / reject); not a HiddenField, or hidden_tag() would
+    #: render an empty input that comes first in the form data and hides the button's value
+    decision = StringField()
     comment = TextAreaField(_l("审核意见"), validators=[Optional(), Length(max=1000)])
     next_carrier_id = SelectField(_l("转入载体"), coerce=_optional_int, validate_choice=False)
     next_moved_in_on = DateField(_l("转入日期"), validators=[Optional()])
