@@ -34,8 +34,9 @@ lint: install
 bench: install translations
 	$(PY) bench/run.py
 
+CHAOS_N ?= 20000
 chaos: install translations
-	$(PY) bench/chaos.py
+	$(PY) bench/chaos.py --n $(CHAOS_N)
 
 clean:
 	rm -rf $(VENV) instance/celery-broker.db
