@@ -16,17 +16,9 @@ from tracker.enterprises.models import MONEY_FIELDS
 from tracker.enterprises.zones import field_label, zone_label
 from tracker.ladder.rules import HONOURS
 from tracker.ladder.rules import KINDS as RUNG_LABELS
+from tracker.money import format_wan
 
-WAN = Decimal(10000)
-
-
-def wan(value: Decimal | int | None, places: int = 2) -> str:
-    """元 -> '1,234.56' 万元 (the bureau's forms show 万元)."""
-    if value is None:
-        return "—"
-    amount = Decimal(value) / WAN
-    text = f"{amount:,.{places}f}"
-    return text
+wan = format_wan  # the template filter
 
 
 def localdt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

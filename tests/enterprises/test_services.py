@@ -11,6 +11,7 @@ from tracker.audit.models import AuditEvent, AuditIsAppendOnly
 from tracker.enterprises import services
 from tracker.enterprises.models import AnnualMetrics
 from tracker.extensions import db
+from tracker.money import wan_to_yuan, yuan_to_wan
 
 
 def test_create_normalises_the_code_and_records_an_audit_event():
@@ -94,13 +95,13 @@ def test_audit_events_cannot_be_changed_or_deleted(tamper):
 
 def test_metrics_store_yuan_exactly_from_wan():
     enterprise = make_enterprise()
-    revenue = services.wan_to_yuan(Decimal("1234.5678"))
+    revenue = wan_to_yuan(Decimal("1234.5678"))
     row = services.save_metrics(enterprise, 2025, {"employees": 50, "tech_staff": 12,
                                                    "revenue": revenue})
     db.session.expire(row)
     stored = db.session.scalar(select(AnnualMetrics).where(AnnualMetrics.id == row.id))
     assert stored.revenue == Decimal("12345678.00")
-    assert services.yuan_to_wan(stored.revenue) == Decimal("1234.5678")
+    assert yuan_to_wan(stored.revenue) == Decimal("1234.5678")
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,7 @@ Services flush; the caller (view, task, CLI) commits once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -28,6 +26,8 @@ from tracker.errors import FieldError as FieldError  # re-exported for views
 from tracker.errors import StaleEdit as StaleEdit
 from tracker.errors import check_version
 from tracker.extensions import db
+from tracker.money import wan_to_yuan as wan_to_yuan  # re-exported for views
+from tracker.money import yuan_to_wan as yuan_to_wan
 from tracker.signals import enterprise_changed
 
 ENTERPRISE_FIELDS = (
@@ -38,42 +38,29 @@ ENTERPRISE_FIELDS = (
 )
 CONTACT_FIELDS = ("name", "title", "phone", "email", "receives_reminders", "locale")
 METRIC_FIELDS = COUNT_FIELDS + MONEY_FIELDS
-WAN = Decimal(10000)
 
 
-@dataclass(frozen=True)
-class CodeCheck:
-    code: str
-    problem: uscc.USCCProblem | None
+def check_uscc(raw: str, override_reason: str | None, *,
+               exclude_id: int | None = None) -> tuple[str, str | None]:
+    """The normalised code and the override reason to keep (only for a code failing the check).
 
-
-def wan_to_yuan(value: Decimal | None) -> Decimal | None:
-    """万元 as typed on the form -> 元 stored exactly."""
-    return None if value is None else (Decimal(value) * WAN).quantize(Decimal("0.01"))
-
-
-def yuan_to_wan(value: Decimal | None) -> Decimal | None:
-    return None if value is None else Decimal(value) / WAN
-
-
-def check_uscc(raw: str, override_reason: str | None, *, exclude_id: int | None = None) -> str:
-    """Normalise and validate a USCC; raises FieldError with a clear message."""
+    Raises FieldError with a clear message for a bad or already registered code.
+    """
     code = uscc.normalise(raw)
     problem = uscc.problem(code)
-    if problem is not None:
-        overridable = problem.code == "check" and (override_reason or "").strip()
-        if not overridable:
-            message = problem.message
-            if problem.code == "check":
-                message += "；如确为历史遗留的真实代码，请填写例外说明"
-            raise FieldError({"uscc": message})
+    reason = (override_reason or "").strip() or None
+    if problem is not None and not (problem.code == "check" and reason):
+        message = problem.message
+        if problem.code == "check":
+            message += "；如确为历史遗留的真实代码，请填写例外说明"
+        raise FieldError({"uscc": message})
     query = select(Enterprise.id, Enterprise.name).where(Enterprise.uscc == code)
     if exclude_id is not None:
         query = query.where(Enterprise.id != exclude_id)
     clash = db.session.execute(query).first()
     if clash:
         raise FieldError({"uscc": f"该统一社会信用代码已登记为「{clash.name}」"})
-    return code
+    return code, reason if problem is not None else None
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
@@ -101,9 +88,8 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 def create_enterprise(data: dict[str, Any]) -> Enterprise:
     cleaned = _clean(data)
-    cleaned["uscc"] = check_uscc(data.get("uscc", ""), data.get("uscc_override_reason"))
-    if not cleaned.get("uscc_override_reason") or uscc.problem(cleaned["uscc"]) is None:
-        cleaned["uscc_override_reason"] = None
+    cleaned["uscc"], cleaned["uscc_override_reason"] = check_uscc(
+        data.get("uscc", ""), data.get("uscc_override_reason"))
     enterprise = Enterprise(**cleaned)
     db.session.add(enterprise)
     db.session.flush()
@@ -123,11 +109,8 @@ def update_enterprise(
     check_version(enterprise, expected_version)
     cleaned = _clean(data)
     if "uscc" in data:
-        cleaned["uscc"] = check_uscc(
-            data["uscc"], data.get("uscc_override_reason"), exclude_id=enterprise.id
-        )
-        if uscc.problem(cleaned["uscc"]) is None:
-            cleaned["uscc_override_reason"] = None
+        cleaned["uscc"], cleaned["uscc_override_reason"] = check_uscc(
+            data["uscc"], data.get("uscc_override_reason"), exclude_id=enterprise.id)
     changes = audit.apply_changes(enterprise, cleaned, ENTERPRISE_FIELDS)
     if changes:
         db.session.flush()

@@ -32,6 +32,7 @@ from tracker.enterprises.models import (
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
 from tracker.forms_support import Outcome, commit_or_report, flash_form_errors, page_status
+from tracker.money import wan_to_yuan, yuan_to_wan
 from tracker.pagination import requested_size
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
@@ -262,7 +263,7 @@ def metrics(enterprise_id: int, year: int | None):
     if request.method == "GET" and row is not None:
         form.version.data = row.version
         for name in MONEY_FIELDS:
-            getattr(form, name).data = services.yuan_to_wan(getattr(row, name))
+            getattr(form, name).data = yuan_to_wan(getattr(row, name))
     saved: Outcome | None = None
     submitted = form.validate_on_submit()
     if submitted and year is None and db.session.scalar(
@@ -275,7 +276,7 @@ def metrics(enterprise_id: int, year: int | None):
         values = {}
         for name in METRIC_LABELS:
             value = getattr(form, name).data
-            values[name] = services.wan_to_yuan(value) if name in MONEY_FIELDS else value
+            values[name] = wan_to_yuan(value) if name in MONEY_FIELDS else value
         saved = commit_or_report(form, lambda: services.save_metrics(
             enterprise, form.fiscal_year.data, values,
             expected_version=form.version.data or None))
