@@ -30,17 +30,14 @@ from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
 from tracker.enterprises.queries import EnterpriseFilters, filtered_query
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
-from tracker.imports.normalise import GRADUATION_BASES
-from tracker.incubation.models import TENANCY_STATUSES, Carrier, Tenancy
-from tracker.ladder.models import Qualification
+from tracker.incubation.models import GRADUATION_BASES, TENANCY_STATUSES, Carrier, Tenancy
+from tracker.ladder.models import QUALIFICATION_STATUSES, Qualification
 from tracker.ladder.rules import KINDS
 
 WAN = Decimal(10000)
 #: a cell starting with one of these would be run by Excel as a formula (CSV injection)
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 WAN_FORMAT = "#,##0.00####"
-QUALIFICATION_STATUSES = {"valid": "有效", "expired": "已过期", "revoked": "已撤销",
-                          "pending": "未生效"}
 
 
 @dataclass(frozen=True)
