@@ -10,9 +10,9 @@ from tests.factories import make_carrier, make_enterprise, make_user, valid_uscc
 from tests.imports.helpers import run_file
 from tracker.extensions import db
 from tracker.imports import services
-from tracker.imports.engine import default_valid_until
 from tracker.incubation.models import Tenancy
 from tracker.ladder.models import Qualification
+from tracker.ladder.validity import default_valid_until
 
 QUAL_HEADERS = ["序号", "企业名称", "统一社会信用代码", "证书编号", "发证日期", "批次"]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
 from tracker.audit import services as audit
 from tracker.audit.models import AuditEvent
+from tracker.clock import today
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
 from tracker.enterprises.zones import ZONES
@@ -27,8 +27,7 @@ from tracker.extensions import db
 from tracker.imports import columns, writers
 from tracker.imports import normalise as n
 from tracker.imports.models import ImportChange
-from tracker.imports.reader import open_sheet
-from tracker.incubation.criteria import add_months
+from tracker.imports.reader import FileUnreadable, open_sheet
 from tracker.incubation.models import Carrier, Tenancy
 from tracker.ladder import validity
 from tracker.ladder.models import Qualification
@@ -66,10 +65,6 @@ class Result:
     error_count: int = 0
     #: whether the import's changes were kept (False for dry runs and rejected files)
     written: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "valid": self.valid, "created": self.created,
-                "updated": self.updated, "unchanged": self.unchanged, "errors": self.errors}
 
 
 @dataclass(frozen=True)
@@ -111,8 +106,6 @@ class _Reject(Exception):
 
 def default_year() -> int:
     """Metric columns without a year belong to the previous calendar year by default."""
-    from tracker.clock import today
-
     return today().year - 1
 
 
@@ -121,11 +114,6 @@ def header_score(kind: str) -> Callable[[list[Any]], int]:
         return sum(1 for c in cells if columns.detect_field(kind, c))
 
     return score
-
-
-def default_valid_until(kind: str, granted_on: date) -> date | None:
-    """Validity the official rules give when the list does not print it (see ladder.validity)."""
-    return validity.default_valid_until(kind, granted_on)
 
 
 def _fold(text: str) -> str:
@@ -159,6 +147,14 @@ class _Handler:
         if self.actor.is_zone:
             return enterprise.zone == self.actor.zone
         return False
+
+    def registered(self, row: Row) -> Enterprise:
+        """The row's firm, already registered and in scope (lists add titles, not firms)."""
+        enterprise = self.enterprises.get(row.values["uscc"])
+        if enterprise is None or not self.in_scope(enterprise):
+            row.error("uscc", "该企业尚未登记（或不在您的管辖范围）：请先导入或登记该企业")
+            raise _Reject
+        return enterprise
 
     def note(self, row: Row, entity_type: str, entity: Any, action: str, before: dict,
              after: dict, enterprise_id: int | None) -> None:
@@ -209,8 +205,6 @@ class EnterpriseHandler(_Handler):
         if domestic is not None and rd is not None and domestic > rd:
             row.error("rd_expense_domestic", "境内研发费用不能超过研发费用总额")
         founded = v.get("founded_on")
-        from tracker.clock import today
-
         if founded is not None and founded > today():
             row.error("founded_on", "成立日期不能晚于今天")
         fiscal = v.get("fiscal_year")
@@ -383,10 +377,7 @@ class QualificationHandler(_Handler):
 
     def apply(self, row: Row) -> str:
         v = row.values
-        enterprise = self.enterprises.get(v["uscc"])
-        if enterprise is None or not self.in_scope(enterprise):
-            row.error("uscc", "该企业尚未登记（或不在您的管辖范围）：请先导入或登记该企业")
-            raise _Reject
+        enterprise = self.registered(row)
         kind = self.kind_of(row)
         data: dict[str, Any] = {"kind": kind, "granted_on": v["granted_on"]}
         for key in ("number", "valid_until", "batch"):
@@ -399,7 +390,7 @@ class QualificationHandler(_Handler):
             match = next((q for q in held if q.number == data["number"]), None)
         match = match or next((q for q in held if q.granted_on == data["granted_on"]), None)
         if match is None:
-            data.setdefault("valid_until", default_valid_until(kind, data["granted_on"]))
+            data.setdefault("valid_until", validity.default_valid_until(kind, data["granted_on"]))
             qualification = writers.grant_qualification(enterprise, data)
             self.note(row, "qualification", qualification, "create", {},
                       audit.snapshot(qualification, writers.QUALIFICATION_FIELDS), enterprise.id)
@@ -411,8 +402,7 @@ class QualificationHandler(_Handler):
 class TenancyHandler(_Handler):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.carriers = {_fold(c.name): (c.id, c.name, c.default_term_months)
-                         for c in db.session.scalars(select(Carrier))}
+        self.carriers = {_fold(c.name): c.id for c in db.session.scalars(select(Carrier))}
 
     def duplicate_key(self, row: Row) -> Any:
         return (row.values.get("uscc"), _fold(row.values.get("carrier") or ""))
@@ -432,19 +422,14 @@ class TenancyHandler(_Handler):
 
     def apply(self, row: Row) -> str:
         v = row.values
-        enterprise = self.enterprises.get(v["uscc"])
-        if enterprise is None or not self.in_scope(enterprise):
-            row.error("uscc", "该企业尚未登记（或不在您的管辖范围）：请先导入或登记该企业")
-            raise _Reject
-        carrier_id, carrier_name, term_months = self.carriers[_fold(v["carrier"])]
+        enterprise = self.registered(row)
+        carrier_id = self.carriers[_fold(v["carrier"])]
         data = {f.attr: v[f.key] for f in columns.TENANCY_FIELDS
                 if f.group == "tenancy" and f.key in v}
         existing = db.session.scalar(select(Tenancy).where(
             Tenancy.enterprise_id == enterprise.id, Tenancy.carrier_id == carrier_id)
             .order_by(Tenancy.moved_in_on.desc()).limit(1))
-        if existing is None:
-            data.setdefault("term_ends_on", add_months(data["moved_in_on"], term_months))
-            data.setdefault("status", "incubating")
+        if existing is None:  # the incubation service defaults the term and the status
             carrier = db.session.get(Carrier, carrier_id)
             tenancy = writers.open_tenancy(enterprise, carrier, data)
             self.note(row, "tenancy", tenancy, "create", {},
@@ -540,8 +525,6 @@ def run(path: str | Path, options: Options, *, user: Any = None, job_id: int | N
         missing = [f.label for f in columns.KIND_FIELDS[options.kind]
                    if f.required and f.key not in mapped]
         if missing:
-            from tracker.imports.reader import FileUnreadable
-
             raise FileUnreadable("文件中找不到必需的列：" + "、".join(missing)
                                  + "（请检查表头或调整列对应关系）")
         seen: dict[Any, int] = {}
