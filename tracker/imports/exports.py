@@ -60,8 +60,14 @@ def export_response(name: str, columns: list[Column], rows: Iterable[list[Any]])
                         mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition":
                                  f"attachment; filename=export.csv; filename*=UTF-8''{filename}"})
-    return send_file(xlsx_file([(name, columns, rows)]), as_attachment=True,
-                     download_name=f"{name}-{stamp}.xlsx", mimetype=XLSX_MIMETYPE)
+    return xlsx_response(f"{name}-{stamp}.xlsx", [(name, columns, rows)])
+
+
+def xlsx_response(download_name: str, sheets: list[tuple[str, list[Column], Iterable[list[Any]]]]
+                  ) -> Response:
+    """A workbook of `sheets` sent as a download named `download_name`."""
+    return send_file(xlsx_file(sheets), as_attachment=True, download_name=download_name,
+                     mimetype=XLSX_MIMETYPE)
 
 
 def neutralise(value: Any) -> Any:
