@@ -161,3 +161,23 @@ def test_imported_tenancy_opens_through_the_incubation_rules(write_xlsx, bureau)
     assert tenancy.term_override_reason  # differs from the 48-month default, so a reason is kept
     assert db.session.scalar(select(StageTransition).where(
         StageTransition.tenancy_id == tenancy.id, StageTransition.chain == "incubation"))
+
+
+def test_rows_the_feature_services_refuse_become_row_errors(write_xlsx, bureau):
+    from tracker.clock import frozen
+
+    carrier = make_carrier(name="名单孵化器")
+    firm = make_enterprise(uscc=valid_uscc(91005), founded_on=date(2020, 1, 1))
+    with frozen(date(2026, 6, 1)):
+        quals = write_xlsx([QUAL_HEADERS, [1, firm.name, firm.uscc, "GR202612000001",
+                                           "2026-12-01", None]])
+        job = run_file(quals, "qualifications", user=bureau)
+        assert (job.status, job.created) == ("rejected", 0)
+        assert [(e["row"], e["column"]) for e in job.errors] == [(2, "发证日期")]
+        assert "晚于今天" in job.errors[0]["message"]
+        stays = write_xlsx([["企业名称", "统一社会信用代码", "载体名称", "入驻日期"],
+                            [firm.name, firm.uscc, carrier.name, "2026-12-01"]])
+        job = run_file(stays, "tenancies", user=bureau)
+        assert (job.status, job.created) == ("rejected", 0)
+        assert [(e["row"], e["column"]) for e in job.errors] == [(2, "入驻日期")]
+        assert "晚于今天" in job.errors[0]["message"]

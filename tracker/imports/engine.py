@@ -23,6 +23,7 @@ from tracker.clock import today
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
 from tracker.enterprises.zones import ZONES
+from tracker.errors import FieldError
 from tracker.extensions import db
 from tracker.imports import columns, writers
 from tracker.imports import normalise as n
@@ -98,6 +99,11 @@ class Row:
         header, raw = self.cells.get(key, (label or key, None))
         self.errors.append({"row": self.number, "column": header,
                             "value": n.cell_text(raw), "message": message})
+
+
+#: service error keys that are not import columns -> the column the message is about
+_SERVICE_ATTRS = {"enterprise_id": "uscc", "carrier_id": "carrier",
+                  "term_override_reason": "term_ends_on"}
 
 
 class _Reject(Exception):
@@ -184,9 +190,11 @@ class _Handler:
     def apply(self, row: Row) -> str:
         raise NotImplementedError
 
-    def service_errors(self, row: Row, exc: enterprises.FieldError, group: str) -> None:
+    def service_errors(self, row: Row, exc: FieldError, group: str) -> None:
+        """A feature service's refusal, shown against the column it is about."""
         fields = columns.fields_for(self.options.kind)
         for attr, message in exc.errors.items():
+            attr = _SERVICE_ATTRS.get(attr, attr)
             key = next((f.key for f in fields.values() if f.attr == attr and f.group == group
                         and f.key in row.cells), None)
             key = key or next((f.key for f in fields.values()
@@ -237,7 +245,7 @@ class EnterpriseHandler(_Handler):
                 raise _Reject
             try:
                 enterprise = enterprises.create_enterprise({**data, "uscc": v["uscc"]})
-            except enterprises.FieldError as exc:
+            except FieldError as exc:
                 self.service_errors(row, exc, "enterprise")
                 raise _Reject from None
             self.enterprises[enterprise.uscc] = enterprise
@@ -254,7 +262,7 @@ class EnterpriseHandler(_Handler):
             before = audit.snapshot(enterprise, enterprises.ENTERPRISE_FIELDS)
             try:
                 changes = enterprises.update_enterprise(enterprise, data, expected_version=None)
-            except enterprises.FieldError as exc:
+            except FieldError as exc:
                 self.service_errors(row, exc, "enterprise")
                 raise _Reject from None
             if changes:
@@ -288,7 +296,7 @@ class EnterpriseHandler(_Handler):
             data["receives_reminders"] = bool(data.get("email"))
             try:
                 contact = enterprises.save_contact(enterprise, data)
-            except enterprises.FieldError as exc:
+            except FieldError as exc:
                 self.service_errors(row, exc, "contact")
                 raise _Reject from None
             self.note(row, "contact", contact, "create", {}, audit.snapshot(contact, fields),
@@ -301,7 +309,7 @@ class EnterpriseHandler(_Handler):
         try:
             enterprises.save_contact(enterprise, {**{k: getattr(contact, k) for k in fields},
                                                   **data}, contact)
-        except enterprises.FieldError as exc:
+        except FieldError as exc:
             self.service_errors(row, exc, "contact")
             raise _Reject from None
         after = audit.snapshot(contact, fields)
@@ -328,7 +336,7 @@ class EnterpriseHandler(_Handler):
                 return False
         try:
             metrics = enterprises.save_metrics(enterprise, year, values, source="import")
-        except enterprises.FieldError as exc:
+        except FieldError as exc:
             self.service_errors(row, exc, "metrics")
             raise _Reject from None
         after = audit.snapshot(metrics, fields)
@@ -391,7 +399,11 @@ class QualificationHandler(_Handler):
         match = match or next((q for q in held if q.granted_on == data["granted_on"]), None)
         if match is None:
             data.setdefault("valid_until", validity.default_valid_until(kind, data["granted_on"]))
-            qualification = writers.grant_qualification(enterprise, data)
+            try:
+                qualification = writers.grant_qualification(enterprise, data)
+            except FieldError as exc:
+                self.service_errors(row, exc, "qualification")
+                raise _Reject from None
             self.note(row, "qualification", qualification, "create", {},
                       audit.snapshot(qualification, writers.QUALIFICATION_FIELDS), enterprise.id)
             return "created"
@@ -431,7 +443,11 @@ class TenancyHandler(_Handler):
             .order_by(Tenancy.moved_in_on.desc()).limit(1))
         if existing is None:  # the incubation service defaults the term and the status
             carrier = db.session.get(Carrier, carrier_id)
-            tenancy = writers.open_tenancy(enterprise, carrier, data)
+            try:
+                tenancy = writers.open_tenancy(enterprise, carrier, data)
+            except FieldError as exc:
+                self.service_errors(row, exc, "tenancy")
+                raise _Reject from None
             self.note(row, "tenancy", tenancy, "create", {},
                       audit.snapshot(tenancy, writers.TENANCY_FIELDS), enterprise.id)
             return "created"

@@ -35,6 +35,7 @@ from tracker.clock import today
 from tracker.enterprises.queries import EnterpriseFilters
 from tracker.enterprises.zones import ZONES
 from tracker.extensions import db
+from tracker.forms_support import commit_or_report
 from tracker.imports import columns, engine, exports, reconcile, services, writers
 from tracker.imports.forms import ConfirmForm, MappingForm, ReconcileForm, RunForm, UploadForm
 from tracker.imports.models import IMPORT_KINDS, JOB_STATUSES, ImportChange, ImportJob
@@ -408,13 +409,15 @@ def reconcile_apply(token: str):
         qualification = db.session.get(Qualification, qualification_id)
         if qualification is None or qualification.enterprise_id != enterprise.id:
             abort(404)
-        writers.update_qualification(qualification, {k: v for k, v in data.items()
-                                                     if v is not None})
-        flash(_("已按名单更新「%(name)s」的资质", name=enterprise.name), "success")
+        listed = {k: v for k, v in data.items() if v is not None}
+        done = _("已按名单更新「%(name)s」的资质", name=enterprise.name)
+        outcome = commit_or_report(None, lambda: writers.update_qualification(qualification,
+                                                                              listed))
     else:
-        writers.grant_qualification(enterprise, data)
-        flash(_("已按名单登记「%(name)s」的资质", name=enterprise.name), "success")
-    db.session.commit()
+        done = _("已按名单登记「%(name)s」的资质", name=enterprise.name)
+        outcome = commit_or_report(None, lambda: writers.grant_qualification(enterprise, data))
+    if outcome.ok:
+        flash(done, "success")
     return redirect(url_for(".reconcile_report", token=token, kind=kind,
                             year=request.form.get("year", "")))
 
