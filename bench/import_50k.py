@@ -66,10 +66,9 @@ def main() -> None:
     app = create_app()
     with app.app_context():
         db.create_all()
-        target = services.upload_dir() / "bench.xlsx"
-        target.write_bytes(source.read_bytes())
-        job = services.create_job("enterprises", "imports/bench.xlsx", "bench.xlsx",
-                                  user_id=None)
+        with source.open("rb") as stream:
+            stored = services.store_upload(stream, source.name)
+        job = services.create_job("enterprises", stored, source.name, user_id=None)
         db.session.commit()
         started = time.perf_counter()
         job = services.run_job(job.id, dry_run=False)
