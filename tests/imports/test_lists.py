@@ -96,6 +96,7 @@ def test_tenancies_with_default_term_and_unknown_carrier(write_xlsx, bureau):
     tenancy = db.session.scalar(select(Tenancy))
     assert (tenancy.carrier_id, tenancy.moved_in_on, tenancy.term_ends_on, tenancy.status) == (
         carrier.id, date(2024, 3, 1), date(2028, 3, 1), "incubating")
+    assert tenancy.term_override_reason is None  # the carrier's default term needs no reason
     again = run_file(path, "tenancies", user=bureau, keep_valid=True)
     assert again.unchanged == 1
 
