@@ -182,3 +182,26 @@ def test_rows_the_feature_services_refuse_become_row_errors(write_xlsx, bureau):
         assert (job.status, job.created) == ("rejected", 0)
         assert [(e["row"], e["column"]) for e in job.errors] == [(2, "入驻日期")]
         assert "晚于今天" in job.errors[0]["message"]
+
+
+def test_reimporting_an_unchanged_list_costs_no_query_per_row(write_xlsx, bureau):
+    from tests.conftest import count_queries
+
+    carrier = make_carrier(name="名单孵化器")
+    firms = [make_enterprise(uscc=valid_uscc(91100 + i)) for i in range(8)]
+
+    def statements(kind: str, rows: list[list]) -> int:
+        path = write_xlsx(rows, name=f"{kind}-{len(rows)}.xlsx")
+        assert run_file(path, kind, user=bureau).created == len(rows) - 1
+        with count_queries() as seen:
+            assert run_file(path, kind, user=bureau).unchanged == len(rows) - 1
+        return len(seen)
+
+    for kind, header, row in (
+            ("qualifications", QUAL_HEADERS,
+             lambda i, f: [i, f.name, f.uscc, f"GR20231200{i:04d}", "2023-12-08", None]),
+            ("tenancies", ["统一社会信用代码", "载体名称", "入驻日期"],
+             lambda i, f: [f.uscc, carrier.name, "2024-03-01"])):
+        few = statements(kind, [header] + [row(i, f) for i, f in enumerate(firms[:2])])
+        many = statements(kind, [header] + [row(i, f) for i, f in enumerate(firms[2:], 2)])
+        assert many == few, kind

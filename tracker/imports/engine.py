@@ -372,6 +372,16 @@ class QualificationHandler(_Handler):
     def duplicate_key(self, row: Row) -> Any:
         return (row.values.get("uscc"), self.kind_of(row))
 
+    def preload(self, rows: list[Row]) -> None:
+        """The chunk's firms and the titles they hold (a firm and kind come once per file)."""
+        super().preload(rows)
+        self.held: dict[tuple[int, str], list[Qualification]] = {}
+        ids = [e.id for e in self.enterprises.values()]
+        if ids:
+            for q in db.session.scalars(select(Qualification).where(
+                    Qualification.enterprise_id.in_(ids))):
+                self.held.setdefault((q.enterprise_id, q.kind), []).append(q)
+
     def check(self, row: Row) -> None:
         v = row.values
         if self.kind_of(row) is None:
@@ -391,8 +401,7 @@ class QualificationHandler(_Handler):
         for key in ("number", "valid_until", "batch"):
             if key in v:
                 data[key] = v[key]
-        held = db.session.scalars(select(Qualification).where(
-            Qualification.enterprise_id == enterprise.id, Qualification.kind == kind)).all()
+        held = self.held.get((enterprise.id, kind), [])
         match = None
         if data.get("number"):
             match = next((q for q in held if q.number == data["number"]), None)
@@ -419,6 +428,16 @@ class TenancyHandler(_Handler):
     def duplicate_key(self, row: Row) -> Any:
         return (row.values.get("uscc"), _fold(row.values.get("carrier") or ""))
 
+    def preload(self, rows: list[Row]) -> None:
+        """The chunk's firms and each one's latest stay per carrier (once per file)."""
+        super().preload(rows)
+        self.latest: dict[tuple[int, int], Tenancy] = {}
+        ids = [e.id for e in self.enterprises.values()]
+        if ids:
+            for t in db.session.scalars(select(Tenancy).where(Tenancy.enterprise_id.in_(ids))
+                                        .order_by(Tenancy.moved_in_on, Tenancy.id)):
+                self.latest[(t.enterprise_id, t.carrier_id)] = t
+
     def check(self, row: Row) -> None:
         v = row.values
         if v.get("carrier") and _fold(v["carrier"]) not in self.carriers:
@@ -438,9 +457,7 @@ class TenancyHandler(_Handler):
         carrier_id = self.carriers[_fold(v["carrier"])]
         data = {f.attr: v[f.key] for f in columns.TENANCY_FIELDS
                 if f.group == "tenancy" and f.key in v}
-        existing = db.session.scalar(select(Tenancy).where(
-            Tenancy.enterprise_id == enterprise.id, Tenancy.carrier_id == carrier_id)
-            .order_by(Tenancy.moved_in_on.desc()).limit(1))
+        existing = self.latest.get((enterprise.id, carrier_id))
         if existing is None:  # the incubation service defaults the term and the status
             carrier = db.session.get(Carrier, carrier_id)
             try:
