@@ -204,6 +204,22 @@ class _Handler:
 
 
 class EnterpriseHandler(_Handler):
+    def preload(self, rows: list[Row]) -> None:
+        """The chunk's firms with their contacts and the years' figures (a firm comes once)."""
+        super().preload(rows)
+        self.contacts: dict[int, list[Contact]] = {}
+        self.metrics: dict[tuple[int, int], AnnualMetrics] = {}
+        ids = [e.id for e in self.enterprises.values()]
+        if not ids:
+            return
+        for contact in db.session.scalars(select(Contact).where(Contact.enterprise_id.in_(ids))
+                                          .order_by(Contact.id)):
+            self.contacts.setdefault(contact.enterprise_id, []).append(contact)
+        years = {r.values.get("fiscal_year") or self.options.year for r in rows}
+        for metrics in db.session.scalars(select(AnnualMetrics).where(
+                AnnualMetrics.enterprise_id.in_(ids), AnnualMetrics.fiscal_year.in_(years))):
+            self.metrics[(metrics.enterprise_id, metrics.fiscal_year)] = metrics
+
     def check(self, row: Row) -> None:
         v = row.values
         staff, employees = v.get("tech_staff"), v.get("employees")
@@ -284,9 +300,7 @@ class EnterpriseHandler(_Handler):
                           ("contact_email", "email")):
             if key in v:
                 data[attr] = v[key]
-        # a firm created by this row has no contacts yet: skip the lookup
-        existing = [] if fresh else db.session.scalars(
-            select(Contact).where(Contact.enterprise_id == enterprise.id)).all()
+        existing = [] if fresh else self.contacts.get(enterprise.id, [])
         contact = None
         if data.get("email"):
             contact = next((c for c in existing if (c.email or "") == data["email"]), None)
@@ -327,8 +341,7 @@ class EnterpriseHandler(_Handler):
             return False
         year = v.get("fiscal_year") or self.options.year
         fields = enterprises.METRIC_FIELDS
-        existing = None if fresh else db.session.scalar(select(AnnualMetrics).where(
-            AnnualMetrics.enterprise_id == enterprise.id, AnnualMetrics.fiscal_year == year))
+        existing = None if fresh else self.metrics.get((enterprise.id, year))
         before = audit.snapshot(existing, fields) if existing is not None else {}
         if existing is not None:
             wanted = {**before, **audit.snapshot(_Values(values), list(values))}
