@@ -23,26 +23,17 @@ ZONES = ["经开区", "保税区", "高新区", "东疆", "生态城", "其他�
 FIELDS = ["电子信息", "生物与新医药", "新材料", "高技术服务", "先进制造与自动化"]
 
 
-def uscc(n: int) -> str:
-    from tracker.enterprises.uscc import ALPHABET, check_character
-
-    digits = ""
-    for _ in range(9):
-        n, r = divmod(n, 31)
-        digits = ALPHABET[r] + digits
-    body = "91120116" + digits
-    return body + check_character(body)
-
-
 def generate(path: Path, rows: int) -> None:
     """Write-only workbook: the generator itself stays small."""
     from openpyxl import Workbook
+
+    from tracker.enterprises.uscc import make_code
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("企业名单")
     sheet.append(HEADERS)
     for i in range(1, rows + 1):
-        sheet.append([f"天津基准测试科技有限公司{i}", uscc(100000 + i),
+        sheet.append([f"天津基准测试科技有限公司{i}", make_code(100000 + i),
                       f"2018年{i % 12 + 1}月{i % 28 + 1}日",
                       ZONES[i % 6], FIELDS[i % 5], f"联系人{i}", f"c{i}@bench.example",
                       f"{50 + i % 400:,}", 10 + i % 40, f"{1000 + i % 9000:,}.25", "88.5"])
@@ -75,10 +66,9 @@ def main() -> None:
     app = create_app()
     with app.app_context():
         db.create_all()
-        target = services.upload_dir() / "bench.xlsx"
-        target.write_bytes(source.read_bytes())
-        job = services.create_job("enterprises", "imports/bench.xlsx", "bench.xlsx",
-                                  user_id=None)
+        with source.open("rb") as stream:
+            stored = services.store_upload(stream, source.name)
+        job = services.create_job("enterprises", stored, source.name, user_id=None)
         db.session.commit()
         started = time.perf_counter()
         job = services.run_job(job.id, dry_run=False)

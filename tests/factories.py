@@ -8,7 +8,7 @@ from typing import Any
 
 from tracker.accounts import services as accounts
 from tracker.enterprises import services as enterprises
-from tracker.enterprises.uscc import ALPHABET, check_character
+from tracker.enterprises.uscc import make_code
 from tracker.extensions import db
 from tracker.incubation.models import Carrier, Tenancy
 
@@ -17,13 +17,7 @@ _seq = itertools.count(1)
 
 
 def valid_uscc(n: int | None = None) -> str:
-    n = next(_seq) if n is None else n
-    digits = ""
-    for _ in range(9):
-        n, r = divmod(n, 31)
-        digits = ALPHABET[r] + digits
-    body = "91120116" + digits
-    return body + check_character(body)
+    return make_code(next(_seq) if n is None else n)
 
 
 def make_user(role: str = "bureau", **kwargs: Any):

@@ -260,3 +260,18 @@ def test_mapping_chosen_by_the_user_is_used(write_xlsx, bureau):
                    mapping={"代码": "uscc", "公司": "name", "片区": "zone"})
     assert job.created == 1
     assert _firm(valid_uscc(90001)).zone == "ecocity"
+
+
+def test_reimporting_unchanged_firms_costs_no_query_per_row(write_xlsx, bureau):
+    from tests.conftest import count_queries
+
+    def statements(first: int, n: int) -> int:
+        path = write_xlsx([ENTERPRISE_HEADERS] + [good_row(i) for i in range(first, first + n)],
+                          name=f"firms-{first}.xlsx")
+        with frozen(date(2025, 6, 1)):
+            assert run_file(path, "enterprises", user=bureau).created == n
+            with count_queries() as seen:
+                assert run_file(path, "enterprises", user=bureau).unchanged == n
+        return len(seen)
+
+    assert statements(1, 2) == statements(10, 6)

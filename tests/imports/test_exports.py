@@ -120,6 +120,14 @@ def test_tenancy_export_is_scoped_to_the_managers_carrier(client, firms):
     assert [r[1] for r in sheet.iter_rows(min_row=2, values_only=True)] == [valid_uscc(97002)]
 
 
+def test_export_page_offers_only_the_carriers_the_role_may_see(client):
+    mine, other = make_carrier(name="测试孵化器甲"), make_carrier(name="另一个孵化器")
+    login(client, make_user("carrier_manager", carrier_id=mine.id))
+    html = client.get("/imports/export/").get_data(as_text=True)
+    assert f'value="{mine.id}"' in html
+    assert other.name not in html
+
+
 def test_leadership_workbook(client, firms):
     with frozen(date(2025, 3, 1)):
         db.session.add(Qualification(enterprise_id=firms["hitech"].id, kind="hnte",

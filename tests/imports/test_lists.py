@@ -10,9 +10,9 @@ from tests.factories import make_carrier, make_enterprise, make_user, valid_uscc
 from tests.imports.helpers import run_file
 from tracker.extensions import db
 from tracker.imports import services
-from tracker.imports.engine import default_valid_until
 from tracker.incubation.models import Tenancy
 from tracker.ladder.models import Qualification
+from tracker.ladder.validity import default_valid_until
 
 QUAL_HEADERS = ["序号", "企业名称", "统一社会信用代码", "证书编号", "发证日期", "批次"]
 
@@ -96,6 +96,7 @@ def test_tenancies_with_default_term_and_unknown_carrier(write_xlsx, bureau):
     tenancy = db.session.scalar(select(Tenancy))
     assert (tenancy.carrier_id, tenancy.moved_in_on, tenancy.term_ends_on, tenancy.status) == (
         carrier.id, date(2024, 3, 1), date(2028, 3, 1), "incubating")
+    assert tenancy.term_override_reason is None  # the carrier's default term needs no reason
     again = run_file(path, "tenancies", user=bureau, keep_valid=True)
     assert again.unchanged == 1
 
@@ -161,3 +162,46 @@ def test_imported_tenancy_opens_through_the_incubation_rules(write_xlsx, bureau)
     assert tenancy.term_override_reason  # differs from the 48-month default, so a reason is kept
     assert db.session.scalar(select(StageTransition).where(
         StageTransition.tenancy_id == tenancy.id, StageTransition.chain == "incubation"))
+
+
+def test_rows_the_feature_services_refuse_become_row_errors(write_xlsx, bureau):
+    from tracker.clock import frozen
+
+    carrier = make_carrier(name="名单孵化器")
+    firm = make_enterprise(uscc=valid_uscc(91005), founded_on=date(2020, 1, 1))
+    with frozen(date(2026, 6, 1)):
+        quals = write_xlsx([QUAL_HEADERS, [1, firm.name, firm.uscc, "GR202612000001",
+                                           "2026-12-01", None]])
+        job = run_file(quals, "qualifications", user=bureau)
+        assert (job.status, job.created) == ("rejected", 0)
+        assert [(e["row"], e["column"]) for e in job.errors] == [(2, "发证日期")]
+        assert "晚于今天" in job.errors[0]["message"]
+        stays = write_xlsx([["企业名称", "统一社会信用代码", "载体名称", "入驻日期"],
+                            [firm.name, firm.uscc, carrier.name, "2026-12-01"]])
+        job = run_file(stays, "tenancies", user=bureau)
+        assert (job.status, job.created) == ("rejected", 0)
+        assert [(e["row"], e["column"]) for e in job.errors] == [(2, "入驻日期")]
+        assert "晚于今天" in job.errors[0]["message"]
+
+
+def test_reimporting_an_unchanged_list_costs_no_query_per_row(write_xlsx, bureau):
+    from tests.conftest import count_queries
+
+    carrier = make_carrier(name="名单孵化器")
+    firms = [make_enterprise(uscc=valid_uscc(91100 + i)) for i in range(8)]
+
+    def statements(kind: str, rows: list[list]) -> int:
+        path = write_xlsx(rows, name=f"{kind}-{len(rows)}.xlsx")
+        assert run_file(path, kind, user=bureau).created == len(rows) - 1
+        with count_queries() as seen:
+            assert run_file(path, kind, user=bureau).unchanged == len(rows) - 1
+        return len(seen)
+
+    for kind, header, row in (
+            ("qualifications", QUAL_HEADERS,
+             lambda i, f: [i, f.name, f.uscc, f"GR20231200{i:04d}", "2023-12-08", None]),
+            ("tenancies", ["统一社会信用代码", "载体名称", "入驻日期"],
+             lambda i, f: [f.uscc, carrier.name, "2024-03-01"])):
+        few = statements(kind, [header] + [row(i, f) for i, f in enumerate(firms[:2])])
+        many = statements(kind, [header] + [row(i, f) for i, f in enumerate(firms[2:], 2)])
+        assert many == few, kind

@@ -185,6 +185,11 @@ def test_reconciliation_report_and_row_action(client, write_xlsx):
         "number": "GR202412000001", "granted_on": "2024-11-01", "valid_until": "2027-10-31"})
     assert db.session.scalar(select(Qualification.number).where(
         Qualification.enterprise_id == listed.id)) == "GR202412000001"
+    refused = client.post(f"{token_url}/apply", data={
+        "csrf_token": csrf_from(report), "kind": "hnte", "enterprise_id": wrong.id,
+        "number": "GR209912000002", "granted_on": "2099-11-01"}, follow_redirects=True)
+    assert refused.status_code == 200
+    assert "认定日期不能晚于今天" in refused.get_data(as_text=True)
 
 
 def test_job_list_query_count_does_not_grow_with_the_page(client):

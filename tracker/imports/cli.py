@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import uuid
 from pathlib import Path
 
 import click
-from flask import current_app
 
 from tracker.extensions import db
 from tracker.imports import columns, engine, services
@@ -35,10 +32,9 @@ def import_command(kind, file, dry_run, keep_valid, as_json, year, qualification
             raise FileUnreadable(f"找不到文件 {file}")
         if file.suffix.lower() not in (".xlsx", ".csv"):
             raise FileUnreadable("只能导入 .xlsx 或 .csv 文件")
-        stored = services.upload_dir() / f"cli-{uuid.uuid4().hex}{file.suffix.lower()}"
-        shutil.copyfile(file, stored)
-        relative = str(stored.relative_to(Path(current_app.config["UPLOAD_DIR"])))
-        job = services.create_job(kind, relative, file.name, user_id=None)
+        with file.open("rb") as stream:
+            stored = services.store_upload(stream, file.name)
+        job = services.create_job(kind, stored, file.name, user_id=None)
         job.options = {**job.options, "year": year or engine.default_year(),
                        "keep_valid": keep_valid, "qualification_kind": qualification_kind}
         db.session.commit()

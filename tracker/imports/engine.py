@@ -10,7 +10,6 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +19,16 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
 from tracker.audit import services as audit
 from tracker.audit.models import AuditEvent
+from tracker.clock import today
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
 from tracker.enterprises.zones import ZONES
+from tracker.errors import FieldError
 from tracker.extensions import db
 from tracker.imports import columns, writers
 from tracker.imports import normalise as n
 from tracker.imports.models import ImportChange
-from tracker.imports.reader import open_sheet
-from tracker.incubation.criteria import add_months
+from tracker.imports.reader import FileUnreadable, open_sheet
 from tracker.incubation.models import Carrier, Tenancy
 from tracker.ladder import validity
 from tracker.ladder.models import Qualification
@@ -67,10 +67,6 @@ class Result:
     #: whether the import's changes were kept (False for dry runs and rejected files)
     written: bool = False
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "valid": self.valid, "created": self.created,
-                "updated": self.updated, "unchanged": self.unchanged, "errors": self.errors}
-
 
 @dataclass(frozen=True)
 class Actor:
@@ -105,14 +101,17 @@ class Row:
                             "value": n.cell_text(raw), "message": message})
 
 
+#: service error keys that are not import columns -> the column the message is about
+_SERVICE_ATTRS = {"enterprise_id": "uscc", "carrier_id": "carrier",
+                  "term_override_reason": "term_ends_on"}
+
+
 class _Reject(Exception):
     """The row has errors: roll its savepoint back."""
 
 
 def default_year() -> int:
     """Metric columns without a year belong to the previous calendar year by default."""
-    from tracker.clock import today
-
     return today().year - 1
 
 
@@ -121,11 +120,6 @@ def header_score(kind: str) -> Callable[[list[Any]], int]:
         return sum(1 for c in cells if columns.detect_field(kind, c))
 
     return score
-
-
-def default_valid_until(kind: str, granted_on: date) -> date | None:
-    """Validity the official rules give when the list does not print it (see ladder.validity)."""
-    return validity.default_valid_until(kind, granted_on)
 
 
 def _fold(text: str) -> str:
@@ -160,6 +154,14 @@ class _Handler:
             return enterprise.zone == self.actor.zone
         return False
 
+    def registered(self, row: Row) -> Enterprise:
+        """The row's firm, already registered and in scope (lists add titles, not firms)."""
+        enterprise = self.enterprises.get(row.values["uscc"])
+        if enterprise is None or not self.in_scope(enterprise):
+            row.error("uscc", "该企业尚未登记（或不在您的管辖范围）：请先导入或登记该企业")
+            raise _Reject
+        return enterprise
+
     def note(self, row: Row, entity_type: str, entity: Any, action: str, before: dict,
              after: dict, enterprise_id: int | None) -> None:
         if self.options.dry_run or self.job_id is None:
@@ -188,9 +190,11 @@ class _Handler:
     def apply(self, row: Row) -> str:
         raise NotImplementedError
 
-    def service_errors(self, row: Row, exc: enterprises.FieldError, group: str) -> None:
+    def service_errors(self, row: Row, exc: FieldError, group: str) -> None:
+        """A feature service's refusal, shown against the column it is about."""
         fields = columns.fields_for(self.options.kind)
         for attr, message in exc.errors.items():
+            attr = _SERVICE_ATTRS.get(attr, attr)
             key = next((f.key for f in fields.values() if f.attr == attr and f.group == group
                         and f.key in row.cells), None)
             key = key or next((f.key for f in fields.values()
@@ -200,6 +204,22 @@ class _Handler:
 
 
 class EnterpriseHandler(_Handler):
+    def preload(self, rows: list[Row]) -> None:
+        """The chunk's firms with their contacts and the years' figures (a firm comes once)."""
+        super().preload(rows)
+        self.contacts: dict[int, list[Contact]] = {}
+        self.metrics: dict[tuple[int, int], AnnualMetrics] = {}
+        ids = [e.id for e in self.enterprises.values()]
+        if not ids:
+            return
+        for contact in db.session.scalars(select(Contact).where(Contact.enterprise_id.in_(ids))
+                                          .order_by(Contact.id)):
+            self.contacts.setdefault(contact.enterprise_id, []).append(contact)
+        years = {r.values.get("fiscal_year") or self.options.year for r in rows}
+        for metrics in db.session.scalars(select(AnnualMetrics).where(
+                AnnualMetrics.enterprise_id.in_(ids), AnnualMetrics.fiscal_year.in_(years))):
+            self.metrics[(metrics.enterprise_id, metrics.fiscal_year)] = metrics
+
     def check(self, row: Row) -> None:
         v = row.values
         staff, employees = v.get("tech_staff"), v.get("employees")
@@ -209,8 +229,6 @@ class EnterpriseHandler(_Handler):
         if domestic is not None and rd is not None and domestic > rd:
             row.error("rd_expense_domestic", "境内研发费用不能超过研发费用总额")
         founded = v.get("founded_on")
-        from tracker.clock import today
-
         if founded is not None and founded > today():
             row.error("founded_on", "成立日期不能晚于今天")
         fiscal = v.get("fiscal_year")
@@ -243,7 +261,7 @@ class EnterpriseHandler(_Handler):
                 raise _Reject
             try:
                 enterprise = enterprises.create_enterprise({**data, "uscc": v["uscc"]})
-            except enterprises.FieldError as exc:
+            except FieldError as exc:
                 self.service_errors(row, exc, "enterprise")
                 raise _Reject from None
             self.enterprises[enterprise.uscc] = enterprise
@@ -260,7 +278,7 @@ class EnterpriseHandler(_Handler):
             before = audit.snapshot(enterprise, enterprises.ENTERPRISE_FIELDS)
             try:
                 changes = enterprises.update_enterprise(enterprise, data, expected_version=None)
-            except enterprises.FieldError as exc:
+            except FieldError as exc:
                 self.service_errors(row, exc, "enterprise")
                 raise _Reject from None
             if changes:
@@ -282,9 +300,7 @@ class EnterpriseHandler(_Handler):
                           ("contact_email", "email")):
             if key in v:
                 data[attr] = v[key]
-        # a firm created by this row has no contacts yet: skip the lookup
-        existing = [] if fresh else db.session.scalars(
-            select(Contact).where(Contact.enterprise_id == enterprise.id)).all()
+        existing = [] if fresh else self.contacts.get(enterprise.id, [])
         contact = None
         if data.get("email"):
             contact = next((c for c in existing if (c.email or "") == data["email"]), None)
@@ -294,7 +310,7 @@ class EnterpriseHandler(_Handler):
             data["receives_reminders"] = bool(data.get("email"))
             try:
                 contact = enterprises.save_contact(enterprise, data)
-            except enterprises.FieldError as exc:
+            except FieldError as exc:
                 self.service_errors(row, exc, "contact")
                 raise _Reject from None
             self.note(row, "contact", contact, "create", {}, audit.snapshot(contact, fields),
@@ -307,7 +323,7 @@ class EnterpriseHandler(_Handler):
         try:
             enterprises.save_contact(enterprise, {**{k: getattr(contact, k) for k in fields},
                                                   **data}, contact)
-        except enterprises.FieldError as exc:
+        except FieldError as exc:
             self.service_errors(row, exc, "contact")
             raise _Reject from None
         after = audit.snapshot(contact, fields)
@@ -325,8 +341,7 @@ class EnterpriseHandler(_Handler):
             return False
         year = v.get("fiscal_year") or self.options.year
         fields = enterprises.METRIC_FIELDS
-        existing = None if fresh else db.session.scalar(select(AnnualMetrics).where(
-            AnnualMetrics.enterprise_id == enterprise.id, AnnualMetrics.fiscal_year == year))
+        existing = None if fresh else self.metrics.get((enterprise.id, year))
         before = audit.snapshot(existing, fields) if existing is not None else {}
         if existing is not None:
             wanted = {**before, **audit.snapshot(_Values(values), list(values))}
@@ -334,7 +349,7 @@ class EnterpriseHandler(_Handler):
                 return False
         try:
             metrics = enterprises.save_metrics(enterprise, year, values, source="import")
-        except enterprises.FieldError as exc:
+        except FieldError as exc:
             self.service_errors(row, exc, "metrics")
             raise _Reject from None
         after = audit.snapshot(metrics, fields)
@@ -370,6 +385,16 @@ class QualificationHandler(_Handler):
     def duplicate_key(self, row: Row) -> Any:
         return (row.values.get("uscc"), self.kind_of(row))
 
+    def preload(self, rows: list[Row]) -> None:
+        """The chunk's firms and the titles they hold (a firm and kind come once per file)."""
+        super().preload(rows)
+        self.held: dict[tuple[int, str], list[Qualification]] = {}
+        ids = [e.id for e in self.enterprises.values()]
+        if ids:
+            for q in db.session.scalars(select(Qualification).where(
+                    Qualification.enterprise_id.in_(ids))):
+                self.held.setdefault((q.enterprise_id, q.kind), []).append(q)
+
     def check(self, row: Row) -> None:
         v = row.values
         if self.kind_of(row) is None:
@@ -383,24 +408,24 @@ class QualificationHandler(_Handler):
 
     def apply(self, row: Row) -> str:
         v = row.values
-        enterprise = self.enterprises.get(v["uscc"])
-        if enterprise is None or not self.in_scope(enterprise):
-            row.error("uscc", "该企业尚未登记（或不在您的管辖范围）：请先导入或登记该企业")
-            raise _Reject
+        enterprise = self.registered(row)
         kind = self.kind_of(row)
         data: dict[str, Any] = {"kind": kind, "granted_on": v["granted_on"]}
         for key in ("number", "valid_until", "batch"):
             if key in v:
                 data[key] = v[key]
-        held = db.session.scalars(select(Qualification).where(
-            Qualification.enterprise_id == enterprise.id, Qualification.kind == kind)).all()
+        held = self.held.get((enterprise.id, kind), [])
         match = None
         if data.get("number"):
             match = next((q for q in held if q.number == data["number"]), None)
         match = match or next((q for q in held if q.granted_on == data["granted_on"]), None)
         if match is None:
-            data.setdefault("valid_until", default_valid_until(kind, data["granted_on"]))
-            qualification = writers.grant_qualification(enterprise, data)
+            data.setdefault("valid_until", validity.default_valid_until(kind, data["granted_on"]))
+            try:
+                qualification = writers.grant_qualification(enterprise, data)
+            except FieldError as exc:
+                self.service_errors(row, exc, "qualification")
+                raise _Reject from None
             self.note(row, "qualification", qualification, "create", {},
                       audit.snapshot(qualification, writers.QUALIFICATION_FIELDS), enterprise.id)
             return "created"
@@ -411,11 +436,20 @@ class QualificationHandler(_Handler):
 class TenancyHandler(_Handler):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.carriers = {_fold(c.name): (c.id, c.name, c.default_term_months)
-                         for c in db.session.scalars(select(Carrier))}
+        self.carriers = {_fold(c.name): c.id for c in db.session.scalars(select(Carrier))}
 
     def duplicate_key(self, row: Row) -> Any:
         return (row.values.get("uscc"), _fold(row.values.get("carrier") or ""))
+
+    def preload(self, rows: list[Row]) -> None:
+        """The chunk's firms and each one's latest stay per carrier (once per file)."""
+        super().preload(rows)
+        self.latest: dict[tuple[int, int], Tenancy] = {}
+        ids = [e.id for e in self.enterprises.values()]
+        if ids:
+            for t in db.session.scalars(select(Tenancy).where(Tenancy.enterprise_id.in_(ids))
+                                        .order_by(Tenancy.moved_in_on, Tenancy.id)):
+                self.latest[(t.enterprise_id, t.carrier_id)] = t
 
     def check(self, row: Row) -> None:
         v = row.values
@@ -432,21 +466,18 @@ class TenancyHandler(_Handler):
 
     def apply(self, row: Row) -> str:
         v = row.values
-        enterprise = self.enterprises.get(v["uscc"])
-        if enterprise is None or not self.in_scope(enterprise):
-            row.error("uscc", "该企业尚未登记（或不在您的管辖范围）：请先导入或登记该企业")
-            raise _Reject
-        carrier_id, carrier_name, term_months = self.carriers[_fold(v["carrier"])]
+        enterprise = self.registered(row)
+        carrier_id = self.carriers[_fold(v["carrier"])]
         data = {f.attr: v[f.key] for f in columns.TENANCY_FIELDS
                 if f.group == "tenancy" and f.key in v}
-        existing = db.session.scalar(select(Tenancy).where(
-            Tenancy.enterprise_id == enterprise.id, Tenancy.carrier_id == carrier_id)
-            .order_by(Tenancy.moved_in_on.desc()).limit(1))
-        if existing is None:
-            data.setdefault("term_ends_on", add_months(data["moved_in_on"], term_months))
-            data.setdefault("status", "incubating")
+        existing = self.latest.get((enterprise.id, carrier_id))
+        if existing is None:  # the incubation service defaults the term and the status
             carrier = db.session.get(Carrier, carrier_id)
-            tenancy = writers.open_tenancy(enterprise, carrier, data)
+            try:
+                tenancy = writers.open_tenancy(enterprise, carrier, data)
+            except FieldError as exc:
+                self.service_errors(row, exc, "tenancy")
+                raise _Reject from None
             self.note(row, "tenancy", tenancy, "create", {},
                       audit.snapshot(tenancy, writers.TENANCY_FIELDS), enterprise.id)
             return "created"
@@ -540,8 +571,6 @@ def run(path: str | Path, options: Options, *, user: Any = None, job_id: int | N
         missing = [f.label for f in columns.KIND_FIELDS[options.kind]
                    if f.required and f.key not in mapped]
         if missing:
-            from tracker.imports.reader import FileUnreadable
-
             raise FileUnreadable("文件中找不到必需的列：" + "、".join(missing)
                                  + "（请检查表头或调整列对应关系）")
         seen: dict[Any, int] = {}

@@ -30,17 +30,14 @@ from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
 from tracker.enterprises.queries import EnterpriseFilters, filtered_query
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
-from tracker.imports.normalise import GRADUATION_BASES
-from tracker.incubation.models import TENANCY_STATUSES, Carrier, Tenancy
-from tracker.ladder.models import Qualification
+from tracker.incubation.models import GRADUATION_BASES, TENANCY_STATUSES, Carrier, Tenancy
+from tracker.ladder.models import QUALIFICATION_STATUSES, Qualification
 from tracker.ladder.rules import KINDS
 
 WAN = Decimal(10000)
 #: a cell starting with one of these would be run by Excel as a formula (CSV injection)
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 WAN_FORMAT = "#,##0.00####"
-QUALIFICATION_STATUSES = {"valid": "有效", "expired": "已过期", "revoked": "已撤销",
-                          "pending": "未生效"}
 
 
 @dataclass(frozen=True)
@@ -63,8 +60,14 @@ def export_response(name: str, columns: list[Column], rows: Iterable[list[Any]])
                         mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition":
                                  f"attachment; filename=export.csv; filename*=UTF-8''{filename}"})
-    return send_file(xlsx_file([(name, columns, rows)]), as_attachment=True,
-                     download_name=f"{name}-{stamp}.xlsx", mimetype=XLSX_MIMETYPE)
+    return xlsx_response(f"{name}-{stamp}.xlsx", [(name, columns, rows)])
+
+
+def xlsx_response(download_name: str, sheets: list[tuple[str, list[Column], Iterable[list[Any]]]]
+                  ) -> Response:
+    """A workbook of `sheets` sent as a download named `download_name`."""
+    return send_file(xlsx_file(sheets), as_attachment=True, download_name=download_name,
+                     mimetype=XLSX_MIMETYPE)
 
 
 def neutralise(value: Any) -> Any:

@@ -12,9 +12,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from tracker.enterprises import uscc as uscc_rules
-from tracker.enterprises.zones import TECH_FIELDS, ZONES, zone_from_text
-from tracker.incubation.models import TENANCY_STATUSES
-from tracker.ladder.rules import KINDS
+from tracker.enterprises.zones import ZONES, zone_from_text
+from tracker.incubation.models import GRADUATION_BASES, TENANCY_STATUSES
+from tracker.ladder.rules import KINDS, TECH_FIELDS
 
 WAN = Decimal(10000)
 CENT = Decimal("0.01")
@@ -149,9 +149,8 @@ def area(value: Any) -> Decimal:
 
 #: names seen on real lists besides the code, short and full names zone_from_text knows
 _ZONE_ALIASES = {
-    "开发区": "teda", "泰达": "teda", "经济技术开发区": "teda", "TEDA": "teda",
-    "天津港保税区": "bonded", "滨海高新区": "hitech", "高新技术产业开发区": "hitech",
-    "东疆保税港区": "dongjiang", "东疆港": "dongjiang", "东疆综合保税区": "dongjiang",
+    "开发区": "teda", "泰达": "teda", "经济技术开发区": "teda", "滨海高新区": "hitech",
+    "高新技术产业开发区": "hitech", "东疆保税港区": "dongjiang", "东疆港": "dongjiang",
     "中新生态城": "ecocity", "街镇": "towns",
 }
 
@@ -203,12 +202,6 @@ def tenancy_status(value: Any) -> str:
     if raw in aliases:
         return aliases[raw]
     raise CellError("未知的入驻状态；应为：" + "、".join(TENANCY_STATUSES.values()))
-
-
-GRADUATION_BASES = {
-    "hnte": "高新技术企业", "investment": "获得投资超过500万元",
-    "revenue": "连续两年营业收入累计超过1000万元", "listed": "被兼并收购或上市",
-}
 
 
 def graduation_basis(value: Any) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Date, Numeric, delete, func, select, update
 
+from tracker.accounts.models import User
 from tracker.audit import services as audit
 from tracker.clock import now_utc
 from tracker.enterprises.models import Activity, AnnualMetrics, Contact, Enterprise
@@ -24,6 +25,7 @@ from tracker.imports import columns, engine
 from tracker.imports.models import ImportChange, ImportJob, MappingPreset
 from tracker.imports.reader import FileUnreadable, open_sheet
 from tracker.incubation.models import Tenancy
+from tracker.labels import AUDIT_LABELS
 from tracker.ladder import services as ladder_services
 from tracker.ladder.models import Application, EligibilityResult, Qualification, StageTransition
 from tracker.signals import enterprise_changed
@@ -122,8 +124,6 @@ def run_job(job_id: int, *, dry_run: bool, user: Any = None) -> ImportJob:
     """Run (or preview) a job through the engine and record the outcome on it."""
     job = db.session.get(ImportJob, job_id)
     if user is None and job.created_by_id is not None:
-        from tracker.accounts.models import User
-
         user = db.session.get(User, job.created_by_id)
     options = job_options(job, dry_run=dry_run)
     path = stored_file(job)
@@ -185,16 +185,17 @@ def undo_job(job: ImportJob, *, user_id: int | None) -> int:
     changes = db.session.scalars(select(ImportChange).where(ImportChange.job_id == job.id)
                                  .order_by(ImportChange.id.desc())).all()
     created = {(c.entity_type, c.entity_id) for c in changes if c.action == "create"}
+    stored = _load_changed(changes)
     problems: list[str] = []
     targets = []
     for change in changes:
         model = ENTITY_MODELS[change.entity_type]
-        obj = db.session.get(model, change.entity_id)
+        obj = stored.get((change.entity_type, change.entity_id))
         if obj is None:
             problems.append(f"第 {change.row} 行的记录已被删除")
             continue
         if not _matches(obj, change.after):
-            problems.append(f"第 {change.row} 行的{_entity_label(change.entity_type)}在导入后"
+            problems.append(f"第 {change.row} 行的{AUDIT_LABELS[change.entity_type]}在导入后"
                             "又被修改过")
             continue
         if change.entity_type == "enterprise" and change.action == "create":
@@ -212,10 +213,10 @@ def undo_job(job: ImportJob, *, user_id: int | None) -> int:
                          summary=f"撤销导入任务 #{job.id}")
             db.session.delete(obj)
         else:
-            for name, value in change.before.items():
-                setattr(obj, name, _restore_value(model, name, value))
+            restored = {name: _restore_value(model, name, value)
+                        for name, value in change.before.items()}
             audit.record(change.entity_type, obj.id, "update",
-                         {k: [change.after.get(k), v] for k, v in change.before.items()},
+                         audit.apply_changes(obj, restored, list(restored)),
                          enterprise_id=change.enterprise_id, actor_id=user_id,
                          summary=f"撤销导入任务 #{job.id}")
         db.session.flush()
@@ -232,6 +233,21 @@ def undo_job(job: ImportJob, *, user_id: int | None) -> int:
                  summary=f"撤销导入任务 #{job.id}（{len(targets)} 项）")
     db.session.flush()
     return len(targets)
+
+
+def _load_changed(changes: list[ImportChange]) -> dict[tuple[str, int], Any]:
+    """The records an import touched, a few queries per entity type rather than one per row."""
+    wanted: dict[str, set[int]] = {}
+    for change in changes:
+        wanted.setdefault(change.entity_type, set()).add(change.entity_id)
+    found: dict[tuple[str, int], Any] = {}
+    for entity_type, id_set in wanted.items():
+        model, ids = ENTITY_MODELS[entity_type], sorted(id_set)
+        for start in range(0, len(ids), 500):
+            batch = ids[start:start + 500]
+            for obj in db.session.scalars(select(model).where(model.id.in_(batch))):
+                found[(entity_type, obj.id)] = obj
+    return found
 
 
 def _detach_derived(entity_type: str, obj: Any) -> None:
@@ -254,11 +270,6 @@ def _detach_derived(entity_type: str, obj: Any) -> None:
                            .where(EligibilityResult.enterprise_id == obj.id))
         db.session.execute(delete(StageTransition)
                            .where(StageTransition.enterprise_id == obj.id))
-
-
-def _entity_label(entity_type: str) -> str:
-    return {"enterprise": "企业信息", "contact": "联系人", "metrics": "年度数据",
-            "qualification": "资质", "tenancy": "入驻记录"}[entity_type]
 
 
 def _dependants(enterprise: Enterprise, row: int, created: set[tuple[str, int]]) -> list[str]:

@@ -29,18 +29,20 @@ from sqlalchemy.orm import joinedload
 
 from tracker.accounts.access import editor_required
 from tracker.accounts.roles import Role
-from tracker.accounts.scope import get_enterprise_or_404
+from tracker.accounts.scope import carrier_scope, get_enterprise_or_404
 from tracker.celery_app import enqueue_after_commit
 from tracker.clock import today
 from tracker.enterprises.queries import EnterpriseFilters
+from tracker.enterprises.zones import ZONES
 from tracker.extensions import db
+from tracker.forms_support import commit_or_report
 from tracker.imports import columns, engine, exports, reconcile, services, writers
 from tracker.imports.forms import ConfirmForm, MappingForm, ReconcileForm, RunForm, UploadForm
 from tracker.imports.models import IMPORT_KINDS, JOB_STATUSES, ImportChange, ImportJob
-from tracker.imports.normalise import CellError, parse_date
+from tracker.imports.normalise import CellError, cell_text, is_blank, parse_date
 from tracker.imports.reader import FileUnreadable, open_sheet
 from tracker.incubation.models import Carrier
-from tracker.ladder.models import Qualification
+from tracker.ladder.models import QUALIFICATION_STATUSES, Qualification
 from tracker.ladder.rules import KINDS
 from tracker.pagination import SortKey, keyset_page
 
@@ -123,8 +125,6 @@ def upload():
 
 def _samples(job: ImportJob, limit: int = 3) -> list[list[str]]:
     """A few values per column, so the person mapping sees what each column holds."""
-    from tracker.imports.normalise import cell_text, is_blank
-
     rows: list[list[str]] = []
     try:
         with open_sheet(services.stored_file(job), engine.header_score(job.kind)) as sheet:
@@ -201,13 +201,18 @@ def mapping(job_id: int):
                            presets=available, kinds=IMPORT_KINDS), status
 
 
+def _change_counts(job: ImportJob) -> Counter:
+    """How many rows of each kind the import created or updated: (entity_type, action) -> n."""
+    return Counter(db.session.execute(
+        select(ImportChange.entity_type, ImportChange.action)
+        .where(ImportChange.job_id == job.id)).all())
+
+
 @bp.get("/<int:job_id>")
 @editor_required
 def job(job_id: int):
     job = _job_or_404(job_id)
-    changes = Counter(db.session.execute(
-        select(ImportChange.entity_type, ImportChange.action)
-        .where(ImportChange.job_id == job.id)).all()) if job.status in ("done", "undone") else {}
+    changes = _change_counts(job) if job.status in ("done", "undone") else {}
     return render_template("imports/job.html", job=job, kinds=IMPORT_KINDS,
                            statuses=JOB_STATUSES, errors=(job.errors or [])[:ERRORS_ON_PAGE],
                            run_form=RunForm(keep_valid=(job.options or {}).get("keep_valid")),
@@ -245,10 +250,8 @@ def run(job_id: int):
 @editor_required
 def errors_download(job_id: int):
     job = _job_or_404(job_id)
-    handle = exports.xlsx_file([("错误清单", exports.ERROR_COLUMNS,
-                                 exports.error_rows(job.errors or []))])
-    return send_file(handle, as_attachment=True, download_name=f"导入错误-{job.id}.xlsx",
-                     mimetype=exports.XLSX_MIMETYPE)
+    return exports.xlsx_response(f"导入错误-{job.id}.xlsx", [
+        ("错误清单", exports.ERROR_COLUMNS, exports.error_rows(job.errors or []))])
 
 
 @bp.get("/<int:job_id>/file")
@@ -281,10 +284,7 @@ def undo(job_id: int):
     if job.status != "done":
         flash(_("只有已完成的导入才能撤销"), "warning")
         return redirect(url_for(".job", job_id=job_id))
-    changes = Counter(db.session.execute(
-        select(ImportChange.entity_type, ImportChange.action)
-        .where(ImportChange.job_id == job.id)).all())
-    return render_template("imports/undo.html", job=job, form=form, changes=changes)
+    return render_template("imports/undo.html", job=job, form=form, changes=_change_counts(job))
 
 
 @bp.get("/template/<kind>.xlsx")
@@ -296,10 +296,8 @@ def template(kind: str):
     fields = [f for f in columns.KIND_FIELDS[kind] if not f.key.endswith("_yuan")]
     header = [exports.Column(f.label + ("（必填）" if f.required else ""), width=16)
               for f in fields]
-    handle = exports.xlsx_file([(IMPORT_KINDS[kind], header, [])])
-    return send_file(handle, as_attachment=True,
-                     download_name=f"导入模板-{IMPORT_KINDS[kind]}.xlsx",
-                     mimetype=exports.XLSX_MIMETYPE)
+    return exports.xlsx_response(f"导入模板-{IMPORT_KINDS[kind]}.xlsx",
+                                 [(IMPORT_KINDS[kind], header, [])])
 
 
 # --- exports -------------------------------------------------------------------------------
@@ -330,22 +328,17 @@ def export_tenancies():
 @bp.get("/export/report.xlsx")
 @login_required
 def export_report():
-    handle = exports.xlsx_file(exports.leadership_sheets(current_user))
-    return send_file(handle, as_attachment=True,
-                     download_name=f"梯度培育情况汇报-{today().isoformat()}.xlsx",
-                     mimetype=exports.XLSX_MIMETYPE)
+    return exports.xlsx_response(f"梯度培育情况汇报-{today().isoformat()}.xlsx",
+                                 exports.leadership_sheets(current_user))
 
 
 @bp.get("/export/")
 @login_required
 def export_index():
-    from tracker.enterprises.zones import ZONES
-    from tracker.incubation.models import TENANCY_STATUSES
-
-    carriers = db.session.scalars(select(Carrier).order_by(Carrier.name)).all()
+    carriers = db.session.scalars(select(Carrier).where(carrier_scope(current_user))
+                                  .order_by(Carrier.name)).all()
     return render_template("imports/exports.html", kinds=KINDS, zones=ZONES,
-                           statuses=exports.QUALIFICATION_STATUSES, carriers=carriers,
-                           tenancy_statuses=TENANCY_STATUSES)
+                           statuses=QUALIFICATION_STATUSES, carriers=carriers)
 
 
 # --- reconciliation ----------------------------------------------------------------------
@@ -416,13 +409,15 @@ def reconcile_apply(token: str):
         qualification = db.session.get(Qualification, qualification_id)
         if qualification is None or qualification.enterprise_id != enterprise.id:
             abort(404)
-        writers.update_qualification(qualification, {k: v for k, v in data.items()
-                                                     if v is not None})
-        flash(_("已按名单更新「%(name)s」的资质", name=enterprise.name), "success")
+        listed = {k: v for k, v in data.items() if v is not None}
+        done = _("已按名单更新「%(name)s」的资质", name=enterprise.name)
+        outcome = commit_or_report(None, lambda: writers.update_qualification(qualification,
+                                                                              listed))
     else:
-        writers.grant_qualification(enterprise, data)
-        flash(_("已按名单登记「%(name)s」的资质", name=enterprise.name), "success")
-    db.session.commit()
+        done = _("已按名单登记「%(name)s」的资质", name=enterprise.name)
+        outcome = commit_or_report(None, lambda: writers.grant_qualification(enterprise, data))
+    if outcome.ok:
+        flash(done, "success")
     return redirect(url_for(".reconcile_report", token=token, kind=kind,
                             year=request.form.get("year", "")))
 

@@ -53,18 +53,15 @@ def update_qualification(qualification: Qualification, data: dict[str, Any]) -> 
 
 def open_tenancy(enterprise: Enterprise, carrier: Carrier, data: dict[str, Any]) -> Tenancy:
     """Record a firm moving into a carrier; listed status and end date are applied after."""
-    default_end = incubation_services.default_term_end(carrier, data["moved_in_on"])
-    term_ends_on = data.get("term_ends_on")
+    # the service keeps the reason only when the listed term differs from the carrier's default
     tenancy = incubation_services.open_tenancy(
-        enterprise, carrier, data["moved_in_on"], term_ends_on=term_ends_on,
-        term_override_reason=IMPORTED_TERM_REASON if term_ends_on not in (None, default_end)
-        else None,
-        source="import", area_m2=data.get("area_m2"),
+        enterprise, carrier, data["moved_in_on"], term_ends_on=data.get("term_ends_on"),
+        term_override_reason=IMPORTED_TERM_REASON, source="import", area_m2=data.get("area_m2"),
     )
     later = {k: v for k, v in data.items()
              if k in ("status", "ended_on", "graduation_basis") and v is not None}
-    if later and any(getattr(tenancy, k) != v for k, v in later.items()):
-        update_tenancy(tenancy, later)
+    if later:
+        update_tenancy(tenancy, later)  # audits only what actually changes
     return tenancy
 
 
