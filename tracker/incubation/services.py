@@ -11,8 +11,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask import has_request_context
-from flask_login import current_user
 from sqlalchemy import Select, and_, exists, func, or_, select
 
 from tracker.accounts.roles import EDITOR_ROLES, Role
@@ -42,7 +40,9 @@ from tracker.incubation.models import (
     TenantReport,
 )
 from tracker.ladder import rules
+from tracker.ladder.facts import build_facts
 from tracker.ladder.models import Qualification, StageTransition
+from tracker.ladder.services import qualifications_of
 
 __all__ = [
     "FieldError", "StaleEdit", "open_tenancy", "entry_warnings", "default_term_end",
@@ -142,42 +142,12 @@ def default_term_end(carrier: Carrier, moved_in_on: date) -> date:
     return criteria.add_months(moved_in_on, months)
 
 
-def _holds_valid(enterprise_id: int, kind: str, day: date) -> bool:
-    rows = db.session.scalars(select(Qualification).where(
-        Qualification.enterprise_id == enterprise_id, Qualification.kind == kind))
-    return any(q.status_on(day) == "valid" for q in rows)
-
-
-def _tech_sme_facts(enterprise: Enterprise, as_of: date) -> dict[str, Any]:
-    """The minimal facts the rules engine needs for the tech-SME check on `as_of`."""
-    ent: dict[str, Any] = {}
-    if enterprise.founded_on and enterprise.founded_on <= as_of:
-        ent["founded_on"] = enterprise.founded_on.isoformat()
-    for key in ("registered_in_tianjin", "resident_enterprise", "restricted_industry",
-                "integrity_record_clean", "innovation_score"):
-        if getattr(enterprise, key) is not None:
-            ent[key] = getattr(enterprise, key)
-    if enterprise.tech_field in rules.TECH_FIELDS:
-        ent["tech_field"] = enterprise.tech_field
-    honours = [h for h in (enterprise.honours or []) if h in rules.HONOURS]
-    if _holds_valid(enterprise.id, "hnte", as_of) and "hnte_valid" not in honours:
-        honours.append("hnte_valid")
-    ent["honours"] = honours
-    years: dict[str, dict[str, Any]] = {}
-    rows = db.session.scalars(select(AnnualMetrics).where(
-        AnnualMetrics.enterprise_id == enterprise.id, AnnualMetrics.fiscal_year < as_of.year)
-        .order_by(AnnualMetrics.fiscal_year.desc()))
-    for row in rows:
-        if "class1_ip" not in ent and (row.class1_ip is not None or row.class2_ip is not None):
-            ent["class1_ip"], ent["class2_ip"] = row.class1_ip or 0, row.class2_ip or 0
-        years[str(row.fiscal_year)] = {
-            key: getattr(row, key) for key in (
-                "employees", "tech_staff", "revenue", "total_income", "total_assets",
-                "total_cost", "rd_expense", "rd_expense_domestic", "high_tech_income")
-            if getattr(row, key) is not None
-        }
-    return {"as_of": as_of.isoformat(), "kinds": ["tech_sme"], "enterprise": ent,
-            "years": years}
+def _holds_valid(enterprise_id: int, kind: str, day: date,
+                 held: list[Qualification] | None = None) -> bool:
+    """Whether the firm holds a valid `kind` on `day` (from `held` when already loaded)."""
+    if held is None:
+        held = qualifications_of(enterprise_id)
+    return any(q.kind == kind and q.status_on(day) == "valid" for q in held)
 
 
 def entry_warnings(enterprise: Enterprise, carrier: Carrier, moved_in_on: date) -> list[str]:
@@ -190,11 +160,12 @@ def entry_warnings(enterprise: Enterprise, carrier: Carrier, moved_in_on: date) 
     elif too_old:
         months = criteria.months_between(enterprise.founded_on, moved_in_on)
         warnings.append(f"入驻时企业已成立{months}个月，超过24个月（{source}）")
-    if _holds_valid(enterprise.id, "tech_sme", moved_in_on):
-        pass  # an entered tech SME meets the requirement by definition
-    else:
+    held = qualifications_of(enterprise.id)
+    # An entered tech SME meets the requirement by definition; otherwise ask the rules engine.
+    if not _holds_valid(enterprise.id, "tech_sme", moved_in_on, held):
         try:
-            result = rules.evaluate(_tech_sme_facts(enterprise, moved_in_on))["results"][0]
+            facts = build_facts(enterprise, moved_in_on, ["tech_sme"], qualifications=held)
+            result = rules.evaluate(facts)["results"][0]
         except rules.FactsError as exc:
             warnings.append(f"企业数据有误，无法核对科技型中小企业要求：{exc}")
         else:
@@ -232,20 +203,13 @@ def _check_term(tenancy_carrier: Carrier, moved_in_on: date, term_ends_on: date 
     return term_ends_on, reason
 
 
-def _request_user_id() -> int | None:
-    """The logged-in user during a request; None for the shell, tasks and imports."""
-    if has_request_context() and current_user and current_user.is_authenticated:
-        return current_user.id
-    return None
-
-
 def _transition(enterprise_id: int, from_stage: str | None, to_stage: str, on: date, *,
                 source: str, tenancy_id: int, reason: str | None = None,
                 evidence: str | None = None, actor_id: int | None = None) -> StageTransition:
     row = StageTransition(
         enterprise_id=enterprise_id, chain="incubation", from_stage=from_stage,
         to_stage=to_stage, effective_on=on, source=source, tenancy_id=tenancy_id,
-        reason=reason, evidence=evidence, actor_id=actor_id or _request_user_id(),
+        reason=reason, evidence=evidence, actor_id=actor_id or audit._current_actor_id(),
     )
     db.session.add(row)
     return row
