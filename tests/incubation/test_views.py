@@ -251,6 +251,20 @@ def test_list_query_count_does_not_grow_with_page_size(as_user, scoped, url):
     assert len(large) == len(small)
 
 
+def test_cycle_list_query_count_does_not_grow_with_page_size(as_user, scoped):
+    for quarter in range(1, 7):
+        services.create_cycle({"name": f"2024年第{quarter}期", "period_start": date(2024, 1, 1),
+                               "period_end": date(2024, quarter, 28),
+                               "due_on": date(2024, 12, 31)}, user=scoped["bureau"])
+    client = as_user(scoped["bureau"])
+    client.get("/incubation/reports?size=2")
+    with count_queries() as small:
+        assert client.get("/incubation/reports?size=2").status_code == 200
+    with count_queries() as large:
+        assert client.get("/incubation/reports?size=7").status_code == 200
+    assert len(large) == len(small)
+
+
 def test_carrier_page_in_english(as_user, scoped):
     client = as_user(scoped["bureau"])
     url = f"/incubation/carriers/{scoped['a'].id}"

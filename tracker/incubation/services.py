@@ -5,7 +5,7 @@ Services flush; the caller (view, task, CLI, import) commits once. Every change 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -586,8 +586,11 @@ def create_cycle(data: Mapping[str, Any], *, user: Any) -> ReportingCycle:
     return cycle
 
 
-def expected_clause(cycle: ReportingCycle):
-    """Tenancies that owe a report for the cycle: resident at some point in its period."""
+def expected_clause(cycle: ReportingCycle | type[ReportingCycle]):
+    """Tenancies that owe a report for the cycle: resident at some point in its period.
+
+    Given the ReportingCycle class rather than one cycle, the clause joins tenancies to cycles.
+    """
     return and_(Tenancy.moved_in_on <= cycle.period_end,
                 or_(Tenancy.ended_on.is_(None), Tenancy.ended_on >= cycle.period_start))
 
@@ -608,14 +611,27 @@ def is_late(cycle: ReportingCycle, report: TenantReport | None, on: date | None 
 
 def report_progress(cycle: ReportingCycle, user: Any) -> dict[str, int]:
     """Expected / submitted / late counts within the user's scope."""
-    expected = db.session.scalar(
-        select(func.count(Tenancy.id)).where(tenancy_scope(user), expected_clause(cycle))) or 0
-    submitted = db.session.scalar(
-        select(func.count(TenantReport.id)).join(Tenancy, TenantReport.tenancy_id == Tenancy.id)
-        .where(TenantReport.cycle_id == cycle.id, tenancy_scope(user), expected_clause(cycle))
-    ) or 0
-    late = expected - submitted if today() > cycle.due_on else 0
-    return {"expected": expected, "submitted": submitted, "late": late}
+    return reports_progress([cycle], user)[cycle.id]
+
+
+def reports_progress(cycles: Sequence[ReportingCycle], user: Any) -> dict[int, dict[str, int]]:
+    """report_progress for a page of cycles in one query (cycle id -> counts)."""
+    counts: dict[int, tuple[int, int]] = {}
+    if cycles:
+        rows = db.session.execute(
+            select(ReportingCycle.id, func.count(Tenancy.id), func.count(TenantReport.id))
+            .join(Tenancy, expected_clause(ReportingCycle))
+            .outerjoin(TenantReport, and_(TenantReport.tenancy_id == Tenancy.id,
+                                          TenantReport.cycle_id == ReportingCycle.id))
+            .where(ReportingCycle.id.in_([c.id for c in cycles]), tenancy_scope(user))
+            .group_by(ReportingCycle.id))
+        counts = {cycle_id: (expected, submitted) for cycle_id, expected, submitted in rows}
+    progress = {}
+    for cycle in cycles:
+        expected, submitted = counts.get(cycle.id, (0, 0))
+        late = expected - submitted if today() > cycle.due_on else 0
+        progress[cycle.id] = {"expected": expected, "submitted": submitted, "late": late}
+    return progress
 
 
 def _report_values(values: Mapping[str, Any]) -> dict[str, Any]:

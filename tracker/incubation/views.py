@@ -444,7 +444,7 @@ def cycles():
                         SortKey(ReportingCycle.id, descending=True, kind="int")],
                        size=requested_size(), after=request.args.get("after"),
                        before=request.args.get("before"))
-    progress = {c.id: services.report_progress(c, current_user) for c in page.items}
+    progress = services.reports_progress(page.items, current_user)
     return render_template("incubation/cycles.html", page=page, progress=progress,
                            can_create=current_user.role in BUREAU_ROLES)
 
