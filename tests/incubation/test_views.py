@@ -105,6 +105,19 @@ def test_lists_show_only_the_managers_carrier(as_user, scoped):
     assert "天津甲在孵科技有限公司" in enterprises and "天津乙在孵科技有限公司" not in enterprises
 
 
+def test_tenant_export_neutralises_formulas(as_user, scoped):
+    firm = make_enterprise(name="=HYPERLINK(\"http://x\")科技有限公司",
+                           founded_on=date(2024, 1, 1))
+    services.open_tenancy(firm, scoped["a"], date(2025, 1, 1), area_m2=Decimal("120.5"))
+    export = as_user(scoped["bureau"]).get(f"/incubation/carriers/{scoped['a'].id}/tenants.csv")
+    assert export.mimetype == "text/csv"
+    text = export.get_data(as_text=True)
+    assert text.startswith("\ufeff企业名称,统一社会信用代码,入驻日期,孵化期满,状态,")
+    line = next(row for row in text.splitlines() if "HYPERLINK" in row)
+    assert line.startswith("\"'=HYPERLINK(")
+    assert f",{firm.uscc},2025-01-01,2029-01-01,在孵,,,120.5" in line
+
+
 def test_zone_staff_see_carriers_of_their_zone(as_user, scoped):
     client = as_user(make_user("zone", zone="hitech"))
     page = client.get("/incubation/carriers").get_data(as_text=True)

@@ -5,9 +5,6 @@ Every lookup goes through carrier_scope / tenancy_scope / enterprise_scope: out 
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import (
     Blueprint,
     Response,
@@ -39,6 +36,7 @@ from tracker.enterprises.models import Enterprise
 from tracker.enterprises.services import wan_to_yuan, yuan_to_wan
 from tracker.extensions import db
 from tracker.forms_support import Outcome, commit_or_report, page_status
+from tracker.imports.exports import Column, csv_stream
 from tracker.incubation import criteria, services
 from tracker.incubation.forms import (
     CarrierForm,
@@ -157,6 +155,14 @@ def carrier_edit(carrier_id: int):
                            carrier=carrier), page_status(form, saved)
 
 
+#: the carrier page's tenant download (the imports page exports all carriers' tenancies)
+TENANT_COLUMNS = [
+    Column("企业名称"), Column("统一社会信用代码"), Column("入驻日期", "date"),
+    Column("孵化期满", "date"), Column("状态"), Column("结束日期", "date"), Column("毕业依据"),
+    Column("租用面积(m²)", "number"),
+]
+
+
 def _tenants_query(carrier: Carrier, status: str):
     query = (select(Tenancy).options(joinedload(Tenancy.enterprise))
              .where(tenancy_scope(current_user), Tenancy.carrier_id == carrier.id))
@@ -198,18 +204,12 @@ def carrier_export(carrier_id: int):
     carrier = get_carrier_or_404(current_user, carrier_id)
     rows = db.session.scalars(_tenants_query(carrier, request.args.get("status", "all"))
                               .order_by(Tenancy.moved_in_on, Tenancy.id)).all()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["企业名称", "统一社会信用代码", "入驻日期", "孵化期满", "状态", "结束日期",
-                     "毕业依据", "租用面积(m²)"])
-    for t in rows:
-        writer.writerow([t.enterprise.name, t.enterprise.uscc, t.moved_in_on.isoformat(),
-                         t.term_ends_on.isoformat(), TENANCY_STATUSES.get(t.status, t.status),
-                         t.ended_on.isoformat() if t.ended_on else "",
-                         GRADUATION_BASES.get(t.graduation_basis, ""),
-                         t.area_m2 if t.area_m2 is not None else ""])
+    body = csv_stream(TENANT_COLUMNS, (
+        [t.enterprise.name, t.enterprise.uscc, t.moved_in_on, t.term_ends_on,
+         TENANCY_STATUSES.get(t.status, t.status), t.ended_on,
+         GRADUATION_BASES.get(t.graduation_basis), t.area_m2] for t in rows))
     filename = f"tenants-{carrier.id}.csv"
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+    return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
