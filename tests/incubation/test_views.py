@@ -324,6 +324,23 @@ def test_stale_tenancy_edit_is_refused(as_user, scoped):
     assert scoped["ten_a"].area_m2 == Decimal(50)
 
 
+def test_edit_forms_carry_the_current_version(as_user, scoped):
+    services.update_tenancy(scoped["ten_a"], {"area_m2": Decimal(50)}, expected_version=None)
+    services.save_carrier({"address": "新地址"}, scoped["a"])
+    cycle = scoped["cycle"]
+    for employees in (10, 11):
+        report = services.submit_report(cycle, scoped["ten_a"], {"employees": employees},
+                                        user=scoped["bureau"])
+    db.session.commit()
+    assert scoped["ten_a"].version > 1 and scoped["a"].version > 1 and report.version > 1
+    client = as_user(scoped["bureau"])
+    for url, row in ((f"/incubation/tenancies/{scoped['ten_a'].id}/edit", scoped["ten_a"]),
+                     (f"/incubation/carriers/{scoped['a'].id}/edit", scoped["a"]),
+                     (f"/incubation/reports/{cycle.id}/tenancies/{scoped['ten_a'].id}", report)):
+        html = client.get(url).get_data(as_text=True)
+        assert f'name="version" type="hidden" value="{row.version}"' in html
+
+
 def test_bureau_registers_and_edits_a_carrier(as_user, scoped):
     bureau = as_user(scoped["bureau"])
     token = csrf_from(bureau.get("/incubation/carriers/new").get_data(as_text=True))

@@ -140,9 +140,7 @@ def carrier_new():
 @roles_required(*BUREAU_ROLES)
 def carrier_edit(carrier_id: int):
     carrier = get_carrier_or_404(current_user, carrier_id)
-    form = CarrierForm(obj=carrier)
-    if request.method == "GET":
-        form.version.data = carrier.version
+    form = CarrierForm(obj=carrier)  # its version too
     saved: Outcome | None = None
     if form.validate_on_submit():
         saved = commit_or_report(form, lambda: services.save_carrier(
@@ -272,9 +270,7 @@ def tenancy(tenancy_id: int):
 @tenant_editor_required
 def tenancy_edit(tenancy_id: int):
     tenancy = get_tenancy_or_404(current_user, tenancy_id)
-    form = TenancyEditForm(obj=tenancy)
-    if request.method == "GET":
-        form.version.data = tenancy.version
+    form = TenancyEditForm(obj=tenancy)  # its version too
     saved: Outcome | None = None
     if form.validate_on_submit():
         saved = commit_or_report(form, lambda: services.update_tenancy(tenancy, {
@@ -508,7 +504,6 @@ def report(cycle_id: int, tenancy_id: int):
         TenantReport.cycle_id == cycle.id, TenantReport.tenancy_id == tenancy.id))
     form = ReportForm(obj=existing)
     if request.method == "GET" and existing is not None:
-        form.version.data = existing.version
         for name in REPORT_MONEY_FIELDS:
             getattr(form, name).data = yuan_to_wan(getattr(existing, name))
     saved: Outcome | None = None
