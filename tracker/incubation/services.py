@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 
-from tracker.accounts.roles import EDITOR_ROLES, Role
+from tracker.accounts.roles import EDITOR_ROLES
 from tracker.accounts.scope import carrier_scope, tenancy_scope
 from tracker.audit import services as audit
 from tracker.clock import now_utc, today
@@ -307,14 +307,15 @@ def graduation_facts(enterprise: Enterprise, as_of: date | None = None) -> crite
     )
 
 
+def _count_where(*where: Any) -> Any:
+    """count(tenancies) FILTER (WHERE …): several counts over one scan of the tenancies."""
+    return func.count(Tenancy.id).filter(and_(*where))
+
+
 def carrier_stats(carrier: Carrier, as_of: date | None = None) -> criteria.CarrierStats:
-    """Counts the recognition criteria read, computed in a handful of aggregate queries."""
+    """Counts the recognition criteria read, computed in one aggregate query."""
     as_of = as_of or today()
-    incubating = and_(Tenancy.carrier_id == carrier.id, Tenancy.status == "incubating")
-
-    def count(*where) -> int:
-        return db.session.scalar(select(func.count(Tenancy.id)).where(*where)) or 0
-
+    incubating = Tenancy.status == "incubating"
     invested = exists().where(AnnualMetrics.enterprise_id == Tenancy.enterprise_id,
                               AnnualMetrics.investment_raised > 0)
     # Valid IP is approximated by IP counts reported for the current or previous fiscal year.
@@ -324,19 +325,21 @@ def carrier_stats(carrier: Carrier, as_of: date | None = None) -> criteria.Carri
         func.coalesce(AnnualMetrics.class1_ip, 0) + func.coalesce(AnnualMetrics.class2_ip, 0) > 0,
     )
     year_ago = as_of - timedelta(days=365)
-    resident = and_(Tenancy.carrier_id == carrier.id, Tenancy.moved_in_on <= as_of,
+    resident = and_(Tenancy.moved_in_on <= as_of,
                     or_(Tenancy.ended_on.is_(None), Tenancy.ended_on >= year_ago))
     financed = exists().where(AnnualMetrics.enterprise_id == Tenancy.enterprise_id,
                               AnnualMetrics.fiscal_year == as_of.year - 1,
                               AnnualMetrics.investment_raised > 0)
+    tenants, graduates, invested_tenants, ip_tenants, residents, financed_residents = (
+        db.session.execute(select(
+            _count_where(incubating), _count_where(GRADUATE_CLAUSE),
+            _count_where(incubating, invested), _count_where(incubating, has_ip),
+            _count_where(resident), _count_where(resident, financed),
+        ).where(Tenancy.carrier_id == carrier.id)).one())
     return criteria.CarrierStats(
-        area_m2=carrier.area_m2, workstations=carrier.workstations,
-        tenants=count(incubating),
-        graduates=count(Tenancy.carrier_id == carrier.id, GRADUATE_CLAUSE),
-        invested_tenants=count(incubating, invested),
-        ip_tenants=count(incubating, has_ip),
-        residents_last_year=count(resident),
-        financed_last_year=count(resident, financed),
+        area_m2=carrier.area_m2, workstations=carrier.workstations, tenants=tenants,
+        graduates=graduates, invested_tenants=invested_tenants, ip_tenants=ip_tenants,
+        residents_last_year=residents, financed_last_year=financed_residents,
     )
 
 
@@ -696,25 +699,19 @@ def dashboard_counts(user: Any, on: date | None = None) -> dict[str, int]:
     """Incubating, graduated this year, terms ending within 90 days and overdue — scoped."""
     on = on or today()
     scoped = tenancy_scope(user)
-    incubating = and_(scoped, Tenancy.status == "incubating")
-
-    def count(*where) -> int:
-        return db.session.scalar(select(func.count(Tenancy.id)).where(*where)) or 0
-
-    return {
-        "incubating": count(incubating),
-        "graduated_this_year": count(scoped, GRADUATE_CLAUSE,
-                                     Tenancy.ended_on >= date(on.year, 1, 1),
-                                     Tenancy.ended_on <= on),
-        "ending_90": count(incubating, Tenancy.term_ends_on >= on,
-                           Tenancy.term_ends_on <= on + timedelta(days=90)),
-        "overdue": count(incubating, Tenancy.term_ends_on < on),
-        "pending": db.session.scalar(
-            select(func.count(StatusProposal.id)).join(Tenancy, StatusProposal.tenancy_id
-                                                       == Tenancy.id)
-            .where(scoped, StatusProposal.status == "pending")) or 0,
-    }
-
-
-def is_manager(user: Any) -> bool:
-    return getattr(user, "role", None) == Role.CARRIER_MANAGER
+    incubating = Tenancy.status == "incubating"
+    counts = db.session.execute(select(
+        _count_where(incubating),
+        _count_where(GRADUATE_CLAUSE, Tenancy.ended_on >= date(on.year, 1, 1),
+                     Tenancy.ended_on <= on),
+        _count_where(incubating, Tenancy.term_ends_on >= on,
+                     Tenancy.term_ends_on <= on + timedelta(days=90)),
+        _count_where(incubating, Tenancy.term_ends_on < on),
+    ).where(scoped)).one()
+    pending = db.session.scalar(
+        select(func.count(StatusProposal.id))
+        .join(Tenancy, StatusProposal.tenancy_id == Tenancy.id)
+        .where(scoped, StatusProposal.status == "pending"))
+    return {**dict(zip(("incubating", "graduated_this_year", "ending_90", "overdue"), counts,
+                       strict=True)),
+            "pending": pending or 0}
