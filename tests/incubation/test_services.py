@@ -286,6 +286,26 @@ def test_tenant_report_feeds_annual_metrics_and_late_list(chain):
                                                      "天津丙创客科技有限公司"}
 
 
+def test_progress_of_many_cycles_matches_each_cycle(chain):
+    bureau = chain["bureau"]
+    with frozen(date(2026, 10, 21)):
+        q3 = services.create_cycle({"name": "2026年第三季度", "period_start": date(2026, 7, 1),
+                                    "period_end": date(2026, 9, 30),
+                                    "due_on": date(2026, 10, 20)}, user=bureau)
+        old = services.create_cycle({"name": "2001年", "period_start": date(2001, 1, 1),
+                                     "period_end": date(2001, 12, 31),
+                                     "due_on": date(2002, 1, 20)}, user=bureau)
+        services.submit_report(q3, chain["ten_a"], {"employees": 18}, user=chain["manager_a"])
+        for user in (bureau, chain["manager_a"]):
+            many = services.reports_progress([q3, old], user)
+            assert many == {q3.id: services.report_progress(q3, user),
+                            old.id: services.report_progress(old, user)}
+        assert many[old.id] == {"expected": 0, "submitted": 0, "late": 0}
+        assert services.reports_progress([q3], bureau)[q3.id] == {
+            "expected": 3, "submitted": 1, "late": 2}
+        assert services.reports_progress([], bureau) == {}
+
+
 def test_report_refuses_tenants_not_resident_in_the_period(chain):
     with frozen(date(2026, 10, 10)):
         cycle = services.create_cycle({"name": "2023年第四季度", "period_start": date(2023, 10, 1),

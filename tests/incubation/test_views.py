@@ -105,6 +105,19 @@ def test_lists_show_only_the_managers_carrier(as_user, scoped):
     assert "天津甲在孵科技有限公司" in enterprises and "天津乙在孵科技有限公司" not in enterprises
 
 
+def test_tenant_export_neutralises_formulas(as_user, scoped):
+    firm = make_enterprise(name="=HYPERLINK(\"http://x\")科技有限公司",
+                           founded_on=date(2024, 1, 1))
+    services.open_tenancy(firm, scoped["a"], date(2025, 1, 1), area_m2=Decimal("120.5"))
+    export = as_user(scoped["bureau"]).get(f"/incubation/carriers/{scoped['a'].id}/tenants.csv")
+    assert export.mimetype == "text/csv"
+    text = export.get_data(as_text=True)
+    assert text.startswith("\ufeff企业名称,统一社会信用代码,入驻日期,孵化期满,状态,")
+    line = next(row for row in text.splitlines() if "HYPERLINK" in row)
+    assert line.startswith("\"'=HYPERLINK(")
+    assert f",{firm.uscc},2025-01-01,2029-01-01,在孵,,,120.5" in line
+
+
 def test_zone_staff_see_carriers_of_their_zone(as_user, scoped):
     client = as_user(make_user("zone", zone="hitech"))
     page = client.get("/incubation/carriers").get_data(as_text=True)
@@ -251,6 +264,20 @@ def test_list_query_count_does_not_grow_with_page_size(as_user, scoped, url):
     assert len(large) == len(small)
 
 
+def test_cycle_list_query_count_does_not_grow_with_page_size(as_user, scoped):
+    for quarter in range(1, 7):
+        services.create_cycle({"name": f"2024年第{quarter}期", "period_start": date(2024, 1, 1),
+                               "period_end": date(2024, quarter, 28),
+                               "due_on": date(2024, 12, 31)}, user=scoped["bureau"])
+    client = as_user(scoped["bureau"])
+    client.get("/incubation/reports?size=2")
+    with count_queries() as small:
+        assert client.get("/incubation/reports?size=2").status_code == 200
+    with count_queries() as large:
+        assert client.get("/incubation/reports?size=7").status_code == 200
+    assert len(large) == len(small)
+
+
 def test_carrier_page_in_english(as_user, scoped):
     client = as_user(scoped["bureau"])
     url = f"/incubation/carriers/{scoped['a'].id}"
@@ -295,6 +322,23 @@ def test_stale_tenancy_edit_is_refused(as_user, scoped):
                                       "moved_in_on": "2024-01-31", "area_m2": "80"})
     assert response.status_code == 409
     assert scoped["ten_a"].area_m2 == Decimal(50)
+
+
+def test_edit_forms_carry_the_current_version(as_user, scoped):
+    services.update_tenancy(scoped["ten_a"], {"area_m2": Decimal(50)}, expected_version=None)
+    services.save_carrier({"address": "新地址"}, scoped["a"])
+    cycle = scoped["cycle"]
+    for employees in (10, 11):
+        report = services.submit_report(cycle, scoped["ten_a"], {"employees": employees},
+                                        user=scoped["bureau"])
+    db.session.commit()
+    assert scoped["ten_a"].version > 1 and scoped["a"].version > 1 and report.version > 1
+    client = as_user(scoped["bureau"])
+    for url, row in ((f"/incubation/tenancies/{scoped['ten_a'].id}/edit", scoped["ten_a"]),
+                     (f"/incubation/carriers/{scoped['a'].id}/edit", scoped["a"]),
+                     (f"/incubation/reports/{cycle.id}/tenancies/{scoped['ten_a'].id}", report)):
+        html = client.get(url).get_data(as_text=True)
+        assert f'name="version" type="hidden" value="{row.version}"' in html
 
 
 def test_bureau_registers_and_edits_a_carrier(as_user, scoped):

@@ -224,16 +224,21 @@ MIIT_2025 = "工信部科〔2025〕131号（广东省概述，单一来源）"
 _NOT_TRACKED_2018 = ("独立法人且运营满3年、连续2年报送统计数据、孵化基金≥500万元、"
                      "专业孵化人员比例等条件需人工核对")
 
+#: 第九条(二)(三)(五): the same for general and specialised incubators
+_MOST_2018_COMMON = (
+    Criterion("area", "孵化场地面积不低于10000平方米", "area_m2", 10000, "m²",
+              f"{MOST_2018} 第九条(二)"),
+    Criterion("invested_share", "获得投融资的在孵企业占比不低于10％", "invested_share",
+              Fraction(1, 10), "%", f"{MOST_2018} 第九条(三)"),
+    Criterion("ip_share", "拥有有效知识产权的在孵企业占比不低于30％", "ip_share",
+              Fraction(3, 10), "%", f"{MOST_2018} 第九条(五)",
+              alternative="或申请专利的在孵企业占比不低于50％（系统未跟踪）"),
+)
 _MOST_2018_GENERAL = SchemeCriteria(
     "most_2018_national", "国家级科技企业孵化器认定条件", True, _NOT_TRACKED_2018,
     (
-        Criterion("area", "孵化场地面积不低于10000平方米", "area_m2", 10000, "m²",
-                  f"{MOST_2018} 第九条(二)"),
-        Criterion("invested_share", "获得投融资的在孵企业占比不低于10％", "invested_share",
-                  Fraction(1, 10), "%", f"{MOST_2018} 第九条(三)"),
-        Criterion("ip_share", "拥有有效知识产权的在孵企业占比不低于30％", "ip_share",
-                  Fraction(3, 10), "%", f"{MOST_2018} 第九条(五)",
-                  alternative="或申请专利的在孵企业占比不低于50％（系统未跟踪）"),
+        *_MOST_2018_COMMON,
+        # 第九条(六)(七)
         Criterion("tenants", "在孵企业不少于50家", "tenants", 50, "家",
                   f"{MOST_2018} 第九条(六)"),
         Criterion("density", "每千平方米平均在孵企业不少于3家", "tenants_per_1000m2", 3, "家",
@@ -245,9 +250,8 @@ _MOST_2018_GENERAL = SchemeCriteria(
 _MOST_2018_SPECIALISED = SchemeCriteria(
     "most_2018_national", "国家级专业孵化器认定条件", True, _NOT_TRACKED_2018,
     (
-        _MOST_2018_GENERAL.criteria[0],
-        _MOST_2018_GENERAL.criteria[1],
-        _MOST_2018_GENERAL.criteria[2],
+        *_MOST_2018_COMMON,
+        # 第九条(八): the lower counts for a specialised incubator replace (六)(七)
         Criterion("tenants", "在孵企业不少于30家", "tenants", 30, "家",
                   f"{MOST_2018} 第九条(八)"),
         Criterion("density", "每千平方米平均在孵企业不少于2家", "tenants_per_1000m2", 2, "家",

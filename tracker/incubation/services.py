@@ -5,17 +5,15 @@ Services flush; the caller (view, task, CLI, import) commits once. Every change 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask import has_request_context
-from flask_login import current_user
 from sqlalchemy import Select, and_, exists, func, or_, select
 
-from tracker.accounts.roles import EDITOR_ROLES, Role
+from tracker.accounts.roles import EDITOR_ROLES
 from tracker.accounts.scope import carrier_scope, tenancy_scope
 from tracker.audit import services as audit
 from tracker.clock import now_utc, today
@@ -42,7 +40,9 @@ from tracker.incubation.models import (
     TenantReport,
 )
 from tracker.ladder import rules
+from tracker.ladder.facts import build_facts
 from tracker.ladder.models import Qualification, StageTransition
+from tracker.ladder.services import qualifications_of
 
 __all__ = [
     "FieldError", "StaleEdit", "open_tenancy", "entry_warnings", "default_term_end",
@@ -142,42 +142,12 @@ def default_term_end(carrier: Carrier, moved_in_on: date) -> date:
     return criteria.add_months(moved_in_on, months)
 
 
-def _holds_valid(enterprise_id: int, kind: str, day: date) -> bool:
-    rows = db.session.scalars(select(Qualification).where(
-        Qualification.enterprise_id == enterprise_id, Qualification.kind == kind))
-    return any(q.status_on(day) == "valid" for q in rows)
-
-
-def _tech_sme_facts(enterprise: Enterprise, as_of: date) -> dict[str, Any]:
-    """The minimal facts the rules engine needs for the tech-SME check on `as_of`."""
-    ent: dict[str, Any] = {}
-    if enterprise.founded_on and enterprise.founded_on <= as_of:
-        ent["founded_on"] = enterprise.founded_on.isoformat()
-    for key in ("registered_in_tianjin", "resident_enterprise", "restricted_industry",
-                "integrity_record_clean", "innovation_score"):
-        if getattr(enterprise, key) is not None:
-            ent[key] = getattr(enterprise, key)
-    if enterprise.tech_field in rules.TECH_FIELDS:
-        ent["tech_field"] = enterprise.tech_field
-    honours = [h for h in (enterprise.honours or []) if h in rules.HONOURS]
-    if _holds_valid(enterprise.id, "hnte", as_of) and "hnte_valid" not in honours:
-        honours.append("hnte_valid")
-    ent["honours"] = honours
-    years: dict[str, dict[str, Any]] = {}
-    rows = db.session.scalars(select(AnnualMetrics).where(
-        AnnualMetrics.enterprise_id == enterprise.id, AnnualMetrics.fiscal_year < as_of.year)
-        .order_by(AnnualMetrics.fiscal_year.desc()))
-    for row in rows:
-        if "class1_ip" not in ent and (row.class1_ip is not None or row.class2_ip is not None):
-            ent["class1_ip"], ent["class2_ip"] = row.class1_ip or 0, row.class2_ip or 0
-        years[str(row.fiscal_year)] = {
-            key: getattr(row, key) for key in (
-                "employees", "tech_staff", "revenue", "total_income", "total_assets",
-                "total_cost", "rd_expense", "rd_expense_domestic", "high_tech_income")
-            if getattr(row, key) is not None
-        }
-    return {"as_of": as_of.isoformat(), "kinds": ["tech_sme"], "enterprise": ent,
-            "years": years}
+def _holds_valid(enterprise_id: int, kind: str, day: date,
+                 held: list[Qualification] | None = None) -> bool:
+    """Whether the firm holds a valid `kind` on `day` (from `held` when already loaded)."""
+    if held is None:
+        held = qualifications_of(enterprise_id)
+    return any(q.kind == kind and q.status_on(day) == "valid" for q in held)
 
 
 def entry_warnings(enterprise: Enterprise, carrier: Carrier, moved_in_on: date) -> list[str]:
@@ -190,11 +160,12 @@ def entry_warnings(enterprise: Enterprise, carrier: Carrier, moved_in_on: date) 
     elif too_old:
         months = criteria.months_between(enterprise.founded_on, moved_in_on)
         warnings.append(f"入驻时企业已成立{months}个月，超过24个月（{source}）")
-    if _holds_valid(enterprise.id, "tech_sme", moved_in_on):
-        pass  # an entered tech SME meets the requirement by definition
-    else:
+    held = qualifications_of(enterprise.id)
+    # An entered tech SME meets the requirement by definition; otherwise ask the rules engine.
+    if not _holds_valid(enterprise.id, "tech_sme", moved_in_on, held):
         try:
-            result = rules.evaluate(_tech_sme_facts(enterprise, moved_in_on))["results"][0]
+            facts = build_facts(enterprise, moved_in_on, ["tech_sme"], qualifications=held)
+            result = rules.evaluate(facts)["results"][0]
         except rules.FactsError as exc:
             warnings.append(f"企业数据有误，无法核对科技型中小企业要求：{exc}")
         else:
@@ -232,20 +203,13 @@ def _check_term(tenancy_carrier: Carrier, moved_in_on: date, term_ends_on: date 
     return term_ends_on, reason
 
 
-def _request_user_id() -> int | None:
-    """The logged-in user during a request; None for the shell, tasks and imports."""
-    if has_request_context() and current_user and current_user.is_authenticated:
-        return current_user.id
-    return None
-
-
 def _transition(enterprise_id: int, from_stage: str | None, to_stage: str, on: date, *,
                 source: str, tenancy_id: int, reason: str | None = None,
                 evidence: str | None = None, actor_id: int | None = None) -> StageTransition:
     row = StageTransition(
         enterprise_id=enterprise_id, chain="incubation", from_stage=from_stage,
         to_stage=to_stage, effective_on=on, source=source, tenancy_id=tenancy_id,
-        reason=reason, evidence=evidence, actor_id=actor_id or _request_user_id(),
+        reason=reason, evidence=evidence, actor_id=actor_id or audit._current_actor_id(),
     )
     db.session.add(row)
     return row
@@ -343,14 +307,15 @@ def graduation_facts(enterprise: Enterprise, as_of: date | None = None) -> crite
     )
 
 
+def _count_where(*where: Any) -> Any:
+    """count(tenancies) FILTER (WHERE …): several counts over one scan of the tenancies."""
+    return func.count(Tenancy.id).filter(and_(*where))
+
+
 def carrier_stats(carrier: Carrier, as_of: date | None = None) -> criteria.CarrierStats:
-    """Counts the recognition criteria read, computed in a handful of aggregate queries."""
+    """Counts the recognition criteria read, computed in one aggregate query."""
     as_of = as_of or today()
-    incubating = and_(Tenancy.carrier_id == carrier.id, Tenancy.status == "incubating")
-
-    def count(*where) -> int:
-        return db.session.scalar(select(func.count(Tenancy.id)).where(*where)) or 0
-
+    incubating = Tenancy.status == "incubating"
     invested = exists().where(AnnualMetrics.enterprise_id == Tenancy.enterprise_id,
                               AnnualMetrics.investment_raised > 0)
     # Valid IP is approximated by IP counts reported for the current or previous fiscal year.
@@ -360,19 +325,21 @@ def carrier_stats(carrier: Carrier, as_of: date | None = None) -> criteria.Carri
         func.coalesce(AnnualMetrics.class1_ip, 0) + func.coalesce(AnnualMetrics.class2_ip, 0) > 0,
     )
     year_ago = as_of - timedelta(days=365)
-    resident = and_(Tenancy.carrier_id == carrier.id, Tenancy.moved_in_on <= as_of,
+    resident = and_(Tenancy.moved_in_on <= as_of,
                     or_(Tenancy.ended_on.is_(None), Tenancy.ended_on >= year_ago))
     financed = exists().where(AnnualMetrics.enterprise_id == Tenancy.enterprise_id,
                               AnnualMetrics.fiscal_year == as_of.year - 1,
                               AnnualMetrics.investment_raised > 0)
+    tenants, graduates, invested_tenants, ip_tenants, residents, financed_residents = (
+        db.session.execute(select(
+            _count_where(incubating), _count_where(GRADUATE_CLAUSE),
+            _count_where(incubating, invested), _count_where(incubating, has_ip),
+            _count_where(resident), _count_where(resident, financed),
+        ).where(Tenancy.carrier_id == carrier.id)).one())
     return criteria.CarrierStats(
-        area_m2=carrier.area_m2, workstations=carrier.workstations,
-        tenants=count(incubating),
-        graduates=count(Tenancy.carrier_id == carrier.id, GRADUATE_CLAUSE),
-        invested_tenants=count(incubating, invested),
-        ip_tenants=count(incubating, has_ip),
-        residents_last_year=count(resident),
-        financed_last_year=count(resident, financed),
+        area_m2=carrier.area_m2, workstations=carrier.workstations, tenants=tenants,
+        graduates=graduates, invested_tenants=invested_tenants, ip_tenants=ip_tenants,
+        residents_last_year=residents, financed_last_year=financed_residents,
     )
 
 
@@ -622,8 +589,11 @@ def create_cycle(data: Mapping[str, Any], *, user: Any) -> ReportingCycle:
     return cycle
 
 
-def expected_clause(cycle: ReportingCycle):
-    """Tenancies that owe a report for the cycle: resident at some point in its period."""
+def expected_clause(cycle: ReportingCycle | type[ReportingCycle]):
+    """Tenancies that owe a report for the cycle: resident at some point in its period.
+
+    Given the ReportingCycle class rather than one cycle, the clause joins tenancies to cycles.
+    """
     return and_(Tenancy.moved_in_on <= cycle.period_end,
                 or_(Tenancy.ended_on.is_(None), Tenancy.ended_on >= cycle.period_start))
 
@@ -644,14 +614,27 @@ def is_late(cycle: ReportingCycle, report: TenantReport | None, on: date | None 
 
 def report_progress(cycle: ReportingCycle, user: Any) -> dict[str, int]:
     """Expected / submitted / late counts within the user's scope."""
-    expected = db.session.scalar(
-        select(func.count(Tenancy.id)).where(tenancy_scope(user), expected_clause(cycle))) or 0
-    submitted = db.session.scalar(
-        select(func.count(TenantReport.id)).join(Tenancy, TenantReport.tenancy_id == Tenancy.id)
-        .where(TenantReport.cycle_id == cycle.id, tenancy_scope(user), expected_clause(cycle))
-    ) or 0
-    late = expected - submitted if today() > cycle.due_on else 0
-    return {"expected": expected, "submitted": submitted, "late": late}
+    return reports_progress([cycle], user)[cycle.id]
+
+
+def reports_progress(cycles: Sequence[ReportingCycle], user: Any) -> dict[int, dict[str, int]]:
+    """report_progress for a page of cycles in one query (cycle id -> counts)."""
+    counts: dict[int, tuple[int, int]] = {}
+    if cycles:
+        rows = db.session.execute(
+            select(ReportingCycle.id, func.count(Tenancy.id), func.count(TenantReport.id))
+            .join(Tenancy, expected_clause(ReportingCycle))
+            .outerjoin(TenantReport, and_(TenantReport.tenancy_id == Tenancy.id,
+                                          TenantReport.cycle_id == ReportingCycle.id))
+            .where(ReportingCycle.id.in_([c.id for c in cycles]), tenancy_scope(user))
+            .group_by(ReportingCycle.id))
+        counts = {cycle_id: (expected, submitted) for cycle_id, expected, submitted in rows}
+    progress = {}
+    for cycle in cycles:
+        expected, submitted = counts.get(cycle.id, (0, 0))
+        late = expected - submitted if today() > cycle.due_on else 0
+        progress[cycle.id] = {"expected": expected, "submitted": submitted, "late": late}
+    return progress
 
 
 def _report_values(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -716,25 +699,19 @@ def dashboard_counts(user: Any, on: date | None = None) -> dict[str, int]:
     """Incubating, graduated this year, terms ending within 90 days and overdue — scoped."""
     on = on or today()
     scoped = tenancy_scope(user)
-    incubating = and_(scoped, Tenancy.status == "incubating")
-
-    def count(*where) -> int:
-        return db.session.scalar(select(func.count(Tenancy.id)).where(*where)) or 0
-
-    return {
-        "incubating": count(incubating),
-        "graduated_this_year": count(scoped, GRADUATE_CLAUSE,
-                                     Tenancy.ended_on >= date(on.year, 1, 1),
-                                     Tenancy.ended_on <= on),
-        "ending_90": count(incubating, Tenancy.term_ends_on >= on,
-                           Tenancy.term_ends_on <= on + timedelta(days=90)),
-        "overdue": count(incubating, Tenancy.term_ends_on < on),
-        "pending": db.session.scalar(
-            select(func.count(StatusProposal.id)).join(Tenancy, StatusProposal.tenancy_id
-                                                       == Tenancy.id)
-            .where(scoped, StatusProposal.status == "pending")) or 0,
-    }
-
-
-def is_manager(user: Any) -> bool:
-    return getattr(user, "role", None) == Role.CARRIER_MANAGER
+    incubating = Tenancy.status == "incubating"
+    counts = db.session.execute(select(
+        _count_where(incubating),
+        _count_where(GRADUATE_CLAUSE, Tenancy.ended_on >= date(on.year, 1, 1),
+                     Tenancy.ended_on <= on),
+        _count_where(incubating, Tenancy.term_ends_on >= on,
+                     Tenancy.term_ends_on <= on + timedelta(days=90)),
+        _count_where(incubating, Tenancy.term_ends_on < on),
+    ).where(scoped)).one()
+    pending = db.session.scalar(
+        select(func.count(StatusProposal.id))
+        .join(Tenancy, StatusProposal.tenancy_id == Tenancy.id)
+        .where(scoped, StatusProposal.status == "pending"))
+    return {**dict(zip(("incubating", "graduated_this_year", "ending_90", "overdue"), counts,
+                       strict=True)),
+            "pending": pending or 0}

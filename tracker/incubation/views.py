@@ -5,9 +5,6 @@ Every lookup goes through carrier_scope / tenancy_scope / enterprise_scope: out 
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import (
     Blueprint,
     Response,
@@ -39,6 +36,7 @@ from tracker.enterprises.models import Enterprise
 from tracker.enterprises.services import wan_to_yuan, yuan_to_wan
 from tracker.extensions import db
 from tracker.forms_support import Outcome, commit_or_report, page_status
+from tracker.imports.exports import Column, csv_stream
 from tracker.incubation import criteria, services
 from tracker.incubation.forms import (
     CarrierForm,
@@ -80,8 +78,6 @@ def incubation_labels() -> dict:
             "level_labels": LEVEL_LABELS, "graduation_bases": GRADUATION_BASES,
             "proposal_actions": PROPOSAL_ACTIONS, "proposal_statuses": PROPOSAL_STATUSES,
             "tenancy_statuses": TENANCY_STATUSES}
-
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,9 +138,7 @@ def carrier_new():
 @roles_required(*BUREAU_ROLES)
 def carrier_edit(carrier_id: int):
     carrier = get_carrier_or_404(current_user, carrier_id)
-    form = CarrierForm(obj=carrier)
-    if request.method == "GET":
-        form.version.data = carrier.version
+    form = CarrierForm(obj=carrier)  # its version too
     saved: Outcome | None = None
     if form.validate_on_submit():
         saved = commit_or_report(form, lambda: services.save_carrier(
@@ -155,6 +149,14 @@ def carrier_edit(carrier_id: int):
             return redirect(url_for(".carrier", carrier_id=carrier.id))
     return render_template("incubation/carrier_form.html", form=form,
                            carrier=carrier), page_status(form, saved)
+
+
+#: the carrier page's tenant download (the imports page exports all carriers' tenancies)
+TENANT_COLUMNS = [
+    Column("企业名称"), Column("统一社会信用代码"), Column("入驻日期", "date"),
+    Column("孵化期满", "date"), Column("状态"), Column("结束日期", "date"), Column("毕业依据"),
+    Column("租用面积(m²)", "number"),
+]
 
 
 def _tenants_query(carrier: Carrier, status: str):
@@ -198,18 +200,12 @@ def carrier_export(carrier_id: int):
     carrier = get_carrier_or_404(current_user, carrier_id)
     rows = db.session.scalars(_tenants_query(carrier, request.args.get("status", "all"))
                               .order_by(Tenancy.moved_in_on, Tenancy.id)).all()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["企业名称", "统一社会信用代码", "入驻日期", "孵化期满", "状态", "结束日期",
-                     "毕业依据", "租用面积(m²)"])
-    for t in rows:
-        writer.writerow([t.enterprise.name, t.enterprise.uscc, t.moved_in_on.isoformat(),
-                         t.term_ends_on.isoformat(), TENANCY_STATUSES.get(t.status, t.status),
-                         t.ended_on.isoformat() if t.ended_on else "",
-                         GRADUATION_BASES.get(t.graduation_basis, ""),
-                         t.area_m2 if t.area_m2 is not None else ""])
+    body = csv_stream(TENANT_COLUMNS, (
+        [t.enterprise.name, t.enterprise.uscc, t.moved_in_on, t.term_ends_on,
+         TENANCY_STATUSES.get(t.status, t.status), t.ended_on,
+         GRADUATION_BASES.get(t.graduation_basis), t.area_m2] for t in rows))
     filename = f"tenants-{carrier.id}.csv"
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
+    return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
@@ -272,9 +268,7 @@ def tenancy(tenancy_id: int):
 @tenant_editor_required
 def tenancy_edit(tenancy_id: int):
     tenancy = get_tenancy_or_404(current_user, tenancy_id)
-    form = TenancyEditForm(obj=tenancy)
-    if request.method == "GET":
-        form.version.data = tenancy.version
+    form = TenancyEditForm(obj=tenancy)  # its version too
     saved: Outcome | None = None
     if form.validate_on_submit():
         saved = commit_or_report(form, lambda: services.update_tenancy(tenancy, {
@@ -444,7 +438,7 @@ def cycles():
                         SortKey(ReportingCycle.id, descending=True, kind="int")],
                        size=requested_size(), after=request.args.get("after"),
                        before=request.args.get("before"))
-    progress = {c.id: services.report_progress(c, current_user) for c in page.items}
+    progress = services.reports_progress(page.items, current_user)
     return render_template("incubation/cycles.html", page=page, progress=progress,
                            can_create=current_user.role in BUREAU_ROLES)
 
@@ -508,7 +502,6 @@ def report(cycle_id: int, tenancy_id: int):
         TenantReport.cycle_id == cycle.id, TenantReport.tenancy_id == tenancy.id))
     form = ReportForm(obj=existing)
     if request.method == "GET" and existing is not None:
-        form.version.data = existing.version
         for name in REPORT_MONEY_FIELDS:
             getattr(form, name).data = yuan_to_wan(getattr(existing, name))
     saved: Outcome | None = None
