@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from tracker.errors import StaleEdit as StaleEdit
 from tracker.errors import check_version
 from tracker.extensions import db
 from tracker.ladder import validity
+from tracker.ladder.facts import plain_number
 from tracker.ladder.models import (
     APPLICATION_STATUSES,
     APPLICATION_TRANSITIONS,
@@ -395,13 +395,6 @@ def set_batch_validity(kind: str, batch: str, valid_until: date | None,
 # --------------------------------------------------------------------------------------------
 
 
-def _json_number(value: Any) -> Any:
-    """Decimals as plain JSON numbers (the thresholds are stored in a JSON column)."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
 def local_thresholds() -> dict[str, dict[str, Any]]:
     """The admin-entered thresholds, in the shape rules.evaluate(local_thresholds=) takes."""
     rows = db.session.scalars(select(LocalThreshold))
@@ -415,7 +408,7 @@ def save_local_thresholds(kind: str, values: dict[str, Any], *, actor_id: int | 
 
     if kind not in LOCALLY_CONFIGURED_KINDS:
         raise LadderError({"kind": "该类型有官方阈值，不能本地配置"})
-    clean = {k: _json_number(v) for k, v in values.items()
+    clean = {k: plain_number(v) for k, v in values.items()
              if k in LOCAL_THRESHOLD_KEYS and v not in (None, "")}
     try:
         _parse_thresholds({kind: clean})

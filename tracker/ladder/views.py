@@ -30,6 +30,7 @@ from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
 from tracker.forms_support import Outcome, commit_or_report, flash_form_errors, page_status
 from tracker.ladder import gaps, queries, results, services, validity
+from tracker.ladder.facts import build_facts, plain_number
 from tracker.ladder.forms import (
     YEAR_FIELD_LABELS,
     ApplicationEditForm,
@@ -49,11 +50,9 @@ from tracker.ladder.models import (
 )
 from tracker.ladder.rules import KINDS, LOCALLY_CONFIGURED_KINDS, FactsError
 from tracker.pagination import requested_size
+from tracker.templating import WAN
 
 bp = Blueprint("ladder", __name__, url_prefix="/ladder")
-WAN = Decimal(10000)
-
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,10 +352,7 @@ def facts_from_form(form: SelfAssessmentForm) -> dict[str, Any]:
             value = sub[key].data
             if value is None:
                 continue
-            if isinstance(value, Decimal):
-                yuan = value * WAN
-                value = int(yuan) if yuan == yuan.to_integral_value() else float(yuan)
-            row[key] = value
+            row[key] = plain_number(value * WAN if isinstance(value, Decimal) else value)
         if row:
             years[str(as_of.year - offset)] = row
     facts: dict[str, Any] = {"as_of": as_of.isoformat(),
@@ -369,8 +365,6 @@ def facts_from_form(form: SelfAssessmentForm) -> dict[str, Any]:
 
 def _prefill(form: SelfAssessmentForm, enterprise) -> None:
     """Start the form from a firm's stored records (still editable: a what-if)."""
-    from tracker.ladder.facts import build_facts
-
     facts = build_facts(enterprise, form.as_of.data)
     ent = facts["enterprise"]
     form.founded_on.data = enterprise.founded_on
@@ -459,11 +453,7 @@ def thresholds():
             for key, field in form._fields.items():
                 if key in ("version", "csrf_token") or field.data in (None, ""):
                     continue
-                value = field.data
-                if isinstance(value, Decimal):
-                    value = value * WAN if key in _MONEY_KEYS else value
-                    value = int(value) if value == value.to_integral_value() else float(value)
-                values[key] = value
+                values[key] = field.data * WAN if key in _MONEY_KEYS else field.data
 
             def save_thresholds() -> None:
                 services.save_local_thresholds(kind, values, actor_id=current_user.id,
