@@ -19,6 +19,7 @@ from tracker.ladder.models import (
     EligibilityResult,
 )
 from tracker.ladder.rules import KINDS
+from tracker.ladder.validity import rung_index
 from tracker.pagination import Page, SortKey, keyset_page
 
 #: cards shown per rung column; the column header still counts them all
@@ -112,8 +113,8 @@ def next_steps(firms: list[Enterprise]) -> dict[int, dict[str, Any]]:
                 text += f"（截止 {app.deadline.isoformat()}）"
             steps[firm.id] = {"text": text, "tone": "primary"}
             continue
-        rank = order.index(firm.current_rung) if firm.current_rung in KINDS else -1
-        above = [results[firm.id][k] for k in order[rank + 1:] if k in results[firm.id]]
+        above = [results[firm.id][k] for k in order[rung_index(firm.current_rung) + 1:]
+                 if k in results[firm.id]]
         if not above:
             steps[firm.id] = {"text": "待评估：补充年度数据", "tone": "secondary"}
             continue
