@@ -269,6 +269,16 @@ def test_gap_report_lists_unmet_criteria_in_plain_chinese(client, zones):
     assert "打印" in text
 
 
+def test_gap_report_reads_the_qualifications_once(client, zones):
+    login(client, make_user("bureau"))
+    client.get("/ladder/board")  # log-in and first-request work out of the way
+    with count_queries() as statements:
+        page = client.get(f"/ladder/enterprises/{zones['weak'].id}/gaps")
+    assert page.status_code == 200
+    reads = [s for s in statements if re.search(r"FROM qualifications\b", s)]
+    assert len(reads) == 1, reads
+
+
 def test_self_assessment_prefills_from_a_firm_in_scope(client, zones):
     login(client, make_user("zone", zone="hitech"))
     page = client.get(f"/ladder/self-assessment?enterprise_id={zones['hitech'].id}")

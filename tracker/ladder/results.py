@@ -33,9 +33,11 @@ def evaluate_facts(facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def evaluate_enterprise(enterprise: Enterprise, as_of: date | None = None,
-                        thresholds: dict[str, Any] | None = None) -> dict[str, Any]:
+                        thresholds: dict[str, Any] | None = None, *,
+                        qualifications: Iterable[Qualification] | None = None
+                        ) -> dict[str, Any]:
     """Evaluate one firm's stored records now (not stored); raises FactsError on bad records."""
-    facts = build_facts(enterprise, as_of or today())
+    facts = build_facts(enterprise, as_of or today(), qualifications=qualifications)
     return evaluate(facts, local_thresholds=local_thresholds() if thresholds is None
                     else thresholds)
 

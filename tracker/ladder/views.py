@@ -316,14 +316,14 @@ def application_approve(application_id: int):
 def gap_report(enterprise_id: int):
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     as_of = today()
+    quals = services.qualifications_of(enterprise.id)
     try:
-        evaluation = results.evaluate_enterprise(enterprise, as_of)
+        evaluation = results.evaluate_enterprise(enterprise, as_of, qualifications=quals)
         errors = []
     except FactsError as exc:
         evaluation, errors = {"as_of": as_of.isoformat(), "results": []}, exc.errors
     lines = {r["kind"]: gaps.why_not_yet(r) for r in evaluation["results"]}
-    held = {q.kind for q in services.qualifications_of(enterprise.id)
-            if q.status_on(as_of) == "valid"}
+    held = {q.kind for q in quals if q.status_on(as_of) == "valid"}
     return render_template("ladder/gaps.html", enterprise=enterprise, evaluation=evaluation,
                            lines=lines, errors=errors, kinds=KINDS, held=held)
 
