@@ -347,6 +347,20 @@ def test_dashboard_card_counts_in_scope(client, zones):
     assert re.search(r'data-candidates="hnte"><td>[^<]+</td><td class="num">1<', card)
 
 
+def test_dashboard_card_counts_the_candidates_the_board_lists(client, zones):
+    """A firm on a rung is no candidate for the rungs below it, on the card as on the board."""
+    services.grant_qualification(zones["hitech"], "hnte", "GR202312000273", date(2023, 12, 8))
+    db.session.commit()
+    login(client, make_user("zone", zone="hitech"))
+    card = re.search(r'id="ladder-card">(.*?)</table>',
+                     client.get("/").get_data(as_text=True), re.S).group(1)
+    for kind in ("tech_sme", "hnte"):
+        board = client.get(f"/ladder/board?view=candidates&kind={kind}").get_data(as_text=True)
+        listed = len(_ids(board))
+        shown = re.search(rf'data-candidates="{kind}"><td>[^<]+</td><td class="num">(\d+)<', card)
+        assert (int(shown.group(1)) if shown else 0) == listed, kind
+
+
 def test_edit_qualification_page_and_stale_version(client, zones):
     firm = zones["hitech"]
     q = services.grant_qualification(firm, "hnte", "GR202312000273", date(2023, 12, 8))

@@ -62,6 +62,11 @@ class BoardFilters:
         return query
 
 
+def above_current_rung(kind_column) -> Any:
+    """SQL: a rung above the firm's current one (what makes a result a candidate to show)."""
+    return _rank(kind_column) > _rank(Enterprise.current_rung)
+
+
 def _active(user: Any):
     return (enterprise_scope(user), Enterprise.status == "active")
 
@@ -152,7 +157,7 @@ def _results_above_rung(user: Any, filters: BoardFilters):
              .options(contains_eager(EligibilityResult.enterprise)
                       .joinedload(Enterprise.officer))
              .where(*_active(user),
-                    _rank(EligibilityResult.kind) > _rank(Enterprise.current_rung)))
+                    above_current_rung(EligibilityResult.kind)))
     if filters.kind:
         query = query.where(EligibilityResult.kind == filters.kind)
     return filters.apply(query)
