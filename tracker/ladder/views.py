@@ -30,9 +30,8 @@ from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
 from tracker.forms_support import Outcome, commit_or_report, flash_form_errors, page_status
 from tracker.ladder import gaps, queries, results, services, validity
-from tracker.ladder.facts import build_facts, plain_number
+from tracker.ladder.facts import ENTERPRISE_FLAGS, YEAR_FIELDS, build_facts, plain_number
 from tracker.ladder.forms import (
-    YEAR_FIELD_LABELS,
     ApplicationEditForm,
     ApplicationForm,
     ApproveForm,
@@ -342,13 +341,12 @@ def facts_from_form(form: SelfAssessmentForm) -> dict[str, Any]:
         "honours": list(form.honours.data or []),
         "innovation_score": form.innovation_score.data,
     }
-    for name in ("registered_in_tianjin", "resident_enterprise", "restricted_industry",
-                 "integrity_record_clean"):
+    for name in ENTERPRISE_FLAGS:
         ent[name] = _tri(getattr(form, name).data)
     years = {}
     for offset, sub in enumerate((form.y1, form.y2, form.y3), start=1):
         row = {}
-        for key in YEAR_FIELD_LABELS:
+        for key in YEAR_FIELDS:
             value = sub[key].data
             if value is None:
                 continue
@@ -372,13 +370,12 @@ def _prefill(form: SelfAssessmentForm, enterprise) -> None:
     form.class1_ip.data, form.class2_ip.data = ent.get("class1_ip"), ent.get("class2_ip")
     form.honours.data = ent.get("honours", [])
     form.innovation_score.data = ent.get("innovation_score")
-    for name in ("registered_in_tianjin", "resident_enterprise", "restricted_industry",
-                 "integrity_record_clean"):
+    for name in ENTERPRISE_FLAGS:
         value = ent.get(name)
         getattr(form, name).data = "" if value is None else ("1" if value else "0")
     for offset, sub in enumerate((form.y1, form.y2, form.y3), start=1):
         row = facts["years"].get(str(form.as_of.data.year - offset), {})
-        for key in YEAR_FIELD_LABELS:
+        for key in YEAR_FIELDS:
             value = row.get(key)
             if value is not None and key not in ("employees", "tech_staff"):
                 value = Decimal(str(value)) / WAN
@@ -413,7 +410,7 @@ def self_assessment():
     return render_template(
         "ladder/self_assessment.html", form=form, evaluation=evaluation, errors=errors,
         facts_json=json.dumps(facts, ensure_ascii=False, indent=2) if facts else None,
-        lines=lines, kinds=KINDS, year_labels=YEAR_FIELD_LABELS, enterprise=enterprise,
+        lines=lines, kinds=KINDS, year_fields=YEAR_FIELDS, enterprise=enterprise,
         fiscal_years=[as_of.year - 1, as_of.year - 2, as_of.year - 3],
         locally_configured=LOCALLY_CONFIGURED_KINDS,
     ), status
