@@ -361,32 +361,29 @@ def set_batch_validity(kind: str, batch: str, valid_until: date | None,
         raise LadderError({"batch": "请填写批次"})
     row = db.session.scalar(select(LadderBatch).where(LadderBatch.kind == kind,
                                                       LadderBatch.batch == batch))
-    old = row.valid_until if row else None
     if row is None:
         row = LadderBatch(kind=kind, batch=batch)
         db.session.add(row)
-    row.valid_until, row.note = valid_until, note
+    changes = audit.apply_changes(row, {"valid_until": valid_until, "note": note},
+                                  ("valid_until", "note"))
     db.session.flush()
-    audit.record("ladder_batch", row.id, "update",
-                 {"valid_until": [old.isoformat() if old else None,
-                                  valid_until.isoformat() if valid_until else None]},
-                 actor_id=actor_id, summary=f"{KINDS[kind]} {batch}")
+    if changes:
+        audit.record("ladder_batch", row.id, "update", changes, actor_id=actor_id,
+                     summary=f"{KINDS[kind]} {batch}")
     quals = list(db.session.scalars(select(Qualification).where(
         Qualification.kind == kind, Qualification.batch == batch)))
     for q in quals:
-        if q.valid_until != valid_until:
-            before = q.valid_until
-            q.valid_until = valid_until
-            db.session.flush()
-            audit.record("qualification", q.id, "update",
-                         {"valid_until": [before.isoformat() if before else None,
-                                          valid_until.isoformat() if valid_until else None]},
-                         enterprise_id=q.enterprise_id, actor_id=actor_id,
-                         summary=f"批次有效期：{batch}")
-            enterprise = db.session.get(Enterprise, q.enterprise_id)
-            refresh_rung(enterprise, source="expiry", cause=q, actor_id=actor_id,
-                         reason=f"{batch} 批次有效期调整")
-            enterprise_changed.send(enterprise.id)
+        changes = audit.apply_changes(q, {"valid_until": valid_until}, ("valid_until",))
+        if not changes:
+            continue
+        db.session.flush()
+        audit.record("qualification", q.id, "update", changes,
+                     enterprise_id=q.enterprise_id, actor_id=actor_id,
+                     summary=f"批次有效期：{batch}")
+        enterprise = db.session.get(Enterprise, q.enterprise_id)
+        refresh_rung(enterprise, source="expiry", cause=q, actor_id=actor_id,
+                     reason=f"{batch} 批次有效期调整")
+        enterprise_changed.send(enterprise.id)
     return len(quals)
 
 
