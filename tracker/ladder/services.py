@@ -34,7 +34,13 @@ from tracker.ladder.models import (
     Qualification,
     StageTransition,
 )
-from tracker.ladder.rules import KINDS, LOCAL_THRESHOLD_KEYS, LOCALLY_CONFIGURED_KINDS
+from tracker.ladder.rules import (
+    KINDS,
+    LOCAL_THRESHOLD_KEYS,
+    LOCALLY_CONFIGURED_KINDS,
+    ThresholdsError,
+    _parse_thresholds,
+)
 from tracker.signals import enterprise_changed
 
 QUALIFICATION_FIELDS = (
@@ -401,8 +407,6 @@ def local_thresholds() -> dict[str, dict[str, Any]]:
 def save_local_thresholds(kind: str, values: dict[str, Any], *, actor_id: int | None = None,
                           expected_version: int | None = None) -> LocalThreshold:
     """Store one rung's local thresholds (checked by the engine's own parser); audited."""
-    from tracker.ladder.rules import ThresholdsError, _parse_thresholds
-
     if kind not in LOCALLY_CONFIGURED_KINDS:
         raise LadderError({"kind": "该类型有官方阈值，不能本地配置"})
     clean = {k: plain_number(v) for k, v in values.items()

@@ -208,12 +208,16 @@ def evidence(qualification_id: int):
 # --------------------------------------------------------------------------------------------
 
 
+def _owner_choices() -> list[tuple[Any, str]]:
+    return [("", "—")] + [(u.id, u.name) for u in active_officers()]
+
+
 @bp.route("/enterprises/<int:enterprise_id>/applications/new", methods=["GET", "POST"])
 @editor_required
 def application_new(enterprise_id: int):
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     form = ApplicationForm()
-    form.owner_id.choices = [("", "—")] + [(u.id, u.name) for u in active_officers()]
+    form.owner_id.choices = _owner_choices()
     if request.method == "GET":
         form.year.data = today().year
         form.owner_id.data = current_user.id
@@ -236,7 +240,7 @@ def application_new(enterprise_id: int):
 def application_edit(application_id: int):
     application = queries.get_application_or_404(current_user, application_id)
     form = ApplicationEditForm(obj=application)
-    form.owner_id.choices = [("", "—")] + [(u.id, u.name) for u in active_officers()]
+    form.owner_id.choices = _owner_choices()
     if request.method == "GET":
         form.version.data = application.version
     saved: Outcome | None = None
