@@ -21,7 +21,7 @@ from tracker.ladder import gaps
 from tracker.ladder.facts import build_facts
 from tracker.ladder.models import EligibilityResult, Qualification
 from tracker.ladder.rules import KINDS, FactsError, evaluate
-from tracker.ladder.services import local_thresholds
+from tracker.ladder.services import local_thresholds, qualifications_by_enterprise
 from tracker.signals import enterprise_changed
 
 _DIRTY_KEY = "ladder_dirty_enterprises"
@@ -71,9 +71,7 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None) -> int:
     metrics: dict[int, list[AnnualMetrics]] = {i: [] for i in ids}
     for m in db.session.scalars(select(AnnualMetrics).where(AnnualMetrics.enterprise_id.in_(ids))):
         metrics[m.enterprise_id].append(m)
-    quals: dict[int, list[Qualification]] = {i: [] for i in ids}
-    for q in db.session.scalars(select(Qualification).where(Qualification.enterprise_id.in_(ids))):
-        quals[q.enterprise_id].append(q)
+    quals = qualifications_by_enterprise(ids)
     existing = {(r.enterprise_id, r.kind): r for r in db.session.scalars(
         select(EligibilityResult).where(EligibilityResult.enterprise_id.in_(ids)))}
     now = now_utc()

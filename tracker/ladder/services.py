@@ -77,6 +77,15 @@ def qualifications_of(enterprise_id: int) -> list[Qualification]:
     ))
 
 
+def qualifications_by_enterprise(enterprise_ids: list[int]) -> dict[int, list[Qualification]]:
+    """The qualifications of many firms in one query (bulk recompute), keyed by firm id."""
+    found: dict[int, list[Qualification]] = {i: [] for i in enterprise_ids}
+    for q in db.session.scalars(select(Qualification).where(
+            Qualification.enterprise_id.in_(enterprise_ids))):
+        found[q.enterprise_id].append(q)
+    return found
+
+
 @dataclass(frozen=True)
 class RungChange:
     effective_on: date
@@ -92,10 +101,14 @@ def refresh_rung(
     reason: str | None = None,
     evidence: str | None = None,
     actor_id: int | None = None,
+    qualifications: list[Qualification] | None = None,
 ) -> StageTransition | None:
-    """Re-derive the cached rung from valid qualifications; record a transition if it moved."""
+    """Re-derive the cached rung from valid qualifications; record a transition if it moved.
+
+    `qualifications` may be passed when already loaded (the nightly run loads a chunk at once).
+    """
     day = on or today()
-    quals = qualifications_of(enterprise.id)
+    quals = qualifications if qualifications is not None else qualifications_of(enterprise.id)
     new = validity.rung_on(quals, day)
     old = enterprise.current_rung
     if new == old:

@@ -32,8 +32,10 @@ def refresh_rungs_and_results(enterprise_ids: list[int]) -> int:
     from tracker.ladder import results, services
 
     firms = db.session.scalars(select(Enterprise).where(Enterprise.id.in_(enterprise_ids)))
+    held = services.qualifications_by_enterprise(enterprise_ids)
     for enterprise in firms:
-        services.refresh_rung(enterprise, source="expiry", reason="有效期届满或生效")
+        services.refresh_rung(enterprise, source="expiry", reason="有效期届满或生效",
+                              qualifications=held[enterprise.id])
     return results.recompute(enterprise_ids)
 
 
