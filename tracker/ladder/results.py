@@ -32,14 +32,12 @@ def evaluate_facts(facts: dict[str, Any]) -> dict[str, Any]:
     return evaluate(facts, local_thresholds=local_thresholds())
 
 
-def evaluate_enterprise(enterprise: Enterprise, as_of: date | None = None,
-                        thresholds: dict[str, Any] | None = None, *,
+def evaluate_enterprise(enterprise: Enterprise, as_of: date | None = None, *,
                         qualifications: Iterable[Qualification] | None = None
                         ) -> dict[str, Any]:
     """Evaluate one firm's stored records now (not stored); raises FactsError on bad records."""
-    facts = build_facts(enterprise, as_of or today(), qualifications=qualifications)
-    return evaluate(facts, local_thresholds=local_thresholds() if thresholds is None
-                    else thresholds)
+    return evaluate_facts(build_facts(enterprise, as_of or today(),
+                                      qualifications=qualifications))
 
 
 def _error_result(kind: str, exc: FactsError) -> dict[str, Any]:

@@ -263,16 +263,12 @@ def _application_version(application_id: int) -> int:
     return queries.get_application_or_404(current_user, application_id).version
 
 
-def _return_to(default: str) -> str:
-    return safe_next(request.form.get("next"), default)
-
-
 @bp.post("/applications/<int:application_id>/move")
 @editor_required
 def application_move(application_id: int):
     application = queries.get_application_or_404(current_user, application_id)
     form = MoveForm()
-    back = _return_to(_back(application.enterprise_id, "applications"))
+    back = safe_next(request.form.get("next"), _back(application.enterprise_id, "applications"))
     if not form.validate_on_submit():
         flash_form_errors(form)
         return redirect(back)
