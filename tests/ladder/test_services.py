@@ -129,6 +129,11 @@ def test_batch_validity_set_by_admin_applies_to_its_titles(day):
     assert services.set_batch_validity("dengling", "2025年第二批", date(2026, 3, 31)) == 1
     assert q.valid_until == date(2026, 3, 31)
     assert firm.current_rung is None
+    audited = {(e.entity_type, e.entity_id): e.changes for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.entity_type.in_(("ladder_batch", "qualification")),
+                                 AuditEvent.action == "update"))}
+    assert audited[("qualification", q.id)] == {"valid_until": [None, "2026-03-31"]}
+    assert {"valid_until": [None, "2026-03-31"]} in audited.values()  # the batch itself
     later = services.grant_qualification(make_enterprise(), "dengling", None,
                                          date(2025, 10, 1), batch="2025年第二批")
     assert later.valid_until == date(2026, 3, 31)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from celery.schedules import crontab
 from sqlalchemy import func, select
 
+from tests.conftest import count_queries
 from tests.ladder.conftest import make_firm
 from tracker.clock import frozen
 from tracker.extensions import db
@@ -50,3 +52,16 @@ def test_recompute_one_enterprise_by_id(day):
         EligibilityResult.enterprise_id == firm.id))
     assert tasks.recompute_enterprise(firm.id) == 1
     assert results_for(firm.id)["hnte"].verdict == "needs_review"
+
+
+def test_nightly_chunk_reads_qualifications_once_however_many_firms(day):
+    firms = [make_firm(name=f"天津分块{i}科技有限公司") for i in range(3)]
+    for firm in firms:
+        services.grant_qualification(firm, "tech_sme", None, date(2026, 3, 1))
+    db.session.commit()
+    with frozen(date(2027, 1, 5)), count_queries() as statements:
+        assert tasks.refresh_rungs_and_results([f.id for f in firms]) == 3
+    assert all(f.current_rung is None for f in firms)  # every rung expired and moved
+    reads = [s for s in statements
+             if s.lstrip().upper().startswith("SELECT") and re.search(r"FROM qualifications\b", s)]
+    assert len(reads) == 2, reads  # the rung refresh and the results, one query each

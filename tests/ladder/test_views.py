@@ -269,6 +269,16 @@ def test_gap_report_lists_unmet_criteria_in_plain_chinese(client, zones):
     assert "打印" in text
 
 
+def test_gap_report_reads_the_qualifications_once(client, zones):
+    login(client, make_user("bureau"))
+    client.get("/ladder/board")  # log-in and first-request work out of the way
+    with count_queries() as statements:
+        page = client.get(f"/ladder/enterprises/{zones['weak'].id}/gaps")
+    assert page.status_code == 200
+    reads = [s for s in statements if re.search(r"FROM qualifications\b", s)]
+    assert len(reads) == 1, reads
+
+
 def test_self_assessment_prefills_from_a_firm_in_scope(client, zones):
     login(client, make_user("zone", zone="hitech"))
     page = client.get(f"/ladder/self-assessment?enterprise_id={zones['hitech'].id}")
@@ -335,6 +345,20 @@ def test_dashboard_card_counts_in_scope(client, zones):
     card = re.search(r'id="ladder-card">(.*?)</table>', text, re.S).group(1)
     assert re.search(r'data-status="planned"><td>[^<]+</td><td class="num">1<', card)
     assert re.search(r'data-candidates="hnte"><td>[^<]+</td><td class="num">1<', card)
+
+
+def test_dashboard_card_counts_the_candidates_the_board_lists(client, zones):
+    """A firm on a rung is no candidate for the rungs below it, on the card as on the board."""
+    services.grant_qualification(zones["hitech"], "hnte", "GR202312000273", date(2023, 12, 8))
+    db.session.commit()
+    login(client, make_user("zone", zone="hitech"))
+    card = re.search(r'id="ladder-card">(.*?)</table>',
+                     client.get("/").get_data(as_text=True), re.S).group(1)
+    for kind in ("tech_sme", "hnte"):
+        board = client.get(f"/ladder/board?view=candidates&kind={kind}").get_data(as_text=True)
+        listed = len(_ids(board))
+        shown = re.search(rf'data-candidates="{kind}"><td>[^<]+</td><td class="num">(\d+)<', card)
+        assert (int(shown.group(1)) if shown else 0) == listed, kind
 
 
 def test_edit_qualification_page_and_stale_version(client, zones):

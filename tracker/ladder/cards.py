@@ -11,6 +11,7 @@ from tracker.clock import today
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.ladder.models import APPLICATION_STATUSES, Application, EligibilityResult
+from tracker.ladder.queries import above_current_rung
 from tracker.ladder.rules import KINDS
 
 
@@ -26,7 +27,7 @@ def card_context(user: Any) -> dict[str, Any]:
         .join(EligibilityResult.enterprise)
         .where(enterprise_scope(user), Enterprise.status == "active",
                EligibilityResult.candidate.is_(True),
-               func.coalesce(Enterprise.current_rung, "") != EligibilityResult.kind)
+               above_current_rung(EligibilityResult.kind))
         .group_by(EligibilityResult.kind)).all())
     return {"ladder_year": year, "ladder_by_status": by_status,
             "ladder_statuses": APPLICATION_STATUSES, "ladder_candidates": candidates,

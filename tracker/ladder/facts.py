@@ -18,8 +18,8 @@ ENTERPRISE_FLAGS = ("registered_in_tianjin", "resident_enterprise", "restricted_
                     "integrity_record_clean")
 
 
-def _plain(value: Any) -> Any:
-    """Decimal money as an int when whole, so the facts are plain JSON."""
+def plain_number(value: Any) -> Any:
+    """Decimal money as an int when whole (else a float), so facts and settings are plain JSON."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
@@ -63,7 +63,7 @@ def build_facts(
         ent[key] = next((getattr(m, key) for m in reversed(rows)
                          if getattr(m, key) is not None), None)
     years = {
-        str(m.fiscal_year): {k: _plain(getattr(m, k)) for k in YEAR_FIELDS
+        str(m.fiscal_year): {k: plain_number(getattr(m, k)) for k in YEAR_FIELDS
                              if getattr(m, k) is not None}
         for m in rows
     }

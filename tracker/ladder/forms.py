@@ -22,6 +22,7 @@ from tracker.enterprises.forms import MultiCheckboxField
 from tracker.enterprises.zones import TECH_FIELDS
 from tracker.ladder.models import APPLICATION_STATUSES
 from tracker.ladder.rules import HONOURS, KINDS
+from tracker.ladder.validity import TIANJIN_KINDS
 
 
 def _optional_int(value):
@@ -87,21 +88,9 @@ def _tri_state(label):
     return SelectField(label, choices=[("", "未知"), ("1", "是"), ("0", "否")], default="")
 
 
-#: metric fields of one fiscal year on the self-assessment form (money in 万元)
-YEAR_FIELD_LABELS = {
-    "employees": "职工总数（人）",
-    "tech_staff": "科技人员数（人）",
-    "revenue": "营业（销售）收入（万元）",
-    "total_income": "总收入（万元）",
-    "total_assets": "资产总额（万元）",
-    "total_cost": "成本费用总额（万元）",
-    "rd_expense": "研发费用（万元）",
-    "rd_expense_domestic": "境内研发费用（万元）",
-    "high_tech_income": "高新技术产品（服务）收入（万元）",
-}
-
-
 class YearForm(Form):
+    """One fiscal year's figures on the self-assessment form (fields = facts.YEAR_FIELDS)."""
+
     employees = IntegerField(_l("职工总数（人）"), validators=[Optional(), NumberRange(min=0)])
     tech_staff = IntegerField(_l("科技人员数（人）"), validators=[Optional(), NumberRange(min=0)])
     revenue = DecimalField(_l("营业（销售）收入（万元）"), validators=[Optional()])
@@ -155,9 +144,7 @@ class ThresholdForm(FlaskForm):
 
 
 class BatchForm(FlaskForm):
-    kind = SelectField(_l("类型"), choices=[(k, KINDS[k]) for k in
-                                             ("chuying", "dengling", "leader_cultivation",
-                                              "leader")])
+    kind = SelectField(_l("类型"), choices=[(k, KINDS[k]) for k in TIANJIN_KINDS])
     batch = StringField(_l("批次"), validators=[DataRequired(_l("请填写批次")), Length(max=100)])
     valid_until = DateField(_l("有效期至"), validators=[Optional()],
                             description=_l("留空表示有效期未确认（不设截止）"))

@@ -19,6 +19,7 @@ from tracker.ladder.models import (
     EligibilityResult,
 )
 from tracker.ladder.rules import KINDS
+from tracker.ladder.validity import rung_index
 from tracker.pagination import Page, SortKey, keyset_page
 
 #: cards shown per rung column; the column header still counts them all
@@ -59,6 +60,11 @@ class BoardFilters:
         if self.officer_id:
             query = query.where(Enterprise.officer_id == self.officer_id)
         return query
+
+
+def above_current_rung(kind_column) -> Any:
+    """SQL: a rung above the firm's current one (what makes a result a candidate to show)."""
+    return _rank(kind_column) > _rank(Enterprise.current_rung)
 
 
 def _active(user: Any):
@@ -112,8 +118,8 @@ def next_steps(firms: list[Enterprise]) -> dict[int, dict[str, Any]]:
                 text += f"（截止 {app.deadline.isoformat()}）"
             steps[firm.id] = {"text": text, "tone": "primary"}
             continue
-        rank = order.index(firm.current_rung) if firm.current_rung in KINDS else -1
-        above = [results[firm.id][k] for k in order[rank + 1:] if k in results[firm.id]]
+        above = [results[firm.id][k] for k in order[rung_index(firm.current_rung) + 1:]
+                 if k in results[firm.id]]
         if not above:
             steps[firm.id] = {"text": "待评估：补充年度数据", "tone": "secondary"}
             continue
@@ -151,7 +157,7 @@ def _results_above_rung(user: Any, filters: BoardFilters):
              .options(contains_eager(EligibilityResult.enterprise)
                       .joinedload(Enterprise.officer))
              .where(*_active(user),
-                    _rank(EligibilityResult.kind) > _rank(Enterprise.current_rung)))
+                    above_current_rung(EligibilityResult.kind)))
     if filters.kind:
         query = query.where(EligibilityResult.kind == filters.kind)
     return filters.apply(query)

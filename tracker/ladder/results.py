@@ -21,7 +21,7 @@ from tracker.ladder import gaps
 from tracker.ladder.facts import build_facts
 from tracker.ladder.models import EligibilityResult, Qualification
 from tracker.ladder.rules import KINDS, FactsError, evaluate
-from tracker.ladder.services import local_thresholds
+from tracker.ladder.services import local_thresholds, qualifications_by_enterprise
 from tracker.signals import enterprise_changed
 
 _DIRTY_KEY = "ladder_dirty_enterprises"
@@ -32,12 +32,12 @@ def evaluate_facts(facts: dict[str, Any]) -> dict[str, Any]:
     return evaluate(facts, local_thresholds=local_thresholds())
 
 
-def evaluate_enterprise(enterprise: Enterprise, as_of: date | None = None,
-                        thresholds: dict[str, Any] | None = None) -> dict[str, Any]:
+def evaluate_enterprise(enterprise: Enterprise, as_of: date | None = None, *,
+                        qualifications: Iterable[Qualification] | None = None
+                        ) -> dict[str, Any]:
     """Evaluate one firm's stored records now (not stored); raises FactsError on bad records."""
-    facts = build_facts(enterprise, as_of or today())
-    return evaluate(facts, local_thresholds=local_thresholds() if thresholds is None
-                    else thresholds)
+    return evaluate_facts(build_facts(enterprise, as_of or today(),
+                                      qualifications=qualifications))
 
 
 def _error_result(kind: str, exc: FactsError) -> dict[str, Any]:
@@ -69,9 +69,7 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None) -> int:
     metrics: dict[int, list[AnnualMetrics]] = {i: [] for i in ids}
     for m in db.session.scalars(select(AnnualMetrics).where(AnnualMetrics.enterprise_id.in_(ids))):
         metrics[m.enterprise_id].append(m)
-    quals: dict[int, list[Qualification]] = {i: [] for i in ids}
-    for q in db.session.scalars(select(Qualification).where(Qualification.enterprise_id.in_(ids))):
-        quals[q.enterprise_id].append(q)
+    quals = qualifications_by_enterprise(ids)
     existing = {(r.enterprise_id, r.kind): r for r in db.session.scalars(
         select(EligibilityResult).where(EligibilityResult.enterprise_id.in_(ids)))}
     now = now_utc()

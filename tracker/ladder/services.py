@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from tracker.errors import StaleEdit as StaleEdit
 from tracker.errors import check_version
 from tracker.extensions import db
 from tracker.ladder import validity
+from tracker.ladder.facts import plain_number
 from tracker.ladder.models import (
     APPLICATION_STATUSES,
     APPLICATION_TRANSITIONS,
@@ -34,7 +34,13 @@ from tracker.ladder.models import (
     Qualification,
     StageTransition,
 )
-from tracker.ladder.rules import KINDS, LOCAL_THRESHOLD_KEYS, LOCALLY_CONFIGURED_KINDS
+from tracker.ladder.rules import (
+    KINDS,
+    LOCAL_THRESHOLD_KEYS,
+    LOCALLY_CONFIGURED_KINDS,
+    ThresholdsError,
+    _parse_thresholds,
+)
 from tracker.signals import enterprise_changed
 
 QUALIFICATION_FIELDS = (
@@ -71,6 +77,15 @@ def qualifications_of(enterprise_id: int) -> list[Qualification]:
     ))
 
 
+def qualifications_by_enterprise(enterprise_ids: list[int]) -> dict[int, list[Qualification]]:
+    """The qualifications of many firms in one query (bulk recompute), keyed by firm id."""
+    found: dict[int, list[Qualification]] = {i: [] for i in enterprise_ids}
+    for q in db.session.scalars(select(Qualification).where(
+            Qualification.enterprise_id.in_(enterprise_ids))):
+        found[q.enterprise_id].append(q)
+    return found
+
+
 @dataclass(frozen=True)
 class RungChange:
     effective_on: date
@@ -86,10 +101,14 @@ def refresh_rung(
     reason: str | None = None,
     evidence: str | None = None,
     actor_id: int | None = None,
+    qualifications: list[Qualification] | None = None,
 ) -> StageTransition | None:
-    """Re-derive the cached rung from valid qualifications; record a transition if it moved."""
+    """Re-derive the cached rung from valid qualifications; record a transition if it moved.
+
+    `qualifications` may be passed when already loaded (the nightly run loads a chunk at once).
+    """
     day = on or today()
-    quals = qualifications_of(enterprise.id)
+    quals = qualifications if qualifications is not None else qualifications_of(enterprise.id)
     new = validity.rung_on(quals, day)
     old = enterprise.current_rung
     if new == old:
@@ -361,45 +380,35 @@ def set_batch_validity(kind: str, batch: str, valid_until: date | None,
         raise LadderError({"batch": "请填写批次"})
     row = db.session.scalar(select(LadderBatch).where(LadderBatch.kind == kind,
                                                       LadderBatch.batch == batch))
-    old = row.valid_until if row else None
     if row is None:
         row = LadderBatch(kind=kind, batch=batch)
         db.session.add(row)
-    row.valid_until, row.note = valid_until, note
+    changes = audit.apply_changes(row, {"valid_until": valid_until, "note": note},
+                                  ("valid_until", "note"))
     db.session.flush()
-    audit.record("ladder_batch", row.id, "update",
-                 {"valid_until": [old.isoformat() if old else None,
-                                  valid_until.isoformat() if valid_until else None]},
-                 actor_id=actor_id, summary=f"{KINDS[kind]} {batch}")
+    if changes:
+        audit.record("ladder_batch", row.id, "update", changes, actor_id=actor_id,
+                     summary=f"{KINDS[kind]} {batch}")
     quals = list(db.session.scalars(select(Qualification).where(
         Qualification.kind == kind, Qualification.batch == batch)))
     for q in quals:
-        if q.valid_until != valid_until:
-            before = q.valid_until
-            q.valid_until = valid_until
-            db.session.flush()
-            audit.record("qualification", q.id, "update",
-                         {"valid_until": [before.isoformat() if before else None,
-                                          valid_until.isoformat() if valid_until else None]},
-                         enterprise_id=q.enterprise_id, actor_id=actor_id,
-                         summary=f"批次有效期：{batch}")
-            enterprise = db.session.get(Enterprise, q.enterprise_id)
-            refresh_rung(enterprise, source="expiry", cause=q, actor_id=actor_id,
-                         reason=f"{batch} 批次有效期调整")
-            enterprise_changed.send(enterprise.id)
+        changes = audit.apply_changes(q, {"valid_until": valid_until}, ("valid_until",))
+        if not changes:
+            continue
+        db.session.flush()
+        audit.record("qualification", q.id, "update", changes,
+                     enterprise_id=q.enterprise_id, actor_id=actor_id,
+                     summary=f"批次有效期：{batch}")
+        enterprise = db.session.get(Enterprise, q.enterprise_id)
+        refresh_rung(enterprise, source="expiry", cause=q, actor_id=actor_id,
+                     reason=f"{batch} 批次有效期调整")
+        enterprise_changed.send(enterprise.id)
     return len(quals)
 
 
 # --------------------------------------------------------------------------------------------
 # Local thresholds for 瞪羚 / 科技领军(培育)
 # --------------------------------------------------------------------------------------------
-
-
-def _json_number(value: Any) -> Any:
-    """Decimals as plain JSON numbers (the thresholds are stored in a JSON column)."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
 
 
 def local_thresholds() -> dict[str, dict[str, Any]]:
@@ -411,11 +420,9 @@ def local_thresholds() -> dict[str, dict[str, Any]]:
 def save_local_thresholds(kind: str, values: dict[str, Any], *, actor_id: int | None = None,
                           expected_version: int | None = None) -> LocalThreshold:
     """Store one rung's local thresholds (checked by the engine's own parser); audited."""
-    from tracker.ladder.rules import ThresholdsError, _parse_thresholds
-
     if kind not in LOCALLY_CONFIGURED_KINDS:
         raise LadderError({"kind": "该类型有官方阈值，不能本地配置"})
-    clean = {k: _json_number(v) for k, v in values.items()
+    clean = {k: plain_number(v) for k, v in values.items()
              if k in LOCAL_THRESHOLD_KEYS and v not in (None, "")}
     try:
         _parse_thresholds({kind: clean})

@@ -32,8 +32,10 @@ def refresh_rungs_and_results(enterprise_ids: list[int]) -> int:
     from tracker.ladder import results, services
 
     firms = db.session.scalars(select(Enterprise).where(Enterprise.id.in_(enterprise_ids)))
+    held = services.qualifications_by_enterprise(enterprise_ids)
     for enterprise in firms:
-        services.refresh_rung(enterprise, source="expiry", reason="有效期届满或生效")
+        services.refresh_rung(enterprise, source="expiry", reason="有效期届满或生效",
+                              qualifications=held[enterprise.id])
     return results.recompute(enterprise_ids)
 
 
@@ -48,17 +50,13 @@ def recompute_enterprise(enterprise_id: int) -> int:
 @shared_task(name="tracker.ladder.recompute_many", ignore_result=True)
 def recompute_many(enterprise_ids: list[int]) -> int:
     """Recompute a batch of firms after a bulk change (an import of thousands of rows)."""
-    done = 0
-    for start in range(0, len(enterprise_ids), CHUNK):
-        done += results_recompute(enterprise_ids[start:start + CHUNK])
-        db.session.commit()
-    return done
-
-
-def results_recompute(enterprise_ids: list[int]) -> int:
     from tracker.ladder import results
 
-    return results.recompute(enterprise_ids)
+    done = 0
+    for start in range(0, len(enterprise_ids), CHUNK):
+        done += results.recompute(enterprise_ids[start:start + CHUNK])
+        db.session.commit()
+    return done
 
 
 @shared_task(name="tracker.ladder.recompute_all", ignore_result=True)

@@ -110,9 +110,8 @@ class _Held(Protocol):
 
 def rung_on(qualifications: Iterable[_Held], day: date) -> str | None:
     """The highest rung (KINDS order) among qualifications valid on `day`; None for none."""
-    order = list(KINDS)
     valid = [q.kind for q in qualifications if q.status_on(day) == "valid" and q.kind in KINDS]
-    return max(valid, key=order.index) if valid else None
+    return max(valid, key=rung_index) if valid else None
 
 
 def rung_index(kind: str | None) -> int:

@@ -30,8 +30,8 @@ from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
 from tracker.forms_support import Outcome, commit_or_report, flash_form_errors, page_status
 from tracker.ladder import gaps, queries, results, services, validity
+from tracker.ladder.facts import ENTERPRISE_FLAGS, YEAR_FIELDS, build_facts, plain_number
 from tracker.ladder.forms import (
-    YEAR_FIELD_LABELS,
     ApplicationEditForm,
     ApplicationForm,
     ApproveForm,
@@ -49,11 +49,9 @@ from tracker.ladder.models import (
 )
 from tracker.ladder.rules import KINDS, LOCALLY_CONFIGURED_KINDS, FactsError
 from tracker.pagination import requested_size
+from tracker.templating import WAN
 
 bp = Blueprint("ladder", __name__, url_prefix="/ladder")
-WAN = Decimal(10000)
-
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,12 +208,16 @@ def evidence(qualification_id: int):
 # --------------------------------------------------------------------------------------------
 
 
+def _owner_choices() -> list[tuple[Any, str]]:
+    return [("", "—")] + [(u.id, u.name) for u in active_officers()]
+
+
 @bp.route("/enterprises/<int:enterprise_id>/applications/new", methods=["GET", "POST"])
 @editor_required
 def application_new(enterprise_id: int):
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     form = ApplicationForm()
-    form.owner_id.choices = [("", "—")] + [(u.id, u.name) for u in active_officers()]
+    form.owner_id.choices = _owner_choices()
     if request.method == "GET":
         form.year.data = today().year
         form.owner_id.data = current_user.id
@@ -238,7 +240,7 @@ def application_new(enterprise_id: int):
 def application_edit(application_id: int):
     application = queries.get_application_or_404(current_user, application_id)
     form = ApplicationEditForm(obj=application)
-    form.owner_id.choices = [("", "—")] + [(u.id, u.name) for u in active_officers()]
+    form.owner_id.choices = _owner_choices()
     if request.method == "GET":
         form.version.data = application.version
     saved: Outcome | None = None
@@ -261,16 +263,12 @@ def _application_version(application_id: int) -> int:
     return queries.get_application_or_404(current_user, application_id).version
 
 
-def _return_to(default: str) -> str:
-    return safe_next(request.form.get("next"), default)
-
-
 @bp.post("/applications/<int:application_id>/move")
 @editor_required
 def application_move(application_id: int):
     application = queries.get_application_or_404(current_user, application_id)
     form = MoveForm()
-    back = _return_to(_back(application.enterprise_id, "applications"))
+    back = safe_next(request.form.get("next"), _back(application.enterprise_id, "applications"))
     if not form.validate_on_submit():
         flash_form_errors(form)
         return redirect(back)
@@ -317,14 +315,14 @@ def application_approve(application_id: int):
 def gap_report(enterprise_id: int):
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     as_of = today()
+    quals = services.qualifications_of(enterprise.id)
     try:
-        evaluation = results.evaluate_enterprise(enterprise, as_of)
+        evaluation = results.evaluate_enterprise(enterprise, as_of, qualifications=quals)
         errors = []
     except FactsError as exc:
         evaluation, errors = {"as_of": as_of.isoformat(), "results": []}, exc.errors
     lines = {r["kind"]: gaps.why_not_yet(r) for r in evaluation["results"]}
-    held = {q.kind for q in services.qualifications_of(enterprise.id)
-            if q.status_on(as_of) == "valid"}
+    held = {q.kind for q in quals if q.status_on(as_of) == "valid"}
     return render_template("ladder/gaps.html", enterprise=enterprise, evaluation=evaluation,
                            lines=lines, errors=errors, kinds=KINDS, held=held)
 
@@ -343,20 +341,16 @@ def facts_from_form(form: SelfAssessmentForm) -> dict[str, Any]:
         "honours": list(form.honours.data or []),
         "innovation_score": form.innovation_score.data,
     }
-    for name in ("registered_in_tianjin", "resident_enterprise", "restricted_industry",
-                 "integrity_record_clean"):
+    for name in ENTERPRISE_FLAGS:
         ent[name] = _tri(getattr(form, name).data)
     years = {}
     for offset, sub in enumerate((form.y1, form.y2, form.y3), start=1):
         row = {}
-        for key in YEAR_FIELD_LABELS:
+        for key in YEAR_FIELDS:
             value = sub[key].data
             if value is None:
                 continue
-            if isinstance(value, Decimal):
-                yuan = value * WAN
-                value = int(yuan) if yuan == yuan.to_integral_value() else float(yuan)
-            row[key] = value
+            row[key] = plain_number(value * WAN if isinstance(value, Decimal) else value)
         if row:
             years[str(as_of.year - offset)] = row
     facts: dict[str, Any] = {"as_of": as_of.isoformat(),
@@ -369,8 +363,6 @@ def facts_from_form(form: SelfAssessmentForm) -> dict[str, Any]:
 
 def _prefill(form: SelfAssessmentForm, enterprise) -> None:
     """Start the form from a firm's stored records (still editable: a what-if)."""
-    from tracker.ladder.facts import build_facts
-
     facts = build_facts(enterprise, form.as_of.data)
     ent = facts["enterprise"]
     form.founded_on.data = enterprise.founded_on
@@ -378,13 +370,12 @@ def _prefill(form: SelfAssessmentForm, enterprise) -> None:
     form.class1_ip.data, form.class2_ip.data = ent.get("class1_ip"), ent.get("class2_ip")
     form.honours.data = ent.get("honours", [])
     form.innovation_score.data = ent.get("innovation_score")
-    for name in ("registered_in_tianjin", "resident_enterprise", "restricted_industry",
-                 "integrity_record_clean"):
+    for name in ENTERPRISE_FLAGS:
         value = ent.get(name)
         getattr(form, name).data = "" if value is None else ("1" if value else "0")
     for offset, sub in enumerate((form.y1, form.y2, form.y3), start=1):
         row = facts["years"].get(str(form.as_of.data.year - offset), {})
-        for key in YEAR_FIELD_LABELS:
+        for key in YEAR_FIELDS:
             value = row.get(key)
             if value is not None and key not in ("employees", "tech_staff"):
                 value = Decimal(str(value)) / WAN
@@ -419,7 +410,7 @@ def self_assessment():
     return render_template(
         "ladder/self_assessment.html", form=form, evaluation=evaluation, errors=errors,
         facts_json=json.dumps(facts, ensure_ascii=False, indent=2) if facts else None,
-        lines=lines, kinds=KINDS, year_labels=YEAR_FIELD_LABELS, enterprise=enterprise,
+        lines=lines, kinds=KINDS, year_fields=YEAR_FIELDS, enterprise=enterprise,
         fiscal_years=[as_of.year - 1, as_of.year - 2, as_of.year - 3],
         locally_configured=LOCALLY_CONFIGURED_KINDS,
     ), status
@@ -459,11 +450,7 @@ def thresholds():
             for key, field in form._fields.items():
                 if key in ("version", "csrf_token") or field.data in (None, ""):
                     continue
-                value = field.data
-                if isinstance(value, Decimal):
-                    value = value * WAN if key in _MONEY_KEYS else value
-                    value = int(value) if value == value.to_integral_value() else float(value)
-                values[key] = value
+                values[key] = field.data * WAN if key in _MONEY_KEYS else field.data
 
             def save_thresholds() -> None:
                 services.save_local_thresholds(kind, values, actor_id=current_user.id,
