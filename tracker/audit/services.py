@@ -45,7 +45,8 @@ def apply_changes(obj: Any, values: dict[str, Any],
     return changed_fields(before, snapshot(obj, fields))
 
 
-def _current_actor_id() -> int | None:
+def current_actor_id() -> int | None:
+    """The logged-in user making this request, or None for the system (tasks, CLI)."""
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.id
     return None
@@ -68,7 +69,7 @@ def record(
         action=action,
         changes=changes or {},
         enterprise_id=enterprise_id,
-        actor_id=actor_id if actor_id is not None else _current_actor_id(),
+        actor_id=actor_id if actor_id is not None else current_actor_id(),
         summary=summary,
     )
     db.session.add(event)

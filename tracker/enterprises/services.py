@@ -26,8 +26,6 @@ from tracker.errors import FieldError as FieldError  # re-exported for views
 from tracker.errors import StaleEdit as StaleEdit
 from tracker.errors import check_version
 from tracker.extensions import db
-from tracker.money import wan_to_yuan as wan_to_yuan  # re-exported for views
-from tracker.money import yuan_to_wan as yuan_to_wan
 from tracker.signals import enterprise_changed
 
 ENTERPRISE_FIELDS = (

@@ -33,8 +33,8 @@ from tracker.extensions import db
 from tracker.incubation.models import GRADUATION_BASES, TENANCY_STATUSES, Carrier, Tenancy
 from tracker.ladder.models import QUALIFICATION_STATUSES, Qualification
 from tracker.ladder.rules import KINDS
+from tracker.money import yuan_to_wan
 
-WAN = Decimal(10000)
 #: a cell starting with one of these would be run by Excel as a formula (CSV injection)
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 WAN_FORMAT = "#,##0.00####"
@@ -77,15 +77,11 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def _wan(value: Decimal | None) -> Decimal | None:
-    return None if value is None else Decimal(value) / WAN
-
-
 def _csv_text(value: Any, kind: str) -> str:
     if value is None:
         return ""
     if kind == "wan":
-        amount = _wan(value)
+        amount = yuan_to_wan(value)
         text = format(amount.normalize(), "f")
         whole, _dot, frac = text.partition(".")
         return f"{whole}.{frac.ljust(2, '0')}"
@@ -130,7 +126,7 @@ def xlsx_file(sheets: list[tuple[str, list[Column], Iterable[list[Any]]]]):
             cells = []
             for value, column in zip(row, columns, strict=True):
                 if column.kind == "wan":
-                    cell = WriteOnlyCell(sheet, value=_wan(value))
+                    cell = WriteOnlyCell(sheet, value=yuan_to_wan(value))
                     cell.number_format = WAN_FORMAT
                 elif isinstance(value, datetime):
                     cell = WriteOnlyCell(sheet, value=to_local(value).replace(tzinfo=None))

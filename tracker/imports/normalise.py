@@ -15,8 +15,8 @@ from tracker.enterprises import uscc as uscc_rules
 from tracker.enterprises.zones import ZONES, zone_from_text
 from tracker.incubation.models import GRADUATION_BASES, TENANCY_STATUSES
 from tracker.ladder.rules import KINDS, TECH_FIELDS
+from tracker.money import wan_to_yuan
 
-WAN = Decimal(10000)
 CENT = Decimal("0.01")
 #: Excel's day zero for the 1900 date system (serial 60 is the phantom 1900-02-29)
 _EXCEL_EPOCH = date(1899, 12, 30)
@@ -137,7 +137,7 @@ def money_wan(value: Any) -> Decimal:
     number = decimal_value(value)
     if number < 0:
         raise CellError("金额不能为负数")
-    return (number * WAN).quantize(CENT, rounding=ROUND_HALF_UP)
+    return wan_to_yuan(number)
 
 
 def area(value: Any) -> Decimal:

@@ -14,6 +14,8 @@ from decimal import Decimal
 from fractions import Fraction
 from types import MappingProxyType
 
+from tracker.money import format_wan
+
 # --------------------------------------------------------------------------------------------
 # Dates: the incubation term
 # --------------------------------------------------------------------------------------------
@@ -97,7 +99,7 @@ class BasisCheck:
 
 
 def _wan(amount: Decimal) -> str:
-    return f"{(Decimal(amount) / 10000).quantize(Decimal('0.01')):,}万元"
+    return f"{format_wan(amount)}万元"
 
 
 def best_two_year_revenue(revenue_by_year: Mapping[int, Decimal]) -> tuple[int, Decimal] | None:

@@ -209,7 +209,7 @@ def _transition(enterprise_id: int, from_stage: str | None, to_stage: str, on: d
     row = StageTransition(
         enterprise_id=enterprise_id, chain="incubation", from_stage=from_stage,
         to_stage=to_stage, effective_on=on, source=source, tenancy_id=tenancy_id,
-        reason=reason, evidence=evidence, actor_id=actor_id or audit._current_actor_id(),
+        reason=reason, evidence=evidence, actor_id=actor_id or audit.current_actor_id(),
     )
     db.session.add(row)
     return row

@@ -33,7 +33,6 @@ from tracker.audit.models import AuditEvent
 from tracker.clock import today
 from tracker.enterprises import uscc as uscc_codes
 from tracker.enterprises.models import Enterprise
-from tracker.enterprises.services import wan_to_yuan, yuan_to_wan
 from tracker.extensions import db
 from tracker.forms_support import Outcome, commit_or_report, page_status
 from tracker.imports.exports import Column, csv_stream
@@ -64,6 +63,7 @@ from tracker.incubation.models import (
     Tenancy,
     TenantReport,
 )
+from tracker.money import wan_to_yuan, yuan_to_wan
 from tracker.pagination import SortKey, keyset_page, requested_size
 
 bp = Blueprint("incubation", __name__, url_prefix="/incubation")

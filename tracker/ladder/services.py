@@ -126,7 +126,7 @@ def refresh_rung(
         enterprise_id=enterprise.id, chain="ladder", from_stage=old, to_stage=new,
         effective_on=effective, source=source, reason=reason, evidence=evidence,
         qualification_id=cause.id if cause is not None else None,
-        actor_id=actor_id if actor_id is not None else audit._current_actor_id(),
+        actor_id=actor_id if actor_id is not None else audit.current_actor_id(),
     )
     db.session.add(transition)
     db.session.flush()
@@ -309,7 +309,7 @@ def revoke_qualification(
         raise LadderError(errors)
     qualification.revoked_on = revoked_on
     qualification.revoked_reason = reason
-    qualification.revoked_by_id = actor_id if actor_id is not None else audit._current_actor_id()
+    qualification.revoked_by_id = actor_id if actor_id is not None else audit.current_actor_id()
     db.session.flush()
     enterprise = db.session.get(Enterprise, qualification.enterprise_id)
     audit.record(
@@ -438,7 +438,7 @@ def save_local_thresholds(kind: str, values: dict[str, Any], *, actor_id: int | 
         check_version(row, expected_version)
         before = dict(row.values)
     row.values = clean
-    row.updated_by_id = actor_id if actor_id is not None else audit._current_actor_id()
+    row.updated_by_id = actor_id if actor_id is not None else audit.current_actor_id()
     db.session.flush()
     changes = audit.changed_fields(before, clean)
     changes.update({k: [v, None] for k, v in before.items() if k not in clean})

@@ -48,8 +48,8 @@ from tracker.ladder.models import (
     LocalThreshold,
 )
 from tracker.ladder.rules import KINDS, LOCALLY_CONFIGURED_KINDS, FactsError
+from tracker.money import WAN
 from tracker.pagination import requested_size
-from tracker.templating import WAN
 
 bp = Blueprint("ladder", __name__, url_prefix="/ladder")
 
