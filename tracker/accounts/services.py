@@ -96,3 +96,8 @@ def active_officers() -> list[User]:
     return list(db.session.scalars(
         select(User).where(User.role.in_(list(EDITOR_ROLES)), User.active.is_(True))
         .order_by(User.name)))
+
+
+def officer_choices() -> list[tuple[str, str]]:
+    """Select-field choices for an officer or owner picker, with an empty first choice."""
+    return [("", "—")] + [(str(u.id), u.name) for u in active_officers()]

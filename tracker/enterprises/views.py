@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tracker.accounts.access import editor_required, tenant_editor_required
 from tracker.accounts.scope import get_enterprise_or_404
-from tracker.accounts.services import active_officers
+from tracker.accounts.services import officer_choices
 from tracker.audit.models import AuditEvent
 from tracker.enterprises import panels, queries, services
 from tracker.enterprises.forms import (
@@ -38,10 +38,6 @@ from tracker.pagination import requested_size
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 
 
-def _officer_choices() -> list[tuple[str, str]]:
-    return [("", "—")] + [(str(u.id), u.name) for u in active_officers()]
-
-
 @bp.get("/")
 @login_required
 def index():
@@ -53,7 +49,7 @@ def index():
     return render_template(
         "enterprises/index.html", page=page, total=total, filters=filters, size=size,
         zones=ZONES, fields=TECH_FIELDS, sorts=queries.SORT_LABELS,
-        officers=_officer_choices()[1:],
+        officers=officer_choices()[1:],
     )
 
 
@@ -92,7 +88,7 @@ def _outside_zone(form: EnterpriseForm, data: dict) -> bool:
 @editor_required
 def new():
     form = EnterpriseForm()
-    form.officer_id.choices = _officer_choices()
+    form.officer_id.choices = officer_choices()
     if request.method == "GET":
         form.officer_id.data = current_user.id
         if current_user.zone:
@@ -123,7 +119,7 @@ def detail(enterprise_id: int):
 
 def _activity_form(**kwargs) -> ActivityForm:
     form = ActivityForm(prefix="activity", **kwargs)
-    form.owner_id.choices = _officer_choices()
+    form.owner_id.choices = officer_choices()
     return form
 
 
@@ -155,7 +151,7 @@ def history(enterprise_id: int):
 def edit(enterprise_id: int):
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     form = EnterpriseForm(obj=enterprise)
-    form.officer_id.choices = _officer_choices()
+    form.officer_id.choices = officer_choices()
     if request.method == "GET":
         form.version.data = enterprise.version
         form.industry_tags.data = ", ".join(enterprise.industry_tags or [])

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from tracker.accounts.access import editor_required, roles_required, safe_next
 from tracker.accounts.roles import Role
 from tracker.accounts.scope import get_enterprise_or_404
-from tracker.accounts.services import active_officers
+from tracker.accounts.services import active_officers, officer_choices
 from tracker.clock import today
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
@@ -208,16 +208,12 @@ def evidence(qualification_id: int):
 # --------------------------------------------------------------------------------------------
 
 
-def _owner_choices() -> list[tuple[Any, str]]:
-    return [("", "—")] + [(u.id, u.name) for u in active_officers()]
-
-
 @bp.route("/enterprises/<int:enterprise_id>/applications/new", methods=["GET", "POST"])
 @editor_required
 def application_new(enterprise_id: int):
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     form = ApplicationForm()
-    form.owner_id.choices = _owner_choices()
+    form.owner_id.choices = officer_choices()
     if request.method == "GET":
         form.year.data = today().year
         form.owner_id.data = current_user.id
@@ -240,7 +236,7 @@ def application_new(enterprise_id: int):
 def application_edit(application_id: int):
     application = queries.get_application_or_404(current_user, application_id)
     form = ApplicationEditForm(obj=application)
-    form.owner_id.choices = _owner_choices()
+    form.owner_id.choices = officer_choices()
     if request.method == "GET":
         form.version.data = application.version
     saved: Outcome | None = None
