@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from tests.conftest import count_queries
 from tests.factories import make_enterprise
 from tests.reminders.conftest import make_qualification
 from tracker.enterprises import services as enterprises
-from tracker.reminders.eligibility import build_facts, newly_eligible, next_rung
+from tracker.ladder.facts import build_facts
+from tracker.reminders.eligibility import newly_eligible, next_rung
 
 
 def give_tech_sme_figures(enterprise) -> None:
@@ -54,3 +56,22 @@ def test_only_firms_that_pass_and_do_not_hold_the_rung(rules):
                        valid_until=date(2026, 12, 31))
     found = newly_eligible(date(2026, 6, 30), [passing.id, empty.id, holder.id])
     assert found == [(passing.id, "tech_sme")]
+
+
+def test_queries_do_not_grow_with_the_number_of_firms(rules):
+    def firms(n: int) -> list[int]:
+        made = []
+        for _ in range(n):
+            enterprise = make_enterprise()
+            give_tech_sme_figures(enterprise)
+            make_qualification(enterprise, kind="hnte", number=None)
+            made.append(enterprise.id)
+        return made
+
+    one, five = firms(1), firms(5)
+    with count_queries() as few:
+        newly_eligible(date(2026, 6, 30), one)
+    with count_queries() as many:
+        found = newly_eligible(date(2026, 6, 30), five)
+    assert len(many) == len(few)
+    assert {enterprise_id for enterprise_id, _ in found} == set(five)
