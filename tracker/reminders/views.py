@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -111,9 +110,8 @@ def status_counts(user: Any) -> dict[str, int]:
 @login_required
 def ledger():
     query, filters = _filtered(request.args)
-    size = requested_size()
     page = keyset_page(db.session, query, [SortKey(Reminder.id, descending=True, kind="int")],
-                       size=size, after=request.args.get("after"),
+                       size=requested_size(), after=request.args.get("after"),
                        before=request.args.get("before"))
     return render_template("reminders/ledger.html", page=page, filters=filters,
                            counts=status_counts(current_user), statuses=STATUSES,
@@ -191,9 +189,8 @@ def outbox():
     to = (request.args.get("to") or "").strip()
     if to:
         query = query.where(OutboxMessage.to_address.contains(to.lower()))
-    size = current_app.config["PAGE_SIZE"]
     page = keyset_page(db.session, query, [SortKey(OutboxMessage.id, descending=True, kind="int")],
-                       size=size, after=request.args.get("after"),
+                       size=requested_size(), after=request.args.get("after"),
                        before=request.args.get("before"))
     return render_template("reminders/outbox.html", page=page, to=to)
 
