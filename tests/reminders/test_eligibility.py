@@ -75,3 +75,15 @@ def test_queries_do_not_grow_with_the_number_of_firms(rules):
         found = newly_eligible(date(2026, 6, 30), five)
     assert len(many) == len(few)
     assert {enterprise_id for enterprise_id, _ in found} == set(five)
+
+
+def test_locally_configured_rungs_use_the_admin_thresholds(rules):
+    from tests.ladder.conftest import make_firm
+    from tracker.ladder.services import save_local_thresholds
+
+    firm = make_firm()
+    firm.current_rung = "chuying"  # next rung: dengling, whose thresholds are set locally
+    day = date(2026, 6, 30)
+    assert newly_eligible(day, [firm.id]) == []  # no thresholds yet: needs review, no reminder
+    save_local_thresholds("dengling", {"min_revenue": 1})
+    assert newly_eligible(day, [firm.id]) == [(firm.id, "dengling")]
