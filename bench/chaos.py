@@ -44,6 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--permanent", type=float, default=0.01, help="share of 550 messages")
     p.add_argument("--web", type=int, default=200, help="records saved while Redis is down")
     p.add_argument("--database", default="test_reminders_chaos")
+    p.add_argument("--drop", action="store_true", help="drop the database when finished")
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--timeout", type=float, default=1800, help="give up after this many s")
     return p.parse_args(argv)
@@ -115,14 +116,16 @@ def _wait_port(port: int, timeout: float = 10) -> None:
     raise SystemExit(f"nothing listening on port {port}")
 
 
-def fresh_database(name: str) -> str:
+def fresh_database(name: str, *, create: bool = True) -> str:
+    """Drop the run's database and (unless create=False) make it again, empty."""
     import psycopg
 
     if not re.fullmatch(r"test_reminders_chaos\w*", name):
         raise SystemExit("the chaos run only creates databases named test_reminders_chaos*")
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        if create:
+            conn.execute(f'CREATE DATABASE "{name}"')
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
@@ -167,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         worker.stop()
         redis.stop()
         sink.__exit__(None, None, None)
+        if args.drop:
+            fresh_database(args.database, create=False)
 
 
 def _run(args, started, env, redis, worker, handler, workdir) -> int:

@@ -27,7 +27,8 @@ def test_chaos_run_loses_nothing_and_duplicates_only_in_the_crash_window():
     n = int(os.environ.get("CHAOS_N", "300"))
     result = subprocess.run(
         [sys.executable, "bench/chaos.py", "--n", str(n), "--web", "50", "--kills", "3",
-         "--database", "test_reminders_chaos_ci", "--timeout", "240"],
+         # a name of its own: concurrent suite runs must not drop each other's database
+         "--database", f"test_reminders_chaos_ci_{os.getpid()}", "--drop", "--timeout", "240"],
         cwd=ROOT, capture_output=True, text=True, timeout=400, check=False,
         env={**os.environ, "CHAOS_PG_ADMIN": POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"},
     )

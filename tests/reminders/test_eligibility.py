@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from tests.conftest import count_queries
 from tests.factories import make_enterprise
 from tests.reminders.conftest import make_qualification
 from tracker.enterprises import services as enterprises
-from tracker.reminders.eligibility import build_facts, newly_eligible, next_rung
+from tracker.ladder.facts import build_facts
+from tracker.reminders.eligibility import newly_eligible, next_rung
 
 
 def give_tech_sme_figures(enterprise) -> None:
@@ -54,3 +56,34 @@ def test_only_firms_that_pass_and_do_not_hold_the_rung(rules):
                        valid_until=date(2026, 12, 31))
     found = newly_eligible(date(2026, 6, 30), [passing.id, empty.id, holder.id])
     assert found == [(passing.id, "tech_sme")]
+
+
+def test_queries_do_not_grow_with_the_number_of_firms(rules):
+    def firms(n: int) -> list[int]:
+        made = []
+        for _ in range(n):
+            enterprise = make_enterprise()
+            give_tech_sme_figures(enterprise)
+            make_qualification(enterprise, kind="hnte", number=None)
+            made.append(enterprise.id)
+        return made
+
+    one, five = firms(1), firms(5)
+    with count_queries() as few:
+        newly_eligible(date(2026, 6, 30), one)
+    with count_queries() as many:
+        found = newly_eligible(date(2026, 6, 30), five)
+    assert len(many) == len(few)
+    assert {enterprise_id for enterprise_id, _ in found} == set(five)
+
+
+def test_locally_configured_rungs_use_the_admin_thresholds(rules):
+    from tests.ladder.conftest import make_firm
+    from tracker.ladder.services import save_local_thresholds
+
+    firm = make_firm()
+    firm.current_rung = "chuying"  # next rung: dengling, whose thresholds are set locally
+    day = date(2026, 6, 30)
+    assert newly_eligible(day, [firm.id]) == []  # no thresholds yet: needs review, no reminder
+    save_local_thresholds("dengling", {"min_revenue": 1})
+    assert newly_eligible(day, [firm.id]) == [(firm.id, "dengling")]

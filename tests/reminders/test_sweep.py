@@ -272,3 +272,20 @@ def test_demo_data_includes_rules_and_cycles(app):
     load_demo(n_enterprises=3)
     assert db.session.scalar(select(func.count(ReminderRule.id))) > 0
     assert db.session.scalar(select(func.count(OfficialCycle.id))) == 5
+
+
+def test_a_failed_row_savepoint_keeps_the_other_rows_reminders(firm, app):
+    make_qualification(firm["enterprise"], valid_until=date(2026, 12, 31))
+    with frozen(date(2026, 12, 1)):
+        db.session.commit()
+        before = len(_rows(kind="hnte_expiry"))
+        with db.session.begin_nested():  # an import row that saves
+            enterprises.save_contact(firm["enterprise"], {
+                "name": "赵敏", "email": "zhao@firm.example", "receives_reminders": True})
+        failed = db.session.begin_nested()  # an import row that fails and is rolled back
+        make_enterprise()
+        failed.rollback()
+        db.session.commit()
+    rows = _rows(kind="hnte_expiry")
+    assert len(rows) == before + 1
+    assert "zhao@firm.example" in {r.to_address for r in rows}

@@ -135,6 +135,7 @@ def test_unsubscribe_link_works_without_login_and_is_recorded(client, two_zones,
     path = link.split("127.0.0.1:5000", 1)[1]
     page = client.get(path)
     assert page.status_code == 200 and "确认退订" in page.get_data(as_text=True)
+    assert client.post(path, data={}).status_code == 400  # no CSRF token
     done = client.post(path, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
     assert "已退订" in done.get_data(as_text=True)
     db.session.expire_all()
@@ -183,8 +184,8 @@ def test_admin_manages_official_cycles(client):
                                                ).get_data(as_text=True)
     data["closes_on"] = "2026-06-30"
     assert client.post("/reminders/cycles/new", data=data).status_code == 302
-    dup = client.post("/reminders/cycles/new", data=data).get_data(as_text=True)
-    assert "已存在" in dup
+    dup = client.post("/reminders/cycles/new", data=data)
+    assert dup.status_code == 400 and "已存在" in dup.get_data(as_text=True)
     cycle = db.session.scalar(select(OfficialCycle))
     assert "第一批" in client.get("/reminders/cycles").get_data(as_text=True)
     client.post(f"/reminders/cycles/{cycle.id}/delete", data={"csrf_token": token})
@@ -193,6 +194,9 @@ def test_admin_manages_official_cycles(client):
                                                               "confirm": "yes"})
     db.session.expire_all()
     assert db.session.get(OfficialCycle, cycle.id) is None
+    assert [e.action for e in db.session.scalars(select(AuditEvent).where(
+        AuditEvent.entity_type == "official_cycle").order_by(AuditEvent.id))] == [
+        "create", "delete"]
 
 
 def test_calendar_feed_by_secret_url_lists_deadlines_in_scope(client, two_zones):

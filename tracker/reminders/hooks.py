@@ -68,7 +68,8 @@ def _before_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session) -> None:
-    session.info.pop(_KEY, None)
+    if not session.in_transaction():
+        session.info.pop(_KEY, None)  # a failed row's SAVEPOINT keeps the other rows' ids
 
 
 def install() -> None:

@@ -17,11 +17,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Date, Integer, String, cast, func, literal, null, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
 
 from tracker.accounts.models import User
 from tracker.audit import services as audit
 from tracker.clock import now_utc, today
 from tracker.enterprises.models import Contact, Enterprise
+from tracker.errors import FieldError
 from tracker.extensions import db
 from tracker.incubation.models import Tenancy
 from tracker.ladder.models import Application, Qualification
@@ -30,8 +32,10 @@ from tracker.reminders import mail
 from tracker.reminders.defaults import digest_rule
 from tracker.reminders.models import (
     FILING_KINDS,
+    PROGRAMMES,
     RULE_KINDS,
     Filing,
+    OfficialCycle,
     OutboxMessage,
     Reminder,
     ReminderRule,
@@ -465,3 +469,33 @@ def save_rule(rule: ReminderRule, data: dict[str, Any]) -> ReminderRule:
     if changes:
         audit.record("reminder_rule", rule.id, "update", changes, summary=rule.name)
     return rule
+
+
+CYCLE_FIELDS = ("programme", "year", "batch", "opens_on", "closes_on", "notes")
+
+
+def save_cycle(cycle: OfficialCycle | None, data: dict[str, Any]) -> OfficialCycle:
+    """Create or edit one official application window; a duplicate batch is refused by field."""
+    before = audit.snapshot(cycle, CYCLE_FIELDS) if cycle else {}
+    target = cycle or OfficialCycle()
+    for key in CYCLE_FIELDS:
+        setattr(target, key, data[key])
+    try:
+        with db.session.begin_nested():
+            db.session.add(target)
+            db.session.flush()
+    except IntegrityError:
+        raise FieldError({"batch": _("该项目、年度和批次已存在")}) from None
+    audit.record("official_cycle", target.id, "update" if cycle else "create",
+                 audit.changed_fields(before, audit.snapshot(target, CYCLE_FIELDS)),
+                 summary=f"{PROGRAMMES[target.programme][0]} {target.year} {target.batch}")
+    return target
+
+
+def delete_cycle(cycle: OfficialCycle) -> None:
+    """Remove an official window (the admin confirmed); the audit keeps what it was."""
+    audit.record("official_cycle", cycle.id, "delete",
+                 audit.changed_fields(audit.snapshot(cycle, ("programme", "year", "batch",
+                                                              "closes_on")), {}))
+    db.session.delete(cycle)
+    db.session.flush()

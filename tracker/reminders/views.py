@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -19,16 +18,15 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from tracker.accounts.access import editor_required, roles_required
+from tracker.accounts.access import editor_required, roles_required, safe_next
 from tracker.accounts.roles import GLOBAL_READ_ROLES
 from tracker.accounts.scope import enterprise_scope, tenancy_scope
-from tracker.audit import services as audit
 from tracker.clock import now_utc, today
 from tracker.enterprises.models import Contact, Enterprise
 from tracker.extensions import db
+from tracker.forms_support import Outcome, commit_or_report, page_status
 from tracker.imports import exports
 from tracker.incubation.models import Tenancy
 from tracker.ladder.models import Application, Qualification
@@ -112,9 +110,8 @@ def status_counts(user: Any) -> dict[str, int]:
 @login_required
 def ledger():
     query, filters = _filtered(request.args)
-    size = requested_size()
     page = keyset_page(db.session, query, [SortKey(Reminder.id, descending=True, kind="int")],
-                       size=size, after=request.args.get("after"),
+                       size=requested_size(), after=request.args.get("after"),
                        before=request.args.get("before"))
     return render_template("reminders/ledger.html", page=page, filters=filters,
                            counts=status_counts(current_user), statuses=STATUSES,
@@ -151,10 +148,7 @@ def export():
 
 
 def _back() -> Any:
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("reminders.ledger")
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next"), url_for("reminders.ledger")))
 
 
 @bp.post("/<int:reminder_id>/resend")
@@ -195,9 +189,8 @@ def outbox():
     to = (request.args.get("to") or "").strip()
     if to:
         query = query.where(OutboxMessage.to_address.contains(to.lower()))
-    size = current_app.config["PAGE_SIZE"]
     page = keyset_page(db.session, query, [SortKey(OutboxMessage.id, descending=True, kind="int")],
-                       size=size, after=request.args.get("after"),
+                       size=requested_size(), after=request.args.get("after"),
                        before=request.args.get("before"))
     return render_template("reminders/outbox.html", page=page, to=to)
 
@@ -259,29 +252,18 @@ def cycles():
 def edit_cycle(cycle_id: int | None = None):
     cycle = (db.session.get(OfficialCycle, cycle_id) or abort(404)) if cycle_id else None
     form = CycleForm(obj=cycle)
+    saved: Outcome | None = None
     if form.validate_on_submit():
-        fields = ("programme", "year", "batch", "opens_on", "closes_on", "notes")
-        before = audit.snapshot(cycle, fields) if cycle else {}
-        target = cycle or OfficialCycle()
-        target.programme, target.year = form.programme.data, form.year.data
-        target.batch = (form.batch.data or "").strip()
-        target.opens_on, target.closes_on = form.opens_on.data, form.closes_on.data
-        target.notes = (form.notes.data or "").strip() or None
-        if cycle is None:
-            db.session.add(target)
-        try:
-            db.session.flush()
-        except IntegrityError:
-            db.session.rollback()
-            form.batch.errors.append(_("该项目、年度和批次已存在"))
-            return render_template("reminders/cycle_form.html", form=form, cycle=cycle)
-        audit.record("official_cycle", target.id, "update" if cycle else "create",
-                     audit.changed_fields(before, audit.snapshot(target, fields)),
-                     summary=f"{PROGRAMMES[target.programme][0]} {target.year} {target.batch}")
-        db.session.commit()
-        flash(_("申报日历已保存"), "success")
-        return redirect(url_for("reminders.cycles"))
-    return render_template("reminders/cycle_form.html", form=form, cycle=cycle)
+        saved = commit_or_report(form, lambda: services.save_cycle(cycle, {
+            "programme": form.programme.data, "year": form.year.data,
+            "batch": (form.batch.data or "").strip(), "opens_on": form.opens_on.data,
+            "closes_on": form.closes_on.data, "notes": (form.notes.data or "").strip() or None,
+        }))
+        if saved.ok:
+            flash(_("申报日历已保存"), "success")
+            return redirect(url_for("reminders.cycles"))
+    return render_template("reminders/cycle_form.html", form=form, cycle=cycle), \
+        page_status(form, saved)
 
 
 @bp.post("/cycles/<int:cycle_id>/delete")
@@ -291,10 +273,7 @@ def delete_cycle(cycle_id: int):
     if request.form.get("confirm") != "yes":
         flash(_("请勾选确认后再删除"), "warning")
         return redirect(url_for("reminders.edit_cycle", cycle_id=cycle.id))
-    audit.record("official_cycle", cycle.id, "delete",
-                 audit.changed_fields(audit.snapshot(cycle, ("programme", "year", "batch",
-                                                              "closes_on")), {}))
-    db.session.delete(cycle)
+    services.delete_cycle(cycle)
     db.session.commit()
     flash(_("申报日历已删除"), "success")
     return redirect(url_for("reminders.cycles"))
@@ -316,14 +295,7 @@ def unsubscribe(token: str):
     if reminder is not None and (reminder.recipient_type, reminder.recipient_id) != (
             "contact", contact.id):
         abort(404)
-    if request.method == "POST":
-        from flask_wtf.csrf import validate_csrf
-        from wtforms.validators import ValidationError
-
-        try:
-            validate_csrf(request.form.get("csrf_token"))
-        except ValidationError:
-            abort(400)
+    if request.method == "POST":  # CSRFProtect has checked the form's token
         services.unsubscribe(contact, reminder)
         db.session.commit()
         return render_template("reminders/unsubscribe.html", contact=contact, done=True)
