@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from tracker.clock import now_utc, today
+from tracker.commit_hooks import BeforeCommit
 from tracker.enterprises.models import AnnualMetrics, Enterprise
 from tracker.extensions import db
 from tracker.ladder import gaps
@@ -23,8 +23,6 @@ from tracker.ladder.models import EligibilityResult, Qualification
 from tracker.ladder.rules import KINDS, FactsError, evaluate
 from tracker.ladder.services import local_thresholds, qualifications_by_enterprise
 from tracker.signals import enterprise_changed
-
-_DIRTY_KEY = "ladder_dirty_enterprises"
 
 
 def evaluate_facts(facts: dict[str, Any]) -> dict[str, Any]:
@@ -109,27 +107,11 @@ def results_for(enterprise_id: int) -> dict[str, EligibilityResult]:
     return {k: by_kind[k] for k in KINDS if k in by_kind}
 
 
-def mark_dirty(enterprise_id: int) -> None:
-    """Remember that this firm's results must be recomputed before the commit."""
-    db.session().info.setdefault(_DIRTY_KEY, set()).add(enterprise_id)
-
-
-@enterprise_changed.connect
-def _on_enterprise_changed(enterprise_id: int, **_kwargs: Any) -> None:
-    mark_dirty(enterprise_id)
-
-
 #: more firms than this in one commit (a bulk import) are recomputed by a worker afterwards
 INLINE_RECOMPUTE_LIMIT = 300
 
 
-@event.listens_for(Session, "before_commit")
-def _recompute_dirty(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a SAVEPOINT (one import row) is not the commit; wait for the real one
-    dirty = session.info.pop(_DIRTY_KEY, None)
-    if not dirty:
-        return
+def _recompute_before_commit(dirty: set[int]) -> None:
     if len(dirty) <= INLINE_RECOMPUTE_LIMIT:
         recompute(dirty)
         return
@@ -143,7 +125,14 @@ def _recompute_dirty(session: Session) -> None:
         enqueue_after_commit(recompute_many, ids[start:start + INLINE_RECOMPUTE_LIMIT])
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_dirty(session: Session, previous_transaction) -> None:
-    if not session.in_transaction():
-        session.info.pop(_DIRTY_KEY, None)
+_dirty = BeforeCommit("ladder_dirty_enterprises", _recompute_before_commit)
+
+
+def mark_dirty(enterprise_id: int) -> None:
+    """Remember that this firm's results must be recomputed before the commit."""
+    _dirty.add(enterprise_id)
+
+
+@enterprise_changed.connect
+def _on_enterprise_changed(enterprise_id: int, **_kwargs: Any) -> None:
+    mark_dirty(enterprise_id)
