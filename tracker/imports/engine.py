@@ -30,7 +30,6 @@ from tracker.imports import normalise as n
 from tracker.imports.models import ImportChange
 from tracker.imports.reader import FileUnreadable, open_sheet
 from tracker.incubation.models import Carrier, Tenancy
-from tracker.ladder import validity
 from tracker.ladder.models import Qualification
 
 #: rows parsed, looked up and written together; the session is emptied after each chunk
@@ -420,7 +419,6 @@ class QualificationHandler(_Handler):
             match = next((q for q in held if q.number == data["number"]), None)
         match = match or next((q for q in held if q.granted_on == data["granted_on"]), None)
         if match is None:
-            data.setdefault("valid_until", validity.default_valid_until(kind, data["granted_on"]))
             try:
                 qualification = writers.grant_qualification(enterprise, data)
             except FieldError as exc:

@@ -20,8 +20,8 @@ from tracker.extensions import db
 from tracker.imports import columns, engine
 from tracker.imports import normalise as n
 from tracker.imports.reader import FileUnreadable, open_sheet
-from tracker.ladder import validity
 from tracker.ladder.models import Qualification
+from tracker.ladder.services import valid_until_for
 
 
 @dataclass
@@ -52,7 +52,7 @@ class Report:
 def _listed_values(values: dict[str, Any], kind: str) -> dict[str, Any]:
     listed = {key: values.get(key) for key in ("number", "granted_on", "valid_until", "batch")}
     if listed["granted_on"] and not listed["valid_until"]:
-        listed["valid_until"] = validity.default_valid_until(kind, listed["granted_on"])
+        listed["valid_until"] = valid_until_for(kind, listed["granted_on"], listed["batch"])
     return listed
 
 

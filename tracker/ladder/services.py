@@ -179,6 +179,11 @@ def batch_valid_until(kind: str, batch: str | None) -> date | None:
     )
 
 
+def valid_until_for(kind: str, granted_on: date, batch: str | None) -> date | None:
+    """The validity a title gets when its list or certificate does not print one."""
+    return validity.default_valid_until(kind, granted_on, batch_valid_until(kind, batch))
+
+
 def _clean_qualification(kind: str, number: str | None, granted_on: Any,
                          valid_until: Any) -> dict[str, str]:
     errors: dict[str, str] = {}
@@ -228,8 +233,7 @@ def grant_qualification(
         if existing is not None:
             return existing
     if valid_until is None:
-        valid_until = validity.default_valid_until(kind, granted_on,
-                                                   batch_valid_until(kind, batch))
+        valid_until = valid_until_for(kind, granted_on, batch)
     qualification = Qualification(
         enterprise_id=enterprise.id, kind=kind, number=number, granted_on=granted_on,
         valid_until=valid_until, batch=batch, source=source,
@@ -268,9 +272,8 @@ def update_qualification(
         raise LadderError(errors)
     if "valid_until" in values and values["valid_until"] is None:
         granted = values.get("granted_on", qualification.granted_on)
-        values["valid_until"] = validity.default_valid_until(
-            qualification.kind, granted,
-            batch_valid_until(qualification.kind, values.get("batch", qualification.batch)))
+        values["valid_until"] = valid_until_for(
+            qualification.kind, granted, values.get("batch", qualification.batch))
     changes = audit.apply_changes(qualification, values, QUALIFICATION_FIELDS)
     if changes:
         db.session.flush()
