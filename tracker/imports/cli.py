@@ -12,7 +12,7 @@ from tracker.extensions import db
 from tracker.imports import columns, engine, services
 from tracker.imports.models import ImportJob
 from tracker.imports.reader import FileUnreadable
-from tracker.ladder.rules import KINDS
+from tracker.vocabulary import KINDS
 
 
 @click.command("import")

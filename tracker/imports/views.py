@@ -43,8 +43,8 @@ from tracker.imports.normalise import CellError, cell_text, is_blank, parse_date
 from tracker.imports.reader import FileUnreadable, open_sheet
 from tracker.incubation.models import Carrier
 from tracker.ladder.models import QUALIFICATION_STATUSES, Qualification
-from tracker.ladder.rules import KINDS
 from tracker.pagination import SortKey, keyset_page
+from tracker.vocabulary import KINDS
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 

@@ -30,7 +30,7 @@ from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
 from tracker.forms_support import Outcome, commit_or_report, flash_form_errors, page_status
 from tracker.ladder import gaps, queries, results, services, validity
-from tracker.ladder.facts import ENTERPRISE_FLAGS, YEAR_FIELDS, build_facts, plain_number
+from tracker.ladder.facts import ENTERPRISE_FLAGS, YEAR_FIELDS, build_facts
 from tracker.ladder.forms import (
     ApplicationEditForm,
     ApplicationForm,
@@ -48,7 +48,7 @@ from tracker.ladder.models import (
     LocalThreshold,
 )
 from tracker.ladder.rules import KINDS, LOCALLY_CONFIGURED_KINDS, FactsError
-from tracker.money import WAN
+from tracker.money import WAN, plain_number
 from tracker.pagination import requested_size
 
 bp = Blueprint("ladder", __name__, url_prefix="/ladder")

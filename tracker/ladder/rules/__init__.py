@@ -6,19 +6,17 @@ fixed in eligibility.md; thresholds and their sources are in domain.md §1-§3.
 
 One module per section: ``parsing`` (vocabulary and facts validation), ``criteria`` (exact
 helpers and the criterion line), ``tech_sme``, ``hnte``, ``tianjin`` (雏鹰/瞪羚/科技领军) and
-``engine`` (the dated rule-set versions and ``evaluate``). Callers import from here.
+``engine`` (the dated rule-set versions and ``evaluate``). Callers import from here; the
+kinds, fields and honours tables come from tracker.vocabulary and are re-exported.
 """
 
 from tracker.ladder.rules.criteria import Outcome, RuleSet, verdict_of
 from tracker.ladder.rules.engine import RULE_SETS, evaluate, rule_set_for
 from tracker.ladder.rules.hnte import HNTE_32, HNTE_2016, HNTE_GUIDE_195, hnte_rd_threshold_pct
 from tracker.ladder.rules.parsing import (
-    HONOURS,
-    KINDS,
     LOCAL_THRESHOLD_KEYS,
     LOCALLY_CONFIGURED_KINDS,
     STATUSES,
-    TECH_FIELDS,
     VERDICTS,
     Facts,
     FactsError,
@@ -29,6 +27,7 @@ from tracker.ladder.rules.parsing import (
 )
 from tracker.ladder.rules.tech_sme import TECH_SME_115, TECH_SME_2017, band_points, ip_points
 from tracker.ladder.rules.tianjin import CHUYING_2021, CHUYING_ITEMS, TJ_LADDER_2021
+from tracker.vocabulary import HONOURS, KINDS, TECH_FIELDS
 
 __all__ = [
     "CHUYING_2021",
