@@ -12,14 +12,10 @@ from flask_babel import refresh as refresh_locale
 from flask_login import current_user
 
 from tracker.extensions import babel, configure_sqlite, csrf, db, login_manager, migrate
+from tracker.features import FEATURES
 from tracker.i18n import translation_directories
 
 ROOT = Path(__file__).resolve().parent.parent
-
-#: feature packages; each exposes init_app(app) registering its blueprint, CLI and panels
-FEATURES = (
-    "accounts", "enterprises", "ladder", "incubation", "reminders", "imports", "dashboard", "api",
-)
 
 
 def select_locale() -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from tracker.extensions import db
+from tracker.features import FEATURES
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,6 @@ def celery_init_app(app: Flask) -> Celery:
     celery.config_from_object(app.config["CELERY"])
     celery.set_default()
     # Each feature's tasks module registers its tasks and may add BEAT_SCHEDULE entries.
-    from tracker import FEATURES
-
     schedule = dict(celery.conf.beat_schedule or {})
     for feature in FEATURES:
         try:

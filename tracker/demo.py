@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from tracker.accounts import services as accounts
+from tracker.accounts.demo import DEMO_PASSWORD, DEMO_USERS
 from tracker.accounts.models import User
 from tracker.clock import today
 from tracker.enterprises import services as enterprises
@@ -27,14 +28,6 @@ from tracker.incubation.services import open_tenancy
 from tracker.ladder.demo import load_ladder_demo
 from tracker.reminders.defaults import seed_demo
 
-DEMO_PASSWORD = "demo-pass-2026"
-DEMO_USERS = [
-    ("admin@demo.binhai", "管理员", "admin", None),
-    ("bureau@demo.binhai", "王科员（区科技局）", "bureau", None),
-    ("zone@demo.binhai", "李专员（高新区）", "zone", "hitech"),
-    ("incubator@demo.binhai", "赵经理（滨海创新孵化器）", "carrier_manager", None),
-    ("viewer@demo.binhai", "刘主任（领导）", "viewer", None),
-]
 NAME_PARTS = (
     ["海河", "渤海", "泰达", "津滨", "华创", "中科", "云帆", "北洋",
      "鲲鹏", "蓝海", "星辰", "瀚海"],

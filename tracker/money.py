@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 #: 1 万元 in 元
 WAN = Decimal(10000)
@@ -25,3 +26,10 @@ def format_wan(value: Decimal | int | None, places: int = 2) -> str:
     if value is None:
         return "—"
     return f"{Decimal(value) / WAN:,.{places}f}"
+
+
+def plain_number(value: Any) -> Any:
+    """Decimal money as an int when whole (else a float), so facts and settings are plain JSON."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value

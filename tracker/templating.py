@@ -14,9 +14,9 @@ from tracker.accounts.roles import ROLE_LABELS, Role
 from tracker.clock import to_local, today
 from tracker.enterprises.models import MONEY_FIELDS
 from tracker.enterprises.zones import field_label, zone_label
-from tracker.ladder.rules import HONOURS
-from tracker.ladder.rules import KINDS as RUNG_LABELS
 from tracker.money import format_wan
+from tracker.vocabulary import HONOURS
+from tracker.vocabulary import KINDS as RUNG_LABELS
 
 wan = format_wan  # the template filter
 

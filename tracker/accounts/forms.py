@@ -8,7 +8,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from tracker.accounts.roles import ROLE_LABELS
-from tracker.enterprises.zones import ZONES
+from tracker.vocabulary import ZONES
 
 
 class LoginForm(FlaskForm):

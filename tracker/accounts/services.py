@@ -11,8 +11,8 @@ from tracker.accounts.models import LoginAttempt, User
 from tracker.accounts.roles import EDITOR_ROLES, Role
 from tracker.audit import services as audit
 from tracker.clock import now_utc
-from tracker.enterprises.zones import ZONES
 from tracker.extensions import db
+from tracker.vocabulary import ZONES
 
 MIN_PASSWORD_LENGTH = 10
 

@@ -13,7 +13,9 @@ from datetime import datetime
 from sqlalchemy import String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tracker.audit import services as audit
 from tracker.clock import now_utc
+from tracker.errors import FieldError
 from tracker.extensions import db
 from tracker.models_base import UTCDateTime
 
@@ -66,6 +68,42 @@ def targets_for(year: int = 2025) -> list[TargetLine]:
         elif year == 2025:
             lines.append(TargetLine(metric, label, year, value, baseline, PLAN_DOCUMENT))
     return lines
+
+
+#: the years and values the admin may record (the form's limits, checked here for every channel)
+TARGET_YEARS = (2020, 2050)
+MAX_TARGET = 10_000_000
+
+
+def save_target(metric: str, year: int, value: int, source: str, *,
+                actor_id: int | None = None) -> Target:
+    """Record the target for a metric and year (create or overwrite), audited; flushes.
+
+    The admin page and `flask targets set` both call this, so a target typed in a shell is
+    checked and audited exactly like one saved on the page.
+    """
+    errors = {}
+    if metric not in PLAN_2025:
+        errors["metric"] = "没有这个规划指标"
+    if not isinstance(year, int) or not TARGET_YEARS[0] <= year <= TARGET_YEARS[1]:
+        errors["year"] = f"年度应在 {TARGET_YEARS[0]}–{TARGET_YEARS[1]} 之间"
+    if not isinstance(value, int) or not 0 <= value <= MAX_TARGET:
+        errors["value"] = f"目标值应在 0–{MAX_TARGET:,} 之间"
+    if not (source or "").strip() or len(source) > 200:
+        errors["source"] = "请填写依据文件（200 字以内）"
+    if errors:
+        raise FieldError(errors)
+    row = db.session.scalar(select(Target).where(Target.metric == metric, Target.year == year))
+    before = {"value": row.value, "source": row.source} if row else {}
+    if row is None:
+        row = Target(metric=metric, year=year)
+        db.session.add(row)
+    row.value, row.source = value, source
+    db.session.flush()
+    audit.record("target", row.id, "update" if before else "create",
+                 audit.changed_fields(before, {"value": row.value, "source": row.source}),
+                 actor_id=actor_id, summary=f"{row.metric} {row.year}")
+    return row
 
 
 def progress(current: int, target: int) -> float:

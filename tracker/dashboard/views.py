@@ -7,12 +7,12 @@ from sqlalchemy import select
 
 from tracker.accounts.access import roles_required
 from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
-from tracker.audit import services as audit
 from tracker.clock import today
 from tracker.dashboard import cards, queries, targets
 from tracker.dashboard.forms import TargetForm
 from tracker.enterprises.zones import ZONES
 from tracker.extensions import db
+from tracker.forms_support import commit_or_report
 
 bp = Blueprint("dashboard", __name__)
 
@@ -46,22 +46,16 @@ def target_admin():
     if request.method == "GET":
         form.year.data = 2025
         form.source.data = targets.PLAN_DOCUMENT
+    status = 200
     if form.validate_on_submit():
-        row = db.session.scalar(select(targets.Target).where(
-            targets.Target.metric == form.metric.data, targets.Target.year == form.year.data))
-        before = {"value": row.value, "source": row.source} if row else {}
-        if row is None:
-            row = targets.Target(metric=form.metric.data, year=form.year.data)
-            db.session.add(row)
-        row.value, row.source = form.value.data, form.source.data
-        db.session.flush()
-        audit.record("target", row.id, "update" if before else "create",
-                     audit.changed_fields(before, {"value": row.value, "source": row.source}),
-                     summary=f"{row.metric} {row.year}")
-        db.session.commit()
-        flash(_("已保存"), "success")
-        return redirect(url_for(".target_admin"))
+        saved = commit_or_report(form, lambda: targets.save_target(
+            form.metric.data, form.year.data, form.value.data, form.source.data,
+            actor_id=current_user.id))
+        if saved.ok:
+            flash(_("已保存"), "success")
+            return redirect(url_for(".target_admin"))
+        status = 400
     stored = db.session.scalars(
         select(targets.Target).order_by(targets.Target.year, targets.Target.metric)).all()
     return render_template("dashboard/targets.html", form=form, stored=stored,
-                           plan=targets.PLAN_2025, plan_document=targets.PLAN_DOCUMENT)
+                           plan=targets.PLAN_2025, plan_document=targets.PLAN_DOCUMENT), status

@@ -28,7 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.enterprises.models import ACTIVITY_KINDS, METRIC_LABELS, MONEY_FIELDS
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
-from tracker.ladder.rules import HONOURS
+from tracker.vocabulary import HONOURS
 
 
 class MultiCheckboxField(SelectMultipleField):

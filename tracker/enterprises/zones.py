@@ -1,23 +1,13 @@
-"""Binhai New Area sub-areas (domain.md §5.1) and the eight HNTE technology fields (§2.1)."""
+"""Labels and parsing for Binhai New Area sub-areas (domain.md §5.1) and the HNTE fields (§2.1).
+
+The code tables themselves live in tracker.vocabulary; they are re-exported here for callers.
+"""
 
 from __future__ import annotations
 
 from flask_babel import gettext
 
-from tracker.ladder import rules
-
-#: code -> (short Chinese name, full Chinese name); order is the bureau's reporting order
-ZONES: dict[str, tuple[str, str]] = {
-    "teda": ("经开区", "天津经济技术开发区"),
-    "bonded": ("保税区", "天津港保税区"),
-    "hitech": ("高新区", "滨海高新技术产业开发区"),
-    "dongjiang": ("东疆", "东疆综合保税区"),
-    "ecocity": ("生态城", "中新天津生态城"),
-    "towns": ("其他街镇", "其他街镇"),
-}
-
-#: the eight HNTE fields (国科发火〔2016〕32号), defined once beside the rules
-TECH_FIELDS = rules.TECH_FIELDS
+from tracker.vocabulary import TECH_FIELDS, ZONES
 
 
 def zone_label(code: str | None) -> str:

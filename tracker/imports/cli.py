@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from tracker.extensions import db
-from tracker.imports import columns, engine, services
+from tracker.imports import columns, engine, jobs, services
 from tracker.imports.models import ImportJob
 from tracker.imports.reader import FileUnreadable
-from tracker.ladder.rules import KINDS
+from tracker.vocabulary import KINDS
 
 
 @click.command("import")
@@ -38,7 +38,7 @@ def import_command(kind, file, dry_run, keep_valid, as_json, year, qualification
         job.options = {**job.options, "year": year or engine.default_year(),
                        "keep_valid": keep_valid, "qualification_kind": qualification_kind}
         db.session.commit()
-        job = services.run_job(job.id, dry_run=dry_run)
+        job = jobs.start(job, dry_run=dry_run, wait=True)  # a shell waits for the counts
         db.session.commit()
     except FileUnreadable as exc:
         db.session.rollback()

@@ -9,7 +9,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
 from tracker.imports.models import IMPORT_KINDS
-from tracker.ladder.rules import KINDS
+from tracker.vocabulary import KINDS
 
 
 class UploadForm(FlaskForm):

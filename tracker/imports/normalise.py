@@ -14,8 +14,8 @@ from typing import Any
 from tracker.enterprises import uscc as uscc_rules
 from tracker.enterprises.zones import ZONES, zone_from_text
 from tracker.incubation.models import GRADUATION_BASES, TENANCY_STATUSES
-from tracker.ladder.rules import KINDS, TECH_FIELDS
 from tracker.money import wan_to_yuan
+from tracker.vocabulary import KINDS, TECH_FIELDS
 
 CENT = Decimal("0.01")
 #: Excel's day zero for the 1900 date system (serial 60 is the phantom 1900-02-29)

@@ -30,29 +30,26 @@ from sqlalchemy.orm import joinedload
 from tracker.accounts.access import editor_required
 from tracker.accounts.roles import Role
 from tracker.accounts.scope import carrier_scope, get_enterprise_or_404
-from tracker.celery_app import enqueue_after_commit
 from tracker.clock import today
 from tracker.enterprises.queries import EnterpriseFilters
 from tracker.enterprises.zones import ZONES
 from tracker.extensions import db
 from tracker.forms_support import commit_or_report
-from tracker.imports import columns, engine, exports, reconcile, services, writers
+from tracker.imports import columns, engine, exports, jobs, reconcile, services, writers
 from tracker.imports.forms import ConfirmForm, MappingForm, ReconcileForm, RunForm, UploadForm
 from tracker.imports.models import IMPORT_KINDS, JOB_STATUSES, ImportChange, ImportJob
 from tracker.imports.normalise import CellError, cell_text, is_blank, parse_date
 from tracker.imports.reader import FileUnreadable, open_sheet
 from tracker.incubation.models import Carrier
 from tracker.ladder.models import QUALIFICATION_STATUSES, Qualification
-from tracker.ladder.rules import KINDS
 from tracker.pagination import SortKey, keyset_page
+from tracker.vocabulary import KINDS
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
 JOB_SORT = [SortKey(ImportJob.created_at, True, "datetime"), SortKey(ImportJob.id, True, "int")]
 #: errors shown on the job page; the download holds all of them
 ERRORS_ON_PAGE = 200
-#: rough size of one zipped spreadsheet row, to size files whose row count is unknown
-BYTES_PER_ROW_GUESS = 40
 _TOKEN = re.compile(r"^[0-9a-f]{32}\.(xlsx|csv)$")
 
 
@@ -139,23 +136,9 @@ def _samples(job: ImportJob, limit: int = 3) -> list[list[str]]:
     return [[row[i] if i < len(row) else "" for row in rows] for i in range(len(job.headers))]
 
 
-def _start(job: ImportJob, *, dry_run: bool):
-    """Small files run now; large ones go to the worker and the job page shows progress."""
-    estimated = (job.options or {}).get("estimated_rows") or 0
-    if not estimated:  # the workbook did not say (no <dimension>): guess from the file size
-        path = services.stored_file(job)
-        estimated = path.stat().st_size // BYTES_PER_ROW_GUESS if path.exists() else 0
-    if estimated > current_app.config["IMPORT_SYNC_ROWS"]:
-        from tracker.imports.tasks import run_import_job
-
-        job.options = {**job.options, "mode": "dry_run" if dry_run else "run"}
-        job.status = "queued"
-        enqueue_after_commit(run_import_job, job.id)
-        db.session.commit()
-        return
-    job_id = job.id
-    db.session.flush()  # the engine empties the session: the chosen options must be written
-    services.run_job(job_id, dry_run=dry_run, user=current_user._get_current_object())
+def _start(job: ImportJob, *, dry_run: bool) -> None:
+    """Run or queue through the one policy (imports.jobs), then commit once."""
+    jobs.start(job, dry_run=dry_run, user=current_user._get_current_object())
     db.session.commit()
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from tracker.accounts import services as accounts
+from tracker.accounts.demo import DEMO_PASSWORD
 from tracker.accounts.models import User
 from tracker.clock import today
 from tracker.enterprises.services import save_metrics
@@ -40,8 +41,6 @@ def load_incubation_demo() -> dict[str, int]:
     manager = db.session.scalar(select(User).where(User.email == "incubator@demo.binhai"))
     if not (incubator and maker and park and bureau and manager):
         return {}
-    from tracker.demo import DEMO_PASSWORD
-
     added = {"users": 0, "moves": 0, "graduates": 0, "proposals": 0, "reports": 0}
     maker.workstations = maker.workstations or 60
     if db.session.scalar(select(User.id).where(User.email == MAKER_MANAGER_EMAIL)) is None:

@@ -35,7 +35,6 @@ from tracker.enterprises import uscc as uscc_codes
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.forms_support import Outcome, commit_or_report, page_status
-from tracker.imports.exports import Column, csv_stream
 from tracker.incubation import criteria, services
 from tracker.incubation.forms import (
     CarrierForm,
@@ -65,6 +64,7 @@ from tracker.incubation.models import (
 )
 from tracker.money import wan_to_yuan, yuan_to_wan
 from tracker.pagination import SortKey, keyset_page, requested_size
+from tracker.spreadsheets import Column, csv_stream
 
 bp = Blueprint("incubation", __name__, url_prefix="/incubation")
 

@@ -1,14 +1,19 @@
-"""`flask eligibility evaluate FILE|-` and `flask ladder recompute`: the engine from a shell."""
+"""`flask eligibility evaluate FILE|-`, `flask ladder recompute` and `flask ladder thresholds`:
+the engine and its upkeep from a shell, through the same calls as the pages."""
 
 from __future__ import annotations
 
 import json
 import sys
+from decimal import Decimal, InvalidOperation
 
 import click
 from flask.cli import AppGroup
 
+from tracker.errors import FieldError
+from tracker.extensions import db
 from tracker.ladder.rules import FactsError
+from tracker.ladder.thresholds import change_local_thresholds
 
 eligibility_cli = AppGroup("eligibility", help="Eligibility rules engine (eligibility.md).")
 ladder_cli = AppGroup("ladder", help="Gradient-growth ladder upkeep.")
@@ -43,3 +48,36 @@ def recompute_command() -> None:
     from tracker.ladder.tasks import recompute_all
 
     click.echo(f"recomputed {recompute_all()} enterprises")
+
+
+def _threshold_value(text: str) -> Decimal | str:
+    """Numbers exact (money in 元, percentages as typed); anything else stays text (source)."""
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return text
+    return number if number.is_finite() else text
+
+
+@ladder_cli.command("thresholds")
+@click.argument("kind")
+@click.argument("settings", nargs=-1, metavar="KEY=VALUE...")
+def thresholds_command(kind: str, settings: tuple[str, ...]) -> None:
+    """Set KIND's local thresholds (money in 元), e.g. min_revenue=50000000 source=纪要;
+    every firm is then recomputed on a worker, as after a change on the admin page."""
+    values: dict[str, Decimal | str] = {}
+    for setting in settings:
+        key, sep, text = setting.partition("=")
+        if not sep or not key:
+            click.echo(f"{setting}: 应写成 KEY=VALUE", err=True)
+            sys.exit(2)
+        values[key.strip()] = _threshold_value(text.strip())
+    try:
+        row = change_local_thresholds(kind, values)
+    except FieldError as exc:
+        db.session.rollback()
+        for field, message in exc.errors.items():
+            click.echo(f"{field}: {message}", err=True)
+        sys.exit(2)
+    db.session.commit()
+    click.echo(json.dumps({"kind": row.kind, "values": row.values}, ensure_ascii=False))

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from tracker.enterprises.models import AnnualMetrics, Enterprise
 from tracker.ladder.models import Qualification
 from tracker.ladder.rules import HONOURS
+from tracker.money import plain_number
 
 #: AnnualMetrics columns that feed the engine's "years" block, under the same names
 YEAR_FIELDS = ("employees", "tech_staff", "revenue", "total_income", "total_assets",
                "total_cost", "rd_expense", "rd_expense_domestic", "high_tech_income")
 ENTERPRISE_FLAGS = ("registered_in_tianjin", "resident_enterprise", "restricted_industry",
                     "integrity_record_clean")
-
-
-def plain_number(value: Any) -> Any:
-    """Decimal money as an int when whole (else a float), so facts and settings are plain JSON."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
 
 
 def build_facts(

@@ -24,7 +24,6 @@ from tracker.errors import StaleEdit as StaleEdit
 from tracker.errors import check_version
 from tracker.extensions import db
 from tracker.ladder import validity
-from tracker.ladder.facts import plain_number
 from tracker.ladder.models import (
     APPLICATION_STATUSES,
     APPLICATION_TRANSITIONS,
@@ -41,6 +40,7 @@ from tracker.ladder.rules import (
     ThresholdsError,
     _parse_thresholds,
 )
+from tracker.money import plain_number
 from tracker.signals import enterprise_changed
 
 QUALIFICATION_FIELDS = (

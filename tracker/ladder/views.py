@@ -30,7 +30,7 @@ from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
 from tracker.forms_support import Outcome, commit_or_report, flash_form_errors, page_status
 from tracker.ladder import gaps, queries, results, services, validity
-from tracker.ladder.facts import ENTERPRISE_FLAGS, YEAR_FIELDS, build_facts, plain_number
+from tracker.ladder.facts import ENTERPRISE_FLAGS, YEAR_FIELDS, build_facts
 from tracker.ladder.forms import (
     ApplicationEditForm,
     ApplicationForm,
@@ -48,7 +48,8 @@ from tracker.ladder.models import (
     LocalThreshold,
 )
 from tracker.ladder.rules import KINDS, LOCALLY_CONFIGURED_KINDS, FactsError
-from tracker.money import WAN
+from tracker.ladder.thresholds import change_local_thresholds
+from tracker.money import WAN, plain_number
 from tracker.pagination import requested_size
 
 bp = Blueprint("ladder", __name__, url_prefix="/ladder")
@@ -448,12 +449,9 @@ def thresholds():
                     continue
                 values[key] = field.data * WAN if key in _MONEY_KEYS else field.data
 
-            def save_thresholds() -> None:
-                services.save_local_thresholds(kind, values, actor_id=current_user.id,
-                                               expected_version=form.version.data or None)
-                _recompute_everyone_after_commit()
-
-            saved = commit_or_report(form, save_thresholds)
+            saved = commit_or_report(form, lambda: change_local_thresholds(
+                kind, values, actor_id=current_user.id,
+                expected_version=form.version.data or None))
             if saved.ok:
                 flash(_("已保存%(k)s本地阈值，资格结果将重新计算", k=KINDS[kind]), "success")
                 return redirect(url_for(".thresholds"))
@@ -474,9 +472,3 @@ def thresholds():
     return render_template("ladder/thresholds.html", forms=forms, rows=rows, kinds=KINDS,
                            batch_form=batch_form, batches=batches), status
 
-
-def _recompute_everyone_after_commit() -> None:
-    from tracker.celery_app import enqueue_after_commit
-    from tracker.ladder.tasks import recompute_all
-
-    enqueue_after_commit(recompute_all)

@@ -1,0 +1,45 @@
+"""Starting an import job: run it here or hand it to the worker. One policy for page and CLI.
+
+A request must not hold a long import, so a file larger than IMPORT_SYNC_ROWS is queued and the
+job page shows its progress; a caller that waits for the counts (a shell) runs it here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from tracker.celery_app import enqueue_after_commit
+from tracker.extensions import db
+from tracker.imports import services
+from tracker.imports.models import ImportJob
+from tracker.imports.tasks import run_import_job
+
+#: rough size of one zipped spreadsheet row, to size files whose row count is unknown
+BYTES_PER_ROW_GUESS = 40
+
+
+def estimated_rows(job: ImportJob) -> int:
+    """Rows by the workbook's own count, else guessed from the stored file's size."""
+    estimated = (job.options or {}).get("estimated_rows") or 0
+    if not estimated:
+        path = services.stored_file(job)
+        estimated = path.stat().st_size // BYTES_PER_ROW_GUESS if path.exists() else 0
+    return estimated
+
+
+def start(job: ImportJob, *, dry_run: bool, user: Any = None, wait: bool = False) -> ImportJob:
+    """Preview (dry_run) or run the job now when small or when the caller waits, else queue it.
+
+    Flushes; the caller commits once, and a queued task is published only after that commit.
+    """
+    if not wait and estimated_rows(job) > current_app.config["IMPORT_SYNC_ROWS"]:
+        job.options = {**job.options, "mode": "dry_run" if dry_run else "run"}
+        job.status = "queued"
+        db.session.flush()
+        enqueue_after_commit(run_import_job, job.id)
+        return job
+    job_id = job.id
+    db.session.flush()  # the engine empties the session: the chosen options must be written
+    return services.run_job(job_id, dry_run=dry_run, user=user)
