@@ -1,11 +1,13 @@
 """Flask extensions, created once here and bound to the app in create_app()."""
 
+import sqlite3
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData, event
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names keep Alembic diffs identical on SQLite and PostgreSQL.
@@ -29,26 +31,47 @@ login_manager = LoginManager()
 babel = Babel()
 
 
-def configure_sqlite(engine) -> None:
+#: how long a SQLite connection waits for another's write lock before "database is locked";
+#: create_app sets it from SQLITE_BUSY_TIMEOUT_MS
+_busy_timeout_ms = 10_000
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """Every SQLite file the process opens (the app's, and kombu's broker file): WAL, so
+    readers never wait for a writer, and a busy timeout, so writers queue instead of failing.
+
+    Web, worker and beat all come through create_app, so one listener covers the three.
+    """
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={int(_busy_timeout_ms)}")
+        files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main"]
+        if files and files[0]:  # "" is an in-memory database: no journal to switch
+            cursor.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cursor.close()
+
+
+def configure_sqlite(engine, *, busy_timeout_ms: int | None = None) -> None:
     """Let SQLAlchemy, not pysqlite, manage transactions, so SAVEPOINTs nest correctly.
 
     pysqlite's legacy mode never emits BEGIN before a SAVEPOINT, which makes RELEASE commit
     (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
     """
+    global _busy_timeout_ms
+    if busy_timeout_ms is not None:
+        _busy_timeout_ms = busy_timeout_ms
     if engine.dialect.name != "sqlite":
         return
-
-    in_memory = engine.url.database in (None, "", ":memory:")
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, connection_record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        if not in_memory:
-            # web, worker and beat share the file: readers must not wait for a writer
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -27,10 +27,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from tracker import jobs
 from tracker.accounts.access import editor_required
 from tracker.accounts.roles import Role
 from tracker.accounts.scope import carrier_scope, get_enterprise_or_404
-from tracker.celery_app import enqueue_after_commit
 from tracker.clock import today
 from tracker.enterprises.queries import EnterpriseFilters
 from tracker.enterprises.zones import ZONES
@@ -146,11 +146,8 @@ def _start(job: ImportJob, *, dry_run: bool):
         path = services.stored_file(job)
         estimated = path.stat().st_size // BYTES_PER_ROW_GUESS if path.exists() else 0
     if estimated > current_app.config["IMPORT_SYNC_ROWS"]:
-        from tracker.imports.tasks import run_import_job
-
         job.options = {**job.options, "mode": "dry_run" if dry_run else "run"}
-        job.status = "queued"
-        enqueue_after_commit(run_import_job, job.id)
+        jobs.queue(job)
         db.session.commit()
         return
     job_id = job.id
@@ -216,7 +213,39 @@ def job(job_id: int):
     return render_template("imports/job.html", job=job, kinds=IMPORT_KINDS,
                            statuses=JOB_STATUSES, errors=(job.errors or [])[:ERRORS_ON_PAGE],
                            run_form=RunForm(keep_valid=(job.options or {}).get("keep_valid")),
-                           progress=services.read_progress(job), changes=changes)
+                           progress=services.read_progress(job), changes=changes,
+                           control_form=ConfirmForm(), retryable=jobs.RETRYABLE,
+                           max_attempts=jobs.max_attempts())
+
+
+@bp.post("/<int:job_id>/retry")
+@editor_required
+def retry(job_id: int):
+    """Send a failed or cancelled job to the worker again."""
+    job = _job_or_404(job_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if jobs.retry(job, actor_id=current_user.id):
+        db.session.commit()
+        flash(_("已重新排队，稍后自动开始"), "success")
+    else:
+        flash(_("只有失败或已取消的任务可以重试"), "warning")
+    return redirect(url_for(".job", job_id=job_id))
+
+
+@bp.post("/<int:job_id>/cancel")
+@editor_required
+def cancel(job_id: int):
+    """Stop a queued or running job; a run in progress writes nothing."""
+    job = _job_or_404(job_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if jobs.cancel(job, actor_id=current_user.id):
+        db.session.commit()
+        flash(_("任务已取消，未写入任何数据"), "success")
+    else:
+        flash(_("任务已结束，无法取消"), "warning")
+    return redirect(url_for(".job", job_id=job_id))
 
 
 @bp.get("/<int:job_id>/progress.json")

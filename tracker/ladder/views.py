@@ -477,6 +477,8 @@ def thresholds():
 
 def _recompute_everyone_after_commit() -> None:
     from tracker.celery_app import enqueue_after_commit
+    from tracker.ladder.results import mark_all_stale
     from tracker.ladder.tasks import recompute_all
 
+    mark_all_stale()  # shown as out of date until the worker (or the catch-up run) is done
     enqueue_after_commit(recompute_all)
