@@ -40,7 +40,9 @@ def _celery_settings(redis_url: str | None) -> dict:
         }
     else:
         broker = f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.db'}"
-        transport_options = {}
+        # passed to create_engine: web, worker and beat wait up to 30 s for each other's
+        # write lock on the broker file instead of failing (the file is in WAL mode too)
+        transport_options = {"connect_args": {"timeout": 30}}
     return {
         "broker_url": broker,
         "task_ignore_result": True,

@@ -31,23 +31,15 @@ login_manager = LoginManager()
 babel = Babel()
 
 
-#: how long a SQLite connection waits for another's write lock before "database is locked";
-#: create_app sets it from SQLITE_BUSY_TIMEOUT_MS
-_busy_timeout_ms = 10_000
-
-
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """Every SQLite file the process opens (the app's, and kombu's broker file): WAL, so
-    readers never wait for a writer, and a busy timeout, so writers queue instead of failing.
-
-    Web, worker and beat all come through create_app, so one listener covers the three.
+def _sqlite_wal(dbapi_connection, connection_record) -> None:
+    """Every SQLite file the process opens (the app's, and kombu's broker file) in WAL mode,
+    so readers never wait for a writer. Web, worker and beat all come through create_app.
     """
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"PRAGMA busy_timeout={int(_busy_timeout_ms)}")
         files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main"]
         if files and files[0]:  # "" is an in-memory database: no journal to switch
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -55,15 +47,13 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.close()
 
 
-def configure_sqlite(engine, *, busy_timeout_ms: int | None = None) -> None:
-    """Let SQLAlchemy, not pysqlite, manage transactions, so SAVEPOINTs nest correctly.
+def configure_sqlite(engine, *, busy_timeout_ms: int = 10_000) -> None:
+    """Let SQLAlchemy, not pysqlite, manage transactions, so SAVEPOINTs nest correctly; a
+    writer waits `busy_timeout_ms` for another's lock instead of failing at once.
 
     pysqlite's legacy mode never emits BEGIN before a SAVEPOINT, which makes RELEASE commit
     (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
     """
-    global _busy_timeout_ms
-    if busy_timeout_ms is not None:
-        _busy_timeout_ms = busy_timeout_ms
     if engine.dialect.name != "sqlite":
         return
 
@@ -72,6 +62,7 @@ def configure_sqlite(engine, *, busy_timeout_ms: int | None = None) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
