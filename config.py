@@ -40,7 +40,9 @@ def _celery_settings(redis_url: str | None) -> dict:
         }
     else:
         broker = f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.db'}"
-        transport_options = {}
+        # passed to create_engine: web, worker and beat wait up to 30 s for each other's
+        # write lock on the broker file instead of failing (the file is in WAL mode too)
+        transport_options = {"connect_args": {"timeout": 30}}
     return {
         "broker_url": broker,
         "task_ignore_result": True,
@@ -80,6 +82,17 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
 
+    #: a SQLite writer waits this long for another's lock before "database is locked"
+    SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))
+    #: a background task tries a unit of work this often after a transient database error,
+    #: waiting TASK_RETRY_BASE_SECONDS, then twice that, and so on
+    TASK_RETRY_ATTEMPTS = int(os.environ.get("TASK_RETRY_ATTEMPTS", "5"))
+    TASK_RETRY_BASE_SECONDS = float(os.environ.get("TASK_RETRY_BASE_SECONDS", "0.5"))
+    #: a job queued or running (without progress) longer than this is re-queued by the reaper,
+    #: and failed with the reason after JOB_MAX_ATTEMPTS hand-offs
+    JOB_STUCK_SECONDS = int(os.environ.get("JOB_STUCK_SECONDS", str(15 * 60)))
+    JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
+
     SMTP_URL = os.environ.get("SMTP_URL", "")
     MAIL_FROM = os.environ.get("MAIL_FROM", "tracker@localhost")
     MAIL_DIR = os.environ.get("MAIL_DIR", str(INSTANCE_DIR / "mail"))
@@ -93,6 +106,7 @@ class ProductionConfig(Config):
 
 class TestConfig(Config):
     TESTING = True
+    TASK_RETRY_BASE_SECONDS = 0.05  # tests need the retry, not the wait
     SECRET_KEY = "test-secret"  # noqa: S105 - test only
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}

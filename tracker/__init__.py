@@ -42,7 +42,8 @@ def create_app(config: object | str | None = None) -> Flask:
 
     db.init_app(app)
     with app.app_context():
-        configure_sqlite(db.engine)
+        configure_sqlite(db.engine,
+                         busy_timeout_ms=app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10_000))
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

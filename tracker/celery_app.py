@@ -1,13 +1,20 @@
-"""Celery wired the official Flask way, plus enqueue-after-commit."""
+"""Celery wired the official Flask way, enqueue-after-commit, and retry of transient DB errors."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import random
+import sqlite3
+import time
+from collections.abc import Callable
 from importlib import import_module
+from typing import Any, TypeVar
 
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session
 
 from tracker.extensions import db
@@ -25,13 +32,14 @@ def celery_init_app(app: Flask) -> Celery:
     celery = Celery(app.name, task_cls=FlaskTask)
     celery.config_from_object(app.config["CELERY"])
     celery.set_default()
-    # Each feature's tasks module registers its tasks and may add BEAT_SCHEDULE entries.
+    # Each feature's tasks module (and the job reaper) registers its tasks and may add
+    # BEAT_SCHEDULE entries; they are found by name, as the features are.
     schedule = dict(celery.conf.beat_schedule or {})
-    for feature in FEATURES:
+    for module_name in (*(f"tracker.{feature}.tasks" for feature in FEATURES), "tracker.jobs"):
         try:
-            tasks = import_module(f"tracker.{feature}.tasks")
+            tasks = import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name != f"tracker.{feature}.tasks":
+            if exc.name != module_name:
                 raise
             continue
         schedule.update(getattr(tasks, "BEAT_SCHEDULE", {}))
@@ -71,3 +79,73 @@ def _send_pending(session: Session) -> None:
 def _drop_pending(session: Session, previous_transaction) -> None:
     if not session.in_transaction():
         session.info.pop(_PENDING_KEY, None)
+
+
+# --- transient database errors ---------------------------------------------------------------
+
+#: PostgreSQL SQLSTATEs that mean "try the same transaction again": serialization failure,
+#: deadlock detected
+_RETRY_SQLSTATES = {"40001", "40P01"}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_transient(exc: BaseException) -> bool:
+    """An error that the same work, tried again a moment later, would likely not meet.
+
+    SQLite answers "database is locked" when another connection holds the write lock past the
+    busy timeout, and at once when a read transaction tries to write after another connection
+    committed (WAL snapshot conflict); PostgreSQL aborts serialization conflicts and deadlocks;
+    any backend can drop a connection.
+    """
+    if isinstance(exc, DisconnectionError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        text = str(orig).lower()
+        return "locked" in text or "busy" in text
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in _RETRY_SQLSTATES or (code or "").startswith("08"):  # 08xxx: connection lost
+        return True
+    # psycopg raises OperationalError for a server gone away or shutting down
+    return isinstance(exc, OperationalError) and not isinstance(orig, sqlite3.Error)
+
+
+def call_with_retries(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run one unit of work (which commits itself), again after a transient DB error.
+
+    Each failed try is rolled back before the next; the wait doubles with some jitter so two
+    workers that collided do not collide again. The last error is raised as it is.
+    """
+    from tracker.extensions import db
+
+    config = current_app.config
+    tries = max(int(config.get("TASK_RETRY_ATTEMPTS", 5)), 1)
+    base = float(config.get("TASK_RETRY_BASE_SECONDS", 0.5))
+    for attempt in range(1, tries + 1):
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            db.session.rollback()
+            if attempt == tries or not is_transient(exc):
+                raise
+            delay = base * 2 ** (attempt - 1) * (1 + random.random() / 2)  # noqa: S311
+            log.warning("%s: transient database error (%s), try %d of %d again in %.1f s",
+                        getattr(func, "__name__", func), exc.__class__.__name__, attempt,
+                        tries, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def retry_transient(func: F) -> F:
+    """Decorator for task bodies: `call_with_retries` around the whole body."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return call_with_retries(func, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -54,6 +54,9 @@ class Enterprise(db.Model):
 
     #: cached ladder position, derived from valid qualifications (never typed in)
     current_rung: Mapped[str | None] = mapped_column(String(30), index=True)
+    #: since when the stored eligibility results lag this firm's facts (a recompute handed to
+    #: a worker, or one that failed); NULL when they are fresh. The catch-up run clears it.
+    eligibility_stale_since: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)

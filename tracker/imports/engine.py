@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
 from tracker.audit import services as audit
 from tracker.audit.models import AuditEvent
+from tracker.celery_app import is_transient
 from tracker.clock import today
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
@@ -604,6 +605,8 @@ def run(path: str | Path, options: Options, *, user: Any = None, job_id: int | N
                         except _Reject:
                             pass
                         except (IntegrityError, DBAPIError) as exc:
+                            if is_transient(exc):  # not this row's fault: the run is retried
+                                raise
                             row.error("uscc", f"数据库拒绝保存该行：{exc.orig}"[:300],
                                       label="统一社会信用代码")
                         else:

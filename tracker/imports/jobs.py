@@ -10,11 +10,10 @@ from typing import Any
 
 from flask import current_app
 
-from tracker.celery_app import enqueue_after_commit
+from tracker import jobs as job_states
 from tracker.extensions import db
 from tracker.imports import services
 from tracker.imports.models import ImportJob
-from tracker.imports.tasks import run_import_job
 
 #: rough size of one zipped spreadsheet row, to size files whose row count is unknown
 BYTES_PER_ROW_GUESS = 40
@@ -36,9 +35,7 @@ def start(job: ImportJob, *, dry_run: bool, user: Any = None, wait: bool = False
     """
     if not wait and estimated_rows(job) > current_app.config["IMPORT_SYNC_ROWS"]:
         job.options = {**job.options, "mode": "dry_run" if dry_run else "run"}
-        job.status = "queued"
-        db.session.flush()
-        enqueue_after_commit(run_import_job, job.id)
+        job_states.queue(job)  # queued -> running -> done | failed, with retry and the reaper
         return job
     job_id = job.id
     db.session.flush()  # the engine empties the session: the chosen options must be written

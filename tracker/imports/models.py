@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.clock import now_utc
 from tracker.extensions import db
+from tracker.jobs import JobMixin
 from tracker.models_base import UTCDateTime
 
 IMPORT_KINDS = {
@@ -23,13 +24,18 @@ JOB_STATUSES = {
     "previewed": "已试运行",
     "done": "已导入",
     "rejected": "未导入（有错误）",
-    "failed": "文件无法读取",
+    "failed": "失败",
+    "cancelled": "已取消",
     "undone": "已撤销",
 }
 
 
-class ImportJob(db.Model):
-    """One uploaded file and what happened to it: preview, run, counts, errors, undo."""
+class ImportJob(JobMixin, db.Model):
+    """One uploaded file and what happened to it: preview, run, counts, errors, undo.
+
+    Queued runs follow the job state machine of `tracker.jobs` (queued → running → previewed,
+    done or rejected | failed | cancelled).
+    """
 
     __tablename__ = "import_jobs"
     __table_args__ = (Index("ix_import_jobs_created", "created_at", "id"),)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,14 @@ def write_progress(job_id: int, done: int, total: int | None) -> None:
     os.replace(tmp, target)
 
 
+def progress_seen(job_id: int) -> datetime | None:
+    """When the worker last wrote progress: its sign of life while the transaction is open."""
+    try:
+        return datetime.fromtimestamp(progress_path(job_id).stat().st_mtime, UTC)
+    except OSError:
+        return None
+
+
 def read_progress(job: ImportJob) -> dict[str, Any]:
     finished = job.status not in ("queued", "running")
     total = (job.options or {}).get("estimated_rows") or job.rows
@@ -116,6 +124,7 @@ def read_progress(job: ImportJob) -> dict[str, Any]:
         except (OSError, ValueError):
             pass
     return {"status": job.status, "done": done, "total": total, "finished": finished,
+            "attempts": job.attempts,
             "counts": {k: v for k, v in job.counts().items() if k != "errors"},
             "error_count": len(job.errors or [])}
 

@@ -27,6 +27,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from tracker import jobs as job_states
 from tracker.accounts.access import editor_required
 from tracker.accounts.roles import Role
 from tracker.accounts.scope import carrier_scope, get_enterprise_or_404
@@ -199,7 +200,39 @@ def job(job_id: int):
     return render_template("imports/job.html", job=job, kinds=IMPORT_KINDS,
                            statuses=JOB_STATUSES, errors=(job.errors or [])[:ERRORS_ON_PAGE],
                            run_form=RunForm(keep_valid=(job.options or {}).get("keep_valid")),
-                           progress=services.read_progress(job), changes=changes)
+                           progress=services.read_progress(job), changes=changes,
+                           control_form=ConfirmForm(), retryable=job_states.RETRYABLE,
+                           max_attempts=job_states.max_attempts())
+
+
+@bp.post("/<int:job_id>/retry")
+@editor_required
+def retry(job_id: int):
+    """Send a failed or cancelled job to the worker again."""
+    job = _job_or_404(job_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if job_states.retry(job, actor_id=current_user.id):
+        db.session.commit()
+        flash(_("已重新排队，稍后自动开始"), "success")
+    else:
+        flash(_("只有失败或已取消的任务可以重试"), "warning")
+    return redirect(url_for(".job", job_id=job_id))
+
+
+@bp.post("/<int:job_id>/cancel")
+@editor_required
+def cancel(job_id: int):
+    """Stop a queued or running job; a run in progress writes nothing."""
+    job = _job_or_404(job_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if job_states.cancel(job, actor_id=current_user.id):
+        db.session.commit()
+        flash(_("任务已取消，未写入任何数据"), "success")
+    else:
+        flash(_("任务已结束，无法取消"), "warning")
+    return redirect(url_for(".job", job_id=job_id))
 
 
 @bp.get("/<int:job_id>/progress.json")

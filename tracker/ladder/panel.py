@@ -33,6 +33,7 @@ def panel_context(enterprise: Any, user: Any) -> dict[str, Any]:
         ],
         "history": list(reversed(services.ladder_history(enterprise.id, day))),
         "results": results.results_for(enterprise.id),
+        "stale_since": enterprise.eligibility_stale_since,
         "applications": applications,
         "moves": services.allowed_moves,
         "move_form": MoveForm(),

@@ -8,10 +8,10 @@ many changes were made. The nightly task recomputes everything (dates move on, s
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tracker.clock import now_utc, today
 from tracker.commit_hooks import BeforeCommit
@@ -62,6 +62,7 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None) -> int:
     if not ids:
         return 0
     day = as_of or today()
+    started = now_utc()
     thresholds = local_thresholds()
     firms = {e.id: e for e in db.session.scalars(select(Enterprise).where(Enterprise.id.in_(ids)))}
     metrics: dict[int, list[AnnualMetrics]] = {i: [] for i in ids}
@@ -95,8 +96,53 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None) -> int:
             row.candidate = candidate
             row.failed_count = sum(1 for c in result["criteria"] if c["status"] == "fail")
             row.computed_at = now
+    stale = [i for i, e in firms.items() if e.eligibility_stale_since is not None]
+    if stale:
+        _clear_stale(stale, started)
     db.session.flush()
     return len(firms)
+
+
+#: enterprises per UPDATE when marking or clearing stale results
+_STALE_BATCH = 500
+
+
+def mark_stale(enterprise_ids: Iterable[int]) -> None:
+    """Say these firms' stored results lag their facts until a recompute clears it; flushes.
+
+    Set in the same transaction as the change (a bulk commit handing the recompute to a
+    worker) or after a failed recompute, so a lost task leaves a visible, repairable mark.
+    """
+    ids = sorted(set(enterprise_ids))
+    now = now_utc()
+    for start in range(0, len(ids), _STALE_BATCH):
+        db.session.execute(
+            update(Enterprise)
+            .where(Enterprise.id.in_(ids[start:start + _STALE_BATCH]),
+                   Enterprise.eligibility_stale_since.is_(None))
+            # not an edit of the firm: its updated_at and version stay as they are
+            .values(eligibility_stale_since=now, updated_at=Enterprise.updated_at)
+            .execution_options(synchronize_session="fetch"))
+
+
+def mark_all_stale() -> None:
+    """Every active firm's results lag (a threshold changed): one UPDATE; flushes."""
+    db.session.execute(
+        update(Enterprise)
+        .where(Enterprise.status == "active", Enterprise.eligibility_stale_since.is_(None))
+        .values(eligibility_stale_since=now_utc(), updated_at=Enterprise.updated_at)
+        .execution_options(synchronize_session="fetch"))
+
+
+def _clear_stale(ids: list[int], computed_from: datetime) -> None:
+    """Clear marks set before this recompute read the facts; a later mark stays."""
+    for start in range(0, len(ids), _STALE_BATCH):
+        db.session.execute(
+            update(Enterprise)
+            .where(Enterprise.id.in_(ids[start:start + _STALE_BATCH]),
+                   Enterprise.eligibility_stale_since <= computed_from)
+            .values(eligibility_stale_since=None, updated_at=Enterprise.updated_at)
+            .execution_options(synchronize_session="fetch"))
 
 
 def results_for(enterprise_id: int) -> dict[str, EligibilityResult]:
@@ -121,6 +167,7 @@ def _recompute_before_commit(dirty: set[int]) -> None:
     from tracker.ladder.tasks import recompute_many
 
     ids = sorted(dirty)
+    mark_stale(ids)  # until the worker (or the catch-up run) has recomputed them
     for start in range(0, len(ids), INLINE_RECOMPUTE_LIMIT):
         enqueue_after_commit(recompute_many, ids[start:start + INLINE_RECOMPUTE_LIMIT])
 

@@ -1,20 +1,35 @@
 """Nightly upkeep of the ladder: rungs that expired overnight and fresh eligibility results.
 
 Tasks take ids and are safe to run twice: recomputing overwrites the same rows, and a rung
-refresh records a transition only when the rung actually changed.
+refresh records a transition only when the rung actually changed. Each chunk is its own
+transaction, tried again after a transient database error; a chunk that still fails leaves its
+firms marked stale (`Enterprise.eligibility_stale_since`), and the catch-up run on beat
+recomputes stale firms first.
 """
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
 
 from celery import shared_task
 from celery.schedules import crontab
 from sqlalchemy import select
 
+from tracker.celery_app import call_with_retries
+from tracker.clock import now_utc
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 
+log = logging.getLogger(__name__)
+
 #: enterprises recomputed per transaction, so one bad firm cannot hold a long lock
 CHUNK = 200
+#: a stale mark younger than this is left to the worker it was handed to
+CATCH_UP_GRACE = timedelta(minutes=2)
+#: firms the catch-up run recomputes at most per run (the next run takes the rest)
+CATCH_UP_LIMIT = 5000
 
 BEAT_SCHEDULE = {
     "ladder-recompute-nightly": {
@@ -23,6 +38,11 @@ BEAT_SCHEDULE = {
         # dropped, the next night's run does the same work.
         "schedule": crontab(hour=2, minute=30),
         "options": {"expires": 6 * 3600},
+    },
+    "ladder-recompute-stale": {
+        "task": "tracker.ladder.recompute_stale",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expires": 9 * 60},
     },
 }
 
@@ -39,33 +59,67 @@ def refresh_rungs_and_results(enterprise_ids: list[int]) -> int:
     return results.recompute(enterprise_ids)
 
 
+def _recompute_only(enterprise_ids: list[int]) -> int:
+    from tracker.ladder import results
+
+    return results.recompute(enterprise_ids)
+
+
+def _in_chunks(ids: list[int], work: Callable[[list[int]], int]) -> int:
+    """Each chunk committed on its own, retried on transient errors; a chunk that still fails
+    is marked stale (in a transaction of its own) and the error raised after the rest ran.
+    """
+    from tracker.ladder import results
+
+    def chunk_once(chunk: list[int]) -> int:
+        done = work(chunk)
+        db.session.commit()
+        return done
+
+    def mark(chunk: list[int]) -> None:
+        results.mark_stale(chunk)
+        db.session.commit()
+
+    done, failure = 0, None
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        try:
+            done += call_with_retries(chunk_once, chunk)
+        except Exception as exc:
+            log.exception("eligibility recompute failed for %d firms; marked stale", len(chunk))
+            call_with_retries(mark, chunk)
+            failure = exc
+    if failure is not None:
+        raise failure
+    return done
+
+
 @shared_task(name="tracker.ladder.recompute_enterprise", ignore_result=True)
 def recompute_enterprise(enterprise_id: int) -> int:
     """Recompute one firm (e.g. after an admin changed local thresholds)."""
-    done = refresh_rungs_and_results([enterprise_id])
-    db.session.commit()
-    return done
+    return _in_chunks([enterprise_id], refresh_rungs_and_results)
 
 
 @shared_task(name="tracker.ladder.recompute_many", ignore_result=True)
 def recompute_many(enterprise_ids: list[int]) -> int:
     """Recompute a batch of firms after a bulk change (an import of thousands of rows)."""
-    from tracker.ladder import results
-
-    done = 0
-    for start in range(0, len(enterprise_ids), CHUNK):
-        done += results.recompute(enterprise_ids[start:start + CHUNK])
-        db.session.commit()
-    return done
+    return _in_chunks(sorted(enterprise_ids), _recompute_only)
 
 
 @shared_task(name="tracker.ladder.recompute_all", ignore_result=True)
 def recompute_all() -> int:
-    """Every active firm, in chunks, each chunk its own transaction."""
+    """Every active firm, stale ones first, in chunks, each chunk its own transaction."""
     ids = list(db.session.scalars(
-        select(Enterprise.id).where(Enterprise.status == "active").order_by(Enterprise.id)))
-    done = 0
-    for start in range(0, len(ids), CHUNK):
-        done += refresh_rungs_and_results(ids[start:start + CHUNK])
-        db.session.commit()
-    return done
+        select(Enterprise.id).where(Enterprise.status == "active")
+        .order_by(Enterprise.eligibility_stale_since.is_(None), Enterprise.id)))
+    return _in_chunks(ids, refresh_rungs_and_results)
+
+
+@shared_task(name="tracker.ladder.recompute_stale", ignore_result=True)
+def recompute_stale() -> int:
+    """Catch-up: firms whose recompute was handed off or failed, oldest mark first."""
+    cutoff = now_utc() - CATCH_UP_GRACE
+    ids = list(db.session.scalars(
+        select(Enterprise.id).where(Enterprise.eligibility_stale_since < cutoff)
+        .order_by(Enterprise.eligibility_stale_since, Enterprise.id).limit(CATCH_UP_LIMIT)))
+    return _in_chunks(ids, refresh_rungs_and_results)

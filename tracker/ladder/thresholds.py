@@ -12,6 +12,7 @@ from typing import Any
 from tracker.celery_app import enqueue_after_commit
 from tracker.ladder import services
 from tracker.ladder.models import LocalThreshold
+from tracker.ladder.results import mark_all_stale
 from tracker.ladder.tasks import recompute_all
 
 
@@ -21,5 +22,6 @@ def change_local_thresholds(kind: str, values: dict[str, Any], *, actor_id: int 
     recompute of every firm to run after the commit; flushes, the caller commits."""
     row = services.save_local_thresholds(kind, values, actor_id=actor_id,
                                          expected_version=expected_version)
+    mark_all_stale()  # shown as out of date until the worker (or the catch-up run) is done
     enqueue_after_commit(recompute_all)
     return row
