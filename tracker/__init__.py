@@ -11,6 +11,7 @@ from flask_babel import gettext
 from flask_babel import refresh as refresh_locale
 from flask_login import current_user
 
+from tracker import inputs
 from tracker.extensions import babel, configure_sqlite, csrf, db, login_manager, migrate
 from tracker.features import FEATURES
 from tracker.i18n import translation_directories
@@ -39,6 +40,7 @@ def create_app(config: object | str | None = None) -> Flask:
             else "config.Config"
     app.config.from_object(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    inputs.init_app(app)  # before any blueprint: the bounded <int:> converter must be in place
 
     db.init_app(app)
     with app.app_context():

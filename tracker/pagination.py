@@ -11,6 +11,8 @@ from typing import Any
 from flask import current_app, request
 from sqlalchemy import Select, and_, literal, or_, tuple_
 
+from tracker.inputs import MAX_INT, has_control_characters
+
 #: the most rows one page (or one API call) may ask for with ?size=
 MAX_PAGE_SIZE = 200
 
@@ -35,25 +37,35 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a cursor value")
+
+
 def decode_cursor(cursor: str, keys: list[SortKey]) -> list[Any] | None:
+    """The sort values a cursor carries, or None for anything we did not write ourselves."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        raw = json.loads(base64.urlsafe_b64decode(padded))
+        raw = json.loads(base64.urlsafe_b64decode(padded), parse_constant=_refuse_constant)
         if not isinstance(raw, list) or len(raw) != len(keys):
             return None
         out = []
         for key, value in zip(keys, raw, strict=True):
             if key.kind == "int":
-                value = int(value)
+                if not isinstance(value, int) or abs(value) > MAX_INT:
+                    return None
             elif key.kind == "date":
                 value = date.fromisoformat(value)
             elif key.kind == "datetime":
                 value = datetime.fromisoformat(value)
             else:
+                if not isinstance(value, str | None):
+                    return None  # we only ever write text (or null) for a text key
                 value = str(value)
+                if has_control_characters(value):
+                    return None
             out.append(value)
         return out
-    except (ValueError, TypeError, json.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError, RecursionError, json.JSONDecodeError):
         return None
 
 

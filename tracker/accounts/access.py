@@ -52,6 +52,8 @@ def safe_next(target: str | None, default: str) -> str:
     if not target:
         return default
     target = target.strip().replace("\\", "/")
+    if any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return default  # CR/LF and friends would split the Location header
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default

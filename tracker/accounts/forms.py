@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from tracker.accounts.roles import ROLE_LABELS
+from tracker.inputs import TrackerForm
 from tracker.vocabulary import ZONES
 
 
-class LoginForm(FlaskForm):
+class LoginForm(TrackerForm):
     email = EmailField(_l("邮箱"), validators=[DataRequired(), Email()])
     password = PasswordField(_l("密码"), validators=[DataRequired()])
     remember = BooleanField(_l("记住我"))
 
 
-class UserForm(FlaskForm):
+class UserForm(TrackerForm):
     email = EmailField(_l("邮箱"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=100)])
     role = SelectField(_l("角色"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])

@@ -3,6 +3,7 @@
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
+from tracker.inputs import BadJson, json_body
 from tracker.ladder.rules import FactsError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -21,10 +22,13 @@ def eligibility_evaluate():
         return _error(401, "unauthorized", "请先登录")
     if not request.is_json:
         return _error(415, "unsupported_media_type", "请求须为 Content-Type: application/json")
-    facts = request.get_json(silent=True)
-    if facts is None:
+    try:
+        facts = json_body()
+    except BadJson as exc:
+        if exc.too_deep:
+            return _error(400, "bad_request", f"请求体嵌套过深：{exc}")
         return _error(422, "invalid_facts", "请求体不是有效的 JSON",
-                      errors=[{"field": "", "message": "请求体不是有效的 JSON"}])
+                      errors=[{"field": "", "message": str(exc)}])
     try:
         return jsonify(evaluate_facts(facts))
     except FactsError as exc:

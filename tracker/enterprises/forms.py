@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -28,6 +27,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.enterprises.models import ACTIVITY_KINDS, METRIC_LABELS, MONEY_FIELDS
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
+from tracker.inputs import TrackerForm
 from tracker.vocabulary import HONOURS
 
 
@@ -40,7 +40,7 @@ def _tri_state(label):
     return SelectField(label, choices=[("1", "是"), ("0", "否"), ("", "未知")], default="1")
 
 
-class EnterpriseForm(FlaskForm):
+class EnterpriseForm(TrackerForm):
     version = HiddenField()
     uscc = StringField(_l("统一社会信用代码"), validators=[DataRequired(), Length(max=40)])
     uscc_override_reason = TextAreaField(
@@ -83,12 +83,12 @@ def tri_state_raw(value: bool | None) -> str:
     return {True: "1", False: "0"}.get(value, "")
 
 
-class ArchiveForm(FlaskForm):
+class ArchiveForm(TrackerForm):
     version = HiddenField(validators=[DataRequired()])
     reason = TextAreaField(_l("原因"), validators=[Optional(), Length(max=500)])
 
 
-class ContactForm(FlaskForm):
+class ContactForm(TrackerForm):
     name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=100)])
     title = StringField(_l("职务"), validators=[Optional(), Length(max=100)])
     phone = StringField(_l("电话"), validators=[Optional(), Length(max=40)])
@@ -97,7 +97,7 @@ class ContactForm(FlaskForm):
     locale = SelectField(_l("邮件语言"), choices=[("zh_CN", "中文"), ("en", "English")])
 
 
-class MetricsForm(FlaskForm):
+class MetricsForm(TrackerForm):
     version = HiddenField()
     fiscal_year = IntegerField(_l("年度"), validators=[DataRequired(), NumberRange(1980, 2100)])
 
@@ -111,7 +111,7 @@ for _name, _label in METRIC_LABELS.items():
     setattr(MetricsForm, _name, _field)
 
 
-class ActivityForm(FlaskForm):
+class ActivityForm(TrackerForm):
     kind = SelectField(_l("类型"), choices=list(ACTIVITY_KINDS.items()))
     subject = StringField(_l("主题"), validators=[DataRequired(), Length(max=200)])
     body = TextAreaField(_l("内容"), validators=[Optional(), Length(max=4000)])

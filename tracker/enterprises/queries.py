@@ -12,6 +12,7 @@ from tracker.accounts.scope import enterprise_scope
 from tracker.enterprises import uscc
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
+from tracker.inputs import parse_int
 from tracker.pagination import Page, SortKey, keyset_page
 
 SORTS: dict[str, list[SortKey]] = {
@@ -45,7 +46,7 @@ class EnterpriseFilters:
             zone=args.get("zone", ""),
             tech_field=args.get("tech_field", ""),
             rung=args.get("rung", ""),
-            officer_id=int(officer) if officer.isdigit() else None,
+            officer_id=parse_int(officer),
             status=args.get("status", "active") or "active",
             sort=args.get("sort") if args.get("sort") in SORTS else "name",
         )

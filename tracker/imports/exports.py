@@ -23,6 +23,7 @@ from tracker.enterprises.queries import EnterpriseFilters, filtered_query
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
 from tracker.incubation.models import GRADUATION_BASES, TENANCY_STATUSES, Carrier, Tenancy
+from tracker.inputs import parse_int
 from tracker.ladder.models import QUALIFICATION_STATUSES, Qualification
 from tracker.spreadsheets import Column
 from tracker.spreadsheets import export_response as export_response  # re-exported for views
@@ -91,12 +92,11 @@ class QualificationFilters:
 
     @classmethod
     def from_args(cls, args: Any) -> QualificationFilters:
-        year = args.get("year", "")
         return cls(kind=args.get("kind", "") if args.get("kind") in KINDS else "",
                    zone=args.get("zone", "") if args.get("zone") in ZONES else "",
                    status=args.get("status", "") if args.get("status") in
                    QUALIFICATION_STATUSES else "",
-                   year=int(year) if year.isdigit() else None)
+                   year=parse_int(args.get("year"), low=1900, high=2100))
 
 
 def qualification_query(user: User, filters: QualificationFilters, day: date | None = None):
@@ -152,9 +152,8 @@ def tenancy_rows(user: User, args: Any) -> Iterator[list[Any]]:
              .join(Enterprise, Enterprise.id == Tenancy.enterprise_id)
              .join(Carrier, Carrier.id == Tenancy.carrier_id)
              .where(tenancy_scope(user)))
-    carrier_id = args.get("carrier_id", "")
-    if carrier_id.isdigit():
-        query = query.where(Tenancy.carrier_id == int(carrier_id))
+    if (carrier_id := parse_int(args.get("carrier_id"))) is not None:
+        query = query.where(Tenancy.carrier_id == carrier_id)
     if args.get("status") in TENANCY_STATUSES:
         query = query.where(Tenancy.status == args["status"])
     query = query.order_by(Carrier.name, Enterprise.name, Tenancy.id).execution_options(

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
 from tracker.imports.models import IMPORT_KINDS
+from tracker.inputs import TrackerForm
 from tracker.vocabulary import KINDS
 
 
-class UploadForm(FlaskForm):
+class UploadForm(TrackerForm):
     kind = SelectField(_l("名单类型"), choices=list(IMPORT_KINDS.items()))
     file = FileField(_l("文件（.xlsx 或 .csv）"), validators=[
         FileRequired(_l("请选择要导入的文件")),
@@ -20,7 +20,7 @@ class UploadForm(FlaskForm):
     ])
 
 
-class MappingForm(FlaskForm):
+class MappingForm(TrackerForm):
     year = IntegerField(_l("数据年度（表中没有年度列时，人数、收入等归入此年度）"),
                         validators=[NumberRange(1980, 2100, _l("年度应在 1980–2100 之间"))])
     qualification_kind = SelectField(_l("名单资质类型（表中没有“资质类型”列时使用）"),
@@ -30,15 +30,15 @@ class MappingForm(FlaskForm):
                               validators=[Optional()])
 
 
-class RunForm(FlaskForm):
+class RunForm(TrackerForm):
     keep_valid = BooleanField(_l("只导入正确的行（默认：有任何错误则全部不导入）"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(TrackerForm):
     """An empty form: the CSRF token is the point."""
 
 
-class ReconcileForm(FlaskForm):
+class ReconcileForm(TrackerForm):
     kind = SelectField(_l("名单资质类型"), choices=list(KINDS.items()))
     year = IntegerField(_l("名单年度（可选：只与该年度认定的记录比较）"),
                         validators=[Optional(), NumberRange(1980, 2100)])

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 from tracker.imports.normalise import cell_text, is_blank
 
@@ -76,7 +77,13 @@ def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, list[Any]]], Callable[[],
     reader = csv.reader(handle, dialect)
 
     def rows():
-        yield from enumerate(reader, start=1)
+        number = 0
+        try:
+            for number, cells in enumerate(reader, start=1):  # noqa: B007 - named in the error
+                yield number, cells
+        except csv.Error as exc:  # e.g. a field longer than csv.field_size_limit()
+            raise FileUnreadable(
+                f"第 {number + 1} 行无法读取（单元格过长或引号不匹配）：{exc}"[:300]) from exc
 
     return rows(), handle.close, lines
 
@@ -98,10 +105,15 @@ def _xlsx_rows(path: Path) -> tuple[Iterator[tuple[int, list[Any]]], Callable[[]
 
     def rows():
         expected = 1
-        for row in sheet.iter_rows():
-            number = next((c.row for c in row if getattr(c, "row", None)), expected)
-            expected = number + 1
-            yield number, [c.value for c in row]
+        try:
+            for row in sheet.iter_rows():
+                number = next((c.row for c in row if getattr(c, "row", None)), expected)
+                expected = number + 1
+                yield number, [c.value for c in row]
+        except (ParseError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+            raise FileUnreadable(
+                f"Excel 文件第 {expected} 行附近内容已损坏，无法读取；"
+                "请在 Excel 中打开并另存为 .xlsx 后再上传") from exc
 
     return rows(), workbook.close, total
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -23,13 +22,14 @@ from tracker.incubation.models import (
     GRADUATION_BASES,
     PROPOSAL_ACTIONS,
 )
+from tracker.inputs import TrackerForm
 
 
 def _optional_int(value):
     return int(value) if value not in (None, "", "None") else None
 
 
-class CarrierForm(FlaskForm):
+class CarrierForm(TrackerForm):
     version = HiddenField()
     name = StringField(_l("载体名称"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(_l("载体类型"), choices=list(CARRIER_KINDS.items()))
@@ -48,7 +48,7 @@ class CarrierForm(FlaskForm):
                                        validators=[Optional(), NumberRange(1, 120)])
 
 
-class _TenancyTermsForm(FlaskForm):
+class _TenancyTermsForm(TrackerForm):
     """Move-in date, term and area: the same fields when a tenancy is opened or corrected."""
 
     moved_in_on = DateField(_l("入驻日期"), validators=[DataRequired()])
@@ -68,7 +68,7 @@ class TenancyEditForm(_TenancyTermsForm):
     version = HiddenField()
 
 
-class ProposalForm(FlaskForm):
+class ProposalForm(TrackerForm):
     action = SelectField(_l("变更类型"), choices=list(PROPOSAL_ACTIONS.items()))
     effective_on = DateField(_l("生效日期"), validators=[DataRequired()])
     graduation_basis = SelectField(_l("毕业依据"),
@@ -80,7 +80,7 @@ class ProposalForm(FlaskForm):
     next_carrier_note = StringField(_l("拟转入载体"), validators=[Optional(), Length(max=200)])
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(TrackerForm):
     version = HiddenField()
     #: sent by the pressed button (approve / reject); not a HiddenField, or hidden_tag() would
     #: render an empty input that comes first in the form data and hides the button's value
@@ -90,11 +90,11 @@ class DecisionForm(FlaskForm):
     next_moved_in_on = DateField(_l("转入日期"), validators=[Optional()])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(TrackerForm):
     """A bare form: CSRF only, for one-button actions."""
 
 
-class CycleForm(FlaskForm):
+class CycleForm(TrackerForm):
     name = StringField(_l("周期名称"), validators=[DataRequired(), Length(max=100)],
                        description=_l("如：2026年第三季度"))
     period_start = DateField(_l("统计期起始日"), validators=[DataRequired()])
@@ -104,7 +104,7 @@ class CycleForm(FlaskForm):
     due_on = DateField(_l("报送截止日期"), validators=[DataRequired()])
 
 
-class ReportForm(FlaskForm):
+class ReportForm(TrackerForm):
     version = HiddenField()
     revenue = DecimalField(_l("营业收入（万元，当年累计）"), places=6,
                            validators=[Optional(), NumberRange(min=0)])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
@@ -20,6 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from tracker.enterprises.forms import MultiCheckboxField
 from tracker.enterprises.zones import TECH_FIELDS
+from tracker.inputs import TrackerForm
 from tracker.ladder.models import APPLICATION_STATUSES
 from tracker.ladder.rules import HONOURS, KINDS
 from tracker.ladder.validity import TIANJIN_KINDS
@@ -29,7 +29,7 @@ def _optional_int(value):
     return int(value) if value not in (None, "") else None
 
 
-class QualificationForm(FlaskForm):
+class QualificationForm(TrackerForm):
     version = HiddenField()
     kind = SelectField(_l("资质类型"), choices=list(KINDS.items()))
     number = StringField(_l("证书/登记编号"), validators=[Optional(), Length(max=60)],
@@ -45,14 +45,14 @@ class QualificationForm(FlaskForm):
     evidence = FileField(_l("证明文件（PDF/JPG/PNG）"))
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(TrackerForm):
     version = HiddenField()
     revoked_on = DateField(_l("撤销日期"), validators=[InputRequired(_l("请填写撤销日期"))])
     reason = TextAreaField(_l("撤销原因"),
                            validators=[DataRequired(_l("请填写撤销原因")), Length(max=1000)])
 
 
-class ApplicationForm(FlaskForm):
+class ApplicationForm(TrackerForm):
     kind = SelectField(_l("申报类型"), choices=list(KINDS.items()))
     year = IntegerField(_l("申报年度"), validators=[InputRequired(_l("请填写申报年度"))])
     batch = StringField(_l("批次"), validators=[Optional(), Length(max=100)])
@@ -61,7 +61,7 @@ class ApplicationForm(FlaskForm):
     notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
 
 
-class ApplicationEditForm(FlaskForm):
+class ApplicationEditForm(TrackerForm):
     version = HiddenField()
     batch = StringField(_l("批次"), validators=[Optional(), Length(max=100)])
     owner_id = SelectField(_l("负责人"), coerce=_optional_int)
@@ -69,13 +69,13 @@ class ApplicationEditForm(FlaskForm):
     notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
 
 
-class MoveForm(FlaskForm):
+class MoveForm(TrackerForm):
     version = HiddenField()
     to_status = SelectField(_l("新状态"), choices=list(APPLICATION_STATUSES.items()))
     note = StringField(_l("说明"), validators=[Optional(), Length(max=300)])
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(TrackerForm):
     version = HiddenField()
     number = StringField(_l("证书/登记编号"), validators=[Optional(), Length(max=60)])
     granted_on = DateField(_l("认定（发证）日期"), validators=[InputRequired(_l("请填写认定日期"))])
@@ -103,7 +103,7 @@ class YearForm(Form):
                                     validators=[Optional()])
 
 
-class SelfAssessmentForm(FlaskForm):
+class SelfAssessmentForm(TrackerForm):
     as_of = DateField(_l("评估日期"), validators=[InputRequired(_l("请填写评估日期"))])
     kinds = MultiCheckboxField(_l("评估类型"), choices=list(KINDS.items()))
     founded_on = DateField(_l("成立日期"), validators=[Optional()])
@@ -123,7 +123,7 @@ class SelfAssessmentForm(FlaskForm):
     y3 = FormField(YearForm)
 
 
-class ThresholdForm(FlaskForm):
+class ThresholdForm(TrackerForm):
     """One locally configured rung; labels follow rules.LOCAL_THRESHOLD_KEYS (money in 万元)."""
 
     version = HiddenField()
@@ -143,7 +143,7 @@ class ThresholdForm(FlaskForm):
                          validators=[Optional(), Length(max=300)])
 
 
-class BatchForm(FlaskForm):
+class BatchForm(TrackerForm):
     kind = SelectField(_l("类型"), choices=[(k, KINDS[k]) for k in TIANJIN_KINDS])
     batch = StringField(_l("批次"), validators=[DataRequired(_l("请填写批次")), Length(max=100)])
     valid_until = DateField(_l("有效期至"), validators=[Optional()],

@@ -12,6 +12,7 @@ from tracker.accounts.scope import enterprise_scope
 from tracker.clock import today
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
+from tracker.inputs import parse_int
 from tracker.ladder.models import (
     APPLICATION_STATUSES,
     OPEN_APPLICATION_STATUSES,
@@ -46,9 +47,9 @@ class BoardFilters:
         officer, year = args.get("officer_id", ""), args.get("year", "")
         return cls(
             zone=args.get("zone", ""), tech_field=args.get("tech_field", ""),
-            officer_id=int(officer) if officer.isdigit() else None,
+            officer_id=parse_int(officer),
             kind=args.get("kind", "") if args.get("kind", "") in KINDS else "",
-            year=int(year) if year.isdigit() else None,
+            year=parse_int(year, low=1900, high=2100),
         )
 
     def apply(self, query):

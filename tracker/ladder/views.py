@@ -29,6 +29,7 @@ from tracker.clock import today
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
 from tracker.forms_support import Outcome, commit_or_report, flash_form_errors, page_status
+from tracker.inputs import arg_int
 from tracker.ladder import gaps, queries, results, services, validity
 from tracker.ladder.facts import ENTERPRISE_FLAGS, YEAR_FIELDS, build_facts
 from tracker.ladder.forms import (
@@ -388,8 +389,8 @@ def self_assessment():
     enterprise = None
     if request.method == "GET":
         form.as_of.data = today()
-        if request.args.get("enterprise_id", "").isdigit():
-            enterprise = get_enterprise_or_404(current_user, int(request.args["enterprise_id"]))
+        if (enterprise_id := arg_int("enterprise_id")) is not None:
+            enterprise = get_enterprise_or_404(current_user, enterprise_id)
             _prefill(form, enterprise)
     status = 200
     if form.validate_on_submit() or enterprise is not None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from tracker.enterprises.forms import MultiCheckboxField
+from tracker.inputs import TrackerForm
 from tracker.reminders.models import PROGRAMMES, RECIPIENT_KINDS
 
 
@@ -27,7 +27,7 @@ def parse_offsets(raw: str) -> list[int]:
     return sorted(set(values), reverse=True)
 
 
-class RuleForm(FlaskForm):
+class RuleForm(TrackerForm):
     name = StringField(_l("规则名称"), validators=[DataRequired(_l("请填写规则名称")),
                                                 Length(max=200)])
     offsets = StringField(_l("提前天数"),
@@ -48,7 +48,7 @@ class RuleForm(FlaskForm):
             raise ValidationError(_l("请至少选择一类接收人"))
 
 
-class CycleForm(FlaskForm):
+class CycleForm(TrackerForm):
     programme = SelectField(_l("项目"), choices=[(code, label) for code, (label, _k)
                                                in PROGRAMMES.items()])
     year = IntegerField(_l("年度"), validators=[

@@ -29,6 +29,7 @@ from tracker.extensions import db
 from tracker.forms_support import Outcome, commit_or_report, page_status
 from tracker.imports import exports
 from tracker.incubation.models import Tenancy
+from tracker.inputs import parse_int
 from tracker.ladder.models import Application, Qualification
 from tracker.pagination import SortKey, keyset_page, requested_size
 from tracker.reminders import ical, services
@@ -86,8 +87,8 @@ def _filtered(args) -> tuple[Any, dict[str, str]]:
             select(Enterprise.id).where(Enterprise.name.contains(filters["q"]))))
     if filters["to"]:
         query = query.where(Reminder.to_address.contains(filters["to"].lower()))
-    if filters["enterprise_id"].isdigit():
-        query = query.where(Reminder.enterprise_id == int(filters["enterprise_id"]))
+    if (enterprise_id := parse_int(filters["enterprise_id"])) is not None:
+        query = query.where(Reminder.enterprise_id == enterprise_id)
     for key, op in (("due_from", "__ge__"), ("due_to", "__le__")):
         try:
             day = date.fromisoformat(filters[key]) if filters[key] else None
