@@ -24,14 +24,15 @@ from tracker.extensions import db
 from tracker.imports import columns, engine
 from tracker.imports.models import ImportChange, ImportJob, MappingPreset
 from tracker.imports.reader import FileUnreadable, open_sheet
-from tracker.incubation.models import Tenancy
+from tracker.incubation.models import StatusProposal, Tenancy
 from tracker.labels import AUDIT_LABELS
 from tracker.ladder import services as ladder_services
 from tracker.ladder.models import Application, EligibilityResult, Qualification, StageTransition
 from tracker.signals import enterprise_changed
 
 ENTITY_MODELS = {"enterprise": Enterprise, "contact": Contact, "metrics": AnnualMetrics,
-                 "qualification": Qualification, "tenancy": Tenancy}
+                 "qualification": Qualification, "tenancy": Tenancy,
+                 "tenancy_proposal": StatusProposal}
 
 
 class UndoRefused(Exception):
@@ -89,7 +90,8 @@ def job_options(job: ImportJob, *, dry_run: bool) -> engine.Options:
     return engine.Options(kind=job.kind, mapping=dict(opts.get("mapping") or {}),
                           year=int(opts.get("year") or engine.default_year()), dry_run=dry_run,
                           keep_valid=bool(opts.get("keep_valid")),
-                          qualification_kind=opts.get("qualification_kind") or None)
+                          qualification_kind=opts.get("qualification_kind") or None,
+                          official_list=bool(opts.get("official_list")))
 
 
 def progress_path(job_id: int) -> Path:
