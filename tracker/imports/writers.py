@@ -142,6 +142,8 @@ def _close_as_listed(tenancy: Tenancy, data: dict[str, Any], *, official_list: b
         raise FieldError({"ended_on": "名单中已毕业或已退出的企业需要填写毕业/退出日期"})
     reason = IMPORTED_REASON if action == "exit" else None
     if official_list:
+        if user is not None and not incubation_services.may_decide(user):
+            raise FieldError({"status": "只有局审核人员可以按官方名单直接登记毕业或退出"})
         incubation_services.close_tenancy(
             tenancy, action, data["ended_on"], graduation_basis=data.get("graduation_basis"),
             reason=reason, source="import", official_list=True,
