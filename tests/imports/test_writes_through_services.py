@@ -170,3 +170,16 @@ def test_a_closed_tenancy_is_not_reopened_or_redated_by_a_list(write_xlsx, burea
     job = run_file(path, "tenancies", user=bureau, official_list=True, keep_valid=True)
     assert job.updated == 0
     assert "已结束" in job.errors[0]["message"]
+
+
+def test_undoing_an_official_close_takes_its_transition_back(write_xlsx, bureau):
+    carrier = make_carrier(name="名单孵化器")
+    firm = make_enterprise(uscc=valid_uscc(93009), founded_on=date(2023, 1, 1))
+    tenancy = _incubating(firm, carrier)
+    job = run_file(_graduation_sheet(write_xlsx, firm, carrier), "tenancies", user=bureau,
+                   official_list=True)
+    services.undo_job(job, user_id=bureau.id)
+    tenancy = db.session.get(Tenancy, tenancy.id)
+    assert (tenancy.status, tenancy.ended_on, tenancy.graduation_basis) == (
+        "incubating", None, None)
+    assert _incubation(firm.id) == [(None, "incubator", date(2024, 1, 31), "tenancy")]

@@ -24,6 +24,7 @@ from tracker.extensions import db
 from tracker.imports import columns, engine
 from tracker.imports.models import ImportChange, ImportJob, MappingPreset
 from tracker.imports.reader import FileUnreadable, open_sheet
+from tracker.incubation import services as incubation_services
 from tracker.incubation.models import StatusProposal, Tenancy
 from tracker.labels import AUDIT_LABELS
 from tracker.ladder import services as ladder_services
@@ -221,6 +222,8 @@ def undo_job(job: ImportJob, *, user_id: int | None) -> int:
                          audit.apply_changes(obj, restored, list(restored)),
                          enterprise_id=change.enterprise_id, actor_id=user_id,
                          summary=f"撤销导入任务 #{job.id}")
+            if change.entity_type == "tenancy" and "status" in restored:
+                incubation_services.forget_closing(obj)  # the stay is open again
         db.session.flush()
         if change.enterprise_id:
             touched.add(change.enterprise_id)

@@ -537,6 +537,23 @@ def close_tenancy(
     return tenancy
 
 
+def forget_closing(tenancy: Tenancy) -> int:
+    """After an undone import reopened a stay, drop the move that recorded its closing.
+
+    The stay is incubating again, so a transition to graduated/exited for it would tell a story
+    the records no longer support. Returns how many moves went.
+    """
+    if tenancy.status != "incubating":
+        return 0
+    moves = list(db.session.scalars(select(StageTransition).where(
+        StageTransition.tenancy_id == tenancy.id, StageTransition.chain == "incubation",
+        StageTransition.to_stage.in_(("graduated", "exited")))))
+    for move in moves:
+        db.session.delete(move)
+    db.session.flush()
+    return len(moves)
+
+
 def approve(proposal: StatusProposal, *, user: Any, comment: str | None = None,
             next_carrier: Carrier | None = None, next_moved_in_on: date | None = None,
             expected_version: int | None = None) -> StatusProposal:
