@@ -105,6 +105,9 @@ def test_imported_graduation_is_a_proposal_unless_the_list_is_official(write_xls
     assert (proposal.action, proposal.status, proposal.effective_on, proposal.graduation_basis) \
         == ("graduate", "pending", date(2026, 6, 30), "investment")
     assert _incubation(firm.id) == [(None, "incubator", date(2024, 1, 31), "tenancy")]
+    again = run_file(_graduation_sheet(write_xlsx, firm, carrier, "again.xlsx"), "tenancies",
+                     user=bureau)
+    assert (again.updated, again.unchanged) == (0, 1), again.errors  # already waiting
     services.undo_job(job, user_id=bureau.id)  # the import's proposal goes with the import
     assert db.session.get(StatusProposal, proposal.id) is None
 

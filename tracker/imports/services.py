@@ -229,9 +229,10 @@ def undo_job(job: ImportJob, *, user_id: int | None) -> int:
             touched.add(change.enterprise_id)
     for enterprise_id in touched:
         enterprise = db.session.get(Enterprise, enterprise_id)
-        if enterprise is not None:  # the rung falls back when an imported title goes
-            ladder_services.refresh_rung(enterprise, source="import",
-                                         reason=f"撤销导入任务 #{job.id}", actor_id=user_id)
+        if enterprise is not None:  # rung and dated history fall back when a title goes
+            ladder_services.rebuild_ladder_history(enterprise, source="import",
+                                                   reason=f"撤销导入任务 #{job.id}",
+                                                   actor_id=user_id)
         enterprise_changed.send(enterprise_id)
     job.status, job.undone_at, job.undone_by_id = "undone", now_utc(), user_id
     audit.record("import", job.id, "restore", {}, actor_id=user_id,

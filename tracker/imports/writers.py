@@ -149,6 +149,10 @@ def _close_as_listed(tenancy: Tenancy, data: dict[str, Any], *, official_list: b
             reason=reason, source="import", official_list=True,
             actor_id=getattr(user, "id", None))
         return write
+    pending = incubation_services.pending_proposal(tenancy)
+    if pending is not None and (pending.action, pending.effective_on) == (action,
+                                                                          data["ended_on"]):
+        return write  # the same list again: its request is already waiting
     write.proposal = incubation_services.propose(
         tenancy, action, {"effective_on": data["ended_on"],
                           "graduation_basis": data.get("graduation_basis"),
