@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import count_queries
 from tests.factories import make_enterprise, make_user
 from tracker.audit.models import AuditEvent
 from tracker.clock import frozen
@@ -95,7 +96,8 @@ def test_title_revoked_as_mistaken_leaves_no_phantom_stay(typed_today):
     rebuilt = db.session.scalars(select(AuditEvent).where(
         AuditEvent.enterprise_id == firm.id, AuditEvent.entity_type == "enterprise",
         AuditEvent.action == "transition").order_by(AuditEvent.id)).all()
-    assert "ladder_history" in rebuilt[-1].changes  # the correction is on record
+    # the correction is on record, with the history as it was shown before
+    assert rebuilt[-1].changes["ladder_history"] == ["2026-03-20 无→国家高新技术企业", None]
 
 
 def test_backdated_revocation_rebuilds_the_order(typed_today):
@@ -104,6 +106,10 @@ def test_backdated_revocation_rebuilds_the_order(typed_today):
     services.grant_qualification(firm, "tech_sme", "2026120116000123", date(2026, 3, 1))
     services.revoke_qualification(hnte, date(2025, 6, 1), "年报连续两年未报，资格取消")
     assert firm.current_rung == "tech_sme"
+    event = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.enterprise_id == firm.id, AuditEvent.action == "transition")
+        .order_by(AuditEvent.id.desc())).first()
+    assert event.changes["ladder_history"][0] == "2024-11-01 无→国家高新技术企业"
     assert _history(firm) == [(None, "hnte", date(2024, 11, 1), 212),
                               ("hnte", None, date(2025, 6, 1), 273),
                               (None, "tech_sme", date(2026, 3, 1), 275)]
@@ -150,3 +156,17 @@ def test_stored_rung_disagreeing_with_the_timeline_is_a_problem(typed_today):
     firm.current_rung = "tech_sme"
     db.session.flush()
     assert any("current_rung" in p for p in services.transition_order_problems(firm.id))
+
+
+def test_order_problems_for_many_firms_at_once(typed_today):
+    sound, broken = make_enterprise(), make_enterprise()
+    for firm in (sound, broken):
+        services.grant_qualification(firm, "hnte", "GR202412000001", date(2024, 11, 1))
+    db.session.add(StageTransition(enterprise_id=broken.id, chain="ladder", from_stage="hnte",
+                                   to_stage=None, effective_on=date(2024, 11, 1),
+                                   source="manual"))
+    db.session.flush()
+    with count_queries() as queries:
+        found = services.transition_order_problems_many([sound.id, broken.id])
+    assert len(queries) <= 3
+    assert found[sound.id] == [] and any("同日" in p for p in found[broken.id])

@@ -137,6 +137,7 @@ def rebuild_ladder_history(
     quals = qualifications if qualifications is not None else qualifications_of(enterprise.id)
     timeline = validity.rung_timeline(quals, day)
     stored = _ladder_transitions(enterprise.id)
+    before = "；".join(_step_text(t.effective_on, t.from_stage, t.to_stage) for t in stored)
     unused = list(stored)
     kept: list[StageTransition] = []
     created: list[StageTransition] = []
@@ -189,15 +190,11 @@ def rebuild_ladder_history(
     changes: dict[str, list[Any]] = {}
     if old != new:
         changes["current_rung"] = [old, new]
-    appended_only = not unused and not redated and all(
-        t.effective_on >= max((k.effective_on for k in kept), default=t.effective_on)
-        for t in created)
-    if not appended_only:
+    if created or unused or redated:
         changes["ladder_history"] = [
-            "；".join(_step_text(t.effective_on, t.from_stage, t.to_stage)
-                     for t in sorted(stored, key=lambda t: (t.effective_on, t.id or 0))),
-            "；".join(_step_text(*s[:3]) for s in (
-                (st.effective_on, st.from_stage, st.to_stage) for st in timeline)),
+            before or None,
+            "；".join(_step_text(st.effective_on, st.from_stage, st.to_stage)
+                     for st in timeline) or None,
         ]
     summary = (f"梯度：{KINDS.get(old, '无')} → {KINDS.get(new, '无')}（{source}）" if old != new
                else f"梯度历程按资质日期重排（{source}）")
@@ -237,11 +234,30 @@ def transition_order_problems(enterprise_id: int, on: date | None = None) -> lis
     """What is wrong with a firm's stored ladder history; empty when it is sound.
 
     Sound means: moves ordered by effective date, one per day at most, each starting where the
-    previous one ended, equal to the timeline the qualifications give, and ending on the
-    stored current rung. For the invariant checker; reads only.
+    previous one ended, equal to the timeline the qualifications give on `on` (default today),
+    and ending on the stored current rung. For the invariant checker; reads only.
     """
+    return transition_order_problems_many([enterprise_id], on)[enterprise_id]
+
+
+def transition_order_problems_many(enterprise_ids: list[int], on: date | None = None
+                                   ) -> dict[int, list[str]]:
+    """transition_order_problems for many firms in three queries (the nightly check)."""
     day = on or today()
-    stored = _ladder_transitions(enterprise_id)
+    moves: dict[int, list[StageTransition]] = {i: [] for i in enterprise_ids}
+    for t in db.session.scalars(
+            select(StageTransition).where(StageTransition.enterprise_id.in_(enterprise_ids),
+                                          StageTransition.chain == "ladder")
+            .order_by(StageTransition.effective_on, StageTransition.id)):
+        moves[t.enterprise_id].append(t)
+    quals = qualifications_by_enterprise(enterprise_ids)
+    rungs = dict(db.session.execute(select(Enterprise.id, Enterprise.current_rung)
+                                    .where(Enterprise.id.in_(enterprise_ids))).all())
+    return {i: _order_problems(moves[i], quals[i], rungs.get(i), day) for i in enterprise_ids}
+
+
+def _order_problems(stored: list[StageTransition], quals: list[Qualification],
+                    rung: str | None, day: date) -> list[str]:
     problems: list[str] = []
     previous: StageTransition | None = None
     for t in stored:
@@ -255,7 +271,6 @@ def transition_order_problems(enterprise_id: int, on: date | None = None) -> lis
             problems.append(f"{_step_text(t.effective_on, t.from_stage, t.to_stage)} 是第一条，"
                             "却不是从无梯度开始")
         previous = t
-    quals = qualifications_of(enterprise_id)
     derived = [(s.effective_on, s.from_stage, s.to_stage)
                for s in validity.rung_timeline(quals, day)]
     actual = [(t.effective_on, t.from_stage, t.to_stage) for t in stored]
@@ -263,8 +278,6 @@ def transition_order_problems(enterprise_id: int, on: date | None = None) -> lis
         problems.append("梯度历程与资质日期不符：记录为 "
                         + ("；".join(_step_text(*a) for a in actual) or "无")
                         + "，按资质应为 " + ("；".join(_step_text(*d) for d in derived) or "无"))
-    rung = db.session.scalar(select(Enterprise.current_rung).where(
-        Enterprise.id == enterprise_id))
     expected = derived[-1][2] if derived else None
     if rung != expected:
         problems.append(f"current_rung 为 {rung or '无'}，按有效资质应为 {expected or '无'}")
