@@ -170,3 +170,17 @@ def test_order_problems_for_many_firms_at_once(typed_today):
         found = services.transition_order_problems_many([sound.id, broken.id])
     assert len(queries) <= 3
     assert found[sound.id] == [] and any("同日" in p for p in found[broken.id])
+
+
+def test_cli_rebuilds_histories_written_in_typed_order(app, typed_today):
+    firm = make_enterprise()
+    services.grant_qualification(firm, "hnte", "GR202412000001", date(2024, 11, 1))
+    (move,) = db.session.scalars(select(StageTransition).where(
+        StageTransition.enterprise_id == firm.id))
+    move.effective_on = date(2026, 10, 13)  # as the old refresh dated a late entry
+    db.session.commit()
+    assert services.transition_order_problems(firm.id)
+    result = app.test_cli_runner().invoke(args=["ladder", "rebuild-history"])
+    assert result.exit_code == 0 and "rebuilt 1" in result.output, result.output
+    assert services.transition_order_problems(firm.id) == []
+    assert db.session.get(StageTransition, move.id).effective_on == date(2024, 11, 1)

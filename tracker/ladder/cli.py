@@ -1,4 +1,4 @@
-"""`flask eligibility evaluate FILE|-` and `flask ladder recompute`: the engine from a shell."""
+"""`flask eligibility evaluate FILE|-`, `flask ladder recompute|rebuild-history`: from a shell."""
 
 from __future__ import annotations
 
@@ -43,3 +43,14 @@ def recompute_command() -> None:
     from tracker.ladder.tasks import recompute_all
 
     click.echo(f"recomputed {recompute_all()} enterprises")
+
+
+@ladder_cli.command("rebuild-history")
+def rebuild_history_command() -> None:
+    """Re-date every firm's ladder history from its titles where the stored one disagrees."""
+    from tracker.extensions import db
+    from tracker.ladder.services import rebuild_all_histories
+
+    count = rebuild_all_histories()
+    db.session.commit()
+    click.echo(f"rebuilt {count} ladder histories")

@@ -284,6 +284,28 @@ def _order_problems(stored: list[StageTransition], quals: list[Qualification],
     return problems
 
 
+def rebuild_all_histories(*, chunk: int = 500, actor_id: int | None = None) -> int:
+    """Rebuild every firm's ladder history whose stored moves disagree with its titles.
+
+    For histories written before moves were dated by the titles (typed-in order). Flushes per
+    chunk; the caller commits. Returns how many firms were rebuilt.
+    """
+    ids = list(db.session.scalars(select(Enterprise.id).order_by(Enterprise.id)))
+    rebuilt = 0
+    for start in range(0, len(ids), chunk):
+        part = ids[start:start + chunk]
+        problems = transition_order_problems_many(part)
+        quals = qualifications_by_enterprise(part)
+        for enterprise_id in (i for i in part if problems[i]):
+            enterprise = db.session.get(Enterprise, enterprise_id)
+            rebuild_ladder_history(enterprise, source="manual", actor_id=actor_id,
+                                   qualifications=quals[enterprise_id],
+                                   reason="按资质日期重建梯度历程")
+            rebuilt += 1
+        db.session.flush()
+    return rebuilt
+
+
 def ladder_history(enterprise_id: int, on: date | None = None) -> list[dict[str, Any]]:
     """Rung transitions oldest first, each with the days spent on the rung it moved to."""
     transitions = list(db.session.scalars(
