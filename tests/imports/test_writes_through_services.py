@@ -143,6 +143,9 @@ def test_imported_exit_from_an_official_list_writes_the_stage_transition(write_x
     assert job.updated == 1, job.errors
     assert db.session.get(Tenancy, tenancy.id).status == "exited"
     assert _incubation(firm.id)[-1] == ("incubator", "exited", date(2026, 5, 31), "import")
+    services.undo_job(job, user_id=bureau.id)
+    tenancy = db.session.get(Tenancy, tenancy.id)
+    assert (tenancy.status, tenancy.ended_on, tenancy.end_reason) == ("incubating", None, None)
 
 
 def test_new_tenancy_listed_as_graduated_follows_the_same_rule(write_xlsx, bureau):

@@ -488,7 +488,6 @@ class TenancyHandler(_Handler):
                 self.note(row, "tenancy", tenancy, "create", {},
                           audit.snapshot(tenancy, writers.TENANCY_FIELDS), enterprise.id)
             else:
-                tenancy = existing
                 before = audit.snapshot(existing, writers.TENANCY_FIELDS)
                 write = writers.update_tenancy(existing, data, **how)
                 if write.changes:

@@ -31,7 +31,7 @@ IMPORTED_REASON = "按导入名单登记"
 QUALIFICATION_FIELDS = ("kind", "number", "granted_on", "valid_until", "batch", "source",
                         "revoked_on", "revoked_reason")
 TENANCY_FIELDS = ("carrier_id", "moved_in_on", "term_ends_on", "status", "ended_on",
-                  "graduation_basis", "area_m2")
+                  "graduation_basis", "graduation_evidence", "end_reason", "area_m2")
 PROPOSAL_FIELDS = ("tenancy_id", "action", "effective_on", "graduation_basis", "reason",
                    "status")
 #: what a listed status asks for (in process: nothing to close)

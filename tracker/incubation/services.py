@@ -461,10 +461,6 @@ def _require_pending(proposal: StatusProposal, user: Any) -> None:
         raise FieldError({"status": "该申请已处理，不能重复审核"})
 
 
-#: the channels a tenancy is closed through, as the audit names them
-CLOSE_CHANNELS = ("proposal", "import", "manual")
-
-
 def close_tenancy(
     tenancy: Tenancy,
     action: str,
