@@ -51,6 +51,9 @@ FIELD_NAMES = {
     "receives_reminders": "接收提醒",
     "locale": "语言",
     "role": "角色",
+    "channel": "渠道",
+    "official_list": "按官方名单批准",
+    "ladder_history": "梯度历程",
     **METRIC_LABELS,
 }
 

@@ -142,10 +142,17 @@ def test_imported_title_moves_the_rung_and_undo_moves_it_back(write_xlsx, bureau
         assert db.session.get(type(firm), firm.id).current_rung == "hnte"
         services.undo_job(job, user_id=bureau.id)
         assert db.session.get(type(firm), firm.id).current_rung is None
+    # an undone import never happened: the history shows no stay on a title nobody held,
+    # and the audit keeps the record of the move and its withdrawal
     moves = db.session.scalars(select(StageTransition).where(
         StageTransition.enterprise_id == firm.id).order_by(StageTransition.id)).all()
-    assert [(m.from_stage, m.to_stage, m.source) for m in moves] == [
-        (None, "hnte", "import"), ("hnte", None, "import")]
+    assert moves == []
+    from tracker.audit.models import AuditEvent
+
+    rungs = db.session.scalars(select(AuditEvent.changes).where(
+        AuditEvent.enterprise_id == firm.id, AuditEvent.action == "transition")
+        .order_by(AuditEvent.id)).all()
+    assert [c["current_rung"] for c in rungs] == [[None, "hnte"], ["hnte", None]]
 
 
 def test_imported_tenancy_opens_through_the_incubation_rules(write_xlsx, bureau):

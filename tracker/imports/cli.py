@@ -25,7 +25,11 @@ from tracker.vocabulary import KINDS
               help="Fiscal year for metric columns (default: last calendar year).")
 @click.option("--qualification-kind", type=click.Choice(list(KINDS)), default=None,
               help="Qualification kind of every row when the list has no kind column.")
-def import_command(kind, file, dry_run, keep_valid, as_json, year, qualification_kind):
+@click.option("--official-list", is_flag=True,
+              help="Tenancies: the list is the bureau's official one, so its graduations and "
+                   "exits take effect (default: they become proposals to approve).")
+def import_command(kind, file, dry_run, keep_valid, as_json, year, qualification_kind,
+                   official_list):
     """Import an .xlsx or .csv list (exit 2 when the file itself cannot be read)."""
     try:
         if not file.exists():
@@ -36,7 +40,8 @@ def import_command(kind, file, dry_run, keep_valid, as_json, year, qualification
             stored = services.store_upload(stream, file.name)
         job = services.create_job(kind, stored, file.name, user_id=None)
         job.options = {**job.options, "year": year or engine.default_year(),
-                       "keep_valid": keep_valid, "qualification_kind": qualification_kind}
+                       "keep_valid": keep_valid, "qualification_kind": qualification_kind,
+                       "official_list": official_list}
         db.session.commit()
         job = jobs.start(job, dry_run=dry_run, wait=True)  # a shell waits for the counts
         db.session.commit()

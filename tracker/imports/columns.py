@@ -111,6 +111,10 @@ QUALIFICATION_FIELDS: tuple[Field, ...] = (
           ("有效期截止", "有效期截止日期", "到期日期", "截止日期", "有效期", "valid until",
            "expiry date", "expires"), "qualification"),
     Field("batch", "批次", n.text, ("认定批次", "入库批次", "batch"), "qualification"),
+    Field("revoked_on", "撤销日期", n.parse_date,
+          ("取消日期", "撤销时间", "取消资格日期", "revoked on", "revoked"), "qualification"),
+    Field("revoked_reason", "撤销原因", n.text,
+          ("取消原因", "撤销理由", "revocation reason"), "qualification"),
 )
 
 TENANCY_FIELDS: tuple[Field, ...] = (

@@ -40,7 +40,7 @@ MAX_ERRORS = 10000
 #: longest text each stored column takes (model String lengths)
 MAX_LENGTHS = {"name": 200, "street": 100, "address": 300, "website": 200, "contact_name": 100,
                "contact_title": 100, "contact_phone": 40, "number": 60, "batch": 100,
-               "carrier": 200}
+               "carrier": 200, "revoked_reason": 1000}
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,9 @@ class Options:
     keep_valid: bool = False
     #: qualification kind for every row when the list has no kind column
     qualification_kind: str | None = None
+    #: the list is the bureau's official one: its graduations and exits count as approved
+    #: (otherwise each becomes a proposal for a bureau officer to decide)
+    official_list: bool = False
 
 
 @dataclass
@@ -405,13 +408,16 @@ class QualificationHandler(_Handler):
         granted, until = v.get("granted_on"), v.get("valid_until")
         if granted and until and until < granted:
             row.error("valid_until", f"有效期至（{until}）早于发证日期（{granted}）")
+        revoked = v.get("revoked_on")
+        if granted and revoked and revoked < granted:
+            row.error("revoked_on", f"撤销日期（{revoked}）早于发证日期（{granted}）")
 
     def apply(self, row: Row) -> str:
         v = row.values
         enterprise = self.registered(row)
         kind = self.kind_of(row)
         data: dict[str, Any] = {"kind": kind, "granted_on": v["granted_on"]}
-        for key in ("number", "valid_until", "batch"):
+        for key in ("number", "valid_until", "batch", "revoked_on", "revoked_reason"):
             if key in v:
                 data[key] = v[key]
         held = self.held.get((enterprise.id, kind), [])
@@ -428,8 +434,12 @@ class QualificationHandler(_Handler):
             self.note(row, "qualification", qualification, "create", {},
                       audit.snapshot(qualification, writers.QUALIFICATION_FIELDS), enterprise.id)
             return "created"
-        return self.correct(row, "qualification", match, writers.QUALIFICATION_FIELDS,
-                            writers.update_qualification, data, enterprise.id)
+        try:
+            return self.correct(row, "qualification", match, writers.QUALIFICATION_FIELDS,
+                                writers.update_qualification, data, enterprise.id)
+        except FieldError as exc:
+            self.service_errors(row, exc, "qualification")
+            raise _Reject from None
 
 
 class TenancyHandler(_Handler):
@@ -470,18 +480,29 @@ class TenancyHandler(_Handler):
         data = {f.attr: v[f.key] for f in columns.TENANCY_FIELDS
                 if f.group == "tenancy" and f.key in v}
         existing = self.latest.get((enterprise.id, carrier_id))
-        if existing is None:  # the incubation service defaults the term and the status
-            carrier = db.session.get(Carrier, carrier_id)
-            try:
-                tenancy = writers.open_tenancy(enterprise, carrier, data)
-            except FieldError as exc:
-                self.service_errors(row, exc, "tenancy")
-                raise _Reject from None
-            self.note(row, "tenancy", tenancy, "create", {},
-                      audit.snapshot(tenancy, writers.TENANCY_FIELDS), enterprise.id)
+        how = {"official_list": self.options.official_list, "user": self.user}
+        try:
+            if existing is None:  # the incubation service defaults the term and the status
+                carrier = db.session.get(Carrier, carrier_id)
+                write = writers.open_tenancy(enterprise, carrier, data, **how)
+                tenancy = write.tenancy
+                self.note(row, "tenancy", tenancy, "create", {},
+                          audit.snapshot(tenancy, writers.TENANCY_FIELDS), enterprise.id)
+            else:
+                before = audit.snapshot(existing, writers.TENANCY_FIELDS)
+                write = writers.update_tenancy(existing, data, **how)
+                if write.changes:
+                    self.note_update(row, "tenancy", existing, before, write.changes,
+                                     enterprise.id)
+        except FieldError as exc:
+            self.service_errors(row, exc, "tenancy")
+            raise _Reject from None
+        if write.proposal is not None:  # noted so that undoing the import withdraws it
+            self.note(row, "tenancy_proposal", write.proposal, "create", {},
+                      audit.snapshot(write.proposal, writers.PROPOSAL_FIELDS), enterprise.id)
+        if existing is None:
             return "created"
-        return self.correct(row, "tenancy", existing, writers.TENANCY_FIELDS,
-                            writers.update_tenancy, data, enterprise.id)
+        return "updated" if write.changes or write.proposal is not None else "unchanged"
 
 
 HANDLERS = {"enterprises": EnterpriseHandler, "qualifications": QualificationHandler,

@@ -28,6 +28,9 @@ class MappingForm(TrackerForm):
                                      validators=[Optional()])
     preset_name = StringField(_l("保存本次列对应为方案（可选，输入方案名称）"),
                               validators=[Optional()])
+    #: tenancy lists only; off by default, so a list never decides a graduation by accident
+    official_list = BooleanField(_l("这是局发布的官方名单：名单中的毕业、退出直接生效"
+                                    "（不勾选时生成待审核的状态变更申请）"))
 
 
 class RunForm(TrackerForm):

@@ -24,14 +24,16 @@ from tracker.extensions import db
 from tracker.imports import columns, engine
 from tracker.imports.models import ImportChange, ImportJob, MappingPreset
 from tracker.imports.reader import FileUnreadable, open_sheet
-from tracker.incubation.models import Tenancy
+from tracker.incubation import services as incubation_services
+from tracker.incubation.models import StatusProposal, Tenancy
 from tracker.labels import AUDIT_LABELS
 from tracker.ladder import services as ladder_services
 from tracker.ladder.models import Application, EligibilityResult, Qualification, StageTransition
 from tracker.signals import enterprise_changed
 
 ENTITY_MODELS = {"enterprise": Enterprise, "contact": Contact, "metrics": AnnualMetrics,
-                 "qualification": Qualification, "tenancy": Tenancy}
+                 "qualification": Qualification, "tenancy": Tenancy,
+                 "tenancy_proposal": StatusProposal}
 
 
 class UndoRefused(Exception):
@@ -89,7 +91,8 @@ def job_options(job: ImportJob, *, dry_run: bool) -> engine.Options:
     return engine.Options(kind=job.kind, mapping=dict(opts.get("mapping") or {}),
                           year=int(opts.get("year") or engine.default_year()), dry_run=dry_run,
                           keep_valid=bool(opts.get("keep_valid")),
-                          qualification_kind=opts.get("qualification_kind") or None)
+                          qualification_kind=opts.get("qualification_kind") or None,
+                          official_list=bool(opts.get("official_list")))
 
 
 def progress_path(job_id: int) -> Path:
@@ -228,14 +231,17 @@ def undo_job(job: ImportJob, *, user_id: int | None) -> int:
                          audit.apply_changes(obj, restored, list(restored)),
                          enterprise_id=change.enterprise_id, actor_id=user_id,
                          summary=f"撤销导入任务 #{job.id}")
+            if change.entity_type == "tenancy" and "status" in restored:
+                incubation_services.forget_closing(obj)  # the stay is open again
         db.session.flush()
         if change.enterprise_id:
             touched.add(change.enterprise_id)
     for enterprise_id in touched:
         enterprise = db.session.get(Enterprise, enterprise_id)
-        if enterprise is not None:  # the rung falls back when an imported title goes
-            ladder_services.refresh_rung(enterprise, source="import",
-                                         reason=f"撤销导入任务 #{job.id}", actor_id=user_id)
+        if enterprise is not None:  # rung and dated history fall back when a title goes
+            ladder_services.rebuild_ladder_history(enterprise, source="import",
+                                                   reason=f"撤销导入任务 #{job.id}",
+                                                   actor_id=user_id)
         enterprise_changed.send(enterprise_id)
     job.status, job.undone_at, job.undone_by_id = "undone", now_utc(), user_id
     audit.record("import", job.id, "restore", {}, actor_id=user_id,

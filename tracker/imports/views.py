@@ -152,7 +152,8 @@ def mapping(job_id: int):
         return redirect(url_for(".job", job_id=job.id))
     fields = columns.KIND_FIELDS[job.kind]
     form = MappingForm(year=(job.options or {}).get("year"),
-                       qualification_kind=(job.options or {}).get("qualification_kind") or "")
+                       qualification_kind=(job.options or {}).get("qualification_kind") or "",
+                       official_list=bool((job.options or {}).get("official_list")))
     current = dict((job.options or {}).get("mapping") or {})
     preset_id = request.args.get("preset", type=int)
     available = services.presets(job.kind)
@@ -172,7 +173,8 @@ def mapping(job_id: int):
         if not problems:
             options = dict(job.options or {})
             options.update(mapping=current, year=form.year.data,
-                           qualification_kind=form.qualification_kind.data or None)
+                           qualification_kind=form.qualification_kind.data or None,
+                           official_list=job.kind == "tenancies" and bool(form.official_list.data))
             job.options = options
             if form.preset_name.data and form.preset_name.data.strip():
                 services.save_preset(job.kind, form.preset_name.data, current,

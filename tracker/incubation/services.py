@@ -33,6 +33,7 @@ from tracker.incubation.models import (
     PROPOSAL_ACTIONS,
     REPORT_FIELDS,
     REPORT_MONEY_FIELDS,
+    TENANCY_STATUSES,
     Carrier,
     ReportingCycle,
     StatusProposal,
@@ -46,7 +47,7 @@ from tracker.ladder.services import qualifications_of
 
 __all__ = [
     "FieldError", "StaleEdit", "open_tenancy", "entry_warnings", "default_term_end",
-    "update_tenancy", "save_carrier", "propose", "approve", "reject", "withdraw",
+    "update_tenancy", "save_carrier", "propose", "approve", "close_tenancy", "reject", "withdraw",
     "create_cycle", "submit_report", "graduation_facts", "carrier_stats", "carrier_check",
 ]
 
@@ -460,6 +461,95 @@ def _require_pending(proposal: StatusProposal, user: Any) -> None:
         raise FieldError({"status": "该申请已处理，不能重复审核"})
 
 
+def close_tenancy(
+    tenancy: Tenancy,
+    action: str,
+    effective_on: date,
+    *,
+    graduation_basis: str | None = None,
+    evidence: str | None = None,
+    reason: str | None = None,
+    source: str = "manual",
+    official_list: bool = False,
+    actor_id: int | None = None,
+) -> Tenancy:
+    """End a stay (graduate, exit, or the closing half of move_on) with its stage transition.
+
+    The one way a tenancy is closed, whether a bureau officer approved a proposal or an
+    official list says so (`official_list`: the list is the approval and the evidence, so the
+    basis is recorded as listed rather than re-checked against our figures). The audit event
+    names the channel (`source`) and whether an official list was the approval. Moving on
+    writes no closing transition: opening the next stay records the move.
+    """
+    if action not in PROPOSAL_ACTIONS:
+        raise FieldError({"action": "请选择变更类型"})
+    if tenancy.status != "incubating" and not (action == "move_on"
+                                               and tenancy.status == "graduated"):
+        raise FieldError({"status": (
+            f"该入驻记录已结束（{TENANCY_STATUSES.get(tenancy.status, tenancy.status)}），"
+            "不能再变更状态")})
+    if not isinstance(effective_on, date):
+        raise FieldError({"effective_on": "请填写生效日期"})
+    if effective_on < tenancy.moved_in_on:
+        raise FieldError({"effective_on": "生效日期不能早于入驻日期"})
+    reason, evidence = _clean_text(reason), _clean_text(evidence)
+    if action == "exit" and not reason:
+        raise FieldError({"reason": "请填写退出原因"})
+    basis = graduation_basis or None
+    if basis and tenancy.status != "graduated":
+        if official_list:
+            if basis not in GRADUATION_BASES:
+                raise FieldError({"graduation_basis": "未知的毕业依据"})
+        else:  # the data may have changed since a proposal: graduate on what holds today
+            _check_basis(tenancy.enterprise, basis, evidence, required=True)
+    elif action == "graduate":
+        raise FieldError({"graduation_basis": "请选择毕业依据"})
+    before = audit.snapshot(tenancy, TENANCY_FIELDS)
+    tenancy.status = ACTION_STATUS[action]
+    if tenancy.ended_on is None:
+        tenancy.ended_on = effective_on
+    if basis and action != "exit":
+        tenancy.graduation_basis = basis
+        tenancy.graduation_evidence = evidence or tenancy.graduation_evidence
+    tenancy.end_reason = reason or tenancy.end_reason
+    db.session.flush()
+    changes = audit.changed_fields(before, audit.snapshot(tenancy, TENANCY_FIELDS))
+    changes["channel"] = [None, source]
+    if official_list:
+        changes["official_list"] = [None, True]
+    how = {"proposal": "审核通过", "import": "导入名单"}.get(source, "登记")
+    audit.record("tenancy", tenancy.id, "update", changes,
+                 enterprise_id=tenancy.enterprise_id, actor_id=actor_id,
+                 summary=f"{PROPOSAL_ACTIONS[action]}（{how}"
+                         + ("，按官方名单批准" if official_list else "") + "）")
+    if action != "move_on":
+        _transition(tenancy.enterprise_id, tenancy.carrier.kind, tenancy.status,
+                    tenancy.ended_on, source="import" if source == "import" else "tenancy",
+                    tenancy_id=tenancy.id,
+                    reason=reason or GRADUATION_BASES.get(basis or ""),
+                    evidence=evidence or ("官方名单" if official_list else None),
+                    actor_id=actor_id)
+        db.session.flush()
+    return tenancy
+
+
+def forget_closing(tenancy: Tenancy) -> int:
+    """After an undone import reopened a stay, drop the move that recorded its closing.
+
+    The stay is incubating again, so a transition to graduated/exited for it would tell a story
+    the records no longer support. Returns how many moves went.
+    """
+    if tenancy.status != "incubating":
+        return 0
+    moves = list(db.session.scalars(select(StageTransition).where(
+        StageTransition.tenancy_id == tenancy.id, StageTransition.chain == "incubation",
+        StageTransition.to_stage.in_(("graduated", "exited")))))
+    for move in moves:
+        db.session.delete(move)
+    db.session.flush()
+    return len(moves)
+
+
 def approve(proposal: StatusProposal, *, user: Any, comment: str | None = None,
             next_carrier: Carrier | None = None, next_moved_in_on: date | None = None,
             expected_version: int | None = None) -> StatusProposal:
@@ -470,10 +560,6 @@ def approve(proposal: StatusProposal, *, user: Any, comment: str | None = None,
     if tenancy.status != "incubating" and not (proposal.action == "move_on"
                                                and tenancy.status == "graduated"):
         raise FieldError({"status": "该入驻记录已结束"})
-    if proposal.graduation_basis and tenancy.status != "graduated":
-        # The data may have changed since the proposal; graduate only on what holds today.
-        _check_basis(tenancy.enterprise, proposal.graduation_basis, proposal.evidence,
-                     required=True)
     actor_id = getattr(user, "id", None)
     if proposal.action == "move_on":
         next_carrier = next_carrier or proposal.next_carrier
@@ -481,19 +567,9 @@ def approve(proposal: StatusProposal, *, user: Any, comment: str | None = None,
             raise FieldError({"next_carrier_id": "请选择转入的载体"})
         if next_carrier.id == tenancy.carrier_id:
             raise FieldError({"next_carrier_id": "目标载体不能是当前载体"})
-    before = audit.snapshot(tenancy, TENANCY_FIELDS)
-    tenancy.status = ACTION_STATUS[proposal.action]
-    if tenancy.ended_on is None:
-        tenancy.ended_on = proposal.effective_on
-    if proposal.graduation_basis:
-        tenancy.graduation_basis = proposal.graduation_basis
-        tenancy.graduation_evidence = proposal.evidence or tenancy.graduation_evidence
-    tenancy.end_reason = proposal.reason or tenancy.end_reason
-    db.session.flush()
-    audit.record("tenancy", tenancy.id, "update",
-                 audit.changed_fields(before, audit.snapshot(tenancy, TENANCY_FIELDS)),
-                 enterprise_id=tenancy.enterprise_id, actor_id=actor_id,
-                 summary=f"{PROPOSAL_ACTIONS[proposal.action]}（审核通过）")
+    close_tenancy(tenancy, proposal.action, proposal.effective_on,
+                  graduation_basis=proposal.graduation_basis, evidence=proposal.evidence,
+                  reason=proposal.reason, source="proposal", actor_id=actor_id)
     if proposal.action == "move_on":
         new = open_tenancy(tenancy.enterprise, next_carrier,
                            next_moved_in_on or proposal.effective_on, source="move_on",
@@ -502,10 +578,6 @@ def approve(proposal: StatusProposal, *, user: Any, comment: str | None = None,
         proposal.next_carrier_id = next_carrier.id
         proposal.warnings = new.warnings
     else:
-        _transition(tenancy.enterprise_id, tenancy.carrier.kind, tenancy.status,
-                    tenancy.ended_on, source="tenancy", tenancy_id=tenancy.id,
-                    reason=proposal.reason or GRADUATION_BASES.get(proposal.graduation_basis),
-                    evidence=proposal.evidence, actor_id=actor_id)
         proposal.warnings = []
     proposal.status = "approved"
     proposal.decided_by_id, proposal.decided_at = actor_id, now_utc()

@@ -1,4 +1,4 @@
-"""`flask eligibility evaluate FILE|-`, `flask ladder recompute` and `flask ladder thresholds`:
+"""`flask eligibility evaluate FILE|-`, `flask ladder recompute|rebuild-history|thresholds`:
 the engine and its upkeep from a shell, through the same calls as the pages."""
 
 from __future__ import annotations
@@ -81,3 +81,13 @@ def thresholds_command(kind: str, settings: tuple[str, ...]) -> None:
         sys.exit(2)
     db.session.commit()
     click.echo(json.dumps({"kind": row.kind, "values": row.values}, ensure_ascii=False))
+
+
+@ladder_cli.command("rebuild-history")
+def rebuild_history_command() -> None:
+    """Re-date every firm's ladder history from its titles where the stored one disagrees."""
+    from tracker.ladder.services import rebuild_all_histories
+
+    count = rebuild_all_histories()
+    db.session.commit()
+    click.echo(f"rebuilt {count} ladder histories")

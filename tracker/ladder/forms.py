@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     DateField,
     DecimalField,
     Form,
@@ -50,6 +51,9 @@ class RevokeForm(TrackerForm):
     revoked_on = DateField(_l("撤销日期"), validators=[InputRequired(_l("请填写撤销日期"))])
     reason = TextAreaField(_l("撤销原因"),
                            validators=[DataRequired(_l("请填写撤销原因")), Length(max=1000)])
+    #: a title entered by mistake was never held: revoked as of its grant day, no stay shown
+    mistaken = BooleanField(
+        _l("录入错误：该企业从未持有此资质（从认定日起撤销，梯度历程不再显示）"))
 
 
 class ApplicationForm(TrackerForm):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.clock import now_utc
 from tracker.extensions import db
+from tracker.ladder import validity
 from tracker.models_base import UTCDateTime
 
 #: the application pipeline of design.md, in order
@@ -81,13 +82,7 @@ class Qualification(db.Model):
 
     def status_on(self, day: date) -> str:
         """valid, expired or revoked on `day` (derived, never typed in)."""
-        if self.revoked_on is not None and self.revoked_on <= day:
-            return "revoked"
-        if self.valid_until is not None and day > self.valid_until:
-            return "expired"
-        if day < self.granted_on:
-            return "pending"
-        return "valid"
+        return validity.status_on(self, day)
 
 
 class Application(db.Model):

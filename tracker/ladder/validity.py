@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
 
@@ -108,6 +109,30 @@ class _Held(Protocol):
     def status_on(self, day: date) -> str: ...
 
 
+class _Dated(Protocol):
+    kind: str
+    granted_on: date
+    valid_until: date | None
+    revoked_on: date | None
+
+    def status_on(self, day: date) -> str: ...
+
+
+def status_on(held: Any, day: date) -> str:
+    """valid, expired, revoked or pending on `day`, from the dates alone (never typed in).
+
+    A revocation dated on or before the grant means the title was never held (entered by
+    mistake), so it is revoked from its first day.
+    """
+    if held.revoked_on is not None and held.revoked_on <= day:
+        return "revoked"
+    if held.valid_until is not None and day > held.valid_until:
+        return "expired"
+    if day < held.granted_on:
+        return "pending"
+    return "valid"
+
+
 def rung_on(qualifications: Iterable[_Held], day: date) -> str | None:
     """The highest rung (KINDS order) among qualifications valid on `day`; None for none."""
     valid = [q.kind for q in qualifications if q.status_on(day) == "valid" and q.kind in KINDS]
@@ -117,6 +142,67 @@ def rung_on(qualifications: Iterable[_Held], day: date) -> str | None:
 def rung_index(kind: str | None) -> int:
     """Position on the ladder; -1 for no rung, so every kind is above it."""
     return list(KINDS).index(kind) if kind in KINDS else -1
+
+
+@dataclass(frozen=True)
+class RungStep:
+    """One move on the ladder as the qualifications date it."""
+
+    effective_on: date
+    from_stage: str | None
+    to_stage: str | None
+    #: the qualification whose grant, expiry or revocation made the move
+    cause: Any
+    #: grant, expiry or revocation
+    why: str
+
+
+def _change_days(qualifications: list[_Dated], today: date) -> list[date]:
+    days = set()
+    for q in qualifications:
+        days.add(q.granted_on)
+        if q.valid_until is not None:
+            days.add(q.valid_until + timedelta(days=1))
+        if q.revoked_on is not None:
+            days.add(q.revoked_on)
+    return sorted(d for d in days if d <= today)
+
+
+def _cause(qualifications: list[_Dated], day: date, old: str | None, new: str | None
+           ) -> tuple[Any, str]:
+    """Which title's event on `day` made the rung go from `old` to `new`, and how."""
+    if new is not None and rung_index(new) > rung_index(old):
+        granted = [q for q in qualifications if q.kind == new and q.granted_on == day
+                   and q.status_on(day) == "valid"]
+        if granted:
+            return granted[0], "grant"
+    revoked = [q for q in qualifications if q.kind == old and q.revoked_on == day]
+    if revoked:
+        return revoked[0], "revocation"
+    expired = [q for q in qualifications if q.kind == old and q.valid_until is not None
+               and q.valid_until + timedelta(days=1) == day]
+    if expired:
+        return expired[0], "expiry"
+    granted = [q for q in qualifications if q.kind == new and q.granted_on == day]
+    return (granted[0] if granted else None), "grant"
+
+
+def rung_timeline(qualifications: Iterable[_Dated], today: date) -> list[RungStep]:
+    """The firm's moves on the ladder up to `today`, dated by grant, expiry and revocation.
+
+    Derived from the titles alone, so the order in which they were typed in cannot change it;
+    a title revoked on (or before) its grant day leaves no trace.
+    """
+    quals = [q for q in qualifications if q.kind in KINDS]
+    steps: list[RungStep] = []
+    current: str | None = None
+    for day in _change_days(quals, today):
+        rung = rung_on(quals, day)
+        if rung != current:
+            cause, why = _cause(quals, day, current, rung)
+            steps.append(RungStep(day, current, rung, cause, why))
+            current = rung
+    return steps
 
 
 def time_on_rungs(transitions: list[Any], today: date) -> list[dict[str, Any]]:

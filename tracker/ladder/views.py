@@ -180,7 +180,8 @@ def qualification_revoke(qualification_id: int):
     if form.validate_on_submit():
         saved = commit_or_report(form, lambda: services.revoke_qualification(
             qualification, form.revoked_on.data, form.reason.data, source="manual",
-            actor_id=current_user.id, expected_version=form.version.data or None))
+            actor_id=current_user.id, expected_version=form.version.data or None,
+            mistaken=bool(form.mistaken.data)))
         if saved.ok:
             flash(_("已撤销该资质"), "success")
             return redirect(_back(qualification.enterprise_id))
