@@ -70,6 +70,12 @@ def create_app(config: object | str | None = None) -> Flask:
     for name in FEATURES:
         import_module(f"tracker.{name}").init_app(app)
 
+    from tracker import changes
+
+    app.config.setdefault(changes.LIMIT_KEY, int(os.environ.get(
+        changes.LIMIT_KEY, changes.DEFAULT_INLINE_LIMIT)))
+    changes.install()
+
     from tracker import demo, templating
 
     templating.init_app(app)

@@ -26,7 +26,6 @@ from tracker.errors import FieldError as FieldError  # re-exported for views
 from tracker.errors import StaleEdit as StaleEdit
 from tracker.errors import check_version
 from tracker.extensions import db
-from tracker.signals import enterprise_changed
 
 ENTERPRISE_FIELDS = (
     "uscc", "uscc_override_reason", "name", "zone", "street", "founded_on", "tech_field",
@@ -96,7 +95,6 @@ def create_enterprise(data: dict[str, Any]) -> Enterprise:
         audit.changed_fields({}, audit.snapshot(enterprise, ENTERPRISE_FIELDS)),
         enterprise_id=enterprise.id,
     )
-    enterprise_changed.send(enterprise.id)
     return enterprise
 
 
@@ -113,7 +111,6 @@ def update_enterprise(
     if changes:
         db.session.flush()
         audit.record("enterprise", enterprise.id, "update", changes, enterprise_id=enterprise.id)
-        enterprise_changed.send(enterprise.id)
     return changes
 
 
@@ -215,7 +212,6 @@ def save_metrics(
     if changes:
         audit.record("metrics", row.id, action, changes, enterprise_id=enterprise.id,
                      summary=f"{fiscal_year} 年度数据（{source}）")
-        enterprise_changed.send(enterprise.id)
     return row
 
 

@@ -28,7 +28,6 @@ from tracker.incubation.models import Tenancy
 from tracker.labels import AUDIT_LABELS
 from tracker.ladder import services as ladder_services
 from tracker.ladder.models import Application, EligibilityResult, Qualification, StageTransition
-from tracker.signals import enterprise_changed
 
 ENTITY_MODELS = {"enterprise": Enterprise, "contact": Contact, "metrics": AnnualMetrics,
                  "qualification": Qualification, "tenancy": Tenancy}
@@ -227,7 +226,6 @@ def undo_job(job: ImportJob, *, user_id: int | None) -> int:
         if enterprise is not None:  # the rung falls back when an imported title goes
             ladder_services.refresh_rung(enterprise, source="import",
                                          reason=f"撤销导入任务 #{job.id}", actor_id=user_id)
-        enterprise_changed.send(enterprise_id)
     job.status, job.undone_at, job.undone_by_id = "undone", now_utc(), user_id
     audit.record("import", job.id, "restore", {}, actor_id=user_id,
                  summary=f"撤销导入任务 #{job.id}（{len(targets)} 项）")

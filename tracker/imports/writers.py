@@ -16,7 +16,6 @@ from tracker.incubation import services as incubation_services
 from tracker.incubation.models import Carrier, Tenancy
 from tracker.ladder import services as ladder_services
 from tracker.ladder.models import Qualification
-from tracker.signals import enterprise_changed
 
 #: why an imported term differs from the carrier's default (the list is the record)
 IMPORTED_TERM_REASON = "孵化期按导入名单登记"
@@ -33,7 +32,6 @@ def _correct(entity_type: str, obj: Qualification | Tenancy, data: dict[str, Any
     if changes:
         db.session.flush()
         audit.record(entity_type, obj.id, "update", changes, enterprise_id=obj.enterprise_id)
-        enterprise_changed.send(obj.enterprise_id)
     return changes
 
 
