@@ -188,7 +188,7 @@ def archive(enterprise_id: int):
         restoring = enterprise.archived
         saved = commit_or_report(None, lambda: services.set_archived(
             enterprise, not restoring, expected_version=form.version.data,
-            reason=form.reason.data or ""))
+            reason=form.reason.data or ""), record=enterprise, lock=form)
         if saved.ok:
             flash(_("已恢复") if restoring else _("已归档（可随时恢复）"), "success")
     return redirect(url_for(".detail", enterprise_id=enterprise.id))
@@ -225,12 +225,15 @@ def _contact_or_404(enterprise_id: int, contact_id: int) -> tuple:
 def contact_edit(enterprise_id: int, contact_id: int):
     enterprise, contact = _contact_or_404(enterprise_id, contact_id)
     form = ContactForm(obj=contact)
-    if form.validate_on_submit() and commit_or_report(
-            form, lambda: services.save_contact(enterprise, form.data, contact)).ok:
-        flash(_("已保存"), "success")
-        return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#contacts")
+    saved: Outcome | None = None
+    if form.validate_on_submit():
+        saved = commit_or_report(form, lambda: services.save_contact(enterprise, form.data,
+                                                                     contact))
+        if saved.ok:
+            flash(_("已保存"), "success")
+            return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#contacts")
     return render_template("enterprises/contact_form.html", form=form, enterprise=enterprise,
-                           contact=contact)
+                           contact=contact), page_status(form, saved)
 
 
 @bp.post("/<int:enterprise_id>/contacts/<int:contact_id>/delete")
