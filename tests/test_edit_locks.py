@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 
 import tracker
 from tests.conftest import login
@@ -24,6 +25,11 @@ from tracker.extensions import db
 from tracker.forms_support import VersionedForm
 from tracker.incubation import services as incubation
 from tracker.ladder import services as ladder
+from tracker.reminders import services as reminders
+from tracker.reminders.defaults import seed_rules
+from tracker.reminders.models import PROGRAMMES, ReminderRule
+
+PROGRAMMES_FIRST = next(iter(PROGRAMMES))
 
 MISSING = "缺少版本号"
 
@@ -109,6 +115,11 @@ def records():
                                      "period_end": date(2025, 12, 31),
                                      "due_on": date(2026, 1, 20)}, user=bureau)
     report = incubation.submit_report(cycle, tenancy, {"employees": 9}, user=manager)
+    seed_rules()
+    rule = db.session.scalar(select(ReminderRule).order_by(ReminderRule.id))
+    calendar = reminders.save_cycle(None, {"programme": PROGRAMMES_FIRST, "year": 2026,
+                                           "batch": "第一批", "opens_on": date(2026, 3, 1),
+                                           "closes_on": date(2026, 4, 30), "notes": None})
     db.session.commit()
     return locals()
 
@@ -142,6 +153,9 @@ CASES: dict[str, tuple[str, str, str, str, dict[str, str]]] = {
                      {"decision": "reject", "comment": "请补充材料"}),
     "ReportForm": ("/incubation/reports/{cycle.id}/tenancies/{tenancy.id}", "", "bureau",
                    "report", {"employees": "10"}),
+    "RuleForm": ("/reminders/rules/{rule.id}/edit", "", "admin", "rule", {"name": "到期提醒"}),
+    "CycleForm": ("/reminders/cycles/{calendar.id}/edit", "", "admin", "calendar",
+                  {"notes": "以官方通知为准"}),
 }
 
 
