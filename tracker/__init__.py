@@ -72,8 +72,6 @@ def create_app(config: object | str | None = None) -> Flask:
 
     from tracker import changes
 
-    app.config.setdefault(changes.LIMIT_KEY, int(os.environ.get(
-        changes.LIMIT_KEY, changes.DEFAULT_INLINE_LIMIT)))
     changes.install()
 
     from tracker import demo, templating

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from tracker.extensions import db
 
-#: the config key (and its default) for the one bulk cut-off of every stage
+#: the config key (config.Config; the default for configs without it) of the one bulk cut-off
 LIMIT_KEY = "CHANGES_INLINE_LIMIT"
 DEFAULT_INLINE_LIMIT = 200
 
