@@ -79,6 +79,9 @@ class Config:
     LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
 
     PAGE_SIZE = int(os.environ.get("PAGE_SIZE", "25"))
+    #: touched firms one commit handles itself (eligibility, then reminders: tracker.changes);
+    #: a bigger commit, an import, hands both stages to workers and the scheduled runs
+    CHANGES_INLINE_LIMIT = int(os.environ.get("CHANGES_INLINE_LIMIT", "200"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
 

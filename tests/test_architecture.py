@@ -19,13 +19,7 @@ PACKAGE = ROOT / "tracker"
 
 #: Edges tolerated for now, each with the reason. Only edges inside files under heavy parallel
 #: edit belong here; the entry goes once that work has merged.
-ALLOWED_EDGES: dict[tuple[str, str], str] = {
-    # The ladder's before-commit hook queues recompute_many for a bulk change while the task
-    # calls results.recompute. The after-save pipeline (tracker/changes.py, issue 9 §4) is
-    # replacing this hook; the queueing stage moves there and this entry goes with it.
-    ("tracker.ladder.results", "tracker.ladder.tasks"):
-        "bulk recompute queued from the before-commit hook; goes with tracker/changes.py",
-}
+ALLOWED_EDGES: dict[tuple[str, str], str] = {}
 
 #: The lower floor: shared words and helpers every feature may use, which use no feature.
 LOWER_FLOOR = ("tracker.vocabulary", "tracker.money", "tracker.spreadsheets")

@@ -69,6 +69,10 @@ def create_app(config: object | str | None = None) -> Flask:
     for name in FEATURES:
         import_module(f"tracker.{name}").init_app(app)
 
+    from tracker import changes
+
+    changes.install()
+
     from tracker import demo, templating
 
     templating.init_app(app)

@@ -3,6 +3,9 @@
 Services flush and raise tracker.errors.FieldError / StaleEdit; the view commits once. This is
 that edge: commit on success, otherwise roll back, tell the user (on the form's fields where they
 exist, as flash messages where not) and answer 409 for a stale edit, 400 for refused input.
+
+Every form that edits a stored record is a VersionedForm: the same optimistic lock for all of
+them, checked here in the one save path, so a POST without its version cannot slip past it.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from typing import Any
 from flask import flash
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField
 
-from tracker.errors import FieldError, StaleEdit
+from tracker.errors import FieldError, StaleEdit, check_version
 from tracker.extensions import db
+from tracker.inputs import parse_int
 
 
 def show_field_errors(form: Any, errors: dict[str, str]) -> None:
@@ -43,6 +48,39 @@ def stale_message(current_version: int) -> str:
              "请打开最新版本核对后再保存。", v=current_version)
 
 
+class VersionedForm:
+    """Mixin for every form that edits a stored record: the version the user read travels along.
+
+    The record the form was built from (`obj=`) is remembered as `edited`; commit_or_report
+    refuses a save of it without a version (400) or over a newer one (409). A form built for a
+    new record (`obj=None`) has nothing to lock.
+    """
+
+    version = HiddenField()
+
+    def __init__(self, *args: Any, obj: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, obj=obj, **kwargs)
+        self.edited = obj
+
+    def submitted_version(self) -> int:
+        """The version posted with the form; FieldError when it is missing or not a number.
+
+        Read from the posted data, not `.data`: a form built with `obj=` fills a missing field
+        from the record itself, which would make every version look current.
+        """
+        version = parse_int((self.version.raw_data or [""])[0])
+        if version is None:
+            raise FieldError({"_version": _(
+                "保存失败：提交的内容缺少版本号，无法确认您编辑的是最新版本。"
+                "请重新打开编辑页面后再保存。")})
+        return version
+
+
+def check_lock(lock: VersionedForm, record: Any) -> None:
+    """The optimistic lock of one edit: a version must be posted and must still be current."""
+    check_version(record, lock.submitted_version())
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What became of one save: the service's result, or that it was refused (and how)."""
@@ -53,16 +91,27 @@ class Outcome:
 
 
 def commit_or_report(form: Any, save: Callable[[], Any], *,
+                     record: Any = None, lock: VersionedForm | None = None,
                      current_version: Callable[[], int] | None = None,
                      stale: Callable[[int], str] = stale_message) -> Outcome:
     """Run `save` and commit; on StaleEdit / FieldError roll back and tell the user.
 
-    StaleEdit names the version it met. A StaleDataError (the row changed between read and
-    flush) is caught only when the view says how to read the current version after the
-    rollback (`current_version`); otherwise it propagates as before. `form=None` flashes every
-    field message (forms embedded in another page).
+    An edit (a VersionedForm built from a record, or `record=` given) is first checked against
+    its optimistic lock; `lock` is the form carrying the version when `form=None` (forms
+    embedded in another page, whose every field message is flashed). StaleEdit names the
+    version it met. A StaleDataError (the row changed between read and flush) is reported
+    with the version read again after the rollback (`current_version`, by default the edited
+    record's).
     """
+    if lock is None and isinstance(form, VersionedForm):
+        lock = form
+    if lock is not None and record is None:
+        record = lock.edited
+    if current_version is None and record is not None and lock is not None:
+        current_version = lambda: record.version  # noqa: E731 - expired: read afresh
     try:
+        if lock is not None and record is not None:
+            check_lock(lock, record)
         result = save()
         db.session.commit()
         return Outcome(True, result)

@@ -96,8 +96,8 @@ class TrackerForm(FlaskForm):
 
     One-line text fields refuse line breaks (a name with CR/LF would break every email
     header it reaches); integers must fit the columns they are stored in; decimals must be
-    finite amounts (`Infinity`, `sNaN`, `1E+400` are not money); a `version` field, the
-    optimistic lock, must be a whole number.
+    finite amounts (`Infinity`, `sNaN`, `1E+400` are not money). (The optimistic lock's
+    version is checked where it is used: forms_support.VersionedForm.)
     """
 
     def validate(self, extra_validators: Any = None) -> bool:
@@ -139,9 +139,6 @@ def _field_problem(field: Any) -> Any:
                 return _l("请输入有效的金额或数值（不接受无穷大、NaN 或超大指数）。")
         except (InvalidOperation, ValueError):
             return _l("请输入有效的数值。")
-    elif isinstance(field, HiddenField) and field.short_name == "version":
-        if data not in (None, "") and parse_int(str(data), low=1) is None:
-            return _l("版本号无效，请重新打开页面后再保存。")
     elif (isinstance(field, StringField) and not isinstance(field, TextAreaField | HiddenField)
           and isinstance(data, str) and not is_single_line(data)):
         return _l("此项只能填写一行文字，不能包含换行。")

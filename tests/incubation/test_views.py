@@ -1,5 +1,6 @@
 """Incubation pages: a carrier manager's scope on every route, the review flow, lists."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -59,7 +60,7 @@ def test_manager_reads_own_tenant_but_not_another_carriers(as_user, scoped, rout
 
 POST_ROUTES = [
     ("/incubation/tenancies/{ten}/edit",
-     {"moved_in_on": "2024-01-31", "term_ends_on": "", "area_m2": "120"}, 302),
+     {"moved_in_on": "2024-01-31", "term_ends_on": "", "area_m2": "120", "version": "1"}, 302),
     ("/incubation/tenancies/{ten}/propose",
      {"action": "exit", "effective_on": "2026-05-01", "reason": "迁出"}, 400),  # one pending
     ("/incubation/reports/{cycle}/tenancies/{ten}", {"revenue": "12.5", "employees": "9"}, 302),
@@ -180,11 +181,13 @@ def test_rejection_comment_is_shown_to_the_manager(as_user, scoped):
     bureau = as_user(scoped["bureau"])
     url = f"/incubation/proposals/{scoped['p_a'].id}"
     token = csrf_from(bureau.get(url).get_data(as_text=True))
-    response = bureau.post(url, data={"csrf_token": token, "decision": "reject", "comment": ""})
+    response = bureau.post(url, data={"csrf_token": token, "decision": "reject", "comment": "",
+                                      "version": scoped["p_a"].version})
     assert response.status_code == 400
     assert "驳回时请填写意见" in response.get_data(as_text=True)
     response = bureau.post(url, data={"csrf_token": token, "decision": "reject",
-                                      "comment": "请补充迁出证明"})
+                                      "comment": "请补充迁出证明",
+                                      "version": scoped["p_a"].version})
     assert response.status_code == 302
     manager = as_user(scoped["manager_a"])
     page = manager.get(url).get_data(as_text=True)
@@ -207,7 +210,8 @@ def test_bureau_moves_a_graduate_on_in_one_action(as_user, scoped):
     page = bureau.get(proposal_url).get_data(as_text=True)
     response = bureau.post(proposal_url, data={
         "csrf_token": csrf_from(page), "decision": "approve", "next_carrier_id": str(s["park"].id),
-        "next_moved_in_on": "2026-07-01"})
+        "next_moved_in_on": "2026-07-01",
+        "version": re.search(r'name="version"[^>]*value="(\d+)"', page).group(1)})
     assert response.status_code == 302
     firm_page = bureau.get(f"/enterprises/{s['firm_a'].id}").get_data(as_text=True)
     chain_card = firm_page[firm_page.index('id="incubation-chain"'):][:4000]

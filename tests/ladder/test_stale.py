@@ -7,6 +7,7 @@ the firm carries `eligibility_stale_since` from the moment its recompute is hand
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from tests.conftest import login
@@ -37,7 +38,7 @@ def _results(ids: list[int]) -> int:
 
 def _bulk(monkeypatch, n: int = 3) -> list[int]:
     """A commit touching more firms than are recomputed inline; the task message is lost."""
-    monkeypatch.setattr(results, "INLINE_RECOMPUTE_LIMIT", 2)
+    monkeypatch.setitem(current_app.config, "CHANGES_INLINE_LIMIT", 2)
     firms = [make_enterprise(name=f"待补算企业{i}") for i in range(n)]
     db.session.commit()
     return sorted(f.id for f in firms)

@@ -160,7 +160,7 @@ def test_admin_edits_rules_with_clear_errors(client, rules):
     assert "提前天数须为" in bad.get_data(as_text=True)
     ok = client.post(url, data={"csrf_token": token, "name": "高企到期", "offsets": "60，7",
                                 "recipients": ["officer", "zone_staff"], "enabled": "y",
-                                "programme": ""})
+                                "programme": "", "version": rule.version})
     assert ok.status_code == 302
     db.session.expire_all()
     assert rule.offsets == [60, 7] and rule.recipients == ["officer", "zone_staff"]

@@ -1,6 +1,8 @@
 """The one scoping function per role that every list, page, export and API call uses.
 
-A record outside the user's scope is simply not found (404), never half-shown.
+A record outside the user's scope is simply not found (404), never half-shown. Beside the
+read scope live the write rules: which firms a user may change and in which zone a user may
+place a firm; pages, imports and services all ask here.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any
 from flask import abort
 from sqlalchemy import ColumnElement, Select, false, select, true
 
-from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
+from tracker.accounts.roles import EDITOR_ROLES, GLOBAL_READ_ROLES, Role
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.incubation.models import Carrier, Tenancy
@@ -32,6 +34,45 @@ def enterprise_scope(user: Any) -> ColumnElement[bool]:
             select(Tenancy.enterprise_id).where(Tenancy.carrier_id == user.carrier_id)
         )
     return false()
+
+
+def enterprise_edit_scope(user: Any) -> ColumnElement[bool]:
+    """A WHERE clause limiting Enterprise rows to those whose record `user` may change.
+
+    Editors change what they see (zone staff: their own zone); viewers and carrier managers
+    change no firm's record (managers edit their tenants' figures through tenancy pages).
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return false()
+    if user.role not in EDITOR_ROLES:
+        return false()
+    return enterprise_scope(user)
+
+
+def editable_enterprises(user: Any) -> Select:
+    """Enterprises whose record `user` may change (the import preloads through this)."""
+    return select(Enterprise).where(enterprise_edit_scope(user))
+
+
+def may_edit_enterprise(user: Any, enterprise: Enterprise) -> bool:
+    """The edit scope of enterprise_edit_scope for one firm already loaded."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.role not in EDITOR_ROLES:
+        return False
+    if user.role == Role.ZONE:
+        return bool(user.zone) and enterprise.zone == user.zone
+    return True
+
+
+def may_place_in_zone(user: Any, zone: str | None) -> bool:
+    """Zone staff register and move firms only within their own zone; others anywhere.
+
+    `user=None` is the shell (CLI, tasks): no person's zone applies.
+    """
+    if user is None or getattr(user, "role", None) != Role.ZONE:
+        return True
+    return bool(user.zone) and zone == user.zone
 
 
 def carrier_scope(user: Any) -> ColumnElement[bool]:

@@ -8,7 +8,6 @@ from wtforms import (
     DateField,
     DecimalField,
     EmailField,
-    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -27,6 +26,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker.enterprises.models import ACTIVITY_KINDS, METRIC_LABELS, MONEY_FIELDS
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
+from tracker.forms_support import VersionedForm
 from tracker.inputs import TrackerForm
 from tracker.vocabulary import HONOURS
 
@@ -40,8 +40,7 @@ def _tri_state(label):
     return SelectField(label, choices=[("1", "是"), ("0", "否"), ("", "未知")], default="1")
 
 
-class EnterpriseForm(TrackerForm):
-    version = HiddenField()
+class EnterpriseForm(VersionedForm, TrackerForm):
     uscc = StringField(_l("统一社会信用代码"), validators=[DataRequired(), Length(max=40)])
     uscc_override_reason = TextAreaField(
         _l("校验例外说明"), validators=[Optional(), Length(max=500)],
@@ -83,12 +82,11 @@ def tri_state_raw(value: bool | None) -> str:
     return {True: "1", False: "0"}.get(value, "")
 
 
-class ArchiveForm(TrackerForm):
-    version = HiddenField(validators=[DataRequired()])
+class ArchiveForm(VersionedForm, TrackerForm):
     reason = TextAreaField(_l("原因"), validators=[Optional(), Length(max=500)])
 
 
-class ContactForm(TrackerForm):
+class ContactForm(VersionedForm, TrackerForm):
     name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=100)])
     title = StringField(_l("职务"), validators=[Optional(), Length(max=100)])
     phone = StringField(_l("电话"), validators=[Optional(), Length(max=40)])
@@ -97,8 +95,7 @@ class ContactForm(TrackerForm):
     locale = SelectField(_l("邮件语言"), choices=[("zh_CN", "中文"), ("en", "English")])
 
 
-class MetricsForm(TrackerForm):
-    version = HiddenField()
+class MetricsForm(VersionedForm, TrackerForm):
     fiscal_year = IntegerField(_l("年度"), validators=[DataRequired(), NumberRange(1980, 2100)])
 
 

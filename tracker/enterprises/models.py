@@ -101,6 +101,10 @@ class Contact(db.Model):
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    #: optimistic lock: an edit made from an older version is refused, not silently lost
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     enterprise = relationship("Enterprise", back_populates="contacts")
 

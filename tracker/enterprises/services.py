@@ -5,11 +5,13 @@ Services flush; the caller (view, task, CLI) commits once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
+from tracker.accounts.scope import may_place_in_zone
 from tracker.audit import services as audit
 from tracker.clock import now_utc, today
 from tracker.enterprises import uscc
@@ -26,7 +28,6 @@ from tracker.errors import FieldError as FieldError  # re-exported for views
 from tracker.errors import StaleEdit as StaleEdit
 from tracker.errors import check_version
 from tracker.extensions import db
-from tracker.signals import enterprise_changed
 
 ENTERPRISE_FIELDS = (
     "uscc", "uscc_override_reason", "name", "zone", "street", "founded_on", "tech_field",
@@ -73,9 +74,8 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
         errors["zone"] = "请选择所属区域"
     if cleaned.get("tech_field") and cleaned["tech_field"] not in TECH_FIELDS:
         errors["tech_field"] = "技术领域不在八大领域之内"
-    founded = cleaned.get("founded_on")
-    if isinstance(founded, date) and founded > today():
-        errors["founded_on"] = "成立日期不能晚于今天"
+    if problem := founded_on_error(cleaned.get("founded_on")):
+        errors["founded_on"] = problem
     score = cleaned.get("innovation_score")
     if score is not None and not 0 <= score <= 100:
         errors["innovation_score"] = "创新能力评分应在 0–100 之间"
@@ -84,8 +84,18 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def create_enterprise(data: dict[str, Any]) -> Enterprise:
+def _check_zone(user: Any, cleaned: dict[str, Any]) -> None:
+    """The zone rule of accounts.scope, told on the zone field."""
+    if "zone" in cleaned and not may_place_in_zone(user, cleaned["zone"]):
+        own = ZONES.get(user.zone, ("",))[0] if user.zone else ""
+        raise FieldError({"zone": f"只能登记或修改本区域（{own}）的企业" if own
+                          else "您的账号没有设置所属区域，请联系管理员"})
+
+
+def create_enterprise(data: dict[str, Any], *, user: Any = None) -> Enterprise:
+    """Register a firm; `user` (None for the shell) places it only where they may."""
     cleaned = _clean(data)
+    _check_zone(user, cleaned)
     cleaned["uscc"], cleaned["uscc_override_reason"] = check_uscc(
         data.get("uscc", ""), data.get("uscc_override_reason"))
     enterprise = Enterprise(**cleaned)
@@ -96,16 +106,17 @@ def create_enterprise(data: dict[str, Any]) -> Enterprise:
         audit.changed_fields({}, audit.snapshot(enterprise, ENTERPRISE_FIELDS)),
         enterprise_id=enterprise.id,
     )
-    enterprise_changed.send(enterprise.id)
     return enterprise
 
 
 def update_enterprise(
-    enterprise: Enterprise, data: dict[str, Any], *, expected_version: int | None
+    enterprise: Enterprise, data: dict[str, Any], *, expected_version: int | None,
+    user: Any = None,
 ) -> dict[str, list[Any]]:
     """Apply changed fields; refuses when the record moved on since the form was read."""
     check_version(enterprise, expected_version)
     cleaned = _clean(data)
+    _check_zone(user, cleaned)
     if "uscc" in data:
         cleaned["uscc"], cleaned["uscc_override_reason"] = check_uscc(
             data["uscc"], data.get("uscc_override_reason"), exclude_id=enterprise.id)
@@ -113,7 +124,6 @@ def update_enterprise(
     if changes:
         db.session.flush()
         audit.record("enterprise", enterprise.id, "update", changes, enterprise_id=enterprise.id)
-        enterprise_changed.send(enterprise.id)
     return changes
 
 
@@ -167,6 +177,35 @@ def remove_contact(contact: Contact) -> None:
     db.session.flush()
 
 
+def metric_errors(values: Mapping[str, Any], fiscal_year: int | None = None
+                  ) -> dict[str, str]:
+    """One year's figures checked against each other (no database), by field.
+
+    The one place for these rules: saving refuses on them, an import's dry run reports them.
+    """
+    errors: dict[str, str] = {}
+    if fiscal_year is not None and not 1980 <= int(fiscal_year) <= today().year:
+        errors["fiscal_year"] = f"年度应在 1980–{today().year} 之间"
+    for key in METRIC_FIELDS:
+        value = values.get(key)
+        if value is not None and value < 0:
+            errors[key] = "不能为负数"
+    staff, employees = values.get("tech_staff"), values.get("employees")
+    if staff is not None and employees is not None and staff > employees:
+        errors["tech_staff"] = f"科技人员数（{staff}）不能超过从业人数（{employees}）"
+    domestic, rd = values.get("rd_expense_domestic"), values.get("rd_expense")
+    if domestic is not None and rd is not None and domestic > rd:
+        errors["rd_expense_domestic"] = "境内研发费用不能超过研发费用总额"
+    return errors
+
+
+def founded_on_error(founded: Any) -> str | None:
+    """A founding date in the future is a typing error, wherever it is typed."""
+    if isinstance(founded, date) and founded > today():
+        return "成立日期不能晚于今天"
+    return None
+
+
 def save_metrics(
     enterprise: Enterprise,
     fiscal_year: int,
@@ -176,19 +215,7 @@ def save_metrics(
     expected_version: int | None = None,
 ) -> AnnualMetrics:
     """Create or update one fiscal year's figures; money values are in 元."""
-    errors = {}
-    if not 1980 <= int(fiscal_year) <= today().year:
-        errors["fiscal_year"] = f"年度应在 1980–{today().year} 之间"
-    for key in METRIC_FIELDS:
-        value = values.get(key)
-        if value is not None and value < 0:
-            errors[key] = "不能为负数"
-    staff, employees = values.get("tech_staff"), values.get("employees")
-    if staff is not None and employees is not None and staff > employees:
-        errors["tech_staff"] = "科技人员数不能超过从业人数"
-    domestic, rd = values.get("rd_expense_domestic"), values.get("rd_expense")
-    if domestic is not None and rd is not None and domestic > rd:
-        errors["rd_expense_domestic"] = "境内研发费用不能超过研发费用总额"
+    errors = metric_errors(values, fiscal_year)
     if errors:
         raise FieldError(errors)
     row = db.session.scalar(
@@ -215,7 +242,6 @@ def save_metrics(
     if changes:
         audit.record("metrics", row.id, action, changes, enterprise_id=enterprise.id,
                      summary=f"{fiscal_year} 年度数据（{source}）")
-        enterprise_changed.send(enterprise.id)
     return row
 
 

@@ -76,14 +76,6 @@ def _form_data(form: EnterpriseForm) -> dict:
     return data
 
 
-def _outside_zone(form: EnterpriseForm, data: dict) -> bool:
-    """Zone staff register and move firms only within their own zone (told on the field)."""
-    if current_user.role == "zone" and data["zone"] != current_user.zone:
-        form.zone.errors = [_("只能登记本区域的企业")]
-        return True
-    return False
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @editor_required
 def new():
@@ -93,14 +85,16 @@ def new():
         form.officer_id.data = current_user.id
         if current_user.zone:
             form.zone.data = current_user.zone
+    saved: Outcome | None = None
     if form.validate_on_submit():
         data = _form_data(form)
-        if not _outside_zone(form, data):
-            saved = commit_or_report(form, lambda: services.create_enterprise(data))
-            if saved.ok:
-                flash(_("已登记企业 %(name)s", name=saved.result.name), "success")
-                return redirect(url_for(".detail", enterprise_id=saved.result.id))
-    return render_template("enterprises/form.html", form=form, enterprise=None), page_status(form)
+        saved = commit_or_report(form, lambda: services.create_enterprise(data,
+                                                                          user=current_user))
+        if saved.ok:
+            flash(_("已登记企业 %(name)s", name=saved.result.name), "success")
+            return redirect(url_for(".detail", enterprise_id=saved.result.id))
+    return render_template("enterprises/form.html", form=form, enterprise=None), \
+        page_status(form, saved)
 
 
 @bp.get("/<int:enterprise_id>")
@@ -160,18 +154,17 @@ def edit(enterprise_id: int):
     saved: Outcome | None = None
     if form.validate_on_submit():
         data = _form_data(form)
-        if not _outside_zone(form, data):
-            saved = commit_or_report(
-                form,
-                lambda: services.update_enterprise(enterprise, data,
-                                                   expected_version=form.version.data or None),
-                current_version=lambda: get_enterprise_or_404(current_user, enterprise_id).version,
-            )
-            if saved.ok:
-                changes = saved.result
-                flash(_("已保存 %(n)d 项修改", n=len(changes)) if changes else _("没有修改"),
-                      "success")
-                return redirect(url_for(".detail", enterprise_id=enterprise.id))
+        saved = commit_or_report(
+            form,
+            lambda: services.update_enterprise(enterprise, data, user=current_user,
+                                               expected_version=form.version.data or None),
+            current_version=lambda: get_enterprise_or_404(current_user, enterprise_id).version,
+        )
+        if saved.ok:
+            changes = saved.result
+            flash(_("已保存 %(n)d 项修改", n=len(changes)) if changes else _("没有修改"),
+                  "success")
+            return redirect(url_for(".detail", enterprise_id=enterprise.id))
     return (render_template("enterprises/form.html", form=form, enterprise=enterprise),
             page_status(form, saved))
 
@@ -188,7 +181,7 @@ def archive(enterprise_id: int):
         restoring = enterprise.archived
         saved = commit_or_report(None, lambda: services.set_archived(
             enterprise, not restoring, expected_version=form.version.data,
-            reason=form.reason.data or ""))
+            reason=form.reason.data or ""), record=enterprise, lock=form)
         if saved.ok:
             flash(_("已恢复") if restoring else _("已归档（可随时恢复）"), "success")
     return redirect(url_for(".detail", enterprise_id=enterprise.id))
@@ -225,12 +218,15 @@ def _contact_or_404(enterprise_id: int, contact_id: int) -> tuple:
 def contact_edit(enterprise_id: int, contact_id: int):
     enterprise, contact = _contact_or_404(enterprise_id, contact_id)
     form = ContactForm(obj=contact)
-    if form.validate_on_submit() and commit_or_report(
-            form, lambda: services.save_contact(enterprise, form.data, contact)).ok:
-        flash(_("已保存"), "success")
-        return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#contacts")
+    saved: Outcome | None = None
+    if form.validate_on_submit():
+        saved = commit_or_report(form, lambda: services.save_contact(enterprise, form.data,
+                                                                     contact))
+        if saved.ok:
+            flash(_("已保存"), "success")
+            return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#contacts")
     return render_template("enterprises/contact_form.html", form=form, enterprise=enterprise,
-                           contact=contact)
+                           contact=contact), page_status(form, saved)
 
 
 @bp.post("/<int:enterprise_id>/contacts/<int:contact_id>/delete")

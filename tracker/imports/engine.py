@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
+from tracker.accounts.roles import Role
+from tracker.accounts.scope import editable_enterprises
 from tracker.audit import services as audit
 from tracker.audit.models import AuditEvent
 from tracker.celery_app import is_transient
@@ -143,24 +144,23 @@ class _Handler:
         """Checks that need no database."""
 
     def preload(self, rows: list[Row]) -> None:
+        """The chunk's firms the user may edit (the scope's own query); others are only named."""
         codes = {r.values["uscc"] for r in rows if r.values.get("uscc")}
-        self.enterprises = {}
+        self.enterprises, self.elsewhere = {}, set()
         if not codes:
             return
+        # The shell (CLI without --user) imports into every firm.
+        query = select(Enterprise) if self.user is None else editable_enterprises(self.user)
         self.enterprises = {e.uscc: e for e in db.session.scalars(
-            select(Enterprise).where(Enterprise.uscc.in_(codes)))}
-
-    def in_scope(self, enterprise: Enterprise) -> bool:
-        if self.actor.role is None or self.actor.role in GLOBAL_READ_ROLES:
-            return True
-        if self.actor.is_zone:
-            return enterprise.zone == self.actor.zone
-        return False
+            query.where(Enterprise.uscc.in_(codes)))}
+        if self.user is not None and len(self.enterprises) < len(codes):
+            self.elsewhere = set(db.session.scalars(select(Enterprise.uscc).where(
+                Enterprise.uscc.in_(codes - set(self.enterprises)))))
 
     def registered(self, row: Row) -> Enterprise:
         """The row's firm, already registered and in scope (lists add titles, not firms)."""
         enterprise = self.enterprises.get(row.values["uscc"])
-        if enterprise is None or not self.in_scope(enterprise):
+        if enterprise is None:
             row.error("uscc", "该企业尚未登记（或不在您的管辖范围）：请先导入或登记该企业")
             raise _Reject
         return enterprise
@@ -225,18 +225,14 @@ class EnterpriseHandler(_Handler):
 
     def check(self, row: Row) -> None:
         v = row.values
-        staff, employees = v.get("tech_staff"), v.get("employees")
-        if staff is not None and employees is not None and staff > employees:
-            row.error("tech_staff", f"科技人员数（{staff}）不能超过从业人数（{employees}）")
-        domestic, rd = v.get("rd_expense_domestic"), v.get("rd_expense")
-        if domestic is not None and rd is not None and domestic > rd:
-            row.error("rd_expense_domestic", "境内研发费用不能超过研发费用总额")
-        founded = v.get("founded_on")
-        if founded is not None and founded > today():
-            row.error("founded_on", "成立日期不能晚于今天")
-        fiscal = v.get("fiscal_year")
-        if fiscal is not None and fiscal > today().year:
-            row.error("fiscal_year", f"年度不能晚于 {today().year}")
+        # the service's own rules, so a dry run refuses exactly what saving would
+        metrics = {f.attr: v[f.key] for f in columns.ENTERPRISE_FIELDS
+                   if f.group == "metrics" and f.key in v}
+        for attr, message in enterprises.metric_errors(metrics, v.get("fiscal_year")).items():
+            key = next((f.key for f in columns.ENTERPRISE_FIELDS if f.attr == attr), attr)
+            row.error(key, message)
+        if problem := enterprises.founded_on_error(v.get("founded_on")):
+            row.error("founded_on", problem)
         contact_keys = [k for k in ("contact_title", "contact_phone", "contact_email") if k in v]
         if contact_keys and not v.get("contact_name"):
             row.error("contact_name", "填写了联系人电话或邮箱，但缺少联系人姓名",
@@ -256,14 +252,16 @@ class EnterpriseHandler(_Handler):
                 data.setdefault("zone", actor.zone)
             if not data.get("name"):
                 row.error("name", "新登记的企业必须填写企业名称", label="企业名称")
+            if v["uscc"] in self.elsewhere:
+                row.error("uscc", "该企业已由其他区域登记，您无权修改")
+                raise _Reject
             if not data.get("zone"):
                 row.error("zone", "新登记的企业必须填写所属区域", label="所属区域")
-            elif actor.is_zone and data["zone"] != actor.zone:
-                row.error("zone", f"只能导入本区域（{ZONES[actor.zone][0]}）的企业")
             if row.errors:
                 raise _Reject
             try:
-                enterprise = enterprises.create_enterprise({**data, "uscc": v["uscc"]})
+                enterprise = enterprises.create_enterprise({**data, "uscc": v["uscc"]},
+                                                           user=self.user)
             except FieldError as exc:
                 self.service_errors(row, exc, "enterprise")
                 raise _Reject from None
@@ -272,15 +270,10 @@ class EnterpriseHandler(_Handler):
                       audit.snapshot(enterprise, enterprises.ENTERPRISE_FIELDS), enterprise.id)
             outcome = "created"
         else:
-            if not self.in_scope(enterprise):
-                row.error("uscc", "该企业已由其他区域登记，您无权修改")
-                raise _Reject
-            if actor.is_zone and data.get("zone", actor.zone) != actor.zone:
-                row.error("zone", f"只能导入本区域（{ZONES[actor.zone][0]}）的企业")
-                raise _Reject
             before = audit.snapshot(enterprise, enterprises.ENTERPRISE_FIELDS)
             try:
-                changes = enterprises.update_enterprise(enterprise, data, expected_version=None)
+                changes = enterprises.update_enterprise(enterprise, data, expected_version=None,
+                                                        user=self.user)
             except FieldError as exc:
                 self.service_errors(row, exc, "enterprise")
                 raise _Reject from None

@@ -29,7 +29,6 @@ from tracker.incubation.models import StatusProposal, Tenancy
 from tracker.labels import AUDIT_LABELS
 from tracker.ladder import services as ladder_services
 from tracker.ladder.models import Application, EligibilityResult, Qualification, StageTransition
-from tracker.signals import enterprise_changed
 
 ENTITY_MODELS = {"enterprise": Enterprise, "contact": Contact, "metrics": AnnualMetrics,
                  "qualification": Qualification, "tenancy": Tenancy,
@@ -242,7 +241,6 @@ def undo_job(job: ImportJob, *, user_id: int | None) -> int:
             ladder_services.rebuild_ladder_history(enterprise, source="import",
                                                    reason=f"撤销导入任务 #{job.id}",
                                                    actor_id=user_id)
-        enterprise_changed.send(enterprise_id)
     job.status, job.undone_at, job.undone_by_id = "undone", now_utc(), user_id
     audit.record("import", job.id, "restore", {}, actor_id=user_id,
                  summary=f"撤销导入任务 #{job.id}（{len(targets)} 项）")

@@ -7,7 +7,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
-    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -16,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from tracker.enterprises.zones import ZONES
+from tracker.forms_support import VersionedForm
 from tracker.incubation.models import (
     CARRIER_KINDS,
     CARRIER_SCHEMES,
@@ -29,8 +29,8 @@ def _optional_int(value):
     return int(value) if value not in (None, "", "None") else None
 
 
-class CarrierForm(TrackerForm):
-    version = HiddenField()
+
+class CarrierForm(VersionedForm, TrackerForm):
     name = StringField(_l("载体名称"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(_l("载体类型"), choices=list(CARRIER_KINDS.items()))
     scheme = SelectField(_l("认定体系与级别"), choices=list(CARRIER_SCHEMES.items()),
@@ -64,8 +64,8 @@ class TenancyOpenForm(_TenancyTermsForm):
     uscc = StringField(_l("企业统一社会信用代码"), validators=[DataRequired(), Length(max=40)])
 
 
-class TenancyEditForm(_TenancyTermsForm):
-    version = HiddenField()
+class TenancyEditForm(VersionedForm, _TenancyTermsForm):
+    """The terms of a stored tenancy, under the optimistic lock."""
 
 
 class ProposalForm(TrackerForm):
@@ -80,8 +80,7 @@ class ProposalForm(TrackerForm):
     next_carrier_note = StringField(_l("拟转入载体"), validators=[Optional(), Length(max=200)])
 
 
-class DecisionForm(TrackerForm):
-    version = HiddenField()
+class DecisionForm(VersionedForm, TrackerForm):
     #: sent by the pressed button (approve / reject); not a HiddenField, or hidden_tag() would
     #: render an empty input that comes first in the form data and hides the button's value
     decision = StringField()
@@ -104,8 +103,7 @@ class CycleForm(TrackerForm):
     due_on = DateField(_l("报送截止日期"), validators=[DataRequired()])
 
 
-class ReportForm(TrackerForm):
-    version = HiddenField()
+class ReportForm(VersionedForm, TrackerForm):
     revenue = DecimalField(_l("营业收入（万元，当年累计）"), places=6,
                            validators=[Optional(), NumberRange(min=0)])
     employees = IntegerField(_l("从业人数"), validators=[Optional(), NumberRange(min=0)])

@@ -396,8 +396,9 @@ def proposal(proposal_id: int):
                 return [(_("已驳回"), "success")]
             abort(400)
 
-        saved = commit_or_report(form, decide, current_version=lambda: proposal.version,
-                      stale=lambda _version: _("该申请已被他人处理，请刷新后查看"))
+        saved = commit_or_report(form, decide, record=proposal,
+                                 current_version=lambda: proposal.version,
+                                 stale=lambda _version: _("该申请已被他人处理，请刷新后查看"))
         if saved.ok:
             for message, category in saved.result:
                 flash(message, category)

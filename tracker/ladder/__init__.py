@@ -5,10 +5,7 @@ def init_app(app):
     from tracker import labels
     from tracker.dashboard import cards
     from tracker.enterprises import panels
-    from tracker.ladder import (
-        models,  # noqa: F401 - register the tables
-        results,  # noqa: F401 - subscribe to enterprise_changed
-    )
+    from tracker.ladder import models  # noqa: F401 - register the tables
     from tracker.ladder.cards import card_context
     from tracker.ladder.cli import eligibility_cli, ladder_cli
     from tracker.ladder.panel import panel_context

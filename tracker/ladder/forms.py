@@ -10,7 +10,6 @@ from wtforms import (
     DecimalField,
     Form,
     FormField,
-    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -20,6 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from tracker.enterprises.forms import MultiCheckboxField
 from tracker.enterprises.zones import TECH_FIELDS
+from tracker.forms_support import VersionedForm
 from tracker.inputs import TrackerForm
 from tracker.ladder.models import APPLICATION_STATUSES
 from tracker.ladder.rules import HONOURS, KINDS
@@ -30,8 +30,8 @@ def _optional_int(value):
     return int(value) if value not in (None, "") else None
 
 
-class QualificationForm(TrackerForm):
-    version = HiddenField()
+
+class QualificationForm(VersionedForm, TrackerForm):
     kind = SelectField(_l("资质类型"), choices=list(KINDS.items()))
     number = StringField(_l("证书/登记编号"), validators=[Optional(), Length(max=60)],
                          description=_l("高企：GR+年份+省份代码+序号；科技型中小企业：入库登记编号"))
@@ -46,8 +46,7 @@ class QualificationForm(TrackerForm):
     evidence = FileField(_l("证明文件（PDF/JPG/PNG）"))
 
 
-class RevokeForm(TrackerForm):
-    version = HiddenField()
+class RevokeForm(VersionedForm, TrackerForm):
     revoked_on = DateField(_l("撤销日期"), validators=[InputRequired(_l("请填写撤销日期"))])
     reason = TextAreaField(_l("撤销原因"),
                            validators=[DataRequired(_l("请填写撤销原因")), Length(max=1000)])
@@ -65,22 +64,19 @@ class ApplicationForm(TrackerForm):
     notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
 
 
-class ApplicationEditForm(TrackerForm):
-    version = HiddenField()
+class ApplicationEditForm(VersionedForm, TrackerForm):
     batch = StringField(_l("批次"), validators=[Optional(), Length(max=100)])
     owner_id = SelectField(_l("负责人"), coerce=_optional_int)
     deadline = DateField(_l("截止日期"), validators=[Optional()])
     notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
 
 
-class MoveForm(TrackerForm):
-    version = HiddenField()
+class MoveForm(VersionedForm, TrackerForm):
     to_status = SelectField(_l("新状态"), choices=list(APPLICATION_STATUSES.items()))
     note = StringField(_l("说明"), validators=[Optional(), Length(max=300)])
 
 
-class ApproveForm(TrackerForm):
-    version = HiddenField()
+class ApproveForm(VersionedForm, TrackerForm):
     number = StringField(_l("证书/登记编号"), validators=[Optional(), Length(max=60)])
     granted_on = DateField(_l("认定（发证）日期"), validators=[InputRequired(_l("请填写认定日期"))])
     valid_until = DateField(_l("有效期至"), validators=[Optional()],
@@ -127,10 +123,9 @@ class SelfAssessmentForm(TrackerForm):
     y3 = FormField(YearForm)
 
 
-class ThresholdForm(TrackerForm):
+class ThresholdForm(VersionedForm, TrackerForm):
     """One locally configured rung; labels follow rules.LOCAL_THRESHOLD_KEYS (money in 万元)."""
 
-    version = HiddenField()
     min_revenue = DecimalField(_l("上年度营业收入下限（万元）"),
                                validators=[Optional(), NumberRange(min=0)])
     min_revenue_cagr_pct = DecimalField(_l("近三年营业收入复合增长率下限（%）"),

@@ -1,8 +1,8 @@
 """Stored eligibility results: the engine run over stored records, kept fresh on every change.
 
-A change to an enterprise (record, figures, qualifications) marks it dirty in the session; just
-before that transaction commits, its results are recomputed once, in the same transaction, however
-many changes were made. The nightly task recomputes everything (dates move on, so do verdicts).
+A saved change to a firm is recomputed once, just before its commit, as the first stage of the
+after-save pipeline (tracker.changes). The nightly task recomputes everything (dates move on,
+so do verdicts).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import select, update
 
 from tracker.clock import now_utc, today
-from tracker.commit_hooks import BeforeCommit
 from tracker.enterprises.models import AnnualMetrics, Enterprise
 from tracker.extensions import db
 from tracker.ladder import gaps
@@ -22,7 +21,6 @@ from tracker.ladder.facts import build_facts
 from tracker.ladder.models import EligibilityResult, Qualification
 from tracker.ladder.rules import KINDS, FactsError, evaluate
 from tracker.ladder.services import local_thresholds, qualifications_by_enterprise
-from tracker.signals import enterprise_changed
 
 
 def evaluate_facts(facts: dict[str, Any]) -> dict[str, Any]:
@@ -151,35 +149,3 @@ def results_for(enterprise_id: int) -> dict[str, EligibilityResult]:
         EligibilityResult.enterprise_id == enterprise_id))
     by_kind = {r.kind: r for r in rows}
     return {k: by_kind[k] for k in KINDS if k in by_kind}
-
-
-#: more firms than this in one commit (a bulk import) are recomputed by a worker afterwards
-INLINE_RECOMPUTE_LIMIT = 300
-
-
-def _recompute_before_commit(dirty: set[int]) -> None:
-    if len(dirty) <= INLINE_RECOMPUTE_LIMIT:
-        recompute(dirty)
-        return
-    # Keep the commit short and its memory bounded; the nightly run catches up if the
-    # broker cannot take the task now.
-    from tracker.celery_app import enqueue_after_commit
-    from tracker.ladder.tasks import recompute_many
-
-    ids = sorted(dirty)
-    mark_stale(ids)  # until the worker (or the catch-up run) has recomputed them
-    for start in range(0, len(ids), INLINE_RECOMPUTE_LIMIT):
-        enqueue_after_commit(recompute_many, ids[start:start + INLINE_RECOMPUTE_LIMIT])
-
-
-_dirty = BeforeCommit("ladder_dirty_enterprises", _recompute_before_commit)
-
-
-def mark_dirty(enterprise_id: int) -> None:
-    """Remember that this firm's results must be recomputed before the commit."""
-    _dirty.add(enterprise_id)
-
-
-@enterprise_changed.connect
-def _on_enterprise_changed(enterprise_id: int, **_kwargs: Any) -> None:
-    mark_dirty(enterprise_id)

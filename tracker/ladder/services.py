@@ -1,7 +1,7 @@
 """Writing the ladder: qualifications, the derived rung with its transitions, applications.
 
-Services flush; the caller (view, task, CLI, import) commits once. Every change is audited and
-tells the rest of the app through tracker.signals.enterprise_changed.
+Services flush; the caller (view, task, CLI, import) commits once. Every change is audited; what
+follows a saved change (eligibility, reminders) is tracker.changes' pipeline.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from tracker.ladder.rules import (
     _parse_thresholds,
 )
 from tracker.money import plain_number
-from tracker.signals import enterprise_changed
 
 QUALIFICATION_FIELDS = (
     "kind", "number", "granted_on", "valid_until", "batch", "revoked_on", "revoked_reason",
@@ -399,7 +398,6 @@ def grant_qualification(
     )
     rebuild_ladder_history(enterprise, source=source, cause=qualification, evidence=evidence,
                            actor_id=actor_id, reason=f"获得{KINDS[kind]}")
-    enterprise_changed.send(enterprise.id)
     return qualification
 
 
@@ -439,7 +437,6 @@ def update_qualification(
         rebuild_ladder_history(enterprise, source=source, cause=qualification,
                                actor_id=actor_id, evidence=evidence,
                                reason=f"修改{KINDS[qualification.kind]}资质")
-        enterprise_changed.send(enterprise.id)
     return changes
 
 
@@ -484,7 +481,6 @@ def revoke_qualification(
     rebuild_ladder_history(enterprise, source="revocation" if source == "manual" else source,
                            cause=qualification, reason=reason, evidence=evidence,
                            actor_id=actor_id)
-    enterprise_changed.send(enterprise.id)
     return qualification
 
 
@@ -567,7 +563,6 @@ def set_batch_validity(kind: str, batch: str, valid_until: date | None,
         enterprise = db.session.get(Enterprise, q.enterprise_id)
         rebuild_ladder_history(enterprise, source="expiry", cause=q, actor_id=actor_id,
                                reason=f"{batch} 批次有效期调整")
-        enterprise_changed.send(enterprise.id)
     return len(quals)
 
 

@@ -181,7 +181,7 @@ def qualification_revoke(qualification_id: int):
         saved = commit_or_report(form, lambda: services.revoke_qualification(
             qualification, form.revoked_on.data, form.reason.data, source="manual",
             actor_id=current_user.id, expected_version=form.version.data or None,
-            mistaken=bool(form.mistaken.data)))
+            mistaken=bool(form.mistaken.data)), record=qualification)
         if saved.ok:
             flash(_("已撤销该资质"), "success")
             return redirect(_back(qualification.enterprise_id))
@@ -276,6 +276,7 @@ def application_move(application_id: int):
     if commit_or_report(None, lambda: services.move_application(
             application, form.to_status.data, expected_version=form.version.data or None,
             actor_id=current_user.id, note=form.note.data),
+            record=application, lock=form,
             current_version=partial(_application_version, application_id)).ok:
         flash(_("申报状态已更新为「%(s)s」", s=APPLICATION_STATUSES[application.status]),
               "success")
@@ -296,7 +297,7 @@ def application_approve(application_id: int):
             application, "approved", expected_version=form.version.data or None,
             actor_id=current_user.id, note=form.note.data, number=form.number.data,
             granted_on=form.granted_on.data, valid_until=form.valid_until.data),
-            current_version=partial(_application_version, application_id))
+            record=application, current_version=partial(_application_version, application_id))
         if saved.ok:
             flash(_("已批准，资质已登记"), "success")
             return redirect(_back(application.enterprise_id))
@@ -453,7 +454,7 @@ def thresholds():
 
             saved = commit_or_report(form, lambda: change_local_thresholds(
                 kind, values, actor_id=current_user.id,
-                expected_version=form.version.data or None))
+                expected_version=form.version.data or None), record=rows.get(kind))
             if saved.ok:
                 flash(_("已保存%(k)s本地阈值，资格结果将重新计算", k=KINDS[kind]), "success")
                 return redirect(url_for(".thresholds"))

@@ -22,11 +22,10 @@ def init_app(app):
 
     from tracker.dashboard import cards
     from tracker.enterprises import panels
-    from tracker.reminders import hooks, models  # noqa: F401 - models register their tables
+    from tracker.reminders import models  # noqa: F401 - models register their tables
     from tracker.reminders.cli import reminders_cli
     from tracker.reminders.views import bp, dashboard_card, enterprise_panel
 
-    hooks.install()
     app.register_blueprint(bp)
     app.cli.add_command(reminders_cli)
     cards.register("reminders", 50, "reminders/_card.html", dashboard_card)

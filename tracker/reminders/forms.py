@@ -7,6 +7,7 @@ from wtforms import BooleanField, DateField, IntegerField, SelectField, StringFi
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from tracker.enterprises.forms import MultiCheckboxField
+from tracker.forms_support import VersionedForm
 from tracker.inputs import TrackerForm
 from tracker.reminders.models import PROGRAMMES, RECIPIENT_KINDS
 
@@ -27,7 +28,7 @@ def parse_offsets(raw: str) -> list[int]:
     return sorted(set(values), reverse=True)
 
 
-class RuleForm(TrackerForm):
+class RuleForm(VersionedForm, TrackerForm):
     name = StringField(_l("规则名称"), validators=[DataRequired(_l("请填写规则名称")),
                                                 Length(max=200)])
     offsets = StringField(_l("提前天数"),
@@ -48,7 +49,7 @@ class RuleForm(TrackerForm):
             raise ValidationError(_l("请至少选择一类接收人"))
 
 
-class CycleForm(TrackerForm):
+class CycleForm(VersionedForm, TrackerForm):
     programme = SelectField(_l("项目"), choices=[(code, label) for code, (label, _k)
                                                in PROGRAMMES.items()])
     year = IntegerField(_l("年度"), validators=[

@@ -227,16 +227,18 @@ def edit_rule(rule_id: int):
     if request.method == "GET":
         form.offsets.data = ", ".join(str(o) for o in rule.offsets or [])
         form.programme.data = rule.programme or ""
+    saved: Outcome | None = None
     if form.validate_on_submit():
-        services.save_rule(rule, {
+        saved = commit_or_report(form, lambda: services.save_rule(rule, {
             "name": form.name.data.strip(), "offsets": parse_offsets(form.offsets.data),
             "recipients": list(form.recipients.data), "programme": form.programme.data or None,
             "enabled": bool(form.enabled.data),
-        })
-        db.session.commit()
-        flash(_("提醒规则已保存"), "success")
-        return redirect(url_for("reminders.rules"))
-    return render_template("reminders/rule_form.html", form=form, rule=rule, kinds=RULE_KINDS)
+        }))
+        if saved.ok:
+            flash(_("提醒规则已保存"), "success")
+            return redirect(url_for("reminders.rules"))
+    return render_template("reminders/rule_form.html", form=form, rule=rule,
+                           kinds=RULE_KINDS), page_status(form, saved)
 
 
 @bp.get("/cycles")

@@ -1,0 +1,154 @@
+"""The after-save pipeline: which firms a transaction touched, and what follows, in order.
+
+One trigger: a flush that adds, changes or deletes a watched record (the firm itself, its
+figures, titles, applications, contacts, tenancies) collects the firm's id in the session.
+Just before the outermost commit the declared STAGES run over those ids, in the order written
+below, each reading what the previous one stored (the reminder sweep's "newly eligible" reads
+the eligibility results stage one just wrote). A commit touching more firms than
+CHANGES_INLINE_LIMIT (an import) hands every stage's work to workers / the scheduled runs.
+
+A SAVEPOINT's commit (one import row) is not the commit; a rolled-back SAVEPOINT keeps what
+the other rows collected (an id, once collected, stays until the whole transaction ends —
+recomputing a firm whose row was rolled back is harmless); only the end of the whole
+transaction forgets it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from tracker.extensions import db
+
+#: the config key (config.Config; the default for configs without it) of the one bulk cut-off
+LIMIT_KEY = "CHANGES_INLINE_LIMIT"
+DEFAULT_INLINE_LIMIT = 200
+
+_KEY = "changes_touched_enterprises"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step after a save: `inline` inside the commit, `bulk` when the commit is too big."""
+
+    name: str
+    inline: Callable[[list[int]], Any]
+    bulk: Callable[[list[int]], Any]
+
+
+def _recompute_inline(ids: list[int]) -> None:
+    from tracker.ladder.results import recompute
+
+    recompute(ids)
+
+
+def _recompute_bulk(ids: list[int]) -> None:
+    # Keep the commit short and its memory bounded; the nightly run catches up if the broker
+    # cannot take the task now.
+    from tracker.celery_app import enqueue_after_commit
+    from tracker.ladder.results import mark_stale
+    from tracker.ladder.tasks import recompute_many
+
+    mark_stale(ids)  # shown as out of date until the worker (or the catch-up run) is done
+    size = inline_limit()
+    for start in range(0, len(ids), size):
+        enqueue_after_commit(recompute_many, ids[start:start + size])
+
+
+def _sweep_inline(ids: list[int]) -> None:
+    from tracker.clock import today
+    from tracker.reminders.sweep import run_sweep
+    from tracker.reminders.tasks import enqueue_pending_for
+
+    run_sweep(today(), ids)
+    enqueue_pending_for(ids)
+
+
+def _sweep_bulk(_ids: list[int]) -> None:
+    """The scheduled sweep (every few minutes) covers a bulk change in one set-based pass."""
+
+
+#: the pipeline, in the order it runs; a later stage may rely on what an earlier one stored
+STAGES: tuple[Stage, ...] = (
+    Stage("eligibility", _recompute_inline, _recompute_bulk),
+    Stage("reminders", _sweep_inline, _sweep_bulk),
+)
+
+
+def inline_limit() -> int:
+    """How many touched firms one commit handles itself; above this, workers do the work."""
+    return int(current_app.config.get(LIMIT_KEY, DEFAULT_INLINE_LIMIT))
+
+
+def touch(enterprise_id: int | None, session: Session | None = None) -> None:
+    """Collect a firm whose stored consequences must follow this transaction's commit."""
+    if enterprise_id is not None:
+        (session or db.session()).info.setdefault(_KEY, set()).add(enterprise_id)
+
+
+def touched(session: Session | None = None) -> set[int]:
+    """The firms collected so far in this transaction (a copy)."""
+    return set((session or db.session()).info.get(_KEY, ()))
+
+
+def run_stages(ids: list[int]) -> None:
+    """Run every stage over these firms, in declared order, inline or handed off as one."""
+    inline = len(ids) <= inline_limit()
+    for stage in STAGES:
+        (stage.inline if inline else stage.bulk)(ids)
+
+
+def _watched() -> dict[type, Callable[[Any], int | None]]:
+    from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
+    from tracker.incubation.models import Tenancy
+    from tracker.ladder.models import Application, Qualification
+
+    owner = lambda obj: obj.enterprise_id  # noqa: E731 - the same accessor for five models
+    return {Enterprise: lambda obj: obj.id, AnnualMetrics: owner, Contact: owner,
+            Qualification: owner, Application: owner, Tenancy: owner}
+
+
+_WATCHED: dict[type, Callable[[Any], int | None]] = {}
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        enterprise_id = _WATCHED.get(type(obj))
+        # is_modified: a form saved without a net change costs nothing downstream
+        if enterprise_id is not None and (obj in session.new or obj in session.deleted
+                                          or session.is_modified(obj)):
+            touch(enterprise_id(obj), session)
+
+
+def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT's commit: the real one comes later
+    collected = session.info.pop(_KEY, None)
+    if collected:
+        run_stages(sorted(collected))
+        session.info.pop(_KEY, None)  # the stages' own flushes must not start another round
+
+
+def _after_soft_rollback(session: Session, _previous: Any) -> None:
+    if not session.in_transaction():
+        session.info.pop(_KEY, None)
+
+
+_installed = False
+
+
+def install() -> None:
+    """Connect the trigger once per process (the listeners are on the Session class)."""
+    global _installed
+    if _installed:
+        return
+    _WATCHED.update(_watched())
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "before_commit", _before_commit)
+    event.listen(Session, "after_soft_rollback", _after_soft_rollback)
+    _installed = True
