@@ -186,3 +186,15 @@ def test_loading_the_user_costs_one_query_and_last_seen_is_throttled(client, app
     loads = [s for s in statements if "FROM user_sessions" in s and "users" in s]
     assert len(loads) == 1
     assert not any(s.lstrip().upper().startswith("UPDATE USER_SESSIONS") for s in statements)
+
+
+def test_last_seen_is_written_once_it_is_older_than_the_throttle(client, app):
+    user = make_user("bureau")
+    _login(client, user)
+    row = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
+    later = now_utc() + timedelta(seconds=app.config["SESSION_TOUCH_SECONDS"] + 1)
+    db.session.commit()
+    with frozen(later):
+        assert _signed_in(client)
+    db.session.expire_all()
+    assert row.last_seen_at == later
