@@ -18,3 +18,12 @@ def smtp(app):
             yield sink
         finally:
             app.config["SMTP_URL"] = previous
+
+
+@pytest.fixture
+def restore_celery(app):
+    """Building another app makes its Celery the default; hand it back to the session's app."""
+    yield
+    celery = app.extensions["celery"]
+    celery.set_current()  # Celery() made the new one current as well as default
+    celery.set_default()

@@ -23,7 +23,8 @@ def test_production_accepts_a_long_random_key():
     check_secret_key(STRONG, production=True)
 
 
-def test_the_app_factory_refuses_production_on_the_development_key(tmp_path, monkeypatch):
+def test_the_app_factory_refuses_production_on_the_development_key(tmp_path, monkeypatch,
+                                                                   restore_celery):
     monkeypatch.setenv("INSTANCE_DIR", str(tmp_path))
 
     class Prod(ProductionConfig):
@@ -34,7 +35,7 @@ def test_the_app_factory_refuses_production_on_the_development_key(tmp_path, mon
         create_app(Prod)
 
 
-def test_tracker_env_production_selects_the_checks(tmp_path, monkeypatch):
+def test_tracker_env_production_selects_the_checks(tmp_path, monkeypatch, restore_celery):
     monkeypatch.setenv("INSTANCE_DIR", str(tmp_path))
     monkeypatch.setenv("TRACKER_ENV", "production")
 
@@ -54,7 +55,8 @@ def test_development_generates_a_private_key_once(tmp_path):
     assert development_secret_key(tmp_path) == first
 
 
-def test_development_app_without_a_key_uses_the_instance_key(tmp_path, monkeypatch):
+def test_development_app_without_a_key_uses_the_instance_key(tmp_path, monkeypatch,
+                                                             restore_celery):
     monkeypatch.setenv("INSTANCE_DIR", str(tmp_path))
     monkeypatch.delenv("TRACKER_ENV", raising=False)
 

@@ -185,3 +185,26 @@ def test_a_calendar_token_signed_the_old_way_no_longer_opens_a_feed(client, app)
     forged = URLSafeSerializer(app.config["SECRET_KEY"], salt="reminders-ical").dumps(
         [user.id, user.email])
     assert client.get(f"/reminders/calendar/{forged}.ics").status_code == 404
+
+
+def test_ending_this_very_session_signs_out(client):
+    from tracker.accounts.models import UserSession
+
+    user = make_user("bureau")
+    login(client, user)
+    row = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
+    _fresh()
+    token = csrf_token(client, "/account/sessions")
+    response = client.post(f"/account/sessions/{row.id}/end", data={"csrf_token": token})
+    assert response.headers["Location"].endswith("/login")
+    assert not _signed_in(client)
+
+
+def test_the_api_answers_403_while_a_password_change_is_due(client):
+    user = make_user("bureau")
+    login(client, user)
+    user.must_change_password = True
+    db.session.flush()
+    _fresh()
+    response = client.get("/api/v1/enterprises")
+    assert response.status_code == 403 and response.is_json

@@ -67,7 +67,7 @@ def test_the_forwarded_address_is_ignored_without_trusted_proxies(client):
     assert _attempt_with_forwarded(client, "y@test.example", "10.9.1.1").status_code == 429
 
 
-def test_the_forwarded_address_is_honoured_with_one_trusted_proxy(tmp_path, monkeypatch):
+def test_the_forwarded_address_is_honoured_with_one_trusted_proxy(restore_celery):
     from config import TestConfig
     from tracker import create_app
 

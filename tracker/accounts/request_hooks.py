@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from tracker.accounts import sessions
@@ -61,6 +61,8 @@ def _before_request():
                 sign_in(user, row, remember_token=new_token)
     if (current_user.is_authenticated and current_user.must_change_password
             and request.endpoint not in _ALLOWED_WHILE_CHANGING):
+        if request.path.startswith("/api/"):
+            abort(403, description="password change required")
         return redirect(url_for("accounts.change_password"))
     return None
 

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from tracker.accounts import services, sessions, tokens
 from tracker.accounts.forms import ChangePasswordForm, ForgotPasswordForm, ResetPasswordForm
 from tracker.accounts.models import User
+from tracker.accounts.request_hooks import sign_out
 from tracker.accounts.tasks import send_password_reset
 from tracker.accounts.views import bp
 from tracker.celery_app import enqueue_after_commit
@@ -47,11 +48,12 @@ def my_sessions():
 @bp.post("/account/sessions/<sid>/end")
 @login_required
 def end_session(sid: str):
+    if sid == session.get(sessions.SESSION_KEY):
+        sign_out()  # ending this very session is a logout
+        return redirect(url_for("accounts.login"))
     if not sessions.end_session(sid, user_id=current_user.id):
         abort(404)
     db.session.commit()
-    if sid == session.get(sessions.SESSION_KEY):
-        return redirect(url_for("accounts.login"))
     flash(_("已退出该设备上的登录。"), "success")
     return redirect(url_for("accounts.my_sessions"))
 
