@@ -198,3 +198,16 @@ def test_last_seen_is_written_once_it_is_older_than_the_throttle(client, app):
         assert _signed_in(client)
     db.session.expire_all()
     assert row.last_seen_at == later
+
+
+def test_the_nightly_purge_drops_long_ended_sessions_only(client, app):
+    from tracker.accounts.tasks import purge
+
+    user = make_user("bureau")
+    _login(client, user)
+    _logout(client)
+    _login(client, user)
+    with frozen(now_utc() + timedelta(days=31)):
+        counts = purge.run()
+    assert counts["sessions"] == 2  # the ended one and the one that expired since
+    assert "accounts-purge" in app.extensions["celery"].conf.beat_schedule

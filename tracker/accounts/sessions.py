@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context, session
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import delete, event, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
-from tracker.accounts.models import User, UserSession
+from tracker.accounts.models import LoginAttempt, User, UserSession, UserToken
 from tracker.clock import as_utc, now_utc
 from tracker.extensions import db
 
@@ -137,6 +137,24 @@ def live_sessions(user_id: int) -> list[UserSession]:
                                   UserSession.revoked_at.is_(None),
                                   UserSession.expires_at > now)
         .order_by(UserSession.last_seen_at.desc())))
+
+
+def purge(older_than_days: int = 30) -> dict[str, int]:
+    """Delete sessions, tokens and login attempts that ended long ago. Flushes.
+
+    Kept a while after they end so "who was signed in from where" can still be answered.
+    """
+    cutoff = now_utc() - timedelta(days=older_than_days)
+    counts = {
+        "sessions": db.session.execute(delete(UserSession).where(or_(
+            UserSession.expires_at < cutoff, UserSession.revoked_at < cutoff))).rowcount,
+        "tokens": db.session.execute(delete(UserToken).where(or_(
+            UserToken.expires_at < cutoff, UserToken.revoked_at < cutoff,
+            UserToken.used_at < cutoff))).rowcount,
+        "login_attempts": db.session.execute(
+            delete(LoginAttempt).where(LoginAttempt.at < cutoff)).rowcount,
+    }
+    return counts
 
 
 def remember_seconds(row: UserSession) -> int:

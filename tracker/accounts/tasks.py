@@ -1,18 +1,27 @@
-"""Account mail: the password-reset link, sent by a worker after the request commits."""
+"""Account tasks: the password-reset mail (sent after the request commits) and the nightly purge."""
 
 from __future__ import annotations
 
 import secrets
 
 from celery import shared_task
+from celery.schedules import crontab
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from tracker.accounts import tokens
+from tracker.accounts import sessions, tokens
 from tracker.accounts.models import User
 from tracker.extensions import db
 from tracker.reminders import mail
+
+BEAT_SCHEDULE = {
+    "accounts-purge": {
+        "task": "tracker.accounts.purge",
+        "schedule": crontab(hour=3, minute=17),
+        "options": {"expires": 3600},
+    },
+}
 
 
 def send_password_reset_now(user_id: int) -> bool:
@@ -46,3 +55,11 @@ def send_password_reset_now(user_id: int) -> bool:
              autoretry_for=(mail.TransientMailError,), retry_backoff=30, max_retries=5)
 def send_password_reset(user_id: int) -> bool:
     return send_password_reset_now(user_id)
+
+
+@shared_task(name="tracker.accounts.purge", ignore_result=True)
+def purge() -> dict[str, int]:
+    """Old sessions, tokens and login attempts go; safe to run twice."""
+    counts = sessions.purge()
+    db.session.commit()
+    return counts
