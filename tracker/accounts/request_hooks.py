@@ -53,9 +53,9 @@ def _before_request():
         if token:
             resumed = sessions.resume(token, user_agent=request.user_agent.string,
                                       ip=client_ip())
-            if resumed is None:
-                g.forget_remember = True
-            else:
+            # A refused token is left alone rather than deleted: when two tabs resume at once,
+            # the loser's delete would otherwise wipe the winner's freshly rotated cookie.
+            if resumed is not None:
                 user, row, new_token = resumed
                 db.session.commit()
                 sign_in(user, row, remember_token=new_token)
