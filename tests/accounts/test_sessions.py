@@ -211,3 +211,16 @@ def test_the_nightly_purge_drops_long_ended_sessions_only(client, app):
         counts = purge.run()
     assert counts["sessions"] == 2  # the ended one and the one that expired since
     assert "accounts-purge" in app.extensions["celery"].conf.beat_schedule
+
+
+def test_the_users_command_ends_sessions(client, app):
+    user = make_user("bureau")
+    _login(client, user, remember=True)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "end-sessions", "--email", user.email.upper()])
+    assert result.exit_code == 0 and "ended 1" in result.output, result.output
+    assert not _signed_in(client)
+    _login(client, user)
+    assert runner.invoke(args=["users", "end-sessions", "--all"]).exit_code == 0
+    assert not _signed_in(client)
+    assert runner.invoke(args=["users", "end-sessions"]).exit_code != 0

@@ -129,6 +129,13 @@ def end_all_sessions(user_id: int, *, keep: str | None = None) -> int:
     return result.rowcount
 
 
+def end_every_session() -> int:
+    """Revoke all sessions of all users (suspected key or database leak). Flushes."""
+    result = db.session.execute(update(UserSession).where(UserSession.revoked_at.is_(None))
+                                .values(revoked_at=now_utc(), remember_hash=None))
+    return result.rowcount
+
+
 def live_sessions(user_id: int) -> list[UserSession]:
     """A user's sessions that still work, most recently seen first."""
     now = now_utc()
