@@ -57,7 +57,14 @@ def _celery_settings(redis_url: str | None) -> dict:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
+    #: "production" turns on the start-up checks in tracker.security (and ProductionConfig)
+    TRACKER_ENV = os.environ.get("TRACKER_ENV", "development").strip().lower()
+    #: no built-in default: production refuses to start without a real key, development
+    #: generates one into <instance>/secret_key (tracker.security.configure_secret_key)
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    #: reverse proxies in front of the app that append X-Forwarded-For / -Proto; 0 = none,
+    #: and then those headers are ignored (a client could otherwise choose its own address)
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
@@ -74,9 +81,24 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None  # forms stay valid for the whole session
 
-    #: failed logins allowed per account and address inside LOGIN_WINDOW_SECONDS
-    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    #: failed logins are counted over this window, per address and per account
     LOGIN_WINDOW_SECONDS = int(os.environ.get("LOGIN_WINDOW_SECONDS", "900"))
+    #: failures from one address (any account) before the wait starts doubling from 1 s
+    LOGIN_ADDRESS_FREE_FAILURES = int(os.environ.get("LOGIN_ADDRESS_FREE_FAILURES", "5"))
+    LOGIN_ADDRESS_MAX_DELAY = int(os.environ.get("LOGIN_ADDRESS_MAX_DELAY", "900"))
+    #: failures on one account (any address) before its wait starts; it applies only to
+    #: addresses that have failed recently, so others' guesses never lock the owner out
+    LOGIN_ACCOUNT_FREE_FAILURES = int(os.environ.get("LOGIN_ACCOUNT_FREE_FAILURES", "10"))
+    LOGIN_ACCOUNT_MAX_DELAY = int(os.environ.get("LOGIN_ACCOUNT_MAX_DELAY", "300"))
+
+    #: a signed-in session without "remember me" ends this long after login
+    SESSION_LIFETIME_HOURS = int(os.environ.get("SESSION_LIFETIME_HOURS", "12"))
+    #: "remember me" keeps a session this long after login, however often the token rotates
+    REMEMBER_LIFETIME_DAYS = int(os.environ.get("REMEMBER_LIFETIME_DAYS", "14"))
+    #: write a session's last-seen time at most this often (one UPDATE, not one per request)
+    SESSION_TOUCH_SECONDS = int(os.environ.get("SESSION_TOUCH_SECONDS", "300"))
+    PASSWORD_RESET_MINUTES = int(os.environ.get("PASSWORD_RESET_MINUTES", "60"))
+    CALENDAR_TOKEN_DAYS = int(os.environ.get("CALENDAR_TOKEN_DAYS", "365"))
 
     PAGE_SIZE = int(os.environ.get("PAGE_SIZE", "25"))
     #: touched firms one commit handles itself (eligibility, then reminders: tracker.changes);
@@ -103,6 +125,7 @@ class Config:
 
 
 class ProductionConfig(Config):
+    TRACKER_ENV = "production"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
@@ -114,7 +137,8 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     WTF_CSRF_ENABLED = True
-    LOGIN_MAX_FAILURES = 5
+    TRACKER_ENV = "test"
+    TRUSTED_PROXIES = 0
     CELERY = {**_celery_settings(None), "broker_url": "memory://"}
     SERVER_NAME = "tracker.test"
     FAST_PASSWORD_HASHES = True

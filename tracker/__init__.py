@@ -15,6 +15,7 @@ from tracker import inputs
 from tracker.extensions import babel, configure_sqlite, csrf, db, login_manager, migrate
 from tracker.features import FEATURES
 from tracker.i18n import translation_directories
+from tracker.security import apply_trusted_proxies, configure_secret_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,10 +37,13 @@ def create_app(config: object | str | None = None) -> Flask:
         instance_path=os.environ.get("INSTANCE_DIR", str(ROOT / "instance")),
     )
     if config is None:
-        config = "config.ProductionConfig" if os.environ.get("TRACKER_ENV") == "production" \
-            else "config.Config"
+        production = os.environ.get("TRACKER_ENV", "").strip().lower() == "production"
+        config = "config.ProductionConfig" if production else "config.Config"
     app.config.from_object(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # before anything can sign a cookie or token: refuse an unsafe production setup
+    configure_secret_key(app)
+    apply_trusted_proxies(app)
     inputs.init_app(app)  # before any blueprint: the bounded <int:> converter must be in place
 
     db.init_app(app)

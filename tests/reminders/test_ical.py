@@ -17,3 +17,11 @@ def test_events_are_all_day_escaped_and_folded():
     assert all(len(line.encode()) <= 75 for line in lines)
     unfolded = text.replace("\r\n ", "")
     assert "SUMMARY:" + SUMMARY.replace(",", "\\,") in unfolded
+
+
+def test_a_lone_carriage_return_is_escaped():
+    """A bare CR would end the content line early in strict clients (RFC 5545 §3.1)."""
+    from tracker.reminders.ical import _escape
+
+    assert _escape("a\rb") == "a\\nb"
+    assert _escape("a\r\nb\nc\r") == "a\\nb\\nc\\n"

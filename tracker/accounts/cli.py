@@ -6,8 +6,10 @@ import getpass
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
-from tracker.accounts import services
+from tracker.accounts import services, sessions
+from tracker.accounts.models import User
 from tracker.accounts.roles import Role
 from tracker.extensions import db
 
@@ -33,3 +35,21 @@ def create(email, role, zone, carrier_id, name, password):
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"created user {user.id} {user.email} ({user.role})")
+
+
+@users_cli.command("end-sessions")
+@click.option("--email", default=None, help="end this user's sessions")
+@click.option("--all", "everyone", is_flag=True, help="end every session of every user")
+def end_sessions(email, everyone):
+    """Sign users out everywhere, remember-me included (e.g. after a suspected leak)."""
+    if bool(email) == everyone:
+        raise click.UsageError("give either --email or --all")
+    if everyone:
+        count = sessions.end_every_session()
+    else:
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            raise click.ClickException(f"no user {email}")
+        count = sessions.end_all_sessions(user.id)
+    db.session.commit()
+    click.echo(f"ended {count} session(s)")

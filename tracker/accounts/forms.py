@@ -1,10 +1,10 @@
-"""Login and user administration forms."""
+"""Login, password and user administration forms."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from tracker.accounts.roles import ROLE_LABELS
 from tracker.inputs import TrackerForm
@@ -31,6 +31,24 @@ class UserForm(TrackerForm):
     locale = SelectField(_l("语言"), choices=[("zh_CN", "中文"), ("en", "English")])
     wants_digest = BooleanField(_l("提醒以每日汇总方式发送"))
     active = BooleanField(_l("启用"), default=True)
-    password = PasswordField(
-        _l("密码"), validators=[Optional(), Length(min=10, message=_l("密码至少 10 位"))]
-    )
+    #: the full policy (tracker.accounts.passwords) runs in the service, with the email
+    password = PasswordField(_l("密码"), validators=[Optional(), Length(max=200)])
+    must_change = BooleanField(_l("下次登录时必须修改密码"), default=True)
+
+
+class NewPasswordMixin:
+    password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField(_l("再次输入新密码"), validators=[
+        DataRequired(), EqualTo("password", message=_l("两次输入的密码不一致"))])
+
+
+class ChangePasswordForm(NewPasswordMixin, TrackerForm):
+    current = PasswordField(_l("当前密码"), validators=[DataRequired()])
+
+
+class ResetPasswordForm(NewPasswordMixin, TrackerForm):
+    pass
+
+
+class ForgotPasswordForm(TrackerForm):
+    email = EmailField(_l("邮箱"), validators=[DataRequired(), Email(), Length(max=254)])

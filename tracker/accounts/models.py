@@ -1,14 +1,15 @@
-"""User accounts and the login-attempt log that rate-limits guessing."""
+"""User accounts, their server-side sessions and tokens, and the login-attempt log."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.accounts.roles import EDITOR_ROLES, Role
@@ -25,6 +26,19 @@ def _hasher() -> PasswordHasher:
     if has_app_context() and current_app.config.get("FAST_PASSWORD_HASHES"):
         return _FAST_HASHER
     return _DEFAULT_HASHER
+
+
+_DUMMY_HASHES: dict[int, str] = {}
+
+
+def dummy_password_check(password: str) -> None:
+    """Spend one verification on a hash no password matches: unknown emails take as long."""
+    hasher = _hasher()
+    dummy = _DUMMY_HASHES.get(id(hasher))
+    if dummy is None:
+        dummy = _DUMMY_HASHES.setdefault(id(hasher), hasher.hash("no account has this password"))
+    with contextlib.suppress(VerificationError, InvalidHashError):
+        hasher.verify(dummy, password or "")
 
 
 class User(UserMixin, db.Model):
@@ -47,6 +61,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: set when an admin resets the password: the next login must choose a new one
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     carrier = relationship("Carrier", foreign_keys=[carrier_id])
 
@@ -89,10 +105,54 @@ class LoginAttempt(db.Model):
     """One row per login attempt; failures in a window block further tries."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"),)
+    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"),
+                      Index("ix_login_attempts_ip_at", "ip", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
     ip: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(default=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class UserSession(db.Model):
+    """One signed-in browser. The Flask session cookie carries only `id`; deleting or revoking
+    this row ends the session even if the cookie is replayed."""
+
+    __tablename__ = "user_sessions"
+
+    #: 256 random bits, URL-safe; the primary key keeps the per-request check one lookup
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    #: updated at most every SESSION_TOUCH_SECONDS
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    #: hard end: SESSION_LIFETIME_HOURS, or REMEMBER_LIFETIME_DAYS with "remember me"
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    #: SHA-256 of the current remember-me token (hex); the token itself is only in the cookie
+    remember_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user = relationship("User")
+
+
+class UserToken(db.Model):
+    """A single-purpose credential sent outside a session: password reset or calendar feed."""
+
+    __tablename__ = "user_tokens"
+    __table_args__ = (Index("ix_user_tokens_user_id_purpose", "user_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: "password_reset" or "calendar"
+    purpose: Mapped[str] = mapped_column(String(20))
+    #: reset: SHA-256 of the mailed token (never stored itself). Calendar: a random nonce that
+    #: the feed URL carries signed with SECRET_KEY, so the row alone cannot open a feed.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: a reset token works once
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

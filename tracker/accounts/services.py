@@ -1,20 +1,23 @@
-"""Creating users and checking logins, with a rate limit on failures."""
+"""Creating users, passwords, and checking logins with growing delays after failures."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from tracker.accounts.models import LoginAttempt, User
+from tracker.accounts.models import LoginAttempt, User, dummy_password_check
+from tracker.accounts.passwords import MIN_LENGTH, password_message, password_problem
 from tracker.accounts.roles import EDITOR_ROLES, Role
 from tracker.audit import services as audit
-from tracker.clock import now_utc
+from tracker.clock import as_utc, now_utc
 from tracker.extensions import db
 from tracker.vocabulary import ZONES
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = MIN_LENGTH
 
 
 class AccountError(ValueError):
@@ -22,7 +25,11 @@ class AccountError(ValueError):
 
 
 class TooManyAttempts(Exception):
-    """Login refused without checking the password: too many recent failures."""
+    """Login refused without checking the password: wait `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 def validate_user_fields(role: str, zone: str | None, carrier_id: int | None) -> None:
@@ -46,8 +53,7 @@ def create_user(
 ) -> User:
     email = email.strip().lower()
     validate_user_fields(role, zone, carrier_id)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"密码至少 {MIN_PASSWORD_LENGTH} 位")
+    check_new_password(password, email)
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise AccountError(f"邮箱 {email} 已有账号")
     user = User(
@@ -65,26 +71,89 @@ def create_user(
     return user
 
 
-def recent_failures(email: str, ip: str) -> int:
+def check_new_password(password: str, email: str | None) -> None:
+    """Raise AccountError saying why, when the password policy refuses this password."""
+    problem = password_problem(password or "", email)
+    if problem:
+        raise AccountError(password_message(problem))
+
+
+def set_password(user: User, password: str, *, must_change: bool = False) -> None:
+    """Store a new password (policy checked). The after-flush hook in accounts.sessions then
+    ends the user's other sessions. `must_change`: an admin set it; the user picks their own."""
+    check_new_password(password, user.email)
+    user.set_password(password)
+    user.must_change_password = must_change
+    audit.record("user", user.id, "password", {"password": ["***", "***"],
+                                              "must_change_password": [None, must_change]})
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    """A signed-in user's own change: the current password proves it is them."""
+    if not user.check_password(current or ""):
+        raise AccountError(_("当前密码不正确"))
+    if current == new:
+        raise AccountError(_("新密码不能与当前密码相同"))
+    set_password(user, new)
+
+
+def throttle_delay(*, failures: int, free: int, base_seconds: int, cap_seconds: int) -> int:
+    """Seconds to wait after the latest failure: none for the first `free`, then doubling."""
+    if failures < free:
+        return 0
+    return min(cap_seconds, base_seconds * 2 ** min(failures - free, 30))
+
+
+def _failures(condition) -> tuple[int, object]:
     window = timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
-    return db.session.scalar(
-        select(func.count(LoginAttempt.id)).where(
-            LoginAttempt.email == email,
-            LoginAttempt.ip == ip,
-            LoginAttempt.succeeded.is_(False),
-            LoginAttempt.at >= now_utc() - window,
-        )
-    )
+    count, last = db.session.execute(
+        select(func.count(LoginAttempt.id), func.max(LoginAttempt.at)).where(
+            condition, LoginAttempt.succeeded.is_(False),
+            LoginAttempt.at >= now_utc() - window)).one()
+    return count or 0, as_utc(last)
+
+
+def retry_after(email: str, ip: str) -> int:
+    """Seconds before this address may try this account again; 0 means go ahead.
+
+    Two counters, both failures inside LOGIN_WINDOW_SECONDS. Per address (any account): a
+    guesser spraying many emails slows down quickly. Per account (any address): grows more
+    slowly and binds only addresses that failed recently, so someone else's guesses never
+    keep the owner out; their first try from a clean address always reaches the password.
+    """
+    config = current_app.config
+    now = now_utc()
+    ip_count, ip_last = _failures(LoginAttempt.ip == ip)
+    if not ip_count:
+        return 0
+    wait = (ip_last - now).total_seconds() + throttle_delay(
+        failures=ip_count, free=config["LOGIN_ADDRESS_FREE_FAILURES"], base_seconds=5,
+        cap_seconds=config["LOGIN_ADDRESS_MAX_DELAY"])
+    account_count, account_last = _failures(LoginAttempt.email == email)
+    if account_count:
+        wait = max(wait, (account_last - now).total_seconds() + throttle_delay(
+            failures=account_count, free=config["LOGIN_ACCOUNT_FREE_FAILURES"], base_seconds=5,
+            cap_seconds=config["LOGIN_ACCOUNT_MAX_DELAY"]))
+    return max(0, math.ceil(wait))
 
 
 def authenticate(email: str, password: str, ip: str) -> User | None:
-    """The active user with these credentials, or None; raises TooManyAttempts when locked."""
+    """The active user with these credentials, or None; raises TooManyAttempts to slow guessing.
+
+    Unknown and inactive accounts cost one Argon2 verification too, so response time does
+    not tell which emails have accounts.
+    """
     email = (email or "").strip().lower()
-    if recent_failures(email, ip) >= current_app.config["LOGIN_MAX_FAILURES"]:
-        raise TooManyAttempts
+    wait = retry_after(email, ip)
+    if wait:
+        raise TooManyAttempts(wait)
     user = db.session.scalar(select(User).where(User.email == email))
-    ok = bool(user and user.active and user.check_password(password))
-    db.session.add(LoginAttempt(email=email, ip=ip, succeeded=ok))
+    if user is None:
+        dummy_password_check(password)
+        ok = False
+    else:
+        ok = user.check_password(password) and user.active
+    db.session.add(LoginAttempt(email=email[:254], ip=ip[:64], succeeded=ok))
     if ok:
         user.last_login_at = now_utc()
         return user

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from tracker.accounts import services
+from tracker.accounts import services, sessions
 from tracker.accounts.access import roles_required, safe_next
 from tracker.accounts.forms import LoginForm, UserForm
 from tracker.accounts.models import User
+from tracker.accounts.request_hooks import client_ip, sign_in, sign_out
 from tracker.accounts.roles import Role
 from tracker.audit import services as audit
 from tracker.extensions import db
@@ -27,17 +28,23 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.authenticate(
-                form.email.data, form.password.data, request.remote_addr or "?"
-            )
-        except services.TooManyAttempts:
-            db.session.commit()
-            flash(_("登录失败次数过多，请 15 分钟后再试。"), "danger")
-            return render_template("accounts/login.html", form=form), 429
-        db.session.commit()
+            user = services.authenticate(form.email.data, form.password.data, client_ip())
+        except services.TooManyAttempts as exc:
+            db.session.rollback()
+            flash(_("登录尝试过于频繁，请 %(n)s 秒后再试。", n=exc.retry_after), "danger")
+            response = render_template("accounts/login.html", form=form)
+            return response, 429, {"Retry-After": str(exc.retry_after)}
+        started = None
         if user:
-            login_user(user, remember=form.remember.data)
-            session["locale"] = user.locale
+            started = sessions.start_session(user, remember=bool(form.remember.data),
+                                             user_agent=request.user_agent.string,
+                                             ip=client_ip())
+        db.session.commit()
+        if started:
+            sign_in(user, started.session, remember_token=started.remember_token)
+            if user.must_change_password:
+                flash(_("管理员已重设您的密码，请先设置一个新密码。"), "warning")
+                return redirect(url_for("accounts.change_password"))
             return redirect(safe_next(request.args.get("next"), url_for("dashboard.index")))
         flash(_("邮箱或密码不正确。"), "danger")
         status = 401
@@ -47,7 +54,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
+    sign_out()
     return redirect(url_for("accounts.login"))
 
 
@@ -90,6 +97,7 @@ def user_new():
                 )
                 user.wants_digest = form.wants_digest.data
                 user.active = form.active.data
+                user.must_change_password = form.must_change.data
                 db.session.commit()
                 flash(_("已创建用户 %(email)s", email=user.email), "success")
                 return redirect(url_for("accounts.users"))
@@ -125,10 +133,14 @@ def user_edit(user_id: int):
         user.wants_digest = form.wants_digest.data
         user.active = form.active.data
         if form.password.data:
-            user.set_password(form.password.data)
+            try:  # the user's sessions end through the after-flush hook in accounts.sessions
+                services.set_password(user, form.password.data,
+                                      must_change=form.must_change.data)
+            except services.AccountError as exc:
+                db.session.rollback()
+                form.password.errors.append(str(exc))
+                return render_template("accounts/user_form.html", form=form, user=user), 400
         changes = audit.changed_fields(before, audit.snapshot(user, USER_FIELDS))
-        if form.password.data:
-            changes["password"] = ["***", "***"]
         audit.record("user", user.id, "update", changes)
         db.session.commit()
         flash(_("已保存"), "success")

@@ -16,7 +16,9 @@ class Event:
 
 def _escape(text: str) -> str:
     return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n"))
+            .replace("\r\n", "\\n").replace("\n", "\\n")
+            # a lone CR ends the content line early in strict parsers (RFC 5545 §3.1, §3.3.11)
+            .replace("\r", "\\n"))
 
 
 def _fold(line: str) -> list[str]:

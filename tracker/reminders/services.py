@@ -237,22 +237,6 @@ def read_unsubscribe_token(token: str) -> tuple[int, int] | None:
         return None
 
 
-def calendar_token(user: User) -> str:
-    return _serializer("reminders-ical").dumps([user.id, user.email])
-
-
-def read_calendar_token(token: str) -> User | None:
-    try:
-        user_id, email = _serializer("reminders-ical").loads(token)
-    except (BadSignature, ValueError, TypeError):
-        return None
-    user = db.session.get(User, int(user_id))
-    # a changed address (or a deactivated account) retires old feed URLs
-    if user is None or not user.active or user.email != email:
-        return None
-    return user
-
-
 def _subject_object(reminder: Reminder) -> Any:
     model = {"qualification": Qualification, "tenancy": Tenancy, "application": Application,
              "enterprise": Enterprise, "user": User}.get(reminder.subject_type)

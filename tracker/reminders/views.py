@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import joinedload
 
+from tracker.accounts import tokens as feed_tokens
 from tracker.accounts.access import editor_required, roles_required, safe_next
 from tracker.accounts.roles import GLOBAL_READ_ROLES
 from tracker.accounts.scope import enterprise_scope, tenancy_scope
@@ -309,10 +310,13 @@ def unsubscribe(token: str):
 @bp.get("/calendar")
 @login_required
 def calendar():
-    token = services.calendar_token(current_user)
+    # feed tokens are accounts' (expiring, regenerable rows); issuing the first one commits
+    token, feed = feed_tokens.current_calendar_token(current_user)
+    db.session.commit()
     return render_template("reminders/calendar.html",
                            feed_url=url_for("reminders.calendar_feed", token=token,
                                             _external=True),
+                           feed_expires=feed.expires_at,
                            events=upcoming_deadlines(current_user, today())[:50])
 
 
@@ -328,7 +332,7 @@ def preferences():
 
 @bp.get("/calendar/<token>.ics")
 def calendar_feed(token: str):
-    user = services.read_calendar_token(token)
+    user = feed_tokens.user_for_calendar_token(token)
     if user is None:
         abort(404)
     body = ical.render(upcoming_deadlines(user, today()), now_utc(),
