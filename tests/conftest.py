@@ -77,6 +77,10 @@ def database(request, app):
     Tests marked `live` build their own app and database (servers in other threads or
     processes must see committed data), so they get no shared transaction.
     """
+    # A test that built an app of its own made that app's Celery the default; tasks called
+    # here must find the suite's (in-memory broker), whatever ran before.
+    app.extensions["celery"].set_current()
+    app.extensions["celery"].set_default()
     if request.node.get_closest_marker("live"):
         yield None
         return

@@ -323,6 +323,54 @@ def test_import_dry_run_then_keep_valid_and_export(live_server, as_user, tmp_pat
     assert "天津浏览器测试科技有限公司" in raw.decode("utf-8-sig")
 
 
+def test_import_shows_old_and_new_values_and_waits_for_accepted_warnings(
+        live_server, as_user, tmp_path):
+    from decimal import Decimal
+
+    from tracker.enterprises import services as enterprise_services
+
+    app, base = live_server
+    code = demo_uscc(9101)
+    with app.app_context():
+        firm = enterprise_services.create_enterprise(
+            {"uscc": code, "name": "天津可疑数据科技有限公司", "zone": "hitech"})
+        enterprise_services.save_metrics(firm, 2024, {"revenue": Decimal(1_000_000)})
+        db.session.commit()
+    upload = tmp_path / "更新企业.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["统一社会信用代码", "企业名称", "营业收入（万元）", "数据年度"])
+    book.active.append([code, "天津可疑数据科技股份有限公司", 5000, 2025])
+    book.save(upload)
+
+    page = as_user(base, "bureau@demo.binhai")
+    page.goto(f"{base}/imports/")
+    page.select_option("select[name=kind]", "enterprises")
+    page.set_input_files("input[name=file]", str(upload))
+    page.click("button:has-text('上传并识别表头')")
+    page.wait_for_url("**/mapping")
+    page.click("button:has-text('试运行')")
+    page.wait_for_url(re.compile(r"/imports/\d+$"))
+    changes = page.locator("#preview-changes tbody tr").all_inner_texts()
+    assert any("天津可疑数据科技有限公司" in r and "天津可疑数据科技股份有限公司" in r
+               for r in changes)
+    warnings = page.locator("#import-warnings tbody tr").all_inner_texts()
+    assert len(warnings) == 1 and "营业收入（万元）" in warnings[0] and "5000" in warnings[0]
+
+    page.click("button:has-text('正式导入')")  # warnings not accepted: nothing is written
+    page.wait_for_load_state()
+    assert "警告" in _flash(page)
+    assert page.locator("#job-status").inner_text() == "未导入（有错误）"
+    page.check("input[name=accept_warnings]")
+    page.click("button:has-text('正式导入')")
+    page.wait_for_load_state()
+    assert page.locator("#job-status").inner_text() == "已导入"
+    with app.app_context():
+        assert db.session.scalar(select(AnnualMetrics.revenue).where(
+            AnnualMetrics.fiscal_year == 2025,
+            AnnualMetrics.enterprise_id == select(Enterprise.id).where(
+                Enterprise.uscc == code).scalar_subquery())) == Decimal(50_000_000)
+
+
 # --------------------------------------------------------------------------------------------
 # Issue 5: reminders
 # --------------------------------------------------------------------------------------------

@@ -149,3 +149,16 @@ def test_a_rolled_back_transaction_forgets_what_it_collected():
     make_enterprise()
     db.session.rollback()
     assert changes.touched() == set()
+
+
+def test_a_change_still_pending_at_commit_is_handled_by_that_commit():
+    """Commit calls before_commit before its own final flush; nothing may wait for the next."""
+    from tracker.enterprises.models import Enterprise
+    from tracker.enterprises.uscc import make_code
+
+    firm = Enterprise(uscc=make_code(88001), name="未刷新即提交科技有限公司", zone="hitech")
+    db.session.add(firm)  # no flush: the commit's own flush writes it
+    db.session.commit()
+    assert db.session.scalar(select(func.count(EligibilityResult.id))
+                             .where(EligibilityResult.enterprise_id == firm.id)) > 0
+    assert not changes.touched()

@@ -128,6 +128,9 @@ def _after_flush(session: Session, _context: Any) -> None:
 def _before_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a SAVEPOINT's commit: the real one comes later
+    # Commit runs this hook before its own final flush: flush now, so changes still pending
+    # are collected by this commit rather than carried over to the next one.
+    session.flush()
     collected = session.info.pop(_KEY, None)
     if collected:
         run_stages(sorted(collected))

@@ -54,6 +54,7 @@ FIELD_NAMES = {
     "channel": "渠道",
     "official_list": "按官方名单批准",
     "ladder_history": "梯度历程",
+    "period_months": "覆盖月数",
     **METRIC_LABELS,
 }
 

@@ -145,3 +145,21 @@ def test_mapping_checks_name_missing_and_doubled_fields():
                                                      "收入": "revenue_yuan"})
     assert any("同一字段" in p for p in problems)
     assert any("统一社会信用代码" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("header", "key"),
+    [("所属区域/开发区", "zone"), ("所属区域／开发区", "zone"), ("开发区", "zone"),
+     ("所属开发区", "zone"), ("区域、开发区", "zone"), ("企业名称/单位名称", "name"),
+     ("营业收入/销售收入（万元）", "revenue_wan"), ("街道/镇", "street"),
+     ("统一社会信用代码/纳税人识别号", "uscc"), ("联系电话/手机", "contact_phone"),
+     ("所属区域（开发区）", "zone"), ("从业人数（人）", "employees"),
+     ("营业收入/销售收入（元）", "revenue_yuan"), ("营业收入（千元）", None),
+     ("毕业/退出日期", None)],
+)
+def test_common_header_variants_map_automatically(header, key):
+    assert columns.detect_field("enterprises", header) == key
+
+
+def test_slash_headers_keep_their_own_meaning_first():
+    assert columns.detect_field("tenancies", "毕业/退出日期") == "ended_on"

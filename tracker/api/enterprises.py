@@ -56,7 +56,8 @@ def enterprise(enterprise_id: int):
     item = get_enterprise_or_404(current_user, enterprise_id)
     data = enterprise_summary(item)
     data["metrics"] = [
-        {"fiscal_year": m.fiscal_year, "source": m.source,
+        {"fiscal_year": m.fiscal_year, "source": m.source, "period_months": m.period_months,
+         "is_partial": m.is_partial,
          **{name: (_money(getattr(m, name)) if name in MONEY_FIELDS else getattr(m, name))
             for name in METRIC_FIELDS}}
         for m in item.metrics

@@ -16,6 +16,8 @@ from tracker.models_base import UTCDateTime
 Money = Numeric(18, 2)
 
 ENTERPRISE_STATUSES = {"active": "正常", "archived": "已归档"}
+#: AnnualMetrics.period_months of a complete fiscal year
+FULL_YEAR_MONTHS = 12
 
 
 class Enterprise(db.Model):
@@ -156,12 +158,21 @@ class AnnualMetrics(db.Model):
     investment_raised: Mapped[Decimal | None] = mapped_column(Money)
     #: manual, import, tenant_report, api
     source: Mapped[str] = mapped_column(String(30), default="manual")
+    #: months of the fiscal year the figures cover: 12 for a full year; a tenant's quarterly
+    #: report gives year-to-date figures (3, 6, 9) that must never pass for a full year
+    period_months: Mapped[int] = mapped_column(default=FULL_YEAR_MONTHS,
+                                               server_default=str(FULL_YEAR_MONTHS))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
 
     enterprise = relationship("Enterprise", back_populates="metrics")
+
+    @property
+    def is_partial(self) -> bool:
+        """Year-to-date figures: kept apart from every rule and total that reads a full year."""
+        return (self.period_months or FULL_YEAR_MONTHS) < FULL_YEAR_MONTHS
 
 
 ACTIVITY_KINDS = {"note": "备注", "visit": "走访", "call": "电话", "task": "待办"}

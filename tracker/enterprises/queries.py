@@ -13,6 +13,7 @@ from tracker.enterprises import uscc
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.inputs import parse_int
+from tracker.names import fold_name
 from tracker.pagination import Page, SortKey, keyset_page
 
 SORTS: dict[str, list[SortKey]] = {
@@ -41,7 +42,7 @@ class EnterpriseFilters:
     def from_args(cls, args: Any) -> EnterpriseFilters:
         officer = args.get("officer_id", "")
         return cls(
-            q=(args.get("q") or "").strip()[:100],
+            q=fold_name(args.get("q"))[:100],
             uscc=uscc.normalise(args.get("uscc"))[:18],
             zone=args.get("zone", ""),
             tech_field=args.get("tech_field", ""),

@@ -17,6 +17,7 @@ from tracker.clock import now_utc, today
 from tracker.enterprises import uscc
 from tracker.enterprises.models import (
     COUNT_FIELDS,
+    FULL_YEAR_MONTHS,
     MONEY_FIELDS,
     Activity,
     AnnualMetrics,
@@ -28,6 +29,7 @@ from tracker.errors import FieldError as FieldError  # re-exported for views
 from tracker.errors import StaleEdit as StaleEdit
 from tracker.errors import check_version
 from tracker.extensions import db
+from tracker.names import fold_name
 
 ENTERPRISE_FIELDS = (
     "uscc", "uscc_override_reason", "name", "zone", "street", "founded_on", "tech_field",
@@ -37,6 +39,9 @@ ENTERPRISE_FIELDS = (
 )
 CONTACT_FIELDS = ("name", "title", "phone", "email", "receives_reminders", "locale")
 METRIC_FIELDS = COUNT_FIELDS + MONEY_FIELDS
+#: what the audit (and an import's undo) records of a year's figures: whether they cover the
+#: full year matters as much as the figures
+METRIC_AUDIT_FIELDS = (*METRIC_FIELDS, "period_months")
 
 
 def check_uscc(raw: str, override_reason: str | None, *,
@@ -68,6 +73,8 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     for key in ("name", "street", "address", "website", "description"):
         if isinstance(cleaned.get(key), str):
             cleaned[key] = cleaned[key].strip() or None
+    if cleaned.get("name"):  # searched by: folded the same way as the search query
+        cleaned["name"] = fold_name(cleaned["name"]) or None
     if "name" in cleaned and not cleaned["name"]:
         errors["name"] = "请填写企业名称"
     if "zone" in cleaned and cleaned["zone"] not in ZONES:
@@ -213,8 +220,15 @@ def save_metrics(
     *,
     source: str = "manual",
     expected_version: int | None = None,
+    period_months: int = FULL_YEAR_MONTHS,
 ) -> AnnualMetrics:
-    """Create or update one fiscal year's figures; money values are in 元."""
+    """Create or update one fiscal year's figures; money values are in 元.
+
+    `period_months` below 12 marks year-to-date figures (a tenant's quarterly report): they
+    never overwrite a full year on file, and full-year figures replace them entirely, so a
+    year is either complete or visibly partial, never a mix.
+    """
+    partial = period_months < FULL_YEAR_MONTHS
     errors = metric_errors(values, fiscal_year)
     if errors:
         raise FieldError(errors)
@@ -232,13 +246,19 @@ def save_metrics(
         before: dict[str, Any] = {}
     else:
         check_version(row, expected_version)
-        before = audit.snapshot(row, METRIC_FIELDS)
+        if partial and not row.is_partial:
+            return row  # the full year on file stands; the partial figures stay in their report
+        before = audit.snapshot(row, METRIC_AUDIT_FIELDS)
+        if row.is_partial and not partial:
+            for key in METRIC_FIELDS:  # no year-to-date figure may pass for a full-year one
+                setattr(row, key, None)
     for key in METRIC_FIELDS:
         if key in values:
             setattr(row, key, values[key])
     row.source = source
+    row.period_months = period_months
     db.session.flush()
-    changes = audit.changed_fields(before, audit.snapshot(row, METRIC_FIELDS))
+    changes = audit.changed_fields(before, audit.snapshot(row, METRIC_AUDIT_FIELDS))
     if changes:
         audit.record("metrics", row.id, action, changes, enterprise_id=enterprise.id,
                      summary=f"{fiscal_year} 年度数据（{source}）")

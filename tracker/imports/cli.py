@@ -20,6 +20,8 @@ from tracker.vocabulary import KINDS
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--keep-valid", is_flag=True, help="Import the valid rows even if others fail.")
+@click.option("--accept-warnings", is_flag=True,
+              help="Write even when figures are flagged as implausible (listed in the output).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the counts.")
 @click.option("--year", type=int, default=None,
               help="Fiscal year for metric columns (default: last calendar year).")
@@ -28,8 +30,8 @@ from tracker.vocabulary import KINDS
 @click.option("--official-list", is_flag=True,
               help="Tenancies: the list is the bureau's official one, so its graduations and "
                    "exits take effect (default: they become proposals to approve).")
-def import_command(kind, file, dry_run, keep_valid, as_json, year, qualification_kind,
-                   official_list):
+def import_command(kind, file, dry_run, keep_valid, accept_warnings, as_json, year,
+                   qualification_kind, official_list):
     """Import an .xlsx or .csv list (exit 2 when the file itself cannot be read)."""
     try:
         if not file.exists():
@@ -41,7 +43,8 @@ def import_command(kind, file, dry_run, keep_valid, as_json, year, qualification
         job = services.create_job(kind, stored, file.name, user_id=None)
         job.options = {**job.options, "year": year or engine.default_year(),
                        "keep_valid": keep_valid, "qualification_kind": qualification_kind,
-                       "official_list": official_list}
+                       "official_list": official_list,
+                       "accept_warnings": accept_warnings}
         db.session.commit()
         job = jobs.start(job, dry_run=dry_run, wait=True)  # a shell waits for the counts
         db.session.commit()
@@ -54,7 +57,11 @@ def import_command(kind, file, dry_run, keep_valid, as_json, year, qualification
         _fail(job.message or "", as_json)
         return
     if as_json:
-        click.echo(json.dumps(job.counts(), ensure_ascii=False))
+        # the counts keep their keys; written, warnings and changes are additions
+        click.echo(json.dumps({**job.counts(), "written": job.status == "done",
+                               "warnings": list(job.warnings or []),
+                               "changes": list(job.preview or [])},
+                              ensure_ascii=False, default=str))
         return
     click.echo(f"导入任务 #{job.id}（{'试运行，未写入' if dry_run else job.status}）")
     click.echo(f"共 {job.rows} 行：正确 {job.valid}，新建 {job.created}，更新 {job.updated}，"
@@ -66,6 +73,12 @@ def import_command(kind, file, dry_run, keep_valid, as_json, year, qualification
                    f"{error['message']}")
     if len(job.errors) > 200:
         click.echo(f"……另有 {len(job.errors) - 200} 条错误，见网页中的错误清单下载")
+    for warning in (job.warnings or [])[:200]:
+        click.echo(f"警告 第 {warning['row']} 行 [{warning['column']}] {warning['value']!r}："
+                   f"{warning['message']}")
+    for change in (job.preview or [])[:200]:
+        click.echo(f"第 {change['row']} 行 {change['label']}：{change['old']!r} → "
+                   f"{change['new']!r}")
 
 
 def _fail(message: str, as_json: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,8 +54,10 @@ ENTERPRISE_FIELDS: tuple[Field, ...] = (
     _USCC,
     _NAME,
     Field("zone", "所属区域", n.zone, ("区域", "所在区域", "功能区", "所属功能区", "所属片区",
+                                    "开发区", "所属开发区", "所在开发区", "功能区域",
                                     "zone", "area"), "enterprise"),
-    Field("street", "所属街镇", n.text, ("街道", "街镇", "所在街道", "street"), "enterprise"),
+    Field("street", "所属街镇", n.text, ("街道", "街镇", "所在街道", "所属街道", "乡镇",
+                                      "street"), "enterprise"),
     Field("founded_on", "成立日期", n.parse_date,
           ("注册日期", "成立时间", "注册时间", "成立日", "founded", "founded on", "founding date",
            "date founded"), "enterprise"),
@@ -148,14 +151,47 @@ def fields_for(kind: str) -> dict[str, Field]:
     return {f.key: f for f in KIND_FIELDS[kind]}
 
 
+#: "A/B", "A／B", "A、B", "A|B": a header naming one thing two ways
+_ALTERNATIVES = re.compile(r"[/|、]")
+#: a trailing parenthesis: a unit ("(万元)") or another name ("所属区域(开发区)")
+_TRAILING = re.compile(r"^(.+?)\(([^()]*)\)$")
+
+
+def _candidates(key: str) -> list[str]:
+    """The header key itself, then each of its alternatives, with the unit carried along.
+
+    A money unit is never dropped: "营业收入/销售收入(元)" tries "营业收入(元)", but
+    "营业收入(千元)" does not fall back to the bare "营业收入" (which means 万元).
+    """
+    found = [key]
+    base, suffix = key, ""
+    match = _TRAILING.match(key)
+    if match:
+        base, suffix = match.group(1), match.group(2)
+    money_unit = "元" in suffix
+    for part in (p for p in _ALTERNATIVES.split(base) if p):
+        if suffix:
+            found.append(f"{part}({suffix})")
+        if not money_unit:
+            found.append(part)
+    if suffix and not money_unit:
+        found += [p for p in _ALTERNATIVES.split(suffix) if p]
+    return found
+
+
 def detect_field(kind: str, header: Any) -> str | None:
-    """The field a header names, or None (the column is then ignored)."""
+    """The field a header names, or None (the column is then ignored).
+
+    The whole header is tried first, so "毕业/退出日期" keeps its own meaning; then the
+    alternatives a header lists ("所属区域/开发区", "所属区域(开发区)"), in order.
+    """
     key = n.header_key(header)
     if not key:
         return None
-    for f in KIND_FIELDS[kind]:
-        if key in f.keys:
-            return f.key
+    for candidate in _candidates(key):
+        for f in KIND_FIELDS[kind]:
+            if candidate in f.keys:
+                return f.key
     return None
 
 

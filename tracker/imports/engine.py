@@ -27,17 +27,21 @@ from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
 from tracker.enterprises.zones import ZONES
 from tracker.errors import FieldError
 from tracker.extensions import db
-from tracker.imports import columns, writers
+from tracker.imports import columns, plausibility, writers
 from tracker.imports import normalise as n
 from tracker.imports.models import ImportChange
 from tracker.imports.reader import FileUnreadable, open_sheet
 from tracker.incubation.models import Carrier, Tenancy
+from tracker.labels import FIELD_NAMES
 from tracker.ladder.models import Qualification
 
 #: rows parsed, looked up and written together; the session is emptied after each chunk
 CHUNK = 500
 #: errors kept on the job (a file of 50,000 bad rows should not become a 50 MB JSON column)
 MAX_ERRORS = 10000
+#: changed fields (old → new) kept on the job for the dry-run page and the CLI; the counts
+#: stay exact beyond it
+MAX_PREVIEW = 2000
 #: longest text each stored column takes (model String lengths)
 MAX_LENGTHS = {"name": 200, "street": 100, "address": 300, "website": 200, "contact_name": 100,
                "contact_title": 100, "contact_phone": 40, "number": 60, "batch": 100,
@@ -57,6 +61,8 @@ class Options:
     #: the list is the bureau's official one: its graduations and exits count as approved
     #: (otherwise each becomes a proposal for a bureau officer to decide)
     official_list: bool = False
+    #: the user has read the plausibility warnings and wants the figures written anyway
+    accept_warnings: bool = False
 
 
 @dataclass
@@ -68,8 +74,14 @@ class Result:
     unchanged: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     error_count: int = 0
+    #: implausible figures ({"row", "column", "value", "message"}), see plausibility.py
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    #: each field an update changes: {"row", "entity", "field", "label", "old", "new"}
+    preview: list[dict[str, Any]] = field(default_factory=list)
     #: whether the import's changes were kept (False for dry runs and rejected files)
     written: bool = False
+    #: nothing was written because warnings were not accepted
+    held_for_warnings: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,11 +110,20 @@ class Row:
     #: field key -> (header, raw cell) for error messages
     cells: dict[str, tuple[str, Any]]
     errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+
+    def _problem(self, key: str, message: str, label: str | None) -> dict[str, Any]:
+        header, raw = self.cells.get(key, (label or key, None))
+        return {"row": self.number, "column": header, "value": n.cell_text(raw),
+                "message": message}
 
     def error(self, key: str, message: str, *, label: str | None = None) -> None:
-        header, raw = self.cells.get(key, (label or key, None))
-        self.errors.append({"row": self.number, "column": header,
-                            "value": n.cell_text(raw), "message": message})
+        self.errors.append(self._problem(key, message, label))
+
+    def warn(self, key: str, message: str, *, label: str | None = None) -> None:
+        """An implausible value: the row is fine, but the user must accept it before writing."""
+        self.warnings.append(self._problem(key, message, label))
 
 
 #: service error keys that are not import columns -> the column the message is about
@@ -174,10 +195,33 @@ class _Handler:
                                     action=action, before=before, after=after))
 
     def note_update(self, row: Row, entity_type: str, entity: Any, before: dict,
-                    changes: dict[str, list[Any]], enterprise_id: int | None) -> None:
-        """Note an update: the changed fields' old values (for undo) and their new ones."""
+                    changes: dict[str, list[Any]], enterprise_id: int | None,
+                    prefix: str = "") -> None:
+        """Note an update: the changed fields' old values (for undo) and their new ones.
+
+        Dry runs included, each changed field is shown to the user as old → new.
+        """
+        for name, (old, new) in changes.items():
+            row.preview.append({"row": row.number, "entity": entity_type, "field": name,
+                                "label": prefix + self.field_label(name), "old": old,
+                                "new": new})
         self.note(row, entity_type, entity, "update", {k: before[k] for k in changes},
                   {k: c[1] for k, c in changes.items()}, enterprise_id)
+
+    def preview_new(self, row: Row, entity_type: str, after: dict[str, Any],
+                    prefix: str = "") -> None:
+        """A record added to a firm on file: its filled-in fields, each as "— → value"."""
+        for name, value in after.items():
+            if value is not None and name != "period_months":
+                row.preview.append({"row": row.number, "entity": entity_type, "field": name,
+                                    "label": prefix + self.field_label(name), "old": None,
+                                    "new": value})
+
+    def field_label(self, name: str) -> str:
+        if name in FIELD_NAMES:
+            return FIELD_NAMES[name]
+        return next((f.label for f in columns.KIND_FIELDS[self.options.kind] if f.attr == name),
+                    name)
 
     def correct(self, row: Row, entity_type: str, entity: Any, fields: tuple[str, ...],
                 update: Callable[[Any, dict[str, Any]], dict], data: dict[str, Any],
@@ -219,6 +263,7 @@ class EnterpriseHandler(_Handler):
                                           .order_by(Contact.id)):
             self.contacts.setdefault(contact.enterprise_id, []).append(contact)
         years = {r.values.get("fiscal_year") or self.options.year for r in rows}
+        years |= {y - 1 for y in years}  # the previous year, for plausibility
         for metrics in db.session.scalars(select(AnnualMetrics).where(
                 AnnualMetrics.enterprise_id.in_(ids), AnnualMetrics.fiscal_year.in_(years))):
             self.metrics[(metrics.enterprise_id, metrics.fiscal_year)] = metrics
@@ -309,8 +354,10 @@ class EnterpriseHandler(_Handler):
             except FieldError as exc:
                 self.service_errors(row, exc, "contact")
                 raise _Reject from None
-            self.note(row, "contact", contact, "create", {}, audit.snapshot(contact, fields),
-                      enterprise.id)
+            after = audit.snapshot(contact, fields)
+            if not fresh:  # a firm on file gains a contact: shown as new values
+                self.preview_new(row, "contact", after)
+            self.note(row, "contact", contact, "create", {}, after, enterprise.id)
             return True
         before = audit.snapshot(contact, fields)
         wanted = {**before, **{k: audit.snapshot(_Values(data), [k])[k] for k in data}}
@@ -336,13 +383,14 @@ class EnterpriseHandler(_Handler):
         if not values:
             return False
         year = v.get("fiscal_year") or self.options.year
-        fields = enterprises.METRIC_FIELDS
+        fields = enterprises.METRIC_AUDIT_FIELDS
         existing = None if fresh else self.metrics.get((enterprise.id, year))
         before = audit.snapshot(existing, fields) if existing is not None else {}
-        if existing is not None:
+        if existing is not None and not existing.is_partial:
             wanted = {**before, **audit.snapshot(_Values(values), list(values))}
             if wanted == before:
                 return False
+        self._plausibility(row, enterprise.id, year, existing, values)
         try:
             metrics = enterprises.save_metrics(enterprise, year, values, source="import")
         except FieldError as exc:
@@ -350,13 +398,34 @@ class EnterpriseHandler(_Handler):
             raise _Reject from None
         after = audit.snapshot(metrics, fields)
         if existing is None:
+            if not fresh:  # a firm on file gains a year's figures: shown as new values
+                self.preview_new(row, "metrics", after, prefix=f"{year} 年度")
             self.note(row, "metrics", metrics, "create", {}, {**after, "fiscal_year": year},
                       enterprise.id)
             return True
         changes = audit.changed_fields(before, after)
         if changes:
-            self.note_update(row, "metrics", metrics, before, changes, enterprise.id)
+            self.note_update(row, "metrics", metrics, before, changes, enterprise.id,
+                             prefix=f"{year} 年度")
         return bool(changes)
+
+    def _plausibility(self, row: Row, enterprise_id: int, year: int,
+                      existing: AnnualMetrics | None, values: dict[str, Any]) -> None:
+        """Warn about figures that are odd against the same year or the previous full year."""
+        fields = enterprises.METRIC_FIELDS
+        stored = {}  # a partial year is replaced as a whole, not merged with the file's figures
+        if existing is not None and not existing.is_partial:
+            stored = {f: getattr(existing, f) for f in fields}
+        previous_row = self.metrics.get((enterprise_id, year - 1))
+        previous = None
+        if previous_row is not None and not previous_row.is_partial:
+            previous = {f: getattr(previous_row, f) for f in fields}
+        for finding in plausibility.check_year({**stored, **values}, values, previous=previous,
+                                               previous_year=year - 1):
+            key = next((f.key for f in columns.ENTERPRISE_FIELDS
+                        if f.group == "metrics" and f.attr == finding.field
+                        and f.key in row.values), finding.field)
+            row.warn(key, finding.message)
 
 
 class _Values:
@@ -626,6 +695,10 @@ def run(path: str | Path, options: Options, *, user: Any = None, job_id: int | N
                         else:
                             result.valid += 1
                             setattr(result, outcome, getattr(result, outcome) + 1)
+                            result.warnings.extend(row.warnings[:MAX_ERRORS
+                                                                - len(result.warnings)])
+                            result.preview.extend(row.preview[:MAX_PREVIEW
+                                                              - len(result.preview)])
                     result.error_count += len(row.errors)
                     room = MAX_ERRORS - len(result.errors)
                     if room > 0:
@@ -634,7 +707,10 @@ def run(path: str | Path, options: Options, *, user: Any = None, job_id: int | N
                 session.expunge_all()  # bounded memory: nothing from this chunk is needed again
                 if progress is not None:
                     progress(done, sheet.total)
-            keep = not options.dry_run and (options.keep_valid or result.error_count == 0)
+            held = bool(result.warnings) and not options.accept_warnings
+            keep = (not options.dry_run and not held
+                    and (options.keep_valid or result.error_count == 0))
+            result.held_for_warnings = held and not options.dry_run
             if keep:
                 outer.commit()
                 result.written = True

@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from tracker.accounts.models import User
 from tracker.accounts.scope import enterprise_scope, tenancy_scope
 from tracker.clock import today
-from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
+from tracker.enterprises.models import FULL_YEAR_MONTHS, AnnualMetrics, Contact, Enterprise
 from tracker.enterprises.queries import EnterpriseFilters, filtered_query
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
@@ -45,9 +45,10 @@ ENTERPRISE_COLUMNS = [
 
 
 def enterprise_rows(user: User, filters: EnterpriseFilters) -> Iterator[list[Any]]:
-    """The filtered, scoped list with each firm's latest figures and first contact."""
+    """The filtered, scoped list with each firm's latest full-year figures and first contact."""
     latest_year = (select(func.max(AnnualMetrics.fiscal_year))
-                   .where(AnnualMetrics.enterprise_id == Enterprise.id)
+                   .where(AnnualMetrics.enterprise_id == Enterprise.id,
+                          AnnualMetrics.period_months >= FULL_YEAR_MONTHS)
                    .correlate(Enterprise).scalar_subquery())
     first_contact = (select(func.min(Contact.id)).where(Contact.enterprise_id == Enterprise.id)
                      .correlate(Enterprise).scalar_subquery())

@@ -35,6 +35,7 @@ class MappingForm(TrackerForm):
 
 class RunForm(TrackerForm):
     keep_valid = BooleanField(_l("只导入正确的行（默认：有任何错误则全部不导入）"))
+    accept_warnings = BooleanField(_l("已核对上列可疑数据警告，仍要导入"))
 
 
 class ConfirmForm(TrackerForm):

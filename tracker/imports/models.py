@@ -60,6 +60,10 @@ class ImportJob(JobMixin, db.Model):
     unchanged: Mapped[int] = mapped_column(default=0)
     #: [{"row", "column", "value", "message"}] in file order
     errors: Mapped[list] = mapped_column(JSON, default=list)
+    #: implausible figures, same shape as errors; the real run waits until they are accepted
+    warnings: Mapped[list | None] = mapped_column(JSON, default=list)
+    #: fields the (dry) run changes: [{"row", "entity", "field", "label", "old", "new"}]
+    preview: Mapped[list | None] = mapped_column(JSON, default=list)
     #: why the whole file failed (unreadable, too large ...)
     message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +20,7 @@ from sqlalchemy import Date, Numeric, delete, func, select, update
 from tracker.accounts.models import User
 from tracker.audit import services as audit
 from tracker.clock import now_utc
-from tracker.enterprises.models import Activity, AnnualMetrics, Contact, Enterprise
+from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
 from tracker.extensions import db
 from tracker.imports import columns, engine
 from tracker.imports.models import ImportChange, ImportJob, MappingPreset
@@ -28,19 +29,38 @@ from tracker.incubation import services as incubation_services
 from tracker.incubation.models import StatusProposal, Tenancy
 from tracker.labels import AUDIT_LABELS
 from tracker.ladder import services as ladder_services
-from tracker.ladder.models import Application, EligibilityResult, Qualification, StageTransition
+from tracker.ladder.models import EligibilityResult, Qualification, StageTransition
 
 ENTITY_MODELS = {"enterprise": Enterprise, "contact": Contact, "metrics": AnnualMetrics,
                  "qualification": Qualification, "tenancy": Tenancy,
                  "tenancy_proposal": StatusProposal}
 
 
-class UndoRefused(Exception):
-    """The import cannot be undone safely; `problems` says what changed since."""
+#: tables whose rows point at a firm but that an undo may not delete along with it, by what a
+#: person calls them; a table missing here still blocks the undo, under its table name
+DEPENDANT_LABELS = {
+    "reminders": "提醒记录", "reminder_filings": "报表报送记录",
+    "reminder_outbox": "已发出的提醒邮件", "applications": "申报记录", "activities": "走访或备注",
+    "tenant_reports": "在孵企业报送", "tenancy_proposals": "状态变更申请",
+}
+#: per kind of record an undo deletes, the referencing tables it handles itself: the import's
+#: own rows (checked one by one) or what is derived and loosened in _detach_derived
+_UNDO_HANDLED = {
+    "enterprise": ("contacts", "annual_metrics", "qualifications", "tenancies",
+                   "eligibility_results", "stage_transitions"),
+    "qualification": ("stage_transitions",),
+    "tenancy": ("stage_transitions", "tenancies"),
+}
 
-    def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
-        self.problems = problems
+
+class UndoRefused(Exception):
+    """The import cannot be undone safely; `rows` says which rows and why ({row, reason})."""
+
+    def __init__(self, rows: list[dict[str, Any]]):
+        self.rows = rows
+        self.problems = [f"第 {r['row']} 行：{r['reason']}" if r.get("row") else r["reason"]
+                         for r in rows]
+        super().__init__("; ".join(self.problems))
 
 
 def upload_dir() -> Path:
@@ -91,7 +111,8 @@ def job_options(job: ImportJob, *, dry_run: bool) -> engine.Options:
                           year=int(opts.get("year") or engine.default_year()), dry_run=dry_run,
                           keep_valid=bool(opts.get("keep_valid")),
                           qualification_kind=opts.get("qualification_kind") or None,
-                          official_list=bool(opts.get("official_list")))
+                          official_list=bool(opts.get("official_list")),
+                          accept_warnings=bool(opts.get("accept_warnings")))
 
 
 def progress_path(job_id: int) -> Path:
@@ -116,7 +137,9 @@ def progress_seen(job_id: int) -> datetime | None:
 
 def read_progress(job: ImportJob) -> dict[str, Any]:
     finished = job.status not in ("queued", "running")
-    total = (job.options or {}).get("estimated_rows") or job.rows
+    undoing = undo_pending(job)
+    total = ((job.options or {}).get("undo_total") if undoing
+             else (job.options or {}).get("estimated_rows")) or job.rows
     done = total if finished else 0
     path = progress_path(job.id)
     if not finished and path.exists():
@@ -127,6 +150,7 @@ def read_progress(job: ImportJob) -> dict[str, Any]:
             pass
     return {"status": job.status, "done": done, "total": total, "finished": finished,
             "attempts": job.attempts,
+            "undo": undoing,
             "counts": {k: v for k, v in job.counts().items() if k != "errors"},
             "error_count": len(job.errors or [])}
 
@@ -151,6 +175,7 @@ def run_job(job_id: int, *, dry_run: bool, user: Any = None) -> ImportJob:
     job.rows, job.valid = result.rows, result.valid
     job.created, job.updated, job.unchanged = result.created, result.updated, result.unchanged
     job.errors = result.errors
+    job.warnings, job.preview = result.warnings, result.preview
     job.finished_at = now_utc()
     if dry_run:
         job.status = "previewed"
@@ -161,8 +186,15 @@ def run_job(job_id: int, *, dry_run: bool, user: Any = None) -> ImportJob:
                        if result.error_count else None)
     else:
         job.status = "rejected"
-        job.message = (f"文件中有 {result.rows - result.valid} 行错误，按“全部或全不”规则"
-                       "没有导入任何一行；请修正后重新上传，或选择“只导入正确的行”")
+        refusals = []
+        if result.error_count and not options.keep_valid:
+            refusals.append(f"文件中有 {result.rows - result.valid} 行错误，按“全部或全不”规则"
+                            "没有导入任何一行；请修正后重新上传，或选择“只导入正确的行”")
+        if result.held_for_warnings:
+            refusals.append(f"有 {len(result.warnings)} 条数据可疑警告尚未确认，没有导入任何一行；"
+                            "请核对警告清单，确认无误后勾选“已核对警告，仍要导入”再正式导入"
+                            "（命令行：--accept-warnings）")
+        job.message = "；".join(refusals)
     options_copy = dict(job.options or {})
     options_copy["estimated_rows"] = result.rows
     job.options = options_copy
@@ -189,33 +221,72 @@ def _matches(obj: Any, expected: dict[str, Any]) -> bool:
     return audit.snapshot(obj, fields) == {k: expected[k] for k in fields}
 
 
-def undo_job(job: ImportJob, *, user_id: int | None) -> int:
-    """Delete what the import created and put back what it changed; refuses on later edits."""
+def undo_pending(job: ImportJob) -> bool:
+    """True while an undo of the job waits for or runs on the worker."""
+    return job.status in ("queued", "running") and (job.options or {}).get("mode") == "undo"
+
+
+def request_undo(job: ImportJob, *, user_id: int | None) -> int | None:
+    """Undo now when the import is small (the count undone), else queue it for the worker (None).
+
+    IMPORT_SYNC_UNDO (recorded changes) decides; the worker calls undo_job as the page does,
+    so both refuse and explain in the same way. Raises UndoRefused (small jobs only).
+    """
     if job.status != "done":
-        raise UndoRefused(["只有已完成的导入才能撤销"])
+        raise UndoRefused([{"row": None, "reason": "只有已完成的导入才能撤销"}])
+    total = db.session.scalar(select(func.count()).select_from(ImportChange)
+                              .where(ImportChange.job_id == job.id)) or 0
+    if total <= current_app.config["IMPORT_SYNC_UNDO"]:
+        return undo_job(job, user_id=user_id)
+    from tracker import jobs as job_states
+
+    options = {k: v for k, v in (job.options or {}).items() if k != "undo_refused"}
+    job.options = {**options, "mode": "undo", "undo_by": user_id, "undo_total": total}
+    job_states.queue(job)  # the same state machine, reaper and retry as a queued import
+    return None
+
+
+def record_undo_refusal(job: ImportJob, refused: UndoRefused) -> None:
+    """Keep why an undo was refused on the job, so its page lists the rows (also for the worker)."""
+    if undo_pending(job):
+        job.status = "done"
+    options = {k: v for k, v in (job.options or {}).items() if k not in ("mode", "undo_by")}
+    job.options = {**options, "undo_refused": refused.rows[:1000]}
+    db.session.flush()
+
+
+def undo_job(job: ImportJob, *, user_id: int | None,
+             progress: Callable[[int, int], None] | None = None) -> int:
+    """Delete what the import created and put back what it changed.
+
+    All or nothing: when any row cannot be undone (edited since, or its firm has records
+    the undo may not delete) UndoRefused lists those rows with the reason and nothing changes.
+    """
+    if job.status != "done" and not undo_pending(job):
+        raise UndoRefused([{"row": None, "reason": "只有已完成的导入才能撤销"}])
     changes = db.session.scalars(select(ImportChange).where(ImportChange.job_id == job.id)
                                  .order_by(ImportChange.id.desc())).all()
     created = {(c.entity_type, c.entity_id) for c in changes if c.action == "create"}
     stored = _load_changed(changes)
-    problems: list[str] = []
+    problems: list[dict[str, Any]] = []
     targets = []
     for change in changes:
         model = ENTITY_MODELS[change.entity_type]
         obj = stored.get((change.entity_type, change.entity_id))
+        label = AUDIT_LABELS[change.entity_type]
         if obj is None:
-            problems.append(f"第 {change.row} 行的记录已被删除")
+            problems.append({"row": change.row, "reason": f"导入的{label}已被删除"})
             continue
         if not _matches(obj, change.after):
-            problems.append(f"第 {change.row} 行的{AUDIT_LABELS[change.entity_type]}在导入后"
-                            "又被修改过")
+            problems.append({"row": change.row, "reason": f"导入的{label}在导入后又被修改过"})
             continue
-        if change.entity_type == "enterprise" and change.action == "create":
-            problems += _dependants(obj, change.row, created)
         targets.append((change, model, obj))
+    problems += _blockers([(c, o) for c, _m, o in targets if c.action == "create"], created)
     if problems:
+        problems.sort(key=lambda p: p["row"] or 0)
         raise UndoRefused(problems)
     touched: set[int] = set()
-    for change, model, obj in targets:
+    for done, (change, model, obj) in enumerate(targets, start=1):
         if change.action == "create":
             _detach_derived(change.entity_type, obj)
             audit.record(change.entity_type, obj.id, "delete",
@@ -235,12 +306,17 @@ def undo_job(job: ImportJob, *, user_id: int | None) -> int:
         db.session.flush()
         if change.enterprise_id:
             touched.add(change.enterprise_id)
+        if progress is not None and (done % 200 == 0 or done == len(targets)):
+            progress(done, len(targets))
     for enterprise_id in touched:
         enterprise = db.session.get(Enterprise, enterprise_id)
         if enterprise is not None:  # rung and dated history fall back when a title goes
             ladder_services.rebuild_ladder_history(enterprise, source="import",
                                                    reason=f"撤销导入任务 #{job.id}",
                                                    actor_id=user_id)
+    options = {k: v for k, v in (job.options or {}).items()
+               if k not in ("mode", "undo_by", "undo_refused")}
+    job.options = options
     job.status, job.undone_at, job.undone_by_id = "undone", now_utc(), user_id
     audit.record("import", job.id, "restore", {}, actor_id=user_id,
                  summary=f"撤销导入任务 #{job.id}（{len(targets)} 项）")
@@ -285,29 +361,65 @@ def _detach_derived(entity_type: str, obj: Any) -> None:
                            .where(StageTransition.enterprise_id == obj.id))
 
 
-def _dependants(enterprise: Enterprise, row: int, created: set[tuple[str, int]]) -> list[str]:
-    """Records added by hand to a firm this import created: deleting it would lose them."""
-    problems = []
-    checks = ((Qualification, "qualification", "资质"), (Tenancy, "tenancy", "入驻记录"))
-    for model, entity_type, label in checks:
-        ids = db.session.scalars(select(model.id).where(model.enterprise_id == enterprise.id))
-        if any((entity_type, i) not in created for i in ids):
-            problems.append(f"第 {row} 行导入的企业「{enterprise.name}」已有其他{label}，"
-                            "不能删除")
-    for model, label in ((Application, "申报记录"), (Activity, "走访或备注")):
-        others = db.session.scalar(select(func.count()).select_from(model)
-                                   .where(model.enterprise_id == enterprise.id))
-        if others:
-            problems.append(f"第 {row} 行导入的企业「{enterprise.name}」已有{label}，不能删除")
-    contact_ids = db.session.scalars(select(Contact.id)
-                                     .where(Contact.enterprise_id == enterprise.id))
-    if any(("contact", i) not in created for i in contact_ids):
-        problems.append(f"第 {row} 行导入的企业「{enterprise.name}」已有其他联系人，不能删除")
-    metric_ids = db.session.scalars(select(AnnualMetrics.id)
-                                    .where(AnnualMetrics.enterprise_id == enterprise.id))
-    if any(("metrics", i) not in created for i in metric_ids):
-        problems.append(f"第 {row} 行导入的企业「{enterprise.name}」已有其他年度数据，不能删除")
-    return problems
+def _references(table_name: str) -> list[tuple[Any, Any]]:
+    """(table, column) for every foreign key pointing at `table_name`, read from the schema.
+
+    Read rather than listed so that a feature adding a table that points at firms, titles or
+    tenancies cannot make an undo fail at the database (a 500) instead of explaining itself.
+    """
+    found = []
+    for table in db.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table.name == table_name:
+                found.append((table, fk.parent))
+    return found
+
+
+def _batches(ids: list[int], size: int = 500) -> list[list[int]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def _blockers(to_delete: list[tuple[ImportChange, Any]], created: set[tuple[str, int]]
+              ) -> list[dict[str, Any]]:
+    """Rows whose created record cannot go: other records came to depend on it after the import.
+
+    A few grouped queries per referencing table, not one per row.
+    """
+    rows: list[dict[str, Any]] = []
+    by_type: dict[str, dict[int, tuple[ImportChange, Any]]] = {}
+    for change, obj in to_delete:
+        by_type.setdefault(change.entity_type, {})[obj.id] = (change, obj)
+    own = {"contact": Contact, "metrics": AnnualMetrics, "qualification": Qualification,
+           "tenancy": Tenancy}
+    for entity_type, targets in by_type.items():
+        model = ENTITY_MODELS[entity_type]
+        ids = sorted(targets)
+        handled = set(_UNDO_HANDLED.get(entity_type, ()))
+        if entity_type == "enterprise":
+            # the firm's own titles, stays, contacts and figures go with it only if imported
+            for kind, child in own.items():
+                for batch in _batches(ids):
+                    for child_id, parent_id in db.session.execute(
+                            select(child.id, child.enterprise_id)
+                            .where(child.enterprise_id.in_(batch))):
+                        if (kind, child_id) not in created:
+                            change, obj = targets[parent_id]
+                            rows.append({"row": change.row, "reason": (
+                                f"导入的企业「{obj.name}」之后又登记了其他"
+                                f"{AUDIT_LABELS[kind]}，不能删除")})
+        for table, column in _references(model.__tablename__):
+            if table.name in handled:
+                continue
+            label = DEPENDANT_LABELS.get(table.name, table.name)
+            for batch in _batches(ids):
+                for target_id, count in db.session.execute(
+                        select(column, func.count()).select_from(table)
+                        .where(column.in_(batch)).group_by(column)):
+                    change, _obj = targets[target_id]
+                    rows.append({"row": change.row, "reason": (
+                        f"导入的{AUDIT_LABELS[entity_type]}之后已有 {count} 条{label}，"
+                        "不能删除")})
+    return rows
 
 
 def save_preset(kind: str, name: str, mapping: dict[str, str], *, user_id: int | None

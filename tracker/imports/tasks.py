@@ -1,4 +1,5 @@
-"""Celery tasks for imports: large files run here, with progress the job page polls."""
+"""Celery tasks for imports: large files and large undos run here, with progress the job page
+polls; both go through the job state machine (tracker.jobs: claim, retry, reaper)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,37 @@ from tracker.imports.models import ImportJob
 
 
 def _run(job_id: int) -> str:
+    job = db.session.get(ImportJob, job_id)
+    if (job.options or {}).get("mode") == "undo":
+        return _undo(job_id)
     from tracker.imports import services
 
-    job = db.session.get(ImportJob, job_id)
     dry_run = (job.options or {}).get("mode") != "run"
     return services.run_job(job_id, dry_run=dry_run).status
 
 
+def _undo(job_id: int) -> str:
+    """The inline undo's service, with progress; a refusal is kept on the job (rows and
+    reasons) and the import stays done."""
+    from tracker.imports import services
+
+    job = db.session.get(ImportJob, job_id)
+    user_id = (job.options or {}).get("undo_by")
+    try:
+        services.undo_job(job, user_id=user_id, progress=lambda done, total:
+                          services.write_progress(job_id, done, total))
+    except services.UndoRefused as refused:
+        db.session.rollback()  # the claim is already committed; only the undo's writes go
+        services.record_undo_refusal(db.session.get(ImportJob, job_id), refused)
+        return "refused"
+    finally:
+        services.progress_path(job_id).unlink(missing_ok=True)
+    return "undone"
+
+
 @shared_task(name="imports.run_job")
 def run_import_job(job_id: int) -> str:
-    """Run or preview a queued job; safe to run twice (only a queued job is claimed)."""
+    """Run, preview or undo a queued job; safe to run twice (only a queued job is claimed)."""
     return jobs.execute(ImportJob, job_id, _run)
 
 

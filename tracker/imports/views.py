@@ -201,6 +201,8 @@ def job(job_id: int):
     changes = _change_counts(job) if job.status in ("done", "undone") else {}
     return render_template("imports/job.html", job=job, kinds=IMPORT_KINDS,
                            statuses=JOB_STATUSES, errors=(job.errors or [])[:ERRORS_ON_PAGE],
+                           warnings=(job.warnings or [])[:ERRORS_ON_PAGE],
+                           preview=(job.preview or [])[:ERRORS_ON_PAGE],
                            run_form=RunForm(keep_valid=(job.options or {}).get("keep_valid")),
                            progress=services.read_progress(job), changes=changes,
                            control_form=ConfirmForm(), retryable=job_states.RETRYABLE,
@@ -253,7 +255,8 @@ def run(job_id: int):
     if job.status not in ("previewed", "rejected"):
         flash(_("请先试运行并查看预览，再正式导入"), "warning")
         return redirect(url_for(".job", job_id=job.id))
-    job.options = {**(job.options or {}), "keep_valid": bool(form.keep_valid.data)}
+    job.options = {**(job.options or {}), "keep_valid": bool(form.keep_valid.data),
+                   "accept_warnings": bool(form.accept_warnings.data)}
     _start(job, dry_run=False)
     job = db.session.get(ImportJob, job_id)
     if job.status == "done":
@@ -289,15 +292,20 @@ def undo(job_id: int):
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
         try:
-            count = services.undo_job(job, user_id=current_user.id)
+            count = services.request_undo(job, user_id=current_user.id)
         except services.UndoRefused as exc:
             db.session.rollback()
-            for problem in exc.problems[:20]:
-                flash(problem, "danger")
-            flash(_("无法撤销：以上记录在导入后发生了变化，请先手工处理"), "danger")
+            job = _job_or_404(job_id)
+            if job.status == "done":
+                services.record_undo_refusal(job, exc)
+                db.session.commit()
+            flash(_("无法撤销：下列行在导入后发生了变化或已被其他记录引用，请先手工处理"), "danger")
             return redirect(url_for(".job", job_id=job_id))
         db.session.commit()
-        flash(_("已撤销导入：恢复或删除了 %(n)d 项记录", n=count), "success")
+        if count is None:
+            flash(_("撤销已排队，由后台处理；本页显示进度"), "info")
+        else:
+            flash(_("已撤销导入：恢复或删除了 %(n)d 项记录", n=count), "success")
         return redirect(url_for(".job", job_id=job_id))
     if job.status != "done":
         flash(_("只有已完成的导入才能撤销"), "warning")

@@ -17,7 +17,7 @@ from tracker.accounts.roles import EDITOR_ROLES
 from tracker.accounts.scope import carrier_scope, tenancy_scope
 from tracker.audit import services as audit
 from tracker.clock import now_utc, today
-from tracker.enterprises.models import AnnualMetrics, Enterprise
+from tracker.enterprises.models import FULL_YEAR_MONTHS, AnnualMetrics, Enterprise
 from tracker.enterprises.services import save_metrics
 from tracker.enterprises.zones import ZONES
 from tracker.errors import FieldError as FieldError  # re-exported for views
@@ -300,11 +300,14 @@ def graduation_facts(enterprise: Enterprise, as_of: date | None = None) -> crite
     as_of = as_of or today()
     rows = db.session.execute(select(
         AnnualMetrics.fiscal_year, AnnualMetrics.investment_raised, AnnualMetrics.revenue,
+        AnnualMetrics.period_months,
     ).where(AnnualMetrics.enterprise_id == enterprise.id)).all()
     return criteria.GraduationFacts(
         hnte_valid=_holds_valid(enterprise.id, "hnte", as_of),
-        investment_by_year={y: inv for y, inv, _r in rows if inv is not None},
-        revenue_by_year={y: rev for y, _i, rev in rows if rev is not None},
+        # money raised so far this year is raised; revenue so far is not a year's revenue
+        investment_by_year={y: inv for y, inv, _r, _m in rows if inv is not None},
+        revenue_by_year={y: rev for y, _i, rev, months in rows
+                         if rev is not None and months >= FULL_YEAR_MONTHS},
     )
 
 
@@ -758,8 +761,16 @@ def submit_report(cycle: ReportingCycle, tenancy: Tenancy, values: Mapping[str, 
         audit.record("tenant_report", report.id, action, changes,
                      enterprise_id=tenancy.enterprise_id, actor_id=getattr(user, "id", None),
                      summary=f"{cycle.name} 在孵企业报送")
-    save_metrics(tenancy.enterprise, cycle.fiscal_year, clean, source="tenant_report")
+    save_metrics(tenancy.enterprise, cycle.fiscal_year, clean, source="tenant_report",
+                 period_months=covered_months(cycle))
     return report
+
+
+def covered_months(cycle: ReportingCycle) -> int:
+    """Months of its fiscal year a cycle's year-to-date figures cover (12: the full year)."""
+    if cycle.period_end.year > cycle.fiscal_year:
+        return FULL_YEAR_MONTHS
+    return min(max(cycle.period_end.month, 1), FULL_YEAR_MONTHS)
 
 
 # --------------------------------------------------------------------------------------------

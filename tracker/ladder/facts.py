@@ -33,7 +33,9 @@ def build_facts(
     """
     rows = sorted(metrics if metrics is not None else enterprise.metrics,
                   key=lambda m: m.fiscal_year)
-    rows = [m for m in rows if m.fiscal_year < as_of.year]
+    # year-based rules read complete years only: a quarterly report's year-to-date figures
+    # would pass for a whole (small) year
+    rows = [m for m in rows if m.fiscal_year < as_of.year and not m.is_partial]
     if qualifications is None:
         from tracker.ladder.services import qualifications_of
 

@@ -32,6 +32,7 @@ from tracker.imports import exports
 from tracker.incubation.models import Tenancy
 from tracker.inputs import parse_int
 from tracker.ladder.models import Application, Qualification
+from tracker.names import fold_name
 from tracker.pagination import SortKey, keyset_page, requested_size
 from tracker.reminders import ical, services
 from tracker.reminders.forms import CycleForm, RuleForm, parse_offsets
@@ -85,7 +86,7 @@ def _filtered(args) -> tuple[Any, dict[str, str]]:
             select(ReminderRule.id).where(ReminderRule.kind == filters["kind"])))
     if filters["q"]:
         query = query.where(Reminder.enterprise_id.in_(
-            select(Enterprise.id).where(Enterprise.name.contains(filters["q"]))))
+            select(Enterprise.id).where(Enterprise.name.contains(fold_name(filters["q"])))))
     if filters["to"]:
         query = query.where(Reminder.to_address.contains(filters["to"].lower()))
     if (enterprise_id := parse_int(filters["enterprise_id"])) is not None:
