@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: feature packages; each exposes init_app(app) registering its blueprint, CLI and panels
 FEATURES = (
     "accounts", "enterprises", "ladder", "incubation", "reminders", "imports", "dashboard", "api",
+    "integrity",
 )
 
 

@@ -54,6 +54,8 @@ class Enterprise(db.Model):
 
     #: cached ladder position, derived from valid qualifications (never typed in)
     current_rung: Mapped[str | None] = mapped_column(String(30), index=True)
+    #: when eligibility could not be recomputed after a change (NULL = results are fresh)
+    eligibility_stale_since = mapped_column(UTCDateTime, nullable=True)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
