@@ -166,6 +166,21 @@ def test_each_fact_table_counts_for_freshness(picture, model):
     assert [s for s, _d in found] == [f"enterprise:{firm.id}"]
 
 
+def test_tenancy_ended_without_its_move_out_is_reported(picture):
+    tenant, tenancy = picture["tenant"], picture["tenancy"]
+    assert run_checks(["tenancy_moves_recorded"]).ok
+    db.session.execute(update(Tenancy).where(Tenancy.id == tenancy.id)
+                       .values(status="graduated", ended_on=date(2026, 5, 1)))
+    found = _found(run_checks(["tenancy_moves_recorded"]), "tenancy_moves_recorded")
+    assert found == [(f"enterprise:{tenant.id}",
+                      f"tenancy #{tenancy.id} is graduated since 2026-05-01 but no move out "
+                      "is recorded")]
+    db.session.execute(delete(StageTransition).where(StageTransition.tenancy_id == tenancy.id))
+    found = _found(run_checks(["tenancy_moves_recorded"]), "tenancy_moves_recorded")
+    assert found == [(f"enterprise:{tenant.id}",
+                      f"tenancy #{tenancy.id} has no move-in on the incubation chain")]
+
+
 def test_overlapping_tenancies_of_one_firm_are_reported(picture):
     tenant, tenancy = picture["tenant"], picture["tenancy"]
     other = make_carrier(name="另一孵化器")

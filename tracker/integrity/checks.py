@@ -394,6 +394,41 @@ def tenancies_disjoint(ctx: Context) -> Outcome:
     return Outcome(checked, found)
 
 
+@invariant("tenancy_moves_recorded")
+def tenancy_moves_recorded(ctx: Context) -> Outcome:
+    """Every tenancy has its move-in on the incubation chain, and every ended one its move out.
+
+    Graduated or exited: a move to that status dated the end day. Moved on: a next tenancy that
+    continues it (its move-in records the move).
+    """
+    moves = StageTransition.__table__
+    opened = (select(moves.c.id).where(moves.c.tenancy_id == Tenancy.id,
+                                       moves.c.chain == "incubation",
+                                       moves.c.effective_on == Tenancy.moved_in_on).exists())
+    closed = (select(moves.c.id).where(moves.c.tenancy_id == Tenancy.id,
+                                       moves.c.chain == "incubation",
+                                       moves.c.to_stage == Tenancy.status,
+                                       moves.c.effective_on == Tenancy.ended_on).exists())
+    following = aliased(Tenancy)
+    continued = select(following.id).where(following.previous_tenancy_id == Tenancy.id).exists()
+    rows = db.session.execute(
+        select(Tenancy.enterprise_id, Tenancy.id, Tenancy.status, Tenancy.ended_on,
+               opened.label("opened"))
+        .where(or_(~opened,
+                   and_(Tenancy.status.in_(("graduated", "exited")), ~closed),
+                   and_(Tenancy.status == "moved_on", ~continued)))
+        .order_by(Tenancy.enterprise_id, Tenancy.id))
+    found = []
+    for enterprise_id, tenancy_id, status, ended_on, has_opening in rows:
+        detail = (f"tenancy #{tenancy_id} has no move-in on the incubation chain"
+                  if not has_opening else
+                  f"tenancy #{tenancy_id} is {status} since {ended_on or '?'} but no move out "
+                  "is recorded")
+        found.append(Violation("tenancy_moves_recorded", f"enterprise:{enterprise_id}", detail))
+    checked = db.session.scalar(select(func.count(Tenancy.id))) or 0
+    return Outcome(checked, found)
+
+
 # ---------------------------------------------------------------------------------------------
 # Background work
 # ---------------------------------------------------------------------------------------------

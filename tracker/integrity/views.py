@@ -18,6 +18,7 @@ INVARIANT_LABELS = {
     "transitions_ordered": _l("阶段变更按生效日期连续、无重叠"),
     "eligibility_fresh": _l("资格评估结果不早于所依据的数据（或已标记待重算）"),
     "tenancies_disjoint": _l("同一企业的入驻记录互不重叠"),
+    "tenancy_moves_recorded": _l("每条入驻记录的入驻与毕业/退出均有阶段变更"),
     "reminders_not_stuck": _l("没有长时间停留在“发送中”的提醒"),
     "jobs_not_stuck": _l("没有长时间排队或处理中的导入任务"),
     "enterprise_in_zone": _l("每家企业都属于一个区域"),
