@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, update
 from tests.factories import make_carrier, make_enterprise
 from tracker.clock import frozen, now_utc
 from tracker.enterprises import services as enterprises
-from tracker.enterprises.models import Enterprise
+from tracker.enterprises.models import AnnualMetrics, Enterprise
 from tracker.extensions import db
 from tracker.imports.models import ImportJob
 from tracker.incubation import services as incubation
@@ -156,14 +156,21 @@ def test_results_older_than_their_facts_are_reported_unless_marked_stale(picture
     assert run_checks(["eligibility_fresh"]).ok
 
 
-@pytest.mark.parametrize("model", [Enterprise, Tenancy])
+@pytest.mark.parametrize("model", [Enterprise, AnnualMetrics])
 def test_each_fact_table_counts_for_freshness(picture, model):
-    firm = picture["tenant"]
+    firm = picture["hnte"]
     key = model.id if model is Enterprise else model.enterprise_id
     db.session.execute(update(model).where(key == firm.id)
                        .values(updated_at=now_utc() + timedelta(seconds=1)))
     found = _found(run_checks(["eligibility_fresh"]), "eligibility_fresh")
     assert [s for s, _d in found] == [f"enterprise:{firm.id}"]
+
+
+def test_tenancy_changes_do_not_stale_results(picture):
+    """The ladder rules read no tenancy (ladder/facts.py), so moving out changes no result."""
+    db.session.execute(update(Tenancy).where(Tenancy.id == picture["tenancy"].id)
+                       .values(updated_at=now_utc() + timedelta(seconds=1)))
+    assert run_checks(["eligibility_fresh"]).ok
 
 
 def test_tenancy_ended_without_its_move_out_is_reported(picture):

@@ -323,8 +323,11 @@ def transitions_ordered(ctx: Context) -> Outcome:
 def eligibility_fresh(ctx: Context) -> Outcome:
     """Stored results are at least as new as every fact they read, or the firm is marked stale.
 
-    Facts: the enterprise row, its annual figures, qualifications and tenancies. An active firm
-    with no stored result at all is as stale as one with old results.
+    Facts are what ladder/facts.py builds the engine's input from: the enterprise row, its
+    annual figures and its qualifications. Tenancies are not read by the ladder rules, so a
+    tenancy change cannot make a result stale (and the incubation services rightly do not ask
+    for a recompute). An active firm with no stored result at all is as stale as one with old
+    results.
     """
     facts = union_all(
         select(Enterprise.id.label("enterprise_id"), Enterprise.updated_at.label("at"),
@@ -332,7 +335,6 @@ def eligibility_fresh(ctx: Context) -> Outcome:
         select(AnnualMetrics.enterprise_id, AnnualMetrics.updated_at, literal("metrics")),
         select(Qualification.enterprise_id, Qualification.updated_at,
                literal("qualification")),
-        select(Tenancy.enterprise_id, Tenancy.updated_at, literal("tenancy")),
     ).subquery()
     results = (select(EligibilityResult.enterprise_id,
                       func.min(EligibilityResult.computed_at).label("computed_at"))
