@@ -280,3 +280,12 @@ def test_rung_check_streams_in_a_fixed_number_of_queries(picture):
     with count_queries() as few:
         run_checks(["rung_matches_qualifications", "ladder_history_matches_qualifications"])
     assert len(few) <= 6
+
+
+def test_correcting_the_move_in_date_moves_its_transition(picture):
+    """Found by the stateful test: the move-in stayed on the chain at the old date."""
+    tenancy = picture["tenancy"]
+    incubation.update_tenancy(tenancy, {"moved_in_on": date(2025, 2, 1)},
+                              expected_version=tenancy.version)
+    db.session.commit()
+    assert run_checks(["tenancy_moves_recorded", "transitions_ordered"]).ok
