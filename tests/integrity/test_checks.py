@@ -289,3 +289,12 @@ def test_correcting_the_move_in_date_moves_its_transition(picture):
                               expected_version=tenancy.version)
     db.session.commit()
     assert run_checks(["tenancy_moves_recorded", "transitions_ordered"]).ok
+
+
+def test_incubation_move_of_a_deleted_stay_is_reported(picture):
+    tenant = picture["tenant"]
+    db.session.execute(update(StageTransition).where(StageTransition.enterprise_id == tenant.id)
+                       .values(tenancy_id=None))
+    found = _found(run_checks(["transitions_ordered"]), "transitions_ordered")
+    assert [s for s, _d in found] == [f"enterprise:{tenant.id}"]
+    assert found[0][1].endswith("(2025-03-01, to incubator) belongs to no stay")

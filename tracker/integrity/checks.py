@@ -275,6 +275,12 @@ def transitions_ordered(ctx: Context) -> Outcome:
         transition_id, enterprise_id, chain, tenancy_id, from_stage, to_stage, on = row
         run = (enterprise_id, chain, tenancy_id if chain != "ladder" else None)
         subject = f"enterprise:{enterprise_id}"
+        if chain != "ladder" and tenancy_id is None:
+            # every incubation move is made for a stay; one without is left from a deleted stay
+            found.append(Violation("transitions_ordered", subject,
+                                   f"{chain} move #{transition_id} ({on}, to {to_stage or '-'}) "
+                                   "belongs to no stay"))
+            continue
         if on > ctx.day:
             found.append(Violation("transitions_ordered", subject,
                                    f"{chain} move #{transition_id} dated {on}, after today"))
