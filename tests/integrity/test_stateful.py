@@ -60,7 +60,7 @@ PENDING: dict[str, str] = {
 }
 
 #: operations held back while another helper fixes the drift they cause; STATEFUL_ALL=1 runs
-#: them anyway (to see the drift), and the lead sets each to True when the fix is merged.
+#: them anyway (to see the drift); the lead removes a flag when its fix is merged.
 _ALL = os.environ.get("STATEFUL_ALL") == "1"
 _ENABLED = set(filter(None, os.environ.get("STATEFUL_ENABLE", "").split(",")))
 
