@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import delete, insert, update
 
-from tests.factories import make_carrier, make_enterprise
+from tests.factories import make_carrier, make_enterprise, make_user
 from tracker.clock import frozen, now_utc
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import AnnualMetrics, Enterprise
@@ -298,3 +298,18 @@ def test_incubation_move_of_a_deleted_stay_is_reported(picture):
     found = _found(run_checks(["transitions_ordered"]), "transitions_ordered")
     assert [s for s, _d in found] == [f"enterprise:{tenant.id}"]
     assert found[0][1].endswith("(2025-03-01, to incubator) belongs to no stay")
+
+
+def test_ladder_move_dated_ahead_is_reported_but_an_approved_exit_may_be(picture):
+    hnte, tenancy = picture["hnte"], picture["tenancy"]
+    bureau = make_user("bureau")
+    proposal = incubation.propose(tenancy, "exit", {"effective_on": DAY + timedelta(days=30),
+                                                    "reason": "迁出"}, user=bureau)
+    incubation.approve(proposal, user=bureau)
+    db.session.commit()
+    assert run_checks(list(INVARIANTS)).ok
+    db.session.execute(update(StageTransition).where(StageTransition.enterprise_id == hnte.id)
+                       .values(effective_on=DAY + timedelta(days=1)))
+    found = _found(run_checks(["transitions_ordered"]), "transitions_ordered")
+    assert [s for s, _d in found] == [f"enterprise:{hnte.id}"]
+    assert found[0][1].endswith("dated 2026-07-01, after today")

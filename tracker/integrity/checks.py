@@ -257,7 +257,7 @@ def transitions_ordered(ctx: Context) -> Outcome:
     Per firm on the ladder chain, per tenancy on the incubation chain (a firm may incubate at
     several carriers over the years, each tenancy its own run of moves). A move that claims to
     leave a stage the firm was not in at that date is an overlap or an out-of-order insert; a
-    move dated in the future has not happened.
+    ladder move dated in the future has not happened (an approved exit may be dated ahead).
     """
     # Ladder moves carry the tenancy of nothing; incubation runs are one tenancy each.
     run_key = case((StageTransition.chain == "ladder", 0),
@@ -281,7 +281,7 @@ def transitions_ordered(ctx: Context) -> Outcome:
                                    f"{chain} move #{transition_id} ({on}, to {to_stage or '-'}) "
                                    "belongs to no stay"))
             continue
-        if on > ctx.day:
+        if on > ctx.day and chain == "ladder":  # (an approved exit may be dated ahead)
             found.append(Violation("transitions_ordered", subject,
                                    f"{chain} move #{transition_id} dated {on}, after today"))
         if run != key:
