@@ -160,6 +160,8 @@ class Tenancy(db.Model):
     #: floor area rented, m²
     area_m2: Mapped[float | None] = mapped_column(Numeric(10, 1))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    #: last write; the invariant checker compares it with EligibilityResult.computed_at
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
     version: Mapped[int] = mapped_column(default=1)
     #: the tenancy this one continues (maker space → incubator → park)
     previous_tenancy_id: Mapped[int | None] = mapped_column(ForeignKey("tenancies.id"))

@@ -264,6 +264,17 @@ def open_tenancy(
     return tenancy
 
 
+def _move_entry(tenancy: Tenancy, moved_in: date) -> None:
+    """A corrected move-in date moves the stay's move-in on the incubation chain with it."""
+    entry = db.session.scalar(
+        select(StageTransition).where(StageTransition.tenancy_id == tenancy.id,
+                                      StageTransition.chain == "incubation",
+                                      StageTransition.effective_on == tenancy.moved_in_on)
+        .order_by(StageTransition.id).limit(1))
+    if entry is not None:
+        entry.effective_on = moved_in
+
+
 def update_tenancy(tenancy: Tenancy, data: Mapping[str, Any], *,
                    expected_version: int | None) -> dict[str, list[Any]]:
     """Change the move-in details (date, term, area) — what a carrier manager may edit."""
@@ -280,6 +291,8 @@ def update_tenancy(tenancy: Tenancy, data: Mapping[str, Any], *,
     if area is not None and area < 0:
         raise FieldError({"area_m2": "租用面积不能为负数"})
     before = audit.snapshot(tenancy, TENANCY_FIELDS)
+    if moved_in != tenancy.moved_in_on:
+        _move_entry(tenancy, moved_in)
     tenancy.moved_in_on, tenancy.term_ends_on = moved_in, term
     tenancy.term_override_reason, tenancy.area_m2 = reason, area
     changes = audit.changed_fields(before, audit.snapshot(tenancy, TENANCY_FIELDS))

@@ -74,6 +74,8 @@ class Qualification(db.Model):
     evidence_type: Mapped[str | None] = mapped_column(String(40))
     evidence_size: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    #: last write; the invariant checker compares it with EligibilityResult.computed_at
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
