@@ -289,3 +289,22 @@ def test_a_failed_row_savepoint_keeps_the_other_rows_reminders(firm, app):
     rows = _rows(kind="hnte_expiry")
     assert len(rows) == before + 1
     assert "zhao@firm.example" in {r.to_address for r in rows}
+
+
+@pytest.mark.postgres
+def test_repeated_sweeps_burn_no_ids_and_ids_are_64_bit(firm):
+    """ON CONFLICT alone draws a sequence value per candidate per sweep (int4 ran out)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("sequences are PostgreSQL's; SQLite reuses no ids either way")
+    make_qualification(firm["enterprise"], valid_until=date(2026, 12, 31))
+    with frozen(date(2026, 7, 4)):
+        assert sum(run_sweep(date(2026, 7, 4)).values()) == 2
+        for _ in range(5):
+            assert sum(run_sweep(date(2026, 7, 4)).values()) == 0
+    top = db.session.scalar(select(func.max(Reminder.id)))
+    burnt = db.session.scalar(select(func.nextval("reminders_id_seq")))
+    assert burnt == top + 1
+    types = db.session.execute(db.text(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'reminders' "
+        "AND column_name IN ('id', 'digest_id')")).scalars().all()
+    assert set(types) == {"bigint"}

@@ -334,10 +334,25 @@ def due_select(rule: ReminderRule, as_of: date,
     return select(*[u.c[name] for name in KEY_COLUMNS]).where(true())
 
 
+#: the columns of uq_reminders_key
+UNIQUE_KEY = ("rule_id", "subject_type", "subject_id", "occurrence_on", "occurrence_tag",
+              "recipient_type", "recipient_id")
+
+
 def _insert(select_stmt: Select):
+    """INSERT only the keys that do not exist yet; ON CONFLICT is just the race guard.
+
+    PostgreSQL draws a sequence value for every row offered to INSERT, conflicting or not, so
+    offering every due candidate on every sweep burnt ids by the thousand; the anti-join
+    offers only the missing ones.
+    """
     dialect = db.session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(Reminder).from_select(list(KEY_COLUMNS), select_stmt) \
+    due = select_stmt.subquery("candidates")
+    existing = Reminder.__table__.alias("existing")
+    missing = select(*[due.c[name] for name in KEY_COLUMNS]).where(~exists().where(
+        *[existing.c[name] == due.c[name] for name in UNIQUE_KEY]))
+    return module.insert(Reminder).from_select(list(KEY_COLUMNS), missing) \
         .on_conflict_do_nothing()
 
 
