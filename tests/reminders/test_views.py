@@ -270,3 +270,26 @@ def test_ledger_export_is_scoped_and_neutralised(client, two_zones):
     xlsx = client.get("/reminders/export")
     assert xlsx.status_code == 200
     assert xlsx.mimetype.endswith("spreadsheetml.sheet")
+
+
+def test_one_click_unsubscribe_post_rfc8058(client, two_zones, smtp, firm):
+    """The List-Unsubscribe URL itself takes the mail client's POST: no CSRF token, no page,
+    the signed token authenticates, and a second POST changes nothing."""
+    with frozen(DAY):
+        send_batch.run()
+    raw = {a.rcpt[0]: a.raw for a in smtp.handler.snapshot()}["zhang@firm.example"]
+    header = raw.split(b"List-Unsubscribe:", 1)[1].split(b"\r\n", 2)
+    assert b"=?" not in header[0] + header[1]  # not an RFC 2047 encoded word
+    url = header[1].strip().decode()
+    assert url.startswith("<http://127.0.0.1:5000/reminders/unsubscribe/") and url.endswith(">")
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+    path = url[1:-1].split("127.0.0.1:5000", 1)[1]
+    for _ in range(2):
+        response = client.post(path, data={"List-Unsubscribe": "One-Click"})
+        assert response.status_code == 200
+        db.session.expire_all()
+        assert firm["contact"].unsubscribed_at is not None
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "unsubscribe"))
+    assert len(list(events)) == 1
+    assert client.post(path[:-3] + "xyz", data={"List-Unsubscribe": "One-Click"}
+                       ).status_code == 404

@@ -99,17 +99,20 @@ def send_batch() -> dict:
     claimed = services.claim_batch(size)
     db.session.commit()
     counts: dict[str, int] = {}
-    retry_in: list[int] = []
+    waiting = [reminder_id for reminder_id, _claimed_at in claimed]
     for reminder_id, claimed_at in claimed:
+        # heartbeat: the rows still waiting in this batch keep their lease while we work
+        services.heartbeat(waiting, claimed_at)
+        db.session.commit()
+        waiting.remove(reminder_id)
         outcome = services.send_claimed(reminder_id, claimed_at)
         db.session.commit()
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
         if outcome.status == "retry":
-            retry_in.append(outcome.delay)
+            # the retry is its own task, due when the backoff ends; the sweep is only the net
+            _publish(send, reminder_id, countdown=outcome.delay)
     if len(claimed) == size:
         _publish(send_batch)  # more is probably waiting
-    elif retry_in:
-        _publish(send_batch, countdown=min(retry_in))
     return counts
 
 

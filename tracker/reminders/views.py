@@ -25,7 +25,7 @@ from tracker.accounts.roles import GLOBAL_READ_ROLES
 from tracker.accounts.scope import enterprise_scope, tenancy_scope
 from tracker.clock import now_utc, today
 from tracker.enterprises.models import Contact, Enterprise
-from tracker.extensions import db
+from tracker.extensions import csrf, db
 from tracker.forms_support import Outcome, commit_or_report, page_status
 from tracker.imports import exports
 from tracker.incubation.models import Tenancy
@@ -285,6 +285,7 @@ def delete_cycle(cycle_id: int):
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058 one-click POSTs come from mail clients; the form POST is checked below
 def unsubscribe(token: str):
     parsed = services.read_unsubscribe_token(token)
     if parsed is None:
@@ -295,7 +296,13 @@ def unsubscribe(token: str):
     if reminder is not None and (reminder.recipient_type, reminder.recipient_id) != (
             "contact", contact.id):
         abort(404)
-    if request.method == "POST":  # CSRFProtect has checked the form's token
+    if request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click":
+        # RFC 8058: the signed token in the URL is the credential; repeating it is harmless
+        services.unsubscribe(contact, reminder)
+        db.session.commit()
+        return _("已退订"), 200, {"Content-Type": "text/plain; charset=utf-8"}
+    if request.method == "POST":
+        csrf.protect()  # the page's own form: a normal CSRF check
         services.unsubscribe(contact, reminder)
         db.session.commit()
         return render_template("reminders/unsubscribe.html", contact=contact, done=True)
