@@ -293,3 +293,24 @@ def test_one_click_unsubscribe_post_rfc8058(client, two_zones, smtp, firm):
     assert len(list(events)) == 1
     assert client.post(path[:-3] + "xyz", data={"List-Unsubscribe": "One-Click"}
                        ).status_code == 404
+
+
+def test_ledger_retries_every_failed_and_expired_row_of_its_filter(client, two_zones, smtp, firm):
+    from sqlalchemy import update
+
+    with frozen(DAY):
+        run_sweep(DAY)
+    rows = list(db.session.scalars(select(Reminder).order_by(Reminder.id)))
+    db.session.execute(update(Reminder).values(status="expired", attempts=40,
+                                               last_error="expired: still failing"))
+    db.session.commit()
+    login(client, make_user("bureau"))
+    page = client.get("/reminders/?status=expired&to=zhang")
+    assert "重发本筛选中全部发送失败和已过期的提醒" in page.get_data(as_text=True)
+    response = client.post("/reminders/retry-failed?status=expired&to=zhang",
+                           data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert response.status_code == 302
+    db.session.expire_all()
+    by_address = {r.to_address: (r.status, r.attempts) for r in rows}
+    assert by_address["zhang@firm.example"] == ("pending", 0)
+    assert {v for k, v in by_address.items() if k != "zhang@firm.example"} == {("expired", 40)}

@@ -43,7 +43,7 @@ from tracker.reminders.models import (
     Reminder,
     ReminderRule,
 )
-from tracker.reminders.tasks import send
+from tracker.reminders.tasks import send, send_batch
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
 
@@ -165,6 +165,21 @@ def resend(reminder_id: int):
     enqueue_after_commit(send, reminder.id)
     db.session.commit()
     flash(_("已重新排队发送"), "success")
+    return _back()
+
+
+@bp.post("/retry-failed")
+@editor_required
+def retry_all():
+    """Requeue every failed or expired reminder the ledger filter (query string) selects."""
+    query, _filters = _filtered(request.args)
+    count = services.retry_all(query)
+    if count:
+        from tracker.celery_app import enqueue_after_commit
+
+        enqueue_after_commit(send_batch)
+    db.session.commit()
+    flash(_("已重新排队 %(n)s 条提醒", n=count), "success" if count else "info")
     return _back()
 
 
