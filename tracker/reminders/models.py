@@ -19,6 +19,7 @@ RULE_KINDS = {
     "tech_sme_refile": "科技型中小企业年度重新评价",
     "tenancy_term_ending": "孵化期届满",
     "tenant_report_overdue": "在孵企业报表逾期",
+    "tenant_report_late": "逾期未报（催报）",
     "application_deadline": "申报截止",
     "cycle_closing": "申报批次截止",
     "newly_eligible": "新达到上一梯度条件",

@@ -265,6 +265,7 @@ _SUBJECTS = {
     "tech_sme_refile": "【科技型中小企业】%(name)s：请于 %(due)s 前完成今年的评价信息填报",
     "tenancy_term_ending": "【孵化期届满提醒】%(name)s：孵化期将于 %(due)s 届满",
     "tenant_report_overdue": "【报表逾期】%(name)s：在孵企业统计报表已于 %(due)s 截止",
+    "tenant_report_late": "【逾期未报】%(name)s：在孵企业报表已于 %(due)s 截止，尚未报送",
     "application_deadline": "【申报截止提醒】%(name)s：申报材料截止日期 %(due)s",
     "cycle_closing": "【申报批次截止】%(name)s：本批次将于 %(due)s 截止",
     "newly_eligible": "【梯度培育】%(name)s 已达到“%(rung)s”的条件",
