@@ -245,3 +245,22 @@ def test_opt_outs_after_the_sweep_are_honoured_at_send_time(due, smtp, firm):
     assert [a.rcpt[0] for a in smtp.handler.snapshot()] == [firm["officer"].email]
     skipped = db.session.scalar(select(Reminder).where(Reminder.status == "skipped"))
     assert skipped.to_address == "zhang@firm.example" and "不接收" in skipped.last_error
+
+
+def test_the_smtp_timeout_bounds_the_whole_conversation(due, smtp, app):
+    """A relay answering each command after 1 s never trips a 2 s per-read timeout, yet the
+    conversation lasts over 3 s; the deadline cuts it at 2 s (a transient failure)."""
+    import time
+
+    smtp.handler.delay = 1.0
+    app.config["REMINDER_SMTP_TIMEOUT"] = 2
+    try:
+        started = time.monotonic()
+        with frozen(DAY):
+            assert send.run(due[0].id) == "retry"
+        assert time.monotonic() - started < 2.8
+    finally:
+        app.config["REMINDER_SMTP_TIMEOUT"] = 20
+    row = _status(due[0].id)
+    assert row.status == "pending" and "exceeded its 2 s deadline" in row.last_error
+    assert smtp.handler.snapshot() == []
