@@ -54,6 +54,8 @@ PG_ADMIN = os.environ.get("CHAOS_PG_ADMIN", "postgresql://postgres@127.0.0.1:543
 #: README (Reminders and processes): a save answers within this even with Redis down
 WEB_LATENCY_BAR = 2.0
 _MID = re.compile(r"<reminder-(\d+)\.")
+#: saves made before Redis stops, so each gunicorn worker is past its first request
+WARM_SAVES = 4
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -324,7 +326,7 @@ def _run(args, started, env, procs, handler, refuse, workdir) -> int:
                          crash_window)
         db.session.remove()
     web_ok = (not args.web) or (web["max_request_seconds"] < WEB_LATENCY_BAR
-                                and web["reminders_made"] == args.web)
+                                and web["reminders_made"] == args.web + WARM_SAVES)
     report.update(
         n=args.n, sweep_concurrent_inserted=inserted, sweep_ok=sweep_ok, timed_out=timed_out,
         delivery_seconds=round(delivery_seconds, 1), kills=len(kill_times),
@@ -532,8 +534,16 @@ def _web_with_redis_down(app, db, env, procs, firm_ids, workdir, restarts) -> di
         status, _ = browser.request("/login", {"email": "officer@chaos.example",
                                                "password": "chaos-pass-2026", "csrf_token": token})
         assert status == 302, status
-        _status, detail = browser.request(f"/enterprises/{firm_ids[0]}")
+        for eid in firm_ids[:4]:  # both gunicorn workers past their first request
+            _status, detail = browser.request(f"/enterprises/{eid}")
         form_token = re.search(r'name="contact-csrf_token"[^>]*value="([^"]+)"', detail).group(1)
+        # a first save per gunicorn worker while Redis is up: the bar is about Redis being down,
+        # not about a cold process (these reminders are expected and accounted for too)
+        for eid in firm_ids[:WARM_SAVES]:
+            browser.request(f"/enterprises/{eid}/contacts", {
+                "contact-csrf_token": form_token, "contact-name": f"预热联系人{eid}",
+                "contact-email": f"webwarm{eid}@firm.chaos.example",
+                "contact-receives_reminders": "y", "contact-locale": "zh_CN"})
         procs["redis"].stop()
         durations = []
         for eid in firm_ids:
@@ -546,8 +556,9 @@ def _web_with_redis_down(app, db, env, procs, firm_ids, workdir, restarts) -> di
             assert status == 302, status
     finally:
         web.stop()
-    print(f"redis down: {len(durations)} saves over HTTP, slowest {max(durations):.3f}s",
-          flush=True)
+    slowest = sorted(range(len(durations)), key=durations.__getitem__)[-3:]
+    print(f"redis down: {len(durations)} saves over HTTP, slowest "
+          f"{', '.join(f'#{i} {durations[i]:.3f}s' for i in reversed(slowest))}", flush=True)
     procs["redis"].start()
     procs["worker"].kill()  # its broker connection went away with Redis; start afresh
     procs["worker"].start()

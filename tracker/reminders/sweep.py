@@ -377,7 +377,10 @@ def enabled_rules() -> list[ReminderRule]:
 
 def run_sweep(as_of: date, enterprise_ids: Sequence[int] | None = None) -> dict[str, int]:
     """Insert every due reminder that does not exist yet; returns rows inserted per rule code."""
-    seed_rules()  # a default rule added by a release (by code) reaches existing installations
+    if enterprise_ids is None:  # the scheduled sweep, not one after a save
+        seed_rules()  # a default rule added by a release (by code) reaches existing installations
+    else:
+        seed_if_empty()
     inserted: dict[str, int] = {}
     for rule in enabled_rules():
         stmt = due_select(rule, as_of, enterprise_ids)
