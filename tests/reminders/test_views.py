@@ -307,6 +307,7 @@ def test_ledger_retries_every_failed_and_expired_row_of_its_filter(client, two_z
     login(client, make_user("bureau"))
     page = client.get("/reminders/?status=expired&to=zhang")
     assert "重发本筛选中全部发送失败和已过期的提醒" in page.get_data(as_text=True)
+    assert "已过期（未能送达）</span>" in page.get_data(as_text=True)  # the status badge
     response = client.post("/reminders/retry-failed?status=expired&to=zhang",
                            data={"csrf_token": csrf_from(page.get_data(as_text=True))})
     assert response.status_code == 302
