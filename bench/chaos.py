@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 from bench.smtpsink import FlakyHandler, SmtpSink, free_port, refused_share  # noqa: E402
 
 PG_ADMIN = os.environ.get("CHAOS_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-#: README (Reminders and processes): a save answers within this even with Redis down
+#: README (Development, `make chaos`): every save answers within this even with Redis down
 WEB_LATENCY_BAR = 2.0
 _MID = re.compile(r"<reminder-(\d+)\.")
 #: saves made before Redis stops, so each gunicorn worker is past its first request
