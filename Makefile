@@ -3,7 +3,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 5000
+# where the SQLite database, the embedded broker, beat's schedule and the mail folder live
+INSTANCE_DIR ?= $(CURDIR)/instance
+# links in emails; fixed here because honcho gives each Procfile line its own PORT (web the first)
+BASE_URL ?= http://127.0.0.1:$(PORT)
 export FLASK_APP := tracker
+export PORT INSTANCE_DIR BASE_URL
 
 .PHONY: install translations db run test lint bench chaos clean
 
@@ -19,9 +24,11 @@ translations: install
 	$(PY) -c "from tracker.i18n import compile_catalogs; compile_catalogs()"
 
 db: install translations
+	mkdir -p "$(INSTANCE_DIR)"
 	$(VENV)/bin/flask db upgrade
 	$(VENV)/bin/flask demo load --if-empty
 
+# Procfile: each process restarts on its own when it exits (bin/respawn); Ctrl-C stops all.
 run: db
 	$(VENV)/bin/honcho start -f Procfile -p $(PORT)
 
@@ -39,4 +46,4 @@ chaos: install translations
 	$(PY) bench/chaos.py --n $(CHAOS_N)
 
 clean:
-	rm -rf $(VENV) instance/celery-broker.db
+	rm -rf $(VENV) "$(INSTANCE_DIR)/celery-broker.db"

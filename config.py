@@ -121,7 +121,8 @@ class Config:
     SMTP_URL = os.environ.get("SMTP_URL", "")
     MAIL_FROM = os.environ.get("MAIL_FROM", "tracker@localhost")
     MAIL_DIR = os.environ.get("MAIL_DIR", str(INSTANCE_DIR / "mail"))
-    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    #: links in emails; by default the address `make run` serves (PORT), so they are not dead
+    BASE_URL = os.environ.get("BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 5000}"
 
 
 class ProductionConfig(Config):

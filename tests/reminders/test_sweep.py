@@ -289,3 +289,67 @@ def test_a_failed_row_savepoint_keeps_the_other_rows_reminders(firm, app):
     rows = _rows(kind="hnte_expiry")
     assert len(rows) == before + 1
     assert "zhao@firm.example" in {r.to_address for r in rows}
+
+
+@pytest.mark.postgres
+def test_repeated_sweeps_burn_no_ids_and_ids_are_64_bit(firm):
+    """ON CONFLICT alone draws a sequence value per candidate per sweep (int4 ran out)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("sequences are PostgreSQL's; SQLite reuses no ids either way")
+    make_qualification(firm["enterprise"], valid_until=date(2026, 12, 31))
+    with frozen(date(2026, 7, 4)):
+        assert sum(run_sweep(date(2026, 7, 4)).values()) == 2
+        for _ in range(5):
+            assert sum(run_sweep(date(2026, 7, 4)).values()) == 0
+    top = db.session.scalar(select(func.max(Reminder.id)))
+    burnt = db.session.scalar(select(func.nextval("reminders_id_seq")))
+    assert burnt == top + 1
+    types = db.session.execute(db.text(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'reminders' "
+        "AND column_name IN ('id', 'digest_id')")).scalars().all()
+    assert set(types) == {"bigint"}
+
+
+def test_tenants_late_with_their_report_remind_the_manager_and_the_contact(rules, smtp):
+    """逾期未报（催报）: a reporting cycle's due date passed without the tenant's report."""
+    from tracker.incubation.models import ReportingCycle, TenantReport
+    from tracker.reminders.tasks import send_batch
+
+    carrier = make_carrier()
+    make_user("carrier_manager", carrier_id=carrier.id, email="mgr@carrier.example")
+    late = make_enterprise(name="天津迟报科技有限公司")
+    enterprises.save_contact(late, {"name": "陈晨", "email": "chen@late.example",
+                                    "receives_reminders": True})
+    on_time = make_enterprise(name="天津按时科技有限公司")
+    enterprises.save_contact(on_time, {"name": "周舟", "email": "zhou@ontime.example",
+                                       "receives_reminders": True})
+    late_tenancy = make_tenancy(late, carrier, moved_in_on=date(2025, 1, 1))
+    on_time_tenancy = make_tenancy(on_time, carrier, moved_in_on=date(2025, 1, 1))
+    cycle = ReportingCycle(name="2026年第一季度", period_start=date(2026, 1, 1),
+                           period_end=date(2026, 3, 31), fiscal_year=2026,
+                           due_on=date(2026, 4, 15))
+    db.session.add(cycle)
+    db.session.flush()
+    db.session.add(TenantReport(cycle_id=cycle.id, tenancy_id=on_time_tenancy.id, employees=9))
+    db.session.flush()
+
+    def due(day):
+        return {(r["to"], r["step"], r["subject_id"]) for r in plan(day)
+                if r["kind"] == "tenant_report_late"}
+
+    assert due(date(2026, 4, 15)) == set()  # not late yet
+    assert due(date(2026, 4, 16)) == {("mgr@carrier.example", "d-1", late_tenancy.id),
+                                      ("chen@late.example", "d-1", late_tenancy.id)}
+    with frozen(date(2026, 4, 16)):
+        assert run_sweep(date(2026, 4, 16))["tenant_report_late"] == 2
+        assert run_sweep(date(2026, 4, 16))["tenant_report_late"] == 0
+        db.session.commit()
+        assert send_batch.run() == {"sent": 2}
+    subjects = {a.rcpt[0]: str(a.message()["Subject"]) for a in smtp.handler.snapshot()}
+    assert set(subjects) == {"mgr@carrier.example", "chen@late.example"}
+    assert all("逾期未报" in s and "天津迟报科技有限公司" in s for s in subjects.values())
+    assert due(date(2026, 4, 22)) == {("mgr@carrier.example", "d-7", late_tenancy.id),
+                                       ("chen@late.example", "d-7", late_tenancy.id)}
+    db.session.add(TenantReport(cycle_id=cycle.id, tenancy_id=late_tenancy.id, employees=3))
+    db.session.flush()
+    assert due(date(2026, 4, 22)) == set()  # reported at last

@@ -270,3 +270,48 @@ def test_ledger_export_is_scoped_and_neutralised(client, two_zones):
     xlsx = client.get("/reminders/export")
     assert xlsx.status_code == 200
     assert xlsx.mimetype.endswith("spreadsheetml.sheet")
+
+
+def test_one_click_unsubscribe_post_rfc8058(client, two_zones, smtp, firm):
+    """The List-Unsubscribe URL itself takes the mail client's POST: no CSRF token, no page,
+    the signed token authenticates, and a second POST changes nothing."""
+    with frozen(DAY):
+        send_batch.run()
+    raw = {a.rcpt[0]: a.raw for a in smtp.handler.snapshot()}["zhang@firm.example"]
+    header = raw.split(b"List-Unsubscribe:", 1)[1].split(b"\r\n", 2)
+    assert b"=?" not in header[0] + header[1]  # not an RFC 2047 encoded word
+    url = header[1].strip().decode()
+    assert url.startswith("<http://127.0.0.1:5000/reminders/unsubscribe/") and url.endswith(">")
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+    path = url[1:-1].split("127.0.0.1:5000", 1)[1]
+    for _ in range(2):
+        response = client.post(path, data={"List-Unsubscribe": "One-Click"})
+        assert response.status_code == 200
+        db.session.expire_all()
+        assert firm["contact"].unsubscribed_at is not None
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "unsubscribe"))
+    assert len(list(events)) == 1
+    assert client.post(path[:-3] + "xyz", data={"List-Unsubscribe": "One-Click"}
+                       ).status_code == 404
+
+
+def test_ledger_retries_every_failed_and_expired_row_of_its_filter(client, two_zones, smtp, firm):
+    from sqlalchemy import update
+
+    with frozen(DAY):
+        run_sweep(DAY)
+    rows = list(db.session.scalars(select(Reminder).order_by(Reminder.id)))
+    db.session.execute(update(Reminder).values(status="expired", attempts=40,
+                                               last_error="expired: still failing"))
+    db.session.commit()
+    login(client, make_user("bureau"))
+    page = client.get("/reminders/?status=expired&to=zhang")
+    assert "重发本筛选中全部发送失败和已过期的提醒" in page.get_data(as_text=True)
+    assert "已过期（未能送达）</span>" in page.get_data(as_text=True)  # the status badge
+    response = client.post("/reminders/retry-failed?status=expired&to=zhang",
+                           data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert response.status_code == 302
+    db.session.expire_all()
+    by_address = {r.to_address: (r.status, r.attempts) for r in rows}
+    assert by_address["zhang@firm.example"] == ("pending", 0)
+    assert {v for k, v in by_address.items() if k != "zhang@firm.example"} == {("expired", 40)}

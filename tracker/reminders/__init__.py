@@ -6,9 +6,13 @@ import os
 
 #: delivery settings with their defaults; each may be set in the environment
 SETTINGS = {
-    "REMINDER_SMTP_TIMEOUT": 20,  # seconds per SMTP connection; must stay below STUCK
-    "REMINDER_STUCK_SECONDS": 600,  # a row `sending` longer than this is reclaimed
-    "REMINDER_MAX_ATTEMPTS": 8,
+    "REMINDER_SMTP_TIMEOUT": 20,  # seconds for a whole SMTP conversation (a deadline)
+    # a claim's lease is the conversation deadline plus this margin; the reaper takes back only
+    # rows whose lease ran out (their sender renews it before each conversation)
+    "REMINDER_STUCK_SECONDS": 600,
+    # a transient failure is retried until the end of the due date, and at least this long
+    # after the reminder was made; then it is `expired`
+    "REMINDER_RETRY_MIN_HOURS": 72.0,
     "REMINDER_BACKOFF_BASE": 60,
     "REMINDER_BACKOFF_MAX": 3600,
     "REMINDER_BATCH_SIZE": 50,
@@ -18,7 +22,7 @@ SETTINGS = {
 
 def init_app(app):
     for name, default in SETTINGS.items():
-        app.config.setdefault(name, int(os.environ.get(name, default)))
+        app.config.setdefault(name, type(default)(os.environ.get(name, default)))
 
     from tracker.dashboard import cards
     from tracker.enterprises import panels

@@ -64,6 +64,14 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "programme": "tenant_report", "basis": "domain.md §4.10",
     },
     {
+        # 逾期未报（催报）: a carrier's reporting cycle (incubation) passed its due date without
+        # the tenant's report; the manager fills it in, the tenant supplies the figures.
+        "code": "tenant_report_late", "kind": "tenant_report_late",
+        "name": "逾期未报（催报）：在孵企业报表逾期未报", "offsets": [-1, -7],
+        "recipients": ["carrier_manager", "contacts"], "template": "tenant_report_late",
+        "basis": "design.md（孵化：报表周期）",
+    },
+    {
         "code": "application_deadline", "kind": "application_deadline",
         "name": "申报材料截止日期临近", "offsets": [30, 7, 1],
         "recipients": ["owner", "officer", "contacts"], "template": "application_deadline",

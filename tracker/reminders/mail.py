@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import email.policy
 import os
 import smtplib
+import socket
 import ssl
 import tempfile
+import threading
 from dataclasses import dataclass
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -23,6 +28,19 @@ class TransientMailError(Exception):
 
 class PermanentMailError(Exception):
     """Never retry: the server refused the message or the address for good (5xx)."""
+
+
+class _UrlListHeader(UnstructuredHeader):
+    """`<URL>` headers (RFC 2369) must stay literal: the default policy turns a long URL into
+    an RFC 2047 encoded word, which mail clients do not decode back into a link. Folded
+    before the value instead (a URL has no whitespace to fold at)."""
+
+    def fold(self, *, policy) -> str:  # noqa: D102
+        return f"{self.name}:{policy.linesep} {self}{policy.linesep}"
+
+
+MAIL_POLICY = email.policy.default.clone(header_factory=HeaderRegistry())
+MAIL_POLICY.header_factory.map_to_type("list-unsubscribe", _UrlListHeader)
 
 
 @dataclass(frozen=True)
@@ -55,7 +73,7 @@ def parse_smtp_url(url: str) -> SmtpSettings:
 def build_message(*, to: str, subject: str, text: str, html: str, message_id: str,
                   unsubscribe_url: str | None = None) -> EmailMessage:
     """A multipart/alternative message (text first, HTML second), UTF-8 throughout."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["From"] = current_app.config["MAIL_FROM"]
     msg["To"] = to
     msg["Subject"] = subject
@@ -64,6 +82,8 @@ def build_message(*, to: str, subject: str, text: str, html: str, message_id: st
     msg["Auto-Submitted"] = "auto-generated"
     if unsubscribe_url:
         msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        # RFC 8058: mail clients may unsubscribe with one POST, no page to visit
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     return msg
@@ -74,13 +94,20 @@ def transport_name() -> str:
 
 
 def deliver(msg: EmailMessage) -> None:
-    """Hand one message over; raises TransientMailError or PermanentMailError."""
+    """Hand one message over; raises TransientMailError or PermanentMailError.
+
+    REMINDER_SMTP_TIMEOUT bounds the whole conversation, not each socket read: a relay that
+    answers every few seconds must not keep a claim alive past its lease (then a second worker
+    would send it again). At the deadline a timer shuts the socket and the attempt is transient.
+    """
     url = current_app.config.get("SMTP_URL")
     if not url:
         _write_to_folder(msg)
         return
     settings = parse_smtp_url(url)
-    timeout = current_app.config.get("REMINDER_SMTP_TIMEOUT", 20)
+    timeout = float(current_app.config.get("REMINDER_SMTP_TIMEOUT", 20))
+    cut = threading.Event()
+    timer: threading.Timer | None = None
     try:
         if settings.ssl:
             server: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -88,6 +115,9 @@ def deliver(msg: EmailMessage) -> None:
                 context=ssl.create_default_context())
         else:
             server = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
+        timer = threading.Timer(timeout, _cut_conversation, (server, cut))
+        timer.daemon = True
+        timer.start()
         with server:
             if settings.starttls:
                 server.starttls(context=ssl.create_default_context())
@@ -103,25 +133,47 @@ def deliver(msg: EmailMessage) -> None:
         raise TransientMailError(reason) from exc
     except smtplib.SMTPResponseException as exc:
         reason = f"{exc.smtp_code} {exc.smtp_error!r}"
-        if exc.smtp_code >= 500:
+        if exc.smtp_code >= 500 and not cut.is_set():
             raise PermanentMailError(reason) from exc
         raise TransientMailError(reason) from exc
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        if cut.is_set():
+            raise TransientMailError(
+                f"SMTP conversation exceeded its {timeout:g} s deadline") from exc
         raise TransientMailError(f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
+def _cut_conversation(server: smtplib.SMTP, cut: threading.Event) -> None:
+    """Deadline reached: shutting the socket down wakes the blocked read with an error."""
+    cut.set()
+    sock = server.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _write_to_folder(msg: EmailMessage) -> None:
-    """One .eml per message, named after the Message-ID so a resend overwrites, not doubles."""
+    """One .eml per handing-over, named after the Message-ID; a resend adds a numbered copy
+    beside the earlier one (as a relay would deliver both), never overwrites it."""
     folder = Path(current_app.config["MAIL_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
     name = "".join(ch if ch.isalnum() or ch in "-." else "_"
                    for ch in str(msg["Message-ID"]).strip("<>"))
-    target = folder / f"{name}.eml"
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(msg.as_bytes())
-        os.replace(tmp, target)
+        for copy in range(1, 10000):
+            target = folder / (f"{name}.eml" if copy == 1 else f"{name}.{copy}.eml")
+            try:
+                os.link(tmp, target)  # atomic and refuses to replace an existing copy
+                break
+            except FileExistsError:
+                continue
+        Path(tmp).unlink()
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise TransientMailError(f"mail folder: {exc}") from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.clock import now_utc
@@ -19,6 +19,7 @@ RULE_KINDS = {
     "tech_sme_refile": "科技型中小企业年度重新评价",
     "tenancy_term_ending": "孵化期届满",
     "tenant_report_overdue": "在孵企业报表逾期",
+    "tenant_report_late": "逾期未报（催报）",
     "application_deadline": "申报截止",
     "cycle_closing": "申报批次截止",
     "newly_eligible": "新达到上一梯度条件",
@@ -37,6 +38,7 @@ STATUSES = {
     "sending": "发送中",
     "sent": "已发送",
     "failed": "发送失败",
+    "expired": "已过期（未能送达）",
     "handled": "已处理",
     "skipped": "已跳过（退订）",
     "digested": "已并入汇总",
@@ -121,6 +123,11 @@ class Filing(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
 
+#: 64-bit ids: every sweep may insert many rows over the years (SQLite's INTEGER is 64-bit
+#: already and must stay INTEGER to remain the rowid alias)
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
 class Reminder(db.Model):
     """One reminder per (rule, subject, occurrence, recipient), with its delivery status."""
 
@@ -135,7 +142,7 @@ class Reminder(db.Model):
         Index("ix_reminders_enterprise", "enterprise_id", "id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     rule_id: Mapped[int] = mapped_column(ForeignKey("reminder_rules.id"))
     #: qualification, tenancy, application, enterprise or user (digests)
     subject_type: Mapped[str] = mapped_column(String(20))
@@ -158,13 +165,16 @@ class Reminder(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the sender's claim holds until then; it renews it (heartbeat) while it works, and the
+    #: reaper only takes back rows whose lease ran out
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: the recipient used this reminder's unsubscribe link
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: the digest reminder this item was folded into
-    digest_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id"))
+    digest_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("reminders.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     rule = relationship("ReminderRule")
@@ -181,7 +191,8 @@ class OutboxMessage(db.Model):
     __tablename__ = "reminder_outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id"), index=True)
+    reminder_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("reminders.id"),
+                                                    index=True)
     message_id: Mapped[str] = mapped_column(String(200))
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))

@@ -9,19 +9,33 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Date, Integer, String, cast, func, literal, null, or_, select, true, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from tracker.accounts.models import User
 from tracker.audit import services as audit
-from tracker.clock import now_utc, today
+from tracker.clock import LOCAL_TZ, as_utc, now_utc, to_local, today
 from tracker.enterprises.models import Contact, Enterprise
 from tracker.errors import FieldError
 from tracker.extensions import db
@@ -65,13 +79,19 @@ def due_clause(now: datetime):
 # ---------------------------------------------------------------------------------------------
 
 
+def lease_seconds() -> int:
+    """A claim holds for one whole conversation plus a margin, renewed before each send."""
+    return int(setting("REMINDER_SMTP_TIMEOUT", 20)) + int(setting("REMINDER_STUCK_SECONDS", 600))
+
+
 def claim(reminder_id: int) -> datetime | None:
     """Move one due pending reminder to `sending`; returns the claim time, or None if taken."""
     now = now_utc()
     result = db.session.execute(
         update(Reminder).where(Reminder.id == reminder_id, Reminder.status == "pending",
                                Reminder.channel == "email", due_clause(now))
-        .values(status="sending", claimed_at=now, attempts=Reminder.attempts + 1)
+        .values(status="sending", claimed_at=now, attempts=Reminder.attempts + 1,
+                lease_until=now + timedelta(seconds=lease_seconds()))
         .execution_options(synchronize_session=False)
     )
     return now if result.rowcount == 1 else None
@@ -90,20 +110,26 @@ def claim_batch(limit: int) -> list[tuple[int, datetime]]:
         return []
     claimed = db.session.scalars(
         update(Reminder).where(Reminder.id.in_(ids), Reminder.status == "pending")
-        .values(status="sending", claimed_at=now, attempts=Reminder.attempts + 1)
+        .values(status="sending", claimed_at=now, attempts=Reminder.attempts + 1,
+                lease_until=now + timedelta(seconds=lease_seconds()))
         .returning(Reminder.id).execution_options(synchronize_session=False)
     ).all()
     return [(rid, now) for rid in sorted(claimed)]
 
 
-def _touch(reminder_id: int, claimed_at: datetime) -> datetime | None:
-    """Renew our claim just before sending; None when the reaper took the row back meanwhile."""
-    now = now_utc()
-    result = db.session.execute(
-        update(Reminder).where(Reminder.id == reminder_id, Reminder.status == "sending",
+def heartbeat(reminder_ids: list[int], claimed_at: datetime) -> set[int]:
+    """Renew the lease of rows we still hold (claimed_at is our claim's token).
+
+    A batch renews every row it has yet to send before each conversation, so rows waiting
+    their turn are not taken for abandoned; returns the ids still ours.
+    """
+    if not reminder_ids:
+        return set()
+    return set(db.session.scalars(
+        update(Reminder).where(Reminder.id.in_(reminder_ids), Reminder.status == "sending",
                                Reminder.claimed_at == claimed_at)
-        .values(claimed_at=now).execution_options(synchronize_session=False))
-    return now if result.rowcount == 1 else None
+        .values(lease_until=now_utc() + timedelta(seconds=lease_seconds()))
+        .returning(Reminder.id).execution_options(synchronize_session=False)).all())
 
 
 def backoff_seconds(attempts: int) -> int:
@@ -114,17 +140,30 @@ def backoff_seconds(attempts: int) -> int:
     return max(1, int(delay * random.uniform(0.8, 1.2)))
 
 
+def retry_deadline(reminder: Reminder) -> datetime:
+    """Until when a transiently failing reminder is worth retrying.
+
+    Until the end of its due date (Beijing time): a reminder still useful tomorrow keeps
+    trying. One made on or after its due date (overdue steps, digests) still gets
+    REMINDER_RETRY_MIN_HOURS from when it was made.
+    """
+    end_of_due = datetime.combine(reminder.occurrence_on + timedelta(days=1), time.min,
+                                  tzinfo=LOCAL_TZ).astimezone(UTC)
+    made = as_utc(reminder.created_at) or now_utc()
+    floor = made + timedelta(hours=float(setting("REMINDER_RETRY_MIN_HOURS", 72)))
+    return max(end_of_due, floor)
+
+
 @dataclass
 class Outcome:
-    status: str  # sent, retry, failed, skipped
+    status: str  # sent, retry, failed, expired, skipped
     delay: int = 0
 
 
 def send_claimed(reminder_id: int, claimed_at: datetime) -> Outcome:
     """Send one claimed reminder and record the result; the caller commits before and after."""
-    claimed_at = _touch(reminder_id, claimed_at)
-    if claimed_at is None:
-        return Outcome("skipped")
+    if reminder_id not in heartbeat([reminder_id], claimed_at):
+        return Outcome("skipped")  # the reaper took it back: our lease had run out
     db.session.commit()
     reminder = db.session.get(Reminder, reminder_id)
     reason = _no_longer_wanted(reminder)
@@ -143,13 +182,19 @@ def send_claimed(reminder_id: int, claimed_at: datetime) -> Outcome:
         _finish(reminder_id, claimed_at, status="failed", last_error=f"permanent: {exc}")
         return Outcome("failed")
     except mail.TransientMailError as exc:
-        if reminder.attempts >= setting("REMINDER_MAX_ATTEMPTS", 8):
-            _finish(reminder_id, claimed_at, status="failed",
-                    last_error=f"gave up after {reminder.attempts} attempts: {exc}")
-            return Outcome("failed")
+        # never permanent by the clock of attempts alone: retry at the capped interval until
+        # the reminder stops being useful, then say so
         delay = backoff_seconds(reminder.attempts)
+        retry_at = now_utc() + timedelta(seconds=delay)
+        deadline = retry_deadline(reminder)
+        if retry_at > deadline:
+            _finish(reminder_id, claimed_at, status="expired", next_attempt_at=None,
+                    last_error=f"expired: still failing at its deadline "
+                               f"{to_local(deadline):%Y-%m-%d %H:%M} after "
+                               f"{reminder.attempts} attempts: {exc}")
+            return Outcome("expired")
         _finish(reminder_id, claimed_at, status="pending", last_error=f"transient: {exc}",
-                next_attempt_at=now_utc() + timedelta(seconds=delay))
+                next_attempt_at=retry_at)
         return Outcome("retry", delay)
     updated = _finish(reminder_id, claimed_at, status="sent", sent_at=now_utc(),
                       last_error=None, next_attempt_at=None)
@@ -179,19 +224,25 @@ def _finish(reminder_id: int, claimed_at: datetime, **values: Any) -> bool:
     result = db.session.execute(
         update(Reminder).where(Reminder.id == reminder_id, Reminder.status == "sending",
                                Reminder.claimed_at == claimed_at)
-        .values(**values).execution_options(synchronize_session=False))
+        .values(lease_until=None, **values).execution_options(synchronize_session=False))
     if result.rowcount != 1:
         log.warning("reminder %s was reclaimed while sending", reminder_id)
     return result.rowcount == 1
 
 
 def reap(now: datetime | None = None) -> int:
-    """Return rows stuck in `sending` (a worker died mid-send) to `pending`."""
+    """Return rows whose sender provably stopped (its lease ran out) to `pending`.
+
+    A live sender renews the lease before every conversation and a conversation is bounded
+    by REMINDER_SMTP_TIMEOUT, so an expired lease means nobody is talking to SMTP for it.
+    """
     now = now or now_utc()
-    stuck_before = now - timedelta(seconds=setting("REMINDER_STUCK_SECONDS", 600))
+    stuck_before = now - timedelta(seconds=lease_seconds())
     result = db.session.execute(
-        update(Reminder).where(Reminder.status == "sending", Reminder.claimed_at < stuck_before)
-        .values(status="pending", next_attempt_at=None,
+        update(Reminder).where(Reminder.status == "sending", or_(
+            Reminder.lease_until < now,
+            and_(Reminder.lease_until.is_(None), Reminder.claimed_at < stuck_before)))
+        .values(status="pending", next_attempt_at=None, lease_until=None,
                 last_error="reclaimed: the sender stopped mid-send")
         .execution_options(synchronize_session=False))
     return result.rowcount or 0
@@ -214,6 +265,7 @@ _SUBJECTS = {
     "tech_sme_refile": "【科技型中小企业】%(name)s：请于 %(due)s 前完成今年的评价信息填报",
     "tenancy_term_ending": "【孵化期届满提醒】%(name)s：孵化期将于 %(due)s 届满",
     "tenant_report_overdue": "【报表逾期】%(name)s：在孵企业统计报表已于 %(due)s 截止",
+    "tenant_report_late": "【逾期未报】%(name)s：在孵企业报表已于 %(due)s 截止，尚未报送",
     "application_deadline": "【申报截止提醒】%(name)s：申报材料截止日期 %(due)s",
     "cycle_closing": "【申报批次截止】%(name)s：本批次将于 %(due)s 截止",
     "newly_eligible": "【梯度培育】%(name)s 已达到“%(rung)s”的条件",
@@ -358,9 +410,25 @@ def resend(reminder: Reminder) -> None:
     reminder.channel = "email"
     reminder.next_attempt_at = None
     reminder.last_error = None
+    reminder.attempts = 0  # a fresh budget: the deadline counts from the due date, not tries
     db.session.flush()
     audit.record("reminder", reminder.id, "resend", {"status": [before, "pending"]},
                  enterprise_id=reminder.enterprise_id, summary=reminder.to_address)
+
+
+def retry_all(query: Select) -> int:
+    """Queue again every failed or expired reminder the ledger's filter `query` selects."""
+    ids = select(query.with_only_columns(Reminder.id).order_by(None).subquery().c.id)
+    rows = db.session.scalars(
+        update(Reminder).where(Reminder.id.in_(ids), Reminder.status.in_(("failed", "expired")))
+        .values(status="pending", channel="email", attempts=0, next_attempt_at=None,
+                last_error=None, lease_until=None)
+        .returning(Reminder.id).execution_options(synchronize_session=False)).all()
+    if rows:
+        audit.record("reminder", rows[0], "retry_all", {"count": [None, len(rows)]},
+                     summary=_("批量重发 %(n)s 条失败或过期的提醒", n=len(rows)))
+    db.session.flush()
+    return len(rows)
 
 
 def mark_handled(reminder: Reminder, user: User) -> None:

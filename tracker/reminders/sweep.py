@@ -37,7 +37,7 @@ from tracker.enterprises.models import Contact, Enterprise
 from tracker.extensions import db
 from tracker.incubation.models import Tenancy
 from tracker.ladder.models import Application, Qualification
-from tracker.reminders.defaults import may_31, seed_if_empty
+from tracker.reminders.defaults import may_31, seed_if_empty, seed_rules
 from tracker.reminders.models import PROGRAMMES, Filing, OfficialCycle, Reminder, ReminderRule
 
 #: applications still being worked on; later stages need no deadline reminder
@@ -197,6 +197,19 @@ def _tenant_report_overdue(rule: ReminderRule, as_of: date, win: Window) -> Sele
     )
 
 
+def _tenant_report_late(rule: ReminderRule, as_of: date, win: Window) -> Select:
+    """Tenancies owing a report for a reporting cycle whose due date passed without it."""
+    from tracker.incubation.models import ReportingCycle, TenantReport
+    from tracker.incubation.services import expected_clause  # the incubation pages' own rule
+
+    t, c, r = Tenancy, ReportingCycle, TenantReport
+    return select(*_subject(t.enterprise_id, "tenancy", t.id, c.due_on,
+                            win.tag(c.due_on))).select_from(t).join(c, expected_clause(c)).where(
+        t.status == "incubating", win.where(c.due_on), _active_enterprise(t.enterprise_id),
+        ~exists().where(r.tenancy_id == t.id, r.cycle_id == c.id),
+    )
+
+
 def _application_deadline(rule: ReminderRule, as_of: date, win: Window) -> Select:
     a = Application
     return select(*_subject(a.enterprise_id, "application", a.id, a.deadline,
@@ -250,6 +263,7 @@ SUBJECTS = {
     "tech_sme_refile": _tech_sme_refile,
     "tenancy_term_ending": _tenancy_term_ending,
     "tenant_report_overdue": _tenant_report_overdue,
+    "tenant_report_late": _tenant_report_late,
     "application_deadline": _application_deadline,
     "cycle_closing": _cycle_closing,
 }
@@ -334,10 +348,25 @@ def due_select(rule: ReminderRule, as_of: date,
     return select(*[u.c[name] for name in KEY_COLUMNS]).where(true())
 
 
+#: the columns of uq_reminders_key
+UNIQUE_KEY = ("rule_id", "subject_type", "subject_id", "occurrence_on", "occurrence_tag",
+              "recipient_type", "recipient_id")
+
+
 def _insert(select_stmt: Select):
+    """INSERT only the keys that do not exist yet; ON CONFLICT is just the race guard.
+
+    PostgreSQL draws a sequence value for every row offered to INSERT, conflicting or not, so
+    offering every due candidate on every sweep burnt ids by the thousand; the anti-join
+    offers only the missing ones.
+    """
     dialect = db.session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(Reminder).from_select(list(KEY_COLUMNS), select_stmt) \
+    due = select_stmt.subquery("candidates")
+    existing = Reminder.__table__.alias("existing")
+    missing = select(*[due.c[name] for name in KEY_COLUMNS]).where(~exists().where(
+        *[existing.c[name] == due.c[name] for name in UNIQUE_KEY]))
+    return module.insert(Reminder).from_select(list(KEY_COLUMNS), missing) \
         .on_conflict_do_nothing()
 
 
@@ -348,7 +377,10 @@ def enabled_rules() -> list[ReminderRule]:
 
 def run_sweep(as_of: date, enterprise_ids: Sequence[int] | None = None) -> dict[str, int]:
     """Insert every due reminder that does not exist yet; returns rows inserted per rule code."""
-    seed_if_empty()
+    if enterprise_ids is None:  # the scheduled sweep, not one after a save
+        seed_rules()  # a default rule added by a release (by code) reaches existing installations
+    else:
+        seed_if_empty()
     inserted: dict[str, int] = {}
     for rule in enabled_rules():
         stmt = due_select(rule, as_of, enterprise_ids)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from datetime import date
 
 from celery import shared_task
@@ -24,16 +25,21 @@ from tracker.reminders.sweep import run_sweep
 
 log = logging.getLogger(__name__)
 
+#: REMINDER_BEAT_SECONDS compresses sweep and reap to a fixed interval (the chaos run and tests
+#: exercise the real beat that way); unset, the production crontabs apply.
+_BEAT_SECONDS = float(os.environ.get("REMINDER_BEAT_SECONDS") or 0)
+
 BEAT_SCHEDULE = {
     "reminders-sweep": {
         "task": "tracker.reminders.sweep",
-        "schedule": crontab(minute="*/5"),
-        "options": {"expires": 240},  # a sweep that waited past the next one is pointless
+        "schedule": _BEAT_SECONDS or crontab(minute="*/5"),
+        # a sweep that waited past the next one is pointless
+        "options": {"expires": _BEAT_SECONDS * 0.8 or 240},
     },
     "reminders-reap": {
         "task": "tracker.reminders.reap",
-        "schedule": crontab(minute="2-59/5"),
-        "options": {"expires": 240},
+        "schedule": _BEAT_SECONDS or crontab(minute="2-59/5"),
+        "options": {"expires": _BEAT_SECONDS * 0.8 or 240},
     },
     "reminders-digest": {
         "task": "tracker.reminders.digest",
@@ -93,17 +99,20 @@ def send_batch() -> dict:
     claimed = services.claim_batch(size)
     db.session.commit()
     counts: dict[str, int] = {}
-    retry_in: list[int] = []
+    waiting = [reminder_id for reminder_id, _claimed_at in claimed]
     for reminder_id, claimed_at in claimed:
+        # heartbeat: the rows still waiting in this batch keep their lease while we work
+        services.heartbeat(waiting, claimed_at)
+        db.session.commit()
+        waiting.remove(reminder_id)
         outcome = services.send_claimed(reminder_id, claimed_at)
         db.session.commit()
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
         if outcome.status == "retry":
-            retry_in.append(outcome.delay)
+            # the retry is its own task, due when the backoff ends; the sweep is only the net
+            _publish(send, reminder_id, countdown=outcome.delay)
     if len(claimed) == size:
         _publish(send_batch)  # more is probably waiting
-    elif retry_in:
-        _publish(send_batch, countdown=min(retry_in))
     return counts
 
 

@@ -26,7 +26,7 @@ from tracker.accounts.roles import GLOBAL_READ_ROLES
 from tracker.accounts.scope import enterprise_scope, tenancy_scope
 from tracker.clock import now_utc, today
 from tracker.enterprises.models import Contact, Enterprise
-from tracker.extensions import db
+from tracker.extensions import csrf, db
 from tracker.forms_support import Outcome, commit_or_report, page_status
 from tracker.imports import exports
 from tracker.incubation.models import Tenancy
@@ -46,7 +46,7 @@ from tracker.reminders.models import (
     Reminder,
     ReminderRule,
 )
-from tracker.reminders.tasks import send
+from tracker.reminders.tasks import send, send_batch
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
 
@@ -171,6 +171,21 @@ def resend(reminder_id: int):
     return _back()
 
 
+@bp.post("/retry-failed")
+@editor_required
+def retry_all():
+    """Requeue every failed or expired reminder the ledger filter (query string) selects."""
+    query, _filters = _filtered(request.args)
+    count = services.retry_all(query)
+    if count:
+        from tracker.celery_app import enqueue_after_commit
+
+        enqueue_after_commit(send_batch)
+    db.session.commit()
+    flash(_("已重新排队 %(n)s 条提醒", n=count), "success" if count else "info")
+    return _back()
+
+
 @bp.post("/<int:reminder_id>/handle")
 @editor_required
 def handle(reminder_id: int):
@@ -290,6 +305,7 @@ def delete_cycle(cycle_id: int):
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058 one-click POSTs come from mail clients; the form POST is checked below
 def unsubscribe(token: str):
     parsed = services.read_unsubscribe_token(token)
     if parsed is None:
@@ -300,7 +316,13 @@ def unsubscribe(token: str):
     if reminder is not None and (reminder.recipient_type, reminder.recipient_id) != (
             "contact", contact.id):
         abort(404)
-    if request.method == "POST":  # CSRFProtect has checked the form's token
+    if request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click":
+        # RFC 8058: the signed token in the URL is the credential; repeating it is harmless
+        services.unsubscribe(contact, reminder)
+        db.session.commit()
+        return _("已退订"), 200, {"Content-Type": "text/plain; charset=utf-8"}
+    if request.method == "POST":
+        csrf.protect()  # the page's own form: a normal CSRF check
         services.unsubscribe(contact, reminder)
         db.session.commit()
         return render_template("reminders/unsubscribe.html", contact=contact, done=True)
