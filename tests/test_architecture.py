@@ -22,7 +22,7 @@ PACKAGE = ROOT / "tracker"
 ALLOWED_EDGES: dict[tuple[str, str], str] = {}
 
 #: The lower floor: shared words and helpers every feature may use, which use no feature.
-LOWER_FLOOR = ("tracker.vocabulary", "tracker.money", "tracker.spreadsheets")
+LOWER_FLOOR = ("tracker.vocabulary", "tracker.money", "tracker.spreadsheets", "tracker.mail")
 
 #: Modules of a low feature that read higher features' tables by design, not for shared words.
 READS_EVERY_FEATURE = {

@@ -1,7 +1,7 @@
 """reminders: 64-bit ids and a renewable sending lease
 
 Revision ID: e332e24998fc
-Revises: 0bc47b03c3c3
+Revises: de98a6da7984
 Create Date: 2026-12-01 04:18:12.807845
 
 On PostgreSQL `reminders.id` was int4 (and its sequence too): the ids the old sweep burnt would
@@ -15,7 +15,7 @@ import tracker.models_base
 
 # revision identifiers, used by Alembic.
 revision = 'e332e24998fc'
-down_revision = '0bc47b03c3c3'
+down_revision = 'de98a6da7984'
 branch_labels = None
 depends_on = None
 

@@ -209,7 +209,7 @@ def test_a_resend_in_mail_folder_mode_keeps_the_earlier_copy(due, app, tmp_path)
 
 
 def test_smtp_url_forms():
-    from tracker.reminders.mail import parse_smtp_url
+    from tracker.mail import parse_smtp_url
 
     plain = parse_smtp_url("smtp://user%40x:p%3Ass@mail.example:2525")
     assert (plain.host, plain.port, plain.username, plain.password, plain.ssl) == (

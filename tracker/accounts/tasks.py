@@ -10,10 +10,10 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from tracker import mail
 from tracker.accounts import sessions, tokens
 from tracker.accounts.models import User
 from tracker.extensions import db
-from tracker.reminders import mail
 
 BEAT_SCHEDULE = {
     "accounts-purge": {

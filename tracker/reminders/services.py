@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from tracker import mail
 from tracker.accounts.models import User
 from tracker.audit import services as audit
 from tracker.clock import LOCAL_TZ, as_utc, now_utc, to_local, today
@@ -42,7 +43,6 @@ from tracker.extensions import db
 from tracker.incubation.models import Tenancy
 from tracker.ladder.models import Application, Qualification
 from tracker.ladder.rules import KINDS
-from tracker.reminders import mail
 from tracker.reminders.defaults import digest_rule
 from tracker.reminders.models import (
     FILING_KINDS,
