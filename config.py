@@ -100,6 +100,9 @@ class Config:
 
 
 class ProductionConfig(Config):
+    #: Strict-Transport-Security max-age: browsers keep to HTTPS for a year once they have seen
+    #: the site over TLS (the README's reverse proxy terminates it)
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
