@@ -1,4 +1,4 @@
-"""No inline script anywhere, a strict Content-Security-Policy on every response, HSTS in production.
+"""No inline script anywhere, a strict CSP on every response, HSTS in production.
 
 Every GET route of the URL map is rendered for an admin on the demo data, and the links those
 pages show are followed once, so the pages with confirm buttons (proposals, application moves,
