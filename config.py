@@ -81,6 +81,9 @@ class Config:
     PAGE_SIZE = int(os.environ.get("PAGE_SIZE", "25"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    #: stored uploads and reconciliation lists are deleted this many days after their last use
+    #: (tracker/imports/retention.py says which files are kept longer)
+    UPLOAD_RETENTION_DAYS = int(os.environ.get("UPLOAD_RETENTION_DAYS", "90"))
 
     #: a SQLite writer waits this long for another's lock before "database is locked"
     SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))
