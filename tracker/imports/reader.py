@@ -132,29 +132,35 @@ class _BoundedZip(zipfile.ZipFile):
             self._check(info.filename, info.file_size, self._limit_for(info.filename))
         declared = sum(info.file_size for info in members)
         if declared > limits.max_total_bytes:
-            raise self._too_large(_("解压后总大小"), limits.max_total_bytes)
+            raise self._total_too_large()
 
     def _limit_for(self, name: str) -> int:
         if name.lower().endswith("sharedstrings.xml"):
             return min(self.limits.max_shared_strings_bytes, self.limits.max_member_bytes)
         return self.limits.max_member_bytes
 
-    def _too_large(self, what: str, limit: int) -> FileUnreadable:
-        return FileUnreadable(_("文件%(what)s超过上限 %(limit)s（可能是异常或被构造的文件）；"
-                                "请删除无关内容或拆分后再上传", what=what, limit=_mb(limit)))
+    def _total_too_large(self) -> FileUnreadable:
+        return FileUnreadable(_("文件解压后总大小超过 %(limit)s 的上限"
+                                "（可能是异常或被构造的文件）；请删除无关内容或拆分后再上传",
+                                limit=_mb(self.limits.max_total_bytes)))
 
     def _check(self, name: str, size: int, limit: int) -> None:
-        if size > limit:
-            if limit == self.limits.max_shared_strings_bytes:
-                raise self._too_large(_("中的共享文本（sharedStrings）"), limit)
-            raise self._too_large(_("中的部件 %(name)s 解压后", name=name[:80]), limit)
+        if size <= limit:
+            return
+        if limit == self.limits.max_shared_strings_bytes:
+            raise FileUnreadable(_("文件中的共享文本（sharedStrings）解压后超过 %(limit)s 的上限"
+                                   "（可能是异常或被构造的文件）；请删除无关内容或拆分后再上传",
+                                   limit=_mb(limit)))
+        raise FileUnreadable(_("文件中的部件 %(name)s 解压后超过 %(limit)s 的上限"
+                               "（可能是异常或被构造的文件）；请删除无关内容或拆分后再上传",
+                               name=name[:80], limit=_mb(limit)))
 
     def charge(self, name: str, read: int, limit: int, more: int) -> None:
         """Count bytes just inflated from `name`; raise once a member or the total is over."""
         self._check(name, read, limit)
         self._total += more
         if self._total > self.limits.max_total_bytes:
-            raise self._too_large(_("解压后总大小"), self.limits.max_total_bytes)
+            raise self._total_too_large()
 
     def open(self, name: Any, mode: str = "r", pwd: bytes | None = None, **kwargs: Any) -> Any:
         inner = super().open(name, mode, pwd, **kwargs)
