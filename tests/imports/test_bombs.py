@@ -8,6 +8,7 @@ does not hold cannot take the test runner down with it.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -18,11 +19,12 @@ from pathlib import Path
 import pytest
 from flask import current_app
 
+from tests.conftest import csrf_from, login
 from tests.factories import make_user, valid_uscc
 from tracker.celery_app import _PENDING_KEY
 from tracker.extensions import db
 from tracker.imports import jobs, services
-from tracker.imports.reader import FileUnreadable, Limits, open_sheet
+from tracker.imports.reader import FileUnreadable, Limits, _BoundedZip, open_sheet
 
 from .helpers import run_file
 
@@ -115,7 +117,7 @@ def _lie_about_size(path: Path, member: str, size: int) -> None:
 
 _MEASURE = """
 import json, sys, tracemalloc
-from tracker.imports.reader import FileUnreadable, Limits, open_sheet
+from tracker.imports.reader import FileUnreadable, Limits, _BoundedZip, open_sheet
 tracemalloc.start()
 outcome = "read"
 try:
@@ -161,8 +163,8 @@ def test_declared_sizes_that_lie_do_not_get_past_the_count(tmp_path):
     assert measured["peak"] < 20 * 1024 * 1024, measured
 
 
-def test_the_count_of_inflated_bytes_holds_when_the_directory_is_honest_but_small(tmp_path):
-    """Per-member and total limits both apply while bytes stream, named in the message."""
+def test_each_size_limit_is_named_in_the_refusal(tmp_path):
+    """Shared strings and total size, each refused with the limit it broke."""
     path = build_xlsx(tmp_path / "ok.xlsx", [HEADER, ["甲公司", valid_uscc(1)]],
                       shared_strings_mb=2)
     with pytest.raises(FileUnreadable, match="sharedStrings"), \
@@ -173,6 +175,26 @@ def test_the_count_of_inflated_bytes_holds_when_the_directory_is_honest_but_smal
         pass
     with open_sheet(path) as sheet:  # within the defaults it reads
         assert sheet.headers == HEADER
+
+
+def test_inflating_stops_at_the_limit_even_past_a_directory_check(tmp_path):
+    """The bytes are counted as they inflate, whatever the directory said.
+
+    Python's zipfile already stops at the declared size (a lie then fails the CRC check), so
+    the directory is edited in memory after the check to stand for a reader that trusts it.
+    """
+    path = build_xlsx(tmp_path / "ok.xlsx", [HEADER, ["甲公司", valid_uscc(1)]],
+                      shared_strings_mb=3)
+    archive = _BoundedZip(path, Limits(max_shared_strings_bytes=4 * 1024 * 1024,
+                                       max_total_bytes=5 * 1024 * 1024))
+    archive.limits = Limits(max_shared_strings_bytes=1024 * 1024)  # checked against 4 MB
+    with pytest.raises(FileUnreadable, match="sharedStrings"):
+        archive.read("xl/sharedStrings.xml")
+    archive = _BoundedZip(path, Limits(max_total_bytes=5 * 1024 * 1024))
+    archive.limits = Limits(max_total_bytes=2 * 1024 * 1024)
+    archive.read("xl/worksheets/sheet1.xml")
+    with pytest.raises(FileUnreadable, match="解压后总大小"):
+        archive.read("xl/sharedStrings.xml")
 
 
 def test_a_sheet_without_dimension_stops_at_the_row_limit(app, tmp_path, monkeypatch):
@@ -217,3 +239,17 @@ def test_a_long_cell_in_a_workbook_is_refused(tmp_path):
     path = build_xlsx(tmp_path / "long-cell.xlsx", [HEADER, ["甲" * 40_000, valid_uscc(1)]])
     with pytest.raises(FileUnreadable, match="32,767"), open_sheet(path) as sheet:
         list(sheet.rows)
+
+
+def test_the_upload_page_refuses_a_bomb_with_the_limit(client, tmp_path, upload_dir):
+    login(client, make_user("bureau"))
+    bomb = build_xlsx(tmp_path / "bomb.xlsx", [HEADER, ["甲公司", valid_uscc(1)]],
+                      shared_strings_mb=40)
+    token = csrf_from(client.get("/imports/").get_data(as_text=True))
+    response = client.post("/imports/upload", data={
+        "csrf_token": token, "kind": "enterprises",
+        "file": (io.BytesIO(bomb.read_bytes()), bomb.name)}, content_type="multipart/form-data")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "sharedStrings" in html and "32 MB" in html
+    assert list((upload_dir / "imports").iterdir()) == []
