@@ -106,6 +106,9 @@ class Config:
     CHANGES_INLINE_LIMIT = int(os.environ.get("CHANGES_INLINE_LIMIT", "200"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    #: stored uploads and reconciliation lists are deleted this many days after their last use
+    #: (tracker/imports/retention.py says which files are kept longer)
+    UPLOAD_RETENTION_DAYS = int(os.environ.get("UPLOAD_RETENTION_DAYS", "90"))
 
     #: a SQLite writer waits this long for another's lock before "database is locked"
     SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))
@@ -127,6 +130,9 @@ class Config:
 
 class ProductionConfig(Config):
     TRACKER_ENV = "production"
+    #: Strict-Transport-Security max-age: browsers keep to HTTPS for a year once they have seen
+    #: the site over TLS (the README's reverse proxy terminates it)
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

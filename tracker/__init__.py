@@ -11,7 +11,7 @@ from flask_babel import gettext
 from flask_babel import refresh as refresh_locale
 from flask_login import current_user
 
-from tracker import inputs
+from tracker import headers, inputs
 from tracker.extensions import babel, configure_sqlite, csrf, db, login_manager, migrate
 from tracker.features import FEATURES
 from tracker.i18n import translation_directories
@@ -91,7 +91,7 @@ def _security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
+    return headers.add_policy_headers(response)
 
 
 def _register_error_pages(app: Flask) -> None:

@@ -1,12 +1,19 @@
 """Spreadsheet import and export: official lists in, clean lists out, nothing lost."""
 
+import os
+from dataclasses import fields
+
 
 def init_app(app):
     from tracker.imports import models  # noqa: F401 - register the tables
     from tracker.imports.cli import import_command
+    from tracker.imports.reader import Limits
     from tracker.imports.views import bp
 
-    app.config.setdefault("IMPORT_MAX_ROWS", 100_000)
+    # IMPORT_MAX_ROWS, IMPORT_MAX_MEMBER_BYTES, ... : what one file may cost (reader.Limits)
+    for limit in fields(Limits):
+        key = "IMPORT_" + limit.name.upper()
+        app.config.setdefault(key, int(os.environ.get(key, limit.default)))
     #: files with more rows than this run on the Celery worker with a progress bar
     app.config.setdefault("IMPORT_SYNC_ROWS", 2000)
     #: undos of more recorded changes than this run on the worker: an undo costs more per

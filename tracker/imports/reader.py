@@ -1,19 +1,28 @@
 """Streaming rows out of .xlsx and .csv files, with Excel's row numbers kept.
 
 Memory stays flat whatever the file size: openpyxl in read-only mode and csv read line by line.
+A small upload can still be a bomb (a zip member that inflates a thousandfold, shared strings
+openpyxl keeps in memory, a sheet without `<dimension>` holding a million rows), so every limit
+of `Limits` is enforced while the bytes and rows stream, and a file over one is refused with
+FileUnreadable naming the limit.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextvars
 import csv
+import io
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError
+
+from flask import current_app, has_app_context
+from flask_babel import gettext as _
 
 from tracker.imports.normalise import cell_text, is_blank
 
@@ -24,6 +33,168 @@ HEADER_SCAN_ROWS = 10
 
 class FileUnreadable(Exception):
     """The file as a whole cannot be read (not a row problem); the message says what to do."""
+
+
+class RowBudgetExceeded(Exception):  # noqa: N818 - a signal to the caller, not an error
+    """More rows than the caller's `row_budget` allows here (e.g. in a request): go elsewhere."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one uploaded file may cost; each field has a config key IMPORT_<FIELD IN CAPS>."""
+
+    #: uncompressed bytes of any one zip member (a worksheet's XML is the largest)
+    max_member_bytes: int = 256 * 1024 * 1024
+    #: uncompressed bytes of all members read, together
+    max_total_bytes: int = 512 * 1024 * 1024
+    #: uncompressed bytes of xl/sharedStrings.xml: openpyxl holds every shared string in memory
+    max_shared_strings_bytes: int = 32 * 1024 * 1024
+    #: members in the archive (the central directory itself is read into memory)
+    max_members: int = 2000
+    #: rows after the header (IMPORT_MAX_ROWS)
+    max_rows: int = 100_000
+    max_columns: int = 200
+    #: characters in one cell; 32,767 is Excel's own limit
+    max_cell_chars: int = 32_767
+
+    @classmethod
+    def from_config(cls) -> Limits:
+        """The configured limits (defaults outside an app context)."""
+        if not has_app_context():
+            return cls()
+        config = current_app.config
+        return cls(**{f.name: int(config.get("IMPORT_" + f.name.upper(), f.default))
+                      for f in fields(cls)})
+
+
+#: rows this context may still read (None: only the file limits apply); see `row_budget`
+_budget: contextvars.ContextVar[int | None] = contextvars.ContextVar("row_budget",
+                                                                     default=None)
+
+
+@contextmanager
+def row_budget(rows: int):
+    """Inside this block a sheet yields at most `rows` rows, then raises RowBudgetExceeded.
+
+    A request runs a small file itself but must not discover, row by row, that the file is
+    large (a workbook without `<dimension>`, or one that lies): it hands the job to the worker.
+    """
+    token = _budget.set(rows)
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB"
+
+
+class _CountingStream(io.RawIOBase):
+    """A zip member's stream that stops as soon as the inflated bytes pass a limit."""
+
+    def __init__(self, inner: Any, archive: _BoundedZip, name: str, limit: int):
+        self._inner, self._archive, self._name, self._limit = inner, archive, name, limit
+        self._read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        self._read += len(data)
+        self._archive.charge(self._name, self._read, self._limit, len(data))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+class _BoundedZip(zipfile.ZipFile):
+    """A ZipFile that refuses members whose declared or actual inflated size is over a limit.
+
+    The central directory's sizes are checked first (cheap, and refuses honest bombs before any
+    inflation); they can lie, so the bytes are also counted while they are inflated.
+    """
+
+    def __init__(self, path: Path, limits: Limits):
+        super().__init__(path, "r")
+        self.limits = limits
+        self._total = 0
+        members = self.infolist()
+        if len(members) > limits.max_members:
+            raise FileUnreadable(_("该 Excel 文件包含 %(n)d 个内部部件，超过上限 %(max)d；"
+                                   "请另存为只含数据的 .xlsx 后再上传",
+                                   n=len(members), max=limits.max_members))
+        for info in members:
+            self._check(info.filename, info.file_size, self._limit_for(info.filename))
+        declared = sum(info.file_size for info in members)
+        if declared > limits.max_total_bytes:
+            raise self._total_too_large()
+
+    def _limit_for(self, name: str) -> int:
+        if name.lower().endswith("sharedstrings.xml"):
+            return min(self.limits.max_shared_strings_bytes, self.limits.max_member_bytes)
+        return self.limits.max_member_bytes
+
+    def _total_too_large(self) -> FileUnreadable:
+        return FileUnreadable(_("文件解压后总大小超过 %(limit)s 的上限"
+                                "（可能是异常或被构造的文件）；请删除无关内容或拆分后再上传",
+                                limit=_mb(self.limits.max_total_bytes)))
+
+    def _check(self, name: str, size: int, limit: int) -> None:
+        if size <= limit:
+            return
+        if limit == self.limits.max_shared_strings_bytes:
+            raise FileUnreadable(_("文件中的共享文本（sharedStrings）解压后超过 %(limit)s 的上限"
+                                   "（可能是异常或被构造的文件）；请删除无关内容或拆分后再上传",
+                                   limit=_mb(limit)))
+        raise FileUnreadable(_("文件中的部件 %(name)s 解压后超过 %(limit)s 的上限"
+                               "（可能是异常或被构造的文件）；请删除无关内容或拆分后再上传",
+                               name=name[:80], limit=_mb(limit)))
+
+    def charge(self, name: str, read: int, limit: int, more: int) -> None:
+        """Count bytes just inflated from `name`; raise once a member or the total is over."""
+        self._check(name, read, limit)
+        self._total += more
+        if self._total > self.limits.max_total_bytes:
+            raise self._total_too_large()
+
+    def open(self, name: Any, mode: str = "r", pwd: bytes | None = None, **kwargs: Any) -> Any:
+        inner = super().open(name, mode, pwd, **kwargs)
+        if mode != "r":
+            return inner
+        member = name.filename if isinstance(name, zipfile.ZipInfo) else name
+        return io.BufferedReader(
+            _CountingStream(inner, self, member, self._limit_for(member)), 1 << 16)
+
+
+def _bounded(rows: Iterator[tuple[int, list[Any]]], limits: Limits
+             ) -> Iterator[tuple[int, list[Any]]]:
+    """Rows as read, refused as soon as one is too wide or too long, or there are too many.
+
+    The count includes the header and the lines above it (HEADER_SCAN_ROWS at most), so the
+    body may have a few rows more than max_rows before the limit trips; never many more.
+    """
+    budget = _budget.get()
+    for count, (number, cells) in enumerate(rows, start=1):
+        if budget is not None and count > budget + HEADER_SCAN_ROWS:
+            raise RowBudgetExceeded(budget)
+        if count > limits.max_rows + HEADER_SCAN_ROWS:
+            raise FileUnreadable(_("文件超过单次导入上限 %(max)s 行；请拆分后分批导入",
+                                   max=f"{limits.max_rows:,}"))
+        if len(cells) > limits.max_columns:
+            if any(not is_blank(c) for c in cells[limits.max_columns:]):
+                raise FileUnreadable(_("第 %(row)d 行超过 %(max)d 列的上限；请删除多余的列后再上传",
+                                       row=number, max=limits.max_columns))
+            cells = cells[:limits.max_columns]
+        for cell in cells:
+            if isinstance(cell, str) and len(cell) > limits.max_cell_chars:
+                raise FileUnreadable(_("第 %(row)d 行有单元格超过 %(max)s 个字符的上限",
+                                       row=number, max=f"{limits.max_cell_chars:,}"))
+        yield number, cells
 
 
 @dataclass
@@ -88,14 +259,31 @@ def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, list[Any]]], Callable[[],
     return rows(), handle.close, lines
 
 
-def _xlsx_rows(path: Path) -> tuple[Iterator[tuple[int, list[Any]]], Callable[[], None], int]:
-    from openpyxl import load_workbook
+def _load_workbook(path: Path, limits: Limits) -> Any:
+    """openpyxl's load_workbook in read-only mode, reading through a _BoundedZip."""
+    from openpyxl.reader.excel import ExcelReader
+
+    archive = _BoundedZip(path, limits)
+    try:
+        # data_only=False: a formula cell comes back as its text ("=SUM(..)") and is kept as text
+        reader = ExcelReader(path, read_only=True, data_only=False)
+        reader.archive.close()  # its plain ZipFile: every member is read through ours instead
+        reader.archive, reader.valid_files = archive, archive.namelist()
+        reader.read()
+    except BaseException:
+        archive.close()
+        raise
+    return reader.wb
+
+
+def _xlsx_rows(path: Path, limits: Limits
+               ) -> tuple[Iterator[tuple[int, list[Any]]], Callable[[], None], int]:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        # data_only=False: a formula cell comes back as its text ("=SUM(..)") and is kept as text
-        workbook = load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        workbook = _load_workbook(path, limits)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError,
+            ParseError) as exc:
         raise FileUnreadable(
             "无法打开该 Excel 文件（可能已损坏或不是 .xlsx 格式）；"
             "请在 Excel 中另存为 .xlsx 后再上传"
@@ -110,6 +298,8 @@ def _xlsx_rows(path: Path) -> tuple[Iterator[tuple[int, list[Any]]], Callable[[]
                 number = next((c.row for c in row if getattr(c, "row", None)), expected)
                 expected = number + 1
                 yield number, [c.value for c in row]
+        except FileUnreadable:
+            raise
         except (ParseError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
             raise FileUnreadable(
                 f"Excel 文件第 {expected} 行附近内容已损坏，无法读取；"
@@ -119,9 +309,14 @@ def _xlsx_rows(path: Path) -> tuple[Iterator[tuple[int, list[Any]]], Callable[[]
 
 
 @contextmanager
-def open_sheet(path: str | Path, looks_like_header: Callable[[list[Any]], int] | None = None):
-    """Yield a Sheet for the first worksheet / the CSV; header found in the first rows."""
+def open_sheet(path: str | Path, looks_like_header: Callable[[list[Any]], int] | None = None,
+               limits: Limits | None = None):
+    """Yield a Sheet for the first worksheet / the CSV; header found in the first rows.
+
+    `limits` defaults to the configured ones; a file over any raises FileUnreadable.
+    """
     path = Path(path)
+    limits = limits or Limits.from_config()
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise FileUnreadable("不支持旧版 .xls 文件：请在 Excel 中另存为 .xlsx 后再上传")
@@ -129,8 +324,9 @@ def open_sheet(path: str | Path, looks_like_header: Callable[[list[Any]], int] |
         raise FileUnreadable("只能导入 .xlsx 或 .csv 文件")
     if not path.exists():
         raise FileUnreadable("找不到已上传的文件")
-    rows, close, total = _xlsx_rows(path) if suffix == ".xlsx" else _csv_rows(path)
+    raw, close, total = _xlsx_rows(path, limits) if suffix == ".xlsx" else _csv_rows(path)
     try:
+        rows = _bounded(raw, limits)
         buffered: list[tuple[int, list[Any]]] = []
         for item in rows:
             buffered.append(item)

@@ -2,10 +2,18 @@
 
 Three findings, each a row the user can act on: on the list but not recorded, recorded with a
 different number or dates, and recorded as holding the qualification but missing from the list.
+
+The file is parsed once per upload and kind: what it lists is kept as JSON beside the upload
+(`<token>.<kind>.json`). A stored upload never changes (its token is a fresh random name), so
+that cache never goes stale and needs no TTL; the comparison with the database runs on every
+view (a few batched queries), so edits and the viewer's scope always show. Both files are
+deleted together by the upload retention sweep (`imports.retention`).
 """
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -56,26 +64,78 @@ def _listed_values(values: dict[str, Any], kind: str) -> dict[str, Any]:
     return listed
 
 
-def reconcile(path: str | Path, kind: str, user: Any, *, year: int | None = None) -> Report:
-    """Compare the list with the user's scoped records; raises FileUnreadable for bad files."""
-    report = Report(kind=kind)
+#: what the comparison needs from each listed row
+_LISTED_KEYS = ("uscc", "name", "number", "granted_on", "valid_until", "batch")
+_DATE_KEYS = ("granted_on", "valid_until")
+
+
+@dataclass
+class ListedFile:
+    """What one official list says, read once: {uscc: (row, values)}, row count, row errors."""
+
+    listed: dict[str, tuple[int, dict[str, Any]]]
+    rows: int
+    errors: list[dict[str, Any]]
+
+
+def read_list(path: str | Path, kind: str) -> ListedFile:
+    """Parse the list (first occurrence of each code wins); raises FileUnreadable."""
+    listed: dict[str, tuple[int, dict[str, Any]]] = {}
+    rows, errors = 0, []
     with open_sheet(path, engine.header_score("qualifications")) as sheet:
         mapping = columns.auto_mapping("qualifications", sheet.headers)
         plan = engine.plan_columns("qualifications", sheet.headers, mapping)
         if "uscc" not in {spec.key for _i, _h, spec in plan}:
             raise FileUnreadable("名单中找不到“统一社会信用代码”列")
-        listed: dict[str, tuple[int, dict[str, Any]]] = {}
         for number, cells in sheet.rows:
             if all(n.is_blank(c) for c in cells):
                 continue
             row = engine.parse_row(number, cells, plan)
-            report.rows += 1
+            rows += 1
             if row.values.get("kind") and row.values["kind"] != kind:
                 continue  # a mixed list: other kinds are not this comparison's business
             if row.errors:
-                report.errors.extend(row.errors)
+                errors.extend(row.errors)
                 continue
-            listed.setdefault(row.values["uscc"], (number, row.values))
+            listed.setdefault(row.values["uscc"], (number, {
+                key: row.values.get(key) for key in _LISTED_KEYS}))
+    return ListedFile(listed, rows, errors)
+
+
+def cache_path(path: Path, kind: str) -> Path:
+    return path.with_name(f"{path.name}.{kind}.json")
+
+
+def cached_list(path: str | Path, kind: str) -> ListedFile:
+    """The list as parsed on the first view of this upload and kind (see the module note)."""
+    path = Path(path)
+    cache = cache_path(path, kind)
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        parsed = read_list(path, kind)
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_text(json.dumps({
+            "rows": parsed.rows, "errors": parsed.errors,
+            "listed": [[code, number, values] for code, (number, values)
+                       in parsed.listed.items()]}, default=str, ensure_ascii=False),
+            encoding="utf-8")
+        os.replace(tmp, cache)
+        return parsed
+    listed = {}
+    for code, number, values in data["listed"]:
+        for key in _DATE_KEYS:
+            if values.get(key):
+                values[key] = date.fromisoformat(values[key])
+        listed[code] = (number, values)
+    return ListedFile(listed, data["rows"], data["errors"])
+
+
+def reconcile(path: str | Path, kind: str, user: Any, *, year: int | None = None) -> Report:
+    """Compare the list with the user's scoped records; raises FileUnreadable for bad files."""
+    parsed = cached_list(path, kind)
+    report = Report(kind=kind, rows=parsed.rows, errors=list(parsed.errors))
+    listed = parsed.listed
     firms = {}
     codes = list(listed)
     for start in range(0, len(codes), 500):

@@ -4,10 +4,19 @@ polls; both go through the job state machine (tracker.jobs: claim, retry, reaper
 from __future__ import annotations
 
 from celery import shared_task
+from celery.schedules import crontab
 
 from tracker import jobs
 from tracker.extensions import db
 from tracker.imports.models import ImportJob
+
+BEAT_SCHEDULE = {
+    "imports-purge-uploads": {
+        "task": "imports.purge_uploads",
+        "schedule": crontab(hour=3, minute=17),  # daily, at a quiet hour
+        "options": {"expires": 6 * 3600},
+    },
+}
 
 
 def _run(job_id: int) -> str:
@@ -52,3 +61,11 @@ def _progress_seen(job: ImportJob):
 
 
 jobs.register(ImportJob, run_import_job, audit_type="import", last_seen=_progress_seen)
+
+
+@shared_task(name="imports.purge_uploads", ignore_result=True)
+def purge_uploads() -> int:
+    """Beat: delete stored uploads past UPLOAD_RETENTION_DAYS; safe to run twice."""
+    from tracker.imports import retention
+
+    return retention.purge_expired()

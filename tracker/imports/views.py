@@ -376,9 +376,15 @@ def reconcile_upload():
     if form.validate_on_submit():
         upload_file = form.file.data
         stored = services.store_upload(upload_file.stream, upload_file.filename or "list")
-        token = Path(stored).name
-        return redirect(url_for(".reconcile_report", token=token, kind=form.kind.data,
-                                year=form.year.data or ""))
+        path = Path(current_app.config["UPLOAD_DIR"]) / stored
+        try:  # parsed here, once; every view of the report reads the cached list
+            reconcile.cached_list(path, form.kind.data)
+        except FileUnreadable as exc:
+            path.unlink(missing_ok=True)
+            form.file.errors = [*form.file.errors, str(exc)]
+        else:
+            return redirect(url_for(".reconcile_report", token=path.name, kind=form.kind.data,
+                                    year=form.year.data or ""))
     return render_template("imports/reconcile_upload.html", form=form), 400 if form.errors \
         else 200
 
