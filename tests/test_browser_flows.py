@@ -164,7 +164,7 @@ def test_incubation_manager_proposes_graduation_and_bureau_approves(live_server,
     listed = manager.locator("table tbody tr").all_inner_texts()
     assert len(listed) == 1 and "滨海创新孵化器" in listed[0]
     assert "泰达创客空间" not in manager.content()
-    manager.click("a:has-text('滨海创新孵化器')")
+    manager.click("table a:has-text('滨海创新孵化器')")  # the navbar's user name says it too
     manager.locator(f"a[href='/incubation/tenancies/{tenancy_id}']").click()
     manager.wait_for_url(f"{base}/incubation/tenancies/{tenancy_id}")
 
