@@ -35,17 +35,15 @@ def upgrade():
     with op.batch_alter_table('integrity_runs', schema=None) as batch_op:
         batch_op.create_index('ix_integrity_runs_started', ['started_at'], unique=False)
 
-    with op.batch_alter_table('qualifications', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('updated_at', tracker.models_base.UTCDateTime(timezone=True), nullable=True))
+    # Added NOT NULL with a placeholder default, then filled: altering nullability afterwards
+    # would make SQLite rebuild the table, which other tables' foreign keys refuse.
+    op.add_column('qualifications', sa.Column('updated_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False, server_default='1970-01-01 00:00:00+00:00'))
     op.execute("UPDATE qualifications SET updated_at = created_at")
-    with op.batch_alter_table('qualifications', schema=None) as batch_op:
-        batch_op.alter_column('updated_at', existing_type=tracker.models_base.UTCDateTime(timezone=True), nullable=False)
 
-    with op.batch_alter_table('tenancies', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('updated_at', tracker.models_base.UTCDateTime(timezone=True), nullable=True))
+    # Added NOT NULL with a placeholder default, then filled: altering nullability afterwards
+    # would make SQLite rebuild the table, which other tables' foreign keys refuse.
+    op.add_column('tenancies', sa.Column('updated_at', tracker.models_base.UTCDateTime(timezone=True), nullable=False, server_default='1970-01-01 00:00:00+00:00'))
     op.execute("UPDATE tenancies SET updated_at = created_at")
-    with op.batch_alter_table('tenancies', schema=None) as batch_op:
-        batch_op.alter_column('updated_at', existing_type=tracker.models_base.UTCDateTime(timezone=True), nullable=False)
 
 
 
