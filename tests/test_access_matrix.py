@@ -28,6 +28,7 @@ from flask import g
 from sqlalchemy import select, text
 
 from config import TestConfig
+from tests.conftest import _TestSession
 from tests.factories import PASSWORD, make_carrier, make_enterprise, make_user, valid_uscc
 from tests.route_support import Forms, fill_path, int_params
 from tracker import create_app
@@ -249,7 +250,7 @@ def _rolled_back(app):
     connection = db.engine.connect()
     transaction = connection.begin()
     original = db.session
-    db.session = db._make_scoped_session({"bind": connection,
+    db.session = db._make_scoped_session({"bind": connection, "class_": _TestSession,
                                           "join_transaction_mode": "create_savepoint"})
     try:
         yield connection
@@ -276,6 +277,8 @@ class Matrix:
         self.app, self.world = app, world
         self.requests = 0
         self.problems: list[str] = []
+        #: allowed POSTs that did change data: proof the fingerprint and the forms can see one
+        self.allowed_changes = 0
         self.forms: dict[str, dict[str, str]] = {}
         # Everyone signs in first, for real (sessions and throttling rows are committed); every
         # later request runs inside a rolled-back transaction.
@@ -387,6 +390,7 @@ class Matrix:
             self.problems.append(f"out of scope answered {response.status_code}: {where}")
         if method == "POST":
             allowed = role in MAY_POST.get(rule.endpoint, frozenset()) and mode == "in"
+            self.allowed_changes += changed and allowed
             if changed and (not allowed or self.refused(response)):
                 self.problems.append(f"forbidden POST changed data ({response.status_code}): "
                                      f"{where}")
@@ -413,6 +417,8 @@ def test_no_leak_no_forbidden_change_no_server_error(matrix_app):
     matrix.harvest()
     for role in ROLES:
         matrix.check_role(role)
-    print(f"access matrix: {matrix.requests} requests, {len(matrix.forms)} forms")
+    print(f"access matrix: {matrix.requests} requests, {len(matrix.forms)} forms, "
+          f"{matrix.allowed_changes} allowed POSTs changed data")
+    assert matrix.allowed_changes >= 20, "the POSTs no longer change anything: a blind matrix"
     assert not matrix.problems, f"{len(matrix.problems)} problems:\n" + "\n".join(
         matrix.problems[:80])
