@@ -298,7 +298,8 @@ class Matrix:
             assert answer.status_code == 302, f"{role} could not log in"
         page = client.get("/login" if role is None else "/")
         match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
-        client.csrf = match.group(1) if match else ""
+        assert match, f"no CSRF token for {role}: the POSTs would be refused for the wrong reason"
+        client.csrf = match.group(1)
         return client
 
     def rules(self):
@@ -306,17 +307,12 @@ class Matrix:
             if rule.endpoint != "static":
                 yield rule
 
-    def path(self, rule, side: str | None) -> str | None:
-        """The rule's URL with the side's records, or None when the side has none to offer."""
+    def path(self, rule, side: str) -> str:
+        """The rule's URL with the ids of the side's records (or the shared ones)."""
         ids: dict[str, int] = {}
         for name in int_params(rule):
             model = _model_of(rule, name)
-            if model in self.world.shared:
-                ids[name] = self.world.shared[model]
-            elif side is None:
-                ids[name] = next(iter(self.world.sides.values())).ids[model]
-            else:
-                ids[name] = self.world.sides[side].ids[model]
+            ids[name] = self.world.shared.get(model) or self.world.sides[side].ids[model]
         return fill_path(rule, ids)
 
     def send(self, client, method: str, url: str, **kwargs):
@@ -386,6 +382,8 @@ class Matrix:
             kwargs["data"] = data
         response, changed = self.send(client, method, url, **kwargs)
         where = f"{role or 'anonymous'} {method} {url}"
+        if response.status_code == 400 and b"CSRF" in response.get_data():
+            self.problems.append(f"refused by CSRF, not by the role check: {where}")
         if mode == "out" and not self.refused(response):
             self.problems.append(f"out of scope answered {response.status_code}: {where}")
         if method == "POST":

@@ -55,6 +55,7 @@ def moved_on():
     current = incubation.open_tenancy(firm, new, date(2025, 7, 1))
     db.session.flush()
     return {"firm": firm, "contact": contact, "old_tenancy": first, "new_tenancy": current,
+            "old_proposal": proposal,
             "old_manager": make_user("carrier_manager", carrier_id=old.id),
             "new_manager": make_user("carrier_manager", carrier_id=new.id)}
 
@@ -84,6 +85,10 @@ def test_a_former_carriers_manager_neither_reads_nor_writes_the_firm(moved_on, a
     old = moved_on["old_tenancy"]
     page = client.get(f"/incubation/tenancies/{old.id}")
     assert page.status_code == 200
+    assert "毕业条件核对" not in page.get_data(as_text=True)  # the firm's figures of today
+    history = client.get(f"/incubation/proposals/{moved_on['old_proposal'].id}")
+    assert history.status_code == 200
+    assert "毕业条件核对" not in history.get_data(as_text=True)
     assert client.post(f"/incubation/tenancies/{old.id}/edit", data={
         "csrf_token": token, "moved_in_on": "2024-01-01"}).status_code == 403
     assert client.post(f"/incubation/tenancies/{old.id}/propose", data={

@@ -411,10 +411,13 @@ def proposal(proposal_id: int):
                 flash(message, category)
             return redirect(url_for(".proposal", proposal_id=proposal.id))
         status = 409 if saved.stale else 400
-    facts = services.graduation_facts(tenancy.enterprise)
+    # A former carrier keeps the proposal as history, not the firm's present figures.
+    firm_visible = may_see_enterprise(current_user, tenancy.enterprise_id)
     return render_template(
         "incubation/proposal.html", proposal=proposal, tenancy=tenancy, form=form,
-        confirm=ConfirmForm(), checks=criteria.graduation_checks(facts),
+        confirm=ConfirmForm(), firm_visible=firm_visible,
+        checks=(criteria.graduation_checks(services.graduation_facts(tenancy.enterprise))
+                if firm_visible else []),
         may_decide=services.may_decide(current_user, proposal),
     ), status
 
