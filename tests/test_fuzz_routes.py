@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import uuid
 from collections import defaultdict
-from html.parser import HTMLParser
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -22,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from config import TestConfig
 from tests.conftest import POSTGRES_URL, require_service
+from tests.route_support import Forms, fill_path, int_params
 from tracker import create_app
 from tracker.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 from tracker.extensions import db
@@ -56,9 +55,6 @@ HOSTILE_SHORT = ["a\x00b", "9" * 30, "1E+400"]
 #: parameters fuzzed even where the crawl did not see them read (the login page's `next`)
 COMMON_ARGS = ("next",)
 
-#: path parameters that are not ids, with a value that exists
-STRING_PARAMS = {"code": "en", "kind": "enterprises", "token": "x" * 20, "filename": "tracker.css"}
-
 _READ_KEYS: dict[str, set[str]] = defaultdict(set)
 
 
@@ -90,53 +86,6 @@ class _RecordingDict(BoundedParameters):
 
 class _RecordingRequest(TrackerRequest):
     parameter_storage_class = _RecordingDict
-
-
-class _Forms(HTMLParser):
-    """The POST forms of a page: action and the values a browser would submit."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[tuple[str, dict[str, str]]] = []
-        self._current: dict[str, str] | None = None
-        self._select: str | None = None
-        self._textarea: str | None = None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form":
-            if (a.get("method") or "get").lower() == "post":
-                self._current = {}
-                self.forms.append((a.get("action") or "", self._current))
-            return
-        if self._current is None:
-            return
-        name = a.get("name")
-        if tag == "input" and name and a.get("type") not in ("file", "submit", "button"):
-            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
-                return
-            self._current.setdefault(name, a.get("value") or "")
-        elif tag == "select" and name:
-            self._select = name
-            self._current.setdefault(name, "")
-        elif tag == "option" and self._select:
-            if not self._current[self._select] or "selected" in a:
-                self._current[self._select] = a.get("value") or ""
-        elif tag == "textarea" and name:
-            self._textarea = name
-            self._current.setdefault(name, "")
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self._current = None
-        elif tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-    def handle_data(self, data):
-        if self._textarea and self._current is not None:
-            self._current[self._textarea] += data
 
 
 def _database_url(tmp_path_factory):
@@ -183,19 +132,6 @@ def fuzz_app(tmp_path_factory):
         admin.dispose()
 
 
-def _fill(rule, ints: dict[str, int | str]) -> str:
-    values = {}
-    for name, converter in rule._converters.items():
-        if type(converter).__name__ == "IntegerConverter":
-            values[name] = ints.get(name, 1)
-        else:
-            values[name] = STRING_PARAMS.get(name, "x")
-    path = rule.rule
-    for name, value in values.items():
-        path = re.sub(rf"<(?:[^:<>]+:)?{name}>", str(value), path)
-    return path
-
-
 class _Fuzzer:
     def __init__(self, app, email: str) -> None:
         self.app = app
@@ -224,15 +160,13 @@ class _Fuzzer:
     def run(self, values: list[str], fuzz_forms: bool) -> None:
         forms: dict[str, dict[str, str]] = {}
         for rule in self.rules():
-            path = _fill(rule, {"year": 2025})
-            ints = [n for n, c in rule._converters.items()
-                    if type(c).__name__ == "IntegerConverter"]
-            for name in ints:
-                self.send("GET", _fill(rule, {name: "9" * 30, "year": 2025}))
+            path = fill_path(rule, {"year": 2025})
+            for name in int_params(rule):
+                self.send("GET", fill_path(rule, {name: "9" * 30, "year": 2025}))
             if "GET" in rule.methods:
                 page = self.send("GET", path)
                 if page.mimetype == "text/html":
-                    parser = _Forms()
+                    parser = Forms()
                     parser.feed(page.get_data(as_text=True))
                     for action, fields in parser.forms:
                         target = urlsplit(action).path or path

@@ -45,11 +45,13 @@ def test_override_reason_accepts_a_legacy_code_that_fails_the_check_only():
         make_enterprise(uscc=wrong[:16], uscc_override_reason="x")
 
 
-def test_duplicate_code_names_the_existing_firm():
+def test_duplicate_code_is_refused_without_naming_the_firm():
     first = make_enterprise()
     with pytest.raises(services.FieldError) as info:
         make_enterprise(uscc=first.uscc.lower())
-    assert first.name in info.value.errors["uscc"]
+    message = info.value.errors["uscc"]
+    assert "已登记" in message and "区科技局" in message
+    assert first.name not in message  # it may be outside the user's scope
 
 
 def test_update_records_each_field_before_and_after():

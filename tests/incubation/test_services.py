@@ -215,11 +215,12 @@ def test_a_graduate_can_move_on_later_and_still_counts_as_graduate(chain):
     p = services.propose(chain["ten_a"], "graduate", {"effective_on": date(2026, 3, 1),
                                                       "graduation_basis": "investment"},
                          user=chain["bureau"])
-    services.approve(p, user=chain["bureau"])
+    checker = make_user("bureau")  # maker-checker: the proposer does not decide
+    services.approve(p, user=checker)
     p = services.propose(chain["ten_a"], "move_on", {"effective_on": date(2026, 4, 1),
                                                      "next_carrier_id": chain["park"].id},
                          user=chain["bureau"])
-    services.approve(p, user=chain["bureau"])
+    services.approve(p, user=checker)
     assert chain["ten_a"].status == "moved_on"
     assert chain["ten_a"].ended_on == date(2026, 3, 1)
     assert services.carrier_stats(chain["a"]).graduates == 1
@@ -328,7 +329,7 @@ def test_dashboard_counts_are_scoped(chain):
     give_investment(chain["firm_b"], {2025: 6_000_000})
     p = services.propose(chain["ten_b"], "graduate", {"effective_on": today(),
                                                       "graduation_basis": "investment"},
-                         user=chain["bureau"])
+                         user=chain["manager_b"])
     services.approve(p, user=chain["bureau"])
     ending = services.open_tenancy(make_enterprise(founded_on=date(2024, 1, 1)), chain["a"],
                                    today() - timedelta(days=30),

@@ -195,7 +195,7 @@ def test_rejection_comment_is_shown_to_the_manager(as_user, scoped):
     assert scoped["ten_a"].status == "incubating"
 
 
-def test_bureau_moves_a_graduate_on_in_one_action(as_user, scoped):
+def test_bureau_proposes_a_move_and_another_officer_approves(as_user, scoped):
     s = scoped
     services.withdraw(s["p_a"], user=s["manager_a"])
     give_investment(s["firm_a"], {2025: 6_000_000})
@@ -208,11 +208,17 @@ def test_bureau_moves_a_graduate_on_in_one_action(as_user, scoped):
     assert response.status_code == 302, response.get_data(as_text=True)[:1500]
     proposal_url = response.headers["Location"]
     page = bureau.get(proposal_url).get_data(as_text=True)
-    response = bureau.post(proposal_url, data={
-        "csrf_token": csrf_from(page), "decision": "approve", "next_carrier_id": str(s["park"].id),
-        "next_moved_in_on": "2026-07-01",
-        "version": re.search(r'name="version"[^>]*value="(\d+)"', page).group(1)})
+    decision = {"decision": "approve", "next_carrier_id": str(s["park"].id),
+                "next_moved_in_on": "2026-07-01"}
+    mine = bureau.post(proposal_url, data={"csrf_token": csrf_from(page), **decision})
+    assert mine.status_code == 403  # maker-checker: not the proposer
+    checker = as_user(make_user("bureau"))
+    page = checker.get(proposal_url).get_data(as_text=True)
+    version = re.search(r'name="version"[^>]*value="(\d+)"', page).group(1)
+    response = checker.post(proposal_url, data={"csrf_token": csrf_from(page), **decision,
+                                                "version": version})
     assert response.status_code == 302
+    bureau = as_user(s["bureau"])
     firm_page = bureau.get(f"/enterprises/{s['firm_a'].id}").get_data(as_text=True)
     chain_card = firm_page[firm_page.index('id="incubation-chain"'):][:4000]
     assert chain_card.index("甲孵化器") < chain_card.index("丁科技园")

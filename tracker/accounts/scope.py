@@ -1,8 +1,16 @@
 """The one scoping function per role that every list, page, export and API call uses.
 
-A record outside the user's scope is simply not found (404), never half-shown. Beside the
-read scope live the write rules: which firms a user may change and in which zone a user may
-place a firm; pages, imports and services all ask here.
+A record outside the user's scope is simply not found (404), never half-shown.
+
+Carrier managers: their scope is their carrier's CURRENT tenants (a tenancy still incubating).
+A firm that graduated, exited or moved on leaves the manager's enterprise scope entirely (its
+page, contacts, yearly figures, reminders and activities answer 404). What stays is read-only
+history of the manager's own tenancy rows (the carrier's tenant list, the tenancy page without
+the firm's present figures, past proposals and the tenant reports of periods it was resident):
+`tenancy_scope` reads, `editable_tenancy_scope` writes, and only current tenancies are editable.
+
+Beside the read scope live the write rules: which firms a user may change and in which zone a
+user may place a firm; pages, imports and services all ask here.
 """
 
 from __future__ import annotations
@@ -10,12 +18,24 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort
-from sqlalchemy import ColumnElement, Select, false, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, select, true
 
 from tracker.accounts.roles import EDITOR_ROLES, GLOBAL_READ_ROLES, Role
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.incubation.models import Carrier, Tenancy
+
+#: a tenancy that has not ended: the firm is at the carrier now
+CURRENT_TENANCY = Tenancy.status == "incubating"
+
+
+def _signed_in(user: Any) -> bool:
+    return user is not None and bool(getattr(user, "is_authenticated", False))
+
+
+def current_tenants(carrier_id: int) -> Select:
+    """Ids of the firms a carrier hosts today (a manager's whole enterprise scope)."""
+    return select(Tenancy.enterprise_id).where(Tenancy.carrier_id == carrier_id, CURRENT_TENANCY)
 
 
 def enterprise_scope(user: Any) -> ColumnElement[bool]:
@@ -30,9 +50,7 @@ def enterprise_scope(user: Any) -> ColumnElement[bool]:
     if role == Role.CARRIER_MANAGER:
         if not user.carrier_id:
             return false()
-        return Enterprise.id.in_(
-            select(Tenancy.enterprise_id).where(Tenancy.carrier_id == user.carrier_id)
-        )
+        return Enterprise.id.in_(current_tenants(user.carrier_id))
     return false()
 
 
@@ -103,6 +121,36 @@ def tenancy_scope(user: Any) -> ColumnElement[bool]:
     return false()
 
 
+def editable_tenancy_scope(user: Any) -> ColumnElement[bool]:
+    """Tenancies a user may change or propose on: a manager only current ones; viewers none."""
+    if not _signed_in(user) or not getattr(user, "can_edit_tenant_data", False):
+        return false()
+    if user.role == Role.CARRIER_MANAGER:
+        return and_(tenancy_scope(user), CURRENT_TENANCY)
+    return tenancy_scope(user)
+
+
+def may_edit_tenancy(user: Any, tenancy_id: int) -> bool:
+    return db.session.scalar(select(Tenancy.id).where(
+        editable_tenancy_scope(user), Tenancy.id == tenancy_id)) is not None
+
+
+def may_see_enterprise(user: Any, enterprise_id: int) -> bool:
+    """Whether the firm itself (not just a tenancy row naming it) is in the user's scope."""
+    return db.session.scalar(
+        select(Enterprise.id).where(enterprise_scope(user), Enterprise.id == enterprise_id)
+    ) is not None
+
+
+def counted_tenancies(user: Any | None) -> ColumnElement[bool]:
+    """Tenancies a carrier figure may count: the user's tenancy scope; None (the shell) all.
+
+    Figures are a side channel too: a zone officer's 在孵 count at a carrier in their zone must
+    not include firms of other zones they cannot open.
+    """
+    return true() if user is None else tenancy_scope(user)
+
+
 def scoped_enterprises(user: Any) -> Select:
     return select(Enterprise).where(enterprise_scope(user))
 
@@ -125,10 +173,13 @@ def get_carrier_or_404(user: Any, carrier_id: int) -> Carrier:
     return carrier
 
 
-def get_tenancy_or_404(user: Any, tenancy_id: int) -> Tenancy:
+def get_tenancy_or_404(user: Any, tenancy_id: int, *, for_edit: bool = False) -> Tenancy:
+    """The tenancy in scope, else 404; `for_edit` also refuses (403) one the user only reads."""
     tenancy = db.session.scalar(
         select(Tenancy).where(tenancy_scope(user), Tenancy.id == tenancy_id)
     )
     if tenancy is None:
         abort(404)
+    if for_edit and not may_edit_tenancy(user, tenancy_id):
+        abort(403)
     return tenancy

@@ -58,12 +58,12 @@ def check_uscc(raw: str, override_reason: str | None, *,
         if problem.code == "check":
             message += "；如确为历史遗留的真实代码，请填写例外说明"
         raise FieldError({"uscc": message})
-    query = select(Enterprise.id, Enterprise.name).where(Enterprise.uscc == code)
+    query = select(Enterprise.id).where(Enterprise.uscc == code)
     if exclude_id is not None:
         query = query.where(Enterprise.id != exclude_id)
-    clash = db.session.execute(query).first()
-    if clash:
-        raise FieldError({"uscc": f"该统一社会信用代码已登记为「{clash.name}」"})
+    if db.session.scalar(query) is not None:
+        # The clash may lie outside the user's scope: name no firm, point to who sees them all.
+        raise FieldError({"uscc": "该统一社会信用代码已登记；如需查看或调整该企业，请联系区科技局"})
     return code, reason if problem is not None else None
 
 

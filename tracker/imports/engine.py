@@ -17,7 +17,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tracker.accounts.roles import Role
-from tracker.accounts.scope import editable_enterprises
+from tracker.accounts.scope import carrier_scope, editable_enterprises
 from tracker.audit import services as audit
 from tracker.audit.models import AuditEvent
 from tracker.celery_app import is_transient
@@ -507,7 +507,12 @@ class QualificationHandler(_Handler):
 class TenancyHandler(_Handler):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.carriers = {_fold(c.name): c.id for c in db.session.scalars(select(Carrier))}
+        # Only carriers in the user's scope can be named: zone staff neither register a stay at
+        # another zone's carrier nor learn which names exist there (the shell sees them all).
+        carriers = select(Carrier.name, Carrier.id)
+        if self.user is not None:
+            carriers = carriers.where(carrier_scope(self.user))
+        self.carriers = {_fold(name): id_ for name, id_ in db.session.execute(carriers)}
 
     def duplicate_key(self, row: Row) -> Any:
         return (row.values.get("uscc"), _fold(row.values.get("carrier") or ""))
@@ -525,7 +530,8 @@ class TenancyHandler(_Handler):
     def check(self, row: Row) -> None:
         v = row.values
         if v.get("carrier") and _fold(v["carrier"]) not in self.carriers:
-            row.error("carrier", f"未找到名为「{v['carrier']}」的孵化载体，请先登记该载体")
+            row.error("carrier", f"未找到名为「{v['carrier']}」的孵化载体（或不在您的管辖范围内），"
+                                 "请核对名称或请区科技局先登记该载体")
         moved, ended = v.get("moved_in_on"), v.get("ended_on")
         if moved and ended and ended < moved:
             row.error("ended_on", f"毕业/退出日期（{ended}）早于入驻日期（{moved}）")

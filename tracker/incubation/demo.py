@@ -43,9 +43,11 @@ def load_incubation_demo() -> dict[str, int]:
         return {}
     added = {"users": 0, "moves": 0, "graduates": 0, "proposals": 0, "reports": 0}
     maker.workstations = maker.workstations or 60
-    if db.session.scalar(select(User.id).where(User.email == MAKER_MANAGER_EMAIL)) is None:
-        accounts.create_user(MAKER_MANAGER_EMAIL, DEMO_PASSWORD, "carrier_manager",
-                             name="孙经理（泰达创客空间）", carrier_id=maker.id)
+    maker_manager = db.session.scalar(select(User).where(User.email == MAKER_MANAGER_EMAIL))
+    if maker_manager is None:
+        maker_manager = accounts.create_user(MAKER_MANAGER_EMAIL, DEMO_PASSWORD,
+                                             "carrier_manager", name="孙经理（泰达创客空间）",
+                                             carrier_id=maker.id)
         added["users"] += 1
 
     def tenants(carrier: Carrier) -> list[Tenancy]:
@@ -58,11 +60,12 @@ def load_incubation_demo() -> dict[str, int]:
     if maker_tenants:
         first = maker_tenants[0]
         on = max(first.moved_in_on + timedelta(days=300), today() - timedelta(days=200))
+        # The maker space's manager proposes and the bureau decides (maker-checker).
         proposal = services.propose(first, "move_on", {
-            "effective_on": on, "next_carrier_id": incubator.id,
+            "effective_on": on, "next_carrier_note": incubator.name,
             "reason": "团队完成公司注册并获得首轮融资，转入孵化器继续孵化",
-        }, user=bureau)
-        services.approve(proposal, user=bureau, comment="同意转入")
+        }, user=maker_manager)
+        services.approve(proposal, user=bureau, comment="同意转入", next_carrier=incubator)
         added["moves"] += 1
 
     incubating = tenants(incubator)

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 
-from tracker.accounts.roles import EDITOR_ROLES
-from tracker.accounts.scope import carrier_scope, tenancy_scope
+from tracker.accounts.roles import EDITOR_ROLES, Role
+from tracker.accounts.scope import carrier_scope, counted_tenancies, tenancy_scope
 from tracker.audit import services as audit
 from tracker.clock import now_utc, today
 from tracker.enterprises.models import FULL_YEAR_MONTHS, AnnualMetrics, Enterprise
@@ -329,8 +329,9 @@ def _count_where(*where: Any) -> Any:
     return func.count(Tenancy.id).filter(and_(*where))
 
 
-def carrier_stats(carrier: Carrier, as_of: date | None = None) -> criteria.CarrierStats:
-    """Counts the recognition criteria read, computed in one aggregate query."""
+def carrier_stats(carrier: Carrier, as_of: date | None = None, *, user: Any = None
+                  ) -> criteria.CarrierStats:
+    """Counts the recognition criteria read, in one aggregate query over what `user` may see."""
     as_of = as_of or today()
     incubating = Tenancy.status == "incubating"
     invested = exists().where(AnnualMetrics.enterprise_id == Tenancy.enterprise_id,
@@ -352,7 +353,7 @@ def carrier_stats(carrier: Carrier, as_of: date | None = None) -> criteria.Carri
             _count_where(incubating), _count_where(GRADUATE_CLAUSE),
             _count_where(incubating, invested), _count_where(incubating, has_ip),
             _count_where(resident), _count_where(resident, financed),
-        ).where(Tenancy.carrier_id == carrier.id)).one())
+        ).where(Tenancy.carrier_id == carrier.id, counted_tenancies(user))).one())
     return criteria.CarrierStats(
         area_m2=carrier.area_m2, workstations=carrier.workstations, tenants=tenants,
         graduates=graduates, invested_tenants=invested_tenants, ip_tenants=ip_tenants,
@@ -371,9 +372,10 @@ class CarrierCheck:
         return criteria.summary(self.results) if self.rules else None
 
 
-def carrier_check(carrier: Carrier, as_of: date | None = None) -> CarrierCheck:
-    """The carrier's figures against its scheme's quantitative criteria."""
-    stats = carrier_stats(carrier, as_of)
+def carrier_check(carrier: Carrier, as_of: date | None = None, *, user: Any = None
+                  ) -> CarrierCheck:
+    """The carrier's figures (as far as `user` sees) against its scheme's criteria."""
+    stats = carrier_stats(carrier, as_of, user=user)
     scheme_rules = criteria.criteria_for(carrier.scheme or "none", carrier.kind,
                                          specialised=carrier.specialised)
     results = criteria.check_criteria(scheme_rules, stats) if scheme_rules else []
@@ -465,14 +467,27 @@ def propose(tenancy: Tenancy, action: str, data: Mapping[str, Any], *, user: Any
     return proposal
 
 
-def may_decide(user: Any) -> bool:
-    """Bureau, zone staff (within scope) and admins decide; managers and viewers do not."""
-    return getattr(user, "role", None) in EDITOR_ROLES
+def may_decide(user: Any, proposal: StatusProposal | None = None) -> bool:
+    """Bureau, zone staff (within scope) and admins decide; managers and viewers do not.
+
+    Maker-checker: whoever proposed a change does not decide it, except an admin (the audit
+    event then says so).
+    """
+    if getattr(user, "role", None) not in EDITOR_ROLES:
+        return False
+    if proposal is not None and _self_decided(proposal, user):
+        return user.role == Role.ADMIN
+    return True
+
+
+def _self_decided(proposal: StatusProposal, user: Any) -> bool:
+    return proposal.proposed_by_id is not None and proposal.proposed_by_id == getattr(
+        user, "id", None)
 
 
 def _require_pending(proposal: StatusProposal, user: Any) -> None:
-    if not may_decide(user):
-        raise PermissionError("only bureau staff decide on status changes")
+    if not may_decide(user, proposal):
+        raise PermissionError("only bureau staff other than the proposer decide on status changes")
     if proposal.status != "pending":
         raise FieldError({"status": "该申请已处理，不能重复审核"})
 
@@ -566,6 +581,13 @@ def forget_closing(tenancy: Tenancy) -> int:
     return len(moves)
 
 
+def _decision_changes(proposal: StatusProposal, user: Any, status: str) -> dict[str, list]:
+    changes: dict[str, list] = {"status": ["pending", status]}
+    if _self_decided(proposal, user):
+        changes["self_decided"] = [None, True]  # an admin deciding their own proposal
+    return changes
+
+
 def approve(proposal: StatusProposal, *, user: Any, comment: str | None = None,
             next_carrier: Carrier | None = None, next_moved_in_on: date | None = None,
             expected_version: int | None = None) -> StatusProposal:
@@ -600,7 +622,8 @@ def approve(proposal: StatusProposal, *, user: Any, comment: str | None = None,
     proposal.decision_comment = _clean_text(comment)
     db.session.flush()
     audit.record("tenancy_proposal", proposal.id, "approve",
-                 {"status": ["pending", "approved"]}, enterprise_id=tenancy.enterprise_id,
+                 _decision_changes(proposal, user, "approved"),
+                 enterprise_id=tenancy.enterprise_id,
                  actor_id=actor_id, summary=proposal.decision_comment)
     return proposal
 
@@ -618,7 +641,8 @@ def reject(proposal: StatusProposal, *, user: Any, comment: str | None,
     proposal.decision_comment = comment
     db.session.flush()
     audit.record("tenancy_proposal", proposal.id, "reject",
-                 {"status": ["pending", "rejected"]}, enterprise_id=proposal.tenancy.enterprise_id,
+                 _decision_changes(proposal, user, "rejected"),
+                 enterprise_id=proposal.tenancy.enterprise_id,
                  actor_id=getattr(user, "id", None), summary=comment)
     return proposal
 

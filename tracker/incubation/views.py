@@ -24,9 +24,12 @@ from tracker.accounts.access import roles_required, tenant_editor_required
 from tracker.accounts.roles import EDITOR_ROLES, Role
 from tracker.accounts.scope import (
     carrier_scope,
+    counted_tenancies,
     enterprise_scope,
     get_carrier_or_404,
     get_tenancy_or_404,
+    may_edit_tenancy,
+    may_see_enterprise,
     tenancy_scope,
 )
 from tracker.audit.models import AuditEvent
@@ -103,7 +106,8 @@ def carriers():
     if ids:
         rows = db.session.execute(
             select(Tenancy.carrier_id, Tenancy.status, func.count(Tenancy.id))
-            .where(Tenancy.carrier_id.in_(ids)).group_by(Tenancy.carrier_id, Tenancy.status))
+            .where(Tenancy.carrier_id.in_(ids), counted_tenancies(current_user))
+            .group_by(Tenancy.carrier_id, Tenancy.status))
         for carrier_id, status, n in rows:
             counts.setdefault(carrier_id, {})[status] = n
     return render_template("incubation/carriers.html", page=page, counts=counts,
@@ -177,9 +181,10 @@ def carrier(carrier_id: int):
         [SortKey(Tenancy.moved_in_on, descending=True, kind="date"),
          SortKey(Tenancy.id, descending=True, kind="int")],
         size=requested_size(), after=request.args.get("after"), before=request.args.get("before"))
-    check = services.carrier_check(carrier)
+    check = services.carrier_check(carrier, user=current_user)
     rented = db.session.scalar(select(func.sum(Tenancy.area_m2)).where(
-        Tenancy.carrier_id == carrier.id, Tenancy.status == "incubating"))
+        Tenancy.carrier_id == carrier.id, Tenancy.status == "incubating",
+        counted_tenancies(current_user)))
     pending = db.session.scalars(
         select(StatusProposal).join(Tenancy, StatusProposal.tenancy_id == Tenancy.id)
         .options(joinedload(StatusProposal.tenancy).joinedload(Tenancy.enterprise))
@@ -246,7 +251,8 @@ def tenancy_new(carrier_id: int):
 @login_required
 def tenancy(tenancy_id: int):
     tenancy = get_tenancy_or_404(current_user, tenancy_id)
-    facts = services.graduation_facts(tenancy.enterprise)
+    # A past tenancy is history: a former carrier's manager sees the row, not the firm's figures.
+    firm_visible = may_see_enterprise(current_user, tenancy.enterprise_id)
     proposals = db.session.scalars(select(StatusProposal).where(
         StatusProposal.tenancy_id == tenancy.id).order_by(StatusProposal.proposed_at.desc())
     ).all()
@@ -255,10 +261,12 @@ def tenancy(tenancy_id: int):
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(30)).all()
     return render_template(
         "incubation/tenancy.html", tenancy=tenancy, proposals=proposals, events=events,
-        checks=criteria.graduation_checks(facts),
-        warnings=services.entry_warnings(tenancy.enterprise, tenancy.carrier,
-                                         tenancy.moved_in_on),
-        pending=services.pending_proposal(tenancy),
+        checks=(criteria.graduation_checks(services.graduation_facts(tenancy.enterprise))
+                if firm_visible else []),
+        warnings=(services.entry_warnings(tenancy.enterprise, tenancy.carrier,
+                                          tenancy.moved_in_on) if firm_visible else []),
+        pending=services.pending_proposal(tenancy), firm_visible=firm_visible,
+        may_edit=may_edit_tenancy(current_user, tenancy.id),
         months_in=criteria.months_between(tenancy.moved_in_on,
                                           tenancy.ended_on or today()),
     )
@@ -267,7 +275,7 @@ def tenancy(tenancy_id: int):
 @bp.route("/tenancies/<int:tenancy_id>/edit", methods=["GET", "POST"])
 @tenant_editor_required
 def tenancy_edit(tenancy_id: int):
-    tenancy = get_tenancy_or_404(current_user, tenancy_id)
+    tenancy = get_tenancy_or_404(current_user, tenancy_id, for_edit=True)
     form = TenancyEditForm(obj=tenancy)  # its version too
     saved: Outcome | None = None
     if form.validate_on_submit():
@@ -301,7 +309,7 @@ def _next_carrier_choices(exclude_id: int | None) -> list[tuple[str, str]]:
 @bp.route("/tenancies/<int:tenancy_id>/propose", methods=["GET", "POST"])
 @tenant_editor_required
 def propose(tenancy_id: int):
-    tenancy = get_tenancy_or_404(current_user, tenancy_id)
+    tenancy = get_tenancy_or_404(current_user, tenancy_id, for_edit=True)
     form = ProposalForm()
     form.next_carrier_id.choices = _next_carrier_choices(tenancy.carrier_id)
     if request.method == "GET":
@@ -372,7 +380,7 @@ def proposal(proposal_id: int):
         form.version.data = proposal.version
         form.next_carrier_id.data = proposal.next_carrier_id
         form.next_moved_in_on.data = proposal.effective_on
-    elif not services.may_decide(current_user):
+    elif not services.may_decide(current_user, proposal):
         abort(403)
     elif form.validate_on_submit():
 
@@ -404,11 +412,14 @@ def proposal(proposal_id: int):
                 flash(message, category)
             return redirect(url_for(".proposal", proposal_id=proposal.id))
         status = 409 if saved.stale else 400
-    facts = services.graduation_facts(tenancy.enterprise)
+    # A former carrier keeps the proposal as history, not the firm's present figures.
+    firm_visible = may_see_enterprise(current_user, tenancy.enterprise_id)
     return render_template(
         "incubation/proposal.html", proposal=proposal, tenancy=tenancy, form=form,
-        confirm=ConfirmForm(), checks=criteria.graduation_checks(facts),
-        may_decide=services.may_decide(current_user),
+        confirm=ConfirmForm(), firm_visible=firm_visible,
+        checks=(criteria.graduation_checks(services.graduation_facts(tenancy.enterprise))
+                if firm_visible else []),
+        may_decide=services.may_decide(current_user, proposal),
     ), status
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -220,7 +221,20 @@ def outbox_message(message_id: int):
         outbox_scope(current_user), OutboxMessage.id == message_id))
     if message is None:
         abort(404)
-    return render_template("reminders/outbox_message.html", message=message)
+    return render_template("reminders/outbox_message.html", message=message,
+                           body=staff_copy(message.body_text))
+
+
+#: the signed unsubscribe path as written into a sent mail's text
+_UNSUBSCRIBE_LINK = re.compile(r"\S*/reminders/unsubscribe/\S+")
+
+
+def staff_copy(body: str) -> str:
+    """The sent text as staff may read it: the recipient's unsubscribe link neutralised.
+
+    The token in it is live; anyone who could open the outbox could opt the contact out.
+    """
+    return _UNSUBSCRIBE_LINK.sub(_("〔退订链接（仅收件人可见）〕"), body)
 
 
 # ---------------------------------------------------------------------------------------------
