@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.conftest import count_queries, csrf_from
 from tests.factories import make_enterprise, make_user
@@ -13,7 +13,7 @@ from tests.incubation.conftest import give_investment
 from tracker.enterprises.models import AnnualMetrics
 from tracker.extensions import db
 from tracker.incubation import services
-from tracker.incubation.models import StatusProposal
+from tracker.incubation.models import StatusProposal, Tenancy
 
 
 @pytest.fixture
@@ -380,3 +380,16 @@ def test_every_incubation_route_is_in_the_scope_tables(app):
     endpoints = {r.endpoint for r in app.url_map.iter_rules()
                  if r.endpoint.split(".")[0] in ("incubation", "incubation_api")}
     assert endpoints - covered == set()
+
+
+def test_the_form_refuses_a_second_carrier_and_points_to_move_on(as_user, scoped):
+    """Registering a firm at B while it incubates at A: refused on the page, nothing stored."""
+    bureau = as_user(scoped["bureau"])
+    url = f"/incubation/carriers/{scoped['b'].id}/tenancies/new"
+    token = csrf_from(bureau.get(url).get_data(as_text=True))
+    response = bureau.post(url, data={"csrf_token": token, "uscc": scoped["firm_a"].uscc,
+                                      "moved_in_on": "2025-03-01"}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "甲孵化器" in page and "转入下一载体" in page, page[page.find("<main"):][:1500]
+    assert db.session.scalar(select(func.count(Tenancy.id)).where(
+        Tenancy.enterprise_id == scoped["firm_a"].id)) == 1

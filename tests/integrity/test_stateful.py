@@ -66,14 +66,6 @@ def _held_back(name: str) -> bool:
     return not (_ALL or name in _ENABLED)
 
 
-#: not one of items 1–3, for the lead to assign: incubation.open_tenancy (web form and import
-#: alike) refuses a second open stay only at the same carrier, so a firm can be incubating at
-#: two carriers at once (tenancies_disjoint fails). Held back: stays that would overlap.
-OVERLAPPING_STAYS = not _held_back("OVERLAPPING_STAYS")
-#: not one of items 1–3, for the lead to assign: undoing a tenancy import deletes the stay but
-#: keeps its move-in on the incubation chain, detached (imports.services._detach_derived), so
-#: the history shows a stay that never was (transitions_ordered: "… belongs to no stay").
-UNDO_TENANCY_IMPORTS = not _held_back("UNDO_TENANCY_IMPORTS")
 CHECKED = [name for name in INVARIANTS
            if name not in PENDING or not _held_back(name)]
 SHRINK = os.environ.get("STATEFUL_SHRINK", "1") == "1"
@@ -131,15 +123,6 @@ class Pipeline(RuleBasedStateMachine):
 
     def quals(self, firm: Enterprise) -> list[Qualification]:
         return ladder.qualifications_of(firm.id)
-
-    def stay_fits(self, firm: Enterprise, carrier_id: int | None, moved: date) -> bool:
-        """Whether a stay from `moved` keeps the firm's stays apart (see OVERLAPPING_STAYS)."""
-        stays = db.session.scalars(select(Tenancy).where(Tenancy.enterprise_id == firm.id)).all()
-        if OVERLAPPING_STAYS:
-            return True
-        if any(t.carrier_id == carrier_id for t in stays):  # the import corrects that stay
-            return len(stays) == 1
-        return all(t.ended_on is not None and t.ended_on <= moved for t in stays)
 
     def write_csv(self, rows: list[list[str]]) -> Path:
         path = self.tmp / f"step-{next(self.files)}.csv"
@@ -244,8 +227,6 @@ class Pipeline(RuleBasedStateMachine):
         firm = self.firm(i)
         carrier = db.session.get(Carrier, self.carrier_ids[c])
         moved = today() - timedelta(days=moved_days_ago)
-        if not self.stay_fits(firm, carrier.id, moved):
-            return
         ended = ""
         if status != "在孵":
             ended = min(moved + timedelta(days=stayed), today()).isoformat()
@@ -262,7 +243,7 @@ class Pipeline(RuleBasedStateMachine):
     def undo(self) -> None:
         job = db.session.scalar(select(ImportJob).where(ImportJob.status == "done")
                                 .order_by(ImportJob.id.desc()).limit(1))
-        if job is None or (job.kind == "tenancies" and not UNDO_TENANCY_IMPORTS):
+        if job is None:
             return
         try:
             imports.undo_job(job, user_id=None)
@@ -306,8 +287,6 @@ class Pipeline(RuleBasedStateMachine):
             if tenancy is None:
                 carrier = db.session.get(Carrier, self.carrier_ids[c])
                 moved = today() - timedelta(days=moved_days_ago)
-                if not self.stay_fits(firm, None, moved):
-                    return
                 tenancy = incubation.open_tenancy(firm, carrier, moved)
             # an approved end may be dated a little ahead (the service allows up to a year)
             effective = min(tenancy.moved_in_on + timedelta(days=stayed),

@@ -288,6 +288,9 @@ def undo_job(job: ImportJob, *, user_id: int | None,
     touched: set[int] = set()
     for done, (change, model, obj) in enumerate(targets, start=1):
         if change.action == "create":
+            if change.entity_type == "tenancy":  # its moves were the import's too
+                incubation_services.forget_stay(obj, reason=f"撤销导入任务 #{job.id}",
+                                                actor_id=user_id)
             _detach_derived(change.entity_type, obj)
             audit.record(change.entity_type, obj.id, "delete",
                          audit.changed_fields(change.after, {}),
@@ -297,6 +300,8 @@ def undo_job(job: ImportJob, *, user_id: int | None,
         else:
             restored = {name: _restore_value(model, name, value)
                         for name, value in change.before.items()}
+            if change.entity_type == "tenancy" and "moved_in_on" in restored:
+                incubation_services.redate_entry(obj, restored["moved_in_on"])
             audit.record(change.entity_type, obj.id, "update",
                          audit.apply_changes(obj, restored, list(restored)),
                          enterprise_id=change.enterprise_id, actor_id=user_id,
@@ -342,8 +347,9 @@ def _load_changed(changes: list[ImportChange]) -> dict[tuple[str, int], Any]:
 def _detach_derived(entity_type: str, obj: Any) -> None:
     """Before an imported row goes, loosen what was derived from it.
 
-    Stage transitions stay (history is kept) but stop pointing at the deleted row; results
-    and transitions of a firm the import created go with the firm.
+    Ladder transitions stay (history is kept, then rebuilt) but stop pointing at the deleted
+    title; a deleted stay's incubation moves went before (incubation.forget_stay); results and
+    transitions of a firm the import created go with the firm.
     """
     if entity_type == "qualification":
         db.session.execute(update(StageTransition)

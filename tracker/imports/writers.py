@@ -89,10 +89,13 @@ def update_qualification(qualification: Qualification, data: dict[str, Any]) -> 
 def open_tenancy(enterprise: Enterprise, carrier: Carrier, data: dict[str, Any], *,
                  official_list: bool = False, user: Any = None) -> TenancyWrite:
     """Record a firm moving into a carrier; a listed end goes the way update_tenancy says."""
-    # the service keeps the reason only when the listed term differs from the carrier's default
+    # the service keeps the reason only when the listed term differs from the carrier's default;
+    # a stay an official list closes at once is judged for overlap on its listed end
+    closes_now = official_list and data.get("status") in ("graduated", "exited")
     tenancy = incubation_services.open_tenancy(
         enterprise, carrier, data["moved_in_on"], term_ends_on=data.get("term_ends_on"),
         term_override_reason=IMPORTED_TERM_REASON, source="import", area_m2=data.get("area_m2"),
+        user=user, ends_on=data.get("ended_on") if closes_now else None,
     )
     write = _close_as_listed(tenancy, data, official_list=official_list, user=user)
     write.changes = {}
@@ -115,7 +118,8 @@ def update_tenancy(tenancy: Tenancy, data: dict[str, Any], *, official_list: boo
             elif tenancy.term_override_reason:  # keep a term set on purpose
                 details["term_ends_on"] = tenancy.term_ends_on
                 details["term_override_reason"] = tenancy.term_override_reason
-        incubation_services.update_tenancy(tenancy, details, expected_version=None)
+        incubation_services.update_tenancy(tenancy, details, expected_version=None,
+                                           user=user)
     write = _close_as_listed(tenancy, data, official_list=official_list, user=user)
     write.changes = audit.changed_fields(before, audit.snapshot(tenancy, TENANCY_FIELDS))
     return write

@@ -49,6 +49,7 @@ __all__ = [
     "FieldError", "StaleEdit", "open_tenancy", "entry_warnings", "default_term_end",
     "update_tenancy", "save_carrier", "propose", "approve", "close_tenancy", "reject", "withdraw",
     "create_cycle", "submit_report", "graduation_facts", "carrier_stats", "carrier_check",
+    "forget_stay", "redate_entry", "forget_closing",
 ]
 
 CARRIER_FIELDS = (
@@ -216,6 +217,57 @@ def _transition(enterprise_id: int, from_stage: str | None, to_stage: str, on: d
     return row
 
 
+def _overlapping_stay(enterprise_id: int, start: date, end: date | None, *,
+                      exclude_id: int | None = None) -> Tenancy | None:
+    """The firm's stay sharing a day with [start, end) (end None: still open), if any.
+
+    Stays are half-open, as the tenancies_disjoint check reads them: the day one ends the next
+    may begin. An open stay is preferred in the answer, being the one a person has to act on.
+    """
+    query = select(Tenancy).where(Tenancy.enterprise_id == enterprise_id,
+                                  or_(Tenancy.ended_on.is_(None), Tenancy.ended_on > start))
+    if end is not None:
+        query = query.where(Tenancy.moved_in_on < end)
+    if exclude_id is not None:
+        query = query.where(Tenancy.id != exclude_id)
+    return db.session.scalar(query.order_by(Tenancy.ended_on.is_not(None), Tenancy.moved_in_on,
+                                            Tenancy.id).limit(1))
+
+
+def _may_name(user: Any, tenancy: Tenancy) -> bool:
+    """Whether a refusal may name the other stay's carrier: the shell (no user) or in scope."""
+    if user is None:
+        return True
+    return db.session.scalar(select(Tenancy.id).where(tenancy_scope(user),
+                                                      Tenancy.id == tenancy.id)) is not None
+
+
+def _refuse_overlap(enterprise: Enterprise, start: date, end: date | None, *, user: Any,
+                    exclude_id: int | None = None) -> None:
+    """One carrier at a time: refuse a stay that would share a day with another of the firm.
+
+    The chain maker space → incubator → park is the sequence of a firm's stays; moving on
+    closes one and opens the next (the 转入下一载体 action), so two at once is never right.
+    """
+    other = _overlapping_stay(enterprise.id, start, end, exclude_id=exclude_id)
+    if other is None:
+        return
+    named = _may_name(user, other)
+    where = f"「{other.carrier.name}」" if named else "其他载体"
+    if other.ended_on is None:
+        raise FieldError({"enterprise_id": (
+            f"「{enterprise.name}」仍在{where}在孵（{other.moved_in_on.isoformat()} 入驻），"
+            "同一时间只能在一个载体在孵：转入新载体请在"
+            + ("该入驻记录" if named else "其原入驻记录")
+            + "上提交“转入下一载体”申请，审核通过后自动登记新的入驻；已毕业或退出的请先登记结束")})
+    period = (f"（{other.moved_in_on.isoformat()} 至 {other.ended_on.isoformat()}）"
+              if named else "")
+    raise FieldError({"moved_in_on": (
+        f"与该企业在{where}的入驻{period}时间重叠，同一时间只能在一个载体在孵："
+        + (f"入驻日期不能早于 {other.ended_on.isoformat()}" if named and start < other.ended_on
+           and other.moved_in_on <= start else "请核对入驻和结束日期"))})
+
+
 def open_tenancy(
     enterprise: Enterprise,
     carrier: Carrier,
@@ -227,13 +279,18 @@ def open_tenancy(
     area_m2: Decimal | None = None,
     previous: Tenancy | None = None,
     actor_id: int | None = None,
+    user: Any = None,
+    ends_on: date | None = None,
 ) -> Tenancy:
     """Move a firm into a carrier (flush-only, audited, one stage transition).
 
     The §4.2 entry checks never refuse: they come back as `tenancy.warnings` (list[str], a plain
     attribute on the returned object, not stored) for the caller to show.
     Raises FieldError for values that cannot be stored (no date, a term override with no reason,
-    the firm already incubating at this carrier).
+    a stay that would overlap another of the firm: one carrier at a time, the next stay may
+    begin the day the last one ended). The refusal names the other carrier only when `user`
+    may see that stay (None: the shell, which sees all). `ends_on` is the end the caller records
+    in the same unit of work (an official list's past stay); the overlap is judged on it.
     """
     reason = _clean_text(term_override_reason)
     term, reason = _check_term(carrier, moved_in_on, term_ends_on, reason)
@@ -244,6 +301,9 @@ def open_tenancy(
         Tenancy.status == "incubating"))
     if duplicate:
         raise FieldError({"enterprise_id": f"「{enterprise.name}」已在该载体在孵"})
+    if ends_on is not None and ends_on < moved_in_on:
+        raise FieldError({"ended_on": "结束日期不能早于入驻日期"})
+    _refuse_overlap(enterprise, moved_in_on, ends_on, user=user)
     warnings = entry_warnings(enterprise, carrier, moved_in_on)
     tenancy = Tenancy(
         enterprise_id=enterprise.id, carrier_id=carrier.id, moved_in_on=moved_in_on,
@@ -276,7 +336,7 @@ def _move_entry(tenancy: Tenancy, moved_in: date) -> None:
 
 
 def update_tenancy(tenancy: Tenancy, data: Mapping[str, Any], *,
-                   expected_version: int | None) -> dict[str, list[Any]]:
+                   expected_version: int | None, user: Any = None) -> dict[str, list[Any]]:
     """Change the move-in details (date, term, area) — what a carrier manager may edit."""
     check_version(tenancy, expected_version)
     moved_in = data.get("moved_in_on", tenancy.moved_in_on)
@@ -287,6 +347,9 @@ def update_tenancy(tenancy: Tenancy, data: Mapping[str, Any], *,
         term, reason = tenancy.term_ends_on, tenancy.term_override_reason
     if tenancy.ended_on and moved_in > tenancy.ended_on:
         raise FieldError({"moved_in_on": "入驻日期不能晚于结束日期"})
+    if moved_in != tenancy.moved_in_on:
+        _refuse_overlap(tenancy.enterprise, moved_in, tenancy.ended_on, user=user,
+                        exclude_id=tenancy.id)
     area = data.get("area_m2", tenancy.area_m2)
     if area is not None and area < 0:
         raise FieldError({"area_m2": "租用面积不能为负数"})
@@ -564,6 +627,43 @@ def close_tenancy(
     return tenancy
 
 
+def _moves_text(moves: Sequence[StageTransition]) -> str | None:
+    return "；".join(f"{m.effective_on.isoformat()} {m.from_stage or '—'} → {m.to_stage}"
+                    for m in moves) or None
+
+
+def forget_stay(tenancy: Tenancy, *, reason: str, actor_id: int | None = None) -> int:
+    """Before an undone import deletes a stay, take back the moves it recorded for it.
+
+    A stay that never was has no move-in or end on the incubation chain; the firm's history
+    loses those lines, audited on the firm (as the ladder audits its rebuilt history).
+    Returns how many moves went.
+    """
+    moves = list(db.session.scalars(select(StageTransition).where(
+        StageTransition.tenancy_id == tenancy.id, StageTransition.chain == "incubation")
+        .order_by(StageTransition.effective_on, StageTransition.id)))
+    if not moves:
+        return 0
+    before = _moves_text(moves)
+    for move in moves:
+        db.session.delete(move)
+    db.session.flush()
+    audit.record("enterprise", tenancy.enterprise_id, "transition",
+                 {"incubation_history": [before, None]}, enterprise_id=tenancy.enterprise_id,
+                 actor_id=actor_id,
+                 summary=f"孵化历程：删除入驻「{tenancy.carrier.name}」（{reason}）")
+    return len(moves)
+
+
+def redate_entry(tenancy: Tenancy, moved_in: date) -> None:
+    """Before an undo puts back a stay's move-in date, move its move-in on the chain with it.
+
+    (The stay's own audit event records the date; the move follows it as update_tenancy's does.)
+    """
+    if moved_in != tenancy.moved_in_on:
+        _move_entry(tenancy, moved_in)
+
+
 def forget_closing(tenancy: Tenancy) -> int:
     """After an undone import reopened a stay, drop the move that recorded its closing.
 
@@ -611,7 +711,7 @@ def approve(proposal: StatusProposal, *, user: Any, comment: str | None = None,
     if proposal.action == "move_on":
         new = open_tenancy(tenancy.enterprise, next_carrier,
                            next_moved_in_on or proposal.effective_on, source="move_on",
-                           previous=tenancy, actor_id=actor_id)
+                           previous=tenancy, actor_id=actor_id, user=user)
         proposal.new_tenancy_id = new.id
         proposal.next_carrier_id = next_carrier.id
         proposal.warnings = new.warnings

@@ -235,7 +235,8 @@ def tenancy_new(carrier_id: int):
         else:
             saved = commit_or_report(form, lambda: services.open_tenancy(
                 enterprise, carrier, form.moved_in_on.data, form.term_ends_on.data,
-                form.term_override_reason.data, area_m2=form.area_m2.data))
+                form.term_override_reason.data, area_m2=form.area_m2.data,
+                user=current_user))
             if saved.ok:
                 tenancy = saved.result
                 flash(_("已登记入驻：%(name)s", name=enterprise.name), "success")
@@ -283,7 +284,7 @@ def tenancy_edit(tenancy_id: int):
             "moved_in_on": form.moved_in_on.data, "term_ends_on": form.term_ends_on.data,
             "term_override_reason": form.term_override_reason.data,
             "area_m2": form.area_m2.data,
-        }, expected_version=form.version.data or None),
+        }, expected_version=form.version.data or None, user=current_user),
             current_version=lambda: get_tenancy_or_404(current_user, tenancy_id).version)
         if saved.ok:
             changes = saved.result
