@@ -80,6 +80,6 @@ def test_move_on_still_closes_one_stay_and_opens_the_next(chain):
     bureau = make_user("bureau")
     proposal = services.propose(chain["ten_m"], "move_on", {
         "effective_on": date(2025, 3, 1), "next_carrier_id": chain["a"].id}, user=bureau)
-    services.approve(proposal, user=bureau)
+    services.approve(proposal, user=make_user("bureau"))  # maker-checker: another officer
     assert proposal.new_tenancy_id is not None
     assert run_checks(["tenancies_disjoint", "tenancy_moves_recorded"]).ok

@@ -304,7 +304,7 @@ def test_ladder_move_dated_ahead_is_reported_but_an_approved_exit_may_be(picture
     bureau = make_user("bureau")
     proposal = incubation.propose(tenancy, "exit", {"effective_on": DAY + timedelta(days=30),
                                                     "reason": "迁出"}, user=bureau)
-    incubation.approve(proposal, user=bureau)
+    incubation.approve(proposal, user=make_user("bureau"))  # maker-checker: another officer
     db.session.commit()
     assert run_checks(list(INVARIANTS)).ok
     db.session.execute(update(StageTransition).where(StageTransition.enterprise_id == hnte.id)

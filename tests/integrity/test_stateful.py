@@ -143,6 +143,7 @@ class Pipeline(RuleBasedStateMachine):
         for kind in ("incubator", "incubator", "maker_space"):
             self.carrier_ids.append(make_carrier(kind=kind).id)
         self.bureau_id = make_user("bureau").id
+        self.checker_id = make_user("bureau").id  # maker-checker: another officer decides
         self.commit("setup")
 
     # -- the ladder ----------------------------------------------------------------------------
@@ -295,7 +296,7 @@ class Pipeline(RuleBasedStateMachine):
                 tenancy, action, {"effective_on": effective, "reason": "状态机",
                                   "graduation_basis": "hnte" if action == "graduate" else None},
                 user=user)
-            incubation.approve(proposal, user=user)
+            incubation.approve(proposal, user=db.session.get(User, self.checker_id))
         except FieldError:
             return self.refused(f"{action} firm{i}")
         self.commit(f"{action} firm{i} tenancy {tenancy.id} on {effective}")
