@@ -18,6 +18,7 @@ from tracker.ladder.models import Application, EligibilityResult, Qualification
 from tracker.ladder.results import evaluate_enterprise
 from tracker.ladder.rules import KINDS
 from tracker.ladder.services import qualifications_by_enterprise, transition_order_problems_many
+from tracker.reminders.models import Reminder
 
 FIRMS = 600
 
@@ -45,6 +46,8 @@ def test_counts_and_spread(generated):
     assert db.session.scalar(select(func.count(Carrier.id))) >= 3
     assert db.session.scalar(select(func.count(Tenancy.id))) > 0
     assert db.session.scalar(select(func.count(Application.id))) > 0
+    # the sweep ran: the reminders ledger has the rows that are due
+    assert generated.rows["reminders"] == db.session.scalar(select(func.count(Reminder.id))) > 0
 
 
 def test_titles_follow_the_ladder_spread(generated):

@@ -5,7 +5,8 @@ fields, four fiscal years of figures, the ladder's usual proportions of titles, 
 carriers, tenancies and applications) in chunks of bounded size: COPY on PostgreSQL, multi-row
 inserts on SQLite. The rung and ladder history are derived from the titles by the same pure
 rules the services use, and the stored eligibility results come from `results.recompute`, so
-every page reads what the product itself would have stored.
+every page reads what the product itself would have stored; the reminders sweep then inserts
+what is due, as beat would.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tracker.extensions import db
 from tracker.incubation.models import DEFAULT_TERM_MONTHS, Carrier, Tenancy
 from tracker.ladder import results, validity
 from tracker.ladder.models import Application, Qualification, StageTransition
+from tracker.reminders.sweep import run_sweep
 
 #: generated firms are numbered here, away from the demo's, the tests' and the bench's serials
 GENERATED_SERIALS = 2 * 31**8
@@ -427,6 +429,9 @@ def generate(n_firms: int, seed: int = 1, *, chunk: int = CHUNK,
         if progress:
             progress(summary.firms, n_firms)
     writer.reset_sequences(_TABLES)
+    db.session.commit()
+    # the reminders that are due, inserted by the sweep itself (the ledger has its rows)
+    summary.add("reminders", sum(run_sweep(day).values()))
     db.session.commit()
     summary.add("eligibility_results", db.session.scalar(
         select(func.count()).select_from(results.EligibilityResult)))
