@@ -459,6 +459,10 @@ def table(report: dict) -> str:
 
 
 def main() -> int:
+    import signal
+
+    # a SIGTERM (timeout, Ctrl-C in make) must still stop the gunicorn we started
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     OUT.mkdir(parents=True, exist_ok=True)
     report: dict = {"backends": {}, "import": {}, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     for backend, size, url in targets():
