@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, func, select, union_all
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, defer, joinedload
 
 from tracker.accounts.scope import enterprise_scope
 from tracker.clock import today
@@ -116,8 +116,9 @@ def next_steps(firms: list[Enterprise]) -> dict[int, dict[str, Any]]:
     ):
         open_apps.setdefault(app.enterprise_id, app)
     results: dict[int, dict[str, EligibilityResult]] = {i: {} for i in ids}
+    # not the full result JSON (a kilobyte or two a row): the step needs only the summary
     for row in db.session.scalars(select(EligibilityResult).where(
-            EligibilityResult.enterprise_id.in_(ids))):
+            EligibilityResult.enterprise_id.in_(ids)).options(defer(EligibilityResult.result))):
         results[row.enterprise_id][row.kind] = row
     order = list(KINDS)
     steps = {}
