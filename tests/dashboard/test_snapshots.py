@@ -8,8 +8,9 @@ import pytest
 
 from tests.conftest import login
 from tests.factories import make_enterprise, make_user
+from tracker import snapshots
 from tracker.clock import frozen, now_utc
-from tracker.dashboard import queries, snapshots
+from tracker.dashboard import queries
 from tracker.extensions import db
 
 
@@ -62,3 +63,12 @@ def test_dashboard_shows_the_figures_and_their_age(caching, client):
     login(client, user)
     page = client.get("/").get_data(as_text=True)
     assert 'id="figures-age"' in page and "统计截至" in page
+
+
+def test_board_counts_come_with_their_age(caching, client):
+    user = make_user("bureau")
+    make_enterprise(zone="teda")
+    db.session.flush()
+    login(client, user)
+    page = client.get("/ladder/board").get_data(as_text=True)
+    assert 'id="counts-age"' in page

@@ -5,10 +5,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from tracker import snapshots
 from tracker.accounts.access import roles_required
 from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
 from tracker.clock import today
-from tracker.dashboard import cards, queries, snapshots, targets
+from tracker.dashboard import cards, queries, targets
 from tracker.dashboard.forms import TargetForm
 from tracker.enterprises.zones import ZONES
 from tracker.extensions import db

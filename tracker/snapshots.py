@@ -1,4 +1,4 @@
-"""Dashboard figures kept for a few minutes per scope, shown with their age.
+"""Full-register figures (dashboard, board counts) kept minutes per scope, shown with age.
 
 The dashboard's full-register aggregates (firms per zone and rung, titles held, candidates per
 rung) cost as much as the register is large, and everybody lands on this page. Each worker keeps
