@@ -1,4 +1,4 @@
-"""scale indexes: trigram name search, the board's rung columns, rare near misses
+"""scale indexes: trigram name search, active firms by name, the board's rung columns, near misses
 
 Revision ID: 7c1e5a9d2b40
 Revises: 4a9620a83196
@@ -23,6 +23,9 @@ def upgrade():
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     op.create_index("ix_enterprises_name_trgm", "enterprises", ["name"],
                     postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"})
+    op.create_index("ix_enterprises_active_name", "enterprises", ["name", "id"],
+                    postgresql_where=sa.text("status = 'active'"),
+                    sqlite_where=sa.text("status = 'active'"))
     op.create_index("ix_enterprises_active_rung_name", "enterprises",
                     ["current_rung", "name", "id"],
                     postgresql_where=sa.text("status = 'active'"),
@@ -36,5 +39,6 @@ def upgrade():
 def downgrade():
     op.drop_index("ix_eligibility_results_near_miss", table_name="eligibility_results")
     op.drop_index("ix_enterprises_active_rung_name", table_name="enterprises")
+    op.drop_index("ix_enterprises_active_name", table_name="enterprises")
     op.drop_index("ix_enterprises_name_trgm", table_name="enterprises")
     # the pg_trgm extension stays: other objects may use it
