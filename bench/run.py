@@ -143,6 +143,11 @@ def prepare(backend: str, size: int, url: str) -> float | None:
         # the steady state autovacuum reaches on its own: statistics and a current visibility map
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
+    else:
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute("ANALYZE")
     return loaded
 
 

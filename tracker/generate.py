@@ -433,6 +433,10 @@ def generate(n_firms: int, seed: int = 1, *, chunk: int = CHUNK,
     # the reminders that are due, inserted by the sweep itself (the ledger has its rows)
     summary.add("reminders", sum(run_sweep(day).values()))
     db.session.commit()
+    # planner statistics for the new rows (SQLite has no autovacuum to gather them: without
+    # them it sorts every active firm for the list's first page instead of walking the name index)
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
     summary.add("eligibility_results", db.session.scalar(
         select(func.count()).select_from(results.EligibilityResult)))
     summary.seconds = {"facts": round(facts_s, 1), "results": round(results_s, 1)}
