@@ -1,22 +1,518 @@
-"""`make bench`: run every bench script in turn (features add theirs to BENCHES)."""
+"""`make bench`: every page and job of issue 12 at each size, side by side in one run.
+
+For each size a database is generated once (`flask demo generate`) and kept for the next run.
+Pages are served by gunicorn (2 workers) and measured over HTTP: single-request p50, the
+largest÷smallest size ratio, the page÷its own SQL replayed on the raw driver, and req/s÷a
+trivial route of the same app on the same gunicorn. Jobs run in a child process each: wall
+time and peak RSS. The import is compared with a plain openpyxl read-only parse of its file.
+Prints one table and writes bench/out/bench.json. A benchmark, not a timed test.
+
+Environment:
+  BENCH_SIZES         PostgreSQL sizes (default "10000 500000" when PostgreSQL is reachable)
+  BENCH_SQLITE_SIZES  SQLite sizes (default "100000"; "" to skip)
+  BENCH_PG_ADMIN      admin URL (default postgresql://postgres@127.0.0.1:5432/postgres)
+  BENCH_DB_PREFIX     PostgreSQL database name prefix (default "bench_")
+  BENCH_JOBS          jobs to run (default "sweep recompute import"; "" for pages only)
+  BENCH_IMPORT_ROWS   rows in the import file (default 50000)
+  BENCH_REPEAT        sequential requests per page (default 15)
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
 import subprocess
 import sys
+import threading
+import time
+import urllib.parse
+from http.client import HTTPConnection
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-BENCHES = [["list_page.py"], ["import_50k.py"]]
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+sys.path.insert(0, str(ROOT))
+
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench_")
+REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
+JOBS = os.environ.get("BENCH_JOBS", "sweep recompute import").split()
+IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "50000"))
+BENCH_EMAIL, BENCH_PASSWORD = "bench@bench.example", "bench-password-2026"
+#: a two-word stem the generator puts in about one name in 450
+SEARCH_TERM = "星辰芯片"
+
+#: (label, path); {detail} is replaced by a generated firm's id
+PAGES = [
+    ("dashboard", "/"),
+    ("ladder board", "/ladder/board"),
+    ("name search", "/enterprises/?q=" + urllib.parse.quote(SEARCH_TERM)),
+    ("near misses", "/ladder/board?view=near"),
+    ("list first page", "/enterprises/"),
+    ("API list", "/api/v1/enterprises"),
+    ("detail page", "/enterprises/{detail}"),
+    ("carriers", "/incubation/carriers"),
+    ("ledger", "/reminders/"),
+]
+TRIVIAL = "/_bench/ping"
+
+
+# --------------------------------------------------------------------------------------------
+# Databases
+# --------------------------------------------------------------------------------------------
+
+
+def postgres_reachable() -> bool:
+    parts = urllib.parse.urlsplit(PG_ADMIN)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def targets() -> list[tuple[str, int, str]]:
+    """(backend, size, database URL) for every size asked for."""
+    found = []
+    pg_default = "10000 500000" if postgres_reachable() else ""
+    for size in os.environ.get("BENCH_SIZES", pg_default).split():
+        name = f"{PREFIX}{int(size) // 1000}k"
+        found.append(("postgresql", int(size), PG_ADMIN.rsplit("/", 1)[0] + "/" + name))
+    for size in os.environ.get("BENCH_SQLITE_SIZES", "100000").split():
+        found.append(("sqlite", int(size), f"sqlite:///{OUT / f'sqlite-{int(size) // 1000}k.db'}"))
+    return found
+
+
+def _env(url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
+    env.update(DATABASE_URL=url, PYTHONPATH=str(ROOT), FLASK_APP="tracker",
+               INSTANCE_DIR=str(OUT / "instance"),
+               SECRET_KEY="bench-only-secret")  # noqa: S106 (a throwaway bench database)
+    return env
+
+
+def _firms_in(url: str) -> int | None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM enterprises")).scalar()
+    except Exception:
+        return None
+    finally:
+        engine.dispose()
+
+
+def prepare(backend: str, size: int, url: str) -> float | None:
+    """Generate the database unless it already holds `size` firms; the load time, if loaded.
+
+    A kept database is still upgraded to the latest migration (new indexes) before measuring.
+    """
+    flask = str(Path(sys.executable).with_name("flask"))
+    env = _env(url)
+    loaded = None
+    if _firms_in(url) != size:
+        if backend == "postgresql":
+            import psycopg
+
+            name = url.rsplit("/", 1)[1]
+            if not re.fullmatch(r"\w+", name):
+                raise SystemExit(f"odd database name {name!r}")
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                conn.execute(f'CREATE DATABASE "{name}"')
+        else:
+            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        subprocess.run([flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(f"   generating {size:,} firms on {backend} …", flush=True)
+        started = time.perf_counter()
+        subprocess.run([flask, "demo", "generate", "--firms", str(size)], cwd=ROOT, env=env,
+                       check=True)
+        loaded = time.perf_counter() - started
+    subprocess.run([flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if backend == "postgresql":
+        import psycopg
+
+        # the steady state autovacuum reaches on its own: statistics and a current visibility map
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+    else:
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute("ANALYZE")
+    return loaded
+
+
+# --------------------------------------------------------------------------------------------
+# In-process work: the bench user, the detail id, each page's SQL replayed raw
+# --------------------------------------------------------------------------------------------
+
+
+def bench_app(url: str):
+    from config import Config
+    from tracker import create_app
+
+    class BenchConfig(Config):
+        SQLALCHEMY_DATABASE_URI = url
+        WTF_CSRF_ENABLED = False
+        FAST_PASSWORD_HASHES = True
+
+    return create_app(BenchConfig)
+
+
+def setup_user(url: str) -> int:
+    """The bench user (bureau: sees every firm) and a detail page worth looking at."""
+    from sqlalchemy import select
+
+    from tracker.accounts import services as accounts
+    from tracker.accounts.models import User
+    from tracker.enterprises.models import Enterprise
+    from tracker.extensions import db
+
+    app = bench_app(url)
+    with app.app_context():
+        if not db.session.scalar(select(User.id).where(User.email == BENCH_EMAIL)):
+            accounts.create_user(BENCH_EMAIL, BENCH_PASSWORD, "bureau", name="基准测试")
+            db.session.commit()
+        detail = db.session.scalar(select(Enterprise.id).where(
+            Enterprise.current_rung == "hnte").order_by(Enterprise.id).limit(1))
+        db.session.remove()
+        db.engine.dispose()
+    return detail or 1
+
+
+def raw_sql_ms(url: str, paths: dict[str, str]) -> dict[str, float]:
+    """Each page's own SELECTs, captured in-process, replayed on the raw driver: p50 ms."""
+    from sqlalchemy import event
+
+    from tracker import snapshots
+    from tracker.extensions import db
+
+    app = bench_app(url)
+    snapshots.clear()  # figures kept from the previous size's database must not answer here
+    found: dict[str, float] = {}
+    with app.app_context():
+        client = app.test_client()
+        client.post("/login", data={"email": BENCH_EMAIL, "password": BENCH_PASSWORD})
+        engine = db.engine
+        for label, path in paths.items():
+            client.get(path)  # warm, as the measured requests are: kept figures are not re-read
+            captured: list[tuple[str, object]] = []
+
+            def grab(_conn, _cursor, statement, parameters, _context, _many, into=captured):
+                if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+                    into.append((statement, parameters))
+
+            event.listen(engine, "before_cursor_execute", grab)
+            try:
+                client.get(path)
+            finally:
+                event.remove(engine, "before_cursor_execute", grab)
+            raw = engine.raw_connection()
+            try:
+                samples = []
+                for _ in range(5):
+                    cursor = raw.cursor()
+                    started = time.perf_counter()
+                    for statement, parameters in captured:
+                        cursor.execute(statement, parameters)
+                        cursor.fetchall()
+                    samples.append(time.perf_counter() - started)
+                    cursor.close()
+                raw.rollback()
+            finally:
+                raw.close()
+            found[label] = statistics.median(samples) * 1000
+        db.session.remove()
+        engine.dispose()
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Pages over HTTP under gunicorn
+# --------------------------------------------------------------------------------------------
+
+
+class Gunicorn:
+    def __init__(self, url: str) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url, self.proc = url, None
+
+    def __enter__(self) -> Gunicorn:
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        self.proc = subprocess.Popen(
+            [gunicorn, "-w", "2", "-b", f"127.0.0.1:{self.port}", "--timeout", "300",
+             "bench.wsgi:app"], cwd=ROOT, env=_env(self.url),
+            stdout=subprocess.DEVNULL, stderr=(OUT / "gunicorn.log").open("ab"))
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                status, _ = self.get(TRIVIAL, {})
+                if status == 200:
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit("gunicorn did not start (see bench/out/gunicorn.log)")
+
+    def __exit__(self, *_exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+    def get(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        conn = HTTPConnection("127.0.0.1", self.port, timeout=300)
+        try:
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def login(self) -> dict[str, str]:
+        conn = HTTPConnection("127.0.0.1", self.port, timeout=60)
+        body = urllib.parse.urlencode({"email": BENCH_EMAIL, "password": BENCH_PASSWORD})
+        conn.request("POST", "/login", body=body,
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = conn.getresponse()
+        response.read()
+        cookies = [h.split(";", 1)[0] for k, h in response.getheaders()
+                   if k.lower() == "set-cookie"]
+        conn.close()
+        if response.status != 302 or not cookies:
+            raise SystemExit(f"bench login failed ({response.status})")
+        return {"Cookie": "; ".join(cookies)}
+
+
+def p50_ms(server: Gunicorn, path: str, headers: dict[str, str]) -> float:
+    for _ in range(2):  # warm the worker and the database's cache
+        status, _ = server.get(path, headers)
+        if status != 200:
+            raise SystemExit(f"{path} answered {status}")
+    samples = []
+    for _ in range(REPEAT):
+        started = time.perf_counter()
+        server.get(path, headers)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
+
+
+def req_per_s(server: Gunicorn, path: str, headers: dict[str, str], seconds: float = 3.0,
+              clients: int = 4) -> float:
+    done = [0] * clients
+    stop = time.perf_counter() + seconds
+
+    def hammer(i: int) -> None:
+        while time.perf_counter() < stop:
+            server.get(path, headers)
+            done[i] += 1
+
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done) / (time.perf_counter() - started)
+
+
+def measure_pages(url: str) -> dict[str, dict[str, float]]:
+    detail = setup_user(url)
+    paths = {label: path.format(detail=detail) for label, path in PAGES}
+    raw = raw_sql_ms(url, paths)
+    pages: dict[str, dict[str, float]] = {}
+    with Gunicorn(url) as server:
+        headers = server.login()
+        trivial = req_per_s(server, TRIVIAL, {})
+        trivial_ms = p50_ms(server, TRIVIAL, {})
+        for label, path in paths.items():
+            ms = p50_ms(server, path, headers)
+            rps = req_per_s(server, path, headers)
+            pages[label] = {"p50_ms": round(ms, 1), "raw_sql_ms": round(raw[label], 1),
+                            "page_over_sql": round(ms / max(raw[label], 0.05), 2),
+                            "req_s": round(rps, 1), "req_s_over_trivial": round(rps / trivial, 3)}
+            print(f"   {label:16s} {ms:8.1f} ms  sql {raw[label]:7.1f} ms  {rps:7.1f} req/s",
+                  flush=True)
+        pages["trivial route"] = {"req_s": round(trivial, 1), "p50_ms": round(trivial_ms, 1)}
+    return pages
+
+
+# --------------------------------------------------------------------------------------------
+# Jobs, each in a child process: wall time and peak RSS
+# --------------------------------------------------------------------------------------------
+
+
+def run_job(name: str, url: str, *extra: str) -> dict[str, float]:
+    """Run `python bench/run.py --job NAME` as a child; its answer plus peak RSS in MB."""
+    proc = subprocess.Popen([sys.executable, __file__, "--job", name, "--url", url, *extra],
+                            cwd=ROOT, env=_env(url), stdout=subprocess.PIPE)
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"job {name} failed ({proc.returncode})")
+    found = json.loads(output.decode().strip().splitlines()[-1])
+    found["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # Linux: KiB
+    return found
+
+
+def job_main(name: str, url: str, extra: list[str]) -> None:
+    """Child side of run_job: do the job, print one JSON line."""
+    from tracker.clock import today
+    from tracker.extensions import db
+
+    app = bench_app(url)
+    with app.app_context():
+        started = time.perf_counter()
+        answer: dict[str, float] = {}
+        if name == "sweep":
+            from sqlalchemy import func, select
+
+            from tracker.reminders.models import Reminder
+            from tracker.reminders.sweep import run_sweep
+
+            inserted = run_sweep(today())
+            answer["inserted"] = sum(inserted.values())
+            answer["reminders"] = db.session.scalar(select(func.count(Reminder.id)))
+            db.session.rollback()  # leave the database as generated for the next run
+        elif name == "recompute":
+            from tracker.ladder.tasks import recompute_all
+
+            answer["firms"] = recompute_all()
+        elif name == "import":
+            from tracker.imports import services
+
+            db.create_all()
+            with open(extra[0], "rb") as stream:
+                stored = services.store_upload(stream, Path(extra[0]).name)
+            job = services.create_job("enterprises", stored, Path(extra[0]).name, user_id=None)
+            db.session.commit()
+            started = time.perf_counter()
+            job = services.run_job(job.id, dry_run=False)
+            db.session.commit()
+            answer["rows"] = job.counts()["rows"]
+        answer["seconds"] = round(time.perf_counter() - started, 2)
+        db.session.remove()
+    print(json.dumps(answer))
+
+
+def import_bench(backend: str) -> dict[str, float]:
+    """Import IMPORT_ROWS rows into an empty database; compare with openpyxl's own parse."""
+    from openpyxl import load_workbook
+
+    from bench.import_50k import generate
+
+    source = OUT / f"import-{IMPORT_ROWS}.xlsx"
+    if not source.exists():
+        generate(source, IMPORT_ROWS)
+    started = time.perf_counter()
+    workbook = load_workbook(source, read_only=True)
+    parsed = sum(1 for _ in workbook.worksheets[0].iter_rows(values_only=True))
+    workbook.close()
+    parse_s = time.perf_counter() - started
+    if backend == "postgresql":
+        import psycopg
+
+        name = f"{PREFIX}import"
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    else:
+        db_file = OUT / "import.db"
+        db_file.unlink(missing_ok=True)
+        url = f"sqlite:///{db_file}"
+    found = run_job("import", url, str(source))
+    parse_rate = (parsed - 1) / parse_s
+    rate = found["rows"] / found["seconds"]
+    return {"rows": found["rows"], "seconds": found["seconds"], "rows_s": round(rate, 1),
+            "openpyxl_parse_rows_s": round(parse_rate, 1),
+            "over_parse": round(rate / parse_rate, 3), "peak_rss_mb": found["peak_rss_mb"]}
+
+
+# --------------------------------------------------------------------------------------------
+# The run and its table
+# --------------------------------------------------------------------------------------------
+
+
+def table(report: dict) -> str:
+    lines = []
+    for backend, runs in report["backends"].items():
+        sizes = sorted(runs, key=int)
+        small, large = sizes[0], sizes[-1]
+        head = " ".join(f"{int(s) // 1000:>6}k ms" for s in sizes)
+        lines.append(f"\n{backend}: pages (single-request p50; ratios at {int(large) // 1000}k)")
+        lines.append(f"  {'page':16s} {head}  {'big/small':>9s}  {'page/SQL':>8s}  "
+                     f"{'req/s÷trivial':>13s}")
+        for label, _ in PAGES:
+            cells = " ".join(f"{runs[s]['pages'][label]['p50_ms']:9.1f}" for s in sizes)
+            growth = (runs[large]["pages"][label]["p50_ms"]
+                      / runs[small]["pages"][label]["p50_ms"])
+            at = runs[large]["pages"][label]
+            lines.append(f"  {label:16s} {cells}  {growth:9.2f}  {at['page_over_sql']:8.2f}  "
+                         f"{at['req_s_over_trivial']:13.3f}")
+        trivial = " ".join(f"{runs[s]['pages']['trivial route']['p50_ms']:9.1f}" for s in sizes)
+        rps = " ".join(f"{runs[s]['pages']['trivial route']['req_s']:.0f}" for s in sizes)
+        lines.append(f"  {'trivial route':16s} {trivial}  (req/s {rps})")
+        for job in ("sweep", "recompute"):
+            if all(job in runs[s]["jobs"] for s in sizes):
+                cells = "  ".join(f"{int(s) // 1000}k {runs[s]['jobs'][job]['seconds']:.1f}s "
+                                  f"{runs[s]['jobs'][job]['peak_rss_mb']:.0f}MB" for s in sizes)
+                lines.append(f"  job {job:12s} {cells}")
+        for s in sizes:
+            if runs[s].get("load_seconds"):
+                lines.append(f"  generated {int(s):,} firms in {runs[s]['load_seconds']:.0f}s")
+    for backend, found in report.get("import", {}).items():
+        lines.append(f"\nimport ({backend}): {found['rows']:,} rows in {found['seconds']:.1f}s = "
+                     f"{found['rows_s']:.0f} rows/s; openpyxl read-only parse "
+                     f"{found['openpyxl_parse_rows_s']:.0f} rows/s; ratio "
+                     f"{found['over_parse']:.3f}; peak RSS {found['peak_rss_mb']:.0f}MB")
+    return "\n".join(lines)
 
 
 def main() -> int:
-    failed = 0
-    for bench in BENCHES:
-        print(f"== {' '.join(bench)}", flush=True)
-        failed += subprocess.call([sys.executable, str(HERE / bench[0]), *bench[1:]]) != 0
-    return 1 if failed else 0
+    import signal
+
+    # a SIGTERM (timeout, Ctrl-C in make) must still stop the gunicorn we started
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    OUT.mkdir(parents=True, exist_ok=True)
+    report: dict = {"backends": {}, "import": {}, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    for backend, size, url in targets():
+        print(f"== {backend} {size:,} firms", flush=True)
+        run: dict = {"load_seconds": prepare(backend, size, url)}
+        run["pages"] = measure_pages(url)
+        run["jobs"] = {}
+        for job in ("sweep", "recompute"):
+            if job in JOBS:
+                run["jobs"][job] = run_job(job, url)
+                print(f"   job {job}: {run['jobs'][job]}", flush=True)
+        report["backends"].setdefault(backend, {})[str(size)] = run
+        (OUT / "bench.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    if "import" in JOBS:
+        for backend in report["backends"]:
+            report["import"][backend] = import_bench(backend)
+    text = table(report)
+    report["table"] = text
+    (OUT / "bench.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    print(text)
+    return 0
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--job")
+    parser.add_argument("--url")
+    parser.add_argument("extra", nargs="*")
+    args = parser.parse_args()
+    if args.job:
+        job_main(args.job, args.url, args.extra)
+        sys.exit(0)
     sys.exit(main())

@@ -134,3 +134,31 @@ def load(if_empty: bool, n: int) -> None:
     count = db.session.scalar(select(func.count(Enterprise.id)))
     click.echo(f"demo loaded: {len(DEMO_USERS)} users, {count} enterprises; "
                f"password for every demo user: {DEMO_PASSWORD}")
+
+
+@demo_cli.command("generate")
+@click.option("--firms", "n", type=click.IntRange(min=1), required=True,
+              help="how many enterprises to generate")
+@click.option("--seed", default=1, show_default=True, help="same seed, same data")
+@click.option("--chunk", default=2000, show_default=True, help="firms written per round")
+def generate_command(n: int, seed: int, chunk: int) -> None:
+    """Fill an empty migrated database with N realistic synthetic firms (benchmarks)."""
+    import time
+
+    from tracker.generate import GenerateError, generate
+
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done % (chunk * 10) == 0:
+            click.echo(f"  {done:,}/{total:,} firms, {time.perf_counter() - started:.0f}s",
+                       err=True)
+
+    try:
+        summary = generate(n, seed, chunk=chunk, progress=progress)
+    except GenerateError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = ", ".join(f"{table} {count:,}" for table, count in sorted(summary.rows.items()))
+    click.echo(f"generated {summary.firms:,} firms in {time.perf_counter() - started:.1f}s "
+               f"(facts {summary.seconds['facts']}s, results {summary.seconds['results']}s): "
+               f"{rows}")

@@ -42,8 +42,11 @@ def enterprises():
     filters = queries.EnterpriseFilters.from_args(request.args)
     size = requested_size()
     page = queries.page(current_user, filters, size=size, after=request.args.get("after"))
+    total = queries.capped_count(current_user, filters)
     return jsonify({
-        "count": queries.count(current_user, filters),
+        # beyond COUNT_CAP matches the count stops: "count" is then a lower bound
+        "count": total.n,
+        "count_is_lower_bound": total.capped,
         "items": [enterprise_summary(e) for e in page.items],
         "next": page.next_cursor,
     })

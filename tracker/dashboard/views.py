@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from tracker import snapshots
 from tracker.accounts.access import roles_required
 from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
 from tracker.clock import today
@@ -20,22 +21,35 @@ bp = Blueprint("dashboard", __name__)
 @bp.get("/")
 @login_required
 def index():
-    by_zone = queries.enterprises_by_zone(current_user)
+    user = current_user._get_current_object()
+    # the full-register aggregates, a few minutes old at most (their age is shown)
+    by_zone, computed_at = snapshots.cached(
+        "by_zone", user, lambda: queries.enterprises_by_zone(user))
+    by_rung, _at = snapshots.cached("by_rung", user, lambda: queries.enterprises_by_rung(user))
     year = request.args.get("year", 2025, type=int)
     plan = []
     # Area-wide targets mean nothing against one zone's or one carrier's figures.
     if current_user.role in GLOBAL_READ_ROLES:
-        current = queries.current_values(current_user, today())
+        current, _at = snapshots.cached(
+            "current_values", user, lambda: queries.current_values(user, today()))
         plan = [
             (line, current.get(line.metric, 0),
              targets.progress(current.get(line.metric, 0), line.target))
             for line in targets.targets_for(year)
         ]
+    shown = []
+    for card in cards.cards():
+        if cards.is_cacheable(card.name):
+            context, at = snapshots.cached(f"card:{card.name}", user,
+                                           lambda card=card: card.context(user))
+            computed_at = min(computed_at, at)
+        else:
+            context = card.context(user)
+        shown.append((card, context))
     return render_template(
         "dashboard/index.html", by_zone=by_zone, zones=ZONES, total=sum(by_zone.values()),
-        by_rung=queries.enterprises_by_rung(current_user),
-        tasks=queries.open_tasks(current_user), plan=plan, plan_year=year,
-        cards=[(card, card.context(current_user)) for card in cards.cards()],
+        by_rung=by_rung, tasks=queries.open_tasks(current_user), plan=plan, plan_year=year,
+        cards=shown, computed_at=computed_at,
     )
 
 

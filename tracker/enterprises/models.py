@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    DDL,
+    JSON,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.clock import now_utc
@@ -25,6 +36,18 @@ class Enterprise(db.Model):
     __table_args__ = (
         Index("ix_enterprises_zone_name", "zone", "name"),
         Index("ix_enterprises_name_id", "name", "id"),
+        # Name search (ILIKE '%…%') on PostgreSQL: trigrams, which pg_trgm builds for Chinese
+        # characters too under a UTF-8 database. SQLite has no such index; there it is a plain
+        # one (kept so one model and one migration serve both).
+        Index("ix_enterprises_name_trgm", "name", postgresql_using="gin",
+              postgresql_ops={"name": "gin_trgm_ops"}),
+        # The list's first page (active firms by name): without it SQLite sorts every active
+        # firm, as the status index is the only one matching its WHERE.
+        Index("ix_enterprises_active_name", "name", "id",
+              postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
+        # The board's columns: the first cards of each rung by name, read straight off this.
+        Index("ix_enterprises_active_rung_name", "current_rung", "name", "id",
+              postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -200,3 +223,9 @@ class Activity(db.Model):
     enterprise = relationship("Enterprise", back_populates="activities")
     owner = relationship("User", foreign_keys=[owner_id])
     created_by = relationship("User", foreign_keys=[created_by_id])
+
+
+# The trigram operator class must exist before the table's indexes are created (create_all in
+# tests and fresh installs; the migration creates it too).
+event.listen(Enterprise.__table__, "before_create",
+             DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from tracker.accounts.scope import enterprise_scope
@@ -60,7 +61,8 @@ def _escape_like(text: str) -> str:
 def filtered_query(user: Any, filters: EnterpriseFilters):
     query = select(Enterprise).where(enterprise_scope(user))
     if filters.q:
-        query = query.where(Enterprise.name.ilike(f"%{_escape_like(filters.q)}%", escape="\\"))
+        query = query.where(or_(*(Enterprise.name.ilike(f"%{_escape_like(term)}%", escape="\\")
+                                  for term in search_terms(filters.q))))
     if filters.uscc:
         query = query.where(Enterprise.uscc.like(f"{_escape_like(filters.uscc)}%", escape="\\"))
     if filters.zone:
@@ -78,9 +80,41 @@ def filtered_query(user: Any, filters: EnterpriseFilters):
     return query
 
 
+def search_terms(q: str) -> list[str]:
+    """The name as typed and, when it differs, its NFKC form (ＡＢＣ１２３ → ABC123).
+
+    Stored names keep their full-width brackets （天津）, so the typed form is always searched
+    too: folding adds matches, it never loses one.
+    """
+    folded = unicodedata.normalize("NFKC", q).strip()
+    return [q] if folded in ("", q) else [q, folded]
+
+
 def count(user: Any, filters: EnterpriseFilters) -> int:
     inner = filtered_query(user, filters).with_only_columns(Enterprise.id).subquery()
     return db.session.scalar(select(func.count()).select_from(inner))
+
+
+#: totals above this are shown as "10,000+": counting every matching row of a national
+#: registry costs as much as reading it, and nobody pages that far
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class Total:
+    """How many firms match; `capped` means at least `n` (more were not counted)."""
+
+    n: int
+    capped: bool = False
+
+
+def capped_count(user: Any, filters: EnterpriseFilters, cap: int | None = None) -> Total:
+    """count(), but stops after cap + 1 rows: exact up to the cap, "cap+" beyond it."""
+    cap = COUNT_CAP if cap is None else cap
+    inner = (filtered_query(user, filters).with_only_columns(Enterprise.id)
+             .limit(cap + 1).subquery())
+    n = db.session.scalar(select(func.count()).select_from(inner))
+    return Total(cap, True) if n > cap else Total(n)
 
 
 def page(user: Any, filters: EnterpriseFilters, *, size: int, after: str | None = None,

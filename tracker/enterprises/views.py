@@ -45,7 +45,7 @@ def index():
     size = requested_size()
     page = queries.page(current_user, filters, size=size, after=request.args.get("after"),
                         before=request.args.get("before"))
-    total = queries.count(current_user, filters)
+    total = queries.capped_count(current_user, filters)
     return render_template(
         "enterprises/index.html", page=page, total=total, filters=filters, size=size,
         zones=ZONES, fields=TECH_FIELDS, sorts=queries.SORT_LABELS,

@@ -17,7 +17,7 @@ def init_app(app):
     app.register_blueprint(api_bp)
     app.cli.add_command(incubation_cli)
     panels.register("incubation_chain", 30, "incubation/_panel.html", chain_context)
-    cards.register("incubation", 30, "incubation/_card.html", card_context)
+    cards.register("incubation", 30, "incubation/_card.html", card_context, cacheable=True)
     labels.AUDIT_LABELS.update({"tenancy_proposal": "状态变更申请",
                                 "tenant_report": "在孵企业报送",
                                 "reporting_cycle": "报送周期"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.clock import now_utc
@@ -146,6 +146,11 @@ class EligibilityResult(db.Model):
     __table_args__ = (
         UniqueConstraint("enterprise_id", "kind"),
         Index("ix_eligibility_results_kind_verdict", "kind", "verdict"),
+        # Near misses are rare (a few per hundred firms): the board walks firms by name and
+        # probes this small index instead of every firm's results.
+        Index("ix_eligibility_results_near_miss", "enterprise_id", "kind",
+              postgresql_where=text("near_miss_code IS NOT NULL"),
+              sqlite_where=text("near_miss_code IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from tracker import snapshots
 from tracker.accounts.access import editor_required, roles_required, safe_next
 from tracker.accounts.roles import Role
 from tracker.accounts.scope import get_enterprise_or_404
@@ -71,7 +72,11 @@ def board():
     size = requested_size()
     context: dict[str, Any] = {}
     if view == "rungs":
-        context["counts"] = queries.rung_counts(current_user, filters)
+        user = current_user._get_current_object()
+        # firms per rung over the whole register: a few minutes old at most, the age shown
+        context["counts"], context["counted_at"] = snapshots.cached(
+            f"board_counts:{filters.zone}:{filters.tech_field}:{filters.officer_id}", user,
+            lambda: queries.rung_counts(user, filters))
         context["columns"] = queries.rung_cards(current_user, filters)
         firms = [f for column in context["columns"].values() for f in column]
         context["steps"] = queries.next_steps(firms)

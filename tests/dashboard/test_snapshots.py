@@ -1,0 +1,74 @@
+"""Dashboard figures cached per scope: the same numbers as fresh queries, with their age."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import login
+from tests.factories import make_enterprise, make_user
+from tracker import snapshots
+from tracker.clock import frozen, now_utc
+from tracker.dashboard import queries
+from tracker.extensions import db
+
+
+@pytest.fixture
+def caching(app, monkeypatch):
+    """The dashboard cache switched on for one test, empty before and after."""
+    monkeypatch.setitem(app.config, "DASHBOARD_CACHE_SECONDS", 300)
+    snapshots.clear()
+    yield
+    snapshots.clear()
+
+
+def test_cached_figures_equal_fresh_ones_then_age_out(caching):
+    user = make_user("bureau")
+    make_enterprise(zone="teda")
+    db.session.flush()
+    start = now_utc()
+    with frozen(start):
+        first, at = snapshots.cached("by_zone", user, lambda: queries.enterprises_by_zone(user))
+    assert first == queries.enterprises_by_zone(user) == {"teda": 1}
+    make_enterprise(zone="teda")
+    db.session.flush()
+    with frozen(start + timedelta(seconds=299)):
+        again, again_at = snapshots.cached("by_zone", user,
+                                           lambda: queries.enterprises_by_zone(user))
+    assert (again, again_at) == (first, at)  # within the age limit: the kept answer
+    with frozen(start + timedelta(seconds=301)):
+        fresh, fresh_at = snapshots.cached("by_zone", user,
+                                           lambda: queries.enterprises_by_zone(user))
+    assert fresh == queries.enterprises_by_zone(user) == {"teda": 2}
+    assert fresh_at > at
+
+
+def test_scopes_do_not_share_figures(caching):
+    bureau, teda = make_user("bureau"), make_user("zone", zone="teda")
+    make_enterprise(zone="teda")
+    make_enterprise(zone="hitech")
+    db.session.flush()
+    mine = snapshots.cached("by_zone", teda, lambda: queries.enterprises_by_zone(teda))[0]
+    everyone = snapshots.cached("by_zone", bureau,
+                                lambda: queries.enterprises_by_zone(bureau))[0]
+    assert mine == {"teda": 1}
+    assert everyone == {"teda": 1, "hitech": 1}
+
+
+def test_dashboard_shows_the_figures_and_their_age(caching, client):
+    user = make_user("bureau")
+    make_enterprise(zone="teda")
+    db.session.flush()
+    login(client, user)
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="figures-age"' in page and "统计截至" in page
+
+
+def test_board_counts_come_with_their_age(caching, client):
+    user = make_user("bureau")
+    make_enterprise(zone="teda")
+    db.session.flush()
+    login(client, user)
+    page = client.get("/ladder/board").get_data(as_text=True)
+    assert 'id="counts-age"' in page

@@ -1,0 +1,120 @@
+"""Issue 12's fast queries give exactly what the straightforward ones give, on fixtures."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import make_enterprise, make_user
+from tracker.enterprises import queries as enterprise_queries
+from tracker.enterprises.models import Enterprise
+from tracker.extensions import db
+from tracker.ladder import queries as board
+from tracker.ladder.rules import KINDS
+
+RUNGS = [None, "tech_sme", "hnte", "chuying"]
+
+
+@pytest.fixture
+def spread():
+    """31 firms over four rungs and two zones, some archived, names out of id order."""
+    firms = []
+    for i in range(31):
+        firm = make_enterprise(name=f"天津{(i * 7) % 31:02d}号科技有限公司",
+                               zone="hitech" if i % 3 else "teda")
+        firm.current_rung = RUNGS[i % 4]
+        firm.status = "archived" if i % 5 == 4 else "active"
+        firms.append(firm)
+    make_enterprise(name="天津ＡＢＣ（滨海）科技有限公司")
+    make_enterprise(name="天津ABC(滨海)科技有限公司")
+    db.session.flush()
+    return firms
+
+
+def _straight_columns(filters: board.BoardFilters, per_column: int):
+    """The board's columns the obvious way: sort the active firms, take the first of each."""
+    firms = sorted((f for f in db.session.scalars(select(Enterprise))
+                    if f.status == "active" and (not filters.zone or f.zone == filters.zone)),
+                   key=lambda f: (f.name, f.id))
+    columns = {None: [], **{k: [] for k in KINDS}}
+    for firm in firms:
+        if len(columns[firm.current_rung]) < per_column:
+            columns[firm.current_rung].append(firm)
+    return columns
+
+
+@pytest.mark.parametrize("zone", ["", "hitech"])
+@pytest.mark.parametrize("per_column", [1, 3, 30])
+def test_board_columns_equal_the_straightforward_ones(spread, zone, per_column):
+    user = make_user("bureau")
+    filters = board.BoardFilters(zone=zone)
+    fast = board.rung_cards(user, filters, per_column=per_column)
+    assert {k: [f.id for f in v] for k, v in fast.items()} == \
+        {k: [f.id for f in v] for k, v in _straight_columns(filters, per_column).items()}
+
+
+def test_board_columns_cost_one_query(spread):
+    from tests.conftest import count_queries
+
+    user = make_user("bureau")
+    db.session.flush()
+    with count_queries() as statements:
+        board.rung_cards(user, board.BoardFilters())
+    assert len(statements) == 1
+
+
+@pytest.mark.parametrize("cap", [5, 26, 27, 10_000])
+def test_capped_count_is_exact_up_to_the_cap(spread, cap):
+    user = make_user("bureau")
+    filters = enterprise_queries.EnterpriseFilters()
+    exact = enterprise_queries.count(user, filters)
+    assert exact == 27  # 25 active generated + the two ABC firms
+    total = enterprise_queries.capped_count(user, filters, cap=cap)
+    if exact > cap:
+        assert (total.n, total.capped) == (cap, True)
+    else:
+        assert (total.n, total.capped) == (exact, False)
+
+
+def test_list_says_plus_beyond_the_cap(spread, client, monkeypatch):
+    from tests.conftest import login
+
+    monkeypatch.setattr(enterprise_queries, "COUNT_CAP", 10)
+    user = make_user("bureau")
+    login(client, user)
+    response = client.get("/enterprises/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page
+    assert "共 10+ 家" in page, page[page.find("result-count"):][:100]
+    body = client.get("/api/v1/enterprises").get_json()
+    assert (body["count"], body["count_is_lower_bound"]) == (10, True)
+
+
+@pytest.mark.parametrize(
+    "q", ["科技", "号科", "03号", "ABC", "ＡＢＣ", "（滨海）", "(滨海)", "%", "无此"])
+def test_name_search_finds_what_ilike_finds_and_the_folded_form(spread, q):
+    import unicodedata
+
+    user = make_user("bureau")
+    filters = enterprise_queries.EnterpriseFilters(q=q)
+    found = {e.id for e in enterprise_queries.page(user, filters, size=100).items}
+    folded = unicodedata.normalize("NFKC", q)
+    expected = {e.id for e in db.session.scalars(select(Enterprise).where(
+        Enterprise.status == "active")) if q.lower() in e.name.lower()
+        or folded.lower() in e.name.lower()}
+    assert found == expected
+    assert enterprise_queries.count(user, filters) == len(expected)
+
+
+def test_full_width_query_finds_the_half_width_name(spread):
+    user = make_user("bureau")
+    names = {e.name for e in enterprise_queries.page(
+        user, enterprise_queries.EnterpriseFilters(q="ＡＢＣ(滨海)"), size=10).items}
+    assert names == {"天津ABC(滨海)科技有限公司"}
+
+
+def test_counts_agree_with_plain_count(spread):
+    user = make_user("bureau")
+    plain = db.session.scalar(select(func.count(Enterprise.id)).where(
+        Enterprise.status == "active"))
+    assert enterprise_queries.capped_count(user, enterprise_queries.EnterpriseFilters()).n == plain
