@@ -1,7 +1,7 @@
 """scale indexes: trigram name search, active firms by name, the board's rung columns, near misses
 
 Revision ID: 7c1e5a9d2b40
-Revises: 4a9620a83196
+Revises: e332e24998fc
 Create Date: 2026-12-01
 
 PostgreSQL-only DDL (the pg_trgm extension, the GIN operator class) is guarded by dialect; on
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "7c1e5a9d2b40"
-down_revision = "4a9620a83196"
+down_revision = "e332e24998fc"
 branch_labels = None
 depends_on = None
 
