@@ -42,6 +42,18 @@ def _wait_for(database, job_id: int, statuses: tuple[str, ...]) -> str | None:
     return status
 
 
+def _wait_for_recompute(database, timeout: float = 180) -> None:
+    """Until the import's eligibility recompute (handed to the worker) has cleared its marks."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sqlite3.connect(database, timeout=30) as conn:
+            stale = conn.execute("SELECT count(*) FROM enterprises "
+                                 "WHERE eligibility_stale_since IS NOT NULL").fetchone()[0]
+        if not stale:
+            return
+        time.sleep(0.5)
+
+
 @pytest.mark.slow
 @pytest.mark.redis
 def test_large_undo_runs_on_a_real_worker(tmp_path):
@@ -63,6 +75,7 @@ def test_large_undo_runs_on_a_real_worker(tmp_path):
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         assert _wait_for(database, job_id, ("done", "failed", "rejected")) == "done"
+        _wait_for_recompute(database)  # the worker's follow-up writes hold SQLite's one writer
         undo = subprocess.run([sys.executable, "-c", UNDO, str(job_id)], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=120)
         assert undo.returncode == 0, undo.stderr[-2000:]
