@@ -209,34 +209,33 @@ def job(job_id: int):
                            max_attempts=job_states.max_attempts())
 
 
+def _job_action(job_id: int, act, done: str, refused: str):
+    """Retry or cancel through the job state machine; one CSRF check, one commit, one flash."""
+    job = _job_or_404(job_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if act(job, actor_id=current_user.id):
+        db.session.commit()
+        flash(done, "success")
+    else:
+        flash(refused, "warning")
+    return redirect(url_for(".job", job_id=job_id))
+
+
 @bp.post("/<int:job_id>/retry")
 @editor_required
 def retry(job_id: int):
     """Send a failed or cancelled job to the worker again."""
-    job = _job_or_404(job_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    if job_states.retry(job, actor_id=current_user.id):
-        db.session.commit()
-        flash(_("已重新排队，稍后自动开始"), "success")
-    else:
-        flash(_("只有失败或已取消的任务可以重试"), "warning")
-    return redirect(url_for(".job", job_id=job_id))
+    return _job_action(job_id, job_states.retry, _("已重新排队，稍后自动开始"),
+                       _("只有失败或已取消的任务可以重试"))
 
 
 @bp.post("/<int:job_id>/cancel")
 @editor_required
 def cancel(job_id: int):
     """Stop a queued or running job; a run in progress writes nothing."""
-    job = _job_or_404(job_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    if job_states.cancel(job, actor_id=current_user.id):
-        db.session.commit()
-        flash(_("任务已取消，未写入任何数据"), "success")
-    else:
-        flash(_("任务已结束，无法取消"), "warning")
-    return redirect(url_for(".job", job_id=job_id))
+    return _job_action(job_id, job_states.cancel, _("任务已取消，未写入任何数据"),
+                       _("任务已结束，无法取消"))
 
 
 @bp.get("/<int:job_id>/progress.json")
