@@ -69,7 +69,8 @@ def stack(own_session, tmp_path):
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    url = _fresh_database("test_reminders_e2e")
+    # named after the test database so that concurrent runs (one database each) never collide
+    url = _fresh_database(POSTGRES_URL.rsplit("/", 1)[1] + "_reminders_e2e")
     sink = SmtpSink(FlakyHandler())
 
     class E2EConfig(config.Config):
