@@ -18,12 +18,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort
-from sqlalchemy import ColumnElement, Select, and_, false, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
 from tracker.accounts.roles import EDITOR_ROLES, GLOBAL_READ_ROLES, Role
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.incubation.models import Carrier, Tenancy
+from tracker.reminders.models import OutboxMessage, Reminder
 
 #: a tenancy that has not ended: the firm is at the carrier now
 CURRENT_TENANCY = Tenancy.status == "incubating"
@@ -183,3 +184,19 @@ def get_tenancy_or_404(user: Any, tenancy_id: int, *, for_edit: bool = False) ->
     if for_edit and not may_edit_tenancy(user, tenancy_id):
         abort(403)
     return tenancy
+
+
+def reminder_scope(user: Any) -> ColumnElement[bool]:
+    """Reminders about enterprises in the user's scope, plus the user's own digests."""
+    if user.role in GLOBAL_READ_ROLES:
+        return true()
+    own = and_(Reminder.recipient_type == "user", Reminder.recipient_id == user.id)
+    return or_(Reminder.enterprise_id.in_(select(Enterprise.id).where(enterprise_scope(user))),
+               own)
+
+
+def outbox_scope(user: Any) -> ColumnElement[bool]:
+    """Outgoing messages whose reminder the user may see."""
+    if user.role in GLOBAL_READ_ROLES:
+        return true()
+    return OutboxMessage.reminder_id.in_(select(Reminder.id).where(reminder_scope(user)))

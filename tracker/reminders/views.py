@@ -18,13 +18,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from tracker.accounts import tokens as feed_tokens
 from tracker.accounts.access import editor_required, roles_required, safe_next
-from tracker.accounts.roles import GLOBAL_READ_ROLES
-from tracker.accounts.scope import enterprise_scope, tenancy_scope
+from tracker.accounts.scope import enterprise_scope, outbox_scope, reminder_scope, tenancy_scope
 from tracker.clock import now_utc, today
 from tracker.enterprises.models import Contact, Enterprise
 from tracker.extensions import csrf, db
@@ -50,21 +49,6 @@ from tracker.reminders.models import (
 from tracker.reminders.tasks import send, send_batch
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
-
-
-def reminder_scope(user: Any) -> ColumnElement[bool]:
-    """Reminders about enterprises in the user's scope, plus the user's own digests."""
-    if user.role in GLOBAL_READ_ROLES:
-        return true()
-    own = and_(Reminder.recipient_type == "user", Reminder.recipient_id == user.id)
-    return or_(Reminder.enterprise_id.in_(select(Enterprise.id).where(enterprise_scope(user))),
-               own)
-
-
-def outbox_scope(user: Any) -> ColumnElement[bool]:
-    if user.role in GLOBAL_READ_ROLES:
-        return true()
-    return OutboxMessage.reminder_id.in_(select(Reminder.id).where(reminder_scope(user)))
 
 
 def get_reminder_or_404(reminder_id: int) -> Reminder:
