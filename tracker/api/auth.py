@@ -60,7 +60,7 @@ def authenticate() -> None:
             db.session.commit()  # last_used_at, at most once a minute
         g._login_user = user  # Flask-Login's per-request user: the token's owner
         g.api_token = row
-        check_rate(row.id)
+        check_rate(row.key[:32])
     if not current_user.is_authenticated:
         raise ApiError(401, "请先登录，或使用 API 令牌（Authorization: Bearer）",
                        headers={"WWW-Authenticate": _BEARER})
@@ -75,7 +75,7 @@ def authenticate() -> None:
 # -- rate limit: a fixed window per token -----------------------------------------------------
 
 _local_lock = threading.Lock()
-_local_counts: dict[tuple[int, int], int] = {}
+_local_counts: dict[tuple[str, int], int] = {}
 _redis_clients: dict[str, object] = {}
 
 
@@ -89,7 +89,7 @@ def _redis(url: str):
     return client
 
 
-def _count(token_id: int, slot: int, window: int) -> int:
+def _count(token_id: str, slot: int, window: int) -> int:
     url = current_app.config.get("API_RATE_REDIS_URL") or current_app.config.get("REDIS_URL")
     if url:
         key = f"tracker:api-rate:{token_id}:{slot}"
@@ -105,8 +105,12 @@ def _count(token_id: int, slot: int, window: int) -> int:
         return _local_counts[(token_id, slot)]
 
 
-def check_rate(token_id: int) -> None:
-    """At most API_RATE_LIMIT requests per token per window; 429 with Retry-After beyond."""
+def check_rate(token_id: str) -> None:
+    """At most API_RATE_LIMIT requests per token per window; 429 with Retry-After beyond.
+
+    The token is named by the start of its stored hash, never reused the way a row id
+    (rolled back, or deleted on SQLite) can be.
+    """
     limit = int(current_app.config.get("API_RATE_LIMIT", 600))
     window = max(int(current_app.config.get("API_RATE_WINDOW_SECONDS", 60)), 1)
     if limit <= 0:
