@@ -7,6 +7,8 @@ tells a client what would be refused before it sends it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -20,7 +22,6 @@ from tracker.vocabulary import KINDS
 #: the biggest amount (元) a money column holds with its two decimals
 MAX_MONEY = 10**15
 _COUNT = validate.Range(min=0, max=MAX_INT4)
-_MONEY = validate.Range(min=0, max=MAX_MONEY)
 
 
 def _str(max_len: int, **kw) -> fields.String:
@@ -37,9 +38,16 @@ def _money_out() -> fields.Decimal:
                           metadata={"description": "元（yuan）, a decimal string"})
 
 
+def _money_range(value: Any) -> None:
+    # a plain function, not validate.Range: apispec would write a Decimal bound as a string
+    if value is not None and not 0 <= value <= MAX_MONEY:
+        raise ma.ValidationError(f"须在 0 至 {MAX_MONEY} 之间")
+
+
 def _money_in() -> fields.Decimal:
-    return fields.Decimal(places=2, allow_none=True, validate=_MONEY,
-                          metadata={"description": "元（yuan）"})
+    return fields.Decimal(places=2, allow_none=True, validate=_money_range,
+                          metadata={"description": "元（yuan）", "minimum": 0,
+                                    "maximum": MAX_MONEY})
 
 
 def _int_in(**kw) -> fields.Integer:
@@ -302,14 +310,19 @@ class Tenancy(ma.Schema):
 TenancyList = page_of(Tenancy, "TenancyList")
 
 
+def _area_range(value: Any) -> None:
+    if value is not None and not 0 <= value <= 10**8:
+        raise ma.ValidationError("须在 0 至 100000000 之间")
+
+
 class TenancyPatch(ma.Schema):
     """The move-in details a carrier manager may correct; absent fields keep their value."""
 
     moved_in_on = fields.Date()
     term_ends_on = fields.Date(allow_none=True)
     term_override_reason = _str(500, allow_none=True)
-    area_m2 = fields.Decimal(places=1, allow_none=True,
-                             validate=validate.Range(min=0, max=10**8))
+    area_m2 = fields.Decimal(places=1, allow_none=True, validate=_area_range,
+                             metadata={"minimum": 0, "maximum": 10**8})
 
 
 class Proposal(ma.Schema):
