@@ -171,3 +171,16 @@ def test_lists_paginate_by_cursor(client):
     second = client.get(f"/api/v1/enterprises?size=2&after={first['next']}", headers=headers).json
     assert {i["id"] for i in first["items"]}.isdisjoint({i["id"] for i in second["items"]})
     assert client.get("/api/v1/enterprises?size=0", headers=headers).status_code == 422
+
+
+def test_ids_beyond_the_id_columns_are_404_not_a_database_error(client):
+    """Found by schemathesis on PostgreSQL: an id past int4 reached the query and failed there."""
+    headers = bearer(make_user("bureau"))
+    for url in ("/api/v1/enterprises/29784389599090", "/api/v1/applications/2147483648",
+                "/api/v1/incubation/tenancies/29784389599090"):
+        response = client.get(url, headers=headers)
+        assert response.status_code == 404, url
+        assert error_of(response)["code"] == "not_found"
+    response = client.put("/api/v1/enterprises/29784389599090/metrics/2025", headers=headers,
+                          json={})
+    assert response.status_code == 404

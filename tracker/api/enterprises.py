@@ -1,5 +1,8 @@
 """Firms and what hangs off them: contacts, yearly figures, titles, bids, stage history.
 
+Path ids are int4 columns: `<int(max=2147483647):…>` answers a bigger one with a plain 404 (and
+documents the maximum) rather than letting PostgreSQL fail on "integer out of range".
+
 Reads are scoped exactly like the pages (tracker.accounts.scope: out of scope is 404); writes go
 through the same services as the forms, under the same optimistic locks (If-Match).
 """
@@ -83,7 +86,7 @@ def enterprise_create(data: dict[str, Any]):
             "api.enterprise", enterprise_id=e.id)}))
 
 
-@bp.get("/enterprises/<int:enterprise_id>")
+@bp.get("/enterprises/<int(max=2147483647):enterprise_id>")
 @bp.response(200, schemas.EnterpriseDetail)
 def enterprise(enterprise_id: int):
     """One firm with its yearly figures and contacts; the ETag is its version."""
@@ -91,7 +94,7 @@ def enterprise(enterprise_id: int):
     return item, {"ETag": etag(item)}
 
 
-@bp.patch("/enterprises/<int:enterprise_id>")
+@bp.patch("/enterprises/<int(max=2147483647):enterprise_id>")
 @bp.arguments(schemas.EnterprisePatch)
 @bp.response(200, schemas.EnterpriseDetail)
 @bp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True,
@@ -109,13 +112,13 @@ def enterprise_update(data: dict[str, Any], enterprise_id: int):
 
 # -- contacts ----------------------------------------------------------------------------------
 
-@bp.get("/enterprises/<int:enterprise_id>/contacts")
+@bp.get("/enterprises/<int(max=2147483647):enterprise_id>/contacts")
 @bp.response(200, schemas.Contact(many=True))
 def contacts(enterprise_id: int):
     return get_enterprise_or_404(current_user, enterprise_id).contacts
 
 
-@bp.post("/enterprises/<int:enterprise_id>/contacts")
+@bp.post("/enterprises/<int(max=2147483647):enterprise_id>/contacts")
 @bp.arguments(schemas.ContactIn)
 @bp.response(201, schemas.Contact)
 def contact_create(data: dict[str, Any], enterprise_id: int):
@@ -124,7 +127,7 @@ def contact_create(data: dict[str, Any], enterprise_id: int):
                         lambda c: (schemas.Contact().dump(c), 201, {"ETag": etag(c)}))
 
 
-@bp.patch("/enterprises/<int:enterprise_id>/contacts/<int:contact_id>")
+@bp.patch("/enterprises/<int(max=2147483647):enterprise_id>/contacts/<int(max=2147483647):contact_id>")
 @bp.arguments(schemas.ContactPatch)
 @bp.response(200, schemas.Contact)
 def contact_update(data: dict[str, Any], enterprise_id: int, contact_id: int):
@@ -146,13 +149,13 @@ def contact_update(data: dict[str, Any], enterprise_id: int, contact_id: int):
 
 # -- annual figures ----------------------------------------------------------------------------
 
-@bp.get("/enterprises/<int:enterprise_id>/metrics")
+@bp.get("/enterprises/<int(max=2147483647):enterprise_id>/metrics")
 @bp.response(200, schemas.Metrics(many=True))
 def metrics(enterprise_id: int):
     return get_enterprise_or_404(current_user, enterprise_id).metrics
 
 
-@bp.put("/enterprises/<int:enterprise_id>/metrics/<int:year>")
+@bp.put("/enterprises/<int(max=2147483647):enterprise_id>/metrics/<int(max=2147483647):year>")
 @bp.arguments(schemas.MetricsIn)
 @bp.response(200, schemas.Metrics)
 def metrics_save(data: dict[str, Any], enterprise_id: int, year: int):
@@ -170,13 +173,13 @@ def metrics_save(data: dict[str, Any], enterprise_id: int, year: int):
 
 # -- qualifications ----------------------------------------------------------------------------
 
-@bp.get("/enterprises/<int:enterprise_id>/qualifications")
+@bp.get("/enterprises/<int(max=2147483647):enterprise_id>/qualifications")
 @bp.response(200, schemas.Qualification(many=True))
 def qualifications(enterprise_id: int):
     return ladder.qualifications_of(get_enterprise_or_404(current_user, enterprise_id).id)
 
 
-@bp.post("/enterprises/<int:enterprise_id>/qualifications")
+@bp.post("/enterprises/<int(max=2147483647):enterprise_id>/qualifications")
 @bp.arguments(schemas.QualificationIn)
 @bp.response(201, schemas.Qualification)
 def qualification_create(data: dict[str, Any], enterprise_id: int):
@@ -193,7 +196,7 @@ def qualification_create(data: dict[str, Any], enterprise_id: int):
 
 # -- applications ------------------------------------------------------------------------------
 
-@bp.get("/enterprises/<int:enterprise_id>/applications")
+@bp.get("/enterprises/<int(max=2147483647):enterprise_id>/applications")
 @bp.response(200, schemas.Application(many=True))
 def applications(enterprise_id: int):
     item = get_enterprise_or_404(current_user, enterprise_id)
@@ -201,7 +204,7 @@ def applications(enterprise_id: int):
                               .order_by(Application.year.desc(), Application.id)).all()
 
 
-@bp.post("/enterprises/<int:enterprise_id>/applications")
+@bp.post("/enterprises/<int(max=2147483647):enterprise_id>/applications")
 @bp.arguments(schemas.ApplicationIn)
 @bp.response(201, schemas.Application)
 def application_create(data: dict[str, Any], enterprise_id: int):
@@ -220,14 +223,14 @@ def _application_or_404(application_id: int) -> Application:
     return application
 
 
-@bp.get("/applications/<int:application_id>")
+@bp.get("/applications/<int(max=2147483647):application_id>")
 @bp.response(200, schemas.Application)
 def application(application_id: int):
     item = _application_or_404(application_id)
     return item, {"ETag": etag(item)}
 
 
-@bp.patch("/applications/<int:application_id>")
+@bp.patch("/applications/<int(max=2147483647):application_id>")
 @bp.arguments(schemas.ApplicationPatch)
 @bp.response(200, schemas.Application)
 def application_update(data: dict[str, Any], application_id: int):
@@ -244,7 +247,7 @@ def application_update(data: dict[str, Any], application_id: int):
 
 # -- stage history -----------------------------------------------------------------------------
 
-@bp.get("/enterprises/<int:enterprise_id>/stage-history")
+@bp.get("/enterprises/<int(max=2147483647):enterprise_id>/stage-history")
 @bp.response(200, schemas.StageStep(many=True))
 def stage_history(enterprise_id: int):
     """Every dated move on the ladder and incubation chains, oldest first."""

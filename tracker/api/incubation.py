@@ -2,7 +2,7 @@
 
 What a carrier's own system needs: list its current tenants, correct a move-in, submit the
 periodic figures and propose a graduation — scoped and checked as on the pages, through the
-same services.
+same services. Path ids are bounded to int4 like in tracker/api/enterprises.py.
 """
 
 from __future__ import annotations
@@ -52,13 +52,13 @@ def carriers(**args: Any):
     return {"items": page.items, "next": page.next_cursor}
 
 
-@api_bp.get("/carriers/<int:carrier_id>")
+@api_bp.get("/carriers/<int(max=2147483647):carrier_id>")
 @api_bp.response(200, schemas.Carrier)
 def carrier(carrier_id: int):
     return get_carrier_or_404(current_user, carrier_id)
 
 
-@api_bp.get("/carriers/<int:carrier_id>/tenancies")
+@api_bp.get("/carriers/<int(max=2147483647):carrier_id>/tenancies")
 @api_bp.arguments(schemas.PageArgs, location="query", as_kwargs=True)
 @api_bp.response(200, schemas.TenancyList)
 def carrier_tenancies(carrier_id: int, **args: Any):
@@ -84,7 +84,7 @@ def tenancies(**args: Any):
     return {"items": page.items, "next": page.next_cursor}
 
 
-@api_bp.get("/tenancies/<int:tenancy_id>")
+@api_bp.get("/tenancies/<int(max=2147483647):tenancy_id>")
 @api_bp.response(200, schemas.Tenancy)
 def tenancy(tenancy_id: int):
     item = get_tenancy_or_404(current_user, tenancy_id)
@@ -101,7 +101,7 @@ def _editable_tenancy(tenancy_id: int) -> Tenancy:
     return tenancy
 
 
-@api_bp.patch("/tenancies/<int:tenancy_id>")
+@api_bp.patch("/tenancies/<int(max=2147483647):tenancy_id>")
 @api_bp.arguments(schemas.TenancyPatch)
 @api_bp.response(200, schemas.Tenancy)
 def tenancy_update(data: dict[str, Any], tenancy_id: int):
@@ -118,7 +118,7 @@ def tenancy_update(data: dict[str, Any], tenancy_id: int):
         current_version=lambda: db.session.get(Tenancy, tenancy_id).version)
 
 
-@api_bp.get("/tenancies/<int:tenancy_id>/proposals")
+@api_bp.get("/tenancies/<int(max=2147483647):tenancy_id>/proposals")
 @api_bp.response(200, schemas.Proposal(many=True))
 def proposals(tenancy_id: int):
     item = get_tenancy_or_404(current_user, tenancy_id)
@@ -126,7 +126,7 @@ def proposals(tenancy_id: int):
         StatusProposal.tenancy_id == item.id).order_by(StatusProposal.id)).all()
 
 
-@api_bp.post("/tenancies/<int:tenancy_id>/proposals")
+@api_bp.post("/tenancies/<int(max=2147483647):tenancy_id>/proposals")
 @api_bp.arguments(schemas.ProposalIn)
 @api_bp.response(201, schemas.Proposal)
 def propose(data: dict[str, Any], tenancy_id: int):
