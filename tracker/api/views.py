@@ -50,9 +50,12 @@ def eligibility_evaluate():
     try:
         return evaluate_facts(facts)
     except FactsError as exc:
-        raise ApiError(422, "事实数据有误", code="invalid_facts",
-                       fields={e.get("field") or "_body": e.get("message", "")
-                               for e in exc.errors}) from None
+        fields: dict[str, str] = {}
+        for problem in exc.errors:  # one field may have several problems: keep them all
+            name = problem.get("field") or "_body"
+            message = problem.get("message", "")
+            fields[name] = f"{fields[name]}; {message}" if name in fields else message
+        raise ApiError(422, "事实数据有误", code="invalid_facts", fields=fields) from None
 
 
 # -- dashboard indicators ----------------------------------------------------------------------
