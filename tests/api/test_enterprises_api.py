@@ -184,3 +184,19 @@ def test_ids_beyond_the_id_columns_are_404_not_a_database_error(client):
     response = client.put("/api/v1/enterprises/29784389599090/metrics/2025", headers=headers,
                           json={})
     assert response.status_code == 404
+
+
+def test_an_api_write_has_the_forms_consequences(client):
+    """Eligibility is recomputed after the commit (tracker.changes), as after a form's save."""
+    from tracker.ladder.models import EligibilityResult
+
+    firm = make_enterprise(zone="hitech")
+    db.session.execute(EligibilityResult.__table__.delete().where(
+        EligibilityResult.enterprise_id == firm.id))
+    headers = bearer(make_user("bureau"))
+    response = client.put(f"/api/v1/enterprises/{firm.id}/metrics/2025", headers=headers,
+                          json={"revenue": "5000000", "employees": 30})
+    assert response.status_code == 200
+    kinds = set(db.session.scalars(select(EligibilityResult.kind).where(
+        EligibilityResult.enterprise_id == firm.id)))
+    assert "tech_sme" in kinds

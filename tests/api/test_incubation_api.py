@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.api.support import bearer, error_of
+from tests.conftest import count_queries
 from tests.factories import make_user
 from tests.incubation.conftest import chain  # noqa: F401 - fixture
 from tracker.enterprises.models import AnnualMetrics
@@ -181,3 +182,15 @@ def test_idempotency_keys_are_per_token(client, world):
     second = client.post(f"{API}/tenant-reports", headers={**other, **key}, json=body)
     assert second.status_code == 428  # a report exists now: a fresh write, not a replay
     assert db.session.scalar(select(func.count(TenantReport.id))) == 1
+
+
+@pytest.mark.parametrize("url", [f"{API}/tenancies", f"{API}/carriers", "/api/v1/enterprises",
+                                 "/api/v1/reminders", f"{API}/tenant-reports"])
+def test_list_queries_do_not_grow_with_the_page(client, world, url):
+    headers = bearer(world["bureau"])
+    client.get(url, headers=headers)  # the token's last-used write happens once, here
+    with count_queries() as small:
+        assert client.get(f"{url}?size=1", headers=headers).status_code == 200
+    with count_queries() as large:
+        assert client.get(f"{url}?size=50", headers=headers).status_code == 200
+    assert len(large) == len(small), large
