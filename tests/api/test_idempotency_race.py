@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.orm import Session
 
 from config import TestConfig
-from tests.conftest import require_service
+from tests.conftest import POSTGRES_URL, require_service
 from tests.factories import make_carrier, make_enterprise, make_user
 from tracker import create_app
 from tracker.accounts import api_tokens
@@ -31,10 +31,7 @@ pytestmark = pytest.mark.live
 @pytest.fixture
 def race_app():
     """An app on a fresh PostgreSQL database of its own (committed data, two connections)."""
-    url = TestConfig.SQLALCHEMY_DATABASE_URI
-    if not url.startswith("postgresql"):
-        pytest.skip("the race needs PostgreSQL's row locks (TEST_DATABASE_URL)")
-    require_service("PostgreSQL", url, 5432)
+    url = require_service("PostgreSQL", POSTGRES_URL, 5432)  # its row locks, whatever the suite
     name = f"api_race_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -64,6 +64,8 @@ def test_done_means_journey(client, world):
     db.session.flush()
     assert client.get(f"{API}/tenancies/{tenancy_id}",
                       headers=headers).get_json()["status"] == "graduated"
+    decided = client.get(proposal.headers["Location"], headers=headers)
+    assert decided.status_code == 200 and decided.get_json()["status"] == "approved"
 
     # a zone token: another zone's firm and tenancy do not exist for it
     teda = w["t_zone_teda"]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.api.support import bearer, error_of
-from tests.conftest import csrf_from, login
+from tests.conftest import REDIS_URL, csrf_from, login, require_service
 from tests.factories import make_enterprise, make_user, valid_uscc
 from tracker.accounts import api_tokens
 from tracker.accounts.models import UserToken
@@ -169,11 +169,7 @@ def test_the_account_page_refuses_a_bad_lifetime(client):
 @pytest.mark.parametrize("backend", ["memory", "redis"])
 def test_the_rate_limit_answers_429_with_retry_after(app, client, monkeypatch, backend):
     if backend == "redis":
-        import os
-
-        from tests.conftest import require_service
-
-        url = require_service("Redis", os.environ.get("TEST_REDIS_URL", ""), 6379)
+        url = require_service("Redis", REDIS_URL, 6379)
         monkeypatch.setitem(app.config, "API_RATE_REDIS_URL", url)
     monkeypatch.setitem(app.config, "API_RATE_LIMIT", 3)
     monkeypatch.setitem(app.config, "API_RATE_WINDOW_SECONDS", 3600)

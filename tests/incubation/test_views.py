@@ -47,6 +47,7 @@ GET_ROUTES = [
     "/api/v1/incubation/carriers/{carrier}/tenancies",
     "/api/v1/incubation/tenancies/{ten}",
     "/api/v1/incubation/tenancies/{ten}/proposals",
+    "/api/v1/incubation/proposals/{p}",
     "/enterprises/{firm}",
     "/enterprises/{firm}/metrics/new",
 ]

@@ -19,7 +19,14 @@ from tracker.accounts.scope import get_enterprise_or_404, may_edit_enterprise
 from tracker.api import schemas
 from tracker.api.errors import ApiError
 from tracker.api.views import bp, require
-from tracker.api.writes import commit_write, etag, if_match_version
+from tracker.api.writes import (
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    IF_MATCH_ON_FILE,
+    commit_write,
+    etag,
+    if_match_version,
+)
 from tracker.enterprises import queries
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
@@ -77,6 +84,7 @@ def enterprises_list(**_args: Any):
 @bp.post("/enterprises")
 @bp.arguments(schemas.EnterpriseIn)
 @bp.response(201, schemas.EnterpriseDetail)
+@bp.doc(parameters=[IDEMPOTENCY_KEY])
 def enterprise_create(data: dict[str, Any]):
     """Register a firm (editor roles; zone staff in their own zone)."""
     require("can_edit")
@@ -97,8 +105,7 @@ def enterprise(enterprise_id: int):
 @bp.patch("/enterprises/<int(max=2147483647):enterprise_id>")
 @bp.arguments(schemas.EnterprisePatch)
 @bp.response(200, schemas.EnterpriseDetail)
-@bp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True,
-                     "schema": {"type": "string"}}])
+@bp.doc(parameters=[IF_MATCH])
 def enterprise_update(data: dict[str, Any], enterprise_id: int):
     """Change the fields sent; If-Match must carry the ETag read (412 stale, 428 missing)."""
     item = _editable(enterprise_id)
@@ -121,6 +128,7 @@ def contacts(enterprise_id: int):
 @bp.post("/enterprises/<int(max=2147483647):enterprise_id>/contacts")
 @bp.arguments(schemas.ContactIn)
 @bp.response(201, schemas.Contact)
+@bp.doc(parameters=[IDEMPOTENCY_KEY])
 def contact_create(data: dict[str, Any], enterprise_id: int):
     item = _tenant_data(enterprise_id)
     return commit_write(lambda: enterprises.save_contact(item, data),
@@ -130,6 +138,7 @@ def contact_create(data: dict[str, Any], enterprise_id: int):
 @bp.patch("/enterprises/<int(max=2147483647):enterprise_id>/contacts/<int(max=2147483647):contact_id>")
 @bp.arguments(schemas.ContactPatch)
 @bp.response(200, schemas.Contact)
+@bp.doc(parameters=[IF_MATCH])
 def contact_update(data: dict[str, Any], enterprise_id: int, contact_id: int):
     """Change a contact; If-Match carries its version (412 stale, 428 missing)."""
     item = _tenant_data(enterprise_id)
@@ -158,6 +167,7 @@ def metrics(enterprise_id: int):
 @bp.put("/enterprises/<int(max=2147483647):enterprise_id>/metrics/<int(max=2147483647):year>")
 @bp.arguments(schemas.MetricsIn)
 @bp.response(200, schemas.Metrics)
+@bp.doc(parameters=[IF_MATCH_ON_FILE])
 def metrics_save(data: dict[str, Any], enterprise_id: int, year: int):
     """One fiscal year's full-year figures (元). A year on file needs If-Match (its version)."""
     item = _tenant_data(enterprise_id)
@@ -182,6 +192,7 @@ def qualifications(enterprise_id: int):
 @bp.post("/enterprises/<int(max=2147483647):enterprise_id>/qualifications")
 @bp.arguments(schemas.QualificationIn)
 @bp.response(201, schemas.Qualification)
+@bp.doc(parameters=[IDEMPOTENCY_KEY])
 def qualification_create(data: dict[str, Any], enterprise_id: int):
     """Record a title held; the rung, history, eligibility and reminders follow."""
     require("can_edit")
@@ -207,6 +218,7 @@ def applications(enterprise_id: int):
 @bp.post("/enterprises/<int(max=2147483647):enterprise_id>/applications")
 @bp.arguments(schemas.ApplicationIn)
 @bp.response(201, schemas.Application)
+@bp.doc(parameters=[IDEMPOTENCY_KEY])
 def application_create(data: dict[str, Any], enterprise_id: int):
     require("can_edit")
     item = _editable(enterprise_id)
@@ -233,6 +245,7 @@ def application(application_id: int):
 @bp.patch("/applications/<int(max=2147483647):application_id>")
 @bp.arguments(schemas.ApplicationPatch)
 @bp.response(200, schemas.Application)
+@bp.doc(parameters=[IF_MATCH])
 def application_update(data: dict[str, Any], application_id: int):
     """Batch, owner, deadline or notes; If-Match carries its version."""
     require("can_edit")

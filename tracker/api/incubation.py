@@ -24,7 +24,14 @@ from tracker.accounts.scope import (
 from tracker.api import schemas
 from tracker.api.errors import ApiError
 from tracker.api.views import require
-from tracker.api.writes import commit_write, etag, if_match_version
+from tracker.api.writes import (
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    IF_MATCH_ON_FILE,
+    commit_write,
+    etag,
+    if_match_version,
+)
 from tracker.extensions import db
 from tracker.incubation import services
 from tracker.incubation.models import (
@@ -104,6 +111,7 @@ def _editable_tenancy(tenancy_id: int) -> Tenancy:
 @api_bp.patch("/tenancies/<int(max=2147483647):tenancy_id>")
 @api_bp.arguments(schemas.TenancyPatch)
 @api_bp.response(200, schemas.Tenancy)
+@api_bp.doc(parameters=[IF_MATCH])
 def tenancy_update(data: dict[str, Any], tenancy_id: int):
     """Correct the move-in date, term or area; If-Match carries the version read."""
     item = _editable_tenancy(tenancy_id)
@@ -126,9 +134,22 @@ def proposals(tenancy_id: int):
         StatusProposal.tenancy_id == item.id).order_by(StatusProposal.id)).all()
 
 
+@api_bp.get("/proposals/<int(max=2147483647):proposal_id>")
+@api_bp.response(200, schemas.Proposal)
+def proposal(proposal_id: int):
+    """One proposal and, once decided, the bureau's decision (poll this after proposing)."""
+    item = db.session.scalar(select(StatusProposal).join(
+        Tenancy, StatusProposal.tenancy_id == Tenancy.id).where(
+        tenancy_scope(current_user), StatusProposal.id == proposal_id))
+    if item is None:
+        raise ApiError(404, "没有该状态变更申请")
+    return item, {"ETag": etag(item)}
+
+
 @api_bp.post("/tenancies/<int(max=2147483647):tenancy_id>/proposals")
 @api_bp.arguments(schemas.ProposalIn)
 @api_bp.response(201, schemas.Proposal)
+@api_bp.doc(parameters=[IDEMPOTENCY_KEY])
 def propose(data: dict[str, Any], tenancy_id: int):
     """Propose a graduation, exit or move for the bureau to decide (nothing else changes)."""
     item = _editable_tenancy(tenancy_id)
@@ -137,7 +158,8 @@ def propose(data: dict[str, Any], tenancy_id: int):
         values["next_carrier_id"] = None  # managers name the next carrier in words only
     return commit_write(
         lambda: services.propose(item, data["action"], values, user=current_user),
-        lambda p: (schemas.Proposal().dump(p), 201, {"ETag": etag(p)}))
+        lambda p: (schemas.Proposal().dump(p), 201, {"ETag": etag(p), "Location": url_for(
+            "incubation_api.proposal", proposal_id=p.id)}))
 
 
 # -- tenant reports ----------------------------------------------------------------------------
@@ -170,6 +192,7 @@ def reports(**args: Any):
 @api_bp.post("/tenant-reports")
 @api_bp.arguments(schemas.TenantReportIn)
 @api_bp.response(201, schemas.TenantReport)
+@api_bp.doc(parameters=[IF_MATCH_ON_FILE, IDEMPOTENCY_KEY])
 def report_submit(data: dict[str, Any]):
     """Submit a tenant's year-to-date figures (元) for a cycle; they feed its yearly figures.
 

@@ -25,6 +25,15 @@ from tracker.errors import FieldError, StaleEdit
 from tracker.extensions import db
 
 T = TypeVar("T")
+
+#: the headers of a write, as the OpenAPI document states them (`@bp.doc(parameters=[...])`)
+IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
+            "description": "the ETag of the GET this change is based on (412 stale, 428 missing)"}
+IF_MATCH_ON_FILE = {**IF_MATCH, "required": False,
+                    "description": "required when the record already exists (its ETag)"}
+IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                   "description": "a retry with the same key gets the first answer again"}
 #: Location and ETag are replayed with the stored body
 _REPLAYED_HEADERS = ("Location", "ETag")
 
