@@ -110,6 +110,7 @@ MAY_POST: dict[str, frozenset] = {
     # API writes need a Bearer token: the matrix's session cookie is refused for every role
     "api.enterprise_create": frozenset(), "api.contact_create": frozenset(),
     "api.qualification_create": frozenset(), "api.application_create": frozenset(),
+    "api.application_move": frozenset(),
     "incubation_api.propose": frozenset(), "incubation_api.report_submit": frozenset(),
 }
 #: tables written while merely being signed in (sessions, throttling), not regulated data

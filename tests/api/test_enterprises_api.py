@@ -132,6 +132,18 @@ def test_contacts_metrics_qualifications_applications_history(client):
     assert client.patch(aurl, headers={**headers, "If-Match": '"1"'},
                         json={"notes": "x"}).status_code == 412
     assert len(client.get(f"{base}/applications", headers=headers).json) == 1
+    step = client.post(f"{aurl}/moves", headers={**headers, "If-Match": moved.headers["ETag"]},
+                       json={"to_status": "approved"})
+    assert step.status_code == 422 and "status" in error_of(step)["fields"]  # not from planned
+    for status in ("preparing", "submitted"):
+        step = client.post(f"{aurl}/moves", headers={**headers, "If-Match": step.headers.get(
+            "ETag", moved.headers["ETag"])}, json={"to_status": status})
+        assert step.status_code == 200, step.json
+    approved = client.post(f"{aurl}/moves", headers={**headers, "If-Match": step.headers["ETag"]},
+                           json={"to_status": "approved", "number": "GR202612000001",
+                                 "granted_on": "2026-11-20"})
+    assert approved.status_code == 200 and approved.json["qualification_id"]
+    assert client.get(base, headers=headers).json["current_rung"] == "hnte"
 
 
 def test_other_zones_records_are_404_and_managers_do_not_edit_firms(client):

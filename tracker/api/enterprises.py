@@ -258,6 +258,26 @@ def application_update(data: dict[str, Any], application_id: int):
         lambda _changes: (schemas.Application().dump(item), 200, {"ETag": etag(item)}))
 
 
+@bp.post("/applications/<int(max=2147483647):application_id>/moves")
+@bp.arguments(schemas.ApplicationMove)
+@bp.response(200, schemas.Application)
+@bp.doc(parameters=[IF_MATCH, IDEMPOTENCY_KEY])
+def application_move(data: dict[str, Any], application_id: int):
+    """Move a bid along its pipeline (planned → preparing → submitted → approved/rejected);
+    approving records the title in the same step. If-Match carries the bid's version."""
+    require("can_edit")
+    item = _application_or_404(application_id)
+    _editable(item.enterprise_id)
+    version = if_match_version()
+    return commit_write(
+        lambda: ladder.move_application(
+            item, data["to_status"], expected_version=version, actor_id=current_user.id,
+            note=data.get("note"), number=data.get("number"), granted_on=data.get("granted_on"),
+            valid_until=data.get("valid_until")),
+        lambda a: (schemas.Application().dump(a), 200, {"ETag": etag(a)}),
+        current_version=lambda: db.session.get(Application, application_id).version)
+
+
 # -- stage history -----------------------------------------------------------------------------
 
 @bp.get("/enterprises/<int(max=2147483647):enterprise_id>/stage-history")

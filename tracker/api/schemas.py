@@ -17,6 +17,7 @@ from tracker.enterprises.services import METRIC_FIELDS
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.incubation.models import GRADUATION_BASES, PROPOSAL_ACTIONS, REPORT_FIELDS
 from tracker.inputs import MAX_INT4
+from tracker.ladder.models import APPLICATION_STATUSES
 from tracker.vocabulary import KINDS
 
 #: the biggest amount (元) a money column holds with its two decimals
@@ -238,6 +239,17 @@ class ApplicationPatch(ma.Schema):
     owner_id = fields.Integer(allow_none=True, strict=True, validate=_COUNT)
     deadline = fields.Date(allow_none=True)
     notes = _str(5000, allow_none=True)
+
+
+class ApplicationMove(ma.Schema):
+    """A move along the bid pipeline; approving also records the title (number, dates)."""
+
+    to_status = fields.String(required=True,
+                              validate=validate.OneOf(list(APPLICATION_STATUSES)))
+    note = _str(500, allow_none=True)
+    number = _str(60, allow_none=True)
+    granted_on = fields.Date(allow_none=True)
+    valid_until = fields.Date(allow_none=True)
 
 
 class StageStep(ma.Schema):
