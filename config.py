@@ -129,6 +129,13 @@ class Config:
     #: links in emails; by default the address `make run` serves (PORT), so they are not dead
     BASE_URL = os.environ.get("BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 5000}"
 
+    #: personal API tokens (tracker/accounts/api_tokens.py): default lifetime, and per token
+    #: at most API_RATE_LIMIT requests in each API_RATE_WINDOW_SECONDS (shared through Redis
+    #: when REDIS_URL is set, else counted in each process)
+    API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "365"))
+    API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "600"))
+    API_RATE_WINDOW_SECONDS = int(os.environ.get("API_RATE_WINDOW_SECONDS", "60"))
+
 
 class ProductionConfig(Config):
     TRACKER_ENV = "production"

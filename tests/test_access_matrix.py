@@ -32,7 +32,8 @@ from tests.conftest import _TestSession
 from tests.factories import PASSWORD, make_carrier, make_enterprise, make_user, valid_uscc
 from tests.route_support import Forms, fill_path, int_params
 from tracker import create_app
-from tracker.accounts.models import User
+from tracker.accounts import api_tokens
+from tracker.accounts.models import User, UserToken
 from tracker.clock import frozen
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import Activity, AnnualMetrics, Contact, Enterprise
@@ -59,7 +60,7 @@ PARAM_MODELS: dict[str | tuple[str, str], type] = {
     "contact_id": Contact, "year": AnnualMetrics, "job_id": ImportJob, "carrier_id": Carrier,
     "tenancy_id": Tenancy, "proposal_id": StatusProposal, "application_id": Application,
     "qualification_id": Qualification, "reminder_id": Reminder, "message_id": OutboxMessage,
-    "rule_id": ReminderRule,
+    "rule_id": ReminderRule, "token_id": UserToken,
     ("incubation", "cycle_id"): ReportingCycle, ("reminders", "cycle_id"): OfficialCycle,
 }
 #: a manager keeps read-only history of their own past tenancy (see tracker/accounts/scope.py)
@@ -104,6 +105,13 @@ MAY_POST: dict[str, frozenset] = {
     "accounts.forgot_password": _ANYONE,
     # a signed token is the credential; the matrix's made-up token is refused
     "reminders.unsubscribe": _ANYONE, "accounts.reset_password": _ANYONE,
+    # one's own API tokens
+    "accounts.api_tokens_page": _SIGNED_IN, "accounts.revoke_api_token": _SIGNED_IN,
+    # API writes need a Bearer token: the matrix's session cookie is refused for every role
+    "api.enterprise_create": frozenset(), "api.contact_create": frozenset(),
+    "api.qualification_create": frozenset(), "api.application_create": frozenset(),
+    "api.application_move": frozenset(),
+    "incubation_api.propose": frozenset(), "incubation_api.report_submit": frozenset(),
 }
 #: tables written while merely being signed in (sessions, throttling), not regulated data
 BOOKKEEPING = re.compile(r"session|login|throttl|remember", re.I)
@@ -209,8 +217,10 @@ def _build(upload_dir: str) -> World:
         side.ids.update({Reminder: reminder.id, OutboxMessage: message.id})
     users = {"admin": admin.email, "bureau": bureau.email, "zone": zone.email,
              "carrier_manager": manager.email, "viewer": viewer.email}
+    _token, viewer_token = api_tokens.issue(viewer, name="matrix")  # only its owner revokes it
     shared = {User: viewer.id, ReportingCycle: cycle.id, OfficialCycle: official.id,
-              ReminderRule: db.session.scalar(select(ReminderRule.id).order_by(ReminderRule.id))}
+              ReminderRule: db.session.scalar(select(ReminderRule.id).order_by(ReminderRule.id)),
+              UserToken: viewer_token.id}
     scope = {"admin": (["A", "B", "F"], []), "bureau": (["A", "B", "F"], []),
              "viewer": (["A", "B", "F"], []), "zone": (["A", "F"], ["B"]),
              "carrier_manager": (["A"], ["B", "F"]), None: ([], ["A", "B", "F"])}

@@ -98,8 +98,9 @@ def _register_error_pages(app: Flask) -> None:
     def render_error(error):
         code = getattr(error, "code", 500)
         if request.path.startswith("/api/"):
-            return {"error": getattr(error, "name", "error"),
-                    "message": getattr(error, "description", "")}, code
+            from tracker.api.errors import http_error_response
+
+            return http_error_response(error)
         return render_template("errors.html", code=code, error=error), code
 
     for code in (400, 401, 403, 404, 405, 409, 413, 422, 429):

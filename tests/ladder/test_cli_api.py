@@ -84,7 +84,7 @@ def test_cli_field_errors_name_the_field(app):
 def test_api_requires_login(client):
     response = _api(client, FACTS)
     assert response.status_code == 401
-    assert response.get_json()["error"] == "unauthorized"
+    assert response.get_json()["error"]["code"] == "unauthorized"
 
 
 def test_api_evaluates_and_refuses_malformed_facts(client):
@@ -94,7 +94,9 @@ def test_api_evaluates_and_refuses_malformed_facts(client):
     assert ok.get_json()["results"][0]["kind"] == "tech_sme"
     bad = _api(client, BAD)
     assert bad.status_code == 422
-    assert {"as_of", "enterprise.class1_ip"} <= {e["field"] for e in bad.get_json()["errors"]}
+    error = bad.get_json()["error"]
+    assert error["code"] == "invalid_facts"
+    assert {"as_of", "enterprise.class1_ip"} <= set(error["fields"])
     assert _api(client, "{oops").status_code == 422
     assert _api(client, FACTS, content_type="text/plain").status_code == 415
 

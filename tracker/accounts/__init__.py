@@ -8,7 +8,7 @@ def init_app(app):
         sessions,
         views_self,  # noqa: F401 - routes on the accounts blueprint
     )
-    from tracker.accounts.cli import users_cli
+    from tracker.accounts.cli import tokens_cli, users_cli
     from tracker.accounts.views import bp
     from tracker.extensions import login_manager
 
@@ -22,3 +22,4 @@ def init_app(app):
     request_hooks.init_app(app)
     app.register_blueprint(bp)
     app.cli.add_command(users_cli)
+    app.cli.add_command(tokens_cli)

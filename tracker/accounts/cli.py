@@ -53,3 +53,30 @@ def end_sessions(email, everyone):
         count = sessions.end_all_sessions(user.id)
     db.session.commit()
     click.echo(f"ended {count} session(s)")
+
+
+tokens_cli = AppGroup("tokens", help="Personal API tokens.")
+
+
+@tokens_cli.command("create")
+@click.option("--email", required=True, help="the user the token acts as")
+@click.option("--name", default=None, help="a label for the system that will hold it")
+@click.option("--expires-days", type=int, default=None,
+              help="days until it expires (default API_TOKEN_DAYS, 365)")
+@click.option("--read-only", is_flag=True, help="the token may read but never write")
+def create_token(email, name, expires_days, read_only):
+    """Issue an API token and print it once (only its hash is stored)."""
+    from tracker.accounts import api_tokens
+    from tracker.errors import FieldError
+
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.active:
+        raise click.ClickException(f"no active user {email}")
+    try:
+        token, row = api_tokens.issue(user, name=name, days=expires_days, read_only=read_only)
+    except FieldError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"token {row.id} for {user.email} ({user.role}), expires "
+               f"{row.expires_at:%Y-%m-%d}{', read-only' if row.read_only else ''}:", err=True)
+    click.echo(token)

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 from tracker.accounts.roles import ROLE_LABELS
 from tracker.inputs import TrackerForm
@@ -52,3 +59,12 @@ class ResetPasswordForm(NewPasswordMixin, TrackerForm):
 
 class ForgotPasswordForm(TrackerForm):
     email = EmailField(_l("邮箱"), validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class ApiTokenForm(TrackerForm):
+    """A new personal API token: a label, a lifetime, and whether it may write."""
+
+    name = StringField(_l("名称（用于哪个系统）"), validators=[Optional(), Length(max=100)])
+    expires_days = IntegerField(_l("有效天数"), default=365,
+                                validators=[DataRequired(), NumberRange(1, 3660)])
+    read_only = BooleanField(_l("只读（不能修改数据）"))

@@ -139,14 +139,15 @@ class UserSession(db.Model):
 
 
 class UserToken(db.Model):
-    """A single-purpose credential sent outside a session: password reset or calendar feed."""
+    """A single-purpose credential sent outside a session: password reset, calendar feed, or a
+    personal API token (purpose "api")."""
 
     __tablename__ = "user_tokens"
     __table_args__ = (Index("ix_user_tokens_user_id_purpose", "user_id", "purpose"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    #: "password_reset" or "calendar"
+    #: "password_reset", "calendar" or "api"
     purpose: Mapped[str] = mapped_column(String(20))
     #: reset: SHA-256 of the mailed token (never stored itself). Calendar: a random nonce that
     #: the feed URL carries signed with SECRET_KEY, so the row alone cannot open a feed.
@@ -156,3 +157,9 @@ class UserToken(db.Model):
     #: a reset token works once
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: API tokens: the owner's label for the system holding it (named as the audit channel)
+    name: Mapped[str | None] = mapped_column(String(100))
+    #: API tokens: reads only; every write answers 403
+    read_only: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: API tokens: last authenticated request (updated at most once a minute)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,19 +1,28 @@
-"""A user's own account: password change, reset by email, sessions, calendar-feed token."""
+"""A user's own account: password change, reset by email, sessions, calendar-feed token, API
+tokens."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, session, url_for
+from flask import abort, flash, make_response, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from tracker.accounts import services, sessions, tokens
-from tracker.accounts.forms import ChangePasswordForm, ForgotPasswordForm, ResetPasswordForm
+from tracker.accounts import api_tokens, services, sessions, tokens
+from tracker.accounts.forms import (
+    ApiTokenForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    ResetPasswordForm,
+)
 from tracker.accounts.models import User
 from tracker.accounts.request_hooks import sign_out
 from tracker.accounts.tasks import send_password_reset
 from tracker.accounts.views import bp
 from tracker.celery_app import enqueue_after_commit
+from tracker.errors import FieldError
 from tracker.extensions import db
+from tracker.forms_support import show_field_errors
+from tracker.inputs import TrackerForm as ConfirmTokenForm
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -109,3 +118,44 @@ def regenerate_calendar_token():
     db.session.commit()
     flash(_("已生成新的日历订阅地址，旧地址已失效。"), "success")
     return redirect(url_for("reminders.calendar"))
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def api_tokens_page():
+    """The user's personal API tokens; a new one is shown on this answer only, never again."""
+    form = ApiTokenForm()
+    new_token = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            new_token, _row = api_tokens.issue(current_user, name=form.name.data,
+                                               days=form.expires_days.data,
+                                               read_only=form.read_only.data)
+        except FieldError as exc:
+            db.session.rollback()
+            show_field_errors(form, exc.errors)
+            status = 400
+        else:
+            db.session.commit()
+            form = ApiTokenForm(formdata=None)
+    elif form.is_submitted():
+        status = 400
+    response = make_response(render_template(
+        "accounts/tokens.html", form=form, new_token=new_token,
+        rows=api_tokens.tokens_of(current_user), is_live=api_tokens.is_live), status)
+    if new_token:
+        response.headers["Cache-Control"] = "no-store"  # the token must not linger in a cache
+    return response
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_api_token(token_id: int):
+    if not ConfirmTokenForm().validate_on_submit():
+        abort(400)
+    if not api_tokens.revoke(current_user, token_id):
+        abort(404)
+    db.session.commit()
+    flash(_("令牌已吊销，使用它的系统将无法再访问。"), "success")
+    return redirect(url_for("accounts.api_tokens_page"))

@@ -33,6 +33,8 @@ class AuditEvent(db.Model):
     #: {field: [before, after]}
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
     summary: Mapped[str | None] = mapped_column(Text)
+    #: how the change came in when not through the pages: "api-token:<id> <name>"
+    channel: Mapped[str | None] = mapped_column(String(120))
 
     actor = relationship("User")
 

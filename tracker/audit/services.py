@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import has_request_context
+from flask import g, has_request_context
 from flask_login import current_user
 
 from tracker.audit.models import AuditEvent
@@ -52,6 +52,15 @@ def current_actor_id() -> int | None:
     return None
 
 
+def current_channel() -> str | None:
+    """The API token a request authenticated with, named for the audit; None for the pages."""
+    if has_request_context():
+        token = g.get("api_token")
+        if token is not None:
+            return f"api-token:{token.id} {token.name or ''}".strip()[:120]
+    return None
+
+
 def record(
     entity_type: str,
     entity_id: int | None,
@@ -71,6 +80,7 @@ def record(
         enterprise_id=enterprise_id,
         actor_id=actor_id if actor_id is not None else current_actor_id(),
         summary=summary,
+        channel=current_channel(),
     )
     db.session.add(event)
     return event

@@ -6,7 +6,6 @@ def init_app(app):
     from tracker.dashboard import cards
     from tracker.enterprises import panels
     from tracker.incubation import models  # noqa: F401 - register the tables
-    from tracker.incubation.api import api_bp
     from tracker.incubation.cli import incubation_cli
     from tracker.incubation.models import FIELD_NAMES
     from tracker.incubation.panels import card_context, chain_context
@@ -14,7 +13,6 @@ def init_app(app):
 
     app.register_blueprint(bp)
     app.context_processor(incubation_labels)
-    app.register_blueprint(api_bp)
     app.cli.add_command(incubation_cli)
     panels.register("incubation_chain", 30, "incubation/_panel.html", chain_context)
     cards.register("incubation", 30, "incubation/_card.html", card_context, cacheable=True)

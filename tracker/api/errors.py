@@ -1,0 +1,98 @@
+"""The one error shape of /api/v1: `{"error": {"code", "message", "fields"}}`.
+
+Every refusal under /api/ comes out through `error_response`, whether a view, the token check,
+the request parser (webargs) or Flask itself (404 for an unknown URL, 405) raised it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+#: status -> the stable machine-readable code clients branch on
+CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 412: "precondition_failed",
+    413: "too_large", 415: "unsupported_media_type", 422: "invalid", 428: "precondition_required",
+    429: "rate_limited", 500: "server_error",
+}
+
+
+class ApiError(HTTPException):
+    """Raised by API code to answer with the error shape (status, code, message, fields)."""
+
+    def __init__(self, status: int, message: str, *, code: str | None = None,
+                 fields: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
+        super().__init__(description=message)
+        self.code = status
+        self.error_code = code or CODES.get(status, "error")
+        self.fields = fields or {}
+        self.extra_headers = headers or {}
+
+
+def error_response(status: int, message: str, *, code: str | None = None,
+                   fields: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    response = jsonify({"error": {"code": code or CODES.get(status, "error"),
+                                  "message": message, "fields": fields or {}}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _flatten(messages: Any) -> dict[str, Any]:
+    """webargs' {location: {field: [msg]}} as {field: "msg; msg"} (nested names dotted)."""
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[prefix or "_schema"] = "; ".join(value)
+        else:
+            out[prefix or "_schema"] = str(value)
+
+    if isinstance(messages, dict):
+        for location, fields in messages.items():
+            if isinstance(fields, dict) and location in ("json", "query", "headers", "files",
+                                                         "form", "path", "view_args"):
+                walk("", fields)
+            else:
+                walk(str(location), fields)
+    return out
+
+
+def http_error_response(error: HTTPException) -> Response:
+    """Any HTTPException raised under /api/ in the error shape."""
+    status = error.code or 500
+    if isinstance(error, ApiError):
+        return error_response(status, error.description, code=error.error_code,
+                              fields=error.fields, headers=error.extra_headers)
+    data = getattr(error, "data", None) or {}
+    fields = _flatten(data.get("messages") or data.get("errors") or {})
+    message = data.get("message") or error.description or ""
+    if status == 422 and fields and not data.get("message"):
+        message = "请求数据有误"
+    headers = dict(data.get("headers") or {})
+    if status == 429 and error.response is None and "Retry-After" not in headers:
+        headers["Retry-After"] = "60"
+    return error_response(status, message, fields=fields, headers=headers)
+
+
+class ErrorBody(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"description": "stable error code"})
+    message = ma.fields.String(required=True)
+    fields = ma.fields.Dict(keys=ma.fields.String(), required=True,
+                            metadata={"description": "field name -> what is wrong with it"})
+
+
+class ErrorSchema(ma.Schema):
+    """The one error document of the API (documentation; answers are built by error_response)."""
+
+    error = ma.fields.Nested(ErrorBody, required=True)
