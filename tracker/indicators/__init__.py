@@ -2,12 +2,17 @@
 
 
 def init_app(app):
+    from tracker.dashboard import cards
     from tracker.indicators import models  # noqa: F401 - register the tables
+    from tracker.indicators.cards import card_context
     from tracker.indicators.cli import indicators_cli
+    from tracker.indicators.status import STATUS_LABELS
     from tracker.indicators.views import bp
 
     app.register_blueprint(bp)
     app.cli.add_command(indicators_cli)
+    cards.register("indicators", 10, "indicators/_card.html", card_context, cacheable=True)
+    app.jinja_env.globals["plan_status_labels"] = STATUS_LABELS
     app.jinja_env.filters["figure"] = _figure
     app.jinja_env.filters["stored_text"] = _stored_text
 

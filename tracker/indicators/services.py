@@ -350,3 +350,37 @@ def history(entity_type: str, ids: list[int]) -> list[AuditEvent]:
         select(AuditEvent).where(AuditEvent.entity_type == entity_type,
                                  AuditEvent.entity_id.in_(ids))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())))
+
+
+# --- the leadership workbook -------------------------------------------------------------
+
+SHEET_TITLE = "规划指标"
+SHEET_HEADERS = (("规划期", 16), ("指标分组", 14), ("指标", 34), ("单位", 8), ("基数", 12),
+                 ("目标", 12), ("目标说明", 18), ("实际", 12), ("实际年度", 10),
+                 ("进度（%）", 10), ("状态", 10), ("是否完成", 10), ("口径", 50), ("来源", 40))
+
+
+def _cell(value: Decimal | None, decimals: int) -> Decimal | None:
+    return None if value is None else value.quantize(Decimal(1).scaleb(-decimals))
+
+
+def sheet_rows(user: Any, day: date | None = None) -> list[list[Any]]:
+    """Every period's indicators as the page shows them to `user`, labels only (no codes)."""
+    if not may_read(user):
+        return []
+    rows = []
+    for period in periods():
+        report_ = report(user, period, day)
+        state = "已结束" if period.closed else ("目标已确认" if period.confirmed else "目标未确认")
+        name = f"{period.name}（{period.start_year}–{period.end_year}，{state}）"
+        for line in report_.lines:
+            met_text = {True: "已完成", False: "未完成", None: ""}[line.met]
+            rows.append([
+                name, catalogue.GROUPS.get(line.group, ""), line.label, line.unit,
+                _cell(line.baseline, line.decimals), _cell(line.target, line.decimals),
+                line.target_note or "", _cell(line.actual, line.decimals), line.actual_year,
+                line.progress, rules.STATUS_LABELS[line.status],
+                met_text if period.closed else "",
+                line.basis + ("（本区域）" if line.zone_scoped else ""), line.source or "",
+            ])
+    return rows
