@@ -4,8 +4,8 @@ from datetime import date
 
 from tests.conftest import csrf_token, login
 from tests.factories import make_carrier, make_enterprise, make_user
-from tracker.dashboard import queries, targets
 from tracker.clock import frozen
+from tracker.dashboard import queries, targets
 from tracker.extensions import db
 from tracker.indicators.seed import seed_plan
 from tracker.ladder.models import Qualification
