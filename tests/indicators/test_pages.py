@@ -210,3 +210,19 @@ def test_the_page_in_english(client, plan):
     assert html.status_code == 200
     assert "Plan indicators" in text and "National high-tech enterprise" in text
     assert "stable at 8%" in text and "Independent innovation capability" in text
+
+
+def test_the_next_period_baseline_is_offered_from_the_last_final_figure(client, plan):
+    staff = make_user("bureau")
+    login(client, staff)
+    _post(client, _values_url(plan, "rd_centres"), year="2025", value="540", source="年报")
+    target = plan.target("15th", "rd_centres")
+    form = client.get(f"/dashboard/indicators/targets/{target.id}").get_data(as_text=True)
+    assert "上一规划期期末（2025年）数值：540" in form
+    assert 'name="baseline" type="text" value="540"' in form
+    # a figure of an earlier year is no end-of-period figure
+    target = plan.target("15th", "new_rd_institutions")
+    _post(client, _values_url(plan, "new_rd_institutions"), year="2024", value="11",
+          source="年报")
+    form = client.get(f"/dashboard/indicators/targets/{target.id}").get_data(as_text=True)
+    assert "上一规划期期末" not in form

@@ -334,6 +334,23 @@ def record_source(period: PlanPeriod, values: dict[str, Any], *, actor_id: int |
     return period
 
 
+def previous_final(user: Any, target: PlanTarget, day: date | None = None) -> Decimal | None:
+    """The final figure of the period before `target`'s, for its baseline (None if unknown).
+
+    District-wide figures only: a zone's count is no baseline for the district's target.
+    """
+    if not district_wide(user):
+        return None
+    before = [p for p in periods() if p.end_year < target.period.start_year]
+    if not before:
+        return None
+    lines = report(user, before[-1], day).lines
+    line = next((x for x in lines if x.indicator_id == target.indicator_id), None)
+    if line is None or line.actual_year != before[-1].end_year:
+        return None
+    return line.actual
+
+
 # --- history -----------------------------------------------------------------------------
 
 def values_of(indicator: PlanIndicator) -> list[IndicatorValue]:

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from tracker import snapshots
 from tracker.clock import today
 from tracker.extensions import db
 from tracker.forms_support import commit_or_report, page_status
@@ -77,6 +78,7 @@ def values(indicator_id: int, period_id: int):
             indicator, period, form.year.data, form.value.data, form.source.data,
             actor_id=current_user.id))
         if saved.ok:
+            snapshots.clear()  # the dashboard's card shows these figures
             flash(_("已保存%(year)s年数值", year=form.year.data), "success")
             return redirect(url_for(".values", indicator_id=indicator.id, period_id=period.id))
     elif request.method == "POST" and indicator.method != "entered":
@@ -109,6 +111,7 @@ def value_edit(value_id: int):
             indicator, period, form.year.data, form.value.data, form.source.data,
             record=record, actor_id=current_user.id))
         if saved.ok:
+            snapshots.clear()  # the dashboard's card shows these figures
             flash(_("已修改%(year)s年数值", year=form.year.data), "success")
             return redirect(url_for(".values", indicator_id=indicator.id, period_id=period.id))
     return render_template("indicators/value_form.html", form=form, record=record,
@@ -123,14 +126,19 @@ def target_edit(target_id: int):
     _require(edit=True)
     target = db.session.get(PlanTarget, target_id) or abort(404)
     form = TargetForm(obj=target)
+    # the baseline of a period is the figure its predecessor ended with
+    previous = services.previous_final(current_user, target)
     if request.method == "GET":
         form.target.data, form.baseline.data = plain(target.target), plain(target.baseline)
+        if target.baseline is None and previous is not None:
+            form.baseline.data = plain(previous)
     saved = None
     if not target.period.closed and form.validate_on_submit():
         saved = commit_or_report(form, lambda: services.save_target(target, {
             "target": form.target.data, "target_note": form.target_note.data,
             "baseline": form.baseline.data}, actor_id=current_user.id))
         if saved.ok:
+            snapshots.clear()  # the dashboard's card shows these figures
             flash(_("目标已保存"), "success")
             return redirect(url_for(".index", period=target.period_id))
     status = page_status(form, saved)
@@ -138,6 +146,7 @@ def target_edit(target_id: int):
         flash(_("该规划期已结束，目标不再修改"), "danger")
         status = 400
     return render_template("indicators/target_form.html", form=form, target=target,
+                           previous=previous,
                            events=services.history("plan_target", [target.id])), status
 
 
@@ -153,6 +162,7 @@ def period_source(period_id: int):
             "source_title": form.source_title.data, "source_number": form.source_number.data,
             "source_date": form.source_date.data}, actor_id=current_user.id))
         if saved.ok:
+            snapshots.clear()  # the dashboard's card shows these figures
             flash(_("依据文件已记录，目标已确认"), "success")
             return redirect(url_for(".index", period=period.id))
     return render_template("indicators/source_form.html", form=form, period=period,
