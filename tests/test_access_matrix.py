@@ -42,6 +42,9 @@ from tracker.imports import services as imports
 from tracker.imports.models import ImportJob
 from tracker.incubation import services as incubation
 from tracker.incubation.models import Carrier, ReportingCycle, StatusProposal, Tenancy
+from tracker.indicators import services as indicators
+from tracker.indicators.models import IndicatorValue, PlanIndicator, PlanPeriod, PlanTarget
+from tracker.indicators.seed import seed_plan
 from tracker.ladder import services as ladder
 from tracker.ladder.models import Application, Qualification
 from tracker.reminders import services as reminders
@@ -62,6 +65,8 @@ PARAM_MODELS: dict[str | tuple[str, str], type] = {
     "qualification_id": Qualification, "reminder_id": Reminder, "message_id": OutboxMessage,
     "rule_id": ReminderRule, "token_id": UserToken,
     ("incubation", "cycle_id"): ReportingCycle, ("reminders", "cycle_id"): OfficialCycle,
+    "indicator_id": PlanIndicator, "period_id": PlanPeriod, "value_id": IndicatorValue,
+    "target_id": PlanTarget,
 }
 #: a manager keeps read-only history of their own past tenancy (see tracker/accounts/scope.py)
 HISTORY_MODELS = {Tenancy, StatusProposal, Carrier, ReportingCycle}
@@ -112,6 +117,9 @@ MAY_POST: dict[str, frozenset] = {
     "api.qualification_create": frozenset(), "api.application_create": frozenset(),
     "api.application_move": frozenset(),
     "incubation_api.propose": frozenset(), "incubation_api.report_submit": frozenset(),
+    # plan indicators: bureau staff and admins enter figures, targets and sources
+    "indicators.values": _BUREAU, "indicators.value_edit": _BUREAU,
+    "indicators.target_edit": _BUREAU, "indicators.period_source": _BUREAU,
 }
 #: tables written while merely being signed in (sessions, throttling), not regulated data
 BOOKKEEPING = re.compile(r"session|login|throttl|remember", re.I)
@@ -221,6 +229,18 @@ def _build(upload_dir: str) -> World:
     shared = {User: viewer.id, ReportingCycle: cycle.id, OfficialCycle: official.id,
               ReminderRule: db.session.scalar(select(ReminderRule.id).order_by(ReminderRule.id)),
               UserToken: viewer_token.id}
+    seed_plan(db.session.connection())
+    closed = db.session.scalar(select(PlanPeriod).where(PlanPeriod.code == "14th"))
+    current = db.session.scalar(select(PlanPeriod).where(PlanPeriod.code == "15th"))
+    entered = db.session.scalar(select(PlanIndicator).where(PlanIndicator.code == "rd_centres"))
+    with frozen(DAY):
+        value = indicators.save_value(entered, closed, 2025, "540", "矩阵年报")
+    target = db.session.scalar(select(PlanTarget).where(
+        PlanTarget.period_id == current.id, PlanTarget.indicator_id == entered.id))
+    shared = {User: viewer.id, ReportingCycle: cycle.id, OfficialCycle: official.id,
+              ReminderRule: db.session.scalar(select(ReminderRule.id).order_by(ReminderRule.id)),
+              PlanIndicator: entered.id, PlanPeriod: current.id, IndicatorValue: value.id,
+              PlanTarget: target.id}
     scope = {"admin": (["A", "B", "F"], []), "bureau": (["A", "B", "F"], []),
              "viewer": (["A", "B", "F"], []), "zone": (["A", "F"], ["B"]),
              "carrier_manager": (["A"], ["B", "F"]), None: ([], ["A", "B", "F"])}

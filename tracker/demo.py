@@ -25,6 +25,7 @@ from tracker.extensions import db
 from tracker.incubation.demo import load_incubation_demo
 from tracker.incubation.models import Carrier
 from tracker.incubation.services import open_tenancy
+from tracker.indicators.demo import load_indicators_demo
 from tracker.ladder.demo import load_ladder_demo
 from tracker.reminders.defaults import seed_demo
 
@@ -109,7 +110,8 @@ def load_demo(n_enterprises: int = 60, seed: int = 7) -> dict[str, dict[str, int
             open_tenancy(enterprise, carrier, date(2023, 1, 1) + timedelta(days=30 * i),
                          source="demo")
     db.session.flush()
-    added = {"ladder": load_ladder_demo(rng), "incubation": load_incubation_demo()}
+    added = {"ladder": load_ladder_demo(rng), "incubation": load_incubation_demo(),
+             "indicators": load_indicators_demo()}
     seed_demo(today().year)  # reminder rules and this year's official cycles
     return added
 

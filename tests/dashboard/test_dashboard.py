@@ -4,8 +4,10 @@ from datetime import date
 
 from tests.conftest import csrf_token, login
 from tests.factories import make_carrier, make_enterprise, make_user
+from tracker.clock import frozen
 from tracker.dashboard import queries, targets
 from tracker.extensions import db
+from tracker.indicators.seed import seed_plan
 from tracker.ladder.models import Qualification
 
 
@@ -54,9 +56,13 @@ def test_plan_defaults_and_admin_override():
 
 
 def test_dashboard_page_and_target_admin(client):
+    seed_plan(db.session.connection())
     login(client, make_user("admin"))
-    html = client.get("/").get_data(as_text=True)
-    assert "国家级高新技术企业" in html and "5,800" in html
+    with frozen(date(2026, 12, 1)):
+        html = client.get("/").get_data(as_text=True)
+    # the current period's card, no longer a heading stuck on 十四五 (issue 14)
+    assert "“十五五”规划指标（2026–2030年）" in html and "国家高新技术企业" in html
+    assert "十四五”目标进度" not in html
     token = csrf_token(client, "/admin/targets")
     response = client.post("/admin/targets", data={"csrf_token": token, "metric": "chuying",
                                                    "year": "2026", "value": "2500",

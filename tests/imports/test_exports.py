@@ -140,7 +140,7 @@ def test_leadership_workbook(client, firms):
         login(client, make_user("viewer"))
         response = client.get("/imports/export/report.xlsx")
     book = load_workbook(io.BytesIO(response.data))
-    summary, new, expiring = book.worksheets
+    summary, new, expiring, _indicators = book.worksheets  # the last: tests/indicators
     table = {r[0]: r for r in summary.iter_rows(min_row=2, values_only=True)}
     assert table["国家高新技术企业"][3] == 1   # 高新区 column
     assert table["科技型中小企业"][1] == 1     # 经开区 column

@@ -7,8 +7,7 @@ from sqlalchemy import select
 
 from tracker import snapshots
 from tracker.accounts.access import roles_required
-from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
-from tracker.clock import today
+from tracker.accounts.roles import Role
 from tracker.dashboard import cards, queries, targets
 from tracker.dashboard.forms import TargetForm
 from tracker.enterprises.zones import ZONES
@@ -26,17 +25,7 @@ def index():
     by_zone, computed_at = snapshots.cached(
         "by_zone", user, lambda: queries.enterprises_by_zone(user))
     by_rung, _at = snapshots.cached("by_rung", user, lambda: queries.enterprises_by_rung(user))
-    year = request.args.get("year", 2025, type=int)
-    plan = []
-    # Area-wide targets mean nothing against one zone's or one carrier's figures.
-    if current_user.role in GLOBAL_READ_ROLES:
-        current, _at = snapshots.cached(
-            "current_values", user, lambda: queries.current_values(user, today()))
-        plan = [
-            (line, current.get(line.metric, 0),
-             targets.progress(current.get(line.metric, 0), line.target))
-            for line in targets.targets_for(year)
-        ]
+    # The plan's indicators are the indicators feature's card (the current period, its status).
     shown = []
     for card in cards.cards():
         if cards.is_cacheable(card.name):
@@ -48,7 +37,7 @@ def index():
         shown.append((card, context))
     return render_template(
         "dashboard/index.html", by_zone=by_zone, zones=ZONES, total=sum(by_zone.values()),
-        by_rung=by_rung, tasks=queries.open_tasks(current_user), plan=plan, plan_year=year,
+        by_rung=by_rung, tasks=queries.open_tasks(current_user),
         cards=shown, computed_at=computed_at,
     )
 

@@ -23,6 +23,7 @@ from tracker.enterprises.queries import EnterpriseFilters, filtered_query
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
 from tracker.incubation.models import GRADUATION_BASES, TENANCY_STATUSES, Carrier, Tenancy
+from tracker.indicators import services as indicators
 from tracker.inputs import parse_int
 from tracker.ladder.models import QUALIFICATION_STATUSES, Qualification
 from tracker.spreadsheets import Column
@@ -171,7 +172,8 @@ EXPIRY_WINDOW_DAYS = 180
 
 
 def leadership_sheets(user: User) -> list[tuple[str, list[Column], Iterable[list[Any]]]]:
-    """Counts per rung and zone, this year's new qualifications, certificates expiring soon."""
+    """Counts per rung and zone, this year's new qualifications, certificates expiring soon,
+    the plan's indicators."""
     day = today()
     valid = QualificationFilters(status="valid")
     held = qualification_query(user, valid, day).with_only_columns(
@@ -197,7 +199,16 @@ def leadership_sheets(user: User) -> list[tuple[str, list[Column], Iterable[list
         (f"各梯度分区域（{day.isoformat()}）", summary_columns, summary),
         (f"{day.year}年新增资质", QUALIFICATION_COLUMNS, new_rows),
         (f"{EXPIRY_WINDOW_DAYS}天内到期", QUALIFICATION_COLUMNS, expiring),
+        *indicator_sheet(user),
     ]
+
+
+def indicator_sheet(user: User) -> list[tuple[str, list[Column], Iterable[list[Any]]]]:
+    """The plan indicators of every period, for the roles that read the indicator page."""
+    if not indicators.may_read(user):
+        return []
+    columns = [Column(header, width=width) for header, width in indicators.SHEET_HEADERS]
+    return [(indicators.SHEET_TITLE, columns, indicators.sheet_rows(user))]
 
 
 ERROR_COLUMNS = [Column("行号", "int", 8), Column("列", width=20), Column("内容", width=30),
