@@ -136,6 +136,9 @@ def _before_commit(session: Session) -> None:
     session.flush()
     collected = session.info.pop(_KEY, None)
     if collected:
+        from tracker import snapshots
+
+        snapshots.bump()  # kept dashboard figures count these firms: stale after this commit
         run_stages(sorted(collected))
         session.info.pop(_KEY, None)  # the stages' own flushes must not start another round
 
