@@ -72,3 +72,40 @@ def test_board_counts_come_with_their_age(caching, client):
     login(client, user)
     page = client.get("/ladder/board").get_data(as_text=True)
     assert 'id="counts-age"' in page
+
+
+def test_a_committed_change_is_on_the_next_request_despite_the_cache(caching, client):
+    """Another worker's cached figures go stale with the commit, not after five minutes."""
+    user = make_user("bureau")
+    make_enterprise(zone="teda")
+    db.session.commit()
+    first, at = snapshots.cached("by_zone", user, lambda: queries.enterprises_by_zone(user))
+    assert first == {"teda": 1}
+    make_enterprise(zone="teda")
+    db.session.commit()  # the after-save pipeline bumps the counts version
+    again, again_at = snapshots.cached("by_zone", user,
+                                       lambda: queries.enterprises_by_zone(user))
+    assert again == {"teda": 2}
+    assert again_at >= at
+    login(client, user)
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="figures-age"' in page
+    make_enterprise(zone="teda")
+    db.session.commit()
+    fresh = snapshots.cached("by_zone", user, lambda: queries.enterprises_by_zone(user))[0]
+    assert fresh == {"teda": 3}
+
+
+def test_an_unchanged_register_keeps_the_cached_figures(caching):
+    user = make_user("bureau")
+    make_enterprise(zone="teda")
+    db.session.commit()
+    calls = []
+
+    def count():
+        calls.append(1)
+        return queries.enterprises_by_zone(user)
+
+    snapshots.cached("by_zone", user, count)
+    snapshots.cached("by_zone", user, count)
+    assert len(calls) == 1

@@ -1,8 +1,11 @@
 """The import engine shared by the web flow, the Celery task and the CLI.
 
 Rows are streamed, parsed, checked and written in chunks through the enterprise services and
-the writers adapters. Everything happens inside one SAVEPOINT, each row inside its own, so a
-dry run or a rejected all-or-nothing import rolls back to exactly what was there before.
+the writers adapters. Everything happens inside one SAVEPOINT, so a dry run or a rejected
+all-or-nothing import rolls back to exactly what was there before. Rows that register a new
+firm and pass every check are written together per chunk (multi-row INSERTs in one SAVEPOINT);
+any other row gets its own SAVEPOINT, as does every row of a chunk the database refuses, so a
+bad row is still reported with its number and undoes nothing but itself.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from tracker import changes
 from tracker.accounts.roles import Role
 from tracker.accounts.scope import carrier_scope, editable_enterprises
 from tracker.audit import services as audit
@@ -112,6 +116,10 @@ class Row:
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     preview: list[dict[str, Any]] = field(default_factory=list)
+    #: what writing the row did: created, updated or unchanged (None: not written)
+    outcome: str | None = None
+    #: the checked records a chunk writes together (EnterpriseHandler.stage)
+    staged: Any = None
 
     def _problem(self, key: str, message: str, label: str | None) -> dict[str, Any]:
         header, raw = self.cells.get(key, (label or key, None))
@@ -194,6 +202,13 @@ class _Handler:
                                     entity_id=entity.id, enterprise_id=enterprise_id,
                                     action=action, before=before, after=after))
 
+    def change(self, row: Row, entity_type: str, entity: Any, after: dict,
+               enterprise_id: int | None) -> dict[str, Any]:
+        """note()'s record of a creation as a plain dict, for a chunk's one multi-row INSERT."""
+        return {"job_id": self.job_id, "row": row.number, "entity_type": entity_type,
+                "entity_id": entity.id, "enterprise_id": enterprise_id, "action": "create",
+                "before": {}, "after": after}
+
     def note_update(self, row: Row, entity_type: str, entity: Any, before: dict,
                     changes: dict[str, list[Any]], enterprise_id: int | None,
                     prefix: str = "") -> None:
@@ -236,6 +251,17 @@ class _Handler:
 
     def apply(self, row: Row) -> str:
         raise NotImplementedError
+
+    def stage(self, row: Row) -> bool:
+        """Check a row for the chunk's bulk write; False: it goes through apply, row by row.
+
+        Only rows that certainly pass are staged (apply reports everything else with its
+        own messages), so a staged row never needs a savepoint of its own.
+        """
+        return False
+
+    def write_staged(self, rows: list[Row]) -> None:
+        """Write the staged rows together (multi-row INSERTs), noting each for undo."""
 
     def service_errors(self, row: Row, exc: FieldError, group: str) -> None:
         """A feature service's refusal, shown against the column it is about."""
@@ -332,6 +358,72 @@ class EnterpriseHandler(_Handler):
             outcome = "updated"
         return outcome
 
+    def stage(self, row: Row) -> bool:
+        """A new firm whose every check passes here is registered with its chunk."""
+        v, actor = row.values, self.actor
+        code = v["uscc"]
+        if code in self.enterprises or code in self.elsewhere:
+            return False
+        if actor.is_zone and actor.zone not in ZONES:
+            return False
+        data = {f.attr: v[f.key] for f in columns.ENTERPRISE_FIELDS
+                if f.group == "enterprise" and f.key in v}
+        if actor.is_zone:
+            data.setdefault("zone", actor.zone)
+        if not data.get("name") or not data.get("zone"):
+            return False
+        try:
+            values = enterprises.prepare_enterprise({**data, "uscc": code}, user=self.user)
+            contact = None
+            if v.get("contact_name"):
+                contact = {"name": v["contact_name"]}
+                for key, attr in (("contact_title", "title"), ("contact_phone", "phone"),
+                                  ("contact_email", "email")):
+                    if key in v:
+                        contact[attr] = v[key]
+                contact["receives_reminders"] = bool(contact.get("email"))
+                contact = enterprises.contact_values(contact)
+        except FieldError:
+            return False
+        if values["uscc"] != code:
+            return False  # a code spelt differently from its stored form: checked row by row
+        metrics = None
+        figures = {f.attr: v[f.key] for f in columns.ENTERPRISE_FIELDS
+                   if f.group == "metrics" and f.key in v}
+        if figures:
+            year = v.get("fiscal_year") or self.options.year
+            if enterprises.metric_errors(figures, year):
+                return False
+            self._plausibility(row, None, year, None, figures)
+            metrics = (year, figures, "import")
+        row.staged = enterprises.NewFirm(values, contact, metrics)
+        return True
+
+    def write_staged(self, rows: list[Row]) -> None:
+        enterprises.register_many([row.staged for row in rows], actor_id=self.actor.id,
+                                  summary=f"导入任务 #{self.job_id}" if self.job_id else None)
+        notes = []
+        for row in rows:
+            enterprise = row.staged.enterprise
+            changes.touch(enterprise.id)  # no flush saw the bulk INSERTs
+            notes.append(self.change(row, "enterprise", enterprise,
+                                     row.staged.snapshots["enterprise"], enterprise.id))
+        for row in rows:  # after every firm's note: undo deletes a firm's records before it
+            firm = row.staged
+            enterprise = firm.enterprise
+            if firm.contact_row is not None:
+                notes.append(self.change(row, "contact", firm.contact_row,
+                                         firm.snapshots["contact"], enterprise.id))
+            if firm.metrics_row is not None:
+                notes.append(self.change(row, "metrics", firm.metrics_row, {
+                    **firm.snapshots["metrics"], "fiscal_year": firm.metrics_row.fiscal_year},
+                    enterprise.id))
+        if not self.options.dry_run and self.job_id is not None:
+            db.session.execute(insert(ImportChange), notes)
+        for row in rows:
+            self.enterprises[row.staged.enterprise.uscc] = row.staged.enterprise
+            row.outcome = "created"
+
     def _contact(self, row: Row, enterprise: Enterprise, fresh: bool) -> bool:
         v = row.values
         if not v.get("contact_name"):
@@ -409,7 +501,7 @@ class EnterpriseHandler(_Handler):
                              prefix=f"{year} 年度")
         return bool(changes)
 
-    def _plausibility(self, row: Row, enterprise_id: int, year: int,
+    def _plausibility(self, row: Row, enterprise_id: int | None, year: int,
                       existing: AnnualMetrics | None, values: dict[str, Any]) -> None:
         """Warn about figures that are odd against the same year or the previous full year."""
         fields = enterprises.METRIC_FIELDS
@@ -642,6 +734,39 @@ def _chunks(rows: Iterator[tuple[int, list[Any]]]) -> Iterator[list[tuple[int, l
         yield chunk
 
 
+def _apply_alone(session: Any, handler: _Handler, row: Row) -> None:
+    """One row in its own SAVEPOINT: its errors undo its writes and nothing else."""
+    try:
+        with session.begin_nested():
+            outcome = handler.apply(row)
+            if row.errors:
+                raise _Reject
+    except _Reject:
+        pass
+    except (IntegrityError, DBAPIError) as exc:
+        if is_transient(exc):  # not this row's fault: the run is retried
+            raise
+        row.error("uscc", f"数据库拒绝保存该行：{exc.orig}"[:300], label="统一社会信用代码")
+    else:
+        row.outcome = outcome
+
+
+def _write_chunk(session: Any, handler: _Handler, rows: list[Row]) -> None:
+    """The staged rows in one SAVEPOINT; if the database refuses, row by row to find which."""
+    try:
+        with session.begin_nested():
+            handler.write_staged(rows)
+            session.flush()
+    except (IntegrityError, DBAPIError) as exc:
+        if is_transient(exc):
+            raise
+        for row in rows:  # a race (another import registered a code since preload), say
+            row.staged, row.outcome, row.warnings, row.preview = None, None, [], []
+        handler.preload(rows)
+        for row in rows:
+            _apply_alone(session, handler, row)
+
+
 def run(path: str | Path, options: Options, *, user: Any = None, job_id: int | None = None,
         progress: Callable[[int, int | None], None] | None = None) -> Result:
     """Import one file; the caller commits (or not: a dry run leaves nothing to commit).
@@ -684,27 +809,18 @@ def run(path: str | Path, options: Options, *, user: Any = None, job_id: int | N
                             seen[key] = number
                     parsed.append(row)
                 handler.preload([r for r in parsed if not r.errors])
+                staged = [r for r in parsed if not r.errors and handler.stage(r)]
                 for row in parsed:
-                    if not row.errors:
-                        try:
-                            with session.begin_nested():
-                                outcome = handler.apply(row)
-                                if row.errors:
-                                    raise _Reject
-                        except _Reject:
-                            pass
-                        except (IntegrityError, DBAPIError) as exc:
-                            if is_transient(exc):  # not this row's fault: the run is retried
-                                raise
-                            row.error("uscc", f"数据库拒绝保存该行：{exc.orig}"[:300],
-                                      label="统一社会信用代码")
-                        else:
-                            result.valid += 1
-                            setattr(result, outcome, getattr(result, outcome) + 1)
-                            result.warnings.extend(row.warnings[:MAX_ERRORS
-                                                                - len(result.warnings)])
-                            result.preview.extend(row.preview[:MAX_PREVIEW
-                                                              - len(result.preview)])
+                    if not row.errors and row.staged is None:
+                        _apply_alone(session, handler, row)
+                if staged:
+                    _write_chunk(session, handler, staged)
+                for row in parsed:
+                    if row.outcome is not None and not row.errors:
+                        result.valid += 1
+                        setattr(result, row.outcome, getattr(result, row.outcome) + 1)
+                        result.warnings.extend(row.warnings[:MAX_ERRORS - len(result.warnings)])
+                        result.preview.extend(row.preview[:MAX_PREVIEW - len(result.preview)])
                     result.error_count += len(row.errors)
                     room = MAX_ERRORS - len(result.errors)
                     if room > 0:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from tracker import snapshots
 from tracker.clock import now_utc, today
 from tracker.enterprises.models import AnnualMetrics, Enterprise
 from tracker.extensions import db
@@ -70,6 +71,7 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None) -> int:
     existing = {(r.enterprise_id, r.kind): r for r in db.session.scalars(
         select(EligibilityResult).where(EligibilityResult.enterprise_id.in_(ids)))}
     now = now_utc()
+    changed = False
     for enterprise_id, enterprise in firms.items():
         facts = build_facts(enterprise, day, metrics=metrics[enterprise_id],
                             qualifications=quals[enterprise_id])
@@ -83,17 +85,26 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None) -> int:
                 row = EligibilityResult(enterprise_id=enterprise_id, kind=result["kind"])
                 db.session.add(row)
             miss = gaps.near_miss(result) if result["verdict"] == "ineligible" else None
-            row.as_of, row.verdict, row.score = day, result["verdict"], result["score"]
-            row.result = result
-            row.near_miss, row.near_miss_code = miss, miss["code"] if miss else None
             candidate = is_candidate(result)
+            values = {"verdict": result["verdict"], "score": result["score"],
+                      "result": result, "near_miss": miss,
+                      "near_miss_code": miss["code"] if miss else None,
+                      "candidate": candidate,
+                      "failed_count": sum(1 for c in result["criteria"]
+                                          if c["status"] == "fail")}
             if candidate and not row.candidate:
-                row.candidate_since = now
+                values["candidate_since"] = now
             elif not candidate:
-                row.candidate_since = None
-            row.candidate = candidate
-            row.failed_count = sum(1 for c in result["criteria"] if c["status"] == "fail")
-            row.computed_at = now
+                values["candidate_since"] = None
+            # an unchanged verdict keeps its stored JSON: the nightly run rewrites only the
+            # date stamps of the rows whose verdicts stand, not 1.6 KB of criteria each
+            for name, value in values.items():
+                if getattr(row, name) != value:
+                    setattr(row, name, value)
+                    changed = True
+            row.as_of, row.computed_at = day, now
+    if changed:
+        snapshots.bump()  # candidate counts read these rows
     stale = [i for i, e in firms.items() if e.eligibility_stale_since is not None]
     if stale:
         _clear_stale(stale, started)
