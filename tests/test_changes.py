@@ -55,7 +55,7 @@ def evaluations(monkeypatch):
 
 
 def test_the_stages_are_declared_in_order():
-    assert [stage.name for stage in changes.STAGES] == ["eligibility", "reminders"]
+    assert [stage.name for stage in changes.STAGES] == ["eligibility", "reminders", "webhooks"]
 
 
 def test_a_commit_runs_the_stages_in_declared_order(monkeypatch):
