@@ -86,11 +86,15 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float,
     else:
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     expired = threading.Event()
+    #: the connected socket; http.client drops conn.sock once a "Connection: close" answer
+    #: starts, while the response still reads from it
+    held: list[socket.socket] = []
 
     def cut_off() -> None:
         expired.set()
-        sock = conn.sock
-        if sock is not None:
+        for sock in [*held, conn.sock]:
+            if sock is None:
+                continue
             with contextlib.suppress(OSError):  # already closed: nothing to cut
                 sock.shutdown(socket.SHUT_RDWR)
 
@@ -99,6 +103,10 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float,
     started = time.monotonic()
     watchdog.start()
     try:
+        conn.connect()
+        held.append(conn.sock)
+        if expired.is_set():  # the deadline passed while connecting
+            raise TimeoutError("deadline passed while connecting")
         conn.request("POST", path, body=body, headers={**headers, "Connection": "close"})
         response = conn.getresponse()
         data = response.read(max_body)
