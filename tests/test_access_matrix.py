@@ -47,6 +47,9 @@ from tracker.reminders import services as reminders
 from tracker.reminders.defaults import seed_rules
 from tracker.reminders.models import OfficialCycle, OutboxMessage, Reminder, ReminderRule
 from tracker.reminders.sweep import run_sweep
+from tracker.webhooks import events as webhook_events
+from tracker.webhooks import services as webhooks
+from tracker.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.live
 
@@ -61,6 +64,7 @@ PARAM_MODELS: dict[str | tuple[str, str], type] = {
     "qualification_id": Qualification, "reminder_id": Reminder, "message_id": OutboxMessage,
     "rule_id": ReminderRule,
     ("incubation", "cycle_id"): ReportingCycle, ("reminders", "cycle_id"): OfficialCycle,
+    "endpoint_id": WebhookEndpoint, "delivery_id": WebhookDelivery,
 }
 #: a manager keeps read-only history of their own past tenancy (see tracker/accounts/scope.py)
 HISTORY_MODELS = {Tenancy, StatusProposal, Carrier, ReportingCycle}
@@ -78,6 +82,8 @@ MAY_POST: dict[str, frozenset] = {
     "dashboard.target_admin": _ADMIN, "ladder.thresholds": _ADMIN,
     "reminders.edit_rule": _ADMIN, "reminders.edit_cycle": _ADMIN,
     "reminders.delete_cycle": _ADMIN,
+    "webhooks.new": _ADMIN, "webhooks.edit": _ADMIN, "webhooks.rotate": _ADMIN,
+    "webhooks.delete": _ADMIN, "webhooks.send_test": _ADMIN, "webhooks.resend": _ADMIN,
     "incubation.carrier_new": _BUREAU, "incubation.carrier_edit": _BUREAU,
     "incubation.cycle_new": _BUREAU,
     "enterprises.new": _EDITORS, "enterprises.edit": _EDITORS, "enterprises.archive": _EDITORS,
@@ -209,7 +215,11 @@ def _build(upload_dir: str) -> World:
         side.ids.update({Reminder: reminder.id, OutboxMessage: message.id})
     users = {"admin": admin.email, "bureau": bureau.email, "zone": zone.email,
              "carrier_manager": manager.email, "viewer": viewer.email}
+    hook = webhooks.create_endpoint({"url": "http://127.0.0.1:9/matrix",
+                                     "events": ["rung.changed"]})
+    [hook_delivery] = webhook_events.record_test(hook)
     shared = {User: viewer.id, ReportingCycle: cycle.id, OfficialCycle: official.id,
+              WebhookEndpoint: hook.id, WebhookDelivery: hook_delivery,
               ReminderRule: db.session.scalar(select(ReminderRule.id).order_by(ReminderRule.id))}
     scope = {"admin": (["A", "B", "F"], []), "bureau": (["A", "B", "F"], []),
              "viewer": (["A", "B", "F"], []), "zone": (["A", "F"], ["B"]),

@@ -30,6 +30,7 @@ from tracker.webhooks.models import (
     WebhookEvent,
     WebhookState,
 )
+from tracker.webhooks.policy import retry_window
 
 #: application statuses that are a decision ("application decided")
 DECIDED = ("approved", "rejected")
@@ -133,8 +134,6 @@ def record(event_type: str, subject_type: str, subject_id: int, occurrence: str,
 
 def add_deliveries(event_id: int, endpoint_ids: Iterable[int]) -> list[int]:
     """One pending delivery per endpoint (the unique key refuses a second)."""
-    from tracker.webhooks.services import retry_window
-
     now = now_utc()
     made = []
     for endpoint_id in endpoint_ids:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 
@@ -31,22 +30,9 @@ from tracker.webhooks.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from tracker.webhooks.policy import lease_seconds, retry_window, setting
 
 log = logging.getLogger(__name__)
-
-
-def setting(name: str, default: Any) -> Any:
-    return current_app.config.get(name, default)
-
-
-def retry_window() -> timedelta:
-    """How long a transiently failing delivery keeps being retried."""
-    return timedelta(hours=float(setting("WEBHOOK_RETRY_HOURS", 24)))
-
-
-def lease_seconds() -> int:
-    """A claim holds for one request's whole deadline plus a margin."""
-    return int(float(setting("WEBHOOK_TIMEOUT", 10))) + int(setting("WEBHOOK_LEASE_MARGIN", 60))
 
 
 def due_clause(now: datetime):
