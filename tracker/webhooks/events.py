@@ -165,16 +165,15 @@ def _advance(subject_type: str, subject_id: int, old: tuple[str, int] | None,
     """Move the watched state from what we read to `new`; the new seq if we won, else None."""
     table = WebhookState.__table__
     if old is None:
-        won = db.session.execute(
+        # RETURNING, not rowcount: psycopg reports no count for INSERT … ON CONFLICT here
+        return db.session.scalar(
             _insert(table).values(subject_type=subject_type, subject_id=subject_id, state=new,
-                                  seq=1).on_conflict_do_nothing()).rowcount
-        return 1 if won == 1 else None
+                                  seq=1).on_conflict_do_nothing().returning(table.c.seq))
     state, seq = old
-    won = db.session.execute(
+    return db.session.scalar(
         update(table).where(table.c.subject_type == subject_type,
                             table.c.subject_id == subject_id, table.c.seq == seq)
-        .values(state=new, seq=seq + 1)).rowcount
-    return seq + 1 if won == 1 else None
+        .values(state=new, seq=seq + 1).returning(table.c.seq))
 
 
 def _states(subject_type: str, ids: list[int]) -> dict[int, tuple[str, int]]:
