@@ -213,3 +213,21 @@ def test_the_signature_helper_matches_the_readme_recipe():
 
     expected = hmac.new(SECRET.encode(), b"1700000000." + body, hashlib.sha256).hexdigest()
     assert headers["X-Tracker-Signature"] == f"sha256={expected}"
+
+
+def test_the_readme_verification_recipe_accepts_a_real_delivery_and_rejects_a_forgery(receiver):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("Verifying in Python"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    delivery = _one_delivery(receiver.url)
+    assert tasks.deliver(delivery.id) == "delivered"
+    got = receiver.requests[0]
+    verify = namespace["verify"]
+    assert verify(SECRET, got.headers, got.body, tolerance=10**10)
+    assert not verify(SECRET, got.headers, got.body + b" ", tolerance=10**10)
+    assert not verify("whsec_other", got.headers, got.body, tolerance=10**10)

@@ -156,3 +156,30 @@ def test_a_revoked_title_does_not_also_expire():
         events.record_expiries()
     with frozen(DAY + timedelta(days=3)):
         assert events.record_expiries() == []
+
+
+def test_a_commit_too_big_to_handle_inline_hands_the_firms_to_workers(app, monkeypatch):
+    """Above the inline limit the firms go to observe tasks on the (in-memory) broker."""
+    from tests.ladder.test_results_bulk import _published
+    from tracker import changes
+    from tracker.webhooks.tasks import observe_many
+
+    app.extensions["celery"].set_default()
+    monkeypatch.setitem(app.config, changes.LIMIT_KEY, 2)
+    with frozen(DAY):
+        endpoint = make_endpoint("http://127.0.0.1:9/hook", events=["qualification.granted"])
+        db.session.commit()
+        _published(app)  # start from an empty queue
+        firms = [make_enterprise() for _ in range(3)]
+        for n, firm in enumerate(firms):
+            ladder.grant_qualification(firm, "hnte", f"GR20251200{n:04d}", date(2025, 12, 1))
+        db.session.commit()
+        ids = sorted(f.id for f in firms)
+        queued = [args for task, args in _published(app) if task == "tracker.webhooks.observe"]
+        assert queued == [ids[:2], ids[2:]]
+        assert _types(endpoint.id) == []
+        for chunk in queued:
+            observe_many(chunk)  # what the worker runs
+        assert _types(endpoint.id) == ["qualification.granted"] * 3
+        observe_many(ids)  # a duplicate task records nothing more
+    assert _types(endpoint.id) == ["qualification.granted"] * 3
