@@ -134,3 +134,28 @@ def test_deliveries_page_test_button_and_resend(admin_client):
     assert _audit("webhook_delivery") == ["resend"]
     assert admin_client.get(f"/admin/webhooks/{endpoint.id}?status=pending").status_code == 200
     assert admin_client.get("/admin/webhooks/999999").status_code == 404
+
+
+def test_the_deliveries_page_costs_the_same_queries_whatever_its_size(admin_client):
+    from tests.conftest import count_queries
+
+    endpoint = make_endpoint("http://127.0.0.1:9/hook")
+    for _ in range(30):
+        events.record_test(endpoint)
+    db.session.commit()
+    admin_client.get(f"/admin/webhooks/{endpoint.id}")  # the session's own first-request writes
+    counts = []
+    for size in (5, 30):
+        with count_queries() as statements:
+            page = admin_client.get(f"/admin/webhooks/{endpoint.id}?size={size}")
+        assert page.status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+    with count_queries() as few:
+        admin_client.get("/admin/webhooks/")
+    for _ in range(3):
+        make_endpoint("http://127.0.0.1:9/more")
+    db.session.commit()
+    with count_queries() as more:
+        admin_client.get("/admin/webhooks/")
+    assert len(more) == len(few)

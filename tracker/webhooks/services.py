@@ -246,10 +246,21 @@ def due_ids(limit: int, now: datetime | None = None) -> list[int]:
 
 
 def status_counts(endpoint_id: int) -> dict[str, int]:
+    return all_status_counts([endpoint_id]).get(endpoint_id, {})
+
+
+def all_status_counts(endpoint_ids: list[int]) -> dict[int, dict[str, int]]:
+    """endpoint -> {status: deliveries}, in one grouped query for the whole list."""
+    if not endpoint_ids:
+        return {}
     rows = db.session.execute(
-        select(WebhookDelivery.status, func.count()).where(
-            WebhookDelivery.endpoint_id == endpoint_id).group_by(WebhookDelivery.status)).all()
-    return {status: count for status, count in rows}
+        select(WebhookDelivery.endpoint_id, WebhookDelivery.status, func.count())
+        .where(WebhookDelivery.endpoint_id.in_(endpoint_ids))
+        .group_by(WebhookDelivery.endpoint_id, WebhookDelivery.status)).all()
+    counts: dict[int, dict[str, int]] = {}
+    for endpoint_id, status, count in rows:
+        counts.setdefault(endpoint_id, {})[status] = count
+    return counts
 
 
 class ActionError(ValueError):

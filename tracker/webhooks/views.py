@@ -38,7 +38,8 @@ def _data(form) -> dict:
 @roles_required("admin")
 def index():
     endpoints = db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)).all()
-    counts = {e.id: services.status_counts(e.id) for e in endpoints}
+    found = services.all_status_counts([e.id for e in endpoints])
+    counts = {e.id: found.get(e.id, {}) for e in endpoints}
     return render_template("webhooks/index.html", endpoints=endpoints, counts=counts,
                            event_types=EVENT_TYPES, statuses=DELIVERY_STATUSES)
 
