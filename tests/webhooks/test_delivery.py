@@ -231,3 +231,35 @@ def test_the_readme_verification_recipe_accepts_a_real_delivery_and_rejects_a_fo
     assert verify(SECRET, got.headers, got.body, tolerance=10**10)
     assert not verify(SECRET, got.headers, got.body + b" ", tolerance=10**10)
     assert not verify("whsec_other", got.headers, got.body, tolerance=10**10)
+
+
+def test_the_sweep_is_the_net_for_a_lost_task_and_records_expiries(app):
+    """A pending row whose task never ran is enqueued again; a due retry too, not an early one."""
+    from tests.ladder.test_results_bulk import _published
+
+    app.extensions["celery"].set_default()
+    with frozen(DAY):
+        delivery = _one_delivery("http://127.0.0.1:9/hook")
+        _published(app)  # the lost task: drop what the commit published
+        firm = make_enterprise()
+        ladder.grant_qualification(firm, "hnte", "GR202212000300", date(2022, 12, 1),
+                                   valid_until=DAY)
+        db.session.commit()
+        _published(app)
+        result = tasks.sweep_now()
+        assert result["enqueued"] >= 1 and result["reaped"] == 0
+        queued = [args for name, args in _published(app) if name == "tracker.webhooks.deliver"]
+        assert delivery.id in queued
+        db.session.execute(WebhookDelivery.__table__.update().where(
+            WebhookDelivery.id == delivery.id).values(next_attempt_at=now_utc() + timedelta(
+                minutes=5)))
+        db.session.commit()
+        tasks.sweep_now()
+        assert delivery.id not in [args for name, args in _published(app)
+                                   if name == "tracker.webhooks.deliver"]  # not due yet
+    with frozen(DAY + timedelta(days=1)):
+        # the title ran out yesterday: the expiry is recorded by this (clock) sweep
+        result = tasks.sweep_now()
+        assert result["expiries"] == 0  # nobody subscribed to expiries …
+        queued = [args for name, args in _published(app) if name == "tracker.webhooks.deliver"]
+        assert delivery.id in queued  # … and the retry came due overnight
