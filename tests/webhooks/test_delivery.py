@@ -263,3 +263,27 @@ def test_the_sweep_is_the_net_for_a_lost_task_and_records_expiries(app):
         assert result["expiries"] == 0  # nobody subscribed to expiries …
         queued = [args for name, args in _published(app) if name == "tracker.webhooks.deliver"]
         assert delivery.id in queued  # … and the retry came due overnight
+
+
+def test_a_host_name_is_resolved_and_delivered_to(receiver):
+    answer = http.post(receiver.url.replace("127.0.0.1", "localhost"), b"{}",
+                       {"X-Tracker-Timestamp": "1"}, timeout=5, max_body=100)
+    assert answer.status in (200, 401)
+    assert receiver.requests
+
+
+def test_a_hanging_name_lookup_is_bounded_by_the_deadline(monkeypatch):
+    """getaddrinfo cannot be interrupted; the request stops waiting for it at the deadline."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def slow(*args, **kwargs):
+        time.sleep(3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    started = time.monotonic()
+    with pytest.raises(http.DeliveryError, match="timeout"):
+        http.post("http://hooks.invalid/x", b"{}", {}, timeout=0.5, max_body=10)
+    assert time.monotonic() - started < 2.5

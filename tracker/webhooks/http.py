@@ -1,8 +1,9 @@
 """One signed POST to one URL: no redirects, a whole-request deadline, a capped response read.
 
-The standard library's http.client, because it never follows a redirect by itself. A
-watchdog timer shuts the socket down when the deadline passes, so a receiver that answers
-one byte at a time is cut off at the deadline, not at `timeout` per byte.
+The standard library's http.client, because it never follows a redirect by itself. The name
+is resolved and the socket connected within the deadline, and a watchdog timer shuts the socket
+down when it passes, so a receiver that answers one byte at a time is cut off at the deadline,
+not at `timeout` per byte.
 """
 
 from __future__ import annotations
@@ -70,6 +71,49 @@ def check_url(url: str) -> str | None:
     return None
 
 
+def _resolve(host: str, port: int, timeout: float) -> list[tuple]:
+    """getaddrinfo under the deadline: the C resolver cannot be interrupted, so it runs in a
+    daemon thread we stop waiting for (its late answer is simply dropped)."""
+    found: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            found["addresses"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            found["error"] = exc
+
+    resolver = threading.Thread(target=work, daemon=True)
+    resolver.start()
+    resolver.join(timeout)
+    if resolver.is_alive():
+        raise DeliveryError(f"timeout: resolving {host} took longer than {timeout:g} s")
+    if "error" in found:
+        raise DeliveryError(f"cannot resolve {host}: {found['error']}")
+    return list(found["addresses"])  # type: ignore[arg-type]
+
+
+def _connector(addresses: list[tuple], deadline: float):
+    """Replaces http.client's create_connection: the resolved addresses, within the deadline."""
+
+    def connect(_address, _timeout=None, _source=None) -> socket.socket:
+        error: OSError | None = None
+        for family, kind, proto, _name, address in addresses:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            sock = socket.socket(family, kind, proto)
+            sock.settimeout(remaining)
+            try:
+                sock.connect(address)
+                return sock
+            except OSError as exc:
+                sock.close()
+                error = exc
+        raise error or TimeoutError("deadline passed while connecting")
+
+    return connect
+
+
 def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float,
          max_body: int) -> Answer:
     """POST once; the answer whatever its status (a 3xx is returned, never followed)."""
@@ -98,9 +142,13 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float,
             with contextlib.suppress(OSError):  # already closed: nothing to cut
                 sock.shutdown(socket.SHUT_RDWR)
 
-    watchdog = threading.Timer(timeout, cut_off)
-    watchdog.daemon = True
     started = time.monotonic()
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    addresses = _resolve(parts.hostname, port, timeout)
+    # TLS still checks the certificate against the host name: only the TCP connect is ours
+    conn._create_connection = _connector(addresses, started + timeout)  # type: ignore[attr-defined]
+    watchdog = threading.Timer(max(started + timeout - time.monotonic(), 0.01), cut_off)
+    watchdog.daemon = True
     watchdog.start()
     try:
         conn.connect()
