@@ -51,6 +51,9 @@ from tracker.reminders import services as reminders
 from tracker.reminders.defaults import seed_rules
 from tracker.reminders.models import OfficialCycle, OutboxMessage, Reminder, ReminderRule
 from tracker.reminders.sweep import run_sweep
+from tracker.webhooks import events as webhook_events
+from tracker.webhooks import services as webhooks
+from tracker.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.live
 
@@ -67,6 +70,7 @@ PARAM_MODELS: dict[str | tuple[str, str], type] = {
     ("incubation", "cycle_id"): ReportingCycle, ("reminders", "cycle_id"): OfficialCycle,
     "indicator_id": PlanIndicator, "period_id": PlanPeriod, "value_id": IndicatorValue,
     "target_id": PlanTarget,
+    "endpoint_id": WebhookEndpoint, "delivery_id": WebhookDelivery,
 }
 #: a manager keeps read-only history of their own past tenancy (see tracker/accounts/scope.py)
 HISTORY_MODELS = {Tenancy, StatusProposal, Carrier, ReportingCycle}
@@ -84,6 +88,8 @@ MAY_POST: dict[str, frozenset] = {
     "dashboard.target_admin": _ADMIN, "ladder.thresholds": _ADMIN,
     "reminders.edit_rule": _ADMIN, "reminders.edit_cycle": _ADMIN,
     "reminders.delete_cycle": _ADMIN,
+    "webhooks.new": _ADMIN, "webhooks.edit": _ADMIN, "webhooks.rotate": _ADMIN,
+    "webhooks.delete": _ADMIN, "webhooks.send_test": _ADMIN, "webhooks.resend": _ADMIN,
     "incubation.carrier_new": _BUREAU, "incubation.carrier_edit": _BUREAU,
     "incubation.cycle_new": _BUREAU,
     "enterprises.new": _EDITORS, "enterprises.edit": _EDITORS, "enterprises.archive": _EDITORS,
@@ -225,10 +231,10 @@ def _build(upload_dir: str) -> World:
         side.ids.update({Reminder: reminder.id, OutboxMessage: message.id})
     users = {"admin": admin.email, "bureau": bureau.email, "zone": zone.email,
              "carrier_manager": manager.email, "viewer": viewer.email}
-    _token, viewer_token = api_tokens.issue(viewer, name="matrix")  # only its owner revokes it
     shared = {User: viewer.id, ReportingCycle: cycle.id, OfficialCycle: official.id,
-              ReminderRule: db.session.scalar(select(ReminderRule.id).order_by(ReminderRule.id)),
-              UserToken: viewer_token.id}
+              ReminderRule: db.session.scalar(select(ReminderRule.id).order_by(ReminderRule.id))}
+    _token, viewer_token = api_tokens.issue(viewer, name="matrix")  # only its owner revokes it
+    shared[UserToken] = viewer_token.id
     seed_plan(db.session.connection())
     closed = db.session.scalar(select(PlanPeriod).where(PlanPeriod.code == "14th"))
     current = db.session.scalar(select(PlanPeriod).where(PlanPeriod.code == "15th"))
@@ -237,10 +243,12 @@ def _build(upload_dir: str) -> World:
         value = indicators.save_value(entered, closed, 2025, "540", "矩阵年报")
     target = db.session.scalar(select(PlanTarget).where(
         PlanTarget.period_id == current.id, PlanTarget.indicator_id == entered.id))
-    shared = {User: viewer.id, ReportingCycle: cycle.id, OfficialCycle: official.id,
-              ReminderRule: db.session.scalar(select(ReminderRule.id).order_by(ReminderRule.id)),
-              PlanIndicator: entered.id, PlanPeriod: current.id, IndicatorValue: value.id,
-              PlanTarget: target.id}
+    shared.update({PlanIndicator: entered.id, PlanPeriod: current.id, IndicatorValue: value.id,
+                   PlanTarget: target.id})
+    hook = webhooks.create_endpoint({"url": "http://127.0.0.1:9/matrix",
+                                     "events": ["rung.changed"]})
+    [hook_delivery] = webhook_events.record_test(hook)
+    shared.update({WebhookEndpoint: hook.id, WebhookDelivery: hook_delivery})
     scope = {"admin": (["A", "B", "F"], []), "bureau": (["A", "B", "F"], []),
              "viewer": (["A", "B", "F"], []), "zone": (["A", "F"], ["B"]),
              "carrier_manager": (["A"], ["B", "F"]), None: ([], ["A", "B", "F"])}

@@ -31,7 +31,7 @@ READS_EVERY_FEATURE = {
 }
 
 FEATURES = ("accounts", "enterprises", "ladder", "incubation", "reminders", "imports",
-            "dashboard", "api")
+            "dashboard", "api", "webhooks")
 
 
 def _module_name(path: Path) -> str:

@@ -28,6 +28,7 @@ from tracker.ladder import services as ladder
 from tracker.reminders import services as reminders
 from tracker.reminders.defaults import seed_rules
 from tracker.reminders.models import PROGRAMMES, ReminderRule
+from tracker.webhooks import services as webhooks
 
 PROGRAMMES_FIRST = next(iter(PROGRAMMES))
 
@@ -120,6 +121,8 @@ def records():
     calendar = reminders.save_cycle(None, {"programme": PROGRAMMES_FIRST, "year": 2026,
                                            "batch": "第一批", "opens_on": date(2026, 3, 1),
                                            "closes_on": date(2026, 4, 30), "notes": None})
+    hook = webhooks.create_endpoint({"url": "http://127.0.0.1:9/hook",
+                                     "events": ["rung.changed"]})
     db.session.commit()
     return locals()
 
@@ -156,6 +159,8 @@ CASES: dict[str, tuple[str, str, str, str, dict[str, str]]] = {
     "RuleForm": ("/reminders/rules/{rule.id}/edit", "", "admin", "rule", {"name": "到期提醒"}),
     "CycleForm": ("/reminders/cycles/{calendar.id}/edit", "", "admin", "calendar",
                   {"notes": "以官方通知为准"}),
+    "EditEndpointForm": ("/admin/webhooks/{hook.id}/edit", "", "admin", "hook",
+                         {"description": "孵化器系统"}),
 }
 
 

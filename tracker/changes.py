@@ -73,10 +73,30 @@ def _sweep_bulk(_ids: list[int]) -> None:
     """The scheduled sweep (every few minutes) covers a bulk change in one set-based pass."""
 
 
+def _webhooks_inline(ids: list[int]) -> None:
+    from tracker.webhooks.events import observe
+    from tracker.webhooks.tasks import enqueue
+
+    enqueue(observe(ids))  # the delivery tasks leave after the commit
+
+
+def _webhooks_bulk(ids: list[int]) -> None:
+    # Workers compare the stored states (each change still recorded once, by the guarded
+    # state row), in chunks of the same size as the inline limit.
+    from tracker.celery_app import enqueue_after_commit
+    from tracker.webhooks.tasks import observe_many
+
+    size = inline_limit()
+    for start in range(0, len(ids), size):
+        enqueue_after_commit(observe_many, ids[start:start + size])
+
+
 #: the pipeline, in the order it runs; a later stage may rely on what an earlier one stored
 STAGES: tuple[Stage, ...] = (
     Stage("eligibility", _recompute_inline, _recompute_bulk),
     Stage("reminders", _sweep_inline, _sweep_bulk),
+    # last: it reports what the earlier stages and the save itself left stored
+    Stage("webhooks", _webhooks_inline, _webhooks_bulk),
 )
 
 

@@ -1,0 +1,88 @@
+"""Celery tasks and beat entries: deliver (by id), the sweep (expiries, reaper, safety net).
+
+Tasks take ids, have explicit names and are safe to run twice: a delivery is sent only by
+the task that won its claim. A transient failure schedules its own countdown retry; the
+sweep only catches what a lost task or a broker outage left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from celery import shared_task
+from celery.schedules import crontab
+from flask import current_app
+
+from tracker.celery_app import enqueue_after_commit
+from tracker.extensions import db
+from tracker.webhooks import events, services
+
+log = logging.getLogger(__name__)
+
+#: WEBHOOK_BEAT_SECONDS compresses the sweep to a fixed interval (tests run the real beat so)
+_BEAT_SECONDS = float(os.environ.get("WEBHOOK_BEAT_SECONDS") or 0)
+
+BEAT_SCHEDULE = {
+    "webhooks-sweep": {
+        "task": "tracker.webhooks.sweep",
+        "schedule": _BEAT_SECONDS or crontab(minute="*"),
+        "options": {"expires": _BEAT_SECONDS * 0.8 or 50},
+    },
+}
+
+
+def _publish(task, *args, countdown: int | None = None) -> None:
+    """Publish from a worker after its commit; a broker error waits for the next sweep."""
+    try:
+        task.apply_async(args=args, countdown=countdown, retry=False)
+    except Exception:  # broker down: the row is pending in the database, the sweep re-enqueues
+        log.warning("could not enqueue %s; the next sweep will", task.name, exc_info=True)
+
+
+def enqueue(delivery_ids: list[int]) -> None:
+    """After the commit: one task per new delivery, or one sweep when there are many."""
+    if len(delivery_ids) > int(current_app.config.get("WEBHOOK_MAX_FANOUT", 20)):
+        enqueue_after_commit(sweep)
+        return
+    for delivery_id in delivery_ids:
+        enqueue_after_commit(deliver, delivery_id)
+
+
+@shared_task(name="tracker.webhooks.deliver", ignore_result=True)
+def deliver(delivery_id: int) -> str:
+    claimed_at = services.claim(delivery_id)
+    db.session.commit()
+    if claimed_at is None:
+        return "not-pending"
+    outcome = services.send_claimed(delivery_id, claimed_at)
+    db.session.commit()
+    if outcome.status == "retry":
+        # the retry is its own task, due when the backoff ends; the sweep is only the net
+        _publish(deliver, delivery_id, countdown=outcome.delay)
+    return outcome.status
+
+
+def sweep_now() -> dict:
+    """Record expiries, reclaim dead claims, enqueue what is due (after the commit)."""
+    made = events.record_expiries()
+    reaped = services.reap()
+    due = services.due_ids(int(current_app.config.get("WEBHOOK_SWEEP_BATCH", 200)))
+    for delivery_id in due:
+        enqueue_after_commit(deliver, delivery_id)
+    db.session.commit()
+    return {"expiries": len(made), "reaped": reaped, "enqueued": len(due)}
+
+
+@shared_task(name="tracker.webhooks.sweep", ignore_result=True)
+def sweep() -> dict:
+    return sweep_now()
+
+
+@shared_task(name="tracker.webhooks.observe", ignore_result=True)
+def observe_many(enterprise_ids: list[int]) -> int:
+    """The pipeline's bulk path: a large commit's firms, looked at by a worker."""
+    made = events.observe(enterprise_ids)
+    enqueue(made)
+    db.session.commit()
+    return len(made)
