@@ -33,6 +33,8 @@ class AuditEvent(db.Model):
     #: {field: [before, after]}
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
     summary: Mapped[str | None] = mapped_column(Text)
+    #: the bulk action (or merge) this event was part of: one id shared by all its events
+    batch_id: Mapped[str | None] = mapped_column(String(36), index=True)
 
     actor = relationship("User")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -52,6 +54,27 @@ def current_actor_id() -> int | None:
     return None
 
 
+_BATCH_KEY = "audit_batch_id"
+
+
+@contextmanager
+def batch(batch_id: str) -> Iterator[str]:
+    """Every event recorded inside the block carries `batch_id` (a bulk action's shared id).
+
+    Kept on the session, so the services called for each firm need not pass it along.
+    """
+    info = db.session().info
+    previous = info.get(_BATCH_KEY)
+    info[_BATCH_KEY] = batch_id
+    try:
+        yield batch_id
+    finally:
+        if previous is None:
+            info.pop(_BATCH_KEY, None)
+        else:
+            info[_BATCH_KEY] = previous
+
+
 def record(
     entity_type: str,
     entity_id: int | None,
@@ -71,6 +94,7 @@ def record(
         enterprise_id=enterprise_id,
         actor_id=actor_id if actor_id is not None else current_actor_id(),
         summary=summary,
+        batch_id=db.session().info.get(_BATCH_KEY),
     )
     db.session.add(event)
     return event
