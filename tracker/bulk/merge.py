@@ -87,12 +87,13 @@ def row_values(table: Table, data: dict[str, Any]) -> dict[str, Any]:
         if column.key not in data:
             continue
         value = data[column.key]
+        kind = getattr(column.type, "impl", column.type)  # through TypeDecorators (UTCDateTime)
         if value is not None and isinstance(value, str):
-            if isinstance(column.type, DateTime):
+            if isinstance(kind, DateTime):
                 value = datetime.fromisoformat(value)
-            elif isinstance(column.type, Date):
+            elif isinstance(kind, Date):
                 value = date.fromisoformat(value)
-            elif isinstance(column.type, Numeric):
+            elif isinstance(kind, Numeric):
                 value = Decimal(value)
         values[column.key] = value
     return values
