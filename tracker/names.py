@@ -51,6 +51,6 @@ def name_key(text: str | None) -> str:
         return ""
     key = _BRACKETS_AND_PUNCTUATION.sub("", unicodedata.normalize("NFKC", text).casefold())
     for suffix in _LEGAL_SUFFIXES:
-        if key.endswith(suffix) and len(key) > len(suffix):
-            return key[: -len(suffix)][:200]
+        if key.endswith(suffix):  # the longest ending only; a bare 有限公司 stays itself
+            return (key[: -len(suffix)] or key)[:200]
     return key[:200]

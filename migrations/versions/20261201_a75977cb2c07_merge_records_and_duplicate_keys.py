@@ -44,8 +44,8 @@ def _name_key(text):
         return None
     key = _DROPPED.sub("", unicodedata.normalize("NFKC", text).casefold())
     for suffix in _SUFFIXES:
-        if key.endswith(suffix) and len(key) > len(suffix):
-            return key[: -len(suffix)][:200]
+        if key.endswith(suffix):  # the longest ending only; a bare 有限公司 stays itself
+            return (key[: -len(suffix)] or key)[:200]
     return key[:200] or None
 
 
@@ -92,8 +92,9 @@ def upgrade():
         batch_op.add_column(sa.Column('uscc_valid', sa.Boolean(), server_default=sa.true(), nullable=False))
         batch_op.add_column(sa.Column('merged_into_id', sa.Integer(), nullable=True))
         batch_op.create_index('ix_enterprises_invalid_uscc', ['id'], unique=False, postgresql_where=sa.text('NOT uscc_valid'), sqlite_where=sa.text('NOT uscc_valid'))
-        batch_op.create_index(batch_op.f('ix_enterprises_merged_into_id'), ['merged_into_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_enterprises_name_key'), ['name_key'], unique=False)
+        batch_op.create_index('ix_enterprises_name_key', ['name_key'], unique=False,
+                              postgresql_where=sa.text('merged_into_id IS NULL'),
+                              sqlite_where=sa.text('merged_into_id IS NULL'))
         batch_op.create_foreign_key(batch_op.f('fk_enterprises_merged_into_id_enterprises'), 'enterprises', ['merged_into_id'], ['id'])
 
     bind = op.get_bind()
@@ -115,8 +116,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('enterprises', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_enterprises_merged_into_id_enterprises'), type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_enterprises_name_key'))
-        batch_op.drop_index(batch_op.f('ix_enterprises_merged_into_id'))
+        batch_op.drop_index('ix_enterprises_name_key')
         batch_op.drop_index('ix_enterprises_invalid_uscc', postgresql_where=sa.text('NOT uscc_valid'), sqlite_where=sa.text('NOT uscc_valid'))
         batch_op.drop_column('merged_into_id')
         batch_op.drop_column('uscc_valid')

@@ -51,6 +51,10 @@ class Enterprise(db.Model):
         # The board's columns: the first cards of each rung by name, read straight off this.
         Index("ix_enterprises_active_rung_name", "current_rung", "name", "id",
               postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
+        # Likely duplicates: one GROUP BY over the keys of the records not merged away.
+        Index("ix_enterprises_name_key", "name_key",
+              postgresql_where=text("merged_into_id IS NULL"),
+              sqlite_where=text("merged_into_id IS NULL")),
         # Legacy records to review (a code failing the check): few, read in id order.
         Index("ix_enterprises_invalid_uscc", "id",
               postgresql_where=text("NOT uscc_valid"), sqlite_where=text("NOT uscc_valid")),
@@ -64,13 +68,12 @@ class Enterprise(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     #: tracker.names.name_key(name), kept by the mapper events below: likely duplicates are the
     #: firms sharing one key (an indexed GROUP BY, not a comparison of every pair)
-    name_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    name_key: Mapped[str | None] = mapped_column(String(200))
     #: whether `uscc` passes the GB 32100 check; false marks a legacy record to review
     uscc_valid: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     #: set when a bureau user merged this record into another (tracker.bulk.merge); the
     #: record stays, archived, so the merge can be undone
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"),
-                                                       index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     zone: Mapped[str] = mapped_column(String(20), index=True)
     street: Mapped[str | None] = mapped_column(String(100))
     founded_on: Mapped[date | None] = mapped_column()
