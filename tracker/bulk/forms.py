@@ -19,7 +19,7 @@ class BulkForm(TrackerForm):
 
     officer_id = SelectField(_l("联系专员"), coerce=_optional_int, validate_choice=False)
     reason = StringField(_l("归档原因"), validators=[Optional(), Length(max=200)])
-    kind = SelectField(_l("申报类型"), choices=list(KINDS.items()))
+    kind = SelectField(_l("申报类型"), choices=list(KINDS.items()), validate_choice=False)
     year = IntegerField(_l("申报年度"), validators=[Optional()])
     batch = StringField(_l("批次"), validators=[Optional(), Length(max=100)])
     next = HiddenField()

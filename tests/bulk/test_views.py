@@ -1,0 +1,132 @@
+"""Bulk actions from the list and the merge pages, through HTTP: scope, audit, limits."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from tests.conftest import csrf_token, login
+from tests.factories import make_enterprise, make_user
+from tracker.audit.models import AuditEvent
+from tracker.bulk import actions
+from tracker.bulk.models import MergeRecord
+from tracker.clock import frozen
+from tracker.extensions import db
+from tracker.ladder.models import Application
+
+
+@pytest.fixture
+def day():
+    """Freeze the clock on a working day in 2026."""
+    with frozen(date(2026, 6, 30)):
+        yield
+
+
+def _post(client, data):
+    token = csrf_token(client, "/")
+    return client.post("/bulk/enterprises", data={"next": "/enterprises/", "csrf_token": token,
+                                                  **data})
+
+
+def _batch_events(action: str) -> list[AuditEvent]:
+    return db.session.scalars(select(AuditEvent).where(
+        AuditEvent.batch_id.is_not(None), AuditEvent.action == action)).all()
+
+
+def test_assign_officer_goes_through_the_service_audited_per_firm_with_one_batch(
+        login_as, day):
+    officer = make_user("bureau", name="李专员")
+    a, b = make_enterprise(), make_enterprise()
+    client = login_as(make_user("bureau"))
+    response = _post(client, {"action": "assign", "officer_id": str(officer.id),
+                              "ids": [str(a.id), str(b.id)]})
+    assert response.status_code == 302
+    assert a.officer_id == officer.id and b.officer_id == officer.id
+    events = [e for e in _batch_events("update") if e.changes.get("officer_id")]
+    assert {e.enterprise_id for e in events} == {a.id, b.id}
+    assert len({e.batch_id for e in events}) == 1
+    page = client.get("/enterprises/").get_data(as_text=True)
+    assert "已为 2 家企业更换联系专员" in page
+
+
+def test_archive_and_start_applications(login_as, day):
+    a, b = make_enterprise(), make_enterprise()
+    client = login_as(make_user("zone", zone="hitech"))
+    _post(client, {"action": "apply", "kind": "tech_sme", "year": "2026",
+                   "ids": [str(a.id), str(b.id)]})
+    apps = db.session.scalars(select(Application)).all()
+    assert {x.enterprise_id for x in apps} == {a.id, b.id}
+    assert {x.kind for x in apps} == {"tech_sme"}
+    assert len({e.batch_id for e in _batch_events("create")
+                if e.entity_type == "application"}) == 1
+    _post(client, {"action": "archive", "reason": "注销", "ids": [str(a.id), str(b.id)]})
+    assert a.status == b.status == "archived"
+    assert {e.enterprise_id for e in _batch_events("archive")} == {a.id, b.id}
+
+
+def test_an_out_of_scope_id_refuses_the_whole_request(login_as, day):
+    mine = make_enterprise(zone="hitech")
+    theirs = make_enterprise(zone="teda")
+    client = login_as(make_user("zone", zone="hitech"))
+    response = _post(client, {"action": "archive", "ids": [str(mine.id), str(theirs.id)]})
+    assert response.status_code == 302
+    assert mine.status == "active" and theirs.status == "active"
+    assert not _batch_events("archive")
+    assert "1 家企业不在您可修改的范围内" in client.get("/enterprises/").get_data(as_text=True)
+
+
+def test_viewers_and_managers_may_not_post(app, day):
+    firm = make_enterprise()
+    for role in ("viewer", "carrier_manager"):
+        client = app.test_client()
+        login(client, make_user(role))
+        assert _post(client, {"action": "archive", "ids": [str(firm.id)]}).status_code == 403
+    assert firm.status == "active"
+
+
+def test_too_many_ids_are_refused_with_a_message(login_as, day):
+    client = login_as(make_user("bureau"))
+    ids = [str(i) for i in range(1, actions.MAX_IDS + 2)]
+    _post(client, {"action": "archive", "ids": ids})
+    page = client.get("/enterprises/").get_data(as_text=True)
+    assert f"一次最多处理 {actions.MAX_IDS} 家企业" in page
+
+
+def test_export_of_the_selected_firms_only(login_as, day):
+    a = make_enterprise(name="导出甲科技有限公司")
+    make_enterprise(name="导出乙科技有限公司")
+    client = login_as(make_user("bureau"))
+    response = _post(client, {"action": "export", "ids": [str(a.id)]})
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    names = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    assert names == ["导出甲科技有限公司"]
+    assert [e.enterprise_id for e in _batch_events("export")] == [a.id]
+
+
+def test_duplicates_and_merge_pages_for_bureau_only(app, login_as, day):
+    a = make_enterprise(name="合并页科技有限公司")
+    b = make_enterprise(name="合并页科技（天津）有限责任公司".replace("（天津）", ""))
+    zone = app.test_client()
+    login(zone, make_user("zone", zone="hitech"))
+    assert zone.get("/bulk/duplicates").status_code == 403
+    assert zone.get(f"/bulk/merge?a={a.id}&b={b.id}").status_code == 403
+    client = login_as(make_user("bureau"))
+    page = client.get("/bulk/duplicates").get_data(as_text=True)
+    assert "合并页科技有限公司" in page and f"a={a.id}&amp;b={b.id}" in page
+    assert client.get(f"/bulk/merge?a={a.id}&b={b.id}").status_code == 200
+    response = client.post("/bulk/merge", data={"a": a.id, "b": b.id, "survivor": b.id,
+                                                "name": a.id,
+                                                "csrf_token": csrf_token(client, "/")})
+    assert response.status_code == 302
+    record = db.session.scalar(select(MergeRecord))
+    assert (record.survivor_id, record.loser_id) == (b.id, a.id)
+    assert b.name == "合并页科技有限公司"
+    assert client.get(f"/bulk/merges/{record.id}").status_code == 200
+    client.post(f"/bulk/merges/{record.id}/undo", data={"csrf_token": csrf_token(client, "/")})
+    assert record.undone_at is not None and a.status == "active"
+    assert db.session.scalar(select(func.count()).select_from(MergeRecord)) == 1
