@@ -33,6 +33,8 @@ from tests.factories import PASSWORD, make_carrier, make_enterprise, make_user, 
 from tests.route_support import Forms, fill_path, int_params
 from tracker import create_app
 from tracker.accounts.models import User
+from tracker.bulk import merge
+from tracker.bulk.models import MergeRecord
 from tracker.clock import frozen
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import Activity, AnnualMetrics, Contact, Enterprise
@@ -59,7 +61,7 @@ PARAM_MODELS: dict[str | tuple[str, str], type] = {
     "contact_id": Contact, "year": AnnualMetrics, "job_id": ImportJob, "carrier_id": Carrier,
     "tenancy_id": Tenancy, "proposal_id": StatusProposal, "application_id": Application,
     "qualification_id": Qualification, "reminder_id": Reminder, "message_id": OutboxMessage,
-    "rule_id": ReminderRule,
+    "rule_id": ReminderRule, "merge_id": MergeRecord,
     ("incubation", "cycle_id"): ReportingCycle, ("reminders", "cycle_id"): OfficialCycle,
 }
 #: a manager keeps read-only history of their own past tenancy (see tracker/accounts/scope.py)
@@ -80,6 +82,7 @@ MAY_POST: dict[str, frozenset] = {
     "reminders.delete_cycle": _ADMIN,
     "incubation.carrier_new": _BUREAU, "incubation.carrier_edit": _BUREAU,
     "incubation.cycle_new": _BUREAU,
+    "bulk.merge_page": _BUREAU, "bulk.undo": _BUREAU, "bulk.enterprises": _EDITORS,
     "enterprises.new": _EDITORS, "enterprises.edit": _EDITORS, "enterprises.archive": _EDITORS,
     "incubation.tenancy_new": _EDITORS, "incubation.proposal": _EDITORS,
     "ladder.application_new": _EDITORS, "ladder.application_edit": _EDITORS,
@@ -207,9 +210,14 @@ def _build(upload_dir: str) -> World:
         db.session.add(message)
         db.session.flush()
         side.ids.update({Reminder: reminder.id, OutboxMessage: message.id})
+    merged = merge.merge_enterprises(  # two records of one firm, merged (the undo page)
+        make_enterprise(name="矩阵丁重复科技有限公司", zone="hitech", uscc=valid_uscc(95004)),
+        make_enterprise(name="矩阵丁重复科技（天津）有限公司", zone="hitech",
+                        uscc=valid_uscc(95005)), {})
     users = {"admin": admin.email, "bureau": bureau.email, "zone": zone.email,
              "carrier_manager": manager.email, "viewer": viewer.email}
     shared = {User: viewer.id, ReportingCycle: cycle.id, OfficialCycle: official.id,
+              MergeRecord: merged.id,
               ReminderRule: db.session.scalar(select(ReminderRule.id).order_by(ReminderRule.id))}
     scope = {"admin": (["A", "B", "F"], []), "bureau": (["A", "B", "F"], []),
              "viewer": (["A", "B", "F"], []), "zone": (["A", "F"], ["B"]),
