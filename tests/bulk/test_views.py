@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from tests.conftest import csrf_token, login
 from tests.factories import make_enterprise, make_user
 from tracker.audit.models import AuditEvent
-from tracker.bulk import actions
+from tracker.bulk import actions, merge
 from tracker.bulk.models import MergeRecord
 from tracker.clock import frozen
+from tracker.enterprises import services as enterprises
 from tracker.extensions import db
 from tracker.ladder.models import Application
 
@@ -130,3 +131,16 @@ def test_duplicates_and_merge_pages_for_bureau_only(app, login_as, day):
     client.post(f"/bulk/merges/{record.id}/undo", data={"csrf_token": csrf_token(client, "/")})
     assert record.undone_at is not None and a.status == "active"
     assert db.session.scalar(select(func.count()).select_from(MergeRecord)) == 1
+
+
+def test_the_merged_away_record_points_at_the_survivor_and_history_names_the_merge(login_as,
+                                                                                     day):
+    keep, gone = make_enterprise(), make_enterprise()
+    enterprises.save_contact(gone, {"name": "张三", "email": "z@x.example",
+                                    "receives_reminders": True})
+    merge.merge_enterprises(keep, gone, {})
+    client = login_as(make_user("bureau"))
+    page = client.get(f"/enterprises/{gone.id}").get_data(as_text=True)
+    assert "此记录已合并到另一条企业记录" in page and f"/enterprises/{keep.id}" in page
+    history = client.get(f"/enterprises/{keep.id}/history").get_data(as_text=True)
+    assert "合并" in history and "联系人" in history and "contacts" not in history
