@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from tests.conftest import csrf_token, login
+from tests.conftest import count_queries, csrf_token, login
 from tests.factories import make_enterprise, make_user
 from tracker.audit.models import AuditEvent
 from tracker.bulk import actions, merge
@@ -17,6 +17,7 @@ from tracker.bulk.models import MergeRecord
 from tracker.clock import frozen
 from tracker.enterprises import services as enterprises
 from tracker.extensions import db
+from tracker.integrity.checks import INVARIANTS, run_checks
 from tracker.ladder.models import Application
 
 
@@ -67,6 +68,8 @@ def test_archive_and_start_applications(login_as, day):
     _post(client, {"action": "archive", "reason": "注销", "ids": [str(a.id), str(b.id)]})
     assert a.status == b.status == "archived"
     assert {e.enterprise_id for e in _batch_events("archive")} == {a.id, b.id}
+    report = run_checks(list(INVARIANTS))  # the after-save pipeline kept results current
+    assert report.ok, report.as_dict()
 
 
 def test_an_out_of_scope_id_refuses_the_whole_request(login_as, day):
@@ -144,3 +147,19 @@ def test_the_merged_away_record_points_at_the_survivor_and_history_names_the_mer
     assert "此记录已合并到另一条企业记录" in page and f"/enterprises/{keep.id}" in page
     history = client.get(f"/enterprises/{keep.id}/history").get_data(as_text=True)
     assert "合并" in history and "联系人" in history and "contacts" not in history
+
+
+def test_the_duplicates_page_costs_the_same_queries_for_more_groups(login_as, day):
+    client = login_as(make_user("bureau"))
+    for n in range(2):
+        make_enterprise(name=f"计数{n}科技有限公司")
+        make_enterprise(name=f"计数{n}科技有限责任公司")
+    with count_queries() as few:
+        assert client.get("/bulk/duplicates").status_code == 200
+    for n in range(2, 8):
+        make_enterprise(name=f"计数{n}科技有限公司")
+        make_enterprise(name=f"计数{n}科技有限责任公司")
+    with count_queries() as more:
+        page = client.get("/bulk/duplicates").get_data(as_text=True)
+    assert page.count("duplicate-group") == 8
+    assert len(more) == len(few)
