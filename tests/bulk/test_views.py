@@ -163,3 +163,17 @@ def test_the_duplicates_page_costs_the_same_queries_for_more_groups(login_as, da
         page = client.get("/bulk/duplicates").get_data(as_text=True)
     assert page.count("duplicate-group") == 8
     assert len(more) == len(few)
+
+
+def test_a_merge_from_a_form_read_before_an_edit_is_refused(login_as, day):
+    a, b = make_enterprise(), make_enterprise()
+    client = login_as(make_user("bureau"))
+    stale = a.version
+    enterprises.update_enterprise(a, {"website": "https://new.example"}, expected_version=None)
+    db.session.flush()
+    response = client.post("/bulk/merge", data={
+        "a": a.id, "b": b.id, "survivor": a.id, "a_version": stale, "b_version": b.version,
+        "csrf_token": csrf_token(client, "/")})
+    assert response.status_code == 409  # the form again, saying someone saved first
+    assert db.session.scalar(select(func.count()).select_from(MergeRecord)) == 0
+    assert b.merged_into_id is None

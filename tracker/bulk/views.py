@@ -18,8 +18,9 @@ from tracker.clock import today
 from tracker.enterprises.models import Enterprise
 from tracker.enterprises.queries import EnterpriseFilters
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
+from tracker.errors import check_version
 from tracker.extensions import db
-from tracker.forms_support import commit_or_report, flash_form_errors
+from tracker.forms_support import commit_or_report, flash_form_errors, page_status
 from tracker.imports import exports
 from tracker.inputs import parse_int
 from tracker.labels import FIELD_NAMES
@@ -130,6 +131,7 @@ def merge_page():
     b = _firm_for_merge(request.values.get("b"))
     form = MergeForm()
     form.survivor.choices = [(str(a.id), a.name), (str(b.id), b.name)]
+    saved = None
     if request.method == "GET":
         form.survivor.data = a.id
     elif form.validate_on_submit():
@@ -140,8 +142,13 @@ def merge_page():
             picked = parse_int(request.form.get(name, ""))
             if picked in (a.id, b.id):
                 choices[name] = "survivor" if picked == survivor.id else "loser"
-        saved = commit_or_report(form, lambda: merge.merge_enterprises(
-            survivor, loser, choices, user=current_user))
+        def save():
+            # the values compared on the form must still be the records' values
+            check_version(a, request.form.get("a_version"))
+            check_version(b, request.form.get("b_version"))
+            return merge.merge_enterprises(survivor, loser, choices, user=current_user)
+
+        saved = commit_or_report(form, save)
         if saved.ok:
             flash(_("已合并：%(loser)s 的全部记录已并入 %(survivor)s（可撤销）",
                     loser=loser.name, survivor=survivor.name), "success")
@@ -151,7 +158,7 @@ def merge_page():
     return render_template("bulk/merge.html", form=form, a=a, b=b, rows=rows,
                            years=merge.conflicting_years(a.id, b.id),
                            overlaps=merge.overlapping_tenancies(a.id, b.id)
-                           + merge.overlapping_tenancies(b.id, a.id))
+                           + merge.overlapping_tenancies(b.id, a.id)), page_status(form, saved)
 
 
 def _shown(firm: Enterprise, name: str) -> str:
