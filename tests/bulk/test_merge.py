@@ -179,3 +179,13 @@ def test_a_merged_record_cannot_be_merged_again_and_undo_goes_newest_first(day):
     merge.undo_merge(second)
     merge.undo_merge(first)
     assert {b.status, c.status} == {"active"}
+
+
+def test_rows_added_after_the_merge_stay_with_the_survivor_on_undo(day):
+    keep, gone = make_enterprise(), make_enterprise()
+    old = enterprises.save_contact(gone, {"name": "旧联系人", "receives_reminders": False})
+    record = merge.merge_enterprises(keep, gone, {})
+    new = enterprises.save_contact(keep, {"name": "新联系人", "receives_reminders": False})
+    merge.undo_merge(record)
+    db.session.expire_all()
+    assert (old.enterprise_id, new.enterprise_id) == (gone.id, keep.id)

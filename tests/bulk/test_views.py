@@ -72,14 +72,20 @@ def test_archive_and_start_applications(login_as, day):
     assert report.ok, report.as_dict()
 
 
-def test_an_out_of_scope_id_refuses_the_whole_request(login_as, day):
-    mine = make_enterprise(zone="hitech")
+@pytest.mark.parametrize(("action", "extra"), [
+    ("assign", {"officer_id": ""}), ("archive", {}), ("export", {}),
+    ("apply", {"kind": "tech_sme", "year": "2026"}),
+])
+def test_an_out_of_scope_id_refuses_the_whole_request(login_as, day, action, extra):
+    mine = make_enterprise(zone="hitech", officer_id=make_user("bureau").id)
     theirs = make_enterprise(zone="teda")
     client = login_as(make_user("zone", zone="hitech"))
-    response = _post(client, {"action": "archive", "ids": [str(mine.id), str(theirs.id)]})
-    assert response.status_code == 302
-    assert mine.status == "active" and theirs.status == "active"
-    assert not _batch_events("archive")
+    events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    response = _post(client, {"action": action, "ids": [str(mine.id), str(theirs.id)], **extra})
+    assert response.status_code == 302  # back to the list, no file, nothing done
+    assert mine.status == "active" and mine.officer_id is not None
+    assert not db.session.scalars(select(Application)).all()
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
     assert "1 家企业不在您可修改的范围内" in client.get("/enterprises/").get_data(as_text=True)
 
 
@@ -119,6 +125,9 @@ def test_duplicates_and_merge_pages_for_bureau_only(app, login_as, day):
     login(zone, make_user("zone", zone="hitech"))
     assert zone.get("/bulk/duplicates").status_code == 403
     assert zone.get(f"/bulk/merge?a={a.id}&b={b.id}").status_code == 403
+    token = csrf_token(zone, "/")
+    assert zone.post("/bulk/merge", data={"a": a.id, "b": b.id, "survivor": a.id,
+                                          "csrf_token": token}).status_code == 403
     client = login_as(make_user("bureau"))
     page = client.get("/bulk/duplicates").get_data(as_text=True)
     assert "合并页科技有限公司" in page and f"a={a.id}&amp;b={b.id}" in page
@@ -131,6 +140,10 @@ def test_duplicates_and_merge_pages_for_bureau_only(app, login_as, day):
     assert (record.survivor_id, record.loser_id) == (b.id, a.id)
     assert b.name == "合并页科技有限公司"
     assert client.get(f"/bulk/merges/{record.id}").status_code == 200
+    assert zone.get(f"/bulk/merges/{record.id}").status_code == 403
+    assert zone.post(f"/bulk/merges/{record.id}/undo",
+                     data={"csrf_token": token}).status_code == 403
+    assert record.undone_at is None
     client.post(f"/bulk/merges/{record.id}/undo", data={"csrf_token": csrf_token(client, "/")})
     assert record.undone_at is not None and a.status == "active"
     assert db.session.scalar(select(func.count()).select_from(MergeRecord)) == 1
