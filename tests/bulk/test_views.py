@@ -190,3 +190,12 @@ def test_a_merge_from_a_form_read_before_an_edit_is_refused(login_as, day):
     assert response.status_code == 409  # the form again, saying someone saved first
     assert db.session.scalar(select(func.count()).select_from(MergeRecord)) == 0
     assert b.merged_into_id is None
+
+
+def test_assigning_someone_who_is_no_officer_is_refused(login_as, day):
+    firm = make_enterprise()
+    viewer = make_user("viewer")
+    client = login_as(make_user("bureau"))
+    _post(client, {"action": "assign", "officer_id": str(viewer.id), "ids": [str(firm.id)]})
+    assert firm.officer_id is None
+    assert "请选择有效的联系专员" in client.get("/enterprises/").get_data(as_text=True)

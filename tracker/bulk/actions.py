@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from tracker.accounts.scope import enterprise_edit_scope
+from tracker.accounts.services import active_officers
 from tracker.audit import services as audit
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import Enterprise
@@ -66,7 +67,9 @@ def new_batch() -> str:
 
 def assign_officer(firms: list[Enterprise], officer_id: int | None, *, user: Any,
                    batch_id: str) -> int:
-    """Set the liaison officer of each firm; returns how many changed."""
+    """Set the liaison officer of each firm (None: none); returns how many changed."""
+    if officer_id is not None and officer_id not in {u.id for u in active_officers()}:
+        raise BulkError({"officer_id": _("请选择有效的联系专员")})
     changed = 0
     with audit.batch(batch_id):
         for firm in firms:

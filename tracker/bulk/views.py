@@ -69,12 +69,8 @@ def enterprises():
         return exports.xlsx_response(f"企业名单-选中{len(firms)}家-{today():%Y%m%d}.xlsx",
                                      [("企业名单", exports.ENTERPRISE_COLUMNS, rows)])
     if action == "assign":
-        officer = form.officer_id.data
-        if officer is not None and str(officer) not in {k for k, _v in officer_choices()}:
-            flash(_("请选择有效的联系专员"), "danger")
-            return redirect(back)
         saved = commit_or_report(None, lambda: actions.assign_officer(
-            firms, officer, user=current_user, batch_id=batch_id))
+            firms, form.officer_id.data, user=current_user, batch_id=batch_id))
         message = _("已为 %(n)d 家企业更换联系专员（共选 %(total)d 家）",
                     n=saved.result or 0, total=len(firms))
     elif action == "archive":
@@ -88,9 +84,9 @@ def enterprises():
                 "owner_id": current_user.id}
         saved = commit_or_report(None, lambda: actions.start_applications(
             firms, data, user=current_user, batch_id=batch_id))
+        kind = KINDS.get(form.kind.data)
         message = _("已为 %(n)d 家企业创建 %(year)s 年%(kind)s申报",
-                    n=saved.result or 0, year=data["year"], kind=_(KINDS.get(form.kind.data,
-                                                                                 "")))
+                    n=saved.result or 0, year=data["year"], kind=_(kind) if kind else "")
     if saved.ok:
         flash(message, "success")
     return redirect(back)
