@@ -34,6 +34,8 @@ from tests.route_support import Forms, fill_path, int_params
 from tracker import create_app
 from tracker.accounts import api_tokens
 from tracker.accounts.models import User, UserToken
+from tracker.bulk import merge
+from tracker.bulk.models import MergeRecord
 from tracker.clock import frozen
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import Activity, AnnualMetrics, Contact, Enterprise
@@ -66,7 +68,7 @@ PARAM_MODELS: dict[str | tuple[str, str], type] = {
     "contact_id": Contact, "year": AnnualMetrics, "job_id": ImportJob, "carrier_id": Carrier,
     "tenancy_id": Tenancy, "proposal_id": StatusProposal, "application_id": Application,
     "qualification_id": Qualification, "reminder_id": Reminder, "message_id": OutboxMessage,
-    "rule_id": ReminderRule, "token_id": UserToken,
+    "rule_id": ReminderRule, "token_id": UserToken, "merge_id": MergeRecord,
     ("incubation", "cycle_id"): ReportingCycle, ("reminders", "cycle_id"): OfficialCycle,
     "indicator_id": PlanIndicator, "period_id": PlanPeriod, "value_id": IndicatorValue,
     "target_id": PlanTarget,
@@ -92,6 +94,7 @@ MAY_POST: dict[str, frozenset] = {
     "webhooks.delete": _ADMIN, "webhooks.send_test": _ADMIN, "webhooks.resend": _ADMIN,
     "incubation.carrier_new": _BUREAU, "incubation.carrier_edit": _BUREAU,
     "incubation.cycle_new": _BUREAU,
+    "bulk.merge_page": _BUREAU, "bulk.undo": _BUREAU, "bulk.enterprises": _EDITORS,
     "enterprises.new": _EDITORS, "enterprises.edit": _EDITORS, "enterprises.archive": _EDITORS,
     "incubation.tenancy_new": _EDITORS, "incubation.proposal": _EDITORS,
     "ladder.application_new": _EDITORS, "ladder.application_edit": _EDITORS,
@@ -229,9 +232,14 @@ def _build(upload_dir: str) -> World:
         db.session.add(message)
         db.session.flush()
         side.ids.update({Reminder: reminder.id, OutboxMessage: message.id})
+    merged = merge.merge_enterprises(  # two records of one firm, merged (the undo page)
+        make_enterprise(name="矩阵丁重复科技有限公司", zone="hitech", uscc=valid_uscc(95004)),
+        make_enterprise(name="矩阵丁重复科技（天津）有限公司", zone="hitech",
+                        uscc=valid_uscc(95005)), {})
     users = {"admin": admin.email, "bureau": bureau.email, "zone": zone.email,
              "carrier_manager": manager.email, "viewer": viewer.email}
     shared = {User: viewer.id, ReportingCycle: cycle.id, OfficialCycle: official.id,
+              MergeRecord: merged.id,
               ReminderRule: db.session.scalar(select(ReminderRule.id).order_by(ReminderRule.id))}
     _token, viewer_token = api_tokens.issue(viewer, name="matrix")  # only its owner revokes it
     shared[UserToken] = viewer_token.id

@@ -32,6 +32,7 @@ from tracker.extensions import db
 from tracker.incubation.models import DEFAULT_TERM_MONTHS, Carrier, Tenancy
 from tracker.ladder import results, validity
 from tracker.ladder.models import Application, Qualification, StageTransition
+from tracker.names import name_key
 from tracker.reminders.sweep import run_sweep
 
 #: generated firms are numbered here, away from the demo's, the tests' and the bench's serials
@@ -242,8 +243,10 @@ def _firm(rng: random.Random, ids: _Ids, serial: int, day: date, now: datetime,
         titles.append(_Title(ids.take(Qualification.__table__), kind, granted, valid_until))
     timeline = validity.rung_timeline(titles, day)
     honours = rng.sample(HONOUR_CODES, rng.choices([0, 1, 2], weights=[70, 22, 8])[0])
+    name = _name(rng)
     out["enterprises"].append({
-        "id": firm_id, "uscc": make_code(GENERATED_SERIALS + serial), "name": _name(rng),
+        "id": firm_id, "uscc": make_code(GENERATED_SERIALS + serial), "name": name,
+        "name_key": name_key(name),
         "zone": zone, "street": None, "founded_on": founded,
         "tech_field": _weighted(rng, FIELD_WEIGHTS) if rng.random() < 0.95 else None,
         "industry_tags": [], "officer_id": officers.get(zone),

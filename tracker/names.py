@@ -30,3 +30,27 @@ def fold_name(text: str | None) -> str:
         return ""
     folded = "".join(_fold_char(c) for c in text)
     return _SPACES.sub(" ", folded.replace("\u3000", " ")).strip()
+
+
+#: company-form endings two records of one firm are often typed with and without (longest first)
+_LEGAL_SUFFIXES = ("股份有限公司", "有限责任公司", "集团有限公司", "有限公司", "责任公司", "公司",
+                   "coltd", "ltd", "inc")
+#: brackets are dropped (their content kept): （天津） and (天津) and 天津 read alike
+_BRACKETS_AND_PUNCTUATION = re.compile(r"[\s()\[\]{}<>（）【】〔〕［］｛｝〈〉《》「」『』\"'“”‘’"
+                                       r",，.。、·・\-—_/&+:：;；!！?？]+")
+
+
+def name_key(text: str | None) -> str:
+    """The duplicate-detection key of a firm name: two spellings of one firm give one key.
+
+    Full-width forms folded (NFKC), case ignored, brackets, spaces and punctuation dropped,
+    and one legal-form ending (有限公司, 有限责任公司, 股份有限公司, Co., Ltd. …) removed.
+    Stored on the enterprise (``name_key``) so likely duplicates are one indexed GROUP BY.
+    """
+    if not text:
+        return ""
+    key = _BRACKETS_AND_PUNCTUATION.sub("", unicodedata.normalize("NFKC", text).casefold())
+    for suffix in _LEGAL_SUFFIXES:
+        if key.endswith(suffix):  # the longest ending only; a bare 有限公司 stays itself
+            return (key[: -len(suffix)] or key)[:200]
+    return key[:200]

@@ -35,6 +35,8 @@ class AuditEvent(db.Model):
     summary: Mapped[str | None] = mapped_column(Text)
     #: how the change came in when not through the pages: "api-token:<id> <name>"
     channel: Mapped[str | None] = mapped_column(String(120))
+    #: the bulk action (or merge) this event was part of: one id shared by all its events
+    batch_id: Mapped[str | None] = mapped_column(String(36), index=True)
 
     actor = relationship("User")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -60,6 +62,25 @@ def current_channel() -> str | None:
         if token is not None:
             return f"api-token:{token.id} {token.name or ''}".strip()[:120]
     return None
+_BATCH_KEY = "audit_batch_id"
+
+
+@contextmanager
+def batch(batch_id: str) -> Iterator[str]:
+    """Every event recorded inside the block carries `batch_id` (a bulk action's shared id).
+
+    Kept on the session, so the services called for each firm need not pass it along.
+    """
+    info = db.session().info
+    previous = info.get(_BATCH_KEY)
+    info[_BATCH_KEY] = batch_id
+    try:
+        yield batch_id
+    finally:
+        if previous is None:
+            info.pop(_BATCH_KEY, None)
+        else:
+            info[_BATCH_KEY] = previous
 
 
 def record(
@@ -82,6 +103,7 @@ def record(
         actor_id=actor_id if actor_id is not None else current_actor_id(),
         summary=summary,
         channel=current_channel(),
+        batch_id=db.session().info.get(_BATCH_KEY),
     )
     db.session.add(event)
     return event

@@ -17,11 +17,14 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.clock import now_utc
+from tracker.enterprises import uscc as uscc_check
 from tracker.extensions import db
 from tracker.models_base import UTCDateTime
+from tracker.names import name_key
 
 #: money columns hold 元 exactly; the UI converts to and from 万元
 Money = Numeric(18, 2)
@@ -48,6 +51,13 @@ class Enterprise(db.Model):
         # The board's columns: the first cards of each rung by name, read straight off this.
         Index("ix_enterprises_active_rung_name", "current_rung", "name", "id",
               postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
+        # Likely duplicates: one GROUP BY over the keys of the records not merged away.
+        Index("ix_enterprises_name_key", "name_key",
+              postgresql_where=text("merged_into_id IS NULL"),
+              sqlite_where=text("merged_into_id IS NULL")),
+        # Legacy records to review (a code failing the check): few, read in id order.
+        Index("ix_enterprises_invalid_uscc", "id",
+              postgresql_where=text("NOT uscc_valid"), sqlite_where=text("NOT uscc_valid")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +66,14 @@ class Enterprise(db.Model):
     #: why a code that fails the GB 32100 check was accepted (old real codes do)
     uscc_override_reason: Mapped[str | None] = mapped_column(Text)
     name: Mapped[str] = mapped_column(String(200))
+    #: tracker.names.name_key(name), kept by the mapper events below: likely duplicates are the
+    #: firms sharing one key (an indexed GROUP BY, not a comparison of every pair)
+    name_key: Mapped[str | None] = mapped_column(String(200))
+    #: whether `uscc` passes the GB 32100 check; false marks a legacy record to review
+    uscc_valid: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    #: set when a bureau user merged this record into another (tracker.bulk.merge); the
+    #: record stays, archived, so the merge can be undone
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     zone: Mapped[str] = mapped_column(String(20), index=True)
     street: Mapped[str | None] = mapped_column(String(100))
     founded_on: Mapped[date | None] = mapped_column()
@@ -229,3 +247,11 @@ class Activity(db.Model):
 # tests and fresh installs; the migration creates it too).
 event.listen(Enterprise.__table__, "before_create",
              DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
+
+
+@event.listens_for(Enterprise, "before_insert")
+@event.listens_for(Enterprise, "before_update")
+def _derive_keys(_mapper, _connection, target: Enterprise) -> None:
+    """Every channel that saves a firm (form, API, import, merge) keeps the derived keys."""
+    target.name_key = name_key(target.name) or None
+    target.uscc_valid = uscc_check.is_valid(target.uscc or "")

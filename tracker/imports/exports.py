@@ -45,8 +45,12 @@ ENTERPRISE_COLUMNS = [
 ]
 
 
-def enterprise_rows(user: User, filters: EnterpriseFilters) -> Iterator[list[Any]]:
-    """The filtered, scoped list with each firm's latest full-year figures and first contact."""
+def enterprise_rows(user: User, filters: EnterpriseFilters, *,
+                    ids: list[int] | None = None) -> Iterator[list[Any]]:
+    """The filtered, scoped list with each firm's latest full-year figures and first contact.
+
+    `ids` narrows it to firms ticked on the list (the bulk export).
+    """
     latest_year = (select(func.max(AnnualMetrics.fiscal_year))
                    .where(AnnualMetrics.enterprise_id == Enterprise.id,
                           AnnualMetrics.period_months >= FULL_YEAR_MONTHS)
@@ -62,6 +66,8 @@ def enterprise_rows(user: User, filters: EnterpriseFilters) -> Iterator[list[Any
              .add_columns(AnnualMetrics, Contact, officer.name)
              .order_by(Enterprise.name, Enterprise.id)
              .execution_options(yield_per=500))
+    if ids is not None:
+        query = query.where(Enterprise.id.in_(ids))
     for firm, metrics, contact, officer_name in db.session.execute(query):
         yield [
             firm.name, firm.uscc, ZONES.get(firm.zone, ("",))[0], firm.street, firm.founded_on,

@@ -55,3 +55,20 @@
     }
   });
 })();
+
+/* data-select-all="form-id" on a checkbox: ticks or clears every name="ids" box of that form
+ * on this page (the list's "select all on this page"). */
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    var formId = box.getAttribute && box.getAttribute("data-select-all");
+    if (!formId) {
+      return;
+    }
+    var boxes = document.querySelectorAll('input[type="checkbox"][name="ids"][form="' + formId + '"]');
+    for (var i = 0; i < boxes.length; i++) {
+      boxes[i].checked = box.checked;
+    }
+  });
+})();
