@@ -118,9 +118,31 @@ class SelfAssessmentForm(TrackerForm):
     honours = MultiCheckboxField(_l("资质与荣誉"), choices=list(HONOURS.items()))
     innovation_score = IntegerField(_l("高企创新能力评分"),
                                     validators=[Optional(), NumberRange(0, 100)])
-    y1 = FormField(YearForm)
-    y2 = FormField(YearForm)
-    y3 = FormField(YearForm)
+
+    @property
+    def year_forms(self) -> list[FormField]:
+        """The yearly sub-forms, latest fiscal year first (y1 = the year before as_of)."""
+        return [self[f"y{n}"] for n in range(1, self.year_count + 1)]
+
+    year_count = 0
+
+
+_SELF_ASSESSMENT_FORMS: dict[int, type[SelfAssessmentForm]] = {}
+
+
+def self_assessment_form(year_count: int) -> SelfAssessmentForm:
+    """A self-assessment form with ``year_count`` yearly sub-forms (y1, y2, …).
+
+    The count comes from the rule sets (rules.fiscal_years_needed), so a rule that reads four
+    years gets four columns; classes are cached per count because WTForms binds fields per class.
+    """
+    cls = _SELF_ASSESSMENT_FORMS.get(year_count)
+    if cls is None:
+        fields = {f"y{n}": FormField(YearForm) for n in range(1, year_count + 1)}
+        cls = type(f"SelfAssessmentForm{year_count}", (SelfAssessmentForm,),
+                   {**fields, "year_count": year_count})
+        _SELF_ASSESSMENT_FORMS[year_count] = cls
+    return cls()
 
 
 class ThresholdForm(VersionedForm, TrackerForm):

@@ -51,8 +51,11 @@ def _line(criterion: Mapping[str, Any]) -> str:
     if status == "unknown":
         if criterion.get("needs_expert"):
             return f"{label}：{note or '需专家评审'}。"
-        year = criterion.get("data_year")
-        return f"{label}：缺少数据" + (f"（{year}年度）" if year else "") + "，无法判断。"
+        # The years actually lacking figures when the rule knows them, else the year it reads.
+        years = criterion.get("missing_years") or (
+            [criterion["data_year"]] if criterion.get("data_year") else [])
+        named = "、".join(map(str, years))
+        return f"{label}：缺少数据" + (f"（{named}年度）" if named else "") + "，无法判断。"
     actual = criterion.get("actual")
     parts = []
     if isinstance(actual, int | float) and not isinstance(actual, bool):

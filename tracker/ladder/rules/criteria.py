@@ -171,6 +171,10 @@ class RuleSet:
     effective_to: date | None  # last day in force, inclusive; None = still in force
     params: Mapping[str, Any]
     check: Callable[[Facts, Mapping[str, Any], Mapping[str, Any]], Outcome] = field(repr=False)
+    #: how many fiscal years (counting back from the latest) the check reads, given its params
+    #: and the local thresholds; forms and demo data size themselves by it
+    years_read: Callable[[Mapping[str, Any], Mapping[str, Any]], int] = field(
+        default=lambda _params, _local: 1, repr=False)
 
     def in_force(self, day: date) -> bool:
         """Whether this version governs an evaluation on ``day``."""
@@ -200,6 +204,11 @@ def _fiscal_window(f: Facts, count: int) -> list[int]:
     founded = f.ent("founded_on")
     years = range(f.as_of.year - count, f.as_of.year)
     return [y for y in years if founded is None or y >= founded.year]
+
+
+def _missing_years(f: Facts, years: Sequence[int], *keys: str) -> list[int]:
+    """The years among ``years`` lacking any of ``keys``, so a gap line names the right one."""
+    return [y for y in years if any(f.year(y, k) is None for k in keys)]
 
 
 def _sum_over(f: Facts, years: Sequence[int], key: str) -> Fraction | None:

@@ -15,6 +15,7 @@ from tracker.ladder.rules.criteria import (
     _criterion,
     _fiscal_window,
     _ge,
+    _missing_years,
     _pct,
     _share,
     _share_criterion,
@@ -204,6 +205,7 @@ def _check_hnte(f: Facts, p: Mapping[str, Any], _local: Mapping[str, Any]) -> Ou
                 gap_unit="元",
                 note=f"计算年度：{span}",
                 years=window,
+                missing_years=_missing_years(f, window, "rd_expense", "revenue"),
             )
         )
 
@@ -218,6 +220,7 @@ def _check_hnte(f: Facts, p: Mapping[str, Any], _local: Mapping[str, Any]) -> Ou
             data_year=y,
             zero_note="研究开发费用为0",
             years=window,
+            missing_years=_missing_years(f, window, "rd_expense", "rd_expense_domestic"),
         )
     )
 
