@@ -18,6 +18,10 @@ def init_app(app):
     cards.register("ladder", 20, "ladder/_card.html", card_context, cacheable=True)
     labels.AUDIT_LABELS.update({"local_threshold": "本地阈值", "ladder_batch": "梯度批次"})
     labels.ACTION_LABELS.update({"revoke": "撤销"})
+    from tracker.ladder.models import APPLICATION_STATUSES, QUALIFICATION_STATUSES
+
+    labels.register_values("status", APPLICATION_STATUSES, entity_type="application")
+    labels.register_values("status", QUALIFICATION_STATUSES, entity_type="qualification")
     labels.FIELD_NAMES.update({
         "kind": "类型", "number": "编号", "granted_on": "认定日期", "valid_until": "有效期至",
         "batch": "批次", "revoked_on": "撤销日期", "revoked_reason": "撤销原因",

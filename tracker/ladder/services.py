@@ -40,6 +40,7 @@ from tracker.ladder.rules import (
     _parse_thresholds,
 )
 from tracker.money import plain_number
+from tracker.vocabulary import SOURCES
 
 QUALIFICATION_FIELDS = (
     "kind", "number", "granted_on", "valid_until", "batch", "revoked_on", "revoked_reason",
@@ -195,8 +196,9 @@ def rebuild_ladder_history(
             "；".join(_step_text(st.effective_on, st.from_stage, st.to_stage)
                      for st in timeline) or None,
         ]
-    summary = (f"梯度：{KINDS.get(old, '无')} → {KINDS.get(new, '无')}（{source}）" if old != new
-               else f"梯度历程按资质日期重排（{source}）")
+    how = SOURCES.get(source, source)
+    summary = (f"梯度：{KINDS.get(old, '无')} → {KINDS.get(new, '无')}（{how}）" if old != new
+               else f"梯度历程按资质日期重排（{how}）")
     audit.record("enterprise", enterprise.id, "transition", changes,
                  enterprise_id=enterprise.id,
                  actor_id=actor_id if actor_id is not None else audit.current_actor_id(),
