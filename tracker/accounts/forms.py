@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from tracker.accounts.roles import ROLE_LABELS
+from tracker.accounts.roles import ROLE_LABELS, Role
 from tracker.inputs import TrackerForm
 from tracker.vocabulary import ZONES
 
@@ -20,7 +20,9 @@ class LoginForm(TrackerForm):
 class UserForm(TrackerForm):
     email = EmailField(_l("邮箱"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=100)])
-    role = SelectField(_l("角色"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    #: a new account starts with the least it may do; the admin raises it deliberately
+    role = SelectField(_l("角色"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()],
+                       default=Role.VIEWER.value)
     zone = SelectField(
         _l("所属区域"),
         choices=[("", "—")] + [(code, short) for code, (short, _full) in ZONES.items()],

@@ -659,6 +659,12 @@ def update_application(application: Application, data: dict[str, Any], *,
     return changes
 
 
+def year_and_batch(year: int, batch: str | None) -> str:
+    """"2026年第二批" from year 2026 and batch "第二批" or "2026年第二批" (the year said once)."""
+    batch = (batch or "").strip()
+    return batch if batch.startswith(str(year)) else f"{year}年{batch}"
+
+
 def allowed_moves(application: Application) -> tuple[str, ...]:
     """Statuses this application may move to next."""
     return APPLICATION_TRANSITIONS.get(application.status, ())
@@ -690,8 +696,8 @@ def move_application(
         qualification = grant_qualification(
             enterprise, application.kind, number, granted_on or today(), valid_until,
             application.batch, source="application", actor_id=actor_id,
-            evidence=f"申报 #{application.id}（{application.year}年"
-                     f"{application.batch or ''}）",
+            evidence=f"申报 #{application.id}"
+                     f"（{year_and_batch(application.year, application.batch)}）",
         )
         application.qualification_id = qualification.id
         changes["qualification_id"] = [None, qualification.id]
