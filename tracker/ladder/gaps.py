@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from tracker.money import format_wan
+
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 #: Default relative margin for a near miss: within 10% of the bar.
@@ -36,8 +38,8 @@ _GAP_PHRASES: Mapping[str, str] = {
 def _amount(value: Any, unit: str | None) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if unit == "元":
-        return f"{value:,}元"
+    if unit == "元":  # the engine counts 元; people read 万元, as on the bureau's forms
+        return f"{format_wan(Decimal(str(value)))}万元"
     if unit == "天":
         return f"{value}天"
     if unit == "项":
