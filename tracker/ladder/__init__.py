@@ -12,6 +12,11 @@ def init_app(app):
     from tracker.ladder.views import bp
 
     app.register_blueprint(bp)
+    from tracker.ladder import gaps, wording
+
+    app.jinja_env.globals.update(engine_result=wording.localise_result,
+                                 engine_text=wording.localise, amount_text=wording.amount,
+                                 near_line=gaps.near_miss_line)
     app.cli.add_command(eligibility_cli)
     app.cli.add_command(ladder_cli)
     panels.register("ladder", 10, "ladder/_panel.html", panel_context)
