@@ -9,12 +9,14 @@ so no template prints a raw code, an officer's id or a ledger step.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
 from tracker.enterprises.models import ACTIVITY_KINDS, ENTERPRISE_STATUSES, METRIC_LABELS
 from tracker.incubation.models import TENANCY_STATUSES
+from tracker.money import format_wan
 from tracker.vocabulary import HONOURS, KINDS, SOURCES, TECH_FIELDS, ZONES
 
 #: entity types recorded in audit events; features add theirs with AUDIT_LABELS.update
@@ -126,6 +128,15 @@ def value_label(field: str, value: Any, entity_type: str | None = None) -> str:
         name = resolve(value)
         return name if name else f"#{value}"
     return str(value)
+
+
+def money_text(yuan: Any) -> str:
+    """An amount stored in 元 as people read it: 万元 in Chinese, whole CNY in English."""
+    amount = Decimal(str(yuan))
+    locale = get_locale()
+    if locale is not None and locale.language != "zh":
+        return f"CNY {amount.quantize(Decimal(1)):,}"
+    return gettext("%(n)s万元", n=format_wan(amount))
 
 
 def source_label(code: str | None) -> str:

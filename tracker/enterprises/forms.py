@@ -102,10 +102,10 @@ class MetricsForm(VersionedForm, TrackerForm):
 
 for _name, _label in METRIC_LABELS.items():
     if _name in MONEY_FIELDS:
-        _field = DecimalField(f"{_label}（万元）", places=6,
+        _field = DecimalField(_l("%(label)s（万元）", label=_l(_label)), places=6,
                               validators=[Optional(), NumberRange(min=0)])
     else:
-        _field = IntegerField(_label, validators=[Optional(), NumberRange(min=0)])
+        _field = IntegerField(_l(_label), validators=[Optional(), NumberRange(min=0)])
     setattr(MetricsForm, _name, _field)
 
 
