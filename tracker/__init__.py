@@ -83,6 +83,8 @@ def create_app(config: object | str | None = None) -> Flask:
     app.cli.add_command(demo.demo_cli)
     _register_error_pages(app)
     app.after_request(_security_headers)
+    # browsers ask for /favicon.ico on every site whatever the page links; answer, not 404
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"))
     return app
 
 

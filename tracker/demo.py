@@ -27,6 +27,7 @@ from tracker.incubation.models import Carrier
 from tracker.incubation.services import open_tenancy
 from tracker.indicators.demo import load_indicators_demo
 from tracker.ladder.demo import load_ladder_demo
+from tracker.ladder.rules import fiscal_years_needed
 from tracker.reminders.defaults import seed_demo
 
 NAME_PARTS = (
@@ -69,6 +70,10 @@ def load_demo(n_enterprises: int = 60, seed: int = 7) -> dict[str, dict[str, int
         )
     officers = [users["bureau"], users["zone"]]
     zone_codes = list(ZONES)
+    # As many fiscal years as the rules can read (瞪羚's growth rule, once configured, reads
+    # four), ending with the last complete one, so every rung can be evaluated on demo firms.
+    needed = fiscal_years_needed({"dengling": {"min_revenue_cagr_pct": 0}})
+    years = range(today().year - needed, today().year)
     for i in range(n_enterprises):
         name = (rng.choice(NAME_PARTS[0]) + rng.choice(NAME_PARTS[1])
                 + rng.choice(NAME_PARTS[2]))
@@ -89,10 +94,10 @@ def load_demo(n_enterprises: int = 60, seed: int = 7) -> dict[str, dict[str, int
         })
         employees = rng.randint(8, 450)
         base_revenue = Decimal(rng.randint(50, 40000)) * 10000
-        for year in (2023, 2024, 2025):
+        for index, year in enumerate(years):
             if year < founded.year:
                 continue
-            growth = Decimal(1 + (year - 2023) * rng.randint(5, 30) / 100)
+            growth = Decimal(1 + index * rng.randint(5, 30) / 100)
             revenue = (base_revenue * growth).quantize(Decimal("1"))
             enterprises.save_metrics(enterprise, year, {
                 "employees": employees,

@@ -86,6 +86,20 @@ def arg_int(name: str, default: int | None = None, *, low: int = 0,
     return default if value is None else value
 
 
+def labelled(pairs: Any) -> list[tuple[str, Any]]:
+    """Choices whose Chinese labels are shown in the reader's language (looked up at render).
+
+    Accepts (code, label) pairs or a {code: label} mapping; a (short, full) tuple label shows
+    the short name. The catalogues hold the English of every label.
+    """
+    items = pairs.items() if hasattr(pairs, "items") else pairs
+    out = []
+    for code, label in items:
+        text = label[0] if isinstance(label, tuple) else label
+        out.append((code, _l(text) if isinstance(text, str) and text not in ("—", "") else text))
+    return out
+
+
 def finite_amount(value: Decimal | None) -> bool:
     """A Decimal a person could have meant: finite and within MAX_AMOUNT."""
     return value is None or (value.is_finite() and abs(value) <= MAX_AMOUNT)

@@ -1,7 +1,23 @@
-"""Chinese labels for codes shown on pages (translated to English by the catalogue)."""
+"""Labels for every stored code shown to people: one registry for pages, exports and emails.
 
-from tracker.enterprises.models import ACTIVITY_KINDS, METRIC_LABELS
+Chinese labels live here (translated to English by the catalogue when shown). Each feature adds
+its own words in its ``init_app`` (``AUDIT_LABELS.update``, ``register_values``), and
+``value_label`` is what the audit history, the reminder ledger, the exports and the emails call,
+so no template prints a raw code, an officer's id or a ledger step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import get_locale, gettext
+
+from tracker.enterprises.models import ACTIVITY_KINDS, ENTERPRISE_STATUSES, METRIC_LABELS
 from tracker.incubation.models import TENANCY_STATUSES
+from tracker.money import format_wan
+from tracker.vocabulary import HONOURS, KINDS, SOURCES, TECH_FIELDS, ZONES
 
 #: entity types recorded in audit events; features add theirs with AUDIT_LABELS.update
 AUDIT_LABELS = {
@@ -58,6 +74,91 @@ FIELD_NAMES = {
     **METRIC_LABELS,
 }
 
+#: Interface languages by code, named in their own language.
+LOCALES = {"zh_CN": "中文", "en": "English"}
+
+#: field -> {code: Chinese label}, whatever record the field belongs to
+VALUE_LABELS: dict[str, Mapping[str, Any]] = {
+    "kind": KINDS,
+    "current_rung": KINDS,
+    "rung": KINDS,
+    "tech_field": TECH_FIELDS,
+    "honours": HONOURS,
+    "source": SOURCES,
+    "locale": LOCALES,
+}
+#: (entity type, field) -> {code: label}, for fields whose codes differ by record ("status")
+ENTITY_VALUE_LABELS: dict[tuple[str, str], Mapping[str, Any]] = {
+    ("enterprise", "status"): ENTERPRISE_STATUSES,
+    ("tenancy", "status"): TENANCY_STATUSES,
+}
+#: field -> function(id) -> name, for foreign keys shown as who/what they point at
+REFERENCES: dict[str, Callable[[int], str | None]] = {}
+
+
+def register_values(field: str, labels: Mapping[str, Any], *, entity_type: str | None = None,
+                    ) -> None:
+    """Let a feature add the labels of its codes (called from the feature's init_app)."""
+    if entity_type is None:
+        VALUE_LABELS[field] = labels
+    else:
+        ENTITY_VALUE_LABELS[(entity_type, field)] = labels
+
+
+def register_reference(field: str, resolve: Callable[[int], str | None]) -> None:
+    """Show ``field`` (an id) as the name ``resolve`` returns; the id stays for a lost row."""
+    REFERENCES[field] = resolve
+
+
+def _text(label: Any) -> str:
+    # tuples are (short, full) names, as ZONES keeps them
+    return gettext(label[0] if isinstance(label, tuple) else str(label))
+
+
+def value_label(field: str, value: Any, entity_type: str | None = None) -> str:
+    """A stored code as a person reads it, in the current language; unknown codes unchanged."""
+    if field == "zone":
+        table: Mapping[str, Any] | None = ZONES
+    else:
+        table = ENTITY_VALUE_LABELS.get((entity_type or "", field)) or VALUE_LABELS.get(field)
+    if table is not None and isinstance(value, str) and value in table:
+        return _text(table[value])
+    resolve = REFERENCES.get(field)
+    if resolve is not None and isinstance(value, int) and not isinstance(value, bool):
+        name = resolve(value)
+        return name if name else f"#{value}"
+    return str(value)
+
+
+def money_text(yuan: Any) -> str:
+    """An amount stored in 元 as people read it: 万元 in Chinese, whole CNY in English."""
+    amount = Decimal(str(yuan))
+    locale = get_locale()
+    if locale is not None and locale.language != "zh":
+        return f"CNY {amount.quantize(Decimal(1)):,}"
+    return gettext("%(n)s万元", n=format_wan(amount))
+
+
+def source_label(code: str | None) -> str:
+    """Where a record came from, as a person reads it ('—' when unknown)."""
+    return value_label("source", code) if code else "—"
+
+
+def step_label(tag: str) -> str:
+    """A reminder ledger step ("d30", "d0", "d-3", "rung:hnte", "daily") as a person reads it."""
+    if tag.startswith("rung:"):
+        return gettext("达到%(rung)s条件", rung=value_label("rung", tag.split(":", 1)[1]))
+    if tag == "daily":
+        return gettext("每日汇总")
+    if tag.startswith("d") and tag[1:].lstrip("-").isdigit():
+        days = int(tag[1:])
+        if days > 0:
+            return gettext("提前%(n)s天", n=days)
+        if days == 0:
+            return gettext("当天")
+        return gettext("逾期%(n)s天", n=-days)
+    return tag
+
 
 def template_globals() -> dict:
     return {
@@ -66,4 +167,8 @@ def template_globals() -> dict:
         "field_names": FIELD_NAMES,
         "activity_kinds": ACTIVITY_KINDS,
         "tenancy_statuses": TENANCY_STATUSES,
+        "value_label": value_label,
+        "source_label": source_label,
+        "step_label": step_label,
     }
+

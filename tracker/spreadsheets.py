@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Response, request, send_file, stream_with_context
+from flask_babel import gettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -34,6 +35,11 @@ class Column:
     #: text, date, int, wan (value in 元, shown in 万元), number
     kind: str = "text"
     width: int = 14
+
+    @property
+    def title(self) -> str:
+        """The header in the reader's language (the catalogue holds the English)."""
+        return gettext(self.header)
 
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -86,7 +92,7 @@ def csv_stream(columns: list[Column], rows: Iterable[list[Any]]) -> Iterator[byt
     """UTF-8 with BOM: the encoding Excel opens without mangling Chinese."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([c.header for c in columns])
+    writer.writerow([c.title for c in columns])
     yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
     for row in rows:
         buffer.seek(0)
@@ -106,7 +112,7 @@ def xlsx_file(sheets: list[tuple[str, list[Column], Iterable[list[Any]]]]):
             sheet.column_dimensions[letter].width = column.width
         header = []
         for column in columns:
-            cell = WriteOnlyCell(sheet, value=column.header)
+            cell = WriteOnlyCell(sheet, value=column.title)
             cell.font = bold
             header.append(cell)
         sheet.append(header)

@@ -15,7 +15,6 @@ from tracker.clock import to_local, today
 from tracker.enterprises.models import MONEY_FIELDS
 from tracker.enterprises.zones import field_label, zone_label
 from tracker.money import format_wan
-from tracker.vocabulary import HONOURS
 from tracker.vocabulary import KINDS as RUNG_LABELS
 
 wan = format_wan  # the template filter
@@ -41,26 +40,20 @@ def role_label(role: str) -> str:
         return role
 
 
-def audit_value(value: Any, field: str) -> str:
-    """An audited value as a person reads it: labels for codes, 万元 for money, 是/否."""
+def audit_value(value: Any, field: str, entity_type: str | None = None) -> str:
+    """An audited value as a person reads it: labels for codes and ids, 万元 for money, 是/否."""
     if value in (None, "", []):
         return "∅"
     if isinstance(value, bool):
         return gettext("是") if value else gettext("否")
-    if field == "zone":
-        return zone_label(value)
-    if field == "tech_field":
-        return field_label(value)
-    if field == "honours" and isinstance(value, list):
-        return "、".join(gettext(HONOURS.get(code, code)) for code in value)
     if field in MONEY_FIELDS:
         try:
             return wan(Decimal(str(value))) + " " + gettext("万元")
         except ArithmeticError:
             return str(value)
     if isinstance(value, list):
-        return "、".join(str(v) for v in value)
-    return str(value)
+        return gettext("、").join(labels.value_label(field, v, entity_type) for v in value)
+    return labels.value_label(field, value, entity_type)
 
 
 def init_app(app: Flask) -> None:

@@ -61,3 +61,19 @@ ZONES: dict[str, tuple[str, str]] = {
     "ecocity": ("生态城", "中新天津生态城"),
     "towns": ("其他街镇", "其他街镇"),
 }
+
+#: Where a record came from (``source`` columns of figures, titles, tenancies, transitions).
+SOURCES: Mapping[str, str] = MappingProxyType({
+    "manual": "手工录入",
+    "import": "批量导入",
+    "demo": "演示数据",
+    "tenant_report": "在孵企业报送",
+    "api": "接口",
+    "move_on": "转入下一载体",
+    "proposal": "审核通过的申请",
+    "application": "申报获批",
+    "expiry": "资质到期",
+    "revocation": "资质撤销",
+    "merge": "企业合并",
+    "direct": "直接录入",
+})

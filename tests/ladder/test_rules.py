@@ -907,7 +907,7 @@ def test_eligibility_md_example_as_written():
     hnte = by_kind["hnte"]
     assert hnte["verdict"] == "insufficient_data"
     assert crit(hnte, "rd_ratio")["status"] == "unknown"
-    assert crit(hnte, "high_tech_income_ratio")["actual"] == 65.21
+    assert crit(hnte, "high_tech_income_ratio")["actual"] == 65.22  # 65.217…% rounded, not cut
 
 
 def test_eligibility_md_example_with_full_years_needs_review():
@@ -917,7 +917,7 @@ def test_eligibility_md_example_with_full_years_needs_review():
     hnte = evaluate(facts)["results"][2]
     # Everything measurable passes; only the expert innovation score is missing.
     assert hnte["verdict"] == "needs_review"
-    assert crit(hnte, "rd_ratio")["actual"] == 6.66
+    assert crit(hnte, "rd_ratio")["actual"] == 6.67
 
 
 # ---------------------------------------------------------------------------------------------
@@ -930,7 +930,7 @@ def test_why_not_yet_names_the_number_needed():
     lines = gaps.why_not_yet(result)
     assert lines == [
         "职工总数不超过500人：目前为501人，超出1人。",
-        "科技人员指标得分不为0（科技人员占职工总数比例不低于10%）：目前为1.79%，还需增加46名科技人员。",
+        "科技人员指标得分不为0（科技人员占职工总数比例不低于10%）：目前为1.8%，还需增加46名科技人员。",
     ]
 
 
@@ -942,7 +942,7 @@ def test_why_not_yet_for_hnte_rd_shortfall_and_missing_expert_score():
     assert lines[0].startswith(
         "近3个会计年度研究开发费用总额占同期销售收入总额的比例符合要求：目前为4.99%"
     )
-    assert "研究开发费用还需增加12,000元" in lines[0]
+    assert "研究开发费用还需增加1.20万元" in lines[0]
     assert lines[1] == "企业创新能力评价达到要求（70分以上，不含70分）：需专家评价。"
 
 

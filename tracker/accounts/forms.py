@@ -13,8 +13,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
-from tracker.accounts.roles import ROLE_LABELS
-from tracker.inputs import TrackerForm
+from tracker.accounts.roles import ROLE_LABELS, Role
+from tracker.inputs import TrackerForm, labelled
 from tracker.vocabulary import ZONES
 
 
@@ -27,15 +27,18 @@ class LoginForm(TrackerForm):
 class UserForm(TrackerForm):
     email = EmailField(_l("邮箱"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=100)])
-    role = SelectField(_l("角色"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    #: a new account starts with the least it may do; the admin raises it deliberately
+    role = SelectField(_l("角色"),
+                       choices=labelled([(r.value, label) for r, label in ROLE_LABELS.items()]),
+                       default=Role.VIEWER.value)
     zone = SelectField(
         _l("所属区域"),
-        choices=[("", "—")] + [(code, short) for code, (short, _full) in ZONES.items()],
+        choices=labelled([("", "—")] + [(code, short) for code, (short, _full) in ZONES.items()]),
         validators=[Optional()],
     )
     carrier_id = SelectField(_l("管理的载体"), coerce=lambda v: int(v) if v else None,
                              validators=[Optional()])
-    locale = SelectField(_l("语言"), choices=[("zh_CN", "中文"), ("en", "English")])
+    locale = SelectField(_l("语言"), choices=labelled([("zh_CN", "中文"), ("en", "English")]))
     wants_digest = BooleanField(_l("提醒以每日汇总方式发送"))
     active = BooleanField(_l("启用"), default=True)
     #: the full policy (tracker.accounts.passwords) runs in the service, with the email

@@ -32,13 +32,37 @@ class TooManyAttempts(Exception):
         self.retry_after = retry_after
 
 
-def validate_user_fields(role: str, zone: str | None, carrier_id: int | None) -> None:
+def user_field_errors(role: str, zone: str | None, carrier_id: int | None) -> dict[str, str]:
+    """Every problem with a role and its zone or carrier, keyed by field, so a form shows all."""
+    errors = {}
     if role not in set(Role):
-        raise AccountError(f"未知角色：{role}")
+        errors["role"] = _("未知角色：%(role)s", role=role)
     if role == Role.ZONE and zone not in ZONES:
-        raise AccountError("开发区/街镇用户必须指定所属区域")
+        errors["zone"] = _("开发区/街镇用户必须指定所属区域")
     if role == Role.CARRIER_MANAGER and not carrier_id:
-        raise AccountError("载体管理员必须指定所管理的载体")
+        errors["carrier_id"] = _("载体管理员必须指定所管理的载体")
+    return errors
+
+
+def new_user_errors(email: str, password: str, role: str, zone: str | None,
+                    carrier_id: int | None) -> dict[str, str]:
+    """All reasons a new account would be refused, keyed by form field."""
+    errors = user_field_errors(role, zone, carrier_id)
+    email = (email or "").strip().lower()
+    if not password:
+        errors["password"] = _("新用户必须设置密码")
+    elif problem := password_problem(password, email):
+        errors["password"] = password_message(problem)
+    if email and db.session.scalar(select(User.id).where(User.email == email)):
+        errors["email"] = _("邮箱 %(email)s 已有账号", email=email)
+    return errors
+
+
+def validate_user_fields(role: str, zone: str | None, carrier_id: int | None) -> None:
+    """Raise AccountError with the first problem (the CLI and API report one line)."""
+    errors = user_field_errors(role, zone, carrier_id)
+    if errors:
+        raise AccountError(next(iter(errors.values())))
 
 
 def create_user(
@@ -55,7 +79,7 @@ def create_user(
     validate_user_fields(role, zone, carrier_id)
     check_new_password(password, email)
     if db.session.scalar(select(User.id).where(User.email == email)):
-        raise AccountError(f"邮箱 {email} 已有账号")
+        raise AccountError(_("邮箱 %(email)s 已有账号", email=email))
     user = User(
         email=email,
         name=name or email.split("@")[0],

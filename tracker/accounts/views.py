@@ -85,10 +85,15 @@ def users():
 def user_new():
     form = UserForm()
     form.carrier_id.choices = _carrier_choices()
-    if form.validate_on_submit():
-        if not form.password.data:
-            form.password.errors.append(_("新用户必须设置密码"))
-        else:
+    if request.method == "POST":
+        # every problem at once: the form's own checks and the account rules alike
+        valid = form.validate_on_submit()
+        for name, message in services.new_user_errors(
+                form.email.data or "", form.password.data or "", form.role.data,
+                form.zone.data or None, form.carrier_id.data).items():
+            form[name].errors = [*form[name].errors, message]
+            valid = False
+        if valid:
             try:
                 user = services.create_user(
                     form.email.data, form.password.data, form.role.data, name=form.name.data,

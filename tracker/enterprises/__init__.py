@@ -7,3 +7,17 @@ def init_app(app):
     from tracker.enterprises.views import bp
 
     app.register_blueprint(bp)
+    _register_labels()
+
+
+def _register_labels() -> None:
+    """Firms by name where another record points at one."""
+    from tracker import labels
+    from tracker.enterprises.models import Enterprise
+    from tracker.extensions import db
+
+    def firm_name(enterprise_id: int) -> str | None:
+        firm = db.session.get(Enterprise, enterprise_id)
+        return firm.name if firm else None
+
+    labels.register_reference("enterprise_id", firm_name)

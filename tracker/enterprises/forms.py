@@ -27,7 +27,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from tracker.enterprises.models import ACTIVITY_KINDS, METRIC_LABELS, MONEY_FIELDS
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.forms_support import VersionedForm
-from tracker.inputs import TrackerForm
+from tracker.inputs import TrackerForm, labelled
 from tracker.vocabulary import HONOURS
 
 
@@ -37,7 +37,8 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 def _tri_state(label):
-    return SelectField(label, choices=[("1", "是"), ("0", "否"), ("", "未知")], default="1")
+    return SelectField(label, choices=labelled([("1", "是"), ("0", "否"), ("", "未知")]),
+                       default="1")
 
 
 class EnterpriseForm(VersionedForm, TrackerForm):
@@ -48,11 +49,11 @@ class EnterpriseForm(VersionedForm, TrackerForm):
     )
     name = StringField(_l("企业名称"), validators=[DataRequired(), Length(max=200)])
     zone = SelectField(_l("所属区域"),
-                       choices=[(code, short) for code, (short, _f) in ZONES.items()])
+                       choices=labelled([(code, short) for code, (short, _f) in ZONES.items()]))
     street = StringField(_l("街道/社区"), validators=[Optional(), Length(max=100)])
     founded_on = DateField(_l("成立日期"), validators=[Optional()])
     tech_field = SelectField(_l("技术领域"),
-                             choices=[("", "—")] + list(TECH_FIELDS.items()))
+                             choices=labelled([("", "—")] + list(TECH_FIELDS.items())))
     industry_tags = StringField(_l("产业标签"), validators=[Optional(), Length(max=300)],
                                 description=_l("以逗号分隔"))
     officer_id = SelectField(_l("联系专员"), coerce=lambda v: int(v) if v else None)
@@ -62,10 +63,10 @@ class EnterpriseForm(VersionedForm, TrackerForm):
     registered_in_tianjin = _tri_state(_l("在天津注册"))
     resident_enterprise = _tri_state(_l("居民企业"))
     restricted_industry = SelectField(_l("属于限制/淘汰类产业"),
-                                      choices=[("0", "否"), ("1", "是"), ("", "未知")],
+                                      choices=labelled([("0", "否"), ("1", "是"), ("", "未知")]),
                                       default="0")
     integrity_record_clean = _tri_state(_l("无严重失信/事故记录"))
-    honours = MultiCheckboxField(_l("资质与荣誉"), choices=list(HONOURS.items()))
+    honours = MultiCheckboxField(_l("资质与荣誉"), choices=labelled(list(HONOURS.items())))
     innovation_score = IntegerField(_l("高企创新能力评分"),
                                     validators=[Optional(), NumberRange(0, 100)])
 
@@ -92,7 +93,7 @@ class ContactForm(VersionedForm, TrackerForm):
     phone = StringField(_l("电话"), validators=[Optional(), Length(max=40)])
     email = EmailField(_l("邮箱"), validators=[Optional(), Email(), Length(max=254)])
     receives_reminders = BooleanField(_l("接收提醒邮件"), default=True)
-    locale = SelectField(_l("邮件语言"), choices=[("zh_CN", "中文"), ("en", "English")])
+    locale = SelectField(_l("邮件语言"), choices=labelled([("zh_CN", "中文"), ("en", "English")]))
 
 
 class MetricsForm(VersionedForm, TrackerForm):
@@ -101,15 +102,15 @@ class MetricsForm(VersionedForm, TrackerForm):
 
 for _name, _label in METRIC_LABELS.items():
     if _name in MONEY_FIELDS:
-        _field = DecimalField(f"{_label}（万元）", places=6,
+        _field = DecimalField(_l("%(label)s（万元）", label=_l(_label)), places=6,
                               validators=[Optional(), NumberRange(min=0)])
     else:
-        _field = IntegerField(_label, validators=[Optional(), NumberRange(min=0)])
+        _field = IntegerField(_l(_label), validators=[Optional(), NumberRange(min=0)])
     setattr(MetricsForm, _name, _field)
 
 
 class ActivityForm(TrackerForm):
-    kind = SelectField(_l("类型"), choices=list(ACTIVITY_KINDS.items()))
+    kind = SelectField(_l("类型"), choices=labelled(list(ACTIVITY_KINDS.items())))
     subject = StringField(_l("主题"), validators=[DataRequired(), Length(max=200)])
     body = TextAreaField(_l("内容"), validators=[Optional(), Length(max=4000)])
     occurred_on = DateField(_l("日期"), validators=[Optional()])

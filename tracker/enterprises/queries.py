@@ -28,6 +28,12 @@ SORTS: dict[str, list[SortKey]] = {
 SORT_LABELS = {"name": "名称", "-updated": "最近更新", "uscc": "信用代码", "-created": "最近创建"}
 
 
+def sort_order(sort: str) -> list[Any]:
+    """ORDER BY clauses of a list sort, so an export lists firms in the page's order."""
+    keys = SORTS.get(sort, SORTS["name"])
+    return [k.column.desc() if k.descending else k.column.asc() for k in keys]
+
+
 @dataclass
 class EnterpriseFilters:
     q: str = ""

@@ -31,6 +31,7 @@ from tracker.errors import StaleEdit as StaleEdit
 from tracker.errors import check_version
 from tracker.extensions import db
 from tracker.names import fold_name
+from tracker.vocabulary import SOURCES
 
 ENTERPRISE_FIELDS = (
     "uscc", "uscc_override_reason", "name", "zone", "street", "founded_on", "tech_field",
@@ -366,7 +367,7 @@ def save_metrics(
     changes = audit.changed_fields(before, audit.snapshot(row, METRIC_AUDIT_FIELDS))
     if changes:
         audit.record("metrics", row.id, action, changes, enterprise_id=enterprise.id,
-                     summary=f"{fiscal_year} 年度数据（{source}）")
+                     summary=f"{fiscal_year} 年度数据（{SOURCES.get(source, source)}）")
     return row
 
 

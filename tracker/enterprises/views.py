@@ -302,4 +302,5 @@ def activity_done(enterprise_id: int, activity_id: int):
         abort(404)
     services.complete_task(activity)
     db.session.commit()
+    flash(_("已标记完成：%(subject)s", subject=activity.subject), "success")
     return redirect(url_for(".detail", enterprise_id=enterprise.id) + "#timeline")

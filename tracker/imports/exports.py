@@ -19,18 +19,25 @@ from tracker.accounts.models import User
 from tracker.accounts.scope import enterprise_scope, tenancy_scope
 from tracker.clock import today
 from tracker.enterprises.models import FULL_YEAR_MONTHS, AnnualMetrics, Contact, Enterprise
-from tracker.enterprises.queries import EnterpriseFilters, filtered_query
-from tracker.enterprises.zones import TECH_FIELDS, ZONES
+from tracker.enterprises.queries import EnterpriseFilters, filtered_query, sort_order
+from tracker.enterprises.zones import ZONES
 from tracker.extensions import db
-from tracker.incubation.models import GRADUATION_BASES, TENANCY_STATUSES, Carrier, Tenancy
+from tracker.incubation.models import TENANCY_STATUSES, Carrier, Tenancy
 from tracker.indicators import services as indicators
 from tracker.inputs import parse_int
+from tracker.labels import value_label
 from tracker.ladder.models import QUALIFICATION_STATUSES, Qualification
 from tracker.spreadsheets import Column
 from tracker.spreadsheets import export_response as export_response  # re-exported for views
 from tracker.spreadsheets import neutralise as neutralise
 from tracker.spreadsheets import xlsx_response as xlsx_response
 from tracker.vocabulary import KINDS
+
+
+def _label(field: str, code: str | None, entity_type: str | None = None) -> str | None:
+    """A code as the reader's language names it (tracker.labels), blank when there is none."""
+    return value_label(field, code, entity_type) if code else None
+
 
 # --- enterprises -------------------------------------------------------------------------
 
@@ -64,15 +71,16 @@ def enterprise_rows(user: User, filters: EnterpriseFilters, *,
              .outerjoin(Contact, Contact.id == first_contact)
              .outerjoin(officer, officer.id == Enterprise.officer_id)
              .add_columns(AnnualMetrics, Contact, officer.name)
-             .order_by(Enterprise.name, Enterprise.id)
+             .order_by(*sort_order(filters.sort))
              .execution_options(yield_per=500))
     if ids is not None:
         query = query.where(Enterprise.id.in_(ids))
     for firm, metrics, contact, officer_name in db.session.execute(query):
         yield [
-            firm.name, firm.uscc, ZONES.get(firm.zone, ("",))[0], firm.street, firm.founded_on,
-            TECH_FIELDS.get(firm.tech_field or ""), KINDS.get(firm.current_rung or ""),
-            "已归档" if firm.archived else "正常", officer_name,
+            firm.name, firm.uscc, _label("zone", firm.zone), firm.street, firm.founded_on,
+            _label("tech_field", firm.tech_field), _label("current_rung", firm.current_rung),
+            _label("status", "archived" if firm.archived else "active", "enterprise"),
+            officer_name,
             contact.name if contact else None, contact.phone if contact else None,
             contact.email if contact else None,
             metrics.fiscal_year if metrics else None, metrics.employees if metrics else None,
@@ -139,10 +147,10 @@ def qualification_rows(user: User, filters: QualificationFilters) -> Iterator[li
              .order_by(Enterprise.name, Qualification.kind, Qualification.granted_on)
              .execution_options(yield_per=500))
     for qualification, firm in db.session.execute(query):
-        yield [firm.name, firm.uscc, ZONES.get(firm.zone, ("",))[0],
-               KINDS.get(qualification.kind, qualification.kind), qualification.number,
+        yield [firm.name, firm.uscc, _label("zone", firm.zone),
+               _label("kind", qualification.kind), qualification.number,
                qualification.granted_on, qualification.valid_until, qualification.batch,
-               QUALIFICATION_STATUSES.get(qualification.status_on(day))]
+               _label("status", qualification.status_on(day), "qualification")]
 
 
 # --- tenancies ---------------------------------------------------------------------------
@@ -168,8 +176,8 @@ def tenancy_rows(user: User, args: Any) -> Iterator[list[Any]]:
         yield_per=500)
     for tenancy, firm, carrier in db.session.execute(query):
         yield [firm.name, firm.uscc, carrier.name, tenancy.moved_in_on, tenancy.term_ends_on,
-               TENANCY_STATUSES.get(tenancy.status, tenancy.status), tenancy.ended_on,
-               GRADUATION_BASES.get(tenancy.graduation_basis or ""), tenancy.area_m2]
+               _label("status", tenancy.status, "tenancy"), tenancy.ended_on,
+               _label("graduation_basis", tenancy.graduation_basis), tenancy.area_m2]
 
 
 # --- the leadership workbook -------------------------------------------------------------

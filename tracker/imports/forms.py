@@ -8,12 +8,12 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
 from tracker.imports.models import IMPORT_KINDS
-from tracker.inputs import TrackerForm
+from tracker.inputs import TrackerForm, labelled
 from tracker.vocabulary import KINDS
 
 
 class UploadForm(TrackerForm):
-    kind = SelectField(_l("名单类型"), choices=list(IMPORT_KINDS.items()))
+    kind = SelectField(_l("名单类型"), choices=labelled(list(IMPORT_KINDS.items())))
     file = FileField(_l("文件（.xlsx 或 .csv）"), validators=[
         FileRequired(_l("请选择要导入的文件")),
         FileAllowed(["xlsx", "csv"], _l("只能导入 .xlsx 或 .csv 文件；旧版 .xls 请先另存为 .xlsx")),
@@ -24,7 +24,7 @@ class MappingForm(TrackerForm):
     year = IntegerField(_l("数据年度（表中没有年度列时，人数、收入等归入此年度）"),
                         validators=[NumberRange(1980, 2100, _l("年度应在 1980–2100 之间"))])
     qualification_kind = SelectField(_l("名单资质类型（表中没有“资质类型”列时使用）"),
-                                     choices=[("", "—")] + list(KINDS.items()),
+                                     choices=labelled([("", "—")] + list(KINDS.items())),
                                      validators=[Optional()])
     preset_name = StringField(_l("保存本次列对应为方案（可选，输入方案名称）"),
                               validators=[Optional()])
@@ -43,7 +43,7 @@ class ConfirmForm(TrackerForm):
 
 
 class ReconcileForm(TrackerForm):
-    kind = SelectField(_l("名单资质类型"), choices=list(KINDS.items()))
+    kind = SelectField(_l("名单资质类型"), choices=labelled(list(KINDS.items())))
     year = IntegerField(_l("名单年度（可选：只与该年度认定的记录比较）"),
                         validators=[Optional(), NumberRange(1980, 2100)])
     file = FileField(_l("官方名单（.xlsx 或 .csv）"), validators=[

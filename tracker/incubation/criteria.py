@@ -14,7 +14,9 @@ from decimal import Decimal
 from fractions import Fraction
 from types import MappingProxyType
 
-from tracker.money import format_wan
+from flask_babel import gettext as _
+
+from tracker.labels import money_text
 
 # --------------------------------------------------------------------------------------------
 # Dates: the incubation term
@@ -99,7 +101,7 @@ class BasisCheck:
 
 
 def _wan(amount: Decimal) -> str:
-    return f"{format_wan(amount)}万元"
+    return money_text(amount)
 
 
 def best_two_year_revenue(revenue_by_year: Mapping[int, Decimal]) -> tuple[int, Decimal] | None:
@@ -121,21 +123,22 @@ def graduation_checks(facts: GraduationFacts) -> list[BasisCheck]:
                    Decimal(0))
     pair = best_two_year_revenue(facts.revenue_by_year)
     if pair is None:
-        revenue_met, revenue_actual = None, "缺少连续两个年度的营业收入"
+        revenue_met, revenue_actual = None, _("缺少连续两个年度的营业收入")
     else:
         revenue_met = pair[1] > GRADUATION_MIN_TWO_YEAR_REVENUE
-        revenue_actual = f"{pair[0]}–{pair[0] + 1}年合计{_wan(pair[1])}"
+        revenue_actual = _("%(start)s–%(end)s年合计%(amount)s", start=pair[0], end=pair[0] + 1,
+                           amount=_wan(pair[1]))
     return [
         BasisCheck("hnte", "经认定的国家高新技术企业", facts.hnte_valid,
-                   "持有有效高企资格" if facts.hnte_valid else "无有效高企资格",
-                   "有效的高新技术企业资格"),
+                   _("持有有效高企资格") if facts.hnte_valid else _("无有效高企资格"),
+                   _("有效的高新技术企业资格")),
         BasisCheck("investment", "累计获得天使或风险投资超过500万元",
-                   invested > GRADUATION_MIN_INVESTMENT, f"累计{_wan(invested)}",
+                   invested > GRADUATION_MIN_INVESTMENT, _("累计%(amount)s", amount=_wan(invested)),
                    f"> {_wan(GRADUATION_MIN_INVESTMENT)}"),
         BasisCheck("revenue", "连续2年营业收入累计超过1000万元", revenue_met, revenue_actual,
                    f"> {_wan(GRADUATION_MIN_TWO_YEAR_REVENUE)}"),
         BasisCheck("listed", "被兼并收购或在国内外资本市场挂牌上市", None,
-                   "系统不掌握，需提交证明材料", "兼并收购或挂牌上市"),
+                   _("系统不掌握，需提交证明材料"), _("兼并收购或挂牌上市")),
     ]
 
 
@@ -347,10 +350,14 @@ def format_value(value: Fraction | int | None, unit: str) -> str:
     if unit == "%":
         return f"{float(value) * 100:.1f}%"
     value = Fraction(value)
-    sep = " " if unit == "m²" else ""
-    if value.denominator == 1:
-        return f"{int(value):,}{sep}{unit}"
-    return f"{float(value):.2f}{sep}{unit}"
+    number = f"{int(value):,}" if value.denominator == 1 else f"{float(value):.2f}"
+    if unit in COUNT_UNITS:  # 家 and friends are words: the catalogue says "firms"
+        return _(COUNT_UNITS[unit], n=number)
+    return f"{number} {unit}" if unit == "m²" else f"{number}{unit}"
+
+
+#: count words as "%(n)s<unit>" catalogue entries
+COUNT_UNITS = {"家": "%(n)s家", "项": "%(n)s项", "人": "%(n)s人"}
 
 
 def check_criteria(rules: SchemeCriteria, stats: CarrierStats) -> list[CriterionResult]:

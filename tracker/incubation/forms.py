@@ -22,7 +22,7 @@ from tracker.incubation.models import (
     GRADUATION_BASES,
     PROPOSAL_ACTIONS,
 )
-from tracker.inputs import TrackerForm
+from tracker.inputs import TrackerForm, labelled
 
 
 def _optional_int(value):
@@ -32,14 +32,14 @@ def _optional_int(value):
 
 class CarrierForm(VersionedForm, TrackerForm):
     name = StringField(_l("载体名称"), validators=[DataRequired(), Length(max=200)])
-    kind = SelectField(_l("载体类型"), choices=list(CARRIER_KINDS.items()))
-    scheme = SelectField(_l("认定体系与级别"), choices=list(CARRIER_SCHEMES.items()),
+    kind = SelectField(_l("载体类型"), choices=labelled(list(CARRIER_KINDS.items())))
+    scheme = SelectField(_l("认定体系与级别"), choices=labelled(list(CARRIER_SCHEMES.items())),
                          default="none")
     specialised = BooleanField(_l("专业孵化器"),
                                description=_l("75%以上在孵企业属同一产业领域并有专业技术平台"))
     operator = StringField(_l("运营机构"), validators=[Optional(), Length(max=200)])
     zone = SelectField(_l("所属区域"), validate_choice=False,
-                       choices=[("", "—")] + [(c, s) for c, (s, _f) in ZONES.items()])
+                       choices=labelled([("", "—")] + [(c, s) for c, (s, _f) in ZONES.items()]))
     address = StringField(_l("地址"), validators=[Optional(), Length(max=300)])
     area_m2 = IntegerField(_l("孵化场地面积（m²）"), validators=[Optional(), NumberRange(min=0)])
     workstations = IntegerField(_l("创业工位数"), validators=[Optional(), NumberRange(min=0)])
@@ -69,10 +69,10 @@ class TenancyEditForm(VersionedForm, _TenancyTermsForm):
 
 
 class ProposalForm(TrackerForm):
-    action = SelectField(_l("变更类型"), choices=list(PROPOSAL_ACTIONS.items()))
+    action = SelectField(_l("变更类型"), choices=labelled(list(PROPOSAL_ACTIONS.items())))
     effective_on = DateField(_l("生效日期"), validators=[DataRequired()])
     graduation_basis = SelectField(_l("毕业依据"),
-                                   choices=[("", "—")] + list(GRADUATION_BASES.items()))
+                                   choices=labelled([("", "—")] + list(GRADUATION_BASES.items())))
     evidence = TextAreaField(_l("证明材料"), validators=[Optional(), Length(max=1000)],
                              description=_l("如高企证书编号、投资协议、上市公告"))
     reason = TextAreaField(_l("说明"), validators=[Optional(), Length(max=1000)])

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import Select, and_, exists, func, or_, select
 
 from tracker.accounts.roles import EDITOR_ROLES, Role
@@ -158,10 +159,12 @@ def entry_warnings(enterprise: Enterprise, carrier: Carrier, moved_in_on: date) 
     source = criteria.ENTRY_RULES["source"]
     too_old = criteria.founded_too_long_ago(enterprise.founded_on, moved_in_on)
     if too_old is None:
-        warnings.append(f"成立日期未知，无法核对入驻时成立不超过24个月的要求（{source}）")
+        warnings.append(gettext("成立日期未知，无法核对入驻时成立不超过24个月的要求（%(source)s）",
+                          source=source))
     elif too_old:
         months = criteria.months_between(enterprise.founded_on, moved_in_on)
-        warnings.append(f"入驻时企业已成立{months}个月，超过24个月（{source}）")
+        warnings.append(gettext("入驻时企业已成立%(months)s个月，超过24个月（%(source)s）",
+                          months=months, source=source))
     held = qualifications_of(enterprise.id)
     # An entered tech SME meets the requirement by definition; otherwise ask the rules engine.
     if not _holds_valid(enterprise.id, "tech_sme", moved_in_on, held):

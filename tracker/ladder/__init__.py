@@ -12,12 +12,21 @@ def init_app(app):
     from tracker.ladder.views import bp
 
     app.register_blueprint(bp)
+    from tracker.ladder import gaps, wording
+
+    app.jinja_env.globals.update(engine_result=wording.localise_result,
+                                 engine_text=wording.localise, amount_text=wording.amount,
+                                 near_line=gaps.near_miss_line)
     app.cli.add_command(eligibility_cli)
     app.cli.add_command(ladder_cli)
     panels.register("ladder", 10, "ladder/_panel.html", panel_context)
     cards.register("ladder", 20, "ladder/_card.html", card_context, cacheable=True)
     labels.AUDIT_LABELS.update({"local_threshold": "本地阈值", "ladder_batch": "梯度批次"})
     labels.ACTION_LABELS.update({"revoke": "撤销"})
+    from tracker.ladder.models import APPLICATION_STATUSES, QUALIFICATION_STATUSES
+
+    labels.register_values("status", APPLICATION_STATUSES, entity_type="application")
+    labels.register_values("status", QUALIFICATION_STATUSES, entity_type="qualification")
     labels.FIELD_NAMES.update({
         "kind": "类型", "number": "编号", "granted_on": "认定日期", "valid_until": "有效期至",
         "batch": "批次", "revoked_on": "撤销日期", "revoked_reason": "撤销原因",

@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from tracker.enterprises.forms import MultiCheckboxField
 from tracker.enterprises.zones import TECH_FIELDS
 from tracker.forms_support import VersionedForm
-from tracker.inputs import TrackerForm
+from tracker.inputs import TrackerForm, labelled
 from tracker.ladder.models import APPLICATION_STATUSES
 from tracker.ladder.rules import HONOURS, KINDS
 from tracker.ladder.validity import TIANJIN_KINDS
@@ -32,7 +32,7 @@ def _optional_int(value):
 
 
 class QualificationForm(VersionedForm, TrackerForm):
-    kind = SelectField(_l("资质类型"), choices=list(KINDS.items()))
+    kind = SelectField(_l("资质类型"), choices=labelled(list(KINDS.items())))
     number = StringField(_l("证书/登记编号"), validators=[Optional(), Length(max=60)],
                          description=_l("高企：GR+年份+省份代码+序号；科技型中小企业：入库登记编号"))
     granted_on = DateField(_l("认定（发证）日期"), validators=[InputRequired(_l("请填写认定日期"))])
@@ -56,7 +56,7 @@ class RevokeForm(VersionedForm, TrackerForm):
 
 
 class ApplicationForm(TrackerForm):
-    kind = SelectField(_l("申报类型"), choices=list(KINDS.items()))
+    kind = SelectField(_l("申报类型"), choices=labelled(list(KINDS.items())))
     year = IntegerField(_l("申报年度"), validators=[InputRequired(_l("请填写申报年度"))])
     batch = StringField(_l("批次"), validators=[Optional(), Length(max=100)])
     owner_id = SelectField(_l("负责人"), coerce=_optional_int)
@@ -72,7 +72,7 @@ class ApplicationEditForm(VersionedForm, TrackerForm):
 
 
 class MoveForm(VersionedForm, TrackerForm):
-    to_status = SelectField(_l("新状态"), choices=list(APPLICATION_STATUSES.items()))
+    to_status = SelectField(_l("新状态"), choices=labelled(list(APPLICATION_STATUSES.items())))
     note = StringField(_l("说明"), validators=[Optional(), Length(max=300)])
 
 
@@ -85,7 +85,8 @@ class ApproveForm(VersionedForm, TrackerForm):
 
 
 def _tri_state(label):
-    return SelectField(label, choices=[("", "未知"), ("1", "是"), ("0", "否")], default="")
+    return SelectField(label, choices=labelled([("", "未知"), ("1", "是"), ("0", "否")]),
+                       default="")
 
 
 class YearForm(Form):
@@ -105,22 +106,45 @@ class YearForm(Form):
 
 class SelfAssessmentForm(TrackerForm):
     as_of = DateField(_l("评估日期"), validators=[InputRequired(_l("请填写评估日期"))])
-    kinds = MultiCheckboxField(_l("评估类型"), choices=list(KINDS.items()))
+    kinds = MultiCheckboxField(_l("评估类型"), choices=labelled(list(KINDS.items())))
     founded_on = DateField(_l("成立日期"), validators=[Optional()])
     registered_in_tianjin = _tri_state(_l("在天津注册的独立法人"))
     resident_enterprise = _tri_state(_l("居民企业"))
     restricted_industry = _tri_state(_l("属于限制/淘汰类产业"))
     integrity_record_clean = _tri_state(_l("无严重失信/事故记录"))
-    tech_field = SelectField(_l("技术领域"), choices=[("", "未知")] + list(TECH_FIELDS.items()),
+    tech_field = SelectField(_l("技术领域"),
+                             choices=labelled([("", "未知")] + list(TECH_FIELDS.items())),
                              default="")
     class1_ip = IntegerField(_l("Ⅰ类知识产权（项）"), validators=[Optional(), NumberRange(min=0)])
     class2_ip = IntegerField(_l("Ⅱ类知识产权（项）"), validators=[Optional(), NumberRange(min=0)])
-    honours = MultiCheckboxField(_l("资质与荣誉"), choices=list(HONOURS.items()))
+    honours = MultiCheckboxField(_l("资质与荣誉"), choices=labelled(list(HONOURS.items())))
     innovation_score = IntegerField(_l("高企创新能力评分"),
                                     validators=[Optional(), NumberRange(0, 100)])
-    y1 = FormField(YearForm)
-    y2 = FormField(YearForm)
-    y3 = FormField(YearForm)
+
+    @property
+    def year_forms(self) -> list[FormField]:
+        """The yearly sub-forms, latest fiscal year first (y1 = the year before as_of)."""
+        return [self[f"y{n}"] for n in range(1, self.year_count + 1)]
+
+    year_count = 0
+
+
+_SELF_ASSESSMENT_FORMS: dict[int, type[SelfAssessmentForm]] = {}
+
+
+def self_assessment_form(year_count: int) -> SelfAssessmentForm:
+    """A self-assessment form with ``year_count`` yearly sub-forms (y1, y2, …).
+
+    The count comes from the rule sets (rules.fiscal_years_needed), so a rule that reads four
+    years gets four columns; classes are cached per count because WTForms binds fields per class.
+    """
+    cls = _SELF_ASSESSMENT_FORMS.get(year_count)
+    if cls is None:
+        fields = {f"y{n}": FormField(YearForm) for n in range(1, year_count + 1)}
+        cls = type(f"SelfAssessmentForm{year_count}", (SelfAssessmentForm,),
+                   {**fields, "year_count": year_count})
+        _SELF_ASSESSMENT_FORMS[year_count] = cls
+    return cls()
 
 
 class ThresholdForm(VersionedForm, TrackerForm):
@@ -143,7 +167,7 @@ class ThresholdForm(VersionedForm, TrackerForm):
 
 
 class BatchForm(TrackerForm):
-    kind = SelectField(_l("类型"), choices=[(k, KINDS[k]) for k in TIANJIN_KINDS])
+    kind = SelectField(_l("类型"), choices=labelled([(k, KINDS[k]) for k in TIANJIN_KINDS]))
     batch = StringField(_l("批次"), validators=[DataRequired(_l("请填写批次")), Length(max=100)])
     valid_until = DateField(_l("有效期至"), validators=[Optional()],
                             description=_l("留空表示有效期未确认（不设截止）"))

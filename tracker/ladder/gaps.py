@@ -11,69 +11,76 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
+
+from tracker.ladder import wording
+
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 #: Default relative margin for a near miss: within 10% of the bar.
 DEFAULT_TOLERANCE = Decimal("0.10")
 
-# What the gap means for criteria where "还差 N" would not tell the firm what to do; {gap} is
-# the amount with its unit, {n} the bare number.
+# What the gap means for criteria where "还差 N" would not tell the firm what to do; %(gap)s is
+# the amount with its unit, %(n)s the bare number. Each goes through the catalogue
+# (tests/ladder/test_wording.py checks each has its English).
 _GAP_PHRASES: Mapping[str, str] = {
-    "staff_points": "还需增加{n}名科技人员",
-    "tech_staff_ratio": "还需增加{n}名科技人员",
-    "rd_ratio": "研究开发费用还需增加{gap}",
-    "domestic_rd_ratio": "境内研究开发费用还需增加{gap}",
-    "high_tech_income_ratio": "高新技术产品（服务）收入还需增加{gap}",
-    "rd_intensity": "研发费用还需增加{gap}",
-    "rd_expense_min": "研发费用合计还需增加{gap}",
-    "revenue_cagr": "上年度营业收入还需增加{gap}",
-    "registered_one_year": "还需{gap}才满足",
-    "core_ip": "还需{gap}知识产权",
+    "staff_points": "还需增加%(n)s名科技人员",
+    "tech_staff_ratio": "还需增加%(n)s名科技人员",
+    "rd_ratio": "研究开发费用还需增加%(gap)s",
+    "domestic_rd_ratio": "境内研究开发费用还需增加%(gap)s",
+    "high_tech_income_ratio": "高新技术产品（服务）收入还需增加%(gap)s",
+    "rd_intensity": "研发费用还需增加%(gap)s",
+    "rd_expense_min": "研发费用合计还需增加%(gap)s",
+    "revenue_cagr": "上年度营业收入还需增加%(gap)s",
+    "registered_one_year": "还需%(gap)s才满足",
+    "core_ip": "还需%(gap)s知识产权",
     "any_item": "还需满足其中至少1项",
 }
 
 
 def _amount(value: Any, unit: str | None) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if unit == "元":
-        return f"{value:,}元"
-    if unit == "天":
-        return f"{value}天"
-    if unit == "项":
-        return f"{value}项"
-    return f"{value}{unit or ''}"
+    return wording.amount(value, unit)
 
 
 def _line(criterion: Mapping[str, Any]) -> str:
-    label, status = criterion["label"], criterion["status"]
-    note = criterion.get("note")
+    label, status = wording.localise(criterion["label"]), criterion["status"]
+    note = wording.localise(criterion.get("note"))
     if status == "unknown":
         if criterion.get("needs_expert"):
-            return f"{label}：{note or '需专家评审'}。"
-        year = criterion.get("data_year")
-        return f"{label}：缺少数据" + (f"（{year}年度）" if year else "") + "，无法判断。"
+            return _("%(label)s：%(note)s。", label=label, note=note or _("需专家评审"))
+        # The years actually lacking figures when the rule knows them, else the year it reads.
+        years = criterion.get("missing_years") or (
+            [criterion["data_year"]] if criterion.get("data_year") else [])
+        if years:
+            return _("%(label)s：缺少数据（%(years)s年度），无法判断。", label=label,
+                     years=_("、").join(map(str, years)))
+        return _("%(label)s：缺少数据，无法判断。", label=label)
     actual = criterion.get("actual")
     parts = []
     if isinstance(actual, int | float) and not isinstance(actual, bool):
-        parts.append(f"目前为{_amount(actual, criterion.get('unit'))}")
+        parts.append(_("目前为%(value)s", value=_amount(actual, criterion.get("unit"))))
     elif isinstance(actual, str) and _ISO_DATE.match(actual):
-        parts.append(f"成立于{actual}")
+        parts.append(_("成立于%(date)s", date=actual))
     elif isinstance(actual, str):
-        parts.append(f"目前为{actual}")
+        parts.append(_("目前为%(value)s", value=actual))
     gap = criterion.get("gap")
+    phrase = _GAP_PHRASES.get(criterion["code"])
     if gap is not None:
         gap_text = _amount(gap, criterion.get("gap_unit"))
-        default = "超出{gap}" if criterion.get("comparison") == "<=" else "还差{gap}"
-        phrase = _GAP_PHRASES.get(criterion["code"], default)
-        parts.append(phrase.format(gap=gap_text, n=_amount(gap, None)))
-    elif criterion["code"] in _GAP_PHRASES and "{gap}" not in _GAP_PHRASES[criterion["code"]]:
-        parts.append(_GAP_PHRASES[criterion["code"]])
+        if phrase is not None:
+            parts.append(_(phrase, gap=gap_text, n=_amount(gap, None)))
+        elif criterion.get("comparison") == "<=":
+            parts.append(_("超出%(gap)s", gap=gap_text))
+        else:
+            parts.append(_("还差%(gap)s", gap=gap_text))
+    elif phrase is not None and "%(gap)s" not in phrase:
+        parts.append(_(phrase))
     else:
-        parts.append(f"不满足（要求{criterion['required']}）")
+        parts.append(_("不满足（要求%(required)s）",
+                       required=wording.localise(criterion["required"])))
     if note:
         parts.append(note)
-    return f"{label}：{'，'.join(parts)}。"
+    return _("%(label)s：%(parts)s。", label=label, parts=_("，").join(parts))
 
 
 def why_not_yet(kind_result: Mapping[str, Any]) -> list[str]:
@@ -133,6 +140,15 @@ def near_miss(
         "margin": float(margin.quantize(Decimal("0.0001"))),
         "line": _line(criterion),
     }
+
+
+def near_miss_line(near: Mapping[str, Any]) -> str:
+    """A stored near miss's line in the reader's language (the stored ``line`` is Chinese)."""
+    actual, threshold = near.get("actual"), near.get("threshold")
+    over = isinstance(actual, int | float) and isinstance(threshold, int | float) \
+        and actual > threshold
+    return _line({**near, "status": "fail", "comparison": "<=" if over else ">=",
+                  "required": "", "note": None})
 
 
 def near_misses(

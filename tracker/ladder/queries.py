@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select, union_all
 from sqlalchemy.orm import contains_eager, defer, joinedload
 
@@ -13,6 +14,7 @@ from tracker.clock import today
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.inputs import parse_int
+from tracker.ladder import wording
 from tracker.ladder.models import (
     APPLICATION_STATUSES,
     OPEN_APPLICATION_STATUSES,
@@ -125,35 +127,39 @@ def next_steps(firms: list[Enterprise]) -> dict[int, dict[str, Any]]:
     for firm in firms:
         app = open_apps.get(firm.id)
         if app is not None:
-            text = f"{KINDS[app.kind]}申报：{APPLICATION_STATUSES[app.status]}"
-            if app.deadline:
-                text += f"（截止 {app.deadline.isoformat()}）"
+            kind, status = _(KINDS[app.kind]), _(APPLICATION_STATUSES[app.status])
+            text = (_("%(kind)s申报：%(status)s（截止 %(due)s）", kind=kind, status=status,
+                      due=app.deadline.isoformat()) if app.deadline
+                    else _("%(kind)s申报：%(status)s", kind=kind, status=status))
             steps[firm.id] = {"text": text, "tone": "primary"}
             continue
         above = [results[firm.id][k] for k in order[rung_index(firm.current_rung) + 1:]
                  if k in results[firm.id]]
         if not above:
-            steps[firm.id] = {"text": "待评估：补充年度数据", "tone": "secondary"}
+            steps[firm.id] = {"text": _("待评估：补充年度数据"), "tone": "secondary"}
             continue
         ready = next((r for r in above if r.candidate), None)
         if ready is not None:
-            suffix = "（待专家评审）" if ready.verdict == "needs_review" else ""
-            steps[firm.id] = {"text": f"可申报{KINDS[ready.kind]}{suffix}", "tone": "success"}
+            text = (_("可申报%(kind)s（待专家评审）", kind=_(KINDS[ready.kind]))
+                    if ready.verdict == "needs_review"
+                    else _("可申报%(kind)s", kind=_(KINDS[ready.kind])))
+            steps[firm.id] = {"text": text, "tone": "success"}
             continue
         near = next((r for r in above if r.near_miss_code), None)
         if near is not None:
-            steps[firm.id] = {"text": f"接近{KINDS[near.kind]}：{near.near_miss['label']}",
+            steps[firm.id] = {"text": _("接近%(kind)s：%(criterion)s", kind=_(KINDS[near.kind]),
+                                        criterion=wording.localise(near.near_miss["label"])),
                               "tone": "warning"}
             continue
         first = above[0]
+        kind = _(KINDS[first.kind])
         if first.verdict == "needs_review":
-            steps[firm.id] = {"text": f"{KINDS[first.kind]}：待管理员设置本地阈值",
-                              "tone": "secondary"}
+            text = _("%(kind)s：待管理员设置本地阈值", kind=kind)
         elif first.verdict == "insufficient_data":
-            steps[firm.id] = {"text": f"{KINDS[first.kind]}：数据不全", "tone": "secondary"}
+            text = _("%(kind)s：数据不全", kind=kind)
         else:
-            steps[firm.id] = {"text": f"距{KINDS[first.kind]}还差{first.failed_count}项",
-                              "tone": "secondary"}
+            text = _("距%(kind)s还差%(num)s项", kind=kind, num=first.failed_count)
+        steps[firm.id] = {"text": text, "tone": "secondary"}
     return steps
 
 

@@ -40,6 +40,7 @@ from tracker.ladder.rules import (
     _parse_thresholds,
 )
 from tracker.money import plain_number
+from tracker.vocabulary import SOURCES
 
 QUALIFICATION_FIELDS = (
     "kind", "number", "granted_on", "valid_until", "batch", "revoked_on", "revoked_reason",
@@ -195,8 +196,9 @@ def rebuild_ladder_history(
             "；".join(_step_text(st.effective_on, st.from_stage, st.to_stage)
                      for st in timeline) or None,
         ]
-    summary = (f"梯度：{KINDS.get(old, '无')} → {KINDS.get(new, '无')}（{source}）" if old != new
-               else f"梯度历程按资质日期重排（{source}）")
+    how = SOURCES.get(source, source)
+    summary = (f"梯度：{KINDS.get(old, '无')} → {KINDS.get(new, '无')}（{how}）" if old != new
+               else f"梯度历程按资质日期重排（{how}）")
     audit.record("enterprise", enterprise.id, "transition", changes,
                  enterprise_id=enterprise.id,
                  actor_id=actor_id if actor_id is not None else audit.current_actor_id(),
@@ -657,6 +659,12 @@ def update_application(application: Application, data: dict[str, Any], *,
     return changes
 
 
+def year_and_batch(year: int, batch: str | None) -> str:
+    """"2026年第二批" from year 2026 and batch "第二批" or "2026年第二批" (the year said once)."""
+    batch = (batch or "").strip()
+    return batch if batch.startswith(str(year)) else f"{year}年{batch}"
+
+
 def allowed_moves(application: Application) -> tuple[str, ...]:
     """Statuses this application may move to next."""
     return APPLICATION_TRANSITIONS.get(application.status, ())
@@ -688,8 +696,8 @@ def move_application(
         qualification = grant_qualification(
             enterprise, application.kind, number, granted_on or today(), valid_until,
             application.batch, source="application", actor_id=actor_id,
-            evidence=f"申报 #{application.id}（{application.year}年"
-                     f"{application.batch or ''}）",
+            evidence=f"申报 #{application.id}"
+                     f"（{year_and_batch(application.year, application.batch)}）",
         )
         application.qualification_id = qualification.id
         changes["qualification_id"] = [None, qualification.id]

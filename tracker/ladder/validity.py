@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from tracker.ladder.rules import KINDS
 
 #: rungs of the Tianjin ladder whose validity is unconfirmed (domain.md §3.5): admins set a
@@ -28,10 +31,10 @@ TIANJIN_PROVINCE = "12"
 
 #: 国科发火〔2018〕11号: the 11th character of a tech-SME registration number (domain.md §1.4)
 TECH_SME_MARKERS = {
-    "0": "第11位为“0”：入库年度之前成立，且在5月31日前提交自评，可在上年度企业所得税汇算清缴中"
-    "享受科技型中小企业研发费用加计扣除政策",
-    "A": "第11位为“A”：入库年度之前成立，但在6月1日及以后提交自评，不能用于上年度汇算清缴",
-    "B": "第11位为“B”：入库当年成立的企业",
+    "0": _l("第11位为“0”：入库年度之前成立，且在5月31日前提交自评，可在上年度企业所得税汇算清缴中"
+            "享受科技型中小企业研发费用加计扣除政策"),
+    "A": _l("第11位为“A”：入库年度之前成立，但在6月1日及以后提交自评，不能用于上年度汇算清缴"),
+    "B": _l("第11位为“B”：入库当年成立的企业"),
 }
 
 
@@ -69,31 +72,34 @@ def number_notes(kind: str, number: str | None, granted_on: date | None = None
     text = (number or "").strip().upper()
     if kind == "hnte":
         if not text:
-            return [{"level": "warning", "message": "未填写高新技术企业证书编号"}]
+            return [{"level": "warning", "message": _("未填写高新技术企业证书编号")}]
         match = HNTE_NUMBER.match(text)
         if not match:
-            notes.append({"level": "warning", "message":
-                          "证书编号与常见格式 GR+年份(4位)+省份代码(2位)+序号(6位) 不符，请核对"})
+            notes.append({"level": "warning", "message": _(
+                "证书编号与常见格式 GR+年份(4位)+省份代码(2位)+序号(6位) 不符，请核对")})
             return notes
         year, province, _serial = match.groups()
         if province != TIANJIN_PROVINCE:
             notes.append({"level": "warning",
-                          "message": f"省份代码为{province}，天津为{TIANJIN_PROVINCE}，请核对"})
+                          "message": _("省份代码为%(code)s，天津为%(tianjin)s，请核对",
+                                       code=province, tianjin=TIANJIN_PROVINCE)})
         if granted_on is not None and int(year) != granted_on.year:
             notes.append({"level": "warning",
-                          "message": f"编号中的年份{year}与发证日期年份{granted_on.year}不一致"})
+                          "message": _("编号中的年份%(year)s与发证日期年份%(granted)s不一致",
+                                       year=year, granted=granted_on.year)})
     elif kind == "tech_sme":
         if len(text) < 11:
             notes.append({"level": "warning",
-                          "message": "登记编号不足11位，无法读取第11位标识"})
+                          "message": _("登记编号不足11位，无法读取第11位标识")})
             return notes
         marker = text[10]
         if marker not in TECH_SME_MARKERS:
             notes.append({"level": "warning",
-                          "message": f"第11位为“{marker}”，不是0、A或B，请核对登记编号"})
+                          "message": _("第11位为“%(marker)s”，不是0、A或B，请核对登记编号",
+                                       marker=marker)})
         else:
             notes.append({"level": "info" if marker == "0" else "warning",
-                          "message": TECH_SME_MARKERS[marker]})
+                          "message": str(TECH_SME_MARKERS[marker])})
     return notes
 
 

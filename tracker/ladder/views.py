@@ -43,13 +43,14 @@ from tracker.ladder.forms import (
     RevokeForm,
     SelfAssessmentForm,
     ThresholdForm,
+    self_assessment_form,
 )
 from tracker.ladder.models import (
     APPLICATION_STATUSES,
     LadderBatch,
     LocalThreshold,
 )
-from tracker.ladder.rules import KINDS, LOCALLY_CONFIGURED_KINDS, FactsError
+from tracker.ladder.rules import KINDS, LOCALLY_CONFIGURED_KINDS, FactsError, fiscal_years_needed
 from tracker.ladder.thresholds import change_local_thresholds
 from tracker.money import WAN, plain_number
 from tracker.pagination import requested_size
@@ -349,7 +350,7 @@ def facts_from_form(form: SelfAssessmentForm) -> dict[str, Any]:
     for name in ENTERPRISE_FLAGS:
         ent[name] = _tri(getattr(form, name).data)
     years = {}
-    for offset, sub in enumerate((form.y1, form.y2, form.y3), start=1):
+    for offset, sub in enumerate(form.year_forms, start=1):
         row = {}
         for key in YEAR_FIELDS:
             value = sub[key].data
@@ -378,7 +379,7 @@ def _prefill(form: SelfAssessmentForm, enterprise) -> None:
     for name in ENTERPRISE_FLAGS:
         value = ent.get(name)
         getattr(form, name).data = "" if value is None else ("1" if value else "0")
-    for offset, sub in enumerate((form.y1, form.y2, form.y3), start=1):
+    for offset, sub in enumerate(form.year_forms, start=1):
         row = facts["years"].get(str(form.as_of.data.year - offset), {})
         for key in YEAR_FIELDS:
             value = row.get(key)
@@ -390,7 +391,7 @@ def _prefill(form: SelfAssessmentForm, enterprise) -> None:
 @bp.route("/self-assessment", methods=["GET", "POST"])
 @login_required
 def self_assessment():
-    form = SelfAssessmentForm()
+    form = self_assessment_form(fiscal_years_needed(services.local_thresholds()))
     evaluation = facts = None
     errors: list[dict[str, str]] = []
     enterprise = None
@@ -416,7 +417,7 @@ def self_assessment():
         "ladder/self_assessment.html", form=form, evaluation=evaluation, errors=errors,
         facts_json=json.dumps(facts, ensure_ascii=False, indent=2) if facts else None,
         lines=lines, kinds=KINDS, year_fields=YEAR_FIELDS, enterprise=enterprise,
-        fiscal_years=[as_of.year - 1, as_of.year - 2, as_of.year - 3],
+        fiscal_years=[as_of.year - n for n in range(1, form.year_count + 1)],
         locally_configured=LOCALLY_CONFIGURED_KINDS,
     ), status
 

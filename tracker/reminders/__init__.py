@@ -32,5 +32,17 @@ def init_app(app):
 
     app.register_blueprint(bp)
     app.cli.add_command(reminders_cli)
+    _register_labels()
     cards.register("reminders", 50, "reminders/_card.html", dashboard_card)
     panels.register("reminders", 60, "reminders/_panel.html", enterprise_panel)
+
+
+def _register_labels() -> None:
+    """Ledger statuses, rule kinds, recipients and programmes by their labels."""
+    from tracker import labels
+    from tracker.reminders.models import PROGRAMMES, RECIPIENT_KINDS, RULE_KINDS, STATUSES
+
+    labels.register_values("status", STATUSES, entity_type="reminder")
+    labels.register_values("kind", RULE_KINDS, entity_type="reminder_rule")
+    labels.register_values("recipients", RECIPIENT_KINDS)
+    labels.register_values("programme", PROGRAMMES)

@@ -16,6 +16,10 @@ def may_31(year: int) -> date:
     return date(year, 5, 31)
 
 
+#: the official texts the rules rest on, cited to admins on the rules page (never our notes)
+HNTE_RULES = "《高新技术企业认定管理办法》（国科发火〔2016〕32号）"
+INCUBATOR_RULES = "《科技企业孵化器管理办法》（国科发区〔2018〕300号）"
+
 DEFAULT_RULES: list[dict[str, Any]] = [
     {
         # 办法 第九条: valid 3 years; re-apply as a new applicant in a batch of the expiry year
@@ -23,7 +27,7 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "code": "hnte_expiry", "kind": "hnte_expiry",
         "name": "高企证书即将到期：请在今年批次中重新申报",
         "offsets": [180, 90, 30], "recipients": ["contacts", "officer"],
-        "template": "hnte_expiry", "basis": "domain.md §2.3",
+        "template": "hnte_expiry", "basis": HNTE_RULES + " 第九条",
     },
     {
         # Annual development report by 31 May each validity year; remind from 1 May and a week
@@ -31,14 +35,14 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "code": "hnte_annual_report", "kind": "hnte_annual_report",
         "name": "高企年度发展情况报表：5月31日前填报", "offsets": [30, 7],
         "recipients": ["contacts", "officer"], "template": "hnte_annual_report",
-        "programme": "hnte_annual_report", "basis": "domain.md §2.5",
+        "programme": "hnte_annual_report", "basis": HNTE_RULES,
     },
     {
         # Missing the report in two years (cumulative) cancels the status (domain.md §2.5).
         "code": "hnte_annual_report_escalation", "kind": "hnte_annual_report_escalation",
         "name": "高企年报：去年未报，今年再不报将被取消资格", "offsets": [7],
         "recipients": ["officer"], "template": "hnte_annual_report_escalation",
-        "programme": "hnte_annual_report", "basis": "domain.md §2.5",
+        "programme": "hnte_annual_report", "basis": HNTE_RULES,
     },
     {
         # The registration number is valid for its year only; filing by 31 May keeps the `0`
@@ -46,14 +50,14 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "code": "tech_sme_refile", "kind": "tech_sme_refile",
         "name": "科技型中小企业：今年重新评价，5月31日前提交以保留“0”标识",
         "offsets": [120, 30, 7], "recipients": ["contacts", "officer"],
-        "template": "tech_sme_refile", "basis": "domain.md §1.4, §1.6",
+        "template": "tech_sme_refile", "basis": "国科火字〔2019〕87号；国科发火〔2018〕11号",
     },
     {
         # Incubation term in principle ≤ 48 months
         # (国科发区〔2018〕300号 第九条(9), domain.md §4.2).
         "code": "tenancy_term_ending", "kind": "tenancy_term_ending", "name": "孵化期即将届满",
         "offsets": [90, 30], "recipients": ["carrier_manager", "officer"],
-        "template": "tenancy_term_ending", "basis": "domain.md §4.2",
+        "template": "tenancy_term_ending", "basis": INCUBATOR_RULES + " 第九条",
     },
     {
         # Torch statistics are mandatory for national carriers (domain.md §4.1, §4.10); the
@@ -61,7 +65,7 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "code": "tenant_report_overdue", "kind": "tenant_report_overdue",
         "name": "在孵企业统计报表逾期未报", "offsets": [-1, -14],
         "recipients": ["carrier_manager", "contacts"], "template": "tenant_report_overdue",
-        "programme": "tenant_report", "basis": "domain.md §4.10",
+        "programme": "tenant_report", "basis": INCUBATOR_RULES,
     },
     {
         # 逾期未报（催报）: a carrier's reporting cycle (incubation) passed its due date without
@@ -69,13 +73,13 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "code": "tenant_report_late", "kind": "tenant_report_late",
         "name": "逾期未报（催报）：在孵企业报表逾期未报", "offsets": [-1, -7],
         "recipients": ["carrier_manager", "contacts"], "template": "tenant_report_late",
-        "basis": "design.md（孵化：报表周期）",
+        "basis": None,
     },
     {
         "code": "application_deadline", "kind": "application_deadline",
         "name": "申报材料截止日期临近", "offsets": [30, 7, 1],
         "recipients": ["owner", "officer", "contacts"], "template": "application_deadline",
-        "basis": "design.md（申报）",
+        "basis": None,
     },
     {
         "code": "cycle_closing", "kind": "cycle_closing", "name": "申报批次即将截止",
@@ -86,11 +90,11 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         # Once per rung and year, to the officer (issue 5; engine: tracker.ladder.rules).
         "code": "newly_eligible", "kind": "newly_eligible",
         "name": "企业已达到上一梯度的申报条件", "offsets": [0], "recipients": ["officer"],
-        "template": "newly_eligible", "basis": "eligibility.md; domain.md §6",
+        "template": "newly_eligible", "basis": None,
     },
     {
         "code": "digest", "kind": "digest", "name": "每日提醒汇总", "offsets": [0],
-        "recipients": ["officer"], "template": "digest", "basis": "User.wants_digest",
+        "recipients": ["officer"], "template": "digest", "basis": None,
     },
 ]
 

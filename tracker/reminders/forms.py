@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from tracker.enterprises.forms import MultiCheckboxField
 from tracker.forms_support import VersionedForm
-from tracker.inputs import TrackerForm
+from tracker.inputs import TrackerForm, labelled
 from tracker.reminders.models import PROGRAMMES, RECIPIENT_KINDS
 
 
@@ -33,9 +33,9 @@ class RuleForm(VersionedForm, TrackerForm):
                                                 Length(max=200)])
     offsets = StringField(_l("提前天数"),
                           description=_l("用逗号分隔，如 180, 90, 30；负数表示截止后若干天"))
-    recipients = MultiCheckboxField(_l("接收人"), choices=list(RECIPIENT_KINDS.items()))
-    programme = SelectField(_l("关联申报日历"), choices=[("", "—")] + [
-        (code, label) for code, (label, _kind) in PROGRAMMES.items()])
+    recipients = MultiCheckboxField(_l("接收人"), choices=labelled(list(RECIPIENT_KINDS.items())))
+    programme = SelectField(_l("关联申报日历"), choices=labelled([("", "—")] + [
+        (code, label) for code, (label, _kind) in PROGRAMMES.items()]))
     enabled = BooleanField(_l("启用"))
 
     def validate_offsets(self, field):
@@ -50,8 +50,8 @@ class RuleForm(VersionedForm, TrackerForm):
 
 
 class CycleForm(VersionedForm, TrackerForm):
-    programme = SelectField(_l("项目"), choices=[(code, label) for code, (label, _k)
-                                               in PROGRAMMES.items()])
+    programme = SelectField(_l("项目"), choices=labelled([(code, label) for code, (label, _k)
+                                               in PROGRAMMES.items()]))
     year = IntegerField(_l("年度"), validators=[
         DataRequired(_l("请填写年度")), NumberRange(2000, 2100, _l("年度应在 2000–2100 之间"))])
     batch = StringField(_l("批次"), validators=[Optional(), Length(max=100)])

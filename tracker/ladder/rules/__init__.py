@@ -11,7 +11,7 @@ kinds, fields and honours tables come from tracker.vocabulary and are re-exporte
 """
 
 from tracker.ladder.rules.criteria import Outcome, RuleSet, verdict_of
-from tracker.ladder.rules.engine import RULE_SETS, evaluate, rule_set_for
+from tracker.ladder.rules.engine import RULE_SETS, evaluate, fiscal_years_needed, rule_set_for
 from tracker.ladder.rules.hnte import HNTE_32, HNTE_2016, HNTE_GUIDE_195, hnte_rd_threshold_pct
 from tracker.ladder.rules.parsing import (
     LOCAL_THRESHOLD_KEYS,
@@ -54,6 +54,7 @@ __all__ = [
     "_parse_thresholds",
     "band_points",
     "evaluate",
+    "fiscal_years_needed",
     "hnte_rd_threshold_pct",
     "ip_points",
     "parse_facts",

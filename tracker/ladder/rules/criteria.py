@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -29,8 +29,19 @@ def _add_years(day: date, years: int) -> date:
 
 
 def _pct(ratio: Fraction) -> float:
-    """Percent with two decimals, rounded down so a failing ratio never displays as the bar."""
-    return float(Decimal((ratio.numerator * 10000) // ratio.denominator).scaleb(-2))
+    """Percent with two decimals, rounded half up as people round (66.666…% reads 66.67%)."""
+    hundredths = (Decimal(ratio.numerator) * 10000 / Decimal(ratio.denominator)).quantize(
+        Decimal(1), rounding=ROUND_HALF_UP)
+    return float(hundredths.scaleb(-2))
+
+
+def _pct_shown(ratio: Fraction, bar: Fraction) -> float:
+    """Rounded percent that stays on the verdict's side: a failing 59.996% reads 59.99%."""
+    shown = _pct(ratio)
+    if ratio < bar and Fraction(Decimal(str(shown))) / 100 >= bar:
+        return float((Decimal(bar.numerator) * 100 / bar.denominator - Decimal("0.01"))
+                     .quantize(Decimal("0.01")))
+    return shown
 
 
 def _num(value: Fraction | int | None) -> int | float | None:
@@ -41,14 +52,11 @@ def _num(value: Fraction | int | None) -> int | float | None:
 
 
 def _yuan(amount: int | Fraction) -> str:
-    """Money as people write it in notices: 2亿元, 5000万元, 10万元, else grouped 元."""
+    """Money as the bureau's notices write it: 2亿元, 5000万元, 10万元, else exact 万元."""
     amount = Fraction(amount)
     if amount and amount % 100_000_000 == 0:
         return f"{int(amount // 100_000_000)}亿元"
-    if amount and amount % 10_000 == 0:
-        return f"{int(amount // 10_000)}万元"
-    return f"{_num(amount):,}元"
-
+    return f"{_num(amount / 10_000):,}万元"
 
 def _pct_text(pct: Fraction | int) -> str:
     return f"{_num(Fraction(pct)):g}%"
@@ -171,6 +179,10 @@ class RuleSet:
     effective_to: date | None  # last day in force, inclusive; None = still in force
     params: Mapping[str, Any]
     check: Callable[[Facts, Mapping[str, Any], Mapping[str, Any]], Outcome] = field(repr=False)
+    #: how many fiscal years (counting back from the latest) the check reads, given its params
+    #: and the local thresholds; forms and demo data size themselves by it
+    years_read: Callable[[Mapping[str, Any], Mapping[str, Any]], int] = field(
+        default=lambda _params, _local: 1, repr=False)
 
     def in_force(self, day: date) -> bool:
         """Whether this version governs an evaluation on ``day``."""
@@ -200,6 +212,11 @@ def _fiscal_window(f: Facts, count: int) -> list[int]:
     founded = f.ent("founded_on")
     years = range(f.as_of.year - count, f.as_of.year)
     return [y for y in years if founded is None or y >= founded.year]
+
+
+def _missing_years(f: Facts, years: Sequence[int], *keys: str) -> list[int]:
+    """The years among ``years`` lacking any of ``keys``, so a gap line names the right one."""
+    return [y for y in years if any(f.year(y, k) is None for k in keys)]
 
 
 def _sum_over(f: Facts, years: Sequence[int], key: str) -> Fraction | None:
@@ -255,7 +272,7 @@ def _share_criterion(
         label,
         f">= {_pct_text(min_pct)}",
         None if share is None else share >= bar,
-        actual=None if share is None else _pct(share),
+        actual=None if share is None else _pct_shown(share, bar),
         gap=gap,
         gap_unit=gap_unit,
         note=note,

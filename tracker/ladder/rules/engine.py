@@ -11,7 +11,13 @@ from tracker.ladder.rules.criteria import Outcome, RuleSet, _criterion, verdict_
 from tracker.ladder.rules.hnte import HNTE_32, HNTE_2016, _check_hnte
 from tracker.ladder.rules.parsing import KINDS, _parse_thresholds, parse_facts
 from tracker.ladder.rules.tech_sme import TECH_SME_115, TECH_SME_2017, _check_tech_sme
-from tracker.ladder.rules.tianjin import CHUYING_2021, TJ_LADDER_2021, _check_chuying, _check_local
+from tracker.ladder.rules.tianjin import (
+    CHUYING_2021,
+    TJ_LADDER_2021,
+    _check_chuying,
+    _check_local,
+    local_years_read,
+)
 
 RULE_SETS: Mapping[str, tuple[RuleSet, ...]] = MappingProxyType(
     {
@@ -36,10 +42,21 @@ RULE_SETS: Mapping[str, tuple[RuleSet, ...]] = MappingProxyType(
                 None,
                 MappingProxyType({}),
                 _check_local,
+                years_read=local_years_read,
             ),
         ),
         # 国科发火〔2016〕32号, in force 1 Jan 2016 (replaced 国科发火〔2008〕172号).
-        "hnte": (RuleSet("hnte", HNTE_32, date(2016, 1, 1), None, HNTE_2016, _check_hnte),),
+        "hnte": (
+            RuleSet(
+                "hnte",
+                HNTE_32,
+                date(2016, 1, 1),
+                None,
+                HNTE_2016,
+                _check_hnte,
+                years_read=lambda params, _local: params["rd_years"],
+            ),
+        ),
         "leader_cultivation": (
             RuleSet(
                 "leader_cultivation",
@@ -48,6 +65,7 @@ RULE_SETS: Mapping[str, tuple[RuleSet, ...]] = MappingProxyType(
                 None,
                 MappingProxyType({}),
                 _check_local,
+                years_read=local_years_read,
             ),
         ),
         "leader": (
@@ -58,6 +76,7 @@ RULE_SETS: Mapping[str, tuple[RuleSet, ...]] = MappingProxyType(
                 None,
                 MappingProxyType({}),
                 _check_local,
+                years_read=local_years_read,
             ),
         ),
     }
@@ -70,6 +89,20 @@ def rule_set_for(kind: str, as_of: date) -> RuleSet | None:
         if rule_set.in_force(as_of):
             return rule_set
     return None
+
+
+def fiscal_years_needed(
+    local_thresholds: Mapping[str, Mapping[str, Any]] | None = None,
+    as_of: date | None = None,
+) -> int:
+    """The most fiscal years any rung's rule set reads, so forms and demo data carry them all."""
+    thresholds = _parse_thresholds(local_thresholds)
+    needed = 1
+    for kind, versions in RULE_SETS.items():
+        for rule_set in versions:
+            if as_of is None or rule_set.in_force(as_of):
+                needed = max(needed, rule_set.years_read(rule_set.params, thresholds.get(kind, {})))
+    return needed
 
 
 # --------------------------------------------------------------------------------------------

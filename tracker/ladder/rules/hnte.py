@@ -15,7 +15,8 @@ from tracker.ladder.rules.criteria import (
     _criterion,
     _fiscal_window,
     _ge,
-    _pct,
+    _missing_years,
+    _pct_shown,
     _share,
     _share_criterion,
     _span,
@@ -195,7 +196,7 @@ def _check_hnte(f: Facts, p: Mapping[str, Any], _local: Mapping[str, Any]) -> Ou
                 required,
                 ok,
                 source=rd_source,
-                actual=None if ratio is None else _pct(ratio),
+                actual=None if ratio is None else _pct_shown(ratio, Fraction(bar_pct, 100)),
                 unit="%",
                 data_year=y,
                 threshold=bar_pct,
@@ -204,6 +205,7 @@ def _check_hnte(f: Facts, p: Mapping[str, Any], _local: Mapping[str, Any]) -> Ou
                 gap_unit="元",
                 note=f"计算年度：{span}",
                 years=window,
+                missing_years=_missing_years(f, window, "rd_expense", "revenue"),
             )
         )
 
@@ -218,6 +220,7 @@ def _check_hnte(f: Facts, p: Mapping[str, Any], _local: Mapping[str, Any]) -> Ou
             data_year=y,
             zero_note="研究开发费用为0",
             years=window,
+            missing_years=_missing_years(f, window, "rd_expense", "rd_expense_domestic"),
         )
     )
 

@@ -16,7 +16,7 @@ from tracker.ladder.rules.criteria import (
     _needed_to_reach_share,
     _num,
     _or3,
-    _pct,
+    _pct_shown,
     _share,
     _yuan,
 )
@@ -215,7 +215,8 @@ def _check_tech_sme(f: Facts, p: Mapping[str, Any], _local: Mapping[str, Any]) -
             f">= {min_staff_pct}%（或符合第八条直接确认条件）",
             _or3(direct, staff_ok),
             source=f"{src} 第六条(五)、第七条A",
-            actual=None if staff_ratio is None else _pct(staff_ratio),
+            actual=None if staff_ratio is None else _pct_shown(
+                staff_ratio, Fraction(min_staff_pct, 100)),
             unit="%",
             data_year=y,
             threshold=min_staff_pct,

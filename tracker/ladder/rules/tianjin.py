@@ -19,6 +19,7 @@ from tracker.ladder.rules.criteria import (
     _fiscal_window,
     _ge,
     _held,
+    _missing_years,
     _num,
     _or3,
     _pct_text,
@@ -291,6 +292,7 @@ def _check_local(f: Facts, _p: Mapping[str, Any], local: Mapping[str, Any]) -> O
                 part_in_whole=False,
                 locally_configured=True,  # the bar is ours, not an official number
                 years=window,
+                missing_years=_missing_years(f, window, "rd_expense", "revenue"),
             )
         )
     if "min_avg_rd_expense" in local:
@@ -312,15 +314,28 @@ def _check_local(f: Facts, _p: Mapping[str, Any], local: Mapping[str, Any]) -> O
                 gap_unit="元",
                 locally_configured=True,  # the bar is ours, not an official number
                 years=window,
+                missing_years=_missing_years(f, window, "rd_expense"),
             )
         )
     return Outcome(criteria)
 
 
+#: The growth rule spans three years of growth, so it reads four fiscal years (base + 3).
+CAGR_SPAN = 3
+
+
+def local_years_read(_params: Mapping[str, Any], local: Mapping[str, Any]) -> int:
+    """Fiscal years a locally configured rung reads: the growth base, or the R&D window."""
+    growth = CAGR_SPAN + 1 if "min_revenue_cagr_pct" in local else 1
+    reads_rd = {"min_rd_intensity_pct", "min_avg_rd_expense"} & set(local)
+    rd = local.get("rd_years", 1) if reads_rd else 1
+    return max(growth, rd)
+
+
 def _cagr_criterion(f: Facts, min_pct: Fraction, source: str) -> dict[str, Any]:
     """Revenue CAGR over three years, (latest / base)^(1/3) - 1, compared exactly as cubes."""
     latest_year = f.latest_year
-    base_year = latest_year - 3
+    base_year = latest_year - CAGR_SPAN
     base, latest = f.year(base_year, "revenue"), f.year(latest_year, "revenue")
     growth = (1 + min_pct / 100) ** 3
     label = f"近三年（{base_year}–{latest_year}）营业收入复合增长率不低于{_pct_text(min_pct)}"
@@ -339,6 +354,7 @@ def _cagr_criterion(f: Facts, min_pct: Fraction, source: str) -> dict[str, Any]:
             f">= {_pct_text(min_pct)}",
             None,
             note=f"需要{base_year}年和{latest_year}年的营业收入",
+            missing_years=_missing_years(f, (base_year, latest_year), "revenue"),
             **common,
         )
     if base == 0:
