@@ -88,7 +88,8 @@ def trend_table(user: Any) -> tuple[list[date], dict[tuple[str, str], dict[date,
         .where(monthly_count_scope(user, live.c))
         .group_by(live.c.measure, live.c.key)).all()
     table: dict[tuple[str, str], dict[date, int]] = {}
-    months = sorted({m for m, *_rest in stored if m < day})[-TREND_MONTHS:]
+    # every stored month, whether or not this scope had anything then (one time axis for all)
+    months = sorted(m for m in history.stored_months() if m < day)[-TREND_MONTHS:]
     for month, measure, key, n in stored:
         if month in months:
             table.setdefault((measure, key), {})[month] = int(n)
