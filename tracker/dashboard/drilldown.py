@@ -48,6 +48,8 @@ def _carrier_kind(value: str, extra: dict[str, str]):
 
 def _tsme_year(value: str, extra: dict[str, str]):
     year = int(value)
+    if not 1990 <= year <= 2100:
+        raise ValueError(value)
     funnel = history.registrations(Enterprise.id.is_not(None), year)
     within = extra.get("hnte_within")
     query = select(funnel.c.enterprise_id)
