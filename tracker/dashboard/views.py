@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tracker import snapshots
 from tracker.accounts.access import roles_required
 from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
-from tracker.clock import today
+from tracker.clock import to_local, today
 from tracker.dashboard import cards, charts, exports, queries, targets
 from tracker.dashboard.forms import TargetForm
 from tracker.enterprises.zones import ZONES
@@ -70,6 +70,7 @@ def chart_data(chart: str):
     panels, computed_at = _chart_panels(chart)
     return jsonify(chart=chart, title=_(charts.CHARTS[chart][0]), panels=panels,
                    computed_at=computed_at.isoformat(),
+                   computed_local=to_local(computed_at).strftime("%Y-%m-%d %H:%M"),
                    xlsx=url_for(".chart_export", chart=chart))
 
 

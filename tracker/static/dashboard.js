@@ -83,8 +83,7 @@
     holder.textContent = "";
     var age = card.querySelector(".chart-age");
     if (age) {
-      age.textContent = card.getAttribute("data-label-age") + " " +
-        new Date(data.computed_at).toLocaleString();
+      age.textContent = card.getAttribute("data-label-age") + " " + data.computed_local;
     }
     if (!data.panels.length) {
       holder.appendChild(el("div", card.getAttribute("data-label-empty"), "col text-muted small"));
