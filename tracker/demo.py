@@ -107,8 +107,10 @@ def load_demo(n_enterprises: int = 60, seed: int = 7) -> dict[str, dict[str, int
             }, source="demo")
         if i < 12:
             carrier = carriers[0] if i < 8 else carriers[1]
+            # rented floor area, so the dashboard's occupancy means something
+            area = Decimal(400 + 150 * i) if i < 8 else Decimal(80 + 30 * (i - 8))
             open_tenancy(enterprise, carrier, date(2023, 1, 1) + timedelta(days=30 * i),
-                         source="demo")
+                         source="demo", area_m2=area)
     db.session.flush()
     added = {"ladder": load_ladder_demo(rng), "incubation": load_incubation_demo()}
     seed_demo(today().year)  # reminder rules and this year's official cycles
