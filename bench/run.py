@@ -60,6 +60,9 @@ PAGES = [
     ("detail page", "/enterprises/{detail}"),
     ("carriers", "/incubation/carriers"),
     ("ledger", "/reminders/"),
+    # the dashboard's charts, fetched by the page's script (issue 14)
+    *((f"chart {name}", f"/dashboard/charts/{name}.json")
+      for name in ("trends", "funnel", "zones", "incubation", "workload")),
 ]
 TRIVIAL = "/_bench/ping"
 

@@ -10,6 +10,8 @@ from werkzeug.routing import IntegerConverter
 #: path parameters that are not ids, with a value that exists
 STRING_PARAMS: dict[str, str] = {"code": "en", "kind": "enterprises", "token": "x" * 20,
                                  "filename": "tracker.css"}
+# charts
+STRING_PARAMS["chart"] = "trends"
 
 
 class Forms(HTMLParser):

@@ -17,6 +17,7 @@ from tracker.accounts import services as accounts
 from tracker.accounts.demo import DEMO_PASSWORD, DEMO_USERS
 from tracker.accounts.models import User
 from tracker.clock import today
+from tracker.dashboard import history
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import Enterprise
 from tracker.enterprises.uscc import make_code
@@ -112,12 +113,16 @@ def load_demo(n_enterprises: int = 60, seed: int = 7) -> dict[str, dict[str, int
             }, source="demo")
         if i < 12:
             carrier = carriers[0] if i < 8 else carriers[1]
+            # rented floor area, so the dashboard's occupancy means something
+            area = Decimal(400 + 150 * i) if i < 8 else Decimal(80 + 30 * (i - 8))
             open_tenancy(enterprise, carrier, date(2023, 1, 1) + timedelta(days=30 * i),
-                         source="demo")
+                         source="demo", area_m2=area)
     db.session.flush()
     added = {"ladder": load_ladder_demo(rng), "incubation": load_incubation_demo(),
              "indicators": load_indicators_demo()}
     seed_demo(today().year)  # reminder rules and this year's official cycles
+    # the trend charts' past months, as the beat job would write them on its first run
+    added["dashboard"] = {"months": len(history.backfill())}
     return added
 
 

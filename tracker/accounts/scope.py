@@ -200,3 +200,22 @@ def outbox_scope(user: Any) -> ColumnElement[bool]:
     if user.role in GLOBAL_READ_ROLES:
         return true()
     return OutboxMessage.reminder_id.in_(select(Reminder.id).where(reminder_scope(user)))
+def monthly_count_scope(user: Any, cells: Any) -> ColumnElement[bool]:
+    """Month-end count cells (dashboard.models.MonthlyCount, or the live cells of the same
+    shape) a user's figures may add up: all of them, their zone's, or their carrier's tenants.
+
+    `cells` is a column collection with `measure`, `zone` and `carrier_id` (a table's `.c`).
+    A carrier manager's enterprise scope is their current tenants, whose rung history is not
+    a figure of theirs; they see the tenant counts of their own carrier only.
+    """
+    if not _signed_in(user):
+        return false()
+    if user.role in GLOBAL_READ_ROLES:
+        return true()
+    if user.role == Role.ZONE:
+        return cells.zone == user.zone if user.zone else false()
+    if user.role == Role.CARRIER_MANAGER:
+        if not user.carrier_id:
+            return false()
+        return and_(cells.measure == "carrier_kind", cells.carrier_id == user.carrier_id)
+    return false()

@@ -7,7 +7,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from tracker.dashboard import targets
+from tracker.dashboard import history, targets
 from tracker.errors import FieldError
 from tracker.extensions import db
 
@@ -31,3 +31,20 @@ def set_command(metric: str, year: int, value: int, source: str) -> None:
         sys.exit(2)
     db.session.commit()
     click.echo(f"{row.metric} {row.year}: {row.value}（{row.source}）")
+
+
+dashboard_cli = AppGroup("dashboard", help="The dashboard's stored figures.")
+
+
+@dashboard_cli.command("backfill-snapshots")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m"]), default=None,
+              help="last month to write (default: last month)")
+@click.option("--rebuild", is_flag=True, help="rewrite the months already stored too")
+def backfill_command(until, rebuild: bool) -> None:
+    """Write the month-end counts of every finished month from the ladder and tenancy history."""
+    written = history.backfill(until.date() if until else None, rebuild=rebuild)
+    db.session.commit()
+    if written:
+        click.echo(f"wrote {len(written)} months: {written[0]:%Y-%m} … {written[-1]:%Y-%m}")
+    else:
+        click.echo("no month to write")

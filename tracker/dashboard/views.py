@@ -1,6 +1,7 @@
 """The landing page after login and the admin's plan targets."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -8,7 +9,8 @@ from sqlalchemy import select
 from tracker import snapshots
 from tracker.accounts.access import roles_required
 from tracker.accounts.roles import Role
-from tracker.dashboard import cards, queries, targets
+from tracker.clock import to_local
+from tracker.dashboard import cards, charts, exports, queries, targets
 from tracker.dashboard.forms import TargetForm
 from tracker.enterprises.zones import ZONES
 from tracker.extensions import db
@@ -38,8 +40,36 @@ def index():
     return render_template(
         "dashboard/index.html", by_zone=by_zone, zones=ZONES, total=sum(by_zone.values()),
         by_rung=by_rung, tasks=queries.open_tasks(current_user),
-        cards=shown, computed_at=computed_at,
+        cards=shown, computed_at=computed_at, charts=charts.CHARTS,
     )
+
+
+def _chart_panels(name: str) -> tuple[list[dict], object]:
+    """The chart's panels for the user's scope, a few minutes old at most (with their age)."""
+    if name not in charts.CHARTS:
+        abort(404)
+    user = current_user._get_current_object()
+    return snapshots.cached(f"chart:{name}:{get_locale()}", user,
+                            lambda: charts.payload(name, user))
+
+
+@bp.get("/dashboard/charts/<chart>.json")
+@login_required
+def chart_data(chart: str):
+    """A chart's figures with the list URL of each, for static/dashboard.js."""
+    panels, computed_at = _chart_panels(chart)
+    return jsonify(chart=chart, title=_(charts.CHARTS[chart][0]), panels=panels,
+                   computed_at=computed_at.isoformat(),
+                   computed_local=to_local(computed_at).strftime("%Y-%m-%d %H:%M"),
+                   xlsx=url_for(".chart_export", chart=chart))
+
+
+@bp.get("/dashboard/charts/<chart>.xlsx")
+@login_required
+def chart_export(chart: str):
+    """The same figures as a workbook: one sheet per panel."""
+    panels, computed_at = _chart_panels(chart)
+    return exports.chart_workbook(chart, panels, computed_at)
 
 
 @bp.route("/admin/targets", methods=["GET", "POST"])

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from tracker.accounts.scope import enterprise_scope
@@ -34,6 +35,52 @@ def sort_order(sort: str) -> list[Any]:
     return [k.column.desc() if k.descending else k.column.asc() for k in keys]
 
 
+@dataclass(frozen=True)
+class ListFilter:
+    """A query parameter another feature adds to the list (the dashboard's drill-downs).
+
+    `clause(value, extra)` gives the WHERE clause for the value (None: the parameter only
+    qualifies another one, like a date); it raises ValueError for a value it cannot read, which
+    is then ignored. `describe(value, extra)` says in words what the filter keeps.
+    """
+
+    name: str
+    clause: Callable[[str, dict[str, str]], ColumnElement[bool] | None]
+    describe: Callable[[str, dict[str, str]], str]
+
+
+_EXTRA_FILTERS: dict[str, ListFilter] = {}
+
+
+def register_filter(name: str, clause: Callable[[str, dict[str, str]], Any],
+                    describe: Callable[[str, dict[str, str]], str]) -> None:
+    """Let the list (and its export) filter on `?name=value` with the given clause."""
+    _EXTRA_FILTERS[name] = ListFilter(name, clause, describe)
+
+
+def _extra_clauses(extra: dict[str, str]) -> list[tuple[str, ColumnElement[bool] | None]]:
+    out = []
+    for name, value in extra.items():
+        try:
+            out.append((name, _EXTRA_FILTERS[name].clause(value, extra)))
+        except ValueError:
+            continue
+    return out
+
+
+def describe_extra(extra: dict[str, str]) -> list[str]:
+    """The readable text of each extra filter that applies (bad values are ignored)."""
+    out = []
+    for name, _clause in _extra_clauses(extra):
+        try:
+            text = _EXTRA_FILTERS[name].describe(extra[name], extra)
+        except ValueError:
+            continue
+        if text:
+            out.append(text)
+    return out
+
+
 @dataclass
 class EnterpriseFilters:
     q: str = ""
@@ -44,6 +91,8 @@ class EnterpriseFilters:
     officer_id: int | None = None
     status: str = "active"
     sort: str = "name"
+    #: registered extra filters (register_filter): name -> raw value
+    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_args(cls, args: Any) -> EnterpriseFilters:
@@ -57,6 +106,8 @@ class EnterpriseFilters:
             officer_id=parse_int(officer),
             status=args.get("status", "active") or "active",
             sort=args.get("sort") if args.get("sort") in SORTS else "name",
+            extra={name: str(args.get(name)).strip()[:40] for name in _EXTRA_FILTERS
+                   if args.get(name)},
         )
 
 
@@ -83,6 +134,9 @@ def filtered_query(user: Any, filters: EnterpriseFilters):
         query = query.where(Enterprise.officer_id == filters.officer_id)
     if filters.status in ("active", "archived"):
         query = query.where(Enterprise.status == filters.status)
+    for _name, clause in _extra_clauses(filters.extra):
+        if clause is not None:
+            query = query.where(clause)
     return query
 
 

@@ -49,7 +49,7 @@ def index():
     return render_template(
         "enterprises/index.html", page=page, total=total, filters=filters, size=size,
         zones=ZONES, fields=TECH_FIELDS, sorts=queries.SORT_LABELS,
-        officers=officer_choices()[1:],
+        officers=officer_choices()[1:], extra_filters=queries.describe_extra(filters.extra),
     )
 
 

@@ -7,7 +7,7 @@ tracker.spreadsheets, re-exported here for the views that use it through this mo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -184,6 +184,16 @@ def tenancy_rows(user: User, args: Any) -> Iterator[list[Any]]:
 
 EXPIRY_WINDOW_DAYS = 180
 
+#: sheets other features append to the leadership workbook: user -> (title, columns, rows)
+_EXTRA_SHEETS: list[Callable[[Any], tuple[str, list[Column], Iterable[list[Any]]]]] = []
+
+
+def add_leadership_sheet(sheet: Callable[[Any], tuple[str, list[Column], Iterable[list[Any]]]]
+                         ) -> None:
+    """Append a sheet to the leadership workbook (the dashboard adds its trend data)."""
+    if sheet not in _EXTRA_SHEETS:
+        _EXTRA_SHEETS.append(sheet)
+
 
 def leadership_sheets(user: User) -> list[tuple[str, list[Column], Iterable[list[Any]]]]:
     """Counts per rung and zone, this year's new qualifications, certificates expiring soon,
@@ -214,6 +224,7 @@ def leadership_sheets(user: User) -> list[tuple[str, list[Column], Iterable[list
         (f"{day.year}年新增资质", QUALIFICATION_COLUMNS, new_rows),
         (f"{EXPIRY_WINDOW_DAYS}天内到期", QUALIFICATION_COLUMNS, expiring),
         *indicator_sheet(user),
+        *(sheet(user) for sheet in _EXTRA_SHEETS),
     ]
 
 

@@ -938,3 +938,21 @@ def dashboard_counts(user: Any, on: date | None = None) -> dict[str, int]:
     return {**dict(zip(("incubating", "graduated_this_year", "ending_90", "overdue"), counts,
                        strict=True)),
             "pending": pending or 0}
+
+
+def graduated_then_hnte() -> Any:
+    """A graduated tenancy whose firm was recognised as HNTE on or after it graduated
+    (the dashboard's "graduates that later became HNTE" and the carrier page's filter)."""
+    return and_(Tenancy.status == "graduated", exists(
+        select(Qualification.id).where(Qualification.enterprise_id == Tenancy.enterprise_id,
+                                       Qualification.kind == "hnte",
+                                       Qualification.granted_on >= Tenancy.ended_on)))
+
+
+def resident_on(day: date) -> Any:
+    """A tenancy that had begun by `day` and had not ended on it (month-end tenant counts)."""
+    return and_(
+        Tenancy.moved_in_on <= day,
+        or_(Tenancy.ended_on > day,
+            and_(Tenancy.ended_on.is_(None), Tenancy.status == "incubating")),
+    )

@@ -5,6 +5,8 @@ Every lookup goes through carrier_scope / tenancy_scope / enterprise_scope: out 
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import (
     Blueprint,
     Response,
@@ -163,11 +165,16 @@ TENANT_COLUMNS = [
 ]
 
 
-def _tenants_query(carrier: Carrier, status: str):
+def _tenants_query(carrier: Carrier, status: str, later_hnte: bool = False,
+                   on: date | None = None):
     query = (select(Tenancy).options(joinedload(Tenancy.enterprise))
              .where(tenancy_scope(current_user), Tenancy.carrier_id == carrier.id))
     if status in TENANCY_STATUSES:
         query = query.where(Tenancy.status == status)
+    if later_hnte:
+        query = query.where(services.graduated_then_hnte())
+    if on is not None:
+        query = query.where(services.resident_on(on))
     return query
 
 
@@ -176,8 +183,17 @@ def _tenants_query(carrier: Carrier, status: str):
 def carrier(carrier_id: int):
     carrier = get_carrier_or_404(current_user, carrier_id)
     status = request.args.get("status", "incubating")
+    later_hnte = request.args.get("later_hnte") == "1"
+    try:
+        on = date.fromisoformat(request.args.get("on", ""))
+    except ValueError:
+        on = None
+    tenants = _tenants_query(carrier, status, later_hnte, on)
+    # the dashboard's carrier figures link here; the count is the one they show
+    tenant_total = db.session.scalar(select(func.count()).select_from(
+        tenants.with_only_columns(Tenancy.id).subquery()))
     page = keyset_page(
-        db.session, _tenants_query(carrier, status),
+        db.session, tenants,
         [SortKey(Tenancy.moved_in_on, descending=True, kind="date"),
          SortKey(Tenancy.id, descending=True, kind="int")],
         size=requested_size(), after=request.args.get("after"), before=request.args.get("before"))
@@ -194,7 +210,8 @@ def carrier(carrier_id: int):
     pending_ids = {p.tenancy_id for p in pending}
     return render_template(
         "incubation/carrier.html", carrier=carrier, page=page, status=status, check=check,
-        rented=rented, pending=pending, pending_ids=pending_ids,
+        rented=rented, pending=pending, pending_ids=pending_ids, tenant_total=tenant_total,
+        later_hnte=later_hnte, on=on,
         can_open=current_user.role in EDITOR_ROLES and not carrier.archived,
     )
 

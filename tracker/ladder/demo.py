@@ -37,6 +37,20 @@ def _realistic_figures(firm: Enterprise, i: int) -> None:
             enterprises.save_metrics(firm, row.fiscal_year, values, source="demo")
 
 
+def _register_tech_sme(firm: Enterprise, year: int, serial: int, rng: random.Random,
+                       latest: date) -> None:
+    """A tech-SME registration of `year` (its number says the year, which bounds its validity)."""
+    granted = _day_in(year, rng, min(latest, date(year, 6, 30)))
+    services.grant_qualification(
+        firm, "tech_sme", f"{year}120116{rng.choice('00A')}{serial:04d}", granted,
+        source="import", evidence=f"{year}年科技型中小企业入库名单（演示）")
+
+
+def _past_years(firm_year: int, now: date, rng: random.Random, k: int) -> list[int]:
+    years = list(range(max(2021, firm_year + 1), now.year))
+    return sorted(rng.sample(years, min(k, len(years))))
+
+
 def load_ladder_demo(rng: random.Random) -> dict[str, int]:
     """Give ~1/3 of the firms tech-SME / 雏鹰 / HNTE titles and open a few applications."""
     now = today()
@@ -44,13 +58,42 @@ def load_ladder_demo(rng: random.Random) -> dict[str, int]:
     owner = db.session.scalar(select(User).where(User.role == "bureau").order_by(User.id))
     counts = {"qualifications": 0, "applications": 0}
     serial = rng.randint(100, 900)
+    past_serial = 5000
     for i, firm in enumerate(firms):
         _realistic_figures(firm, i)
         founded_year = firm.founded_on.year if firm.founded_on else 2015
+        # Years of history for the dashboard's trends and funnel: past tech-SME registrations,
+        # some followed by HNTE one to three years later. A generator of its own per firm, so
+        # the rest of the demo draws the same numbers as before.
+        past = random.Random(7919 * (i + 1))
+        if i % 3 != 0 and i % 5 == 2:
+            years = _past_years(founded_year, now, past, past.choice([1, 2]))
+            for year in years:
+                _register_tech_sme(firm, year, past_serial, past, now)
+                past_serial += 1
+                counts["qualifications"] += 1
+            if years and i % 10 == 7 and years[0] + 2 < now.year:
+                hnte_year = years[0] + past.choice([1, 2])
+                services.grant_qualification(
+                    firm, "hnte", f"GR{hnte_year}12{past.randint(0, 999999):06d}",
+                    _day_in(hnte_year, past, now), batch=f"{hnte_year}年第二批",
+                    source="import", evidence=f"{hnte_year}年高新技术企业认定名单（演示）")
+                counts["qualifications"] += 1
         if i % 3 == 0:
             # Oldest first, as the official lists came out, so the ladder history reads in order.
             if i % 6 == 0 and founded_year <= 2022:
                 hnte_year = rng.choice([2023, 2023, 2024, 2025])
+                registered = hnte_year - past.choice([1, 1, 2, 3])
+                if registered >= max(2021, founded_year + 1):
+                    _register_tech_sme(firm, registered, past_serial, past, now)
+                    past_serial += 1
+                    counts["qualifications"] += 1
+            elif i % 6 == 3:
+                for year in _past_years(founded_year, now, past, 1):
+                    _register_tech_sme(firm, year, past_serial, past, now)
+                    past_serial += 1
+                    counts["qualifications"] += 1
+            if i % 6 == 0 and founded_year <= 2022:
                 services.grant_qualification(
                     firm, "hnte", f"GR{hnte_year}12{rng.randint(0, 999999):06d}",
                     _day_in(hnte_year, rng, now), batch=f"{hnte_year}年第一批",

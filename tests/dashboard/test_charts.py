@@ -1,0 +1,289 @@
+"""The dashboard's charts: month-end counts and their back-fill, the funnel, the zone matrix,
+incubation and workload figures, each against a hand-counted world and in each role's scope;
+every figure's link opens a list of exactly that many rows; the .xlsx exports.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date
+
+import openpyxl
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import login
+from tests.factories import make_carrier, make_enterprise, make_user
+from tracker.clock import frozen
+from tracker.dashboard import charts, history, tasks
+from tracker.dashboard.models import MonthlyCount
+from tracker.extensions import db
+from tracker.incubation import services as incubation
+from tracker.ladder import services as ladder
+
+DAY = date(2026, 12, 1)
+
+
+@pytest.fixture
+def world():
+    """Six firms with a hand-written ladder and tenancy history (clock frozen on DAY).
+
+    A hitech: tech-SME 2024-03-10 (to 2024-12-31), HNTE 2025-02-01; tenant of K since 2024-01-15
+    B teda:   tech-SME 2024-05-01 (to 2024-12-31), HNTE 2026-06-01; tenant of M 2023-06-01,
+              graduated 2025-12-31 (so a graduate that later became HNTE)
+    C hitech: tech-SME 2025-04-01 (to 2025-12-31); tenant of K 2024-06-01, graduated 2025-06-30
+    E teda:   HNTE 2023-01-10 (to 2025-12-31), tech-SME 2024-02-01 (to 2024-12-31)
+    F hitech: HNTE 2024-03-01 (to 2027-02-28)
+    G hitech: archived, HNTE 2024-01-01 (never counted: archived firms leave every figure)
+    """
+    with frozen(DAY):
+        firms = {name: make_enterprise(zone=zone, name=f"图表测试{name}有限公司",
+                                       tech_field=field)
+                 for name, zone, field in (
+                     ("A", "hitech", "electronic_information"), ("B", "teda", "biomedicine"),
+                     ("C", "hitech", "electronic_information"), ("E", "teda", "new_materials"),
+                     ("F", "hitech", "new_materials"), ("G", "hitech", "new_materials"))}
+        k = make_carrier(name="图表测试孵化器K", kind="incubator", zone="hitech", area_m2=1000)
+        m = make_carrier(name="图表测试众创空间M", kind="maker_space", zone="teda", area_m2=500)
+
+        def grant(name, kind, granted, until, number=None):
+            ladder.grant_qualification(firms[name], kind, number, granted, until)
+
+        grant("E", "hnte", date(2023, 1, 10), date(2025, 12, 31), "GR202312000001")
+        grant("E", "tech_sme", date(2024, 2, 1), date(2024, 12, 31), "202412011600001")
+        grant("F", "hnte", date(2024, 3, 1), date(2027, 2, 28), "GR202412000002")
+        grant("A", "tech_sme", date(2024, 3, 10), date(2024, 12, 31), "202412011600002")
+        grant("B", "tech_sme", date(2024, 5, 1), date(2024, 12, 31), "202412011600003")
+        grant("A", "hnte", date(2025, 2, 1), date(2028, 1, 31), "GR202512000003")
+        grant("C", "tech_sme", date(2025, 4, 1), date(2025, 12, 31), "202512011600004")
+        grant("B", "hnte", date(2026, 6, 1), date(2029, 5, 31), "GR202612000004")
+        grant("G", "hnte", date(2024, 1, 1), date(2026, 12, 31), "GR202412000005")
+        firms["G"].status = "archived"
+
+        incubation.open_tenancy(firms["B"], m, date(2023, 6, 1), area_m2=100)
+        incubation.open_tenancy(firms["A"], k, date(2024, 1, 15), area_m2=250)
+        incubation.open_tenancy(firms["C"], k, date(2024, 6, 1), area_m2=50)
+        for name, carrier, ended in (("B", m, date(2025, 12, 31)), ("C", k, date(2025, 6, 30))):
+            tenancy = next(t for t in firms[name].tenancies if t.carrier_id == carrier.id)
+            incubation.close_tenancy(tenancy, "graduate", ended, graduation_basis="investment",
+                                     evidence="演示", official_list=True)
+        ladder.create_application(firms["A"], {"kind": "dengling", "year": 2026})
+        application = ladder.create_application(firms["B"], {"kind": "leader", "year": 2026})
+        ladder.move_application(application, "preparing")
+        db.session.flush()
+        yield {"firms": firms, "K": k, "M": m}
+
+
+def _cells(month: date, measure: str) -> dict[tuple[str, str], int]:
+    rows = db.session.execute(
+        select(MonthlyCount.key, MonthlyCount.zone, func.sum(MonthlyCount.count))
+        .where(MonthlyCount.month == month, MonthlyCount.measure == measure)
+        .group_by(MonthlyCount.key, MonthlyCount.zone))
+    return {(key, zone): n for key, zone, n in rows}
+
+
+def test_backfill_counts_each_month_end_from_the_history(world):
+    with frozen(DAY):
+        written = history.backfill()
+    assert written[0] == date(2023, 1, 31) and written[-1] == date(2026, 11, 30)
+    assert len(written) == 47
+    assert _cells(date(2023, 5, 31), "rung") == {("hnte", "teda"): 1}
+    assert _cells(date(2024, 3, 31), "rung") == {
+        ("tech_sme", "hitech"): 1, ("hnte", "hitech"): 1, ("hnte", "teda"): 1}
+    assert _cells(date(2024, 5, 31), "rung") == {
+        ("tech_sme", "hitech"): 1, ("tech_sme", "teda"): 1, ("hnte", "hitech"): 1,
+        ("hnte", "teda"): 1}
+    # tech-SME registrations lapse with their year: A and B are on no rung in January
+    assert _cells(date(2025, 1, 31), "rung") == {("hnte", "hitech"): 1, ("hnte", "teda"): 1}
+    assert _cells(date(2025, 4, 30), "rung") == {
+        ("hnte", "hitech"): 2, ("tech_sme", "hitech"): 1, ("hnte", "teda"): 1}
+    assert _cells(date(2026, 1, 31), "rung") == {("hnte", "hitech"): 2}
+    assert _cells(date(2026, 6, 30), "rung") == {("hnte", "hitech"): 2, ("hnte", "teda"): 1}
+    assert _cells(date(2024, 1, 31), "carrier_kind") == {
+        ("incubator", "hitech"): 1, ("maker_space", "teda"): 1}
+    assert _cells(date(2024, 6, 30), "carrier_kind") == {
+        ("incubator", "hitech"): 2, ("maker_space", "teda"): 1}
+    # C graduated on 2025-06-30: not a tenant at the end of that day's month any more
+    assert _cells(date(2025, 6, 30), "carrier_kind") == {
+        ("incubator", "hitech"): 1, ("maker_space", "teda"): 1}
+    assert _cells(date(2026, 1, 31), "carrier_kind") == {("incubator", "hitech"): 1}
+    carriers = set(db.session.scalars(select(MonthlyCount.carrier_id).where(
+        MonthlyCount.measure == "carrier_kind").distinct()))
+    assert carriers == {world["K"].id, world["M"].id}
+
+
+def test_month_end_job_is_idempotent(world):
+    with frozen(DAY):
+        assert tasks.record_month_ends() == 47
+        first = db.session.scalar(select(func.count(MonthlyCount.id)))
+        assert tasks.record_month_ends() == 0
+        history.write_month(date(2026, 6, 30))  # rewriting one month replaces it
+    assert db.session.scalar(select(func.count(MonthlyCount.id))) == first
+    per_month = db.session.execute(
+        select(MonthlyCount.month, MonthlyCount.measure, MonthlyCount.key, MonthlyCount.zone,
+               MonthlyCount.carrier_id, func.count())
+        .group_by(MonthlyCount.month, MonthlyCount.measure, MonthlyCount.key,
+                  MonthlyCount.zone, MonthlyCount.carrier_id)
+        .having(func.count() > 1)).all()
+    assert per_month == []
+    assert len(history.stored_months()) == 47
+
+
+def _trend(panels, panel_id):
+    panel = next(p for p in panels if p["id"] == panel_id)
+    return panel["categories"], {s["name"]: s["values"] for s in panel["series"]}
+
+
+def test_trends_per_scope(world, app):
+    bureau, zone = make_user("bureau"), make_user("zone", zone="hitech")
+    manager = make_user("carrier_manager", carrier_id=world["K"].id)
+    with frozen(DAY), app.test_request_context("/"):
+        history.backfill()
+        for_bureau = charts.payload("trends", bureau)
+        for_zone = charts.payload("trends", zone)
+        for_manager = charts.payload("trends", manager)
+    months, rungs = _trend(for_bureau, "trend-rung")
+    assert months[-1] == "2026-12-01"  # today's live point
+    june = months.index("2026-06")
+    assert rungs["国家高新技术企业"][june] == 3
+    assert rungs["国家高新技术企业"][-1] == 3  # A, B, F today
+    assert _trend(for_zone, "trend-rung")[1]["国家高新技术企业"][june] == 2
+    assert _trend(for_zone, "trend-carrier_kind")[1] == {"科技企业孵化器": [
+        *(v for v in _trend(for_bureau, "trend-carrier_kind")[1]["科技企业孵化器"])]}
+    assert "众创空间" in _trend(for_bureau, "trend-carrier_kind")[1]
+    # a carrier manager: the tenant counts of their own carrier, no rung trend
+    assert [p["id"] for p in for_manager] == ["trend-carrier_kind"]
+    assert list(_trend(for_manager, "trend-carrier_kind")[1]) == ["科技企业孵化器"]
+
+
+def test_funnel_and_median_stays(world, app):
+    with frozen(DAY), app.test_request_context("/"):
+        bureau = charts.payload("funnel", make_user("bureau"))
+        zone = charts.payload("funnel", make_user("zone", zone="hitech"))
+    years, cohort = _trend(bureau, "funnel-cohorts")
+    assert years == ["2024", "2025"]
+    # 2024: A, B, E registered; A became HNTE within a year, B within three; E held HNTE
+    # already and got no new one after registering
+    assert [cohort[name][0] for name in cohort] == [3, 1, 1, 2]
+    assert [cohort[name][1] for name in cohort] == [1, 0, 0, 0]
+    _years, zone_cohort = _trend(zone, "funnel-cohorts")
+    assert [zone_cohort[name][0] for name in zone_cohort] == [1, 1, 1, 1]
+    rungs, stays = _trend(bureau, "funnel-stays")
+    # finished tech-SME stays: A 2024-03-10→2025-01-01, B 2024-05-01→2025-01-01,
+    # C 2025-04-01→2026-01-01; the finished HNTE stay: E 2023-01-10→2026-01-01
+    tech_sme = sorted([(date(2025, 1, 1) - date(2024, 3, 10)).days,
+                       (date(2025, 1, 1) - date(2024, 5, 1)).days,
+                       (date(2026, 1, 1) - date(2025, 4, 1)).days])
+    values = list(stays.values())
+    assert rungs == ["科技型中小企业", "国家高新技术企业"]
+    assert values[0] == [tech_sme[1], (date(2026, 1, 1) - date(2023, 1, 10)).days]
+    assert values[1] == [3, 1]
+
+
+def test_zone_matrix_incubation_and_workload(world, app):
+    with frozen(DAY), app.test_request_context("/"):
+        bureau = make_user("bureau")
+        zones = charts.payload("zones", bureau)
+        incubation_panels = charts.payload("incubation", bureau)
+        zone_incubation = charts.payload("incubation", make_user("zone", zone="teda"))
+        workload = charts.payload("workload", bureau)
+        zone_workload = charts.payload("workload", make_user("zone", zone="teda"))
+    names, matrix = _trend(zones, "zones-rung")
+    assert names == ["经开区", "高新区"]
+    assert matrix == {"国家高新技术企业": [1, 2], "未入库": [1, 1]}
+    fields, by_field = _trend(zones, "fields-rung")
+    assert fields == ["电子信息", "生物与新医药", "新材料"]
+    assert by_field == {"国家高新技术企业": [1, 1, 1], "未入库": [1, 0, 1]}
+    carriers, counts = _trend(incubation_panels, "incubation-tenants")
+    assert carriers == ["图表测试众创空间M", "图表测试孵化器K"]
+    assert counts == {"在孵": [0, 1], "已毕业": [1, 1], "毕业后认定为高企": [1, 0]}
+    _c, rates = _trend(incubation_panels, "incubation-rates")
+    assert rates == {"场地使用率 %": [0.0, 25.0], "毕业率 %（毕业 / 已结束）": [100.0, 100.0]}
+    # a teda officer sees the teda carrier only, with the teda firms' stays
+    assert _trend(zone_incubation, "incubation-tenants") == (
+        ["图表测试众创空间M"], {"在孵": [0], "已毕业": [1], "毕业后认定为高企": [1]})
+    months, expiring = _trend(workload, "workload-expiring")
+    assert months[0] == "2026-12" and len(months) == 12
+    assert expiring["到期企业"][months.index("2027-02")] == 1  # F's certificate
+    assert sum(expiring["到期企业"]) == 1
+    assert _trend(workload, "workload-applications") == (
+        ["计划申报", "准备材料"], {"企业": [1, 1]})
+    assert _trend(zone_workload, "workload-applications") == (["准备材料"], {"企业": [1]})
+    assert sum(_trend(zone_workload, "workload-expiring")[1]["到期企业"]) == 0
+
+
+_COUNTS = (re.compile(r'id="result-count">共 ([\d,]+)'),
+           re.compile(r'id="tenant-count">共 ([\d,]+)'),
+           re.compile(r"逾期未报 (\d+)"))
+
+
+def _listed(client, url: str) -> int:
+    html = client.get(url).get_data(as_text=True)
+    if url.startswith("/reminders/"):
+        status = re.search(r"status=(\w+)", url).group(1)
+        match = re.search(rf'status={status}"[^>]*>[^<]*?([\d,]+)</a>', html)
+    else:
+        match = next((m for p in _COUNTS if (m := p.search(html))), None)
+    assert match, f"no count on {url}"
+    return int(match.group(1).replace(",", ""))
+
+
+@pytest.mark.parametrize("role", ["bureau", "zone", "carrier_manager"])
+def test_every_figure_opens_a_list_of_that_many(world, client, role):
+    """Each value with a link: the list behind it shows exactly that count, in every scope."""
+    extra = {"zone": "hitech"} if role == "zone" else (
+        {"carrier_id": world["K"].id} if role == "carrier_manager" else {})
+    user = make_user(role, **extra)
+    with frozen(DAY):
+        history.backfill()
+        login(client, user)
+        checked = 0
+        for name in charts.CHARTS:
+            for panel in client.get(f"/dashboard/charts/{name}.json").get_json()["panels"]:
+                if panel["unit"] == "%":
+                    continue  # a rate links to the list of its numerator
+                for series in panel["series"]:
+                    for value, url in zip(series["values"], series["urls"], strict=True):
+                        if url and (value or checked % 7 == 0):
+                            assert _listed(client, url) == value, (panel["id"], series["name"],
+                                                                   url)
+                            checked += 1
+    assert checked > 10
+
+
+def test_chart_export_holds_the_chart_figures(world, client):
+    login(client, make_user("bureau"))
+    with frozen(DAY):
+        response = client.get("/dashboard/charts/funnel.xlsx")
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    sheet = book["科技型中小企业 → 国家高新技术企业"]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0] == ["项目", "当年登记科技型中小企业", "1年内成为高企", "2年内成为高企",
+                       "3年内成为高企"]
+    assert rows[1:] == [["2024", 3, 1, 1, 2], ["2025", 1, 0, 0, 0]]
+    assert client.get("/dashboard/charts/nothing.xlsx").status_code == 404
+    assert client.get("/dashboard/charts/nothing.json").status_code == 404
+
+
+def test_leadership_workbook_has_the_trend_sheet(world, client):
+    login(client, make_user("bureau"))
+    with frozen(DAY):
+        history.backfill()
+        response = client.get("/imports/export/report.xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    title = next(t for t in book.sheetnames if t.startswith("月度趋势"))
+    rows = list(book[title].iter_rows(values_only=True))
+    assert rows[0][:2] == ("月末", "科技型中小企业")
+    june = next(r for r in rows[1:] if r[0].date() == date(2026, 6, 30))
+    assert june[rows[0].index("国家高新技术企业")] == 3
+    assert june[rows[0].index("在孵：科技企业孵化器")] == 1
+
+
+def test_dashboard_page_loads_the_charts_from_static_files(client):
+    login(client, make_user("viewer"))
+    html = client.get("/").get_data(as_text=True)
+    assert "vendor/echarts/echarts.min.js" in html and "dashboard.js" in html
+    assert 'data-chart-url="/dashboard/charts/trends.json"' in html
+    assert "<script>" not in html

@@ -1,0 +1,122 @@
+"""Issue 14 "Done means": the dashboard's charts in a real Chromium against a demo server.
+
+A click on a bar, and on a number in a chart's table, lands on the list whose count is the
+figure clicked; a zone officer's charts count only their zone; no script breaks the CSP.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser_support import launch_chromium, login, serve_demo
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """Demo data (with its back-filled months) on a live server."""
+    folder = tmp_path_factory.mktemp("charts")
+    with serve_demo(folder, UPLOAD_DIR=str(folder / "uploads"),
+                    MAIL_DIR=str(folder / "mail")) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with launch_chromium() as instance:
+        yield instance
+
+
+@pytest.fixture
+def signed_in(browser):
+    """A page signed in as a demo user, in a context of its own; closed afterwards."""
+    contexts = []
+
+    def _open(base: str, email: str):
+        context = browser.new_context()
+        contexts.append(context)
+        page = context.new_page()
+        page.problems = []
+        # a missing favicon is the browser's business; any other failed load or error is ours
+        page.on("console", lambda m: page.problems.append(m.text)
+                if m.type == "error" and not m.text.startswith("Failed to load resource")
+                else None)
+        page.on("response", lambda r: page.problems.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+        page.on("pageerror", lambda e: page.problems.append(str(e)))
+        login(page, base, email)
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+def _charts_loaded(page) -> None:
+    for name in ("trends", "funnel", "zones", "incubation", "workload"):
+        page.wait_for_selector(f"#chart-{name}[data-loaded='1']", timeout=15000)
+
+
+def _listed(page) -> int:
+    text = page.locator("#result-count").inner_text()
+    return int(re.search(r"([\d,]+)", text).group(1).replace(",", ""))
+
+
+def test_click_a_bar_and_a_number_to_their_lists(live_server, signed_in):
+    _app, base = live_server
+    page = signed_in(base, "bureau@demo.binhai")
+    page.goto(f"{base}/")
+    _charts_loaded(page)
+    # the fullest month of the expiry chart: its bar's middle, in the canvas's own pixels
+    canvas = page.locator("#workload-expiring .chart-canvas")
+    canvas.scroll_into_view_if_needed()
+    target = page.evaluate("""() => {
+        const el = document.querySelector('#workload-expiring .chart-canvas');
+        const chart = echarts.getInstanceByDom(el);
+        const data = chart.getOption().series[0].data;
+        let best = 0;
+        data.forEach((d, i) => { if (d.value > data[best].value) { best = i; } });
+        const [x, y] = chart.convertToPixel({seriesIndex: 0}, [best, data[best].value / 2]);
+        return {x, y, value: data[best].value, url: data[best].url};
+    }""")
+    assert target["value"] > 0, "the demo should have certificates expiring"
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + target["x"], box["y"] + target["y"])
+    page.wait_for_url(re.compile(r"/enterprises/\?expiring="))
+    assert _listed(page) == target["value"]
+    assert page.locator("#extra-filters").is_visible()
+
+    # a number in the trend table: a past month-end's count of HNTE firms
+    page.goto(f"{base}/")
+    _charts_loaded(page)
+    details = page.locator("#trend-rung details")
+    details.locator("summary").click()
+    link = details.locator("a[data-series='国家高新技术企业']").nth(-2)
+    expected = int(link.inner_text().replace(",", ""))
+    link.click()
+    page.wait_for_url(re.compile(r"past_rung=hnte"))
+    assert _listed(page) == expected
+    assert not page.problems, page.problems
+
+
+def test_zone_officer_sees_only_their_zone(live_server, signed_in):
+    _app, base = live_server
+    page = signed_in(base, "zone@demo.binhai")
+    page.goto(f"{base}/")
+    _charts_loaded(page)
+    zones = page.evaluate("""() => {
+        const el = document.querySelector('#zones-rung .chart-canvas');
+        return echarts.getInstanceByDom(el).getOption().xAxis[0].data;
+    }""")
+    assert zones == ["高新区"]
+    link = page.locator("#zones-rung details a").first
+    page.locator("#zones-rung details summary").click()
+    expected = int(link.inner_text().replace(",", ""))
+    link.click()
+    page.wait_for_url(re.compile(r"/enterprises/\?"))
+    assert "zone=hitech" in page.url
+    assert _listed(page) == expected
+    assert not page.problems, page.problems

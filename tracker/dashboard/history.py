@@ -1,0 +1,257 @@
+"""Month-end counts: what the register looked like on each month's last day, from its history.
+
+A firm's rung on a day is the target of its last ladder transition effective on or before that
+day (the transitions are the rung's own timeline, rebuilt from the titles by
+ladder.services.rebuild_ladder_history); a firm is a tenant of a carrier on a day when its
+tenancy had begun and not yet ended. The same two queries serve the beat job (each finished
+month), the back-fill (months before the feature existed), the live "today" point of the trend
+chart and the enterprise list's `on=` filter, so a chart point and its list agree.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+)
+
+from tracker.clock import now_utc, today
+from tracker.dashboard.models import MonthlyCount
+from tracker.enterprises.models import Enterprise
+from tracker.extensions import db
+from tracker.incubation.models import Carrier, Tenancy
+from tracker.ladder.models import StageTransition
+from tracker.models_base import UTCDateTime
+
+COLUMNS = ["month", "measure", "key", "zone", "carrier_id", "count", "computed_at"]
+
+
+def month_end(day: date) -> date:
+    """The last day of `day`'s month."""
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def previous_month_end(day: date) -> date:
+    return day.replace(day=1) - timedelta(days=1)
+
+
+def month_ends(first: date, last: date) -> list[date]:
+    """Every month's last day from `first`'s month to `last`'s month, both included."""
+    out, cursor = [], month_end(first)
+    while cursor <= month_end(last):
+        out.append(cursor)
+        cursor = month_end(cursor + timedelta(days=1))
+    return out
+
+
+def rung_on(day: date) -> Select:
+    """(enterprise_id, rung) of every firm's rung on `day` (firms with no transition yet: none)."""
+    ranked = (
+        select(StageTransition.enterprise_id.label("enterprise_id"),
+               StageTransition.to_stage.label("rung"),
+               func.row_number().over(
+                   partition_by=StageTransition.enterprise_id,
+                   order_by=(StageTransition.effective_on.desc(), StageTransition.id.desc()),
+               ).label("rn"))
+        .where(StageTransition.chain == "ladder", StageTransition.effective_on <= day)
+        .subquery()
+    )
+    return select(ranked.c.enterprise_id, ranked.c.rung).where(ranked.c.rn == 1)
+
+
+def resident_on(day: date) -> Any:
+    """A tenancy that had begun by `day` and had not ended on it."""
+    from tracker.incubation.services import resident_on as resident
+
+    return resident(day)
+
+
+def _rung_cells(day: date) -> Select:
+    held = rung_on(day).subquery()
+    return (
+        select(literal("rung", String).label("measure"), held.c.rung.label("key"),
+               Enterprise.zone.label("zone"), literal(0, Integer).label("carrier_id"),
+               func.count().label("count"))
+        .join(Enterprise, Enterprise.id == held.c.enterprise_id)
+        .where(held.c.rung.is_not(None), Enterprise.status == "active")
+        .group_by(held.c.rung, Enterprise.zone)
+    )
+
+
+def _tenant_cells(day: date) -> Select:
+    return (
+        select(literal("carrier_kind", String).label("measure"), Carrier.kind.label("key"),
+               Enterprise.zone.label("zone"), Carrier.id.label("carrier_id"),
+               func.count(func.distinct(Tenancy.enterprise_id)).label("count"))
+        .join(Carrier, Carrier.id == Tenancy.carrier_id)
+        .join(Enterprise, Enterprise.id == Tenancy.enterprise_id)
+        .where(resident_on(day), Enterprise.status == "active")
+        .group_by(Carrier.kind, Enterprise.zone, Carrier.id)
+    )
+
+
+def cells_on(day: date) -> Any:
+    """(measure, key, zone, carrier_id, count) as of `day`: the shape of MonthlyCount rows."""
+    return union_all(_rung_cells(day), _tenant_cells(day)).subquery("cells")
+
+
+def write_month(month: date) -> int:
+    """Replace the stored counts of `month` (its last day) with the ones its history gives.
+
+    Safe to run twice: the month's rows are deleted and inserted again in one transaction
+    (the unique cell constraint refuses a second copy). Flushes; returns the rows written.
+    """
+    month = month_end(month)
+    db.session.execute(delete(MonthlyCount).where(MonthlyCount.month == month))
+    cells = cells_on(month)
+    stamp = now_utc()
+    result = db.session.execute(insert(MonthlyCount).from_select(COLUMNS, select(
+        literal(month, Date), cells.c.measure, cells.c.key, cells.c.zone, cells.c.carrier_id,
+        cells.c.count, literal(stamp, UTCDateTime))))
+    db.session.flush()
+    return max(result.rowcount or 0, 0)
+
+
+def first_history_day() -> date | None:
+    """The earliest day the records say anything about a rung or a tenancy."""
+    days = [d for d in (
+        db.session.scalar(select(func.min(StageTransition.effective_on))
+                          .where(StageTransition.chain == "ladder")),
+        db.session.scalar(select(func.min(Tenancy.moved_in_on))),
+    ) if d is not None]
+    return min(days) if days else None
+
+
+def stored_months() -> set[date]:
+    return set(db.session.scalars(select(MonthlyCount.month).distinct()))
+
+
+def backfill(until: date | None = None, *, rebuild: bool = False) -> list[date]:
+    """Write every finished month up to `until` (default: last month) that has no rows yet.
+
+    `rebuild` rewrites the stored months too (after a correction of old titles). Flushes;
+    returns the months written, oldest first.
+    """
+    last = month_end(until) if until else previous_month_end(today())
+    first = first_history_day()
+    if first is None or first > last:
+        return []
+    have = set() if rebuild else stored_months()
+    written = []
+    for month in month_ends(first, last):
+        if month not in have:
+            write_month(month)
+            written.append(month)
+    return written
+
+
+# The funnel and the stays read the same ladder history: titles' grant dates and transitions.
+
+#: the funnel's horizons, in years after the tech-SME registration
+FUNNEL_YEARS = (1, 2, 3)
+
+
+def add_years(day: Any, years: int) -> Any:
+    """`day` + `years` calendar years, in the dialect's own date arithmetic."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.date(day, f"+{int(years)} years")
+    return func.cast(day + func.make_interval(int(years)), Date)
+
+
+def days_between(later: Any, earlier: Any) -> Any:
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.cast(func.julianday(later) - func.julianday(earlier), Integer)
+    return later - earlier
+
+
+def registrations(scope: Any, year: int | None = None) -> Any:
+    """(enterprise_id, year, registered_on, hnte_on) per firm and year of a tech-SME
+    registration: its first registration day that year and its first HNTE grant on or after it.
+
+    `scope` is a WHERE clause on Enterprise (the user's scope); archived firms are left out, as
+    on the enterprise list.
+    """
+    from tracker.ladder.models import Qualification
+
+    reg_year = func.extract("year", Qualification.granted_on)
+    reg = (select(Qualification.enterprise_id.label("enterprise_id"),
+                  func.cast(reg_year, Integer).label("year"),
+                  func.min(Qualification.granted_on).label("registered_on"))
+           .join(Enterprise, Enterprise.id == Qualification.enterprise_id)
+           .where(Qualification.kind == "tech_sme", scope, Enterprise.status == "active")
+           .group_by(Qualification.enterprise_id, reg_year))
+    if year is not None:
+        reg = reg.where(Qualification.granted_on.between(date(year, 1, 1), date(year, 12, 31)))
+    reg = reg.subquery("reg")
+    hnte = Qualification.__table__.alias("hnte")
+    return (select(reg.c.enterprise_id, reg.c.year, reg.c.registered_on,
+                   func.min(hnte.c.granted_on).label("hnte_on"))
+            .select_from(reg)
+            .outerjoin(hnte, and_(hnte.c.enterprise_id == reg.c.enterprise_id,
+                                  hnte.c.kind == "hnte",
+                                  hnte.c.granted_on >= reg.c.registered_on))
+            .group_by(reg.c.enterprise_id, reg.c.year, reg.c.registered_on)
+            .subquery("funnel"))
+
+
+def reached_within(funnel: Any, years: int) -> Any:
+    """The firm's first HNTE after registering came within `years` years of it."""
+    return and_(funnel.c.hnte_on.is_not(None),
+                funnel.c.hnte_on <= add_years(funnel.c.registered_on, years))
+
+
+def funnel_counts(scope: Any) -> dict[int, dict[str, int]]:
+    """year -> {"registered": n, "1": reached within a year, "2": …, "3": …}, one query."""
+    from sqlalchemy import case
+
+    funnel = registrations(scope)
+    columns = [func.sum(case((reached_within(funnel, k), 1), else_=0)) for k in FUNNEL_YEARS]
+    rows = db.session.execute(
+        select(funnel.c.year, func.count(), *columns).group_by(funnel.c.year)
+        .order_by(funnel.c.year))
+    out = {}
+    for year, registered, *reached in rows:
+        out[int(year)] = {"registered": registered,
+                          **{str(k): int(n or 0) for k, n in zip(FUNNEL_YEARS, reached,
+                                                                  strict=True)}}
+    return out
+
+
+def median_stays(scope: Any) -> dict[str, tuple[int, int]]:
+    """rung -> (median days a finished stay on it lasted, stays counted), from transitions.
+
+    A stay runs from the transition onto the rung to the firm's next ladder transition; stays
+    still running are left out (their length is not known yet). Lower median, in SQL.
+    """
+    lead = func.lead(StageTransition.effective_on).over(
+        partition_by=StageTransition.enterprise_id,
+        order_by=(StageTransition.effective_on, StageTransition.id))
+    moves = (select(StageTransition.to_stage.label("rung"),
+                    StageTransition.effective_on.label("started"), lead.label("ended"))
+             .join(Enterprise, Enterprise.id == StageTransition.enterprise_id)
+             .where(StageTransition.chain == "ladder", scope, Enterprise.status == "active")
+             .subquery("moves"))
+    stays = (select(moves.c.rung, days_between(moves.c.ended, moves.c.started).label("days"))
+             .where(moves.c.rung.is_not(None), moves.c.ended.is_not(None))
+             .subquery("stays"))
+    counts = dict(db.session.execute(
+        select(stays.c.rung, func.count()).group_by(stays.c.rung)).all())
+    out = {}
+    for rung, n in counts.items():
+        median = db.session.scalar(select(stays.c.days).where(stays.c.rung == rung)
+                                   .order_by(stays.c.days).limit(1).offset((n - 1) // 2))
+        out[rung] = (int(median), n)
+    return out

@@ -1,0 +1,49 @@
+"""Month-end counts the trend charts read: one row per month, measure, key, zone and carrier."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tracker.clock import now_utc
+from tracker.extensions import db
+from tracker.models_base import UTCDateTime
+
+#: what a MonthlyCount row counts
+MEASURES = {
+    "rung": "按梯度（月末所处梯度的企业数）",
+    "carrier_kind": "按载体类型（月末在孵企业数）",
+}
+
+
+class MonthlyCount(db.Model):
+    """Firms at a rung, or tenants at a kind of carrier, on a month's last day.
+
+    Rows are split by the firm's zone (and, for tenants, by carrier) so that every role's
+    figure is a SUM over the rows of its scope (tracker.accounts.scope.monthly_count_scope).
+    Written by the beat job for each finished month and back-filled from the stage
+    transitions' and tenancies' dates for the months before; rewriting a month replaces it.
+    """
+
+    __tablename__ = "monthly_counts"
+    __table_args__ = (
+        UniqueConstraint("month", "measure", "key", "zone", "carrier_id",
+                         name="uq_monthly_counts_cell"),
+        Index("ix_monthly_counts_measure_month", "measure", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the month's last day (the count is as of that day)
+    month: Mapped[date] = mapped_column()
+    #: rung or carrier_kind (MEASURES)
+    measure: Mapped[str] = mapped_column(String(20))
+    #: the rung code or the carrier kind
+    key: Mapped[str] = mapped_column(String(30))
+    #: the firm's zone (as recorded now; zone moves are not history)
+    zone: Mapped[str] = mapped_column(String(20))
+    #: carrier_kind rows: the carrier; 0 for rung rows (0, not NULL, so the cell is unique)
+    carrier_id: Mapped[int] = mapped_column(default=0)
+    count: Mapped[int] = mapped_column()
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
