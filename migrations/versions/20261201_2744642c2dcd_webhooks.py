@@ -1,7 +1,7 @@
 """webhooks: endpoints, events, the delivery ledger and the watched states
 
 Revision ID: 2744642c2dcd
-Revises: 7c1e5a9d2b40
+Revises: a8ddbb1d6758
 Create Date: 2026-12-01 09:58:24.820185
 
 The watched states start from what is stored today, so the first save after the upgrade
@@ -15,7 +15,7 @@ import tracker.models_base
 
 # revision identifiers, used by Alembic.
 revision = '2744642c2dcd'
-down_revision = '7c1e5a9d2b40'
+down_revision = "a8ddbb1d6758"
 branch_labels = None
 depends_on = None
 

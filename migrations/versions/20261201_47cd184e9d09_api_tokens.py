@@ -14,7 +14,7 @@ import tracker.models_base
 
 # revision identifiers, used by Alembic.
 revision = '47cd184e9d09'
-down_revision = '7c1e5a9d2b40'
+down_revision = "7c1e5a9d2b40"
 branch_labels = None
 depends_on = None
 

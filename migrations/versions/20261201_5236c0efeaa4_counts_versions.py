@@ -1,7 +1,7 @@
 """counts versions: a commit that changes counted records adds a row; cached figures compare ids
 
 Revision ID: 5236c0efeaa4
-Revises: 7c1e5a9d2b40
+Revises: 47cd184e9d09
 Create Date: 2026-12-01 10:09:19.112018
 
 """
@@ -12,7 +12,7 @@ import tracker.models_base
 
 # revision identifiers, used by Alembic.
 revision = "5236c0efeaa4"
-down_revision = "7c1e5a9d2b40"
+down_revision = "47cd184e9d09"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ Existing firms get their name key and code check filled in here (frozen copies o
 functions, as migrations import no app code).
 
 Revision ID: a75977cb2c07
-Revises: 7c1e5a9d2b40
+Revises: 2744642c2dcd
 Create Date: 2026-12-01 10:00:51.501485
 
 """
@@ -25,7 +25,7 @@ import tracker.models_base
 
 # revision identifiers, used by Alembic.
 revision = 'a75977cb2c07'
-down_revision = '7c1e5a9d2b40'
+down_revision = "2744642c2dcd"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """plan periods and indicators: periods, the plan's indicators, targets and yearly figures
 
 Revision ID: a8ddbb1d6758
-Revises: 7c1e5a9d2b40
+Revises: 5236c0efeaa4
 Create Date: 2026-12-01
 
 Data step: the 十四五 period (closed) with its targets and 2020 baseline, the 十五五 period
@@ -16,7 +16,7 @@ import tracker.models_base
 from tracker.indicators.seed import seed_plan
 
 revision = "a8ddbb1d6758"
-down_revision = "7c1e5a9d2b40"
+down_revision = "5236c0efeaa4"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """monthly counts: month-end firms per rung and tenants per carrier kind, for the trend charts
 
 Revision ID: eedf472bc854
-Revises: 7c1e5a9d2b40
+Revises: f3a1c0de2b51
 Create Date: 2026-12-01
 
 The table starts empty; `flask dashboard backfill-snapshots` (or the beat job's first run)
@@ -14,7 +14,7 @@ from alembic import op
 import tracker.models_base
 
 revision = "eedf472bc854"
-down_revision = "7c1e5a9d2b40"
+down_revision = "f3a1c0de2b51"
 branch_labels = None
 depends_on = None
 

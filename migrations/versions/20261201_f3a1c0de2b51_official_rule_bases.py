@@ -1,7 +1,7 @@
 """official rule bases: seeded reminder rules cite official documents, not the project's notes
 
 Revision ID: f3a1c0de2b51
-Revises: 7c1e5a9d2b40
+Revises: a75977cb2c07
 Create Date: 2026-12-01
 
 Data only. The first seeds stored "domain.md §2.3", "design.md（申报）", "User.wants_digest" and the
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "f3a1c0de2b51"
-down_revision = "7c1e5a9d2b40"
+down_revision = "a75977cb2c07"
 branch_labels = None
 depends_on = None
 
