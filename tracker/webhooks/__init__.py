@@ -22,6 +22,8 @@ def init_app(app):
         app.config.setdefault(name, type(default)(os.environ.get(name, default)))
 
     from tracker.webhooks import models  # noqa: F401 - models register their tables
+    from tracker.webhooks.cli import webhooks_cli
     from tracker.webhooks.views import bp
 
     app.register_blueprint(bp)
+    app.cli.add_command(webhooks_cli)
