@@ -12,7 +12,6 @@ SETTINGS = {
     "WEBHOOK_RETRY_HOURS": 24.0,  # transient failures are retried this long, then `expired`
     "WEBHOOK_BACKOFF_BASE": 30.0,
     "WEBHOOK_BACKOFF_MAX": 3600.0,
-    "WEBHOOK_MAX_FANOUT": 20,
     "WEBHOOK_SWEEP_BATCH": 200,
 }
 
