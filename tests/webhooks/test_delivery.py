@@ -287,3 +287,14 @@ def test_a_hanging_name_lookup_is_bounded_by_the_deadline(monkeypatch):
     with pytest.raises(http.DeliveryError, match="timeout"):
         http.post("http://hooks.invalid/x", b"{}", {}, timeout=0.5, max_body=10)
     assert time.monotonic() - started < 2.5
+
+
+def test_the_cli_sends_what_is_due(app, receiver):
+    delivery = _one_delivery(receiver.url)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["webhooks", "send-due"])
+    assert result.exit_code == 0, result.output
+    assert '"delivered": 1' in result.output
+    assert _reload(delivery).status == "delivered"
+    result = runner.invoke(args=["webhooks", "sweep"])
+    assert result.exit_code == 0 and '"enqueued": 0' in result.output

@@ -183,3 +183,27 @@ def test_a_commit_too_big_to_handle_inline_hands_the_firms_to_workers(app, monke
         assert _types(endpoint.id) == ["qualification.granted"] * 3
         observe_many(ids)  # a duplicate task records nothing more
     assert _types(endpoint.id) == ["qualification.granted"] * 3
+
+
+def test_a_save_with_several_deliveries_publishes_one_task(app):
+    """A request publishes once (a hung broker costs one timeout); the worker fans out."""
+    from tests.ladder.test_results_bulk import _published
+    from tracker.webhooks.tasks import fan_out
+
+    app.extensions["celery"].set_default()
+    with frozen(DAY):
+        make_endpoint("http://127.0.0.1:9/a")
+        make_endpoint("http://127.0.0.1:9/b")
+        firm = make_enterprise()
+        db.session.commit()
+        _published(app)
+        ladder.grant_qualification(firm, "hnte", "GR202512000777", date(2025, 12, 1))
+        db.session.commit()
+        queued = [(name, args) for name, args in _published(app)
+                  if name.startswith("tracker.webhooks.")]
+        assert [name for name, _args in queued] == ["tracker.webhooks.fan_out"]
+        ids = queued[0][1]
+        assert len(ids) == 4  # granted and rung changed, for each of two endpoints
+        fan_out(ids)  # what the worker runs
+        assert sorted(args for name, args in _published(app)
+                      if name == "tracker.webhooks.deliver") == sorted(ids)

@@ -12,7 +12,6 @@ SETTINGS = {
     "WEBHOOK_RETRY_HOURS": 24.0,  # transient failures are retried this long, then `expired`
     "WEBHOOK_BACKOFF_BASE": 30.0,
     "WEBHOOK_BACKOFF_MAX": 3600.0,
-    "WEBHOOK_MAX_FANOUT": 20,
     "WEBHOOK_SWEEP_BATCH": 200,
 }
 
@@ -22,6 +21,8 @@ def init_app(app):
         app.config.setdefault(name, type(default)(os.environ.get(name, default)))
 
     from tracker.webhooks import models  # noqa: F401 - models register their tables
+    from tracker.webhooks.cli import webhooks_cli
     from tracker.webhooks.views import bp
 
     app.register_blueprint(bp)
+    app.cli.add_command(webhooks_cli)

@@ -41,12 +41,23 @@ def _publish(task, *args, countdown: int | None = None) -> None:
 
 
 def enqueue(delivery_ids: list[int]) -> None:
-    """After the commit: one task per new delivery, or one sweep when there are many."""
-    if len(delivery_ids) > int(current_app.config.get("WEBHOOK_MAX_FANOUT", 20)):
-        enqueue_after_commit(sweep)
-        return
+    """After the commit, one publish per transaction whatever the number of deliveries.
+
+    With a hung broker each publish can cost the transport's socket timeout, and a request
+    must not multiply it: several deliveries go as one fan-out task the worker splits.
+    """
+    if len(delivery_ids) == 1:
+        enqueue_after_commit(deliver, delivery_ids[0])
+    elif delivery_ids:
+        enqueue_after_commit(fan_out, list(delivery_ids))
+
+
+@shared_task(name="tracker.webhooks.fan_out", ignore_result=True)
+def fan_out(delivery_ids: list[int]) -> int:
+    """One deliver task per delivery, so a slow receiver delays only its own."""
     for delivery_id in delivery_ids:
-        enqueue_after_commit(deliver, delivery_id)
+        _publish(deliver, delivery_id)
+    return len(delivery_ids)
 
 
 @shared_task(name="tracker.webhooks.deliver", ignore_result=True)
