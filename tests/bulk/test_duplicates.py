@@ -74,11 +74,11 @@ def test_legacy_records_are_the_firms_whose_code_fails_the_check():
     db.session.flush()
     assert legacy.uscc_valid is False and good.uscc_valid is True
     rows, after = duplicates.legacy_records(bureau)
-    assert [(f.id, n) for f, n in rows] == [(legacy.id, 0)]
+    assert [(f.id, n, other) for f, n, other in rows] == [(legacy.id, 0, None)]
     good.name = "合规科技天津有限公司"
     db.session.flush()
     rows, _after = duplicates.legacy_records(bureau)
-    assert [(f.id, n) for f, n in rows] == [(legacy.id, 1)]
+    assert [(f.id, n, other) for f, n, other in rows] == [(legacy.id, 1, good.id)]
 
 
 def test_the_duplicate_query_reads_the_index_not_every_name():

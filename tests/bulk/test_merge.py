@@ -189,3 +189,15 @@ def test_rows_added_after_the_merge_stay_with_the_survivor_on_undo(day):
     merge.undo_merge(record)
     db.session.expire_all()
     assert (old.enterprise_id, new.enterprise_id) == (gone.id, keep.id)
+
+
+def test_the_invariant_finds_a_row_left_on_a_merged_record_and_a_live_one(day):
+    keep, gone = make_enterprise(), make_enterprise()
+    merge.merge_enterprises(keep, gone, {})
+    assert run_checks(["merged_records_emptied"]).ok
+    enterprises.save_contact(gone, {"name": "遗留联系人", "receives_reminders": False})
+    gone.status = "active"
+    db.session.flush()
+    found = [(v.subject, v.detail) for v in run_checks(["merged_records_emptied"]).violations]
+    assert found == [(f"enterprise:{gone.id}", f"merged into #{keep.id} but active"),
+                     (f"enterprise:{gone.id}", "merged away but still holds 1 contacts row(s)")]

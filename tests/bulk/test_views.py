@@ -199,3 +199,16 @@ def test_assigning_someone_who_is_no_officer_is_refused(login_as, day):
     _post(client, {"action": "assign", "officer_id": str(viewer.id), "ids": [str(firm.id)]})
     assert firm.officer_id is None
     assert "请选择有效的联系专员" in client.get("/enterprises/").get_data(as_text=True)
+
+
+def test_a_legacy_record_is_compared_with_a_firm_named_by_its_code(login_as, day):
+    legacy = make_enterprise(name="遗留记录科技有限公司")
+    other = make_enterprise(name="另一家科技有限公司")
+    legacy.uscc = "12120116A00000000X"
+    db.session.flush()
+    client = login_as(make_user("bureau"))
+    page = client.get("/bulk/duplicates?tab=legacy").get_data(as_text=True)
+    assert "遗留记录科技有限公司" in page and "另一条记录的统一社会信用代码" in page
+    code = other.uscc[:8] + " " + other.uscc[8:].lower()
+    compared = client.get(f"/bulk/merge?a={code}&b={legacy.id}").get_data(as_text=True)
+    assert "另一家科技有限公司" in compared and "遗留记录科技有限公司" in compared

@@ -13,7 +13,7 @@ ACTION_LABELS = {"merge": "合并", "unmerge": "撤销合并", "export": "导出
 
 def init_app(app):
     from tracker import labels
-    from tracker.bulk import models  # noqa: F401 - register the tables
+    from tracker.bulk import checks, models  # noqa: F401 - register the tables and invariant
     from tracker.bulk.views import bp
 
     labels.FIELD_NAMES.update(MOVED_LABELS)

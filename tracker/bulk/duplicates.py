@@ -52,15 +52,18 @@ def name_groups(user: Any, *, after: str | None = None, size: int = GROUPS_PER_P
 
 
 def legacy_records(user: Any, *, after: int | None = None, size: int = LEGACY_PER_PAGE
-                   ) -> tuple[list[tuple[Enterprise, int]], int | None]:
-    """Firms whose code fails the check, each with how many other firms share its name key."""
-    outer = Enterprise.__table__.alias("legacy")
-    namesakes = (select(func.count()).select_from(Enterprise.__table__)
-                 .where(Enterprise.__table__.c.name_key == outer.c.name_key,
-                        Enterprise.__table__.c.id != outer.c.id,
-                        Enterprise.__table__.c.merged_into_id.is_(None))
+                   ) -> tuple[list[tuple[Enterprise, int, int | None]], int | None]:
+    """Firms whose code fails the check, by id, each with how many other firms share its name
+    key and the first of them (to compare with); and the id to continue after."""
+    firms_t = Enterprise.__table__
+    outer = firms_t.alias("legacy")
+    same_key = (firms_t.c.name_key == outer.c.name_key, firms_t.c.id != outer.c.id,
+                firms_t.c.merged_into_id.is_(None))
+    namesakes = (select(func.count()).select_from(firms_t).where(*same_key)
                  .correlate(outer).scalar_subquery())
-    query = (select(outer.c.id, namesakes.label("namesakes"))
+    first = (select(func.min(firms_t.c.id)).where(*same_key)
+             .correlate(outer).scalar_subquery())
+    query = (select(outer.c.id, namesakes.label("namesakes"), first.label("first"))
              .where(~outer.c.uscc_valid, outer.c.merged_into_id.is_(None),
                     outer.c.id.in_(select(Enterprise.id).where(enterprise_edit_scope(user))))
              .order_by(outer.c.id).limit(size + 1))
@@ -71,4 +74,4 @@ def legacy_records(user: Any, *, after: int | None = None, size: int = LEGACY_PE
     rows = rows[:size]
     firms = {e.id: e for e in db.session.scalars(
         select(Enterprise).where(Enterprise.id.in_([r[0] for r in rows])))}
-    return [(firms[r[0]], r[1]) for r in rows], (rows[-1][0] if more and rows else None)
+    return [(firms[r[0]], r[1], r[2]) for r in rows], (rows[-1][0] if more and rows else None)

@@ -15,6 +15,7 @@ from tracker.bulk import actions, duplicates, merge
 from tracker.bulk.forms import BulkForm, MergeForm, UndoForm
 from tracker.bulk.models import MergeRecord
 from tracker.clock import today
+from tracker.enterprises import uscc
 from tracker.enterprises.models import Enterprise
 from tracker.enterprises.queries import EnterpriseFilters
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
@@ -112,9 +113,13 @@ def duplicates_page():
 
 
 def _firm_for_merge(raw: str | None) -> Enterprise:
-    enterprise_id = parse_int(raw or "")
-    firm = db.session.scalar(select(Enterprise).where(
-        enterprise_edit_scope(current_user), Enterprise.id == (enterprise_id or 0)))
+    """A firm the user may merge, named by id or by its credit code (as typed on the page)."""
+    raw = (raw or "").strip()
+    enterprise_id = parse_int(raw)
+    match = (Enterprise.id == enterprise_id if enterprise_id is not None
+             else Enterprise.uscc == uscc.normalise(raw))
+    firm = db.session.scalar(select(Enterprise).where(enterprise_edit_scope(current_user),
+                                                      match))
     if firm is None:
         abort(404)
     return firm
