@@ -24,6 +24,9 @@ from tracker.enterprises import services as enterprises
 from tracker.extensions import db
 from tracker.forms_support import VersionedForm
 from tracker.incubation import services as incubation
+from tracker.indicators import services as indicators
+from tracker.indicators.models import PlanIndicator, PlanPeriod, PlanTarget
+from tracker.indicators.seed import seed_plan
 from tracker.ladder import services as ladder
 from tracker.reminders import services as reminders
 from tracker.reminders.defaults import seed_rules
@@ -123,6 +126,13 @@ def records():
                                            "closes_on": date(2026, 4, 30), "notes": None})
     hook = webhooks.create_endpoint({"url": "http://127.0.0.1:9/hook",
                                      "events": ["rung.changed"]})
+    seed_plan(db.session.connection())
+    period = db.session.scalar(select(PlanPeriod).where(PlanPeriod.code == "15th"))
+    closed = db.session.scalar(select(PlanPeriod).where(PlanPeriod.code == "14th"))
+    centres = db.session.scalar(select(PlanIndicator).where(PlanIndicator.code == "rd_centres"))
+    value = indicators.save_value(centres, closed, 2025, "540", "年报", actor_id=bureau.id)
+    target = db.session.scalar(select(PlanTarget).where(
+        PlanTarget.period_id == period.id, PlanTarget.indicator_id == centres.id))
     db.session.commit()
     return locals()
 
@@ -161,6 +171,12 @@ CASES: dict[str, tuple[str, str, str, str, dict[str, str]]] = {
                   {"notes": "以官方通知为准"}),
     "EditEndpointForm": ("/admin/webhooks/{hook.id}/edit", "", "admin", "hook",
                          {"description": "孵化器系统"}),
+    "ValueEditForm": ("/dashboard/indicators/values/{value.id}/edit", "", "bureau", "value",
+                      {"source": "统计年鉴修订"}),
+    "TargetForm": ("/dashboard/indicators/targets/{target.id}", "", "admin", "target",
+                   {"target": "600"}),
+    "SourceForm": ("/dashboard/indicators/periods/{period.id}/source", "", "bureau", "period",
+                   {"source_title": "滨海新区科技创新十五五规划", "source_date": "2026-10-20"}),
 }
 
 

@@ -72,8 +72,8 @@ def values(indicator_id: int, period_id: int):
     form = ValueForm()
     form.year.choices = _years(period)
     saved = None
-    if indicator.method == "entered" and services.may_edit(current_user) \
-            and form.validate_on_submit():
+    # POST needs the edit right (above); the service refuses a computed indicator
+    if form.validate_on_submit():
         saved = commit_or_report(form, lambda: services.save_value(
             indicator, period, form.year.data, form.value.data, form.source.data,
             actor_id=current_user.id))
@@ -81,16 +81,11 @@ def values(indicator_id: int, period_id: int):
             snapshots.clear()  # the dashboard's card shows these figures
             flash(_("已保存%(year)s年数值", year=form.year.data), "success")
             return redirect(url_for(".values", indicator_id=indicator.id, period_id=period.id))
-    elif request.method == "POST" and indicator.method != "entered":
-        flash(_("该指标由系统按记录计算，不能录入"), "danger")
-        saved = None
     rows = services.values_of(indicator)
     return render_template(
         "indicators/values.html", indicator=indicator, period=period, form=form, rows=rows,
         events=services.history("indicator_value", [r.id for r in rows]),
-        may_edit=services.may_edit(current_user)), \
-        400 if request.method == "POST" and indicator.method != "entered" \
-        else page_status(form, saved)
+        may_edit=services.may_edit(current_user)), page_status(form, saved)
 
 
 @bp.route("/values/<int:value_id>/edit", methods=["GET", "POST"])
