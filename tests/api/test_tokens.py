@@ -183,3 +183,13 @@ def test_the_rate_limit_answers_429_with_retry_after(app, client, monkeypatch, b
     assert 1 <= int(response.headers["Retry-After"]) <= 3601
     # per token: another token of the same user still has its own allowance
     assert client.get("/api/v1/enterprises", headers=others).status_code == 200
+
+
+def test_the_firms_history_names_the_api_channel(client):
+    user = make_user("bureau")
+    token, _row = api_tokens.issue(user, name="城市数据平台")
+    created = client.post("/api/v1/enterprises", json=NEW_FIRM,
+                          headers={"Authorization": f"Bearer {token}"})
+    login(client, user)
+    page = client.get(f"/enterprises/{created.json['id']}").get_data(as_text=True)
+    assert "经 API 令牌" in page and "城市数据平台" in page

@@ -80,11 +80,14 @@ def page_of(item: type[ma.Schema], name: str, **extra: fields.Field) -> type[ma.
 class EnterpriseArgs(PageArgs):
     """The list page's filters (tracker.enterprises.queries.EnterpriseFilters)."""
 
-    q = fields.String(validate=validate.Length(max=200))
+    q = fields.String(validate=validate.Length(max=200), metadata={"description": "name search"})
+    uscc = fields.String(validate=validate.Length(max=40))
+    officer_id = fields.Integer(validate=_COUNT)
     zone = fields.String(validate=validate.Length(max=20))
     rung = fields.String(validate=validate.Length(max=30))
     tech_field = fields.String(validate=validate.Length(max=40))
-    status = fields.String(validate=validate.Length(max=20))
+    status = fields.String(validate=validate.Length(max=20),
+                           metadata={"description": "active (default), archived, all"})
     sort = fields.String(validate=validate.Length(max=30))
 
 

@@ -96,8 +96,8 @@ def dashboard_indicators(year: int = 2025):
 @bp.response(200, schemas.page_of(schemas.Reminder, "ReminderList"))
 def reminders(**args: Any):
     """Reminders about firms in the caller's scope, newest first; filter by status or firm."""
+    from tracker.accounts.scope import reminder_scope
     from tracker.reminders.models import Reminder
-    from tracker.reminders.views import reminder_scope
 
     query = select(Reminder).where(reminder_scope(current_user))
     if args.get("status"):
