@@ -149,3 +149,16 @@ def test_malformed_xml_inside_an_xlsx_is_a_clear_file_error(tmp_path):
             target.writestr(item, data)
     with pytest.raises(FileUnreadable), open_sheet(bad) as sheet:
         list(sheet.rows)
+
+
+def test_an_id_beyond_its_column_is_no_such_record(app, client):
+    """Most ids are int4: 2**31 in a URL is a 404, not PostgreSQL's "integer out of range" (500);
+    reminder and mail ids are bigint, so a value past int4 still reaches their lookup."""
+    user = make_user(role="admin")
+    login(client, user)
+    for url in ("/enterprises/2147483648", "/incubation/tenancies/2147483648",
+                "/enterprises/9223372036854775808"):
+        assert client.get(url).status_code == 404, url
+    converters = {rule.rule: rule._converters for rule in app.url_map.iter_rules()}
+    outbox = converters["/reminders/outbox/<bigint:message_id>"]["message_id"]
+    assert outbox.to_python("2147483648") == 2147483648

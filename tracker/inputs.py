@@ -38,11 +38,20 @@ _LINE_BREAK = re.compile(r"[\r\n\u2028\u2029\x85]")
 
 
 class BoundedIntegerConverter(IntegerConverter):
-    """`<int:…>` in a URL: a number beyond our integer columns is simply no such record (404)."""
+    """`<int:…>` in a URL: a number beyond an int4 id column is simply no such record (404)."""
+
+    #: ids are int4 columns unless a route says `<bigint:…>`
+    limit = MAX_INT4
 
     def __init__(self, map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
-        kwargs.setdefault("max", MAX_INT)
+        kwargs.setdefault("max", self.limit)
         super().__init__(map, *args, **kwargs)
+
+
+class BigIdConverter(BoundedIntegerConverter):
+    """`<bigint:…>`: ids of the bigint tables (reminders, mail, webhook deliveries)."""
+
+    limit = MAX_INT
 
 
 def has_control_characters(value: str) -> bool:
@@ -177,6 +186,7 @@ def init_app(app: Flask) -> None:
     """Install the converter before any blueprint adds its routes, and the request check."""
     app.request_class = TrackerRequest
     app.url_map.converters["int"] = BoundedIntegerConverter
+    app.url_map.converters["bigint"] = BigIdConverter
     app.before_request(_refuse_hostile_parameters)
 
 

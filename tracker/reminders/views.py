@@ -139,7 +139,7 @@ def _back() -> Any:
     return redirect(safe_next(request.form.get("next"), url_for("reminders.ledger")))
 
 
-@bp.post("/<int:reminder_id>/resend")
+@bp.post("/<bigint:reminder_id>/resend")
 @editor_required
 def resend(reminder_id: int):
     reminder = get_reminder_or_404(reminder_id)
@@ -171,7 +171,7 @@ def retry_all():
     return _back()
 
 
-@bp.post("/<int:reminder_id>/handle")
+@bp.post("/<bigint:reminder_id>/handle")
 @editor_required
 def handle(reminder_id: int):
     reminder = get_reminder_or_404(reminder_id)
@@ -198,7 +198,7 @@ def outbox():
     return render_template("reminders/outbox.html", page=page, to=to)
 
 
-@bp.get("/outbox/<int:message_id>")
+@bp.get("/outbox/<bigint:message_id>")
 @login_required
 def outbox_message(message_id: int):
     message = db.session.scalar(select(OutboxMessage).where(

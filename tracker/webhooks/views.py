@@ -129,7 +129,7 @@ def deliveries(endpoint_id: int):
                            counts=services.status_counts(endpoint.id), event_types=EVENT_TYPES)
 
 
-@bp.post("/deliveries/<int:delivery_id>/resend")
+@bp.post("/deliveries/<bigint:delivery_id>/resend")
 @roles_required("admin")
 def resend(delivery_id: int):
     delivery = db.session.get(WebhookDelivery, delivery_id) or abort(404)
