@@ -82,7 +82,7 @@ def trend_table(user: Any) -> tuple[list[date], dict[tuple[str, str], dict[date,
         .where(monthly_count_scope(user, cells))
         .group_by(MonthlyCount.month, MonthlyCount.measure, MonthlyCount.key)).all()
     day = today()
-    live = history.cells_on(day)
+    live = history.cells_on(day, live=True)
     current = db.session.execute(
         select(live.c.measure, live.c.key, func.sum(live.c.count))
         .where(monthly_count_scope(user, live.c))
@@ -104,6 +104,8 @@ def _trend_url(user: Any, param: str, code: str, day: date) -> str:
     if param == "carrier_kind" and user.role == Role.CARRIER_MANAGER:
         return url_for("incubation.carrier", carrier_id=user.carrier_id, status="all",
                        on=day.isoformat())
+    if param == "past_rung" and day == today():
+        return _list(rung=code)  # today's point counts the stored rungs, as this list does
     return _list(**{param: code, "on": day.isoformat()})
 
 
