@@ -287,3 +287,15 @@ def test_dashboard_page_loads_the_charts_from_static_files(client):
     assert "vendor/echarts/echarts.min.js" in html and "dashboard.js" in html
     assert 'data-chart-url="/dashboard/charts/trends.json"' in html
     assert "<script>" not in html
+
+
+def test_backfill_command(world, app):
+    runner = app.test_cli_runner()
+    with frozen(DAY):
+        first = runner.invoke(args=["dashboard", "backfill-snapshots", "--until", "2024-12"])
+        again = runner.invoke(args=["dashboard", "backfill-snapshots"])
+        rebuilt = runner.invoke(args=["dashboard", "backfill-snapshots", "--rebuild"])
+    assert first.exit_code == 0 and "wrote 24 months: 2023-01 … 2024-12" in first.output
+    assert "wrote 23 months: 2025-01 … 2026-11" in again.output
+    assert "wrote 47 months" in rebuilt.output
+    assert _cells(date(2024, 3, 31), "rung")[("tech_sme", "hitech")] == 1
