@@ -148,11 +148,12 @@ def funnel(user: Any) -> list[Panel]:
                     note=_("按登记年度分组；近年队列尚未满期"))]
     stays = history.median_stays(scope)
     codes = [c for c in KINDS if c in stays]
+    # a median is a length, not a set of firms: it has no list behind it
     panels.append(Panel(
-        "funnel-stays", _("各梯度停留时间中位数"), "bar", [_(KINDS[c]) for c in codes],
-        [Series(_("中位数（天）"), [stays[c][0] for c in codes], [None for _c in codes]),
-         Series(_("已结束的停留次数"), [stays[c][1] for c in codes], [None for _c in codes])],
-        unit=_("天"), note=_("按梯度历程计算，只计已结束的停留")))
+        "funnel-stays", _("各梯度停留时间中位数"), "bar",
+        [_("%(rung)s（%(n)s次）", rung=_(KINDS[c]), n=stays[c][1]) for c in codes],
+        [Series(_("中位数（天）"), [stays[c][0] for c in codes], [None for _c in codes])],
+        unit=_("天"), note=_("按梯度历程计算，只计已结束的停留；括号内为停留次数")))
     return panels
 
 
