@@ -297,3 +297,29 @@ def test_backfill_command(world, app):
     assert "wrote 23 months: 2025-01 … 2026-11" in again.output
     assert "wrote 47 months" in rebuilt.output
     assert _cells(date(2024, 3, 31), "rung")[("tech_sme", "hitech")] == 1
+
+
+def test_chart_queries_do_not_grow_with_the_register(world, client):
+    """Every chart is a fixed number of aggregates, never a loop over firms."""
+    from tests.conftest import count_queries
+
+    login(client, make_user("bureau"))
+
+    def counted() -> dict[str, int]:
+        out = {}
+        for name in charts.CHARTS:
+            with count_queries() as statements:
+                assert client.get(f"/dashboard/charts/{name}.json").status_code == 200
+            out[name] = len(statements)
+        return out
+
+    with frozen(DAY):
+        history.backfill()
+        before = counted()
+        for n in range(6):
+            firm = make_enterprise(zone="ecocity", tech_field="aerospace")
+            ladder.grant_qualification(firm, "tech_sme", f"20241201160{n:04d}",
+                                       date(2024, 4, 1), date(2024, 12, 31))
+            incubation.open_tenancy(firm, world["K"], date(2024, 2, 1))
+        db.session.flush()
+        assert counted() == before
