@@ -125,8 +125,9 @@ def trends(user: Any) -> list[Panel]:
                 _(label), [counts.get(d, 0) for d in days],
                 [_trend_url(user, param, code, d) for d in days]))
         if series:
+            note = _("各月末的企业数（按当日所处最高梯度 / 当日在孵）；末点为今日")
             panels.append(Panel(f"trend-{measure}", title, "line", labels, series,
-                                unit=_("家"), note=_("末点为今日；往月为月末数")))
+                                unit=_("家"), note=note))
     return panels
 
 
