@@ -174,3 +174,7 @@ def generate_command(n: int, seed: int, chunk: int) -> None:
     click.echo(f"generated {summary.firms:,} firms in {time.perf_counter() - started:.1f}s "
                f"(facts {summary.seconds['facts']}s, results {summary.seconds['results']}s): "
                f"{rows}")
+    # the dashboard's month ends, as beat's first run would write them
+    months = history.backfill()
+    db.session.commit()
+    click.echo(f"dashboard: {len(months)} month-end counts back-filled", err=True)

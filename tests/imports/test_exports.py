@@ -140,7 +140,10 @@ def test_leadership_workbook(client, firms):
         login(client, make_user("viewer"))
         response = client.get("/imports/export/report.xlsx")
     book = load_workbook(io.BytesIO(response.data))
-    summary, new, expiring, _indicators = book.worksheets  # the last: tests/indicators
+    # issue 14 adds sheets after these three (plan indicators, the dashboard's trend data)
+    summary, new, expiring, *added = book.worksheets
+    assert any(sheet.title.startswith("月度趋势") for sheet in added)
+    assert any(sheet.title.startswith("规划指标") for sheet in added)
     table = {r[0]: r for r in summary.iter_rows(min_row=2, values_only=True)}
     assert table["国家高新技术企业"][3] == 1   # 高新区 column
     assert table["科技型中小企业"][1] == 1     # 经开区 column

@@ -82,7 +82,7 @@ def trend_table(user: Any) -> tuple[list[date], dict[tuple[str, str], dict[date,
         .where(monthly_count_scope(user, cells))
         .group_by(MonthlyCount.month, MonthlyCount.measure, MonthlyCount.key)).all()
     day = today()
-    live = history.cells_on(day)
+    live = history.cells_on(day, live=True)
     current = db.session.execute(
         select(live.c.measure, live.c.key, func.sum(live.c.count))
         .where(monthly_count_scope(user, live.c))
@@ -104,6 +104,8 @@ def _trend_url(user: Any, param: str, code: str, day: date) -> str:
     if param == "carrier_kind" and user.role == Role.CARRIER_MANAGER:
         return url_for("incubation.carrier", carrier_id=user.carrier_id, status="all",
                        on=day.isoformat())
+    if param == "past_rung" and day == today():
+        return _list(rung=code)  # today's point counts the stored rungs, as this list does
     return _list(**{param: code, "on": day.isoformat()})
 
 
@@ -123,8 +125,9 @@ def trends(user: Any) -> list[Panel]:
                 _(label), [counts.get(d, 0) for d in days],
                 [_trend_url(user, param, code, d) for d in days]))
         if series:
+            note = _("各月末的企业数（按当日所处最高梯度 / 当日在孵）；末点为今日")
             panels.append(Panel(f"trend-{measure}", title, "line", labels, series,
-                                unit=_("家"), note=_("末点为今日；往月为月末数")))
+                                unit=_("家"), note=note))
     return panels
 
 
@@ -146,11 +149,12 @@ def funnel(user: Any) -> list[Panel]:
                     note=_("按登记年度分组；近年队列尚未满期"))]
     stays = history.median_stays(scope)
     codes = [c for c in KINDS if c in stays]
+    # a median is a length, not a set of firms: it has no list behind it
     panels.append(Panel(
-        "funnel-stays", _("各梯度停留时间中位数"), "bar", [_(KINDS[c]) for c in codes],
-        [Series(_("中位数（天）"), [stays[c][0] for c in codes], [None for _c in codes]),
-         Series(_("已结束的停留次数"), [stays[c][1] for c in codes], [None for _c in codes])],
-        unit=_("天"), note=_("按梯度历程计算，只计已结束的停留")))
+        "funnel-stays", _("各梯度停留时间中位数"), "bar",
+        [_("%(rung)s（%(n)s次）", rung=_(KINDS[c]), n=stays[c][1]) for c in codes],
+        [Series(_("中位数（天）"), [stays[c][0] for c in codes], [None for _c in codes])],
+        unit=_("天"), note=_("按梯度历程计算，只计已结束的停留；括号内为停留次数")))
     return panels
 
 

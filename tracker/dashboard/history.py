@@ -103,9 +103,26 @@ def _tenant_cells(day: date) -> Select:
     )
 
 
-def cells_on(day: date) -> Any:
-    """(measure, key, zone, carrier_id, count) as of `day`: the shape of MonthlyCount rows."""
-    return union_all(_rung_cells(day), _tenant_cells(day)).subquery("cells")
+def _current_rung_cells() -> Select:
+    """Today's rung cells from the stored rung (indexed), which the rebuild of the ladder
+    history keeps equal to the last transition's target."""
+    return (
+        select(literal("rung", String).label("measure"), Enterprise.current_rung.label("key"),
+               Enterprise.zone.label("zone"), literal(0, Integer).label("carrier_id"),
+               func.count().label("count"))
+        .where(Enterprise.current_rung.is_not(None), Enterprise.status == "active")
+        .group_by(Enterprise.current_rung, Enterprise.zone)
+    )
+
+
+def cells_on(day: date, *, live: bool = False) -> Any:
+    """(measure, key, zone, carrier_id, count) as of `day`: the shape of MonthlyCount rows.
+
+    `live`: `day` is today, and the rung cells are read off the stored rungs instead of
+    replaying every firm's history.
+    """
+    rungs = _current_rung_cells() if live else _rung_cells(day)
+    return union_all(rungs, _tenant_cells(day)).subquery("cells")
 
 
 def write_month(month: date) -> int:
@@ -247,11 +264,11 @@ def median_stays(scope: Any) -> dict[str, tuple[int, int]]:
     stays = (select(moves.c.rung, days_between(moves.c.ended, moves.c.started).label("days"))
              .where(moves.c.rung.is_not(None), moves.c.ended.is_not(None))
              .subquery("stays"))
-    counts = dict(db.session.execute(
-        select(stays.c.rung, func.count()).group_by(stays.c.rung)).all())
-    out = {}
-    for rung, n in counts.items():
-        median = db.session.scalar(select(stays.c.days).where(stays.c.rung == rung)
-                                   .order_by(stays.c.days).limit(1).offset((n - 1) // 2))
-        out[rung] = (int(median), n)
-    return out
+    ranked = select(
+        stays.c.rung, stays.c.days,
+        func.row_number().over(partition_by=stays.c.rung, order_by=stays.c.days).label("rn"),
+        func.count().over(partition_by=stays.c.rung).label("n"),
+    ).subquery("ranked")
+    rows = db.session.execute(select(ranked.c.rung, ranked.c.days, ranked.c.n)
+                              .where(ranked.c.rn == (ranked.c.n + 1) / 2))
+    return {rung: (int(days), int(n)) for rung, days, n in rows}
