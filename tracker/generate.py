@@ -26,13 +26,12 @@ from sqlalchemy import JSON, Table, func, select, text
 from tracker.accounts import services as accounts
 from tracker.accounts.models import User
 from tracker.clock import now_utc, today
-from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
+from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise, derived_columns
 from tracker.enterprises.uscc import make_code
 from tracker.extensions import db
 from tracker.incubation.models import DEFAULT_TERM_MONTHS, Carrier, Tenancy
 from tracker.ladder import results, validity
 from tracker.ladder.models import Application, Qualification, StageTransition
-from tracker.names import name_key
 from tracker.reminders.sweep import run_sweep
 
 #: generated firms are numbered here, away from the demo's, the tests' and the bench's serials
@@ -246,7 +245,7 @@ def _firm(rng: random.Random, ids: _Ids, serial: int, day: date, now: datetime,
     name = _name(rng)
     out["enterprises"].append({
         "id": firm_id, "uscc": make_code(GENERATED_SERIALS + serial), "name": name,
-        "name_key": name_key(name),
+        **derived_columns(name, make_code(GENERATED_SERIALS + serial)),
         "zone": zone, "street": None, "founded_on": founded,
         "tech_field": _weighted(rng, FIELD_WEIGHTS) if rng.random() < 0.95 else None,
         "industry_tags": [], "officer_id": officers.get(zone),

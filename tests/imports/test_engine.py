@@ -275,3 +275,13 @@ def test_reimporting_unchanged_firms_costs_no_query_per_row(write_xlsx, bureau):
         return len(seen)
 
     assert statements(1, 2) == statements(10, 6)
+
+
+def test_firms_an_import_creates_carry_their_derived_keys(write_xlsx, bureau):
+    """The multi-row insert path fills what the ORM's events fill for a form (duplicate key)."""
+    from tracker.names import name_key
+
+    path = write_xlsx([ENTERPRISE_HEADERS, good_row(1)])
+    run_file(path, "enterprises", user=bureau)
+    firm = db.session.scalar(select(Enterprise).where(Enterprise.uscc == valid_uscc(90001)))
+    assert firm.name_key == name_key(firm.name) and firm.uscc_valid

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     DDL,
@@ -249,9 +250,15 @@ event.listen(Enterprise.__table__, "before_create",
              DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
 
 
+def derived_columns(name: str | None, uscc: str | None) -> dict[str, Any]:
+    """The columns computed from a firm's name and code, for every writer: the mapper events
+    below for ORM saves, and multi-row Core inserts (imports, generator) that pass them along."""
+    return {"name_key": name_key(name) or None, "uscc_valid": uscc_check.is_valid(uscc or "")}
+
+
 @event.listens_for(Enterprise, "before_insert")
 @event.listens_for(Enterprise, "before_update")
 def _derive_keys(_mapper, _connection, target: Enterprise) -> None:
     """Every channel that saves a firm (form, API, import, merge) keeps the derived keys."""
-    target.name_key = name_key(target.name) or None
-    target.uscc_valid = uscc_check.is_valid(target.uscc or "")
+    for column, value in derived_columns(target.name, target.uscc).items():
+        setattr(target, column, value)

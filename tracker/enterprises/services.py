@@ -24,6 +24,7 @@ from tracker.enterprises.models import (
     AnnualMetrics,
     Contact,
     Enterprise,
+    derived_columns,
 )
 from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.errors import FieldError as FieldError  # re-exported for views
@@ -177,7 +178,8 @@ def register_many(firms: list[NewFirm], *, actor_id: int | None = None,
     `actor_id` and `summary` fill in the audit events' empty fields (see audit.record_many).
     No flush sees these rows: the caller tells the after-save pipeline (changes.touch).
     """
-    db.session.execute(insert(Enterprise), [f.values for f in firms])
+    db.session.execute(insert(Enterprise), [
+        {**f.values, **derived_columns(f.values["name"], f.values["uscc"])} for f in firms])
     by_code = {e.uscc: e for e in db.session.scalars(select(Enterprise).where(
         Enterprise.uscc.in_([f.values["uscc"] for f in firms])))}
     events = []
