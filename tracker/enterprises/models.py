@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tracker.clock import now_utc
 from tracker.extensions import db
 from tracker.models_base import UTCDateTime
+from tracker.names import pinyin_keys
 
 #: money columns hold 元 exactly; the UI converts to and from 万元
 Money = Numeric(18, 2)
@@ -48,6 +49,13 @@ class Enterprise(db.Model):
         # The board's columns: the first cards of each rung by name, read straight off this.
         Index("ix_enterprises_active_rung_name", "current_rung", "name", "id",
               postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
+        # Pinyin order and the navbar's pinyin search: the list sorts by (name_pinyin, id) and
+        # the search reads a prefix range of either key, both straight off these.
+        Index("ix_enterprises_pinyin_id", "name_pinyin", "id"),
+        Index("ix_enterprises_initials", "name_initials"),
+        Index("ix_enterprises_active_pinyin", "name_pinyin", "id",
+              postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
+        Index("ix_enterprises_zone_pinyin", "zone", "name_pinyin", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +64,10 @@ class Enterprise(db.Model):
     #: why a code that fails the GB 32100 check was accepted (old real codes do)
     uscc_override_reason: Mapped[str | None] = mapped_column(Text)
     name: Mapped[str] = mapped_column(String(200))
+    #: the name in pinyin and its initials (tracker.names.pinyin_keys), written whenever `name`
+    #: is set (listener below), so every save path keeps them; Core inserts compute them too
+    name_pinyin: Mapped[str] = mapped_column(String(600), default="", server_default="")
+    name_initials: Mapped[str] = mapped_column(String(200), default="", server_default="")
     zone: Mapped[str] = mapped_column(String(20), index=True)
     street: Mapped[str | None] = mapped_column(String(100))
     founded_on: Mapped[date | None] = mapped_column()
@@ -109,6 +121,12 @@ class Enterprise(db.Model):
 
     def __repr__(self) -> str:
         return f"<Enterprise {self.uscc} {self.name}>"
+
+
+@event.listens_for(Enterprise.name, "set")
+def _name_keys(target: Enterprise, value: str | None, _old, _initiator) -> None:
+    """Keep the pinyin keys in step with the name, whoever sets it (service, import, undo)."""
+    target.name_pinyin, target.name_initials = pinyin_keys(value)
 
 
 class Contact(db.Model):
