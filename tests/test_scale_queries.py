@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy import text as text_
 
 from tests.factories import make_enterprise, make_user
 from tracker.enterprises import queries as enterprise_queries
@@ -118,3 +119,72 @@ def test_counts_agree_with_plain_count(spread):
     plain = db.session.scalar(select(func.count(Enterprise.id)).where(
         Enterprise.status == "active"))
     assert enterprise_queries.capped_count(user, enterprise_queries.EnterpriseFilters()).n == plain
+
+
+def _plan(statement) -> str:
+    """PostgreSQL's plan for a statement, sequential scans priced out: an index that can serve
+    the query shows up in the plan; one that cannot leaves a Seq Scan behind."""
+    from sqlalchemy import text
+
+    sql = str(statement.compile(dialect=db.session.get_bind().dialect,
+                                compile_kwargs={"literal_binds": True}))
+    db.session.execute(text("SET LOCAL enable_seqscan = off"))
+    try:
+        return "\n".join(db.session.scalars(text("EXPLAIN " + sql)))
+    finally:
+        db.session.execute(text("SET LOCAL enable_seqscan = on"))
+
+
+@pytest.fixture
+def registry():
+    """5,000 generated firms written with Core (as the generator does), then ANALYZEd, so the
+    planner weighs the search's indexes as it would on a full registry."""
+    import random
+
+    from tracker.enterprises.uscc import make_code
+    from tracker.generate import _name, _pinyin_keys
+
+    rng = random.Random(5)
+    rows = []
+    for i in range(5000):
+        name = _name(rng)
+        spelled, initials = _pinyin_keys(name)
+        rows.append({"uscc": make_code(7_000_000 + i), "name": name, "name_pinyin": spelled,
+                     "name_initials": initials, "zone": "hitech" if i % 3 else "teda",
+                     "status": "active", "industry_tags": [], "honours": []})
+    db.session.execute(Enterprise.__table__.insert(), rows)
+    db.session.execute(text_("ANALYZE enterprises"))
+
+
+@pytest.mark.parametrize(("q", "column"), [
+    ("北洋能源", "name"),
+    ("uscc-prefix", "uscc"),
+    ("tjbyny", "name_initials"),
+    ("tianjinbei", "name_pinyin"),
+])
+@pytest.mark.parametrize("role", ["bureau", "zone"])
+def test_navbar_search_reads_indexes_on_postgres(spread, registry, q, column, role):
+    """Each way the navbar search finds a firm is answered from that way's index (500k firms
+    stay a lookup, not a scan); the certificate number from its own."""
+    from tracker.search import queries as search
+
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("EXPLAIN plans are checked on PostgreSQL")
+    import re
+
+    from tracker.enterprises.uscc import make_code
+
+    if q == "uscc-prefix":  # one firm's first 14 characters: selective, as a typed code is
+        q = make_code(7_000_123)[:14]
+    user = make_user(role)
+    plans = [_plan(s) for s in search.firm_statements(user, q)]
+    # (a zone officer's name search may start from the zone's index instead, the planner's
+    # call on this data; it is still no scan of the registry)
+    if not (role == "zone" and column == "name"):
+        assert any(re.search(rf"Index Cond: .*\({column}\)::text", plan) for plan in plans), \
+            "\n\n".join(plans)
+    assert not any("Seq Scan on enterprises" in plan for plan in plans), plans
+    if column == "uscc":
+        plan = _plan(search.certificate_statement(user, "GR2023"))
+        assert re.search(r"Index Cond: \(+number\)::text", plan), plan
+        assert "Seq Scan on qualifications" not in plan, plan

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import contains_eager
 
 from tracker.accounts.scope import carrier_scope, enterprise_scope
@@ -60,22 +60,31 @@ def code_query(q: str) -> str:
     return code if _CODE.match(code) and any(c.isdigit() for c in code) else ""
 
 
-def _firms(user: Any, q: str) -> tuple[list[Enterprise], bool]:
-    """Firms by name part, USCC prefix or pinyin prefix: each an indexed query, merged by id."""
-    conditions = []
+def firm_statements(user: Any, q: str) -> list[Select]:
+    """One query per way the text may name a firm, each answered from its own index: the name
+    trigrams (PostgreSQL), and a prefix range of the USCC, the pinyin initials or the spelled
+    pinyin, each read in its own column's order so the range scan stops after LIMIT rows."""
+    statements = []
     if name_search_terms(q):
-        conditions.append(name_filter(q))
+        statements.append((name_filter(q), Enterprise.name_pinyin))
     if code := code_query(q):
-        conditions.append(prefix_range(Enterprise.uscc, code[:18], "Z", 18))
+        statements.append((prefix_range(Enterprise.uscc, code[:18], "Z", 18), Enterprise.uscc))
     if key := pinyin_query(q):
-        conditions.append(prefix_range(Enterprise.name_initials, key, "z", INITIALS_MAX))
-        conditions.append(prefix_range(Enterprise.name_pinyin, key, "z", PINYIN_MAX))
+        statements.append((prefix_range(Enterprise.name_initials, key, "z", INITIALS_MAX),
+                           Enterprise.name_initials))
+        statements.append((prefix_range(Enterprise.name_pinyin, key, "z", PINYIN_MAX),
+                           Enterprise.name_pinyin))
+    return [select(Enterprise).where(enterprise_scope(user), condition)
+            .order_by(order, Enterprise.id).limit(LIMIT + 1)
+            for condition, order in statements]
+
+
+def _firms(user: Any, q: str) -> tuple[list[Enterprise], bool]:
+    """Firms by any of firm_statements, merged by id, active ones first in pinyin order."""
     found: dict[int, Enterprise] = {}
     more = False
-    for condition in conditions:
-        rows = db.session.scalars(
-            select(Enterprise).where(enterprise_scope(user), condition)
-            .order_by(Enterprise.name_pinyin, Enterprise.id).limit(LIMIT + 1)).all()
+    for statement in firm_statements(user, q):
+        rows = db.session.scalars(statement).all()
         more = more or len(rows) > LIMIT
         for firm in rows[:LIMIT]:
             found.setdefault(firm.id, firm)
@@ -94,15 +103,22 @@ def _carriers(user: Any, q: str) -> tuple[list[Carrier], bool]:
     return rows[:LIMIT], len(rows) > LIMIT
 
 
-def _certificates(user: Any, q: str) -> tuple[list[Qualification], bool]:
+def certificate_statement(user: Any, q: str) -> Select | None:
+    """Certificates whose number starts with the query (its index), with their firm."""
     code = code_query(q)
     if not code:
+        return None
+    return (select(Qualification).join(Qualification.enterprise)
+            .where(enterprise_scope(user), prefix_range(Qualification.number, code, "Z", 60))
+            .options(contains_eager(Qualification.enterprise))
+            .order_by(Qualification.number, Qualification.id).limit(LIMIT + 1))
+
+
+def _certificates(user: Any, q: str) -> tuple[list[Qualification], bool]:
+    statement = certificate_statement(user, q)
+    if statement is None:
         return [], False
-    rows = db.session.scalars(
-        select(Qualification).join(Qualification.enterprise)
-        .where(enterprise_scope(user), prefix_range(Qualification.number, code, "Z", 60))
-        .options(contains_eager(Qualification.enterprise))
-        .order_by(Qualification.number, Qualification.id).limit(LIMIT + 1)).all()
+    rows = db.session.scalars(statement).all()
     return rows[:LIMIT], len(rows) > LIMIT
 
 
