@@ -1,4 +1,5 @@
-"""enterprise name pinyin keys: pinyin order for the lists, pinyin search in the navbar
+"""enterprise name pinyin keys: pinyin order for the lists, pinyin search in the navbar;
+the reminders ledger sorted by due date
 
 Revision ID: 847f66f14954
 Revises: 7c1e5a9d2b40
@@ -55,9 +56,11 @@ def upgrade():
                     postgresql_where=sa.text("status = 'active'"),
                     sqlite_where=sa.text("status = 'active'"))
     op.create_index("ix_enterprises_zone_pinyin", "enterprises", ["zone", "name_pinyin", "id"])
+    op.create_index("ix_reminders_occurrence_id", "reminders", ["occurrence_on", "id"])
 
 
 def downgrade():
+    op.drop_index("ix_reminders_occurrence_id", table_name="reminders")
     op.drop_index("ix_enterprises_zone_pinyin", table_name="enterprises")
     op.drop_index("ix_enterprises_active_pinyin", table_name="enterprises")
     op.drop_index("ix_enterprises_initials", table_name="enterprises")
