@@ -133,3 +133,57 @@ def test_enterprise_list_stacks_as_cards(live_server, browser):
     label = name_cell.evaluate("td => getComputedStyle(td, '::before').content")
     assert "企业名称" in label
     context.close()
+
+
+def _search(page, text: str) -> None:
+    """Type into the navbar's search box and submit it (Enter, as a person would)."""
+    box = page.locator("nav input[name=q]")
+    if not box.is_visible():  # on a phone the box sits in the collapsed menu
+        page.click("button.navbar-toggler")
+        box.wait_for(state="visible")
+    box.fill(text)
+    box.press("Enter")
+    page.wait_for_url("**/search/**")
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1366, "height": 800}])
+def test_navbar_search_finds_a_demo_firm(live_server, browser, viewport):
+    app, base = live_server
+    with app.app_context():
+        from tracker.enterprises.models import Enterprise
+        from tracker.extensions import db
+
+        beiyang = db.session.scalar(db.select(Enterprise).where(
+            Enterprise.name == "天津北洋能源科技有限公司"))
+        numbered = db.session.scalar(db.select(Enterprise).where(
+            Enterprise.name.like("天津__01%")))
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    _login(page, base, "bureau@demo.binhai")
+    page.goto(f"{base}/enterprises/")
+    _search(page, "tjbyny")  # pinyin initials
+    assert page.locator("#search-firms").get_by_text("天津北洋能源科技有限公司").is_visible()
+    full_width = numbered.name[2:4] + "０１"  # e.g. 海河０１ finds 天津海河01…
+    _search(page, full_width)
+    assert page.locator("#search-firms").get_by_text(numbered.name).is_visible()
+    _search(page, beiyang.uscc[:-1])  # USCC prefix
+    assert page.locator("#search-firms").get_by_text("天津北洋能源科技有限公司").is_visible()
+    page.locator("#search-firms").get_by_text("天津北洋能源科技有限公司").click()
+    page.wait_for_url(f"**/enterprises/{beiyang.id}")
+    if viewport is PHONE:
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    context.close()
+
+
+def test_navbar_search_works_without_javascript(live_server, browser):
+    _, base = live_server
+    context = browser.new_context(viewport={"width": 1366, "height": 800},
+                                  java_script_enabled=False)
+    page = context.new_page()
+    _login(page, base, "bureau@demo.binhai")
+    box = page.locator("nav input[name=q]")
+    box.fill("tjbyny")
+    box.press("Enter")
+    page.wait_for_url("**/search/?q=tjbyny")
+    assert page.locator("#search-firms").get_by_text("天津北洋能源科技有限公司").is_visible()
+    context.close()
