@@ -36,7 +36,7 @@ def _straight_columns(filters: board.BoardFilters, per_column: int):
     """The board's columns the obvious way: sort the active firms, take the first of each."""
     firms = sorted((f for f in db.session.scalars(select(Enterprise))
                     if f.status == "active" and (not filters.zone or f.zone == filters.zone)),
-                   key=lambda f: (f.name, f.id))
+                   key=lambda f: (f.name_pinyin, f.id))
     columns = {None: [], **{k: [] for k in KINDS}}
     for firm in firms:
         if len(columns[firm.current_rung]) < per_column:

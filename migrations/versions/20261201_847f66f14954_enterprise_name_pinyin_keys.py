@@ -56,11 +56,16 @@ def upgrade():
                     postgresql_where=sa.text("status = 'active'"),
                     sqlite_where=sa.text("status = 'active'"))
     op.create_index("ix_enterprises_zone_pinyin", "enterprises", ["zone", "name_pinyin", "id"])
+    op.create_index("ix_enterprises_active_rung_pinyin", "enterprises",
+                    ["current_rung", "name_pinyin", "id"],
+                    postgresql_where=sa.text("status = 'active'"),
+                    sqlite_where=sa.text("status = 'active'"))
     op.create_index("ix_reminders_occurrence_id", "reminders", ["occurrence_on", "id"])
 
 
 def downgrade():
     op.drop_index("ix_reminders_occurrence_id", table_name="reminders")
+    op.drop_index("ix_enterprises_active_rung_pinyin", table_name="enterprises")
     op.drop_index("ix_enterprises_zone_pinyin", table_name="enterprises")
     op.drop_index("ix_enterprises_active_pinyin", table_name="enterprises")
     op.drop_index("ix_enterprises_initials", table_name="enterprises")

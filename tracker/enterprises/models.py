@@ -56,6 +56,8 @@ class Enterprise(db.Model):
         Index("ix_enterprises_active_pinyin", "name_pinyin", "id",
               postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
         Index("ix_enterprises_zone_pinyin", "zone", "name_pinyin", "id"),
+        Index("ix_enterprises_active_rung_pinyin", "current_rung", "name_pinyin", "id",
+              postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
