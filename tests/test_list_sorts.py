@@ -73,15 +73,20 @@ def test_tenants_by_name_are_in_pinyin_order(carrier_with_tenants, login_as):
 
 @pytest.mark.parametrize("sort", sorted(CARRIER_SORTS))
 def test_carriers_page_in_every_sort(login_as, sort):
-    carriers = [make_carrier(name=f"载体{i:02d}") for i in (5, 1, 4, 2, 3)]
+    carriers = [make_carrier(name=name) for name in ("泰达载体", "北洋载体", "渤海载体", "中科载体",
+                                                     "阿尔法载体")]
     client = login_as(make_user("bureau"))
     ids = [int(i) for i in _walk(client, f"/incubation/carriers?sort={sort}&size=2",
                                  re.compile(r'href="/incubation/carriers/(\d+)"'))]
-    key = {"name": lambda c: (c.name, c.id),
+    key = {"name": lambda c: (c.name_pinyin, c.id),
            "created": lambda c: (c.created_at, c.id)}[sort.lstrip("-")]
     mine = {c.id for c in carriers}
     assert [i for i in ids if i in mine] == [
         c.id for c in sorted(carriers, key=key, reverse=sort.startswith("-"))]
+    if sort == "name":  # pinyin order, not code points
+        by_id = {c.id: c.name for c in carriers}
+        assert [by_id[i] for i in ids if i in mine] == [
+            "阿尔法载体", "北洋载体", "渤海载体", "泰达载体", "中科载体"]
 
 
 @pytest.mark.parametrize("url", ["/incubation/carriers/{carrier}?sort=name",

@@ -391,7 +391,9 @@ def _carriers(rng: random.Random, ids: _Ids, n_firms: int, now: datetime,
         kind = kinds[i % len(kinds)]
         rows.append({
             "id": ids.take(Carrier.__table__),
-            "name": f"{rng.choice(PLACES)}{rng.choice(WORDS)}{CARRIER_WORD[kind]}{i + 1:04d}",
+            "name": (name := f"{rng.choice(PLACES)}{rng.choice(WORDS)}{CARRIER_WORD[kind]}"
+                             f"{i + 1:04d}"),
+            "name_pinyin": pinyin_keys(name)[0],
             "kind": kind, "scheme": rng.choice(schemes[kind]), "zone": _weighted(rng, ZONE_WEIGHTS),
             "area_m2": rng.randint(800, 90000), "recognised_on": date(2015 + i % 10, 6, 1),
             "created_at": now})

@@ -1,5 +1,5 @@
 """enterprise name pinyin keys: pinyin order for the lists, pinyin search in the navbar;
-the reminders ledger sorted by due date
+carriers' names in pinyin too; the reminders ledger sorted by due date
 
 Revision ID: 847f66f14954
 Revises: 7c1e5a9d2b40
@@ -21,6 +21,18 @@ branch_labels = None
 depends_on = None
 
 CHUNK = 2000
+
+
+def _backfill_carriers() -> None:
+    """Carriers are a few hundred rows: one read, one batched write."""
+    bind = op.get_bind()
+    carriers = sa.table("carriers", sa.column("id", sa.Integer), sa.column("name", sa.String),
+                        sa.column("name_pinyin", sa.String))
+    values = [{"b_id": id_, "p": pinyin_keys(name)[0]}
+              for id_, name in bind.execute(sa.select(carriers.c.id, carriers.c.name))]
+    if values:
+        bind.execute(carriers.update().where(carriers.c.id == sa.bindparam("b_id"))
+                     .values(name_pinyin=sa.bindparam("p")), values)
 
 
 def _backfill() -> None:
@@ -49,7 +61,11 @@ def upgrade():
                                            server_default="", nullable=False))
     op.add_column("enterprises", sa.Column("name_initials", sa.String(length=200),
                                            server_default="", nullable=False))
+    op.add_column("carriers", sa.Column("name_pinyin", sa.String(length=600),
+                                        server_default="", nullable=False))
     _backfill()
+    _backfill_carriers()
+    op.create_index("ix_carriers_name_pinyin", "carriers", ["name_pinyin"])
     op.create_index("ix_enterprises_pinyin_id", "enterprises", ["name_pinyin", "id"])
     op.create_index("ix_enterprises_initials", "enterprises", ["name_initials"])
     op.create_index("ix_enterprises_active_pinyin", "enterprises", ["name_pinyin", "id"],
@@ -70,6 +86,9 @@ def downgrade():
     op.drop_index("ix_enterprises_active_pinyin", table_name="enterprises")
     op.drop_index("ix_enterprises_initials", table_name="enterprises")
     op.drop_index("ix_enterprises_pinyin_id", table_name="enterprises")
+    op.drop_index("ix_carriers_name_pinyin", table_name="carriers")
+    with op.batch_alter_table("carriers") as batch_op:
+        batch_op.drop_column("name_pinyin")
     with op.batch_alter_table("enterprises") as batch_op:
         batch_op.drop_column("name_initials")
         batch_op.drop_column("name_pinyin")

@@ -90,7 +90,7 @@ def incubation_labels() -> dict:
 
 #: the carrier list's sortable columns (whitelist; each reversible with "-")
 CARRIER_SORTS = {
-    **both_ways("name", [SortKey(Carrier.name), SortKey(Carrier.id, kind="int")]),
+    **both_ways("name", [SortKey(Carrier.name_pinyin), SortKey(Carrier.id, kind="int")]),
     **both_ways("created", [SortKey(Carrier.created_at, kind="datetime"),
                             SortKey(Carrier.id, kind="int")]),
 }

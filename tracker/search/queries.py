@@ -99,7 +99,7 @@ def _carriers(user: Any, q: str) -> tuple[list[Carrier], bool]:
     rows = db.session.scalars(
         select(Carrier).where(carrier_scope(user), or_(*(Carrier.name.contains(t, autoescape=True)
                                                         for t in terms)))
-        .order_by(Carrier.name, Carrier.id).limit(LIMIT + 1)).all()
+        .order_by(Carrier.name_pinyin, Carrier.id).limit(LIMIT + 1)).all()
     return rows[:LIMIT], len(rows) > LIMIT
 
 
