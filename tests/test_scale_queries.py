@@ -177,13 +177,16 @@ def test_navbar_search_reads_indexes_on_postgres(spread, registry, q, column, ro
     if q == "uscc-prefix":  # one firm's first 14 characters: selective, as a typed code is
         q = make_code(7_000_123)[:14]
     user = make_user(role)
-    plans = [_plan(s) for s in search.firm_statements(user, q)]
-    # (a zone officer's name search may start from the zone's index instead, the planner's
-    # call on this data; it is still no scan of the registry)
-    if not (role == "zone" and column == "name"):
-        assert any(re.search(rf"Index Cond: .*\({column}\)::text", plan) for plan in plans), \
-            "\n\n".join(plans)
+    statements = search.firm_statements(user, q)
+    plans = [_plan(s) for s in statements]
     assert not any("Seq Scan on enterprises" in plan for plan in plans), plans
+    # Whether to read the matches off the predicate's index and sort them, or to walk the
+    # ordered one and filter, is the planner's cost call (it varies with the table's bloat
+    # between test runs); that the predicate itself is index-served is ours to keep.
+    matches = [_plan(s.order_by(None).limit(None)) for s in statements]
+    if not (role == "zone" and column == "name"):  # there the zone's index may start it
+        assert any(re.search(rf"Index Cond: .*\({column}\)::text", plan)
+                   for plan in matches), "\n\n".join(matches)
     if column == "uscc":
         plan = _plan(search.certificate_statement(user, "GR2023"))
         assert re.search(r"Index Cond: \(+number\)::text", plan), plan
