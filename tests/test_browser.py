@@ -34,7 +34,7 @@ def test_officer_finds_edits_and_sees_history(live_server, browser, tmp_path):
     page = browser.new_page()
     _login(page, base, "bureau@demo.binhai")
     page.click("text=企业")
-    page.fill("input[name=q]", fragment)
+    page.fill("main input[name=q]", fragment)
     page.click("button:has-text('查询')")
     page.click(f"a:has-text('{firm.name}')")
     page.click("a:has-text('编辑')")

@@ -97,3 +97,13 @@ def test_refuses_a_database_with_firms():
     db.session.flush()
     with pytest.raises(GenerateError):
         generate(10)
+
+
+def test_generated_firms_carry_their_pinyin_keys(generated):
+    """The generator's Core inserts skip the model's name listener; it writes the keys itself."""
+    from tracker.names import pinyin_keys
+
+    rows = db.session.execute(select(Enterprise.name, Enterprise.name_pinyin,
+                                     Enterprise.name_initials).limit(50)).all()
+    assert rows and all((spelled, initials) == pinyin_keys(name) and initials
+                        for name, spelled, initials in rows)

@@ -79,6 +79,8 @@ def load_demo(n_enterprises: int = 60, seed: int = 7) -> dict[str, dict[str, int
         name = (rng.choice(NAME_PARTS[0]) + rng.choice(NAME_PARTS[1])
                 + rng.choice(NAME_PARTS[2]))
         name = f"天津{name[:2]}{i:02d}{name[2:]}" if i % 3 else f"天津{name}"
+        if i == 0:  # the firm the search help names: "tjbyny" finds it by pinyin initials
+            name = "天津北洋能源科技有限公司"
         zone = "hitech" if i % 4 == 0 else rng.choice(zone_codes)
         founded = date(2012, 1, 1) + timedelta(days=rng.randint(0, 4800))
         enterprise = enterprises.create_enterprise({

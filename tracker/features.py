@@ -3,5 +3,5 @@
 #: feature packages; each exposes init_app(app) registering its blueprint, CLI and panels
 FEATURES = (
     "accounts", "enterprises", "ladder", "incubation", "reminders", "imports", "dashboard", "api",
-    "integrity", "indicators", "webhooks", "bulk",
+    "integrity", "indicators", "webhooks", "bulk", "search",
 )

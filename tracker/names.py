@@ -54,3 +54,55 @@ def name_key(text: str | None) -> str:
         if key.endswith(suffix):  # the longest ending only; a bare 有限公司 stays itself
             return (key[: -len(suffix)] or key)[:200]
     return key[:200]
+#: what a pinyin key keeps of a name's non-Chinese pieces (letters and digits, lower-cased)
+_KEY_CHARS = re.compile(r"[^a-z0-9]")
+#: longest stored pinyin key; a 200-character name spells at most ~6 letters per character
+PINYIN_MAX = 600
+INITIALS_MAX = 200
+
+
+def pinyin_keys(name: str | None) -> tuple[str, str]:
+    """The name spelt in pinyin and its initials, lower-case ASCII.
+
+    天津北洋能源 → ("tianjinbeiyangnengyuan", "tjbyny").
+
+    Latin letters and digits in the name are kept whole in both keys (ABC科技 → abckeji, abckj),
+    so a search for the brand still matches; signs and brackets are dropped. The list sorts by
+    the spelled key (pinyin order), the navbar search matches prefixes of either key.
+    """
+    from pypinyin import Style, lazy_pinyin  # loaded on first use: its tables are large
+
+    folded = fold_name(name).lower()
+    if not folded:
+        return "", ""
+    spelled = lazy_pinyin(folded)
+    firsts = lazy_pinyin(folded, style=Style.FIRST_LETTER)
+    if len(firsts) != len(spelled):  # both split the text the same way; be safe if not
+        firsts = [piece[:1] for piece in spelled]
+    pinyin = "".join(_KEY_CHARS.sub("", piece) for piece in spelled)
+    initials = "".join(_KEY_CHARS.sub("", piece) for piece in firsts)
+    return pinyin[:PINYIN_MAX], initials[:INITIALS_MAX]
+
+
+#: a query that may be pinyin: Latin letters (and digits), nothing else
+_PINYIN_QUERY = re.compile(r"^[a-z0-9]+$")
+
+
+def pinyin_query(text: str | None) -> str:
+    """The query as a pinyin key prefix ('' when it cannot be): folded, lower-case, no spaces."""
+    key = fold_name(text).lower().replace(" ", "")
+    return key if _PINYIN_QUERY.match(key) and any(c.isalpha() for c in key) else ""
+
+
+def name_search_terms(text: str | None) -> list[str]:
+    """The substrings a name search looks for: the folded query and, when it differs, its NFKC form.
+
+    Stored names are folded with fold_name, which keeps full-width brackets （天津）; a query
+    typed with half-width brackets is matched as typed, one with full-width brackets both ways.
+    Folding adds matches, it never loses one.
+    """
+    folded = fold_name(text)
+    if not folded:
+        return []
+    nfkc = unicodedata.normalize("NFKC", folded).strip()
+    return [folded] if nfkc in ("", folded) else [folded, nfkc]

@@ -26,6 +26,24 @@ class SortKey:
     kind: str = "str"  # how the cursor value is restored: str, int, date, datetime
 
 
+#: the page sizes a list offers (25 is the default PAGE_SIZE; any ?size= up to MAX_PAGE_SIZE
+#: is honoured)
+PAGE_SIZES = (25, 50, 100)
+
+
+def both_ways(name: str, keys: list[SortKey]) -> dict[str, list[SortKey]]:
+    """`name` in the given order and `-name` in the reverse one (every key flipped, so the
+    row-value comparison and the index still serve it, read backwards)."""
+    flipped = [SortKey(k.column, not k.descending, k.kind) for k in keys]
+    return {name: keys, f"-{name}": flipped}
+
+
+def requested_sort(sorts: dict[str, list[SortKey]], default: str) -> str:
+    """The ?sort= a list asked for when it is one of its whitelisted keys, else `default`."""
+    value = request.args.get("sort", "")
+    return value if value in sorts else default
+
+
 def requested_size() -> int:
     """The ?size= a list asked for, kept within 1..MAX_PAGE_SIZE (PAGE_SIZE when not given)."""
     size = request.args.get("size", current_app.config["PAGE_SIZE"], type=int)

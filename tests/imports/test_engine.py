@@ -285,3 +285,18 @@ def test_firms_an_import_creates_carry_their_derived_keys(write_xlsx, bureau):
     run_file(path, "enterprises", user=bureau)
     firm = db.session.scalar(select(Enterprise).where(Enterprise.uscc == valid_uscc(90001)))
     assert firm.name_key == name_key(firm.name) and firm.uscc_valid
+def test_imported_and_renamed_firms_get_pinyin_keys_and_undo_restores_them(write_xlsx, bureau):
+    """The pinyin search finds a firm whatever wrote its name: import, import update, undo."""
+    make_enterprise(name="天津旧名科技有限公司", uscc=valid_uscc(90077))
+    db.session.flush()
+    path = write_xlsx([ENTERPRISE_HEADERS, good_row(1),
+                       good_row(77, 企业名称="天津新名能源有限公司")])
+    job = run_file(path, "enterprises", user=bureau)
+    created = _firm(valid_uscc(90001))
+    assert created.name_initials == "tjdrkjyxgs1"
+    renamed = _firm(valid_uscc(90077))
+    assert (renamed.name, renamed.name_initials) == ("天津新名能源有限公司", "tjxmnyyxgs")
+    services.undo_job(job, user_id=bureau.id)
+    db.session.flush()
+    restored = _firm(valid_uscc(90077))
+    assert (restored.name, restored.name_initials) == ("天津旧名科技有限公司", "tjjmkjyxgs")

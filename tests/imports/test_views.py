@@ -1,6 +1,8 @@
 """The web flow: upload, mapping, preview, run, errors download, undo; roles and scoping."""
 
+import html as html_lib
 import io
+import re
 from datetime import date
 
 import pytest
@@ -231,3 +233,27 @@ def test_blank_template_headers_are_recognised_by_the_importer(client, kind):
     mapping = columns.auto_mapping(kind, headers)
     assert len(mapping) == len(headers)
     assert columns.check_mapping(kind, mapping) == []
+
+
+@pytest.mark.parametrize("sort", ["-created", "created"])
+def test_job_list_sorts_by_time_and_pages_by_keyset(client, sort):
+    from datetime import timedelta
+
+    from tracker.clock import now_utc
+
+    login(client, make_user("bureau"))
+    start = now_utc()
+    for i in range(5):
+        db.session.add(ImportJob(kind="enterprises", filename=f"job{i}.xlsx",
+                                 stored_path="imports/x.xlsx", created_at=start
+                                 - timedelta(minutes=(i * 3) % 5)))
+    db.session.flush()
+    seen, url = [], f"/imports/?sort={sort}&size=2"
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        seen += re.findall(r">(job\d)\.xlsx<", page)
+        link = re.search(r'href="([^"]*after=[^"]*)"', page)
+        url = html_lib.unescape(link.group(1)) if link else None
+    newest_first = ["job0", "job2", "job4", "job1", "job3"]  # minutes ago: 0, 1, 2, 3, 4
+    assert seen == (newest_first if sort == "-created" else newest_first[::-1])
+    assert "size=100" in page

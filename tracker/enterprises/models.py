@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,7 +26,7 @@ from tracker.clock import now_utc
 from tracker.enterprises import uscc as uscc_check
 from tracker.extensions import db
 from tracker.models_base import UTCDateTime
-from tracker.names import name_key
+from tracker.names import name_key, pinyin_keys
 
 #: money columns hold 元 exactly; the UI converts to and from 万元
 Money = Numeric(18, 2)
@@ -59,6 +60,15 @@ class Enterprise(db.Model):
         # Legacy records to review (a code failing the check): few, read in id order.
         Index("ix_enterprises_invalid_uscc", "id",
               postgresql_where=text("NOT uscc_valid"), sqlite_where=text("NOT uscc_valid")),
+        # Pinyin order and the navbar's pinyin search: the list sorts by (name_pinyin, id) and
+        # the search reads a prefix range of either key, both straight off these.
+        Index("ix_enterprises_pinyin_id", "name_pinyin", "id"),
+        Index("ix_enterprises_initials", "name_initials"),
+        Index("ix_enterprises_active_pinyin", "name_pinyin", "id",
+              postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
+        Index("ix_enterprises_zone_pinyin", "zone", "name_pinyin", "id"),
+        Index("ix_enterprises_active_rung_pinyin", "current_rung", "name_pinyin", "id",
+              postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,6 +85,10 @@ class Enterprise(db.Model):
     #: set when a bureau user merged this record into another (tracker.bulk.merge); the
     #: record stays, archived, so the merge can be undone
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    #: the name in pinyin and its initials (tracker.names.pinyin_keys), written whenever `name`
+    #: is saved (derived_columns below), so every save path keeps them
+    name_pinyin: Mapped[str] = mapped_column(String(600), default="", server_default="")
+    name_initials: Mapped[str] = mapped_column(String(200), default="", server_default="")
     zone: Mapped[str] = mapped_column(String(20), index=True)
     street: Mapped[str | None] = mapped_column(String(100))
     founded_on: Mapped[date | None] = mapped_column()
@@ -250,10 +264,15 @@ event.listen(Enterprise.__table__, "before_create",
              DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
 
 
-def derived_columns(name: str | None, uscc: str | None) -> dict[str, Any]:
+def derived_columns(name: str | None, uscc: str | None,
+                    spell: Callable[[str | None], tuple[str, str]] = pinyin_keys
+                    ) -> dict[str, Any]:
     """The columns computed from a firm's name and code, for every writer: the mapper events
-    below for ORM saves, and multi-row Core inserts (imports, generator) that pass them along."""
-    return {"name_key": name_key(name) or None, "uscc_valid": uscc_check.is_valid(uscc or "")}
+    below for ORM saves (form, API, import, undo, merge), and multi-row Core inserts (imports,
+    the generator, which passes a cached `spell`) that pass them along."""
+    name_pinyin, name_initials = spell(name)
+    return {"name_key": name_key(name) or None, "uscc_valid": uscc_check.is_valid(uscc or ""),
+            "name_pinyin": name_pinyin, "name_initials": name_initials}
 
 
 @event.listens_for(Enterprise, "before_insert")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from tracker.accounts.scope import enterprise_scope
@@ -15,18 +14,21 @@ from tracker.enterprises import uscc
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.inputs import parse_int
-from tracker.names import fold_name
-from tracker.pagination import Page, SortKey, keyset_page
+from tracker.names import fold_name, name_search_terms
+from tracker.pagination import Page, SortKey, both_ways, keyset_page
 
+#: whitelisted sort keys (each also as "-key", reversed); Chinese names sort in pinyin order
 SORTS: dict[str, list[SortKey]] = {
-    "name": [SortKey(Enterprise.name), SortKey(Enterprise.id, kind="int")],
-    "-updated": [SortKey(Enterprise.updated_at, True, "datetime"),
-                 SortKey(Enterprise.id, True, "int")],
-    "uscc": [SortKey(Enterprise.uscc), SortKey(Enterprise.id, kind="int")],
-    "-created": [SortKey(Enterprise.created_at, True, "datetime"),
-                 SortKey(Enterprise.id, True, "int")],
+    **both_ways("name", [SortKey(Enterprise.name_pinyin), SortKey(Enterprise.id, kind="int")]),
+    **both_ways("updated", [SortKey(Enterprise.updated_at, kind="datetime"),
+                            SortKey(Enterprise.id, kind="int")]),
+    **both_ways("uscc", [SortKey(Enterprise.uscc), SortKey(Enterprise.id, kind="int")]),
+    **both_ways("created", [SortKey(Enterprise.created_at, kind="datetime"),
+                            SortKey(Enterprise.id, kind="int")]),
 }
-SORT_LABELS = {"name": "名称", "-updated": "最近更新", "uscc": "信用代码", "-created": "最近创建"}
+SORT_LABELS = {"name": "名称", "-name": "名称倒序", "uscc": "信用代码", "-uscc": "信用代码倒序",
+               "-updated": "最近更新", "updated": "最早更新", "-created": "最近创建",
+               "created": "最早创建"}
 
 
 def sort_order(sort: str) -> list[Any]:
@@ -98,7 +100,7 @@ class EnterpriseFilters:
     def from_args(cls, args: Any) -> EnterpriseFilters:
         officer = args.get("officer_id", "")
         return cls(
-            q=fold_name(args.get("q"))[:100],
+            q=fold_name(args.get("q"))[:100],  # shown back in the box; searched by name_filter
             uscc=uscc.normalise(args.get("uscc"))[:18],
             zone=args.get("zone", ""),
             tech_field=args.get("tech_field", ""),
@@ -118,8 +120,7 @@ def _escape_like(text: str) -> str:
 def filtered_query(user: Any, filters: EnterpriseFilters):
     query = select(Enterprise).where(enterprise_scope(user))
     if filters.q:
-        query = query.where(or_(*(Enterprise.name.ilike(f"%{_escape_like(term)}%", escape="\\")
-                                  for term in search_terms(filters.q))))
+        query = query.where(name_filter(filters.q))
     if filters.uscc:
         query = query.where(Enterprise.uscc.like(f"{_escape_like(filters.uscc)}%", escape="\\"))
     if filters.zone:
@@ -140,14 +141,20 @@ def filtered_query(user: Any, filters: EnterpriseFilters):
     return query
 
 
-def search_terms(q: str) -> list[str]:
-    """The name as typed and, when it differs, its NFKC form (ＡＢＣ１２３ → ABC123).
+def name_filter(q: str):
+    """Names containing the query, folded once by tracker.names (the list and the navbar alike)."""
+    return or_(*(Enterprise.name.ilike(f"%{_escape_like(term)}%", escape="\\")
+                 for term in name_search_terms(q)))
 
-    Stored names keep their full-width brackets （天津）, so the typed form is always searched
-    too: folding adds matches, it never loses one.
+
+def prefix_range(column: Any, prefix: str, top: str, length: int):
+    """`column` starts with `prefix`, as a range both databases answer from a plain b-tree
+    (LIKE 'x%' needs a C collation or text_pattern_ops on PostgreSQL).
+
+    Exact when stored values use characters no greater than `top` and are at most `length`
+    long: then every value with the prefix lies between prefix and prefix + top…top.
     """
-    folded = unicodedata.normalize("NFKC", q).strip()
-    return [q] if folded in ("", q) else [q, folded]
+    return and_(column >= prefix, column <= prefix + top * length)
 
 
 def count(user: Any, filters: EnterpriseFilters) -> int:

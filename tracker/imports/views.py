@@ -43,12 +43,14 @@ from tracker.imports.normalise import CellError, cell_text, is_blank, parse_date
 from tracker.imports.reader import FileUnreadable, open_sheet
 from tracker.incubation.models import Carrier
 from tracker.ladder.models import QUALIFICATION_STATUSES, Qualification
-from tracker.pagination import SortKey, keyset_page
+from tracker.pagination import SortKey, both_ways, keyset_page, requested_size, requested_sort
 from tracker.vocabulary import KINDS
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
-JOB_SORT = [SortKey(ImportJob.created_at, True, "datetime"), SortKey(ImportJob.id, True, "int")]
+#: the job list's sortable column (newest first unless reversed)
+JOB_SORTS = both_ways("created", [SortKey(ImportJob.created_at, kind="datetime"),
+                                  SortKey(ImportJob.id, kind="int")])
 #: errors shown on the job page; the download holds all of them
 ERRORS_ON_PAGE = 200
 _TOKEN = re.compile(r"^[0-9a-f]{32}\.(xlsx|csv)$")
@@ -76,8 +78,8 @@ def _render_index(form: UploadForm, status: int = 200):
     page = None
     if current_user.can_edit:  # viewers and carrier managers only export
         page = keyset_page(db.session, _visible_jobs().options(joinedload(ImportJob.created_by)),
-                           JOB_SORT,
-                           size=current_app.config["PAGE_SIZE"],
+                           JOB_SORTS[requested_sort(JOB_SORTS, "-created")],
+                           size=requested_size(),
                            after=request.args.get("after"), before=request.args.get("before"))
     return render_template("imports/index.html", form=form, page=page, kinds=IMPORT_KINDS,
                            statuses=JOB_STATUSES,

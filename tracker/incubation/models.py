@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.clock import now_utc
 from tracker.extensions import db
 from tracker.models_base import UTCDateTime
+from tracker.names import pinyin_keys
 
 #: 国科发区〔2018〕300号 第九条(9): incubation period in principle no longer than 48 months
 DEFAULT_TERM_MONTHS = 48
@@ -111,6 +112,10 @@ class Carrier(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: the name in pinyin (tracker.names.pinyin_keys), kept by the listener below: the carrier
+    #: list sorts Chinese names in pinyin order by it
+    name_pinyin: Mapped[str] = mapped_column(String(600), default="", server_default="",
+                                             index=True)
     kind: Mapped[str] = mapped_column(String(30))
     scheme: Mapped[str] = mapped_column(String(30), default="none")
     operator: Mapped[str | None] = mapped_column(String(200))
@@ -262,3 +267,9 @@ class TenantReport(db.Model):
     cycle = relationship("ReportingCycle")
     tenancy = relationship("Tenancy")
     submitted_by = relationship("User")
+
+
+@event.listens_for(Carrier.name, "set")
+def _carrier_name_key(target: Carrier, value: str | None, _old, _initiator) -> None:
+    """Keep the pinyin key in step with the name, whoever sets it."""
+    target.name_pinyin = pinyin_keys(value)[0]

@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import false, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from tracker.accounts.access import roles_required, tenant_editor_required
 from tracker.accounts.roles import EDITOR_ROLES, Role
@@ -68,7 +68,7 @@ from tracker.incubation.models import (
     TenantReport,
 )
 from tracker.money import wan_to_yuan, yuan_to_wan
-from tracker.pagination import SortKey, keyset_page, requested_size
+from tracker.pagination import SortKey, both_ways, keyset_page, requested_size, requested_sort
 from tracker.spreadsheets import Column, csv_stream
 
 bp = Blueprint("incubation", __name__, url_prefix="/incubation")
@@ -90,6 +90,28 @@ def incubation_labels() -> dict:
 # --------------------------------------------------------------------------------------------
 
 
+#: the carrier list's sortable columns (whitelist; each reversible with "-")
+CARRIER_SORTS = {
+    **both_ways("name", [SortKey(Carrier.name_pinyin), SortKey(Carrier.id, kind="int")]),
+    **both_ways("created", [SortKey(Carrier.created_at, kind="datetime"),
+                            SortKey(Carrier.id, kind="int")]),
+}
+#: a carrier's tenants: by move-in (newest first by default), term end, or firm name in pinyin
+TENANT_SORTS = {
+    **both_ways("moved_in", [SortKey(Tenancy.moved_in_on, kind="date"),
+                             SortKey(Tenancy.id, kind="int")]),
+    **both_ways("term_ends", [SortKey(Tenancy.term_ends_on, kind="date"),
+                              SortKey(Tenancy.id, kind="int")]),
+    **both_ways("name", [SortKey(Enterprise.name_pinyin), SortKey(Tenancy.id, kind="int")]),
+}
+
+
+def _tenant_values(keys: list[SortKey]):
+    """A tenancy row's sort values; the firm's name key is read from its joined firm."""
+    return lambda t: [getattr(t.enterprise if k.column.table is Enterprise.__table__ else t,
+                              k.column.key) for k in keys]
+
+
 @bp.get("/carriers")
 @login_required
 def carriers():
@@ -99,8 +121,8 @@ def carriers():
         query = query.where(Carrier.archived.is_(False))
     if kind := request.args.get("kind"):
         query = query.where(Carrier.kind == kind)
-    page = keyset_page(db.session, query,
-                       [SortKey(Carrier.name), SortKey(Carrier.id, kind="int")],
+    sort = requested_sort(CARRIER_SORTS, "name")
+    page = keyset_page(db.session, query, CARRIER_SORTS[sort],
                        size=requested_size(), after=request.args.get("after"),
                        before=request.args.get("before"))
     counts: dict[int, dict[str, int]] = {}
@@ -113,7 +135,7 @@ def carriers():
         for carrier_id, status, n in rows:
             counts.setdefault(carrier_id, {})[status] = n
     return render_template("incubation/carriers.html", page=page, counts=counts,
-                           show_archived=show_archived)
+                           show_archived=show_archived, sort=sort, size=requested_size())
 
 
 def _carrier_form_data(form: CarrierForm) -> dict:
@@ -167,7 +189,8 @@ TENANT_COLUMNS = [
 
 def _tenants_query(carrier: Carrier, status: str, later_hnte: bool = False,
                    on: date | None = None):
-    query = (select(Tenancy).options(joinedload(Tenancy.enterprise))
+    query = (select(Tenancy).join(Enterprise, Tenancy.enterprise_id == Enterprise.id)
+             .options(contains_eager(Tenancy.enterprise))
              .where(tenancy_scope(current_user), Tenancy.carrier_id == carrier.id))
     if status in TENANCY_STATUSES:
         query = query.where(Tenancy.status == status)
@@ -192,10 +215,10 @@ def carrier(carrier_id: int):
     # the dashboard's carrier figures link here; the count is the one they show
     tenant_total = db.session.scalar(select(func.count()).select_from(
         tenants.with_only_columns(Tenancy.id).subquery()))
+    sort = requested_sort(TENANT_SORTS, "-moved_in")
+    keys = TENANT_SORTS[sort]
     page = keyset_page(
-        db.session, tenants,
-        [SortKey(Tenancy.moved_in_on, descending=True, kind="date"),
-         SortKey(Tenancy.id, descending=True, kind="int")],
+        db.session, tenants, keys, row_values=_tenant_values(keys),
         size=requested_size(), after=request.args.get("after"), before=request.args.get("before"))
     check = services.carrier_check(carrier, user=current_user)
     rented = db.session.scalar(select(func.sum(Tenancy.area_m2)).where(
@@ -211,7 +234,7 @@ def carrier(carrier_id: int):
     return render_template(
         "incubation/carrier.html", carrier=carrier, page=page, status=status, check=check,
         rented=rented, pending=pending, pending_ids=pending_ids, tenant_total=tenant_total,
-        later_hnte=later_hnte, on=on,
+        later_hnte=later_hnte, on=on, sort=sort, size=requested_size(),
         can_open=current_user.role in EDITOR_ROLES and not carrier.archived,
     )
 

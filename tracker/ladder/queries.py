@@ -83,10 +83,10 @@ def rung_counts(user: Any, filters: BoardFilters) -> dict[str | None, int]:
 
 def rung_cards(user: Any, filters: BoardFilters, per_column: int = CARDS_PER_COLUMN
                ) -> dict[str | None, list[Enterprise]]:
-    """The first `per_column` firms of each rung by name, in one query.
+    """The first `per_column` firms of each rung by name (pinyin order), in one query.
 
     One small ordered read per rung (UNION ALL of LIMITed branches on the index
-    ix_enterprises_active_rung_name) instead of ranking every active firm: the cost follows
+    ix_enterprises_active_rung_pinyin) instead of ranking every active firm: the cost follows
     the cards shown, not the size of the register.
     """
     branches = []
@@ -94,11 +94,11 @@ def rung_cards(user: Any, filters: BoardFilters, per_column: int = CARDS_PER_COL
         on_rung = (Enterprise.current_rung.is_(None) if rung is None
                    else Enterprise.current_rung == rung)
         first = filters.apply(select(Enterprise.id).where(*_active(user), on_rung)
-                              .order_by(Enterprise.name, Enterprise.id).limit(per_column))
+                              .order_by(Enterprise.name_pinyin, Enterprise.id).limit(per_column))
         branches.append(select(first.subquery().c.id))
     shown = union_all(*branches).subquery()
     query = (select(Enterprise).where(Enterprise.id.in_(select(shown.c.id)))
-             .order_by(Enterprise.name, Enterprise.id))
+             .order_by(Enterprise.name_pinyin, Enterprise.id))
     columns: dict[str | None, list[Enterprise]] = {None: [], **{k: [] for k in KINDS}}
     for firm in db.session.scalars(query):
         columns.setdefault(firm.current_rung, []).append(firm)
@@ -163,11 +163,12 @@ def next_steps(firms: list[Enterprise]) -> dict[int, dict[str, Any]]:
     return steps
 
 
-_RESULT_SORT = [SortKey(Enterprise.name), SortKey(EligibilityResult.id, kind="int")]
+#: firms in pinyin order of their names, as on every list
+_RESULT_SORT = [SortKey(Enterprise.name_pinyin), SortKey(EligibilityResult.id, kind="int")]
 
 
 def _result_values(row: EligibilityResult) -> list[Any]:
-    return [row.enterprise.name, row.id]
+    return [row.enterprise.name_pinyin, row.id]
 
 
 def _results_above_rung(user: Any, filters: BoardFilters):

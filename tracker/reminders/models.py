@@ -140,6 +140,8 @@ class Reminder(db.Model):
         # the send path and the reaper only ever look at unfinished rows
         Index("ix_reminders_status_next", "status", "next_attempt_at"),
         Index("ix_reminders_enterprise", "enterprise_id", "id"),
+        # the ledger sorted by due date, paged by keyset
+        Index("ix_reminders_occurrence_id", "occurrence_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

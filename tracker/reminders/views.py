@@ -33,7 +33,7 @@ from tracker.incubation.models import Tenancy
 from tracker.inputs import parse_int
 from tracker.ladder.models import Application, Qualification
 from tracker.names import fold_name
-from tracker.pagination import SortKey, keyset_page, requested_size
+from tracker.pagination import SortKey, both_ways, keyset_page, requested_size, requested_sort
 from tracker.reminders import ical, services
 from tracker.reminders.forms import CycleForm, RuleForm, parse_offsets
 from tracker.reminders.models import (
@@ -94,14 +94,24 @@ def status_counts(user: Any) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
+#: the ledger's sortable columns: newest reminder first by default, or by due date
+LEDGER_SORTS = {
+    **both_ways("id", [SortKey(Reminder.id, kind="int")]),
+    **both_ways("due", [SortKey(Reminder.occurrence_on, kind="date"),
+                        SortKey(Reminder.id, kind="int")]),
+}
+
+
 @bp.get("/")
 @login_required
 def ledger():
     query, filters = _filtered(request.args)
-    page = keyset_page(db.session, query, [SortKey(Reminder.id, descending=True, kind="int")],
+    sort = requested_sort(LEDGER_SORTS, "-id")
+    page = keyset_page(db.session, query, LEDGER_SORTS[sort],
                        size=requested_size(), after=request.args.get("after"),
                        before=request.args.get("before"))
     return render_template("reminders/ledger.html", page=page, filters=filters,
+                           sort=sort, size=requested_size(),
                            counts=status_counts(current_user), statuses=STATUSES,
                            kinds=RULE_KINDS)
 

@@ -4,6 +4,8 @@
  *   data-print                  on a button: print the page
  *   data-progress-url="url"     on an element holding #progress-bar and #progress-text: poll the
  *                               job's progress and reload the page when it has finished
+ *   class="table-cards"         on a table: cells without data-label get their column's header
+ *                               text, shown beside the value when the list stacks as cards
  */
 (function () {
   "use strict";
@@ -48,7 +50,25 @@
       .catch(function () { setTimeout(function () { poll(holder); }, 5000); });
   }
 
+  function labelCells(table) {
+    var heads = table.querySelectorAll("thead th");
+    if (!heads.length) { return; }
+    var rows = table.querySelectorAll("tbody > tr");
+    for (var r = 0; r < rows.length; r++) {
+      var cells = rows[r].children;
+      for (var c = 0; c < cells.length && c < heads.length; c++) {
+        if (!cells[c].hasAttribute("data-label")) {
+          cells[c].setAttribute("data-label", heads[c].textContent.replace(/[▲▼]/g, "").trim());
+        }
+      }
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var lists = document.querySelectorAll("table.table-cards");
+    for (var t = 0; t < lists.length; t++) {
+      labelCells(lists[t]);
+    }
     var holders = document.querySelectorAll("[data-progress-url]");
     for (var i = 0; i < holders.length; i++) {
       poll(holders[i]);
