@@ -2,7 +2,7 @@
 carriers' names in pinyin too; the reminders ledger sorted by due date
 
 Revision ID: 847f66f14954
-Revises: 7c1e5a9d2b40
+Revises: eedf472bc854
 Create Date: 2026-12-01
 
 Adds enterprises.name_pinyin and name_initials with their indexes and back-fills them for the
@@ -16,7 +16,7 @@ from alembic import op
 from tracker.names import pinyin_keys
 
 revision = "847f66f14954"
-down_revision = "7c1e5a9d2b40"
+down_revision = "eedf472bc854"
 branch_labels = None
 depends_on = None
 
