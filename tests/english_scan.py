@@ -27,15 +27,21 @@ OFFICIAL = re.compile(
     r"[A-D]?(、第[一二三四五六七八九十]+条[A-D]?)?)*"
     r"|第[一二三四五六七八九十百]+条(\([一二三四五六七八九十\d]+\))?"
 )
-#: texts allowed as they are: the language switch names Chinese in Chinese
-ALLOWED = {"中文"}
+#: texts allowed as they are: the language switch names Chinese in Chinese, and English help
+#: names the bureau's unit "(万元)" the way its forms print it
+ALLOWED = {"中文", "(万元)", "（万元）"}
+#: columns whose Chinese is written by the system, not typed by people, so it is not data: the
+#: engine's stored verdicts (its sentences are translated on display) and the audit summaries
+NOT_DATA = {("eligibility_results", "result"), ("eligibility_results", "near_miss"),
+            ("audit_events", "summary")}
 
 
 def stored_strings() -> list[str]:
     """Every distinct Chinese-bearing text value in the database, longest first."""
     values: set[str] = set()
     for table in db.metadata.sorted_tables:
-        columns = [c for c in table.columns if isinstance(c.type, String | Text)]
+        columns = [c for c in table.columns if isinstance(c.type, String | Text)
+                   and (table.name, c.name) not in NOT_DATA]
         if not columns:
             continue
         for row in db.session.execute(select(*columns)):
@@ -67,7 +73,8 @@ def _json_strings() -> set[str]:
                 walk(v)
 
     for table in db.metadata.sorted_tables:
-        columns = [c for c in table.columns if isinstance(c.type, JSON)]
+        columns = [c for c in table.columns if isinstance(c.type, JSON)
+                   and (table.name, c.name) not in NOT_DATA]
         if columns:
             for row in db.session.execute(select(*columns)):
                 walk(list(row))
@@ -87,7 +94,9 @@ def untranslated(texts: Iterable[str], stored: list[str]) -> list[str]:
                 if not HAN.search(rest):
                     break
         rest = OFFICIAL.sub(" ", rest)
+        for allowed in ALLOWED:
+            rest = rest.replace(allowed, " ")
         for run in CJK.findall(rest):
-            if HAN.search(run) and run not in ALLOWED:
+            if HAN.search(run):
                 left.append(f"{run}  ⟵  {text.strip()[:80]}")
     return left
