@@ -20,6 +20,8 @@ from tracker.extensions import db
 
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
 HAN = re.compile(r"[\u3400-\u9fff]")
+#: Chinese punctuation: left in an English sentence once data and official titles are gone
+PUNCTUATION = re.compile(r"[，。：；（）！？、“”「」【】]")
 #: official document numbers (国科发火〔2016〕32号) with their article, and 《titles》
 OFFICIAL = re.compile(
     r"《[^》]*》|[\u4e00-\u9fff]{1,8}〔\d{4}〕\d+号(\s*附件\d*)?"
@@ -85,7 +87,7 @@ def untranslated(texts: Iterable[str], stored: list[str]) -> list[str]:
     """The Chinese runs left in ``texts`` once data values and official titles are blanked."""
     left = []
     for text in texts:
-        if not HAN.search(text):
+        if not HAN.search(text) and not PUNCTUATION.search(text):
             continue
         rest = text
         for value in stored:
@@ -97,6 +99,6 @@ def untranslated(texts: Iterable[str], stored: list[str]) -> list[str]:
         for allowed in ALLOWED:
             rest = rest.replace(allowed, " ")
         for run in CJK.findall(rest):
-            if HAN.search(run):
+            if HAN.search(run) or PUNCTUATION.search(run):
                 left.append(f"{run}  ⟵  {text.strip()[:80]}")
     return left
