@@ -20,6 +20,8 @@ from tracker.extensions import db
 
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
 HAN = re.compile(r"[\u3400-\u9fff]")
+#: Chinese punctuation: left in an English sentence once data and official titles are gone
+PUNCTUATION = re.compile(r"[，。：；（）！？、“”「」【】]")
 #: official document numbers (国科发火〔2016〕32号) with their article, and 《titles》
 OFFICIAL = re.compile(
     r"《[^》]*》|[\u4e00-\u9fff]{1,8}〔\d{4}〕\d+号(\s*附件\d*)?"
@@ -27,15 +29,21 @@ OFFICIAL = re.compile(
     r"[A-D]?(、第[一二三四五六七八九十]+条[A-D]?)?)*"
     r"|第[一二三四五六七八九十百]+条(\([一二三四五六七八九十\d]+\))?"
 )
-#: texts allowed as they are: the language switch names Chinese in Chinese
-ALLOWED = {"中文"}
+#: texts allowed as they are: the language switch names Chinese in Chinese, and English help
+#: names the bureau's unit "(万元)" the way its forms print it
+ALLOWED = {"中文", "(万元)", "（万元）"}
+#: columns whose Chinese is written by the system, not typed by people, so it is not data: the
+#: engine's stored verdicts (its sentences are translated on display) and the audit summaries
+NOT_DATA = {("eligibility_results", "result"), ("eligibility_results", "near_miss"),
+            ("audit_events", "summary")}
 
 
 def stored_strings() -> list[str]:
     """Every distinct Chinese-bearing text value in the database, longest first."""
     values: set[str] = set()
     for table in db.metadata.sorted_tables:
-        columns = [c for c in table.columns if isinstance(c.type, String | Text)]
+        columns = [c for c in table.columns if isinstance(c.type, String | Text)
+                   and (table.name, c.name) not in NOT_DATA]
         if not columns:
             continue
         for row in db.session.execute(select(*columns)):
@@ -67,7 +75,8 @@ def _json_strings() -> set[str]:
                 walk(v)
 
     for table in db.metadata.sorted_tables:
-        columns = [c for c in table.columns if isinstance(c.type, JSON)]
+        columns = [c for c in table.columns if isinstance(c.type, JSON)
+                   and (table.name, c.name) not in NOT_DATA]
         if columns:
             for row in db.session.execute(select(*columns)):
                 walk(list(row))
@@ -78,7 +87,7 @@ def untranslated(texts: Iterable[str], stored: list[str]) -> list[str]:
     """The Chinese runs left in ``texts`` once data values and official titles are blanked."""
     left = []
     for text in texts:
-        if not HAN.search(text):
+        if not HAN.search(text) and not PUNCTUATION.search(text):
             continue
         rest = text
         for value in stored:
@@ -87,7 +96,9 @@ def untranslated(texts: Iterable[str], stored: list[str]) -> list[str]:
                 if not HAN.search(rest):
                     break
         rest = OFFICIAL.sub(" ", rest)
+        for allowed in ALLOWED:
+            rest = rest.replace(allowed, " ")
         for run in CJK.findall(rest):
-            if HAN.search(run) and run not in ALLOWED:
+            if HAN.search(run) or PUNCTUATION.search(run):
                 left.append(f"{run}  ⟵  {text.strip()[:80]}")
     return left

@@ -71,10 +71,14 @@ def test_ladder_candidate_to_approved_hnte(live_server, as_user):
     app, base = live_server
     with app.app_context():
         applied = select(Application.enterprise_id)
+        # one that also misses some rung, so its gap report has unmet lines to show
+        missing = select(EligibilityResult.enterprise_id).where(
+            EligibilityResult.verdict == "ineligible")
         firm_id = db.session.scalar(
             select(EligibilityResult.enterprise_id)
             .where(EligibilityResult.kind == "hnte", EligibilityResult.candidate.is_(True),
-                   EligibilityResult.enterprise_id.not_in(applied))
+                   EligibilityResult.enterprise_id.not_in(applied),
+                   EligibilityResult.enterprise_id.in_(missing))
             .order_by(EligibilityResult.enterprise_id))
         assert firm_id is not None, "the demo should have an HNTE candidate without application"
         firm = db.session.get(Enterprise, firm_id)

@@ -74,3 +74,17 @@ def test_favicon_is_served(client):
     assert response.status_code == 200
     assert response.mimetype in ("image/x-icon", "image/vnd.microsoft.icon", "image/svg+xml",
                                  "image/png")
+
+
+def test_deadline_email_names_the_year_once(app):
+    from types import SimpleNamespace
+
+    from flask import render_template
+
+    subject = SimpleNamespace(year=2026, batch="2026年第二批")
+    with app.test_request_context():
+        for name in ("emails/application_deadline.txt", "emails/application_deadline.html"):
+            body = render_template(name, enterprise=SimpleNamespace(name="天津甲公司"),
+                                   subject=subject, due=date(2026, 9, 15), days_left=10,
+                                   unsubscribe_url="", recipient=None)
+            assert "2026年第二批" not in body and "2026 年 第二批" in body, body

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import insert, select
 
 from tracker.accounts.scope import may_place_in_zone
@@ -59,7 +60,8 @@ def check_uscc(raw: str, override_reason: str | None, *,
         query = query.where(Enterprise.id != exclude_id)
     if db.session.scalar(query) is not None:
         # The clash may lie outside the user's scope: name no firm, point to who sees them all.
-        raise FieldError({"uscc": "该统一社会信用代码已登记；如需查看或调整该企业，请联系区科技局"})
+        raise FieldError({"uscc": _(
+            "该统一社会信用代码已登记；如需查看或调整该企业，请联系区科技局")})
     return code, reason
 
 
@@ -85,16 +87,16 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     if cleaned.get("name"):  # searched by: folded the same way as the search query
         cleaned["name"] = fold_name(cleaned["name"]) or None
     if "name" in cleaned and not cleaned["name"]:
-        errors["name"] = "请填写企业名称"
+        errors["name"] = _("请填写企业名称")
     if "zone" in cleaned and cleaned["zone"] not in ZONES:
-        errors["zone"] = "请选择所属区域"
+        errors["zone"] = _("请选择所属区域")
     if cleaned.get("tech_field") and cleaned["tech_field"] not in TECH_FIELDS:
-        errors["tech_field"] = "技术领域不在八大领域之内"
+        errors["tech_field"] = _("技术领域不在八大领域之内")
     if problem := founded_on_error(cleaned.get("founded_on")):
         errors["founded_on"] = problem
     score = cleaned.get("innovation_score")
     if score is not None and not 0 <= score <= 100:
-        errors["innovation_score"] = "创新能力评分应在 0–100 之间"
+        errors["innovation_score"] = _("创新能力评分应在 0–100 之间")
     if errors:
         raise FieldError(errors)
     return cleaned
@@ -104,7 +106,7 @@ def _check_zone(user: Any, cleaned: dict[str, Any]) -> None:
     """The zone rule of accounts.scope, told on the zone field."""
     if "zone" in cleaned and not may_place_in_zone(user, cleaned["zone"]):
         own = ZONES.get(user.zone, ("",))[0] if user.zone else ""
-        raise FieldError({"zone": f"只能登记或修改本区域（{own}）的企业" if own
+        raise FieldError({"zone": _("只能登记或修改本区域（%(own)s）的企业", own=own) if own
                           else "您的账号没有设置所属区域，请联系管理员"})
 
 
@@ -159,12 +161,12 @@ def contact_values(data: dict[str, Any]) -> dict[str, Any]:
     """A contact's stored values from a form or a row; FieldError for what save_contact refuses."""
     name = (data.get("name") or "").strip()
     if not name:
-        raise FieldError({"name": "请填写联系人姓名"})
+        raise FieldError({"name": _("请填写联系人姓名")})
     email = (data.get("email") or "").strip().lower() or None
     values = {**{k: data.get(k) for k in CONTACT_FIELDS if k in data}, "name": name,
               "email": email}
     if values.get("receives_reminders") and not email:
-        raise FieldError({"email": "接收提醒的联系人必须填写邮箱"})
+        raise FieldError({"email": _("接收提醒的联系人必须填写邮箱")})
     return values
 
 
@@ -300,17 +302,18 @@ def metric_errors(values: Mapping[str, Any], fiscal_year: int | None = None
     """
     errors: dict[str, str] = {}
     if fiscal_year is not None and not 1980 <= int(fiscal_year) <= today().year:
-        errors["fiscal_year"] = f"年度应在 1980–{today().year} 之间"
+        errors["fiscal_year"] = _("年度应在 1980–%(year)s 之间", year=today().year)
     for key in METRIC_FIELDS:
         value = values.get(key)
         if value is not None and value < 0:
-            errors[key] = "不能为负数"
+            errors[key] = _("不能为负数")
     staff, employees = values.get("tech_staff"), values.get("employees")
     if staff is not None and employees is not None and staff > employees:
-        errors["tech_staff"] = f"科技人员数（{staff}）不能超过从业人数（{employees}）"
+        errors["tech_staff"] = _("科技人员数（%(staff)s）不能超过从业人数（%(employees)s）",
+                                 staff=staff, employees=employees)
     domestic, rd = values.get("rd_expense_domestic"), values.get("rd_expense")
     if domestic is not None and rd is not None and domestic > rd:
-        errors["rd_expense_domestic"] = "境内研发费用不能超过研发费用总额"
+        errors["rd_expense_domestic"] = _("境内研发费用不能超过研发费用总额")
     return errors
 
 
@@ -379,11 +382,11 @@ def add_activity(enterprise: Enterprise, data: dict[str, Any], *, created_by_id:
     subject = (data.get("subject") or "").strip()
     errors = {}
     if kind not in ("note", "visit", "call", "task"):
-        errors["kind"] = "请选择类型"
+        errors["kind"] = _("请选择类型")
     if not subject:
-        errors["subject"] = "请填写主题"
+        errors["subject"] = _("请填写主题")
     if kind == "task" and not data.get("due_on"):
-        errors["due_on"] = "待办事项需要截止日期"
+        errors["due_on"] = _("待办事项需要截止日期")
     if errors:
         raise FieldError(errors)
     activity = Activity(

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, exists, func, or_, select
 
 from tracker.accounts.roles import EDITOR_ROLES, Role
@@ -95,19 +96,19 @@ def save_carrier(data: Mapping[str, Any], carrier: Carrier | None = None, *,
             values[key] = _clean_text(values[key])
     errors: dict[str, str] = {}
     if not values.get("name") and (carrier is None or "name" in values):
-        errors["name"] = "请填写载体名称"
+        errors["name"] = _("请填写载体名称")
     if ("kind" in values or carrier is None) and values.get("kind") not in CARRIER_KINDS:
-        errors["kind"] = "请选择载体类型"
+        errors["kind"] = _("请选择载体类型")
     if values.get("zone") and values["zone"] not in ZONES:
-        errors["zone"] = "请选择所属区域"
+        errors["zone"] = _("请选择所属区域")
     if values.get("scheme", "none") not in CARRIER_SCHEMES:
-        errors["scheme"] = "请选择认定体系"
+        errors["scheme"] = _("请选择认定体系")
     for key, label in (("area_m2", "孵化场地面积"), ("workstations", "创业工位数")):
         if values.get(key) is not None and values[key] < 0:
-            errors[key] = f"{label}不能为负数"
+            errors[key] = _("%(label)s不能为负数", label=label)
     months = values.get("default_term_months")
     if months is not None and not 1 <= months <= 120:
-        errors["default_term_months"] = "默认孵化期限应在 1–120 个月之间"
+        errors["default_term_months"] = _("默认孵化期限应在 1–120 个月之间")
     if "default_term_months" in values and months is None:
         values["default_term_months"] = criteria.ENTRY_RULES["max_term_months"]
     if values.get("name"):
@@ -115,7 +116,7 @@ def save_carrier(data: Mapping[str, Any], carrier: Carrier | None = None, *,
         if carrier is not None:
             clash = clash.where(Carrier.id != carrier.id)
         if db.session.scalar(clash):
-            errors["name"] = "已有同名载体"
+            errors["name"] = _("已有同名载体")
     if errors:
         raise FieldError(errors)
     if carrier is None:
@@ -194,17 +195,18 @@ def entry_warnings(enterprise: Enterprise, carrier: Carrier, moved_in_on: date) 
 def _check_term(tenancy_carrier: Carrier, moved_in_on: date, term_ends_on: date | None,
                 reason: str | None) -> tuple[date, str | None]:
     if not isinstance(moved_in_on, date):
-        raise FieldError({"moved_in_on": "请填写入驻日期"})
+        raise FieldError({"moved_in_on": _("请填写入驻日期")})
     if moved_in_on > today():
-        raise FieldError({"moved_in_on": "入驻日期不能晚于今天"})
+        raise FieldError({"moved_in_on": _("入驻日期不能晚于今天")})
     default = default_term_end(tenancy_carrier, moved_in_on)
     if term_ends_on is None or term_ends_on == default:
         return default, None
     if term_ends_on <= moved_in_on:
-        raise FieldError({"term_ends_on": "孵化期满日期应晚于入驻日期"})
+        raise FieldError({"term_ends_on": _("孵化期满日期应晚于入驻日期")})
     if not reason:
         raise FieldError({"term_override_reason": (
-            f"孵化期满日期与载体默认期限（{default.isoformat()}）不同，请填写原因")})
+            _("孵化期满日期与载体默认期限（%(default)s）不同，请填写原因",
+              default=default.isoformat()))})
     return term_ends_on, reason
 
 
@@ -256,19 +258,22 @@ def _refuse_overlap(enterprise: Enterprise, start: date, end: date | None, *, us
     if other is None:
         return
     named = _may_name(user, other)
-    where = f"「{other.carrier.name}」" if named else "其他载体"
+    where = _("「%(carrier)s」", carrier=other.carrier.name) if named else _("其他载体")
     if other.ended_on is None:
-        raise FieldError({"enterprise_id": (
-            f"「{enterprise.name}」仍在{where}在孵（{other.moved_in_on.isoformat()} 入驻），"
-            "同一时间只能在一个载体在孵：转入新载体请在"
-            + ("该入驻记录" if named else "其原入驻记录")
-            + "上提交“转入下一载体”申请，审核通过后自动登记新的入驻；已毕业或退出的请先登记结束")})
-    period = (f"（{other.moved_in_on.isoformat()} 至 {other.ended_on.isoformat()}）"
-              if named else "")
-    raise FieldError({"moved_in_on": (
-        f"与该企业在{where}的入驻{period}时间重叠，同一时间只能在一个载体在孵："
-        + (f"入驻日期不能早于 {other.ended_on.isoformat()}" if named and start < other.ended_on
-           and other.moved_in_on <= start else "请核对入驻和结束日期"))})
+        stay = _("该入驻记录") if named else _("其原入驻记录")
+        raise FieldError({"enterprise_id": _(
+            "「%(name)s」仍在%(where)s在孵（%(since)s 入驻），同一时间只能在一个载体在孵："
+            "转入新载体请在%(stay)s上提交“转入下一载体”申请，审核通过后自动登记新的入驻；"
+            "已毕业或退出的请先登记结束", name=enterprise.name, where=where,
+            since=other.moved_in_on.isoformat(), stay=stay)})
+    period = (_("（%(start)s 至 %(end)s）", start=other.moved_in_on.isoformat(),
+                end=other.ended_on.isoformat()) if named else "")
+    fix = (_("入驻日期不能早于 %(day)s", day=other.ended_on.isoformat())
+           if named and start < other.ended_on and other.moved_in_on <= start
+           else _("请核对入驻和结束日期"))
+    raise FieldError({"moved_in_on": _(
+        "与该企业在%(where)s的入驻%(period)s时间重叠，同一时间只能在一个载体在孵：%(fix)s",
+        where=where, period=period, fix=fix)})
 
 
 def open_tenancy(
@@ -298,14 +303,14 @@ def open_tenancy(
     reason = _clean_text(term_override_reason)
     term, reason = _check_term(carrier, moved_in_on, term_ends_on, reason)
     if carrier.archived:
-        raise FieldError({"carrier_id": "该载体已归档，不能新增入驻"})
+        raise FieldError({"carrier_id": _("该载体已归档，不能新增入驻")})
     duplicate = db.session.scalar(select(Tenancy.id).where(
         Tenancy.enterprise_id == enterprise.id, Tenancy.carrier_id == carrier.id,
         Tenancy.status == "incubating"))
     if duplicate:
-        raise FieldError({"enterprise_id": f"「{enterprise.name}」已在该载体在孵"})
+        raise FieldError({"enterprise_id": _("「%(name)s」已在该载体在孵", name=enterprise.name)})
     if ends_on is not None and ends_on < moved_in_on:
-        raise FieldError({"ended_on": "结束日期不能早于入驻日期"})
+        raise FieldError({"ended_on": _("结束日期不能早于入驻日期")})
     _refuse_overlap(enterprise, moved_in_on, ends_on, user=user)
     warnings = entry_warnings(enterprise, carrier, moved_in_on)
     tenancy = Tenancy(
@@ -349,13 +354,13 @@ def update_tenancy(tenancy: Tenancy, data: Mapping[str, Any], *,
     else:  # only the area changes: keep the term and its reason
         term, reason = tenancy.term_ends_on, tenancy.term_override_reason
     if tenancy.ended_on and moved_in > tenancy.ended_on:
-        raise FieldError({"moved_in_on": "入驻日期不能晚于结束日期"})
+        raise FieldError({"moved_in_on": _("入驻日期不能晚于结束日期")})
     if moved_in != tenancy.moved_in_on:
         _refuse_overlap(tenancy.enterprise, moved_in, tenancy.ended_on, user=user,
                         exclude_id=tenancy.id)
     area = data.get("area_m2", tenancy.area_m2)
     if area is not None and area < 0:
-        raise FieldError({"area_m2": "租用面积不能为负数"})
+        raise FieldError({"area_m2": _("租用面积不能为负数")})
     before = audit.snapshot(tenancy, TENANCY_FIELDS)
     if moved_in != tenancy.moved_in_on:
         _move_entry(tenancy, moved_in)
@@ -462,19 +467,20 @@ def _check_basis(enterprise: Enterprise, basis: str | None, evidence: str | None
                  *, required: bool) -> None:
     if not basis:
         if required:
-            raise FieldError({"graduation_basis": "请选择毕业依据"})
+            raise FieldError({"graduation_basis": _("请选择毕业依据")})
         return
     if basis not in GRADUATION_BASES:
-        raise FieldError({"graduation_basis": "未知的毕业依据"})
+        raise FieldError({"graduation_basis": _("未知的毕业依据")})
     facts = graduation_facts(enterprise)
     check = next(c for c in criteria.graduation_checks(facts) if c.basis == basis)
     if check.met is None and basis == "listed":
         if not evidence:
-            raise FieldError({"evidence": "以兼并收购或上市作为毕业依据时，请填写证明材料"})
+            raise FieldError({"evidence": _("以兼并收购或上市作为毕业依据时，请填写证明材料")})
         return
     if not check.met:
         raise FieldError({"graduation_basis": (
-            f"企业数据不满足「{check.label}」：{check.actual}（要求 {check.required}）")})
+            _("企业数据不满足「%(label)s」：%(actual)s（要求 %(required)s）",
+              label=_(check.label), actual=check.actual, required=check.required))})
 
 
 def propose(tenancy: Tenancy, action: str, data: Mapping[str, Any], *, user: Any
@@ -482,19 +488,19 @@ def propose(tenancy: Tenancy, action: str, data: Mapping[str, Any], *, user: Any
     """Record a proposed graduation, exit or move for the bureau to decide; nothing else changes."""
     errors: dict[str, str] = {}
     if action not in PROPOSAL_ACTIONS:
-        raise FieldError({"action": "请选择变更类型"})
+        raise FieldError({"action": _("请选择变更类型")})
     if tenancy.status != "incubating" and not (action == "move_on"
                                                and tenancy.status == "graduated"):
-        raise FieldError({"action": "该入驻记录已结束，不能再变更状态"})
+        raise FieldError({"action": _("该入驻记录已结束，不能再变更状态")})
     if pending_proposal(tenancy) is not None:
-        raise FieldError({"action": "该企业已有待审核的状态变更，请等待审核结果或先撤回"})
+        raise FieldError({"action": _("该企业已有待审核的状态变更，请等待审核结果或先撤回")})
     effective = data.get("effective_on")
     if not isinstance(effective, date):
-        errors["effective_on"] = "请填写生效日期"
+        errors["effective_on"] = _("请填写生效日期")
     elif effective < tenancy.moved_in_on:
-        errors["effective_on"] = "生效日期不能早于入驻日期"
+        errors["effective_on"] = _("生效日期不能早于入驻日期")
     elif effective > today() + timedelta(days=366):
-        errors["effective_on"] = "生效日期不能晚于一年以后"
+        errors["effective_on"] = _("生效日期不能晚于一年以后")
     reason = _clean_text(data.get("reason"))
     evidence = _clean_text(data.get("evidence"))
     basis = data.get("graduation_basis") or None
@@ -502,17 +508,17 @@ def propose(tenancy: Tenancy, action: str, data: Mapping[str, Any], *, user: Any
         basis = basis or tenancy.graduation_basis
     next_id, note = data.get("next_carrier_id") or None, _clean_text(data.get("next_carrier_note"))
     if action == "exit" and not reason:
-        errors["reason"] = "请填写退出原因"
+        errors["reason"] = _("请填写退出原因")
     if action == "move_on":
         if next_id is not None:
             target = db.session.scalar(select(Carrier).where(
                 carrier_scope(user), Carrier.id == next_id, Carrier.archived.is_(False)))
             if target is None:
-                errors["next_carrier_id"] = "请选择有效的目标载体"
+                errors["next_carrier_id"] = _("请选择有效的目标载体")
             elif target.id == tenancy.carrier_id:
-                errors["next_carrier_id"] = "目标载体不能是当前载体"
+                errors["next_carrier_id"] = _("目标载体不能是当前载体")
         elif not note:
-            errors["next_carrier_note"] = "请填写拟转入的载体"
+            errors["next_carrier_note"] = _("请填写拟转入的载体")
     if errors:
         raise FieldError(errors)
     if action == "graduate" or (action == "move_on" and basis and tenancy.status != "graduated"):
@@ -555,7 +561,7 @@ def _require_pending(proposal: StatusProposal, user: Any) -> None:
     if not may_decide(user, proposal):
         raise PermissionError("only bureau staff other than the proposer decide on status changes")
     if proposal.status != "pending":
-        raise FieldError({"status": "该申请已处理，不能重复审核"})
+        raise FieldError({"status": _("该申请已处理，不能重复审核")})
 
 
 def close_tenancy(
@@ -579,28 +585,28 @@ def close_tenancy(
     writes no closing transition: opening the next stay records the move.
     """
     if action not in PROPOSAL_ACTIONS:
-        raise FieldError({"action": "请选择变更类型"})
+        raise FieldError({"action": _("请选择变更类型")})
     if tenancy.status != "incubating" and not (action == "move_on"
                                                and tenancy.status == "graduated"):
         raise FieldError({"status": (
-            f"该入驻记录已结束（{TENANCY_STATUSES.get(tenancy.status, tenancy.status)}），"
-            "不能再变更状态")})
+            _("该入驻记录已结束（%(status)s），不能再变更状态",
+              status=_(TENANCY_STATUSES.get(tenancy.status, tenancy.status))))})
     if not isinstance(effective_on, date):
-        raise FieldError({"effective_on": "请填写生效日期"})
+        raise FieldError({"effective_on": _("请填写生效日期")})
     if effective_on < tenancy.moved_in_on:
-        raise FieldError({"effective_on": "生效日期不能早于入驻日期"})
+        raise FieldError({"effective_on": _("生效日期不能早于入驻日期")})
     reason, evidence = _clean_text(reason), _clean_text(evidence)
     if action == "exit" and not reason:
-        raise FieldError({"reason": "请填写退出原因"})
+        raise FieldError({"reason": _("请填写退出原因")})
     basis = graduation_basis or None
     if basis and tenancy.status != "graduated":
         if official_list:
             if basis not in GRADUATION_BASES:
-                raise FieldError({"graduation_basis": "未知的毕业依据"})
+                raise FieldError({"graduation_basis": _("未知的毕业依据")})
         else:  # the data may have changed since a proposal: graduate on what holds today
             _check_basis(tenancy.enterprise, basis, evidence, required=True)
     elif action == "graduate":
-        raise FieldError({"graduation_basis": "请选择毕业依据"})
+        raise FieldError({"graduation_basis": _("请选择毕业依据")})
     before = audit.snapshot(tenancy, TENANCY_FIELDS)
     tenancy.status = ACTION_STATUS[action]
     if tenancy.ended_on is None:
@@ -700,14 +706,14 @@ def approve(proposal: StatusProposal, *, user: Any, comment: str | None = None,
     tenancy = proposal.tenancy
     if tenancy.status != "incubating" and not (proposal.action == "move_on"
                                                and tenancy.status == "graduated"):
-        raise FieldError({"status": "该入驻记录已结束"})
+        raise FieldError({"status": _("该入驻记录已结束")})
     actor_id = getattr(user, "id", None)
     if proposal.action == "move_on":
         next_carrier = next_carrier or proposal.next_carrier
         if next_carrier is None:
-            raise FieldError({"next_carrier_id": "请选择转入的载体"})
+            raise FieldError({"next_carrier_id": _("请选择转入的载体")})
         if next_carrier.id == tenancy.carrier_id:
-            raise FieldError({"next_carrier_id": "目标载体不能是当前载体"})
+            raise FieldError({"next_carrier_id": _("目标载体不能是当前载体")})
     close_tenancy(tenancy, proposal.action, proposal.effective_on,
                   graduation_basis=proposal.graduation_basis, evidence=proposal.evidence,
                   reason=proposal.reason, source="proposal", actor_id=actor_id)
@@ -738,7 +744,7 @@ def reject(proposal: StatusProposal, *, user: Any, comment: str | None,
     check_version(proposal, expected_version)
     comment = _clean_text(comment)
     if not comment:
-        raise FieldError({"comment": "驳回时请填写意见，载体管理员将看到该意见"})
+        raise FieldError({"comment": _("驳回时请填写意见，载体管理员将看到该意见")})
     proposal.status = "rejected"
     proposal.decided_by_id, proposal.decided_at = getattr(user, "id", None), now_utc()
     proposal.decision_comment = comment
@@ -753,7 +759,7 @@ def reject(proposal: StatusProposal, *, user: Any, comment: str | None,
 def withdraw(proposal: StatusProposal, *, user: Any) -> StatusProposal:
     """The proposer takes a pending proposal back."""
     if proposal.status != "pending":
-        raise FieldError({"status": "只能撤回待审核的申请"})
+        raise FieldError({"status": _("只能撤回待审核的申请")})
     if proposal.proposed_by_id != getattr(user, "id", None) and not may_decide(user):
         raise PermissionError("only the proposer withdraws")
     proposal.status = "withdrawn"
@@ -775,22 +781,22 @@ def create_cycle(data: Mapping[str, Any], *, user: Any) -> ReportingCycle:
     name = _clean_text(data.get("name"))
     start, end, due = data.get("period_start"), data.get("period_end"), data.get("due_on")
     if not name:
-        errors["name"] = "请填写报送周期名称"
+        errors["name"] = _("请填写报送周期名称")
     elif db.session.scalar(select(ReportingCycle.id).where(ReportingCycle.name == name)):
-        errors["name"] = "已有同名报送周期"
+        errors["name"] = _("已有同名报送周期")
     if not isinstance(start, date):
-        errors["period_start"] = "请填写统计期起始日"
+        errors["period_start"] = _("请填写统计期起始日")
     if not isinstance(end, date):
-        errors["period_end"] = "请填写统计期截止日"
+        errors["period_end"] = _("请填写统计期截止日")
     elif isinstance(start, date) and end < start:
-        errors["period_end"] = "统计期截止日不能早于起始日"
+        errors["period_end"] = _("统计期截止日不能早于起始日")
     if not isinstance(due, date):
-        errors["due_on"] = "请填写报送截止日期"
+        errors["due_on"] = _("请填写报送截止日期")
     elif isinstance(end, date) and due < end:
-        errors["due_on"] = "报送截止日期不能早于统计期截止日"
+        errors["due_on"] = _("报送截止日期不能早于统计期截止日")
     fiscal_year = data.get("fiscal_year") or (end.year if isinstance(end, date) else None)
     if fiscal_year and fiscal_year > today().year:
-        errors["fiscal_year"] = "数据年度不能晚于今年"
+        errors["fiscal_year"] = _("数据年度不能晚于今年")
     if errors:
         raise FieldError(errors)
     cycle = ReportingCycle(name=name, period_start=start, period_end=end, due_on=due,
@@ -860,13 +866,13 @@ def _report_values(values: Mapping[str, Any]) -> dict[str, Any]:
         if value is None:
             continue
         if value < 0:
-            errors[key] = "不能为负数"
+            errors[key] = _("不能为负数")
         out[key] = Decimal(value).quantize(Decimal("0.01")) if key in REPORT_MONEY_FIELDS \
             else int(value)
     if errors:
         raise FieldError(errors)
     if not out:
-        raise FieldError({"revenue": "请至少填写一项数据"})
+        raise FieldError({"revenue": _("请至少填写一项数据")})
     return out
 
 
@@ -879,7 +885,7 @@ def submit_report(cycle: ReportingCycle, tenancy: Tenancy, values: Mapping[str, 
     """
     if not db.session.scalar(select(Tenancy.id).where(Tenancy.id == tenancy.id,
                                                       expected_clause(cycle))):
-        raise FieldError({"tenancy_id": "该企业在本报送周期内不在孵，无需报送"})
+        raise FieldError({"tenancy_id": _("该企业在本报送周期内不在孵，无需报送")})
     clean = _report_values(values)
     report = db.session.scalar(select(TenantReport).where(
         TenantReport.cycle_id == cycle.id, TenantReport.tenancy_id == tenancy.id))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -340,15 +341,15 @@ def _clean_qualification(kind: str, number: str | None, granted_on: Any,
                          valid_until: Any) -> dict[str, str]:
     errors: dict[str, str] = {}
     if kind not in KINDS:
-        errors["kind"] = "请选择资质类型"
+        errors["kind"] = _("请选择资质类型")
     if not isinstance(granted_on, date):
-        errors["granted_on"] = "请填写认定（发证）日期"
+        errors["granted_on"] = _("请填写认定（发证）日期")
     elif granted_on > today():
-        errors["granted_on"] = "认定日期不能晚于今天"
+        errors["granted_on"] = _("认定日期不能晚于今天")
     if isinstance(valid_until, date) and isinstance(granted_on, date) and valid_until < granted_on:
-        errors["valid_until"] = "有效期至不能早于认定日期"
+        errors["valid_until"] = _("有效期至不能早于认定日期")
     if number is not None and len(number) > 60:
-        errors["number"] = "编号过长（最多60个字符）"
+        errors["number"] = _("编号过长（最多60个字符）")
     return errors
 
 
@@ -463,11 +464,11 @@ def revoke_qualification(
     revoked_on = qualification.granted_on if mistaken else (revoked_on or today())
     errors = {}
     if not reason:
-        errors["reason"] = "请填写撤销原因"
+        errors["reason"] = _("请填写撤销原因")
     if qualification.revoked_on is not None:
-        errors["revoked_on"] = "该资质已撤销"
+        errors["revoked_on"] = _("该资质已撤销")
     elif revoked_on < qualification.granted_on:
-        errors["revoked_on"] = "撤销日期不能早于认定日期"
+        errors["revoked_on"] = _("撤销日期不能早于认定日期")
     if errors:
         raise LadderError(errors)
     qualification.revoked_on = revoked_on
@@ -496,16 +497,18 @@ def store_evidence(qualification: Qualification, filename: str, stream: Any,
     name = Path(filename or "").name
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext not in EVIDENCE_TYPES:
-        raise LadderError({"evidence": "证明文件只接受 PDF、JPG 或 PNG 格式"})
+        raise LadderError({"evidence": _("证明文件只接受 PDF、JPG 或 PNG 格式")})
     limit = _evidence_limit()
     data = stream.read(limit + 1)
     if not data:
-        raise LadderError({"evidence": "证明文件为空"})
+        raise LadderError({"evidence": _("证明文件为空")})
     if len(data) > limit:
-        raise LadderError({"evidence": f"证明文件不能超过 {limit // (1024 * 1024) or 1} MB"})
+        raise LadderError({"evidence": _("证明文件不能超过 %(limit)s MB",
+                                         limit=limit // (1024 * 1024) or 1)})
     mime, magics = EVIDENCE_TYPES[ext]
     if not data.startswith(magics):
-        raise LadderError({"evidence": "文件内容与扩展名不符，请上传真实的 PDF、JPG 或 PNG 文件"})
+        raise LadderError({"evidence": _(
+            "文件内容与扩展名不符，请上传真实的 PDF、JPG 或 PNG 文件")})
     relative = Path("qualifications") / str(qualification.id) / f"{secrets.token_hex(8)}.{ext}"
     target = Path(current_app.config["UPLOAD_DIR"]) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -538,9 +541,9 @@ def set_batch_validity(kind: str, batch: str, valid_until: date | None,
     """Admin sets a Tianjin batch's valid-until; its qualifications follow. Returns how many."""
     batch = (batch or "").strip()
     if kind not in validity.TIANJIN_KINDS:
-        raise LadderError({"kind": "只有天津市雏鹰、瞪羚、科技领军（培育）企业按批次设置有效期"})
+        raise LadderError({"kind": _("只有天津市雏鹰、瞪羚、科技领军（培育）企业按批次设置有效期")})
     if not batch:
-        raise LadderError({"batch": "请填写批次"})
+        raise LadderError({"batch": _("请填写批次")})
     row = db.session.scalar(select(LadderBatch).where(LadderBatch.kind == kind,
                                                       LadderBatch.batch == batch))
     if row is None:
@@ -583,7 +586,7 @@ def save_local_thresholds(kind: str, values: dict[str, Any], *, actor_id: int | 
                           expected_version: int | None = None) -> LocalThreshold:
     """Store one rung's local thresholds (checked by the engine's own parser); audited."""
     if kind not in LOCALLY_CONFIGURED_KINDS:
-        raise LadderError({"kind": "该类型有官方阈值，不能本地配置"})
+        raise LadderError({"kind": _("该类型有官方阈值，不能本地配置")})
     clean = {k: plain_number(v) for k, v in values.items()
              if k in LOCAL_THRESHOLD_KEYS and v not in (None, "")}
     try:
@@ -620,10 +623,10 @@ def create_application(enterprise: Enterprise, data: dict[str, Any], *,
     """Open a bid for a rung in a year and batch; audited."""
     errors = {}
     if data.get("kind") not in KINDS:
-        errors["kind"] = "请选择申报类型"
+        errors["kind"] = _("请选择申报类型")
     year = data.get("year")
     if not isinstance(year, int) or not 2000 <= year <= today().year + 1:
-        errors["year"] = f"申报年度应在 2000–{today().year + 1} 之间"
+        errors["year"] = _("申报年度应在 2000–%(latest)s 之间", latest=today().year + 1)
     if errors:
         raise LadderError(errors)
     application = Application(
@@ -684,11 +687,11 @@ def move_application(
     """Move along the pipeline; approving creates the qualification in the same step."""
     check_version(application, expected_version)
     if to_status not in APPLICATION_STATUSES:
-        raise LadderError({"status": "未知的申报状态"})
+        raise LadderError({"status": _("未知的申报状态")})
     if to_status not in allowed_moves(application):
         raise LadderError({"status": (
-            f"不能从「{APPLICATION_STATUSES[application.status]}」变为"
-            f"「{APPLICATION_STATUSES[to_status]}」")})
+            _("不能从「%(old)s」变为「%(new)s」", old=_(APPLICATION_STATUSES[application.status]),
+              new=_(APPLICATION_STATUSES[to_status])))})
     old = application.status
     enterprise = db.session.get(Enterprise, application.enterprise_id)
     changes: dict[str, list[Any]] = {"status": [old, to_status]}

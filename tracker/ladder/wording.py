@@ -96,6 +96,19 @@ TEMPLATES: tuple[str, ...] = (
     "评估日期适用的规则版本",
     "已录入的规则版本",
     "评估日期没有已录入的规则版本，需人工审核",
+    # summaries the services store with audit events (shown on the history timeline)
+    "梯度：%(old)s → %(new)s（%(how)s）",
+    "梯度历程按资质日期重排（%(how)s）",
+    "%(year)s 年度数据（%(source)s）",
+    "%(kind)s：%(old)s → %(new)s",
+    "提议%(action)s",
+    "%(action)s（审核通过）",
+    "%(cycle)s 在孵企业报送",
+    "入驻%(carrier)s",
+    "上传证明文件",
+    "批次有效期：%(batch)s",
+    "%(kind)s 本地阈值",
+    "无",
     # generic shapes last: their parts are localised one by one
     ">= %(n)s 项",
     ">= %(n)s 分",
@@ -103,6 +116,7 @@ TEMPLATES: tuple[str, ...] = (
     "<= %(value)s",
     "%(band)s >= %(pct)s%%",
     "%(first)s；%(rest)s",
+    "%(first)s %(rest)s",
 )
 
 _MONEY = re.compile(r"^(?P<n>[\d,]+(?:\.\d+)?)(?P<unit>万元|亿元)$")
@@ -184,6 +198,8 @@ def amount(value: Any, unit: str | None) -> str:
     """A number with its unit as people read it: 元 shown in 万元, counts with their word."""
     from tracker.money import format_wan
 
+    if isinstance(value, str):  # a label the engine reports as the value (a field's name)
+        return localise(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if unit == "元":
