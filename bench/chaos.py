@@ -8,6 +8,10 @@ share of recipients with 550. Retries depend on the real beat schedule (compress
 contacts are saved over HTTP: every request must answer within the README's bar (2 s), and
 every reminder those saves made must go out once Redis is back.
 
+The seed is written with Core inserts, then the nightly recompute derives rungs and results
+the product's way; at the end `flask check` runs the integrity invariants and any violation
+fails the run.
+
 The verdict comes from what the SMTP sink received, not from the ledger's own word:
   expected   the rows the first sweep made (their count is asserted) plus those the web saves made
   delivered  distinct Message-IDs the sink accepted, each matched to its row by Message-ID,
@@ -216,6 +220,7 @@ def _run(args, started, env, procs, handler, refuse, workdir) -> int:
     from tracker import create_app
     from tracker.clock import today
     from tracker.extensions import db
+    from tracker.ladder.tasks import recompute_all
     from tracker.reminders.defaults import seed_rules
     from tracker.reminders.models import Reminder, ReminderRule
     from tracker.reminders.tasks import sweep_now
@@ -229,14 +234,19 @@ def _run(args, started, env, procs, handler, refuse, workdir) -> int:
     app = create_app(ChaosConfig)
     with app.app_context():
         seed_rules()
-        # only the certificate-expiry rule, to contacts only: one reminder per firm
         db.session.execute(update(ReminderRule).values(enabled=False))
-        db.session.execute(update(ReminderRule).where(ReminderRule.code == "hnte_expiry")
-                           .values(enabled=True, recipients=["contacts"]))
         web_firms = _seed(db, args.n, args.web, today())
         db.session.commit()
-    print(f"schema from migrations; seeded {args.n} firms (+{args.web} for the web part) in "
-          f"{time.time() - started:.1f}s", flush=True)
+        # The seed went around the services (Core inserts): derive rungs, transitions and
+        # stored results the product's way, so the integrity check at the end judges the
+        # run, not the shortcut. No rule is enabled yet: the after-save sweep makes nothing.
+        recomputed = recompute_all()
+        # only the certificate-expiry rule, to contacts only: one reminder per firm
+        db.session.execute(update(ReminderRule).where(ReminderRule.code == "hnte_expiry")
+                           .values(enabled=True, recipients=["contacts"]))
+        db.session.commit()
+    print(f"schema from migrations; seeded {args.n} firms (+{args.web} for the web part) and "
+          f"recomputed {recomputed} in {time.time() - started:.1f}s", flush=True)
 
     # Two sweeps at once: the UNIQUE key must make the second insert nothing.
     results: list[dict] = []
@@ -334,7 +344,10 @@ def _run(args, started, env, procs, handler, refuse, workdir) -> int:
         smtp_550=handler.refused_permanent, web=web, web_ok=web_ok,
         seconds=round(time.time() - started, 1),
     )
+    report["integrity"] = integrity = integrity_check(env)
     reasons = verdict(report, kills=len(kill_times), concurrency=args.concurrency)
+    if integrity["exit"] != 0:
+        reasons.append(f"integrity check: {integrity['violations']} violation(s)")
     if not sweep_ok:
         reasons.append("the first sweep did not make exactly N rows")
     if not web_ok:
@@ -346,6 +359,22 @@ def _run(args, started, env, procs, handler, refuse, workdir) -> int:
           f"failed={report['failed']} expired={report['expired']} "
           f"seconds={report['seconds']} -> {'FAIL' if reasons else 'OK'}", flush=True)
     return 1 if reasons else 0
+
+
+def integrity_check(env: dict[str, str]) -> dict:
+    """`flask check --json` on the run's database: the product's own invariants, after it all."""
+    done = subprocess.run([_bin("flask"), "--app", "tracker", "check", "--json"], cwd=ROOT,
+                          env=env, capture_output=True, text=True)
+    try:
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"exit": done.returncode or 1, "violations": None, "ran": False,
+                "stderr": done.stderr[-2000:]}
+    violations = found.get("violations") or []
+    print(f"integrity check: exit {done.returncode}, {len(violations)} violation(s) over "
+          f"{len(found.get('checked') or {})} invariants", flush=True)
+    return {"exit": done.returncode, "ran": True, "violations": len(violations),
+            "invariants": len(found.get("checked") or {}), "first": violations[:10]}
 
 
 def _seed(db, n: int, web: int, day) -> list[int]:

@@ -35,7 +35,8 @@ def celery_init_app(app: Flask) -> Celery:
     # Each feature's tasks module (and the job reaper) registers its tasks and may add
     # BEAT_SCHEDULE entries; they are found by name, as the features are.
     schedule = dict(celery.conf.beat_schedule or {})
-    for module_name in (*(f"tracker.{feature}.tasks" for feature in FEATURES), "tracker.jobs"):
+    for module_name in (*(f"tracker.{feature}.tasks" for feature in FEATURES), "tracker.jobs",
+                        "tracker.maintenance"):
         try:
             tasks = import_module(module_name)
         except ModuleNotFoundError as exc:

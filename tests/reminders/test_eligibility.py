@@ -9,6 +9,7 @@ from tests.conftest import count_queries
 from tests.factories import make_enterprise
 from tests.reminders.conftest import make_qualification
 from tracker.enterprises import services as enterprises
+from tracker.extensions import db
 from tracker.ladder.facts import build_facts
 from tracker.reminders.eligibility import newly_eligible, next_rung
 
@@ -87,3 +88,36 @@ def test_locally_configured_rungs_use_the_admin_thresholds(rules):
     assert newly_eligible(day, [firm.id]) == []  # no thresholds yet: needs review, no reminder
     save_local_thresholds("dengling", {"min_revenue": 1})
     assert newly_eligible(day, [firm.id]) == [(firm.id, "dengling")]
+
+
+def test_firms_whose_stored_verdict_is_not_eligible_are_not_loaded(rules):
+    """The full sweep reads the stored verdicts in SQL: a register of firms that are not
+    eligible costs no ORM object per firm (at 100k firms that was 1.35 GB)."""
+    from sqlalchemy import event
+
+    from tracker.clock import frozen
+    from tracker.ladder import results
+    from tracker.ladder.models import Qualification
+
+    day = date(2026, 6, 30)
+    passing = make_enterprise()
+    give_tech_sme_figures(passing)
+    others = [make_enterprise() for _ in range(4)]
+    for firm in others:
+        make_qualification(firm, kind="hnte", number=None, granted_on=date(2025, 1, 1),
+                           valid_until=date(2027, 12, 31))
+    with frozen(day):
+        results.recompute([passing.id, *(f.id for f in others)], day)
+    db.session.expire_all()
+    loaded: list[int] = []
+
+    def on_load(target, _context):
+        loaded.append(target.enterprise_id)
+
+    event.listen(Qualification, "load", on_load)
+    try:
+        found = newly_eligible(day)
+    finally:
+        event.remove(Qualification, "load", on_load)
+    assert (passing.id, "tech_sme") in found
+    assert not set(loaded) & {f.id for f in others}

@@ -172,6 +172,9 @@ class EligibilityResult(db.Model):
     #: number of failed criteria, so the board can sort "closest first"
     failed_count: Mapped[int] = mapped_column(default=0)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    #: digest of everything the verdict was computed from (facts with their date, local
+    #: thresholds, the rules' code): a recompute over the same inputs changes nothing
+    inputs_hash: Mapped[str | None] = mapped_column(String(40))
 
     enterprise = relationship("Enterprise")
 

@@ -7,11 +7,15 @@ so do verdicts).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import json
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import defer, undefer
 
 from tracker import snapshots
 from tracker.clock import now_utc, today
@@ -55,8 +59,41 @@ def is_candidate(result: dict[str, Any]) -> bool:
         c["code"] == "local_thresholds" for c in result["criteria"])
 
 
-def recompute(enterprise_ids: Iterable[int], as_of: date | None = None) -> int:
-    """Recompute and upsert the stored results of these firms; a fixed number of queries."""
+def _rules_code() -> str:
+    """A digest of the rules' source: a deploy that changes a rule changes every stamp."""
+    global _RULES_CODE
+    if _RULES_CODE is None:
+        here = Path(__file__).resolve().parent
+        digest = hashlib.sha1(usedforsecurity=False)
+        for path in sorted([*here.joinpath("rules").glob("*.py"), here / "gaps.py",
+                            here / "facts.py", here / "results.py"]):
+            digest.update(path.read_bytes())
+        _RULES_CODE = digest.hexdigest()
+    return _RULES_CODE
+
+
+_RULES_CODE: str | None = None
+
+
+def _inputs_stamper(thresholds: dict[str, Any]) -> Callable[[dict[str, Any]], str]:
+    """facts -> the digest of everything evaluate() reads for them (facts carry their date)."""
+    fixed = json.dumps([thresholds, _rules_code()], sort_keys=True, default=str)
+
+    def stamp(facts: dict[str, Any]) -> str:
+        text = json.dumps(facts, sort_keys=True, default=str) + fixed
+        return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+    return stamp
+
+
+def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
+              force: bool = False) -> int:
+    """Recompute and upsert the stored results of these firms; a fixed number of queries.
+
+    A firm whose inputs (facts on the day, thresholds, rules) hash to what its stored results
+    were computed from is skipped (`force` evaluates it anyway); only changed values are
+    written. Returns how many firms were looked at.
+    """
     ids = sorted(set(enterprise_ids))
     if not ids:
         return 0
@@ -69,12 +106,26 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None) -> int:
         metrics[m.enterprise_id].append(m)
     quals = qualifications_by_enterprise(ids)
     existing = {(r.enterprise_id, r.kind): r for r in db.session.scalars(
-        select(EligibilityResult).where(EligibilityResult.enterprise_id.in_(ids)))}
-    now = now_utc()
-    changed = False
+        select(EligibilityResult).where(EligibilityResult.enterprise_id.in_(ids))
+        .options(defer(EligibilityResult.result), defer(EligibilityResult.near_miss)))}
+    stamp_of = _inputs_stamper(thresholds)
+    todo = []
     for enterprise_id, enterprise in firms.items():
         facts = build_facts(enterprise, day, metrics=metrics[enterprise_id],
                             qualifications=quals[enterprise_id])
+        stamp = stamp_of(facts)
+        rows = [existing.get((enterprise_id, kind)) for kind in KINDS]
+        if not force and all(r is not None and r.inputs_hash == stamp for r in rows):
+            continue  # the same facts on the same day under the same rules: same verdicts
+        todo.append((enterprise_id, facts, stamp))
+    if todo:  # the stored criteria only of the firms evaluated again (compared below)
+        db.session.execute(select(EligibilityResult).where(
+            EligibilityResult.enterprise_id.in_([t[0] for t in todo]))
+            .options(undefer(EligibilityResult.result), undefer(EligibilityResult.near_miss))
+            .execution_options(populate_existing=True)).all()
+    now = now_utc()
+    changed = False
+    for enterprise_id, facts, stamp in todo:
         try:
             results = evaluate(facts, local_thresholds=thresholds)["results"]
         except FactsError as exc:  # stored figures contradict each other: say so, keep going
@@ -102,7 +153,7 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None) -> int:
                 if getattr(row, name) != value:
                     setattr(row, name, value)
                     changed = True
-            row.as_of, row.computed_at = day, now
+            row.as_of, row.computed_at, row.inputs_hash = day, now, stamp
     if changed:
         snapshots.bump()  # candidate counts read these rows
     stale = [i for i, e in firms.items() if e.eligibility_stale_since is not None]

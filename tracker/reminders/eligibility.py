@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, null, or_, select
 from sqlalchemy.orm import selectinload
 
 from tracker.enterprises.models import Enterprise
@@ -29,6 +29,17 @@ def next_rung(current: str | None) -> str | None:
     return order[index] if index < len(order) else None
 
 
+#: firms whose titles are read (and unstored verdicts evaluated) together
+CHUNK = 1000
+
+
+def _next_rung_sql() -> ColumnElement:
+    """next_rung() as SQL over Enterprise.current_rung (NULL: no rung above)."""
+    order = list(KINDS)
+    steps = [(Enterprise.current_rung == kind, order[i + 1]) for i, kind in enumerate(order[:-1])]
+    return case(*steps, (Enterprise.current_rung == order[-1], null()), else_=order[0])
+
+
 def newly_eligible(as_of: date, enterprise_ids: Iterable[int] | None = None
                    ) -> list[tuple[int, str]]:
     """(enterprise id, rung) for active firms whose next rung is `eligible` on as_of.
@@ -37,39 +48,42 @@ def newly_eligible(as_of: date, enterprise_ids: Iterable[int] | None = None
     stage has just written it (tracker.changes), and the nightly run writes every firm's. Only
     a firm with no stored verdict for that day (a past date, a bulk change still on a worker)
     is evaluated here, without storing, so the rules run once per change, not twice.
+
+    Set-based: SQL keeps only the firms whose stored verdict for the next rung is eligible or
+    missing; their titles are then read (and missing verdicts evaluated) a chunk at a time, so
+    memory does not grow with the register and time follows the candidates.
     """
-    ids = None if enterprise_ids is None else list(enterprise_ids)
-    firms_query = select(Enterprise.id, Enterprise.current_rung).where(
-        Enterprise.status == "active")
-    quals_query = select(Qualification)
+    rung = _next_rung_sql()
     # A stored verdict of a firm marked stale is older than its facts: evaluate it afresh.
-    stored_query = (select(EligibilityResult.enterprise_id, EligibilityResult.kind,
-                           EligibilityResult.verdict)
-                    .join(Enterprise, Enterprise.id == EligibilityResult.enterprise_id)
-                    .where(EligibilityResult.as_of == as_of,
-                           Enterprise.eligibility_stale_since.is_(None)))
-    if ids is not None:
-        firms_query = firms_query.where(Enterprise.id.in_(ids))
-        quals_query = quals_query.where(Qualification.enterprise_id.in_(ids))
-        stored_query = stored_query.where(EligibilityResult.enterprise_id.in_(ids))
-    quals: dict[int, list[Qualification]] = {}
-    for q in db.session.scalars(quals_query):
-        quals.setdefault(q.enterprise_id, []).append(q)
-    stored = {(row.enterprise_id, row.kind): row.verdict
-              for row in db.session.execute(stored_query)}
+    stored = (select(EligibilityResult.verdict)
+              .where(EligibilityResult.enterprise_id == Enterprise.id,
+                     EligibilityResult.kind == rung, EligibilityResult.as_of == as_of,
+                     Enterprise.eligibility_stale_since.is_(None))
+              .correlate(Enterprise).scalar_subquery())
+    query = (select(Enterprise.id, rung.label("rung"), stored.label("verdict"))
+             .where(Enterprise.status == "active", rung.is_not(None),
+                    or_(stored == "eligible", stored.is_(None)))
+             .order_by(Enterprise.id))
+    if enterprise_ids is not None:
+        query = query.where(Enterprise.id.in_(list(enterprise_ids)))
     found: list[tuple[int, str]] = []
-    unstored: dict[int, str] = {}
-    for enterprise_id, current_rung in db.session.execute(firms_query):
-        rung = next_rung(current_rung)
-        own = quals.get(enterprise_id, [])
-        if rung is None or any(q.kind == rung and q.status_on(as_of) == "valid" for q in own):
-            continue
-        verdict = stored.get((enterprise_id, rung))
-        if verdict is None:
-            unstored[enterprise_id] = rung
-        elif verdict == "eligible":
-            found.append((enterprise_id, rung))
-    found.extend(_evaluate_unstored(as_of, unstored, quals))
+    rows = list(db.session.execute(query))
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        quals: dict[int, list[Qualification]] = {}
+        for q in db.session.scalars(select(Qualification).where(
+                Qualification.enterprise_id.in_([r.id for r in chunk]))):
+            quals.setdefault(q.enterprise_id, []).append(q)
+        unstored: dict[int, str] = {}
+        for enterprise_id, next_kind, verdict in chunk:
+            own = quals.get(enterprise_id, [])
+            if any(q.kind == next_kind and q.status_on(as_of) == "valid" for q in own):
+                continue
+            if verdict is None:
+                unstored[enterprise_id] = next_kind
+            else:
+                found.append((enterprise_id, next_kind))
+        found.extend(_evaluate_unstored(as_of, unstored, quals))
     return sorted(found)
 
 
