@@ -109,15 +109,23 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
         select(EligibilityResult).where(EligibilityResult.enterprise_id.in_(ids))
         .options(defer(EligibilityResult.result), defer(EligibilityResult.near_miss)))}
     stamp_of = _inputs_stamper(thresholds)
-    todo = []
+    todo, confirmed = [], []
     for enterprise_id, enterprise in firms.items():
         facts = build_facts(enterprise, day, metrics=metrics[enterprise_id],
                             qualifications=quals[enterprise_id])
         stamp = stamp_of(facts)
         rows = [existing.get((enterprise_id, kind)) for kind in KINDS]
         if not force and all(r is not None and r.inputs_hash == stamp for r in rows):
-            continue  # the same facts on the same day under the same rules: same verdicts
+            # the same facts on the same day under the same rules: same verdicts, which are
+            # now known to be current (the freshness invariant compares computed_at)
+            confirmed.append(enterprise_id)
+            continue
         todo.append((enterprise_id, facts, stamp))
+    for start in range(0, len(confirmed), _STALE_BATCH):
+        db.session.execute(
+            update(EligibilityResult)
+            .where(EligibilityResult.enterprise_id.in_(confirmed[start:start + _STALE_BATCH]))
+            .values(as_of=day, computed_at=started))
     if todo:  # the stored criteria only of the firms evaluated again (compared below)
         db.session.execute(select(EligibilityResult).where(
             EligibilityResult.enterprise_id.in_([t[0] for t in todo]))
