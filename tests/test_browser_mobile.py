@@ -46,8 +46,10 @@ MEASURE = """() => {
     const line = parseFloat(style.lineHeight) || 1.5 * em;
     const inner = box.height - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom)
       - parseFloat(style.borderTopWidth) - parseFloat(style.borderBottomWidth);
-    // a short label (a button, an action link) broken over lines
-    if (el.classList.contains('btn') ? inner > 1.5 * line : box.height > 2.2 * em)
+    // a short label (a button, a tab, an action link) broken over lines; buttons and tabs
+    // are padded, so their text's own height is what tells
+    const padded = el.classList.contains('btn') || el.classList.contains('nav-link');
+    if (padded ? inner > 1.5 * line : box.height > 2.2 * em)
       narrow.push(text.slice(0, 20) + ' @' + Math.round(box.width) + 'x' + Math.round(box.height));
   }
   return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth, narrow: narrow};
