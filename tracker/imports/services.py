@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import Date, Numeric, delete, func, select, update
 
 from tracker.accounts.models import User
@@ -30,6 +31,7 @@ from tracker.incubation.models import StatusProposal, Tenancy
 from tracker.labels import AUDIT_LABELS
 from tracker.ladder import services as ladder_services
 from tracker.ladder.models import EligibilityResult, Qualification, StageTransition
+from tracker.messages import Message, render, source_text, stored
 
 ENTITY_MODELS = {"enterprise": Enterprise, "contact": Contact, "metrics": AnnualMetrics,
                  "qualification": Qualification, "tenancy": Tenancy,
@@ -155,6 +157,29 @@ def read_progress(job: ImportJob) -> dict[str, Any]:
             "error_count": len(job.errors or [])}
 
 
+def _set_message(job: ImportJob, parts: list[Any]) -> None:
+    """The job's summary: Chinese text in `message` (as before), ids and parameters in
+    options["message"] so pages and the CLI show it in their reader's language."""
+    job.message = "；".join(source_text(p) for p in parts) or None
+    opts = dict(job.options or {})
+    if parts:
+        opts["message"] = [stored(p) for p in parts]
+    else:
+        opts.pop("message", None)
+    job.options = opts
+
+
+def job_message(job: ImportJob) -> str | None:
+    """The job's summary in the reader's language (a job stored before ids: as stored)."""
+    parts = (job.options or {}).get("message")
+    if not parts:
+        return render(job.message) if job.message else None
+    text = render(parts[0])
+    for part in parts[1:]:  # whole sentences: English puts a space between them
+        text = gettext("%(before)s；%(after)s", before=text, after=render(part))
+    return text
+
+
 def run_job(job_id: int, *, dry_run: bool, user: Any = None) -> ImportJob:
     """Run (or preview) a job through the engine and record the outcome on it."""
     job = db.session.get(ImportJob, job_id)
@@ -167,7 +192,8 @@ def run_job(job_id: int, *, dry_run: bool, user: Any = None) -> ImportJob:
                             progress=lambda done, total: write_progress(job_id, done, total))
     except FileUnreadable as exc:
         job = db.session.get(ImportJob, job_id)
-        job.status, job.message, job.finished_at = "failed", str(exc), now_utc()
+        job.status, job.finished_at = "failed", now_utc()
+        _set_message(job, [exc.args[0] if exc.args else str(exc)])
         db.session.flush()
         return job
     job = db.session.get(ImportJob, job_id)  # the engine emptied the session
@@ -179,22 +205,24 @@ def run_job(job_id: int, *, dry_run: bool, user: Any = None) -> ImportJob:
     job.finished_at = now_utc()
     if dry_run:
         job.status = "previewed"
-        job.message = None
+        _set_message(job, [])
     elif result.written:
         job.status = "done"
-        job.message = (f"已导入 {result.valid} 行，跳过 {result.rows - result.valid} 行有错误的行"
-                       if result.error_count else None)
+        _set_message(job, [Message("已导入 %(valid)s 行，跳过 %(skipped)s 行有错误的行",
+                                   valid=result.valid, skipped=result.rows - result.valid)]
+                     if result.error_count else [])
     else:
         job.status = "rejected"
         refusals = []
         if result.error_count and not options.keep_valid:
-            refusals.append(f"文件中有 {result.rows - result.valid} 行错误，按“全部或全不”规则"
-                            "没有导入任何一行；请修正后重新上传，或选择“只导入正确的行”")
+            refusals.append(Message("文件中有 %(n)s 行错误，按“全部或全不”规则没有导入任何一行；"
+                                    "请修正后重新上传，或选择“只导入正确的行”",
+                                    n=result.rows - result.valid))
         if result.held_for_warnings:
-            refusals.append(f"有 {len(result.warnings)} 条数据可疑警告尚未确认，没有导入任何一行；"
-                            "请核对警告清单，确认无误后勾选“已核对警告，仍要导入”再正式导入"
-                            "（命令行：--accept-warnings）")
-        job.message = "；".join(refusals)
+            refusals.append(Message("有 %(n)s 条数据可疑警告尚未确认，没有导入任何一行；"
+                                    "请核对警告清单，确认无误后勾选“已核对上列可疑数据警告，仍要导入”再正式导入"
+                                    "（命令行：--accept-warnings）", n=len(result.warnings)))
+        _set_message(job, refusals)
     options_copy = dict(job.options or {})
     options_copy["estimated_rows"] = result.rows
     job.options = options_copy
