@@ -150,3 +150,17 @@ def test_cli_human_output_follows_the_locale_and_json_keeps_codes(app, write_xls
                                  "--year", "2024"])
     assert "与第 2 行重复" in result.output
     assert result.exit_code == 0, result.output
+
+
+def test_service_refusal_with_parameters_is_shown_in_english(client, write_xlsx):
+    """A feature service's refusal (here the zone rule) keeps its id and parameters too."""
+    zone_user = make_user("zone", locale="en")
+    rows = [HEADERS, ["天津英文导入庚公司", valid_uscc(96011), "2020-01-02", "保税区", "新材料",
+                      None, None, 1, 0, "1", "1"]]
+    job = run_file(write_xlsx(rows), "enterprises", user=zone_user, dry_run=True, year=2024)
+    db.session.commit()
+    assert job.errors and job.errors[0].get("msgid"), job.errors
+    login(client, zone_user)
+    page = client.get(f"/imports/{job.id}").get_data(as_text=True)
+    left = untranslated(_texts(page), _data_values(rows))
+    assert not left, "\n".join(left)

@@ -108,8 +108,9 @@ def _check_zone(user: Any, cleaned: dict[str, Any]) -> None:
     """The zone rule of accounts.scope, told on the zone field."""
     if "zone" in cleaned and not may_place_in_zone(user, cleaned["zone"]):
         own = ZONES.get(user.zone, ("",))[0] if user.zone else ""
-        raise FieldError({"zone": _("只能登记或修改本区域（%(own)s）的企业", own=own) if own
-                          else "您的账号没有设置所属区域，请联系管理员"})
+        raise FieldError({"zone": Message("只能登记或修改本区域（%(own)s）的企业",
+                                          own=Message(own)) if own
+                          else Message("您的账号没有设置所属区域，请联系管理员")})
 
 
 def create_enterprise(data: dict[str, Any], *, user: Any = None) -> Enterprise:
