@@ -1,9 +1,10 @@
 """Plausibility of imported annual figures: changes a person should look at before they land.
 
-Pure functions (no Flask, no database): the engine passes a firm's figures for the imported
-year and its previous full year, and gets back warnings. A warning never rejects a row; the
-real import waits until the user accepts the warnings (web checkbox, CLI --accept-warnings),
-because a figure that jumps may be a typo in units (元 typed as 万元) or a real event.
+Pure functions (no database; messages are catalogue ids with parameters): the engine passes
+a firm's figures for the imported year and its previous full year, and gets back warnings.
+A warning never rejects a row; the real import waits until the user accepts the warnings
+(web checkbox, CLI --accept-warnings), because a figure that jumps may be a typo in units
+(元 typed as 万元) or a real event.
 """
 
 from __future__ import annotations
