@@ -6,18 +6,20 @@ it (an import job's row errors, say) keeps `stored(msg)` and shows it with `rend
 viewer's language. Parameters may themselves be messages (a label, a money amount) or lists of
 them (joined with the language's list separator). A stored value that is a plain string (old
 records, or text from outside the catalogue) is shown as the catalogue's translation of that
-exact text if there is one, else as stored.
+exact text, else of the first registered sentence it fills in (the way tracker/ladder/wording.py
+reads the rules engine's sentences), else as stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from flask import has_app_context
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
 
 class Message(str):
@@ -98,8 +100,61 @@ def render(value: Any) -> str:
         except (KeyError, TypeError, ValueError):  # a catalogue entry out of step
             return str(value["msgid"])
     if isinstance(value, str) and value:
-        return gettext(value)  # an old record: its translation if the exact text is known
+        return _plain(value)  # an old record, or text from outside the catalogue
     return "" if value is None else str(value)
+
+
+#: catalogue sentences (with placeholders) that records stored before ids may hold filled in
+_SENTENCES: list[tuple[str, re.Pattern[str]]] = []
+
+
+def remember_sentences(templates: Iterable[str]) -> None:
+    """Let plain stored text that fills in one of `templates` be translated on display."""
+    known = {t for t, _p in _SENTENCES}
+    _SENTENCES.extend((t, template_pattern(t)) for t in templates if t not in known)
+
+
+def template_pattern(template: str) -> re.Pattern[str]:
+    """A regular expression matching `template` filled in (%(name)s / %(name)d: any text)."""
+    seen: set[str] = set()
+    out = []
+    for piece in re.split(r"(%\(\w+\)[sd]|%%)", template):
+        if piece == "%%":
+            out.append("%")
+        elif match := re.fullmatch(r"%\((\w+)\)[sd]", piece):
+            name = match.group(1)
+            out.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+            seen.add(name)
+        else:
+            out.append(re.escape(piece))
+    return re.compile("^" + "".join(out) + "$", re.S)
+
+
+def _plain(text: str) -> str:
+    translated = gettext(text)
+    locale = get_locale()
+    if translated != text or locale is None or locale.language == "zh":
+        return translated
+    for template, pattern in _SENTENCES:
+        if match := pattern.match(text):
+            params = {k: _plain_part(v) for k, v in match.groupdict().items()}
+            try:
+                return _fill(template, params)
+            except (KeyError, TypeError, ValueError):  # a catalogue entry out of step
+                return text
+    return text
+
+
+def _fill(template: str, params: dict[str, str]) -> str:
+    # %(name)d placeholders get text back from a match: give them the text form
+    english = gettext(template)
+    return re.sub(r"%\((\w+)\)d", r"%(\1)s", english) % params
+
+
+def _plain_part(value: str) -> str:
+    if "、" in value:  # a list the old sentence joined in Chinese
+        return gettext("、").join(_plain(v) for v in value.split("、"))
+    return _plain(value)
 
 
 def _revive(value: Any) -> Any:

@@ -105,7 +105,11 @@ def test_error_download_in_english(client, write_xlsx):
 def test_old_format_job_still_renders(client, write_xlsx, locale):
     job = _job(write_xlsx)
     job.errors = [{"row": 3, "column": "所属区域", "value": "火星", "message": "旧格式的错误说明"},
-                  {"row": 4, "column": "从业人数", "value": "-1", "message": "不能为负数"}]
+                  {"row": 4, "column": "从业人数", "value": "-1", "message": "不能为负数"},
+                  {"row": 6, "column": "统一社会信用代码", "value": "x",
+                   "message": "与第 2 行重复：同一企业在文件中出现两次"},
+                  {"row": 7, "column": "所属区域", "value": "火星",
+                   "message": "未知的区域；应为：经开区、保税区"}]
     job.warnings = [{"row": 2, "column": "营业收入", "value": "500", "message": "旧格式的警告"}]
     job.message = "旧格式的摘要"
     job.options = {k: v for k, v in job.options.items() if k != "message"}
@@ -117,6 +121,13 @@ def test_old_format_job_still_renders(client, write_xlsx, locale):
     assert sheet["D2"].value == "旧格式的错误说明"
     # an old sentence the catalogue knows word for word is still translated
     assert sheet["D3"].value == ("不能为负数" if locale == "zh_CN" else "Cannot be negative")
+    # and one that fills in a known sentence is read through it, as the rule engine's are
+    if locale == "en":
+        assert sheet["D4"].value == "Duplicate of row 2: the same firm appears twice in the file."
+        assert sheet["D5"].value == "Unknown zone; expected one of: TEDA, Bonded Zone"
+    else:
+        assert sheet["D4"].value == "与第 2 行重复：同一企业在文件中出现两次"
+        assert sheet["D5"].value == "未知的区域；应为：经开区、保税区"
 
 
 def test_stored_errors_keep_ids_and_parameters(write_xlsx):

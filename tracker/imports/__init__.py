@@ -20,8 +20,10 @@ def init_app(app):
     #: change than the import did per row (about 15 ms per change measured on SQLite under
     #: load, so 500 changes stay under ten seconds in the request)
     app.config.setdefault("IMPORT_SYNC_UNDO", 500)
-    from tracker.messages import render_problem
+    from tracker.imports.engine import STORED_SENTENCES
+    from tracker.messages import remember_sentences, render_problem
 
+    remember_sentences(STORED_SENTENCES)
     app.jinja_env.filters["import_problem"] = render_problem  # stored row errors, translated
     app.register_blueprint(bp)
     app.cli.add_command(import_command)

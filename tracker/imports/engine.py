@@ -54,6 +54,39 @@ MAX_LENGTHS = {"name": 200, "street": 100, "address": 300, "website": 200, "cont
                "carrier": 200, "revoked_reason": 1000}
 
 
+#: the engine's sentences as jobs stored before message ids hold them filled in: such a job's
+#: errors are translated by matching them (tracker.messages.remember_sentences)
+STORED_SENTENCES = (
+    "与第 %(first)s 行重复：同一企业在文件中出现两次",
+    "有效期至（%(until)s）早于发证日期（%(granted)s）",
+    "撤销日期（%(revoked)s）早于发证日期（%(granted)s）",
+    "毕业/退出日期（%(ended)s）早于入驻日期（%(moved)s）",
+    "孵化期满日期（%(term)s）应晚于入驻日期（%(moved)s）",
+    "内容过长：最多 %(limit)s 个字",
+    "未找到名为「%(carrier)s」的孵化载体（或不在您的管辖范围内），请核对名称或请区科技局先登记该载体",
+    "数据库拒绝保存该行：%(reason)s",
+    "文件中找不到必需的列：%(columns)s（请检查表头或调整列对应关系）",
+    "营业收入（%(revenue)s）高于总收入（%(income)s）：营业收入是总收入的一部分，"
+    "请核对单位或列是否对应错误",
+    "%(label)s为 %(new)s，是上一年度（%(year)s）%(old)s的 %(times)s 倍，变化超过 %(factor)s 倍，"
+    "请核对",
+    "已导入 %(valid)s 行，跳过 %(skipped)s 行有错误的行",
+    "文件中有 %(n)s 行错误，按“全部或全不”规则没有导入任何一行；请修正后重新上传，"
+    "或选择“只导入正确的行”",
+    "不存在的日期；%(expected)s",
+    "未知的区域；应为：%(names)s",
+    "统一社会信用代码应为18位，当前为%(n)d位",
+    "统一社会信用代码不使用字母 I、O、Z、S、V，发现：%(chars)s",
+    "统一社会信用代码含有无效字符：%(chars)s",
+    "校验位错误：第18位应为 %(expected)s，实际为 %(actual)s（请核对是否抄错）",
+    "科技人员数（%(staff)s）不能超过从业人数（%(employees)s）",
+    "年度应在 1980–%(year)s 之间",
+    "只能登记或修改本区域（%(own)s）的企业",
+    "%(n)s 万元",
+    "缺少%(label)s",
+)
+
+
 @dataclass(frozen=True)
 class Options:
     kind: str
