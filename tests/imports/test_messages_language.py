@@ -175,3 +175,34 @@ def test_service_refusal_with_parameters_is_shown_in_english(client, write_xlsx)
     page = client.get(f"/imports/{job.id}").get_data(as_text=True)
     left = untranslated(_texts(page), _data_values(rows))
     assert not left, "\n".join(left)
+
+
+def test_undo_refusals_and_changed_fields_read_in_english(client, write_xlsx):
+    """The undo's reasons and the dry run's changed-field labels are stored as ids too."""
+    from tests.conftest import csrf_from
+    from tests.imports.test_undo import _firm, _reminder_for
+    from tests.imports.test_undo import _rows as undo_rows
+
+    reader = make_user("bureau", locale="en")
+    rows = undo_rows(2)
+    job = run_file(write_xlsx(rows), "enterprises", user=reader)
+    _reminder_for(_firm(1))
+    db.session.commit()
+    login(client, reader)
+    confirm = client.get(f"/imports/{job.id}/undo").get_data(as_text=True)
+    page = client.post(f"/imports/{job.id}/undo", data={"csrf_token": csrf_from(confirm)},
+                       follow_redirects=True).get_data(as_text=True)
+    refused = page[page.index('id="undo-refused"'):]
+    assert "cannot be deleted" in refused
+    left = untranslated(_texts(refused), _data_values(rows))
+    assert not left, "\n".join(left)
+    # a second file changes the same firms' figures: the dry run lists "Revenue (2024)"
+    changed = [rows[0], *[[*r[:-1], "9.5"] for r in rows[1:]]]
+    preview = run_file(write_xlsx(changed, name="again.xlsx"), "enterprises", user=reader,
+                       dry_run=True, year=2024)
+    db.session.commit()
+    page = client.get(f"/imports/{preview.id}").get_data(as_text=True)
+    table = page[page.index('id="preview-changes"'):]
+    table = table[:table.index("</table>")]
+    left = untranslated(_texts(table), _data_values(changed))
+    assert not left, "\n".join(left)

@@ -106,7 +106,8 @@ def _print_summary(job: ImportJob, dry_run: bool) -> None:
                      value=repr(warning["value"]), message=warning["message"]))
     for change in (job.preview or [])[:200]:
         click.echo(_("第 %(row)s 行 %(label)s：%(old)s → %(new)s", row=change["row"],
-                     label=_(change["label"]), old=repr(change["old"]),
+                     label=render(change.get("label_message") or change["label"]),
+                     old=repr(change["old"]),
                      new=repr(change["new"])))
 
 

@@ -84,6 +84,11 @@ STORED_SENTENCES = (
     "只能登记或修改本区域（%(own)s）的企业",
     "%(n)s 万元",
     "缺少%(label)s",
+    "导入的%(label)s已被删除",
+    "导入的%(label)s在导入后又被修改过",
+    "导入的企业「%(name)s」之后又登记了其他%(kind)s，不能删除",
+    "导入的%(entity)s之后已有 %(count)s 条%(label)s，不能删除",
+    "%(year)s 年度%(label)s",
 )
 
 
@@ -253,26 +258,31 @@ class _Handler:
 
     def note_update(self, row: Row, entity_type: str, entity: Any, before: dict,
                     changes: dict[str, list[Any]], enterprise_id: int | None,
-                    prefix: str = "") -> None:
+                    year: int | None = None) -> None:
         """Note an update: the changed fields' old values (for undo) and their new ones.
 
         Dry runs included, each changed field is shown to the user as old → new.
         """
         for name, (old, new) in changes.items():
             row.preview.append({"row": row.number, "entity": entity_type, "field": name,
-                                "label": prefix + self.field_label(name), "old": old,
-                                "new": new})
+                                **self._label(name, year), "old": old, "new": new})
         self.note(row, entity_type, entity, "update", {k: before[k] for k in changes},
                   {k: c[1] for k, c in changes.items()}, enterprise_id)
 
     def preview_new(self, row: Row, entity_type: str, after: dict[str, Any],
-                    prefix: str = "") -> None:
+                    year: int | None = None) -> None:
         """A record added to a firm on file: its filled-in fields, each as "— → value"."""
         for name, value in after.items():
             if value is not None and name != "period_months":
                 row.preview.append({"row": row.number, "entity": entity_type, "field": name,
-                                    "label": prefix + self.field_label(name), "old": None,
-                                    "new": value})
+                                    **self._label(name, year), "old": None, "new": value})
+
+    def _label(self, name: str, year: int | None) -> dict[str, Any]:
+        """The field's label in Chinese ("label") and as a message to show translated."""
+        label = Message(self.field_label(name))
+        if year is not None:
+            label = Message("%(year)s 年度%(label)s", year=year, label=label)
+        return {"label": source_text(label), "label_message": stored(label)}
 
     def field_label(self, name: str) -> str:
         if name in FIELD_NAMES:
@@ -533,14 +543,14 @@ class EnterpriseHandler(_Handler):
         after = audit.snapshot(metrics, fields)
         if existing is None:
             if not fresh:  # a firm on file gains a year's figures: shown as new values
-                self.preview_new(row, "metrics", after, prefix=f"{year} 年度")
+                self.preview_new(row, "metrics", after, year=year)
             self.note(row, "metrics", metrics, "create", {}, {**after, "fiscal_year": year},
                       enterprise.id)
             return True
         changes = audit.changed_fields(before, after)
         if changes:
             self.note_update(row, "metrics", metrics, before, changes, enterprise.id,
-                             prefix=f"{year} 年度")
+                             year=year)
         return bool(changes)
 
     def _plausibility(self, row: Row, enterprise_id: int | None, year: int,

@@ -60,8 +60,8 @@ class UndoRefused(Exception):
 
     def __init__(self, rows: list[dict[str, Any]]):
         self.rows = rows
-        self.problems = [f"第 {r['row']} 行：{r['reason']}" if r.get("row") else r["reason"]
-                         for r in rows]
+        self.problems = [Message("第 %(row)s 行：%(reason)s", row=r["row"], reason=r["reason"])
+                         if r.get("row") else r["reason"] for r in rows]
         super().__init__("; ".join(self.problems))
 
 
@@ -261,7 +261,7 @@ def request_undo(job: ImportJob, *, user_id: int | None) -> int | None:
     so both refuse and explain in the same way. Raises UndoRefused (small jobs only).
     """
     if job.status != "done":
-        raise UndoRefused([{"row": None, "reason": "只有已完成的导入才能撤销"}])
+        raise UndoRefused([{"row": None, "reason": Message("只有已完成的导入才能撤销")}])
     total = db.session.scalar(select(func.count()).select_from(ImportChange)
                               .where(ImportChange.job_id == job.id)) or 0
     if total <= current_app.config["IMPORT_SYNC_UNDO"]:
@@ -279,7 +279,10 @@ def record_undo_refusal(job: ImportJob, refused: UndoRefused) -> None:
     if undo_pending(job):
         job.status = "done"
     options = {k: v for k, v in (job.options or {}).items() if k not in ("mode", "undo_by")}
-    job.options = {**options, "undo_refused": refused.rows[:1000]}
+    # each reason as its Chinese text plus id and parameters, shown in the reader's language
+    job.options = {**options, "undo_refused": [
+        {**r, "reason": source_text(r["reason"]), "reason_message": stored(r["reason"])}
+        for r in refused.rows[:1000]]}
     db.session.flush()
 
 
@@ -291,7 +294,7 @@ def undo_job(job: ImportJob, *, user_id: int | None,
     the undo may not delete) UndoRefused lists those rows with the reason and nothing changes.
     """
     if job.status != "done" and not undo_pending(job):
-        raise UndoRefused([{"row": None, "reason": "只有已完成的导入才能撤销"}])
+        raise UndoRefused([{"row": None, "reason": Message("只有已完成的导入才能撤销")}])
     changes = db.session.scalars(select(ImportChange).where(ImportChange.job_id == job.id)
                                  .order_by(ImportChange.id.desc())).all()
     created = {(c.entity_type, c.entity_id) for c in changes if c.action == "create"}
@@ -303,10 +306,12 @@ def undo_job(job: ImportJob, *, user_id: int | None,
         obj = stored.get((change.entity_type, change.entity_id))
         label = AUDIT_LABELS[change.entity_type]
         if obj is None:
-            problems.append({"row": change.row, "reason": f"导入的{label}已被删除"})
+            problems.append({"row": change.row,
+                             "reason": Message("导入的%(label)s已被删除", label=Message(label))})
             continue
         if not _matches(obj, change.after):
-            problems.append({"row": change.row, "reason": f"导入的{label}在导入后又被修改过"})
+            problems.append({"row": change.row, "reason": Message(
+                "导入的%(label)s在导入后又被修改过", label=Message(label))})
             continue
         targets.append((change, model, obj))
     problems += _blockers([(c, o) for c, _m, o in targets if c.action == "create"], created)
@@ -438,9 +443,9 @@ def _blockers(to_delete: list[tuple[ImportChange, Any]], created: set[tuple[str,
                             .where(child.enterprise_id.in_(batch))):
                         if (kind, child_id) not in created:
                             change, obj = targets[parent_id]
-                            rows.append({"row": change.row, "reason": (
-                                f"导入的企业「{obj.name}」之后又登记了其他"
-                                f"{AUDIT_LABELS[kind]}，不能删除")})
+                            rows.append({"row": change.row, "reason": Message(
+                                "导入的企业「%(name)s」之后又登记了其他%(kind)s，不能删除",
+                                name=obj.name, kind=Message(AUDIT_LABELS[kind]))})
         for table, column in _references(model.__tablename__):
             if table.name in handled:
                 continue
@@ -450,9 +455,10 @@ def _blockers(to_delete: list[tuple[ImportChange, Any]], created: set[tuple[str,
                         select(column, func.count()).select_from(table)
                         .where(column.in_(batch)).group_by(column)):
                     change, _obj = targets[target_id]
-                    rows.append({"row": change.row, "reason": (
-                        f"导入的{AUDIT_LABELS[entity_type]}之后已有 {count} 条{label}，"
-                        "不能删除")})
+                    rows.append({"row": change.row, "reason": Message(
+                        "导入的%(entity)s之后已有 %(count)s 条%(label)s，不能删除",
+                        entity=Message(AUDIT_LABELS[entity_type]), count=count,
+                        label=Message(label))})
     return rows
 
 
