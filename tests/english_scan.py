@@ -40,7 +40,7 @@ NOT_DATA = {("eligibility_results", "result"), ("eligibility_results", "near_mis
 #: shown translated); the cells, headers and parameters beside them are data
 SYSTEM_KEYS = {("import_jobs", "errors"): {"message", "msgid"},
                ("import_jobs", "warnings"): {"message", "msgid"},
-               ("import_jobs", "options"): {"msgid"}}
+               ("import_jobs", "options"): {"msgid", "text"}}
 
 
 def stored_strings() -> list[str]:

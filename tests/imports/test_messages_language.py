@@ -206,3 +206,18 @@ def test_undo_refusals_and_changed_fields_read_in_english(client, write_xlsx):
     table = table[:table.index("</table>")]
     left = untranslated(_texts(table), _data_values(changed))
     assert not left, "\n".join(left)
+
+
+def test_a_later_message_from_the_job_machinery_wins_over_the_kept_summary(client, write_xlsx):
+    """jobs.cancel and the reaper write `message` only: the page shows theirs, translated."""
+    job = _job(write_xlsx, dry_run=False)
+    assert "全部或全不" in job.message
+    job.message = "任务运行超过 15 分钟仍未完成，已自动重新排队（第 2 次）"
+    db.session.commit()
+    login(client, make_user("bureau", locale="en"))
+    page = client.get(f"/imports/{job.id}").get_data(as_text=True)
+    shown = page[page.index('id="job-message"'):]
+    shown = shown[:shown.index("</div>")]
+    assert "all or nothing" not in shown
+    left = untranslated(_texts(shown), [])
+    assert not left, "\n".join(left)

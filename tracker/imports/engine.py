@@ -89,6 +89,9 @@ STORED_SENTENCES = (
     "导入的企业「%(name)s」之后又登记了其他%(kind)s，不能删除",
     "导入的%(entity)s之后已有 %(count)s 条%(label)s，不能删除",
     "%(year)s 年度%(label)s",
+    # the job state machine's reasons (tracker/jobs), shown on the same page
+    "任务%(was)s超过 %(m)d 分钟仍未完成，已尝试 %(n)d 次，不再自动重试；请检查后台服务后点击“重试”",
+    "任务%(was)s超过 %(m)d 分钟仍未完成，已自动重新排队（第 %(n)d 次）",
 )
 
 

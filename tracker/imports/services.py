@@ -162,8 +162,8 @@ def _set_message(job: ImportJob, parts: list[Any]) -> None:
     options["message"] so pages and the CLI show it in their reader's language."""
     job.message = "；".join(source_text(p) for p in parts) or None
     opts = dict(job.options or {})
-    if parts:
-        opts["message"] = [stored(p) for p in parts]
+    if parts:  # with the text it renders, so a message set later elsewhere (cancel) wins
+        opts["message"] = {"text": job.message, "parts": [stored(p) for p in parts]}
     else:
         opts.pop("message", None)
     job.options = opts
@@ -171,7 +171,9 @@ def _set_message(job: ImportJob, parts: list[Any]) -> None:
 
 def job_message(job: ImportJob) -> str | None:
     """The job's summary in the reader's language (a job stored before ids: as stored)."""
-    parts = (job.options or {}).get("message")
+    kept = (job.options or {}).get("message")
+    parts = kept.get("parts") if isinstance(kept, dict) and kept.get("text") == job.message \
+        else None
     if not parts:
         return render(job.message) if job.message else None
     text = render(parts[0])
