@@ -35,7 +35,12 @@ ALLOWED = {"中文", "(万元)", "（万元）"}
 #: columns whose Chinese is written by the system, not typed by people, so it is not data: the
 #: engine's stored verdicts (its sentences are translated on display) and the audit summaries
 NOT_DATA = {("eligibility_results", "result"), ("eligibility_results", "near_miss"),
-            ("audit_events", "summary")}
+            ("audit_events", "summary"), ("import_jobs", "message")}
+#: JSON keys holding sentences the system wrote (a catalogue id and its Chinese rendering,
+#: shown translated); the cells, headers and parameters beside them are data
+SYSTEM_KEYS = {("import_jobs", "errors"): {"message", "msgid"},
+               ("import_jobs", "warnings"): {"message", "msgid"},
+               ("import_jobs", "options"): {"msgid", "text"}}
 
 
 def stored_strings() -> list[str]:
@@ -63,23 +68,26 @@ def _json_strings() -> set[str]:
 
     found: set[str] = set()
 
-    def walk(value):
+    def walk(value, skip=frozenset()):
         if isinstance(value, str):
             if HAN.search(value):
                 found.add(value.strip())
         elif isinstance(value, dict):
-            for v in value.values():
-                walk(v)
+            for k, v in value.items():
+                if k not in skip:
+                    walk(v, skip)
         elif isinstance(value, list | tuple):
             for v in value:
-                walk(v)
+                walk(v, skip)
 
     for table in db.metadata.sorted_tables:
         columns = [c for c in table.columns if isinstance(c.type, JSON)
                    and (table.name, c.name) not in NOT_DATA]
         if columns:
+            skips = [frozenset(SYSTEM_KEYS.get((table.name, c.name), ())) for c in columns]
             for row in db.session.execute(select(*columns)):
-                walk(list(row))
+                for value, skip in zip(row, skips, strict=True):
+                    walk(value, skip)
     return found
 
 

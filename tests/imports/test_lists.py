@@ -115,8 +115,10 @@ def test_cli_prints_the_json_contract(app, write_xlsx):
     assert set(data) == {"rows", "valid", "created", "updated", "unchanged", "errors",
                          "written", "warnings", "changes"}
     assert (data["rows"], data["valid"], data["created"], data["updated"]) == (2, 1, 0, 1)
+    # each error keeps its Chinese message and adds the catalogue id with its parameters
     assert data["errors"] == [{"row": 3, "column": "从业人数", "value": "x",
-                               "message": "应为数字，可带千位分隔符，如 1,234.56"}]
+                               "message": "应为数字，可带千位分隔符，如 1,234.56",
+                               "msgid": "应为数字，可带千位分隔符，如 1,234.56", "params": {}}]
 
 
 def test_cli_exits_2_when_the_file_cannot_be_read(app, tmp_path):

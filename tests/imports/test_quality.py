@@ -120,7 +120,9 @@ def test_cli_adds_changes_and_warnings_and_needs_the_accept_flag(app, write_xlsx
                                  "--year", "2024"])
     data = json.loads(result.output)
     assert {"rows", "valid", "created", "updated", "unchanged", "errors"} <= set(data)
+    # the contract's keys, plus the label as a catalogue id for readers in other languages
     assert {"row": 2, "entity": "enterprise", "field": "name", "label": "名称",
+            "label_message": {"msgid": "名称", "params": {}},
             "old": "旧名称", "new": "新名称"} in data["changes"]
     assert [(w["row"], w["column"], w["value"]) for w in data["warnings"]] == [
         (2, "营业收入（万元）", "1000")]

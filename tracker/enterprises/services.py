@@ -32,6 +32,7 @@ from tracker.errors import FieldError as FieldError  # re-exported for views
 from tracker.errors import StaleEdit as StaleEdit
 from tracker.errors import check_version
 from tracker.extensions import db
+from tracker.messages import Message
 from tracker.names import fold_name
 from tracker.vocabulary import SOURCES
 
@@ -73,7 +74,8 @@ def check_uscc_form(raw: str, override_reason: str | None) -> tuple[str, str | N
     if problem is not None and not (problem.code == "check" and reason):
         message = problem.message
         if problem.code == "check":
-            message += "；如确为历史遗留的真实代码，请填写例外说明"
+            message = Message("%(problem)s；如确为历史遗留的真实代码，请填写例外说明",
+                              problem=problem.message)
         raise FieldError({"uscc": message})
     return code, reason if problem is not None else None
 
@@ -106,8 +108,9 @@ def _check_zone(user: Any, cleaned: dict[str, Any]) -> None:
     """The zone rule of accounts.scope, told on the zone field."""
     if "zone" in cleaned and not may_place_in_zone(user, cleaned["zone"]):
         own = ZONES.get(user.zone, ("",))[0] if user.zone else ""
-        raise FieldError({"zone": _("只能登记或修改本区域（%(own)s）的企业", own=own) if own
-                          else "您的账号没有设置所属区域，请联系管理员"})
+        raise FieldError({"zone": Message("只能登记或修改本区域（%(own)s）的企业",
+                                          own=Message(own)) if own
+                          else Message("您的账号没有设置所属区域，请联系管理员")})
 
 
 def create_enterprise(data: dict[str, Any], *, user: Any = None) -> Enterprise:
@@ -304,25 +307,25 @@ def metric_errors(values: Mapping[str, Any], fiscal_year: int | None = None
     """
     errors: dict[str, str] = {}
     if fiscal_year is not None and not 1980 <= int(fiscal_year) <= today().year:
-        errors["fiscal_year"] = _("年度应在 1980–%(year)s 之间", year=today().year)
+        errors["fiscal_year"] = Message("年度应在 1980–%(year)s 之间", year=today().year)
     for key in METRIC_FIELDS:
         value = values.get(key)
         if value is not None and value < 0:
-            errors[key] = _("不能为负数")
+            errors[key] = Message("不能为负数")
     staff, employees = values.get("tech_staff"), values.get("employees")
     if staff is not None and employees is not None and staff > employees:
-        errors["tech_staff"] = _("科技人员数（%(staff)s）不能超过从业人数（%(employees)s）",
-                                 staff=staff, employees=employees)
+        errors["tech_staff"] = Message("科技人员数（%(staff)s）不能超过从业人数（%(employees)s）",
+                                       staff=staff, employees=employees)
     domestic, rd = values.get("rd_expense_domestic"), values.get("rd_expense")
     if domestic is not None and rd is not None and domestic > rd:
-        errors["rd_expense_domestic"] = _("境内研发费用不能超过研发费用总额")
+        errors["rd_expense_domestic"] = Message("境内研发费用不能超过研发费用总额")
     return errors
 
 
 def founded_on_error(founded: Any) -> str | None:
     """A founding date in the future is a typing error, wherever it is typed."""
     if isinstance(founded, date) and founded > today():
-        return "成立日期不能晚于今天"
+        return Message("成立日期不能晚于今天")
     return None
 
 

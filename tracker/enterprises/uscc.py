@@ -10,7 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
+from tracker.messages import Message
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
@@ -44,11 +44,11 @@ def check_character(first17: str) -> str:
 def problem(code: str) -> USCCProblem | None:
     """The first thing wrong with a normalised code, or None when it is valid."""
     if not code:
-        return USCCProblem("empty", str(_l("请填写统一社会信用代码")))
+        return USCCProblem("empty", Message("请填写统一社会信用代码"))
     if len(code) != LENGTH:
         return USCCProblem(
             "length",
-            str(_l("统一社会信用代码应为18位，当前为%(n)d位", n=len(code))),
+            Message("统一社会信用代码应为18位，当前为%(n)d位", n=len(code)),
         )
     # The 18th position is judged as a check character, so the message can name the right one.
     bad = sorted({ch for ch in code[:17] if ch not in VALUE})
@@ -57,19 +57,19 @@ def problem(code: str) -> USCCProblem | None:
         if forbidden:
             return USCCProblem(
                 "forbidden",
-                str(_l("统一社会信用代码不使用字母 I、O、Z、S、V，发现：%(chars)s",
-                       chars="、".join(forbidden))),
+                Message("统一社会信用代码不使用字母 I、O、Z、S、V，发现：%(chars)s",
+                       chars=forbidden),
             )
         return USCCProblem(
             "character",
-            str(_l("统一社会信用代码含有无效字符：%(chars)s", chars="、".join(bad))),
+            Message("统一社会信用代码含有无效字符：%(chars)s", chars=bad),
         )
     expected = check_character(code[:17])
     if code[17] != expected:
         return USCCProblem(
             "check",
-            str(_l("校验位错误：第18位应为 %(expected)s，实际为 %(actual)s（请核对是否抄错）",
-                   expected=expected, actual=code[17])),
+            Message("校验位错误：第18位应为 %(expected)s，实际为 %(actual)s（请核对是否抄错）",
+                   expected=expected, actual=code[17]),
         )
     return None
 

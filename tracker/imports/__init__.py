@@ -20,5 +20,11 @@ def init_app(app):
     #: change than the import did per row (about 15 ms per change measured on SQLite under
     #: load, so 500 changes stay under ten seconds in the request)
     app.config.setdefault("IMPORT_SYNC_UNDO", 500)
+    from tracker.imports.engine import STORED_SENTENCES
+    from tracker.messages import remember_sentences, render, render_problem
+
+    remember_sentences(STORED_SENTENCES)
+    app.jinja_env.filters["import_problem"] = render_problem  # stored row errors, translated
+    app.jinja_env.filters["import_text"] = render  # a stored message id, or text as stored
     app.register_blueprint(bp)
     app.cli.add_command(import_command)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from tracker.extensions import db
 from tracker.imports import columns, engine, jobs, services
-from tracker.imports.models import ImportJob
+from tracker.imports.models import JOB_STATUSES, ImportJob
 from tracker.imports.reader import FileUnreadable
+from tracker.messages import Message, render, render_problem
+from tracker.messages import stored as stored_message
 from tracker.vocabulary import KINDS
 
 
@@ -35,9 +40,9 @@ def import_command(kind, file, dry_run, keep_valid, accept_warnings, as_json, ye
     """Import an .xlsx or .csv list (exit 2 when the file itself cannot be read)."""
     try:
         if not file.exists():
-            raise FileUnreadable(f"找不到文件 {file}")
+            raise FileUnreadable(Message("找不到文件 %(file)s", file=str(file)))
         if file.suffix.lower() not in (".xlsx", ".csv"):
-            raise FileUnreadable("只能导入 .xlsx 或 .csv 文件")
+            raise FileUnreadable(Message("只能导入 .xlsx 或 .csv 文件"))
         with file.open("rb") as stream:
             stored = services.store_upload(stream, file.name)
         job = services.create_job(kind, stored, file.name, user_id=None)
@@ -50,40 +55,65 @@ def import_command(kind, file, dry_run, keep_valid, accept_warnings, as_json, ye
         db.session.commit()
     except FileUnreadable as exc:
         db.session.rollback()
-        _fail(str(exc), as_json)
+        with force_locale(process_locale()):
+            _fail(str(exc) if as_json else render(stored_message(exc.args[0])), as_json)
         return
     job = db.session.get(ImportJob, job.id)
     if job.status == "failed":
-        _fail(job.message or "", as_json)
+        with force_locale(process_locale()):
+            _fail((job.message or "") if as_json else (services.job_message(job) or ""), as_json)
         return
     if as_json:
-        # the counts keep their keys; written, warnings and changes are additions
+        # the counts keep their keys; written, warnings and changes are additions; each error
+        # and warning keeps its Chinese "message" and adds "msgid" and "params" (stable codes)
         click.echo(json.dumps({**job.counts(), "written": job.status == "done",
                                "warnings": list(job.warnings or []),
                                "changes": list(job.preview or [])},
                               ensure_ascii=False, default=str))
         return
-    click.echo(f"导入任务 #{job.id}（{'试运行，未写入' if dry_run else job.status}）")
-    click.echo(f"共 {job.rows} 行：正确 {job.valid}，新建 {job.created}，更新 {job.updated}，"
-               f"未变 {job.unchanged}，错误 {job.rejected}")
-    if job.message:
-        click.echo(job.message)
-    for error in job.errors[:200]:
-        click.echo(f"第 {error['row']} 行 [{error['column']}] {error['value']!r}："
-                   f"{error['message']}")
+    with force_locale(process_locale()):
+        _print_summary(job, dry_run)
+
+
+def process_locale() -> str:
+    """The shell's language (LC_ALL, LC_MESSAGES, LANG): English if it says so, else Chinese."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return "en" if value.lower().startswith("en") else "zh_CN"
+    return "zh_CN"
+
+
+def _print_summary(job: ImportJob, dry_run: bool) -> None:
+    """The job in words, in the current locale."""
+    status = _("试运行，未写入") if dry_run else _(JOB_STATUSES.get(job.status, job.status))
+    click.echo(_("导入任务 #%(id)s（%(status)s）", id=job.id, status=status))
+    click.echo(_("共 %(rows)s 行：正确 %(valid)s，新建 %(created)s，更新 %(updated)s，"
+                 "未变 %(unchanged)s，错误 %(rejected)s", rows=job.rows, valid=job.valid,
+                 created=job.created, updated=job.updated, unchanged=job.unchanged,
+                 rejected=job.rejected))
+    if message := services.job_message(job):
+        click.echo(message)
+    for error in map(render_problem, job.errors[:200]):
+        click.echo(_("第 %(row)s 行 [%(column)s] %(value)s：%(message)s", row=error["row"],
+                     column=error["column"], value=repr(error["value"]),
+                     message=error["message"]))
     if len(job.errors) > 200:
-        click.echo(f"……另有 {len(job.errors) - 200} 条错误，见网页中的错误清单下载")
-    for warning in (job.warnings or [])[:200]:
-        click.echo(f"警告 第 {warning['row']} 行 [{warning['column']}] {warning['value']!r}："
-                   f"{warning['message']}")
+        click.echo(_("……另有 %(n)s 条错误，见网页中的错误清单下载", n=len(job.errors) - 200))
+    for warning in map(render_problem, (job.warnings or [])[:200]):
+        click.echo(_("警告 第 %(row)s 行 [%(column)s] %(value)s：%(message)s",
+                     row=warning["row"], column=warning["column"],
+                     value=repr(warning["value"]), message=warning["message"]))
     for change in (job.preview or [])[:200]:
-        click.echo(f"第 {change['row']} 行 {change['label']}：{change['old']!r} → "
-                   f"{change['new']!r}")
+        click.echo(_("第 %(row)s 行 %(label)s：%(old)s → %(new)s", row=change["row"],
+                     label=render(change.get("label_message") or change["label"]),
+                     old=repr(change["old"]),
+                     new=repr(change["new"])))
 
 
 def _fail(message: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"error": message}, ensure_ascii=False))
     else:
-        click.echo(f"无法读取文件：{message}", err=True)
+        click.echo(_("无法读取文件：%(message)s", message=message), err=True)
     sys.exit(2)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracker.imports import normalise as n
+from tracker.messages import Message
 
 
 @dataclass(frozen=True)
@@ -219,15 +220,17 @@ def check_mapping(kind: str, mapping: dict[str, str]) -> list[str]:
         if not key:
             continue
         if key not in fields:
-            problems.append(f"列「{header}」对应了未知字段 {key}")
+            problems.append(Message("列「%(header)s」对应了未知字段 %(key)s", header=header,
+                                    key=key))
             continue
         attr = (fields[key].group, fields[key].attr)
         if attr in seen:
-            problems.append(f"列「{header}」与列「{seen[attr]}」对应了同一字段"
-                            f"「{fields[key].label}」")
+            problems.append(Message("列「%(header)s」与列「%(other)s」对应了同一字段「%(label)s」",
+                                    header=header, other=seen[attr],
+                                    label=Message(fields[key].label)))
         seen[attr] = header
     targets = {fields[k].key for k in mapping.values() if k in fields}
     for f in fields.values():
         if f.required and f.key not in targets:
-            problems.append(f"缺少必需的列「{f.label}」")
+            problems.append(Message("缺少必需的列「%(label)s」", label=Message(f.label)))
     return problems

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask_babel import force_locale
 from sqlalchemy import event, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -38,6 +39,7 @@ from tracker.imports.reader import FileUnreadable, open_sheet
 from tracker.incubation.models import Carrier, Tenancy
 from tracker.labels import FIELD_NAMES
 from tracker.ladder.models import Qualification
+from tracker.messages import Message, source_text, stored
 
 #: rows parsed, looked up and written together; the session is emptied after each chunk
 CHUNK = 500
@@ -50,6 +52,47 @@ MAX_PREVIEW = 2000
 MAX_LENGTHS = {"name": 200, "street": 100, "address": 300, "website": 200, "contact_name": 100,
                "contact_title": 100, "contact_phone": 40, "number": 60, "batch": 100,
                "carrier": 200, "revoked_reason": 1000}
+
+
+#: the engine's sentences as jobs stored before message ids hold them filled in: such a job's
+#: errors are translated by matching them (tracker.messages.remember_sentences)
+STORED_SENTENCES = (
+    "与第 %(first)s 行重复：同一企业在文件中出现两次",
+    "有效期至（%(until)s）早于发证日期（%(granted)s）",
+    "撤销日期（%(revoked)s）早于发证日期（%(granted)s）",
+    "毕业/退出日期（%(ended)s）早于入驻日期（%(moved)s）",
+    "孵化期满日期（%(term)s）应晚于入驻日期（%(moved)s）",
+    "内容过长：最多 %(limit)s 个字",
+    "未找到名为「%(carrier)s」的孵化载体（或不在您的管辖范围内），请核对名称或请区科技局先登记该载体",
+    "数据库拒绝保存该行：%(reason)s",
+    "文件中找不到必需的列：%(columns)s（请检查表头或调整列对应关系）",
+    "营业收入（%(revenue)s）高于总收入（%(income)s）：营业收入是总收入的一部分，"
+    "请核对单位或列是否对应错误",
+    "%(label)s为 %(new)s，是上一年度（%(year)s）%(old)s的 %(times)s 倍，变化超过 %(factor)s 倍，"
+    "请核对",
+    "已导入 %(valid)s 行，跳过 %(skipped)s 行有错误的行",
+    "文件中有 %(n)s 行错误，按“全部或全不”规则没有导入任何一行；请修正后重新上传，"
+    "或选择“只导入正确的行”",
+    "不存在的日期；%(expected)s",
+    "未知的区域；应为：%(names)s",
+    "统一社会信用代码应为18位，当前为%(n)d位",
+    "统一社会信用代码不使用字母 I、O、Z、S、V，发现：%(chars)s",
+    "统一社会信用代码含有无效字符：%(chars)s",
+    "校验位错误：第18位应为 %(expected)s，实际为 %(actual)s（请核对是否抄错）",
+    "科技人员数（%(staff)s）不能超过从业人数（%(employees)s）",
+    "年度应在 1980–%(year)s 之间",
+    "只能登记或修改本区域（%(own)s）的企业",
+    "%(n)s 万元",
+    "缺少%(label)s",
+    "导入的%(label)s已被删除",
+    "导入的%(label)s在导入后又被修改过",
+    "导入的企业「%(name)s」之后又登记了其他%(kind)s，不能删除",
+    "导入的%(entity)s之后已有 %(count)s 条%(label)s，不能删除",
+    "%(year)s 年度%(label)s",
+    # the job state machine's reasons (tracker/jobs), shown on the same page
+    "任务%(was)s超过 %(m)d 分钟仍未完成，已尝试 %(n)d 次，不再自动重试；请检查后台服务后点击“重试”",
+    "任务%(was)s超过 %(m)d 分钟仍未完成，已自动重新排队（第 %(n)d 次）",
+)
 
 
 @dataclass(frozen=True)
@@ -122,9 +165,16 @@ class Row:
     staged: Any = None
 
     def _problem(self, key: str, message: str, label: str | None) -> dict[str, Any]:
-        header, raw = self.cells.get(key, (label or key, None))
-        return {"row": self.number, "column": header, "value": n.cell_text(raw),
-                "message": message}
+        # the Chinese sentence stays under "message" for readers of the stored JSON; pages,
+        # downloads and the CLI render "msgid" with "params" in their reader's language
+        header, raw = self.cells.get(key, (None, None))
+        problem = {"row": self.number, "column": header or label or key,
+                   "value": n.cell_text(raw), "message": source_text(message)}
+        if header is None:  # our own label, not the file's header: translated on display
+            problem["column_is_label"] = True
+        if isinstance(message, Message):
+            problem.update(stored(message))
+        return problem
 
     def error(self, key: str, message: str, *, label: str | None = None) -> None:
         self.errors.append(self._problem(key, message, label))
@@ -190,7 +240,7 @@ class _Handler:
         """The row's firm, already registered and in scope (lists add titles, not firms)."""
         enterprise = self.enterprises.get(row.values["uscc"])
         if enterprise is None:
-            row.error("uscc", "该企业尚未登记（或不在您的管辖范围）：请先导入或登记该企业")
+            row.error("uscc", Message("该企业尚未登记（或不在您的管辖范围）：请先导入或登记该企业"))
             raise _Reject
         return enterprise
 
@@ -211,26 +261,31 @@ class _Handler:
 
     def note_update(self, row: Row, entity_type: str, entity: Any, before: dict,
                     changes: dict[str, list[Any]], enterprise_id: int | None,
-                    prefix: str = "") -> None:
+                    year: int | None = None) -> None:
         """Note an update: the changed fields' old values (for undo) and their new ones.
 
         Dry runs included, each changed field is shown to the user as old → new.
         """
         for name, (old, new) in changes.items():
             row.preview.append({"row": row.number, "entity": entity_type, "field": name,
-                                "label": prefix + self.field_label(name), "old": old,
-                                "new": new})
+                                **self._label(name, year), "old": old, "new": new})
         self.note(row, entity_type, entity, "update", {k: before[k] for k in changes},
                   {k: c[1] for k, c in changes.items()}, enterprise_id)
 
     def preview_new(self, row: Row, entity_type: str, after: dict[str, Any],
-                    prefix: str = "") -> None:
+                    year: int | None = None) -> None:
         """A record added to a firm on file: its filled-in fields, each as "— → value"."""
         for name, value in after.items():
             if value is not None and name != "period_months":
                 row.preview.append({"row": row.number, "entity": entity_type, "field": name,
-                                    "label": prefix + self.field_label(name), "old": None,
-                                    "new": value})
+                                    **self._label(name, year), "old": None, "new": value})
+
+    def _label(self, name: str, year: int | None) -> dict[str, Any]:
+        """The field's label in Chinese ("label") and as a message to show translated."""
+        label = Message(self.field_label(name))
+        if year is not None:
+            label = Message("%(year)s 年度%(label)s", year=year, label=label)
+        return {"label": source_text(label), "label_message": stored(label)}
 
     def field_label(self, name: str) -> str:
         if name in FIELD_NAMES:
@@ -306,7 +361,7 @@ class EnterpriseHandler(_Handler):
             row.error("founded_on", problem)
         contact_keys = [k for k in ("contact_title", "contact_phone", "contact_email") if k in v]
         if contact_keys and not v.get("contact_name"):
-            row.error("contact_name", "填写了联系人电话或邮箱，但缺少联系人姓名",
+            row.error("contact_name", Message("填写了联系人电话或邮箱，但缺少联系人姓名"),
                       label="联系人")
 
     def apply(self, row: Row) -> str:
@@ -316,18 +371,18 @@ class EnterpriseHandler(_Handler):
         enterprise = self.enterprises.get(v["uscc"])
         outcome = "unchanged"
         if actor.is_zone and actor.zone not in ZONES:
-            row.error("zone", "您的账号没有设置所属区域，请联系管理员", label="所属区域")
+            row.error("zone", Message("您的账号没有设置所属区域，请联系管理员"), label="所属区域")
             raise _Reject
         if enterprise is None:
             if actor.is_zone:
                 data.setdefault("zone", actor.zone)
             if not data.get("name"):
-                row.error("name", "新登记的企业必须填写企业名称", label="企业名称")
+                row.error("name", Message("新登记的企业必须填写企业名称"), label="企业名称")
             if v["uscc"] in self.elsewhere:
-                row.error("uscc", "该企业已由其他区域登记，您无权修改")
+                row.error("uscc", Message("该企业已由其他区域登记，您无权修改"))
                 raise _Reject
             if not data.get("zone"):
-                row.error("zone", "新登记的企业必须填写所属区域", label="所属区域")
+                row.error("zone", Message("新登记的企业必须填写所属区域"), label="所属区域")
             if row.errors:
                 raise _Reject
             try:
@@ -491,14 +546,14 @@ class EnterpriseHandler(_Handler):
         after = audit.snapshot(metrics, fields)
         if existing is None:
             if not fresh:  # a firm on file gains a year's figures: shown as new values
-                self.preview_new(row, "metrics", after, prefix=f"{year} 年度")
+                self.preview_new(row, "metrics", after, year=year)
             self.note(row, "metrics", metrics, "create", {}, {**after, "fiscal_year": year},
                       enterprise.id)
             return True
         changes = audit.changed_fields(before, after)
         if changes:
             self.note_update(row, "metrics", metrics, before, changes, enterprise.id,
-                             prefix=f"{year} 年度")
+                             year=year)
         return bool(changes)
 
     def _plausibility(self, row: Row, enterprise_id: int | None, year: int,
@@ -555,16 +610,19 @@ class QualificationHandler(_Handler):
     def check(self, row: Row) -> None:
         v = row.values
         if self.kind_of(row) is None:
-            row.error("kind", "无法确定资质类型：请增加“资质类型”列，或在导入时选择名单类型",
+            row.error("kind", Message("无法确定资质类型：请增加“资质类型”列，"
+                                      "或在导入时选择名单类型"),
                       label="资质类型")
         if not v.get("granted_on"):
-            row.error("granted_on", "缺少发证日期（认定/入库日期）", label="发证日期")
+            row.error("granted_on", Message("缺少发证日期（认定/入库日期）"), label="发证日期")
         granted, until = v.get("granted_on"), v.get("valid_until")
         if granted and until and until < granted:
-            row.error("valid_until", f"有效期至（{until}）早于发证日期（{granted}）")
+            row.error("valid_until", Message("有效期至（%(until)s）早于发证日期（%(granted)s）",
+                                                 until=until, granted=granted))
         revoked = v.get("revoked_on")
         if granted and revoked and revoked < granted:
-            row.error("revoked_on", f"撤销日期（{revoked}）早于发证日期（{granted}）")
+            row.error("revoked_on", Message("撤销日期（%(revoked)s）早于发证日期（%(granted)s）",
+                                                revoked=revoked, granted=granted))
 
     def apply(self, row: Row) -> str:
         v = row.values
@@ -622,16 +680,20 @@ class TenancyHandler(_Handler):
     def check(self, row: Row) -> None:
         v = row.values
         if v.get("carrier") and _fold(v["carrier"]) not in self.carriers:
-            row.error("carrier", f"未找到名为「{v['carrier']}」的孵化载体（或不在您的管辖范围内），"
-                                 "请核对名称或请区科技局先登记该载体")
+            row.error("carrier", Message("未找到名为「%(carrier)s」的孵化载体"
+                                         "（或不在您的管辖范围内），"
+                                         "请核对名称或请区科技局先登记该载体",
+                                         carrier=v["carrier"]))
         moved, ended = v.get("moved_in_on"), v.get("ended_on")
         if moved and ended and ended < moved:
-            row.error("ended_on", f"毕业/退出日期（{ended}）早于入驻日期（{moved}）")
+            row.error("ended_on", Message("毕业/退出日期（%(ended)s）早于入驻日期（%(moved)s）",
+                                              ended=ended, moved=moved))
         term = v.get("term_ends_on")
         if moved and term and term <= moved:
-            row.error("term_ends_on", f"孵化期满日期（{term}）应晚于入驻日期（{moved}）")
+            row.error("term_ends_on", Message("孵化期满日期（%(term)s）应晚于入驻日期（%(moved)s）",
+                                                  term=term, moved=moved))
         if v.get("status") == "graduated" and "graduation_basis" not in v:
-            row.error("graduation_basis", "已毕业的企业需要填写毕业依据", label="毕业依据")
+            row.error("graduation_basis", Message("已毕业的企业需要填写毕业依据"), label="毕业依据")
 
     def apply(self, row: Row) -> str:
         v = row.values
@@ -680,18 +742,18 @@ def parse_row(number: int, cells: list[Any], plan: list[tuple[int, str, columns.
         try:
             value = spec.parse(raw)
         except n.CellError as exc:
-            row.error(spec.key, str(exc))
+            row.error(spec.key, exc.args[0] if exc.args else str(exc))
             continue
         limit = MAX_LENGTHS.get(spec.key)
         if limit and isinstance(value, str) and len(value) > limit:
-            row.error(spec.key, f"内容过长：最多 {limit} 个字")
+            row.error(spec.key, Message("内容过长：最多 %(limit)s 个字", limit=limit))
             continue
         if value != "":
             row.values[spec.key] = value
     for spec in (s for _i, _h, s in plan if s.required):
         if spec.key not in row.values and not any(e["column"] == row.cells[spec.key][0]
                                                   for e in row.errors):
-            row.error(spec.key, f"缺少{spec.label}")
+            row.error(spec.key, Message("缺少%(label)s", label=Message(spec.label)))
     return row
 
 
@@ -746,7 +808,8 @@ def _apply_alone(session: Any, handler: _Handler, row: Row) -> None:
     except (IntegrityError, DBAPIError) as exc:
         if is_transient(exc):  # not this row's fault: the run is retried
             raise
-        row.error("uscc", f"数据库拒绝保存该行：{exc.orig}"[:300], label="统一社会信用代码")
+        row.error("uscc", Message("数据库拒绝保存该行：%(reason)s", reason=str(exc.orig)[:280]),
+                  label="统一社会信用代码")
     else:
         row.outcome = outcome
 
@@ -771,8 +834,16 @@ def run(path: str | Path, options: Options, *, user: Any = None, job_id: int | N
         progress: Callable[[int, int | None], None] | None = None) -> Result:
     """Import one file; the caller commits (or not: a dry run leaves nothing to commit).
 
-    Raises reader.FileUnreadable when the file itself cannot be read.
+    Raises reader.FileUnreadable when the file itself cannot be read. Whoever started it,
+    the stored sentences are in the catalogue's source language (with ids and parameters
+    where the engine has them), so each reader sees them in their own (tracker/messages.py).
     """
+    with force_locale("zh_CN"):
+        return _run(path, options, user=user, job_id=job_id, progress=progress)
+
+
+def _run(path: str | Path, options: Options, *, user: Any, job_id: int | None,
+         progress: Callable[[int, int | None], None] | None) -> Result:
     actor = Actor.of(user)
     result = Result()
     session = db.session()
@@ -784,8 +855,9 @@ def run(path: str | Path, options: Options, *, user: Any = None, job_id: int | N
         missing = [f.label for f in columns.KIND_FIELDS[options.kind]
                    if f.required and f.key not in mapped]
         if missing:
-            raise FileUnreadable("文件中找不到必需的列：" + "、".join(missing)
-                                 + "（请检查表头或调整列对应关系）")
+            raise FileUnreadable(Message("文件中找不到必需的列：%(columns)s"
+                                         "（请检查表头或调整列对应关系）",
+                                         columns=[Message(m) for m in missing]))
         seen: dict[Any, int] = {}
         done = 0
         event.listen(session, "before_flush", stamp)
@@ -803,7 +875,9 @@ def run(path: str | Path, options: Options, *, user: Any = None, job_id: int | N
                     key = handler.duplicate_key(row)
                     if key is not None and (key if not isinstance(key, tuple) else key[0]):
                         if key in seen:
-                            row.error("uscc", f"与第 {seen[key]} 行重复：同一企业在文件中出现两次",
+                            row.error("uscc", Message("与第 %(first)s 行重复："
+                                                      "同一企业在文件中出现两次",
+                                                      first=seen[key]),
                                       label="统一社会信用代码")
                         else:
                             seen[key] = number

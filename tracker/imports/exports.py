@@ -27,6 +27,7 @@ from tracker.indicators import services as indicators
 from tracker.inputs import parse_int
 from tracker.labels import value_label
 from tracker.ladder.models import QUALIFICATION_STATUSES, Qualification
+from tracker.messages import render_problem
 from tracker.spreadsheets import Column
 from tracker.spreadsheets import export_response as export_response  # re-exported for views
 from tracker.spreadsheets import neutralise as neutralise
@@ -241,5 +242,7 @@ ERROR_COLUMNS = [Column("行号", "int", 8), Column("列", width=20), Column("�
 
 
 def error_rows(errors: list[dict[str, Any]]) -> Iterator[list[Any]]:
-    for error in errors:
+    """Stored row errors in the reader's language (see tracker/messages.py)."""
+    for stored in errors:
+        error = render_problem(stored)
         yield [error["row"], error["column"], error["value"], error["message"]]

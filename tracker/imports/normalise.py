@@ -11,11 +11,10 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import gettext as _
-
 from tracker.enterprises import uscc as uscc_rules
 from tracker.enterprises.zones import ZONES, zone_from_text
 from tracker.incubation.models import GRADUATION_BASES, TENANCY_STATUSES
+from tracker.messages import Message
 from tracker.money import wan_to_yuan
 from tracker.vocabulary import KINDS, TECH_FIELDS
 
@@ -80,7 +79,7 @@ def parse_date(value: Any) -> date:
         # A date typed into a cell formatted as a number: Excel's serial day count.
         if 1 <= value < 2958466:
             return _EXCEL_EPOCH + timedelta(days=int(value))
-        raise CellError(DATE_EXPECTED)
+        raise CellError(Message(DATE_EXPECTED))
     raw = unicodedata.normalize("NFKC", str(value)).strip()
     for pattern in _DATE_PATTERNS:
         match = pattern.match(raw)
@@ -89,8 +88,8 @@ def parse_date(value: Any) -> date:
             try:
                 return date(year, month, day)
             except ValueError:
-                raise CellError(_("不存在的日期；%(expected)s", expected=DATE_EXPECTED)) from None
-    raise CellError(DATE_EXPECTED)
+                raise CellError(Message("不存在的日期；" + DATE_EXPECTED)) from None
+    raise CellError(Message(DATE_EXPECTED))
 
 
 def _number_text(value: Any) -> str:
@@ -102,7 +101,7 @@ def _number_text(value: Any) -> str:
 
 def decimal_value(value: Any) -> Decimal:
     if isinstance(value, bool):
-        raise CellError(_("应为数字"))
+        raise CellError(Message("应为数字"))
     if isinstance(value, Decimal):
         return value
     if isinstance(value, int):
@@ -112,25 +111,25 @@ def decimal_value(value: Any) -> Decimal:
     try:
         number = Decimal(_number_text(value))
     except InvalidOperation:
-        raise CellError(_("应为数字，可带千位分隔符，如 1,234.56")) from None
+        raise CellError(Message("应为数字，可带千位分隔符，如 1,234.56")) from None
     if not number.is_finite():
-        raise CellError(_("应为数字，可带千位分隔符，如 1,234.56"))
+        raise CellError(Message("应为数字，可带千位分隔符，如 1,234.56"))
     return number
 
 
 def count(value: Any) -> int:
     number = decimal_value(value)
     if number != number.to_integral_value():
-        raise CellError(_("应为整数"))
+        raise CellError(Message("应为整数"))
     if number < 0:
-        raise CellError(_("不能为负数"))
+        raise CellError(Message("不能为负数"))
     return int(number)
 
 
 def money_yuan(value: Any) -> Decimal:
     number = decimal_value(value)
     if number < 0:
-        raise CellError(_("金额不能为负数"))
+        raise CellError(Message("金额不能为负数"))
     return number.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -138,14 +137,14 @@ def money_wan(value: Any) -> Decimal:
     """万元 -> 元, exactly (Decimal arithmetic, rounded to the fen)."""
     number = decimal_value(value)
     if number < 0:
-        raise CellError(_("金额不能为负数"))
+        raise CellError(Message("金额不能为负数"))
     return wan_to_yuan(number)
 
 
 def area(value: Any) -> Decimal:
     number = decimal_value(value)
     if number < 0:
-        raise CellError(_("面积不能为负数"))
+        raise CellError(Message("面积不能为负数"))
     return number.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
@@ -161,8 +160,8 @@ def zone(value: Any) -> str:
     raw = unicodedata.normalize("NFKC", text(value))
     code = zone_from_text(raw) or zone_from_text(raw.lower()) or _ZONE_ALIASES.get(raw)
     if code is None:
-        names = "、".join(short for short, _full in ZONES.values())
-        raise CellError(_("未知的区域；应为：%(names)s", names=names))
+        raise CellError(Message("未知的区域；应为：%(names)s",
+                                names=[Message(short) for short, _full in ZONES.values()]))
     return code
 
 
@@ -171,8 +170,8 @@ def tech_field(value: Any) -> str:
     for code, label in TECH_FIELDS.items():
         if raw in (code, label) or raw == f"{label}领域" or raw == f"{label}技术":
             return code
-    raise CellError(_("不在八大技术领域之内；应为：") + _("、").join(
-        _(v) for v in TECH_FIELDS.values()))
+    raise CellError(Message("不在八大技术领域之内；应为：%(names)s",
+                            names=[Message(v) for v in TECH_FIELDS.values()]))
 
 
 _KIND_ALIASES = {
@@ -192,8 +191,8 @@ def qualification_kind(value: Any) -> str:
         return _KIND_ALIASES[raw]
     if raw.upper() in _KIND_ALIASES:
         return _KIND_ALIASES[raw.upper()]
-    raise CellError(_("未知的资质类型；应为：") + _("、").join(
-        _(v) for v in KINDS.values()))
+    raise CellError(Message("未知的资质类型；应为：%(names)s",
+                            names=[Message(v) for v in KINDS.values()]))
 
 
 def tenancy_status(value: Any) -> str:
@@ -205,8 +204,8 @@ def tenancy_status(value: Any) -> str:
             return code
     if raw in aliases:
         return aliases[raw]
-    raise CellError(_("未知的入驻状态；应为：") + _("、").join(
-        _(v) for v in TENANCY_STATUSES.values()))
+    raise CellError(Message("未知的入驻状态；应为：%(names)s",
+                            names=[Message(v) for v in TENANCY_STATUSES.values()]))
 
 
 def graduation_basis(value: Any) -> str:
@@ -218,8 +217,8 @@ def graduation_basis(value: Any) -> str:
                          ("上市", "listed"), ("并购", "listed"), ("兼并", "listed")):
         if needle in raw:
             return code
-    raise CellError(_("未知的毕业依据；应为：") + _("、").join(
-        _(v) for v in GRADUATION_BASES.values()))
+    raise CellError(Message("未知的毕业依据；应为：%(names)s",
+                            names=[Message(v) for v in GRADUATION_BASES.values()]))
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -228,7 +227,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def email(value: Any) -> str:
     raw = unicodedata.normalize("NFKC", text(value)).lower()
     if not _EMAIL.match(raw):
-        raise CellError(_("邮箱格式不正确，应如 name@example.com"))
+        raise CellError(Message("邮箱格式不正确，应如 name@example.com"))
     return raw
 
 
@@ -237,9 +236,9 @@ def year(value: Any) -> int:
     try:
         number = count(raw)
     except CellError:
-        raise CellError(_("年度应为四位年份，如 2024")) from None
+        raise CellError(Message("年度应为四位年份，如 2024")) from None
     if not 1980 <= number <= 2100:
-        raise CellError(_("年度应为四位年份，如 2024"))
+        raise CellError(Message("年度应为四位年份，如 2024"))
     return number
 
 

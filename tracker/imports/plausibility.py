@@ -1,9 +1,10 @@
 """Plausibility of imported annual figures: changes a person should look at before they land.
 
-Pure functions (no Flask, no database): the engine passes a firm's figures for the imported
-year and its previous full year, and gets back warnings. A warning never rejects a row; the
-real import waits until the user accepts the warnings (web checkbox, CLI --accept-warnings),
-because a figure that jumps may be a typo in units (元 typed as 万元) or a real event.
+Pure functions (no database; messages are catalogue ids with parameters): the engine passes
+a firm's figures for the imported year and its previous full year, and gets back warnings.
+A warning never rejects a row; the real import waits until the user accepts the warnings
+(web checkbox, CLI --accept-warnings), because a figure that jumps may be a typo in units
+(元 typed as 万元) or a real event.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from tracker.enterprises.models import METRIC_LABELS, MONEY_FIELDS
+from tracker.messages import Message
 from tracker.money import format_wan
 
 #: A figure more than this many times its previous-year value, or less than its 1/this part,
@@ -35,12 +37,13 @@ class Finding:
     """One implausible figure: the AnnualMetrics field and what is odd about it."""
 
     field: str
-    message: str
+    #: a catalogue sentence with its parameters, stored as such on the job
+    message: Message
 
 
-def _shown(field: str, value: Any) -> str:
+def _shown(field: str, value: Any) -> Message | str:
     if field in MONEY_FIELDS:
-        return f"{format_wan(value)} 万元"
+        return Message("%(n)s 万元", n=format_wan(value))
     return f"{value}"
 
 
@@ -59,10 +62,10 @@ def check_year(values: Mapping[str, Any], supplied: Iterable[str], *,
     if ({"revenue", "total_income"} & supplied and revenue is not None and income is not None
             and revenue > income):
         field = "revenue" if "revenue" in supplied else "total_income"
-        findings.append(Finding(field, (
-            f"营业收入（{_shown('revenue', revenue)}）高于总收入"
-            f"（{_shown('total_income', income)}）：营业收入是总收入的一部分，"
-            "请核对单位或列是否对应错误")))
+        findings.append(Finding(field, Message(
+            "营业收入（%(revenue)s）高于总收入（%(income)s）：营业收入是总收入的一部分，"
+            "请核对单位或列是否对应错误",
+            revenue=_shown("revenue", revenue), income=_shown("total_income", income))))
     for field in JUMP_FIELDS:
         if field not in supplied or previous is None:
             continue
@@ -72,8 +75,11 @@ def check_year(values: Mapping[str, Any], supplied: Iterable[str], *,
         new, old = Decimal(new), Decimal(old)
         if new > old * JUMP_FACTOR or new * JUMP_FACTOR < old:
             ratio = new / old
-            times = f"{ratio:.1f} 倍" if ratio >= 1 else f"{ratio:.2f} 倍"
-            findings.append(Finding(field, (
-                f"{METRIC_LABELS[field]}为 {_shown(field, new)}，是上一年度（{previous_year}）"
-                f"{_shown(field, old)}的 {times}，变化超过 {JUMP_FACTOR} 倍，请核对")))
+            times = f"{ratio:.1f}" if ratio >= 1 else f"{ratio:.2f}"
+            findings.append(Finding(field, Message(
+                "%(label)s为 %(new)s，是上一年度（%(year)s）%(old)s的 %(times)s 倍，"
+                "变化超过 %(factor)s 倍，请核对",
+                label=Message(METRIC_LABELS[field]), new=_shown(field, new),
+                year=previous_year, old=_shown(field, old), times=times,
+                factor=str(JUMP_FACTOR))))
     return findings

@@ -22,9 +22,9 @@ from typing import Any
 from xml.etree.ElementTree import ParseError
 
 from flask import current_app, has_app_context
-from flask_babel import gettext as _
 
 from tracker.imports.normalise import cell_text, is_blank
+from tracker.messages import Message
 
 SUFFIXES = (".xlsx", ".csv")
 #: look this far down for the header row (official lists often start with a title line)
@@ -125,7 +125,7 @@ class _BoundedZip(zipfile.ZipFile):
         self._total = 0
         members = self.infolist()
         if len(members) > limits.max_members:
-            raise FileUnreadable(_("该 Excel 文件包含 %(n)d 个内部部件，超过上限 %(max)d；"
+            raise FileUnreadable(Message("该 Excel 文件包含 %(n)d 个内部部件，超过上限 %(max)d；"
                                    "请另存为只含数据的 .xlsx 后再上传",
                                    n=len(members), max=limits.max_members))
         for info in members:
@@ -140,7 +140,7 @@ class _BoundedZip(zipfile.ZipFile):
         return self.limits.max_member_bytes
 
     def _total_too_large(self) -> FileUnreadable:
-        return FileUnreadable(_("文件解压后总大小超过 %(limit)s 的上限"
+        return FileUnreadable(Message("文件解压后总大小超过 %(limit)s 的上限"
                                 "（可能是异常或被构造的文件）；请删除无关内容或拆分后再上传",
                                 limit=_mb(self.limits.max_total_bytes)))
 
@@ -148,10 +148,11 @@ class _BoundedZip(zipfile.ZipFile):
         if size <= limit:
             return
         if limit == self.limits.max_shared_strings_bytes:
-            raise FileUnreadable(_("文件中的共享文本（sharedStrings）解压后超过 %(limit)s 的上限"
+            raise FileUnreadable(Message("文件中的共享文本（sharedStrings）解压后超过 "
+                                         "%(limit)s 的上限"
                                    "（可能是异常或被构造的文件）；请删除无关内容或拆分后再上传",
                                    limit=_mb(limit)))
-        raise FileUnreadable(_("文件中的部件 %(name)s 解压后超过 %(limit)s 的上限"
+        raise FileUnreadable(Message("文件中的部件 %(name)s 解压后超过 %(limit)s 的上限"
                                "（可能是异常或被构造的文件）；请删除无关内容或拆分后再上传",
                                name=name[:80], limit=_mb(limit)))
 
@@ -183,16 +184,17 @@ def _bounded(rows: Iterator[tuple[int, list[Any]]], limits: Limits
         if budget is not None and count > budget + HEADER_SCAN_ROWS:
             raise RowBudgetExceeded(budget)
         if count > limits.max_rows + HEADER_SCAN_ROWS:
-            raise FileUnreadable(_("文件超过单次导入上限 %(max)s 行；请拆分后分批导入",
+            raise FileUnreadable(Message("文件超过单次导入上限 %(max)s 行；请拆分后分批导入",
                                    max=f"{limits.max_rows:,}"))
         if len(cells) > limits.max_columns:
             if any(not is_blank(c) for c in cells[limits.max_columns:]):
-                raise FileUnreadable(_("第 %(row)d 行超过 %(max)d 列的上限；请删除多余的列后再上传",
+                raise FileUnreadable(Message("第 %(row)d 行超过 %(max)d 列的上限；"
+                                             "请删除多余的列后再上传",
                                        row=number, max=limits.max_columns))
             cells = cells[:limits.max_columns]
         for cell in cells:
             if isinstance(cell, str) and len(cell) > limits.max_cell_chars:
-                raise FileUnreadable(_("第 %(row)d 行有单元格超过 %(max)s 个字符的上限",
+                raise FileUnreadable(Message("第 %(row)d 行有单元格超过 %(max)s 个字符的上限",
                                        row=number, max=f"{limits.max_cell_chars:,}"))
         yield number, cells
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import Date, Numeric, delete, func, select, update
 
 from tracker.accounts.models import User
@@ -30,6 +31,7 @@ from tracker.incubation.models import StatusProposal, Tenancy
 from tracker.labels import AUDIT_LABELS
 from tracker.ladder import services as ladder_services
 from tracker.ladder.models import EligibilityResult, Qualification, StageTransition
+from tracker.messages import Message, render, source_text, stored
 
 ENTITY_MODELS = {"enterprise": Enterprise, "contact": Contact, "metrics": AnnualMetrics,
                  "qualification": Qualification, "tenancy": Tenancy,
@@ -58,8 +60,8 @@ class UndoRefused(Exception):
 
     def __init__(self, rows: list[dict[str, Any]]):
         self.rows = rows
-        self.problems = [f"第 {r['row']} 行：{r['reason']}" if r.get("row") else r["reason"]
-                         for r in rows]
+        self.problems = [Message("第 %(row)s 行：%(reason)s", row=r["row"], reason=r["reason"])
+                         if r.get("row") else r["reason"] for r in rows]
         super().__init__("; ".join(self.problems))
 
 
@@ -155,6 +157,31 @@ def read_progress(job: ImportJob) -> dict[str, Any]:
             "error_count": len(job.errors or [])}
 
 
+def _set_message(job: ImportJob, parts: list[Any]) -> None:
+    """The job's summary: Chinese text in `message` (as before), ids and parameters in
+    options["message"] so pages and the CLI show it in their reader's language."""
+    job.message = "；".join(source_text(p) for p in parts) or None
+    opts = dict(job.options or {})
+    if parts:  # with the text it renders, so a message set later elsewhere (cancel) wins
+        opts["message"] = {"text": job.message, "parts": [stored(p) for p in parts]}
+    else:
+        opts.pop("message", None)
+    job.options = opts
+
+
+def job_message(job: ImportJob) -> str | None:
+    """The job's summary in the reader's language (a job stored before ids: as stored)."""
+    kept = (job.options or {}).get("message")
+    parts = kept.get("parts") if isinstance(kept, dict) and kept.get("text") == job.message \
+        else None
+    if not parts:
+        return render(job.message) if job.message else None
+    text = render(parts[0])
+    for part in parts[1:]:  # whole sentences: English puts a space between them
+        text = gettext("%(before)s；%(after)s", before=text, after=render(part))
+    return text
+
+
 def run_job(job_id: int, *, dry_run: bool, user: Any = None) -> ImportJob:
     """Run (or preview) a job through the engine and record the outcome on it."""
     job = db.session.get(ImportJob, job_id)
@@ -167,7 +194,8 @@ def run_job(job_id: int, *, dry_run: bool, user: Any = None) -> ImportJob:
                             progress=lambda done, total: write_progress(job_id, done, total))
     except FileUnreadable as exc:
         job = db.session.get(ImportJob, job_id)
-        job.status, job.message, job.finished_at = "failed", str(exc), now_utc()
+        job.status, job.finished_at = "failed", now_utc()
+        _set_message(job, [exc.args[0] if exc.args else str(exc)])
         db.session.flush()
         return job
     job = db.session.get(ImportJob, job_id)  # the engine emptied the session
@@ -179,22 +207,24 @@ def run_job(job_id: int, *, dry_run: bool, user: Any = None) -> ImportJob:
     job.finished_at = now_utc()
     if dry_run:
         job.status = "previewed"
-        job.message = None
+        _set_message(job, [])
     elif result.written:
         job.status = "done"
-        job.message = (f"已导入 {result.valid} 行，跳过 {result.rows - result.valid} 行有错误的行"
-                       if result.error_count else None)
+        _set_message(job, [Message("已导入 %(valid)s 行，跳过 %(skipped)s 行有错误的行",
+                                   valid=result.valid, skipped=result.rows - result.valid)]
+                     if result.error_count else [])
     else:
         job.status = "rejected"
         refusals = []
         if result.error_count and not options.keep_valid:
-            refusals.append(f"文件中有 {result.rows - result.valid} 行错误，按“全部或全不”规则"
-                            "没有导入任何一行；请修正后重新上传，或选择“只导入正确的行”")
+            refusals.append(Message("文件中有 %(n)s 行错误，按“全部或全不”规则没有导入任何一行；"
+                                    "请修正后重新上传，或选择“只导入正确的行”",
+                                    n=result.rows - result.valid))
         if result.held_for_warnings:
-            refusals.append(f"有 {len(result.warnings)} 条数据可疑警告尚未确认，没有导入任何一行；"
-                            "请核对警告清单，确认无误后勾选“已核对警告，仍要导入”再正式导入"
-                            "（命令行：--accept-warnings）")
-        job.message = "；".join(refusals)
+            refusals.append(Message("有 %(n)s 条数据可疑警告尚未确认，没有导入任何一行；"
+                                    "请核对警告清单，确认无误后勾选“已核对上列可疑数据警告，仍要导入”再正式导入"
+                                    "（命令行：--accept-warnings）", n=len(result.warnings)))
+        _set_message(job, refusals)
     options_copy = dict(job.options or {})
     options_copy["estimated_rows"] = result.rows
     job.options = options_copy
@@ -233,7 +263,7 @@ def request_undo(job: ImportJob, *, user_id: int | None) -> int | None:
     so both refuse and explain in the same way. Raises UndoRefused (small jobs only).
     """
     if job.status != "done":
-        raise UndoRefused([{"row": None, "reason": "只有已完成的导入才能撤销"}])
+        raise UndoRefused([{"row": None, "reason": Message("只有已完成的导入才能撤销")}])
     total = db.session.scalar(select(func.count()).select_from(ImportChange)
                               .where(ImportChange.job_id == job.id)) or 0
     if total <= current_app.config["IMPORT_SYNC_UNDO"]:
@@ -251,7 +281,10 @@ def record_undo_refusal(job: ImportJob, refused: UndoRefused) -> None:
     if undo_pending(job):
         job.status = "done"
     options = {k: v for k, v in (job.options or {}).items() if k not in ("mode", "undo_by")}
-    job.options = {**options, "undo_refused": refused.rows[:1000]}
+    # each reason as its Chinese text plus id and parameters, shown in the reader's language
+    job.options = {**options, "undo_refused": [
+        {**r, "reason": source_text(r["reason"]), "reason_message": stored(r["reason"])}
+        for r in refused.rows[:1000]]}
     db.session.flush()
 
 
@@ -263,7 +296,7 @@ def undo_job(job: ImportJob, *, user_id: int | None,
     the undo may not delete) UndoRefused lists those rows with the reason and nothing changes.
     """
     if job.status != "done" and not undo_pending(job):
-        raise UndoRefused([{"row": None, "reason": "只有已完成的导入才能撤销"}])
+        raise UndoRefused([{"row": None, "reason": Message("只有已完成的导入才能撤销")}])
     changes = db.session.scalars(select(ImportChange).where(ImportChange.job_id == job.id)
                                  .order_by(ImportChange.id.desc())).all()
     created = {(c.entity_type, c.entity_id) for c in changes if c.action == "create"}
@@ -275,10 +308,12 @@ def undo_job(job: ImportJob, *, user_id: int | None,
         obj = stored.get((change.entity_type, change.entity_id))
         label = AUDIT_LABELS[change.entity_type]
         if obj is None:
-            problems.append({"row": change.row, "reason": f"导入的{label}已被删除"})
+            problems.append({"row": change.row,
+                             "reason": Message("导入的%(label)s已被删除", label=Message(label))})
             continue
         if not _matches(obj, change.after):
-            problems.append({"row": change.row, "reason": f"导入的{label}在导入后又被修改过"})
+            problems.append({"row": change.row, "reason": Message(
+                "导入的%(label)s在导入后又被修改过", label=Message(label))})
             continue
         targets.append((change, model, obj))
     problems += _blockers([(c, o) for c, _m, o in targets if c.action == "create"], created)
@@ -410,9 +445,9 @@ def _blockers(to_delete: list[tuple[ImportChange, Any]], created: set[tuple[str,
                             .where(child.enterprise_id.in_(batch))):
                         if (kind, child_id) not in created:
                             change, obj = targets[parent_id]
-                            rows.append({"row": change.row, "reason": (
-                                f"导入的企业「{obj.name}」之后又登记了其他"
-                                f"{AUDIT_LABELS[kind]}，不能删除")})
+                            rows.append({"row": change.row, "reason": Message(
+                                "导入的企业「%(name)s」之后又登记了其他%(kind)s，不能删除",
+                                name=obj.name, kind=Message(AUDIT_LABELS[kind]))})
         for table, column in _references(model.__tablename__):
             if table.name in handled:
                 continue
@@ -422,9 +457,10 @@ def _blockers(to_delete: list[tuple[ImportChange, Any]], created: set[tuple[str,
                         select(column, func.count()).select_from(table)
                         .where(column.in_(batch)).group_by(column)):
                     change, _obj = targets[target_id]
-                    rows.append({"row": change.row, "reason": (
-                        f"导入的{AUDIT_LABELS[entity_type]}之后已有 {count} 条{label}，"
-                        "不能删除")})
+                    rows.append({"row": change.row, "reason": Message(
+                        "导入的%(entity)s之后已有 %(count)s 条%(label)s，不能删除",
+                        entity=Message(AUDIT_LABELS[entity_type]), count=count,
+                        label=Message(label))})
     return rows
 
 

@@ -43,6 +43,7 @@ from tracker.imports.normalise import CellError, cell_text, is_blank, parse_date
 from tracker.imports.reader import FileUnreadable, open_sheet
 from tracker.incubation.models import Carrier
 from tracker.ladder.models import QUALIFICATION_STATUSES, Qualification
+from tracker.messages import render_problem
 from tracker.pagination import SortKey, both_ways, keyset_page, requested_size, requested_sort
 from tracker.vocabulary import KINDS
 
@@ -202,8 +203,10 @@ def job(job_id: int):
     job = _job_or_404(job_id)
     changes = _change_counts(job) if job.status in ("done", "undone") else {}
     return render_template("imports/job.html", job=job, kinds=IMPORT_KINDS,
-                           statuses=JOB_STATUSES, errors=(job.errors or [])[:ERRORS_ON_PAGE],
-                           warnings=(job.warnings or [])[:ERRORS_ON_PAGE],
+                           statuses=JOB_STATUSES, message=services.job_message(job),
+                           errors=[render_problem(e) for e in (job.errors or [])[:ERRORS_ON_PAGE]],
+                           warnings=[render_problem(w)
+                                     for w in (job.warnings or [])[:ERRORS_ON_PAGE]],
                            preview=(job.preview or [])[:ERRORS_ON_PAGE],
                            run_form=RunForm(keep_valid=(job.options or {}).get("keep_valid")),
                            progress=services.read_progress(job), changes=changes,
@@ -264,7 +267,7 @@ def run(job_id: int):
         flash(_("导入完成：新建 %(c)d，更新 %(u)d，未变 %(k)d",
                 c=job.created, u=job.updated, k=job.unchanged), "success")
     elif job.status == "rejected":
-        flash(job.message or _("有错误，未导入"), "danger")
+        flash(services.job_message(job) or _("有错误，未导入"), "danger")
     return redirect(url_for(".job", job_id=job_id))
 
 
@@ -272,8 +275,8 @@ def run(job_id: int):
 @editor_required
 def errors_download(job_id: int):
     job = _job_or_404(job_id)
-    return exports.xlsx_response(f"导入错误-{job.id}.xlsx", [
-        ("错误清单", exports.ERROR_COLUMNS, exports.error_rows(job.errors or []))])
+    return exports.xlsx_response(_("导入错误-%(id)s.xlsx", id=job.id), [
+        (_("错误清单"), exports.ERROR_COLUMNS, exports.error_rows(job.errors or []))])
 
 
 @bp.get("/<int:job_id>/file")

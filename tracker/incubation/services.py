@@ -46,6 +46,7 @@ from tracker.ladder import rules
 from tracker.ladder.facts import build_facts
 from tracker.ladder.models import Qualification, StageTransition
 from tracker.ladder.services import qualifications_of
+from tracker.messages import Message
 
 __all__ = [
     "FieldError", "StaleEdit", "open_tenancy", "entry_warnings", "default_term_end",
@@ -205,7 +206,7 @@ def _check_term(tenancy_carrier: Carrier, moved_in_on: date, term_ends_on: date 
         raise FieldError({"term_ends_on": _("孵化期满日期应晚于入驻日期")})
     if not reason:
         raise FieldError({"term_override_reason": (
-            _("孵化期满日期与载体默认期限（%(default)s）不同，请填写原因",
+            Message("孵化期满日期与载体默认期限（%(default)s）不同，请填写原因",
               default=default.isoformat()))})
     return term_ends_on, reason
 
@@ -258,20 +259,21 @@ def _refuse_overlap(enterprise: Enterprise, start: date, end: date | None, *, us
     if other is None:
         return
     named = _may_name(user, other)
-    where = _("「%(carrier)s」", carrier=other.carrier.name) if named else _("其他载体")
+    where = (Message("「%(carrier)s」", carrier=other.carrier.name) if named
+             else Message("其他载体"))
     if other.ended_on is None:
-        stay = _("该入驻记录") if named else _("其原入驻记录")
-        raise FieldError({"enterprise_id": _(
+        stay = Message("该入驻记录") if named else Message("其原入驻记录")
+        raise FieldError({"enterprise_id": Message(
             "「%(name)s」仍在%(where)s在孵（%(since)s 入驻），同一时间只能在一个载体在孵："
             "转入新载体请在%(stay)s上提交“转入下一载体”申请，审核通过后自动登记新的入驻；"
             "已毕业或退出的请先登记结束", name=enterprise.name, where=where,
             since=other.moved_in_on.isoformat(), stay=stay)})
-    period = (_("（%(start)s 至 %(end)s）", start=other.moved_in_on.isoformat(),
-                end=other.ended_on.isoformat()) if named else "")
-    fix = (_("入驻日期不能早于 %(day)s", day=other.ended_on.isoformat())
+    period = (Message("（%(start)s 至 %(end)s）", start=other.moved_in_on.isoformat(),
+                      end=other.ended_on.isoformat()) if named else "")
+    fix = (Message("入驻日期不能早于 %(day)s", day=other.ended_on.isoformat())
            if named and start < other.ended_on and other.moved_in_on <= start
-           else _("请核对入驻和结束日期"))
-    raise FieldError({"moved_in_on": _(
+           else Message("请核对入驻和结束日期"))
+    raise FieldError({"moved_in_on": Message(
         "与该企业在%(where)s的入驻%(period)s时间重叠，同一时间只能在一个载体在孵：%(fix)s",
         where=where, period=period, fix=fix)})
 
@@ -308,7 +310,8 @@ def open_tenancy(
         Tenancy.enterprise_id == enterprise.id, Tenancy.carrier_id == carrier.id,
         Tenancy.status == "incubating"))
     if duplicate:
-        raise FieldError({"enterprise_id": _("「%(name)s」已在该载体在孵", name=enterprise.name)})
+        raise FieldError({"enterprise_id": Message("「%(name)s」已在该载体在孵",
+                                                   name=enterprise.name)})
     if ends_on is not None and ends_on < moved_in_on:
         raise FieldError({"ended_on": _("结束日期不能早于入驻日期")})
     _refuse_overlap(enterprise, moved_in_on, ends_on, user=user)
@@ -589,8 +592,8 @@ def close_tenancy(
     if tenancy.status != "incubating" and not (action == "move_on"
                                                and tenancy.status == "graduated"):
         raise FieldError({"status": (
-            _("该入驻记录已结束（%(status)s），不能再变更状态",
-              status=_(TENANCY_STATUSES.get(tenancy.status, tenancy.status))))})
+            Message("该入驻记录已结束（%(status)s），不能再变更状态",
+                    status=Message(TENANCY_STATUSES.get(tenancy.status, tenancy.status))))})
     if not isinstance(effective_on, date):
         raise FieldError({"effective_on": _("请填写生效日期")})
     if effective_on < tenancy.moved_in_on:

@@ -19,6 +19,8 @@ from typing import Any
 
 from flask_babel import get_locale, gettext
 
+from tracker.messages import template_pattern
+
 #: engine sentences with their variable parts as %(name)s; most specific first, generic last
 TEMPLATES: tuple[str, ...] = (
     # 科技型中小企业 (国科发政〔2017〕115号)
@@ -123,24 +125,9 @@ _MONEY = re.compile(r"^(?P<n>[\d,]+(?:\.\d+)?)(?P<unit>万元|亿元)$")
 _SCALE = {"万元": Decimal(10_000), "亿元": Decimal(100_000_000)}
 
 
-def _pattern(template: str) -> re.Pattern[str]:
-    seen: set[str] = set()
-    out = []
-    for piece in re.split(r"(%\(\w+\)s|%%)", template):
-        if piece == "%%":
-            out.append("%")
-        elif match := re.fullmatch(r"%\((\w+)\)s", piece):
-            name = match.group(1)
-            out.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
-            seen.add(name)
-        else:
-            out.append(re.escape(piece))
-    return re.compile("^" + "".join(out) + "$", re.S)
-
-
 @cache
 def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    return tuple((t, _pattern(t)) for t in TEMPLATES)
+    return tuple((t, template_pattern(t)) for t in TEMPLATES)
 
 
 def _english() -> bool:
