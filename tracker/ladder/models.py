@@ -151,6 +151,10 @@ class EligibilityResult(db.Model):
         Index("ix_eligibility_results_near_miss", "enterprise_id", "kind",
               postgresql_where=text("near_miss_code IS NOT NULL"),
               sqlite_where=text("near_miss_code IS NOT NULL")),
+        # The dashboard's candidates per kind: the candidate rows alone, without their JSON
+        # (the predicate is spelled as the ORM's `candidate.is_(True)` renders on each dialect).
+        Index("ix_eligibility_results_candidates", "kind", "enterprise_id",
+              postgresql_where=text("candidate IS true"), sqlite_where=text("candidate IS 1")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
