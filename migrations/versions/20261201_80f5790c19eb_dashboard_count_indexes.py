@@ -9,7 +9,9 @@ Create Date: 2026-12-01
 - enterprises (status, zone, current_rung, tech_field): firms per zone / rung / field, one
   ordered GROUP BY read off the index;
 - enterprises (id, status, current_rung, zone): joins from child rows probe this instead of
-  the wide firm row.
+  the wide firm row;
+- qualifications (valid_until, granted_on, revoked_on, kind, enterprise_id): titles valid on a
+  day (holders per kind, titles expiring) without reading the wide rows.
 """
 
 import sqlalchemy as sa
@@ -30,9 +32,13 @@ def upgrade():
                     ["id", "status", "current_rung", "zone"], unique=False)
     op.create_index("ix_enterprises_status_zone_rung_field", "enterprises",
                     ["status", "zone", "current_rung", "tech_field"], unique=False)
+    op.create_index("ix_qualifications_validity_cover", "qualifications",
+                    ["valid_until", "granted_on", "revoked_on", "kind", "enterprise_id"],
+                    unique=False)
 
 
 def downgrade():
+    op.drop_index("ix_qualifications_validity_cover", table_name="qualifications")
     op.drop_index("ix_enterprises_status_zone_rung_field", table_name="enterprises")
     op.drop_index("ix_enterprises_id_status_rung_zone", table_name="enterprises")
     op.drop_index("ix_eligibility_results_candidates", table_name="eligibility_results")

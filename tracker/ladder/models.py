@@ -48,6 +48,10 @@ class Qualification(db.Model):
     __table_args__ = (
         Index("ix_qualifications_enterprise_kind", "enterprise_id", "kind"),
         Index("ix_qualifications_valid_until", "valid_until"),
+        # Titles valid on a day (the dashboard's holders per kind, the expiring-titles chart):
+        # read off this index alone, without the wide rows (evidence, reasons).
+        Index("ix_qualifications_validity_cover", "valid_until", "granted_on", "revoked_on",
+              "kind", "enterprise_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
