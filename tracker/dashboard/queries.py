@@ -34,18 +34,22 @@ def active_counts(user: Any) -> dict[tuple[str | None, str | None, str | None], 
     return {(zone, rung, field): n for zone, rung, field, n in rows}
 
 
+def zone_and_rung_totals(user: Any) -> tuple[dict[str, int], dict[str | None, int]]:
+    """Active firms in scope per zone and per current rung, from one query."""
+    by_zone: dict[str, int] = {}
+    by_rung: dict[str | None, int] = {}
+    for (zone, rung, _field), n in active_counts(user).items():
+        by_zone[zone] = by_zone.get(zone, 0) + n
+        by_rung[rung] = by_rung.get(rung, 0) + n
+    return by_zone, by_rung
+
+
 def enterprises_by_zone(user: Any) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for (zone, _rung, _field), n in active_counts(user).items():
-        out[zone] = out.get(zone, 0) + n
-    return out
+    return zone_and_rung_totals(user)[0]
 
 
 def enterprises_by_rung(user: Any) -> dict[str | None, int]:
-    out: dict[str | None, int] = {}
-    for (_zone, rung, _field), n in active_counts(user).items():
-        out[rung] = out.get(rung, 0) + n
-    return out
+    return zone_and_rung_totals(user)[1]
 
 
 #: the plan counts 科技领军 and 科技领军培育 together
