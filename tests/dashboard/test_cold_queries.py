@@ -78,7 +78,7 @@ def test_zones_chart_costs_one_firm_count(firms, app):
 @pytest.mark.parametrize("role", ["bureau", "zone"])
 def test_dashboard_counts_read_only_indexes_on_sqlite(firms, role):
     if db.session.get_bind().dialect.name != "sqlite":
-        pytest.skip("the SQLite plan; PostgreSQL's are in tests/test_scale_queries.py")
+        pytest.skip("the SQLite plan (the embedded target of issue 12)")
     user = make_user(role, zone="hitech") if role == "zone" else make_user(role)
     db.session.execute(text("ANALYZE"))
     counts = _statements(lambda: queries.active_counts(user))
