@@ -26,8 +26,7 @@ def active_counts(user: Any) -> dict[tuple[str | None, str | None, str | None], 
     hundred cells, instead of one scan of the wide firm rows per figure.
     """
     rows = db.session.execute(
-        select(Enterprise.zone, Enterprise.current_rung, Enterprise.tech_field,
-               func.count(Enterprise.id))
+        select(Enterprise.zone, Enterprise.current_rung, Enterprise.tech_field, func.count())
         .where(enterprise_scope(user), Enterprise.status == "active")
         .group_by(Enterprise.zone, Enterprise.current_rung, Enterprise.tech_field)
     )
