@@ -26,6 +26,7 @@ from tracker.accounts.scope import (
 from tracker.clock import today
 from tracker.dashboard import drilldown, history
 from tracker.dashboard.models import MonthlyCount
+from tracker.dashboard.queries import active_counts
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.incubation.models import CARRIER_KINDS, Carrier, Tenancy
@@ -161,13 +162,9 @@ def funnel(user: Any) -> list[Panel]:
 # --- zones ---------------------------------------------------------------------------------
 
 
-def _matrix(user: Any, column: Any, codes: dict[str, str], param: str, panel_id: str,
-            title: str) -> Panel:
-    rows = db.session.execute(
-        select(column, Enterprise.current_rung, func.count(Enterprise.id))
-        .where(*_scoped_firms(user), column.is_not(None))
-        .group_by(column, Enterprise.current_rung)).all()
-    counts = {(a, r): n for a, r, n in rows}
+def _matrix(user: Any, counts_by: dict[tuple[Any, Any], int], codes: dict[str, str],
+            param: str, panel_id: str, title: str) -> Panel:
+    counts = {key: n for key, n in counts_by.items() if key[0] is not None}
     present = [c for c in codes if any(a == c for a, _r in counts)]
     series = []
     for rung, label in [*KINDS.items(), (None, "未入库")]:
@@ -183,10 +180,15 @@ def _matrix(user: Any, column: Any, codes: dict[str, str], param: str, panel_id:
 
 
 def zones(user: Any) -> list[Panel]:
+    """Both matrices from one index-only GROUP BY (dashboard.queries.active_counts)."""
+    by_zone: dict[tuple[Any, Any], int] = {}
+    by_field: dict[tuple[Any, Any], int] = {}
+    for (zone, rung, field_), n in active_counts(user).items():
+        by_zone[(zone, rung)] = by_zone.get((zone, rung), 0) + n
+        by_field[(field_, rung)] = by_field.get((field_, rung), 0) + n
     return [
-        _matrix(user, Enterprise.zone, ZONES, "zone", "zones-rung", _("区域 × 梯度")),
-        _matrix(user, Enterprise.tech_field, TECH_FIELDS, "tech_field", "fields-rung",
-                _("技术领域 × 梯度")),
+        _matrix(user, by_zone, ZONES, "zone", "zones-rung", _("区域 × 梯度")),
+        _matrix(user, by_field, TECH_FIELDS, "tech_field", "fields-rung", _("技术领域 × 梯度")),
     ]
 
 
@@ -255,9 +257,13 @@ def workload(user: Any) -> list[Panel]:
         first, last = drilldown.month_bounds(month)
         expiring.append(func.count(func.distinct(case(
             (drilldown.expiring_clause(first, last), Qualification.enterprise_id)))))
+    # every column counts titles whose validity ends inside the window: read only those off
+    # the valid_until index, not every firm's titles
+    window_end = drilldown.month_bounds(months[-1])[1]
     row = db.session.execute(
         select(*expiring).join(Enterprise, Enterprise.id == Qualification.enterprise_id)
-        .where(*_scoped_firms(user))).one()
+        .where(*_scoped_firms(user), Qualification.valid_until >= day,
+               Qualification.valid_until <= window_end)).one()
     panels = [Panel("workload-expiring", _("未来12个月证书到期企业数"), "bar", months, [
         Series(_("到期企业"), [int(n) for n in row], [_list(expiring=m) for m in months])],
         unit=_("家"))]

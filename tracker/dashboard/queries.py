@@ -18,22 +18,37 @@ NATIONAL_INCUBATOR_SCHEMES = ("most_2018_national", "miit_2025_standard", "miit_
 NATIONAL_MAKER_SPACE_SCHEMES = ("national_maker_space",)
 
 
-def enterprises_by_zone(user: Any) -> dict[str, int]:
+def active_counts(user: Any) -> dict[tuple[str | None, str | None, str | None], int]:
+    """Active firms in scope per (zone, current rung, technology field), one GROUP BY.
+
+    Read off ix_enterprises_status_zone_rung_field alone (in its order, no sort): the zone and
+    rung totals and the charts' zone × rung and field × rung matrices are sums of these few
+    hundred cells, instead of one scan of the wide firm rows per figure.
+    """
     rows = db.session.execute(
-        select(Enterprise.zone, func.count(Enterprise.id))
+        select(Enterprise.zone, Enterprise.current_rung, Enterprise.tech_field, func.count())
         .where(enterprise_scope(user), Enterprise.status == "active")
-        .group_by(Enterprise.zone)
+        .group_by(Enterprise.zone, Enterprise.current_rung, Enterprise.tech_field)
     )
-    return {zone: n for zone, n in rows}
+    return {(zone, rung, field): n for zone, rung, field, n in rows}
+
+
+def zone_and_rung_totals(user: Any) -> tuple[dict[str, int], dict[str | None, int]]:
+    """Active firms in scope per zone and per current rung, from one query."""
+    by_zone: dict[str, int] = {}
+    by_rung: dict[str | None, int] = {}
+    for (zone, rung, _field), n in active_counts(user).items():
+        by_zone[zone] = by_zone.get(zone, 0) + n
+        by_rung[rung] = by_rung.get(rung, 0) + n
+    return by_zone, by_rung
+
+
+def enterprises_by_zone(user: Any) -> dict[str, int]:
+    return zone_and_rung_totals(user)[0]
 
 
 def enterprises_by_rung(user: Any) -> dict[str | None, int]:
-    rows = db.session.execute(
-        select(Enterprise.current_rung, func.count(Enterprise.id))
-        .where(enterprise_scope(user), Enterprise.status == "active")
-        .group_by(Enterprise.current_rung)
-    )
-    return {rung: n for rung, n in rows}
+    return zone_and_rung_totals(user)[1]
 
 
 #: the plan counts 科技领军 and 科技领军培育 together

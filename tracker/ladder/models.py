@@ -48,6 +48,10 @@ class Qualification(db.Model):
     __table_args__ = (
         Index("ix_qualifications_enterprise_kind", "enterprise_id", "kind"),
         Index("ix_qualifications_valid_until", "valid_until"),
+        # Titles valid on a day (the dashboard's holders per kind, the expiring-titles chart):
+        # read off this index alone, without the wide rows (evidence, reasons).
+        Index("ix_qualifications_validity_cover", "valid_until", "granted_on", "revoked_on",
+              "kind", "enterprise_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -151,6 +155,10 @@ class EligibilityResult(db.Model):
         Index("ix_eligibility_results_near_miss", "enterprise_id", "kind",
               postgresql_where=text("near_miss_code IS NOT NULL"),
               sqlite_where=text("near_miss_code IS NOT NULL")),
+        # The dashboard's candidates per kind: the candidate rows alone, without their JSON
+        # (the predicate is spelled as the ORM's `candidate.is_(True)` renders on each dialect).
+        Index("ix_eligibility_results_candidates", "kind", "enterprise_id",
+              postgresql_where=text("candidate IS true"), sqlite_where=text("candidate IS 1")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
