@@ -35,7 +35,7 @@ def build(size: int, folder: Path):
     app = create_app(BenchConfig)
     with app.app_context():
         db.create_all()
-        user = create_user("bench@example.com", "bench-password-1", "bureau")
+        user = create_user("timer@example.com", "bench-password-1", "bureau")
         zones = ["teda", "bonded", "hitech", "dongjiang", "ecocity", "towns"]
         rows = [{"uscc": demo_uscc(i), "name": f"天津基准测试{i:06d}科技有限公司",
                  "zone": zones[i % 6], "industry_tags": [], "honours": []}

@@ -45,7 +45,7 @@ PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench_")
 REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
 JOBS = os.environ.get("BENCH_JOBS", "sweep recompute import").split()
 IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "50000"))
-BENCH_EMAIL, BENCH_PASSWORD = "bench@bench.example", "bench-password-2026"
+BENCH_EMAIL, BENCH_PASSWORD = "timer@bench.example", "bench-password-2026"
 #: a two-word stem the generator puts in about one name in 450
 SEARCH_TERM = "星辰芯片"
 
