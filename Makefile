@@ -32,8 +32,11 @@ db: install translations
 run: db
 	$(VENV)/bin/honcho start -f Procfile -p $(PORT)
 
+# The end-to-end runs with real worker processes (marker `slow`) take minutes; `make test` leaves
+# them to `.ci/run`, which sets SLOW=1. Any -m in PYTEST_ARGS replaces this selection.
+SLOW ?=
 test: install translations
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider $(if $(SLOW),,-m "not slow") $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
