@@ -83,3 +83,11 @@ def login(page: Any, base: str, email: str) -> None:
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
+
+
+def switch_to_english(page: Any) -> None:
+    """Press the navbar's English switch if shown (the choice is remembered per user)."""
+    switch = page.locator("nav form button:has-text('English')")
+    if switch.count():
+        switch.click()
+        page.wait_for_load_state()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.browser_support import launch_chromium, login, serve_demo
+from tests.browser_fixtures import watch_problems
+from tests.browser_support import login, serve_demo
 from tracker.enterprises.models import Contact
 from tracker.extensions import db
 from tracker.incubation.models import StatusProposal
@@ -26,25 +27,14 @@ def live_server(tmp_path_factory):
         yield served
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """A headless Debian Chromium."""
-    with launch_chromium() as instance:
-        yield instance
-
-
 @pytest.fixture
-def bureau_page(browser, live_server):
+def bureau_page(signed_in, live_server):
     """A page signed in as the bureau, recording CSP violations from the console."""
     _app, base = live_server
-    context = browser.new_context()
-    page = context.new_page()
-    page.violations = []
-    page.on("console", lambda message: page.violations.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page = signed_in(base, None)
+    page.violations = watch_problems(page)
     login(page, base, "bureau@demo.binhai")
-    yield page
-    context.close()
+    return page
 
 
 def test_cancelling_a_confirm_does_not_submit(live_server, bureau_page):

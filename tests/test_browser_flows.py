@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from tests.browser_support import launch_chromium, login, serve_demo
+from tests.browser_support import serve_demo
 from tracker.clock import today
 from tracker.demo import demo_uscc
 from tracker.enterprises.models import AnnualMetrics, Enterprise
@@ -35,27 +35,10 @@ def live_server(tmp_path_factory):
         yield served
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with launch_chromium() as instance:
-        yield instance
-
-
 @pytest.fixture
-def as_user(browser):
-    """Open a page signed in as a demo user, in a context of its own; closed afterwards."""
-    contexts = []
-
-    def _open(base: str, email: str):
-        context = browser.new_context(accept_downloads=True)
-        contexts.append(context)
-        page = context.new_page()
-        login(page, base, email)
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()
+def as_user(signed_in):
+    """A signed-in page (shared factory) that accepts downloads, as the export flows need."""
+    return lambda base, email: signed_in(base, email, accept_downloads=True)
 
 
 def _flash(page) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.browser_support import launch_chromium, login, serve_demo
+from tests.browser_support import login, serve_demo
 from tracker.bulk.models import MergeRecord
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import Enterprise
@@ -30,21 +30,13 @@ def live_server(tmp_path_factory):
         yield app, base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with launch_chromium() as instance:
-        yield instance
-
-
 @pytest.fixture
-def page(browser, live_server):
+def page(signed_in, live_server):
     """A bureau user's page in a context of its own."""
-    context = browser.new_context(accept_downloads=True)
-    tab = context.new_page()
+    tab = signed_in(live_server[1], None, accept_downloads=True)
     tab.on("dialog", lambda dialog: dialog.accept())  # the data-confirm questions
     login(tab, live_server[1], "bureau@demo.binhai")
-    yield tab
-    context.close()
+    return tab
 
 
 def test_tick_two_firms_and_archive_them(page, live_server):

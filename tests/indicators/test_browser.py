@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.browser_support import launch_chromium, login, serve_demo
+from tests.browser_fixtures import watch_problems
+from tests.browser_support import login, serve_demo
 from tracker.accounts.models import User
 from tracker.extensions import db
 from tracker.indicators import services
@@ -27,18 +28,13 @@ def live_server(tmp_path_factory):
 
 
 @pytest.fixture
-def page(live_server):
+def page(live_server, signed_in):
     """A bureau user's page in a headless Chromium, recording CSP violations."""
     _app, base = live_server
-    with launch_chromium() as browser:
-        context = browser.new_context()
-        tab = context.new_page()
-        tab.violations = []
-        tab.on("console", lambda message: tab.violations.append(message.text)
-               if "Content Security Policy" in message.text else None)
-        login(tab, base, "bureau@demo.binhai")
-        yield tab
-        context.close()
+    tab = signed_in(base, None)
+    tab.violations = watch_problems(tab)
+    login(tab, base, "bureau@demo.binhai")
+    return tab
 
 
 def _cell(page, code: str, column: int) -> str:

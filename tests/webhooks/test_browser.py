@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.browser_support import launch_chromium, login, serve_demo
+from tests.browser_fixtures import watch_problems
+from tests.browser_support import login, serve_demo
 from tests.webhooks.conftest import Receiver
 from tracker.extensions import db
 from tracker.webhooks import tasks
@@ -14,14 +15,12 @@ from tracker.webhooks.models import WebhookDelivery, WebhookEndpoint
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 
-def test_an_admin_registers_tests_resends_and_deletes_an_endpoint(tmp_path):
+def test_an_admin_registers_tests_resends_and_deletes_an_endpoint(tmp_path, signed_in):
     with serve_demo(tmp_path, n_enterprises=6, UPLOAD_DIR=str(tmp_path / "uploads"),
                     MAIL_DIR=str(tmp_path / "mail")) as (app, base), \
-            launch_chromium() as browser, Receiver() as receiver:
-        page = browser.new_context().new_page()
-        violations: list[str] = []
-        page.on("console", lambda m: violations.append(m.text)
-                if "Content Security Policy" in m.text else None)
+            Receiver() as receiver:
+        page = signed_in(base, None)
+        violations = watch_problems(page)
         login(page, base, "admin@demo.binhai")
         page.goto(f"{base}/admin/webhooks/")
         page.click("text=新增接收端")
