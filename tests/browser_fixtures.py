@@ -26,14 +26,16 @@ def chromium() -> Iterator[Any]:
 def signed_in(chromium: Any) -> Iterator[Callable[..., Any]]:
     """Open a page signed in as a demo user, in a fresh context; all are closed afterwards.
 
-    `signed_in(base, email, viewport=..., accept_downloads=..., locale=..., **context_options)`
-    returns the page; `email=None` opens an anonymous page.
+    `signed_in(base, email, viewport=..., accept_downloads=..., locale=..., watch=...,
+    **context_options)` returns the page; `email=None` opens an anonymous page. With
+    `watch` (a dict of watch_problems options, `{}` for CSP only) the page's `problems`
+    list records from before the login on.
     """
     contexts: list[Any] = []
 
     def _open(base: str, email: str | None, *, viewport: dict | None = None,
               accept_downloads: bool = False, locale: str | None = None,
-              **context_options: Any) -> Any:
+              watch: dict[str, Any] | None = None, **context_options: Any) -> Any:
         if viewport is not None:
             context_options["viewport"] = viewport
         if locale is not None:
@@ -41,6 +43,8 @@ def signed_in(chromium: Any) -> Iterator[Callable[..., Any]]:
         context = chromium.new_context(accept_downloads=accept_downloads, **context_options)
         contexts.append(context)
         page = context.new_page()
+        if watch is not None:
+            page.problems = watch_problems(page, **watch)
         if email is not None:
             login(page, base, email)
         return page

@@ -10,8 +10,7 @@ import re
 
 import pytest
 
-from tests.browser_fixtures import watch_problems
-from tests.browser_support import login, serve_demo
+from tests.browser_support import serve_demo_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -19,9 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """Demo data (with its back-filled months) on a live server."""
-    folder = tmp_path_factory.mktemp("charts")
-    with serve_demo(folder, UPLOAD_DIR=str(folder / "uploads"),
-                    MAIL_DIR=str(folder / "mail")) as served:
+    with serve_demo_in(tmp_path_factory, "charts") as served:
         yield served
 
 
@@ -29,14 +26,8 @@ def live_server(tmp_path_factory):
 def watched(signed_in):
     """A signed-in page whose `problems` lists console errors, failed loads and script errors."""
 
-    def _open(base: str, email: str):
-        page = watched(base, None)
-        page.problems = watch_problems(page, console_errors=True, failed_responses=True,
-                                       page_errors=True)
-        login(page, base, email)
-        return page
-
-    return _open
+    return lambda base, email: signed_in(base, email, watch={
+        "console_errors": True, "failed_responses": True, "page_errors": True})
 
 
 def _charts_loaded(page) -> None:

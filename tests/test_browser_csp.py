@@ -9,8 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.browser_fixtures import watch_problems
-from tests.browser_support import login, serve_demo
+from tests.browser_support import serve_demo_in
 from tracker.enterprises.models import Contact
 from tracker.extensions import db
 from tracker.incubation.models import StatusProposal
@@ -21,9 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """Demo data on a live server."""
-    folder = tmp_path_factory.mktemp("csp")
-    with serve_demo(folder, UPLOAD_DIR=str(folder / "uploads"),
-                    MAIL_DIR=str(folder / "mail")) as served:
+    with serve_demo_in(tmp_path_factory, "csp") as served:
         yield served
 
 
@@ -31,10 +28,7 @@ def live_server(tmp_path_factory):
 def bureau_page(signed_in, live_server):
     """A page signed in as the bureau, recording CSP violations from the console."""
     _app, base = live_server
-    page = signed_in(base, None)
-    page.violations = watch_problems(page)
-    login(page, base, "bureau@demo.binhai")
-    return page
+    return signed_in(base, "bureau@demo.binhai", watch={})
 
 
 def test_cancelling_a_confirm_does_not_submit(live_server, bureau_page):
@@ -73,7 +67,7 @@ def test_cancelling_a_confirm_does_not_submit(live_server, bureau_page):
     with app.app_context():
         assert db.session.get(Contact, contact_id) is None
 
-    assert page.violations == []
+    assert page.problems == []
 
 
 def test_the_console_watch_sees_a_violation(live_server, bureau_page):
@@ -85,4 +79,4 @@ def test_the_console_watch_sees_a_violation(live_server, bureau_page):
         'beforeend', '<img src="/static/none.png" onerror="window.ran = 1">')""")
     page.wait_for_timeout(500)
     assert page.evaluate("window.ran") is None
-    assert any("inline event handler" in text for text in page.violations), page.violations
+    assert any("inline event handler" in text for text in page.problems), page.problems

@@ -9,11 +9,9 @@ scanned; its navigation bar is (the navbar check below), at the 1366 px laptop w
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.browser_support import serve_demo, switch_to_english
+from tests.browser_support import serve_demo_in, switch_to_english
 from tests.english_pages import pages_for
 from tests.english_scan import stored_strings, untranslated
 from tracker.accounts.demo import DEMO_USERS
@@ -47,9 +45,7 @@ SEARCH_BOX_PX = 220
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """The demo on a live server."""
-    folder: Path = tmp_path_factory.mktemp("english")
-    with serve_demo(folder, UPLOAD_DIR=str(folder / "uploads"),
-                    MAIL_DIR=str(folder / "mail")) as served:
+    with serve_demo_in(tmp_path_factory, "english") as served:
         yield served
 
 

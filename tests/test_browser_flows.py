@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from tests.browser_support import serve_demo
+from tests.browser_support import serve_demo_in
 from tracker.clock import today
 from tracker.demo import demo_uscc
 from tracker.enterprises.models import AnnualMetrics, Enterprise
@@ -29,9 +29,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """Demo data on a live server; uploads and mail go to the test's own folders."""
-    folder = tmp_path_factory.mktemp("flows")
-    with serve_demo(folder, UPLOAD_DIR=str(folder / "uploads"),
-                    MAIL_DIR=str(folder / "mail")) as served:
+    with serve_demo_in(tmp_path_factory, "flows") as served:
         yield served
 
 

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from tests.browser_support import serve_demo, switch_to_english
+from tests.browser_support import serve_demo_in, switch_to_english
 from tests.english_scan import stored_strings, untranslated
 from tests.imports.test_messages_language import _rows
 from tests.test_browser_english import TEXTS_JS
@@ -23,9 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """The demo on a live server."""
-    folder: Path = tmp_path_factory.mktemp("import-english")
-    with serve_demo(folder, UPLOAD_DIR=str(folder / "uploads"),
-                    MAIL_DIR=str(folder / "mail")) as served:
+    with serve_demo_in(tmp_path_factory, "import-english") as served:
         yield served
 
 

@@ -33,9 +33,8 @@ def live_server(tmp_path_factory):
 @pytest.fixture
 def page(signed_in, live_server):
     """A bureau user's page in a context of its own."""
-    tab = signed_in(live_server[1], None, accept_downloads=True)
+    tab = signed_in(live_server[1], "bureau@demo.binhai", accept_downloads=True)
     tab.on("dialog", lambda dialog: dialog.accept())  # the data-confirm questions
-    login(tab, live_server[1], "bureau@demo.binhai")
     return tab
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.browser_fixtures import watch_problems
-from tests.browser_support import login, serve_demo
+from tests.browser_support import serve_demo
 from tests.webhooks.conftest import Receiver
 from tracker.extensions import db
 from tracker.webhooks import tasks
@@ -19,9 +18,7 @@ def test_an_admin_registers_tests_resends_and_deletes_an_endpoint(tmp_path, sign
     with serve_demo(tmp_path, n_enterprises=6, UPLOAD_DIR=str(tmp_path / "uploads"),
                     MAIL_DIR=str(tmp_path / "mail")) as (app, base), \
             Receiver() as receiver:
-        page = signed_in(base, None)
-        violations = watch_problems(page)
-        login(page, base, "admin@demo.binhai")
+        page = signed_in(base, "admin@demo.binhai", watch={})
         page.goto(f"{base}/admin/webhooks/")
         page.click("text=新增接收端")
         page.fill("input[name=url]", receiver.url)
@@ -75,4 +72,4 @@ def test_an_admin_registers_tests_resends_and_deletes_an_endpoint(tmp_path, sign
         with app.app_context():
             assert db.session.get(WebhookEndpoint, endpoint_id) is None
             db.session.remove()
-        assert violations == []
+        assert page.problems == []
