@@ -1,7 +1,7 @@
 """The "Done means" flows of issues 3–6 in a real Chromium against a live demo server.
 
-One server and one browser for the module; each test uses fresh browser contexts (one per user),
-so cookies never leak from one role into another.
+One server for the module and the session's Chromium (tests/browser_fixtures.py); each test
+uses fresh browser contexts (one per user), so cookies never leak from one role into another.
 """
 
 from __future__ import annotations
