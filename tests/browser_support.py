@@ -63,6 +63,17 @@ def serve_demo(folder: Path, n_enterprises: int = 24,
 
 
 @contextmanager
+def serve_demo_in(tmp_path_factory: Any, name: str, n_enterprises: int = 24,
+                  **settings: Any) -> Iterator[tuple[Flask, str]]:
+    """serve_demo in a fresh temporary folder that also takes the uploads and the mail."""
+    folder: Path = tmp_path_factory.mktemp(name)
+    settings.setdefault("UPLOAD_DIR", str(folder / "uploads"))
+    settings.setdefault("MAIL_DIR", str(folder / "mail"))
+    with serve_demo(folder, n_enterprises, **settings) as served:
+        yield served
+
+
+@contextmanager
 def launch_chromium() -> Iterator[Any]:
     """A headless Debian Chromium driven by Playwright."""
     from playwright.sync_api import sync_playwright
@@ -83,3 +94,11 @@ def login(page: Any, base: str, email: str) -> None:
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
+
+
+def switch_to_english(page: Any) -> None:
+    """Press the navbar's English switch if shown (the choice is remembered per user)."""
+    switch = page.locator("nav form button:has-text('English')")
+    if switch.count():
+        switch.click()
+        page.wait_for_load_state()

@@ -17,6 +17,9 @@ from config import TestConfig
 from tracker import create_app
 from tracker.extensions import db
 
+# the browser tests' shared fixtures: a session Chromium, signed-in pages
+pytest_plugins = ["tests.browser_fixtures"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 POSTGRES_URL = os.environ.get(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_support import launch_chromium, serve_demo
-from tests.browser_support import login as _login
+from tests.browser_support import serve_demo
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 
@@ -19,20 +18,12 @@ def live_server(tmp_path_factory):
         yield served
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """A headless Debian Chromium."""
-    with launch_chromium() as instance:
-        yield instance
-
-
-def test_officer_finds_edits_and_sees_history(live_server, browser, tmp_path):
+def test_officer_finds_edits_and_sees_history(live_server, signed_in, tmp_path):
     app, base = live_server
     with app.app_context():
         firm = db.session.scalars(db.select(Enterprise).order_by(Enterprise.id)).first()
         fragment = firm.name[2:6]
-    page = browser.new_page()
-    _login(page, base, "bureau@demo.binhai")
+    page = signed_in(base, "bureau@demo.binhai")
     page.click("text=企业")
     page.fill("main input[name=q]", fragment)
     page.click("button:has-text('查询')")
@@ -45,10 +36,9 @@ def test_officer_finds_edits_and_sees_history(live_server, browser, tmp_path):
     history = page.content()
     assert "新河街道" in history
     page.screenshot(path=str(tmp_path / "history.png"), full_page=True)
-    page.close()
 
 
-def test_zone_officer_cannot_open_another_zone_by_url(live_server, browser):
+def test_zone_officer_cannot_open_another_zone_by_url(live_server, signed_in):
     app, base = live_server
     with app.app_context():
         other = db.session.scalars(
@@ -57,21 +47,17 @@ def test_zone_officer_cannot_open_another_zone_by_url(live_server, browser):
         own = db.session.scalars(
             db.select(Enterprise).where(Enterprise.zone == "hitech")
         ).first()
-    page = browser.new_page()
-    _login(page, base, "zone@demo.binhai")
+    page = signed_in(base, "zone@demo.binhai")
     response = page.goto(f"{base}/enterprises/{other.id}")
     assert response.status == 404
     assert "无权查看" in page.content()
     response = page.goto(f"{base}/enterprises/{own.id}")
     assert response.status == 200
-    page.close()
 
 
-def test_language_switch_to_english(live_server, browser):
+def test_language_switch_to_english(live_server, signed_in):
     _, base = live_server
-    page = browser.new_page()
-    _login(page, base, "viewer@demo.binhai")
+    page = signed_in(base, "viewer@demo.binhai")
     page.click("button:has-text('English')")
     page.goto(f"{base}/enterprises/")
     assert "Enterprises" in page.content()
-    page.close()

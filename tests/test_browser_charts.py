@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.browser_support import launch_chromium, login, serve_demo
+from tests.browser_support import serve_demo_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -18,41 +18,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """Demo data (with its back-filled months) on a live server."""
-    folder = tmp_path_factory.mktemp("charts")
-    with serve_demo(folder, UPLOAD_DIR=str(folder / "uploads"),
-                    MAIL_DIR=str(folder / "mail")) as served:
+    with serve_demo_in(tmp_path_factory, "charts") as served:
         yield served
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with launch_chromium() as instance:
-        yield instance
-
-
 @pytest.fixture
-def signed_in(browser):
-    """A page signed in as a demo user, in a context of its own; closed afterwards."""
-    contexts = []
+def watched(signed_in):
+    """A signed-in page whose `problems` lists console errors, failed loads and script errors."""
 
-    def _open(base: str, email: str):
-        context = browser.new_context()
-        contexts.append(context)
-        page = context.new_page()
-        page.problems = []
-        # a missing favicon is the browser's business; any other failed load or error is ours
-        page.on("console", lambda m: page.problems.append(m.text)
-                if m.type == "error" and not m.text.startswith("Failed to load resource")
-                else None)
-        page.on("response", lambda r: page.problems.append(f"{r.status} {r.url}")
-                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-        page.on("pageerror", lambda e: page.problems.append(str(e)))
-        login(page, base, email)
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()
+    return lambda base, email: signed_in(base, email, watch={
+        "console_errors": True, "failed_responses": True, "page_errors": True})
 
 
 def _charts_loaded(page) -> None:
@@ -65,9 +40,9 @@ def _listed(page) -> int:
     return int(re.search(r"([\d,]+)", text).group(1).replace(",", ""))
 
 
-def test_click_a_bar_and_a_number_to_their_lists(live_server, signed_in):
+def test_click_a_bar_and_a_number_to_their_lists(live_server, watched):
     _app, base = live_server
-    page = signed_in(base, "bureau@demo.binhai")
+    page = watched(base, "bureau@demo.binhai")
     page.goto(f"{base}/")
     _charts_loaded(page)
     # the fullest month of the expiry chart: its bar's middle, in the canvas's own pixels
@@ -102,9 +77,9 @@ def test_click_a_bar_and_a_number_to_their_lists(live_server, signed_in):
     assert not page.problems, page.problems
 
 
-def test_zone_officer_sees_only_their_zone(live_server, signed_in):
+def test_zone_officer_sees_only_their_zone(live_server, watched):
     _app, base = live_server
-    page = signed_in(base, "zone@demo.binhai")
+    page = watched(base, "zone@demo.binhai")
     page.goto(f"{base}/")
     _charts_loaded(page)
     zones = page.evaluate("""() => {

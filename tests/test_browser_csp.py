@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.browser_support import launch_chromium, login, serve_demo
+from tests.browser_support import serve_demo_in
 from tracker.enterprises.models import Contact
 from tracker.extensions import db
 from tracker.incubation.models import StatusProposal
@@ -20,31 +20,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """Demo data on a live server."""
-    folder = tmp_path_factory.mktemp("csp")
-    with serve_demo(folder, UPLOAD_DIR=str(folder / "uploads"),
-                    MAIL_DIR=str(folder / "mail")) as served:
+    with serve_demo_in(tmp_path_factory, "csp") as served:
         yield served
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """A headless Debian Chromium."""
-    with launch_chromium() as instance:
-        yield instance
-
-
 @pytest.fixture
-def bureau_page(browser, live_server):
+def bureau_page(signed_in, live_server):
     """A page signed in as the bureau, recording CSP violations from the console."""
     _app, base = live_server
-    context = browser.new_context()
-    page = context.new_page()
-    page.violations = []
-    page.on("console", lambda message: page.violations.append(message.text)
-            if "Content Security Policy" in message.text else None)
-    login(page, base, "bureau@demo.binhai")
-    yield page
-    context.close()
+    return signed_in(base, "bureau@demo.binhai", watch={})
 
 
 def test_cancelling_a_confirm_does_not_submit(live_server, bureau_page):
@@ -83,7 +67,7 @@ def test_cancelling_a_confirm_does_not_submit(live_server, bureau_page):
     with app.app_context():
         assert db.session.get(Contact, contact_id) is None
 
-    assert page.violations == []
+    assert page.problems == []
 
 
 def test_the_console_watch_sees_a_violation(live_server, bureau_page):
@@ -95,4 +79,4 @@ def test_the_console_watch_sees_a_violation(live_server, bureau_page):
         'beforeend', '<img src="/static/none.png" onerror="window.ran = 1">')""")
     page.wait_for_timeout(500)
     assert page.evaluate("window.ran") is None
-    assert any("inline event handler" in text for text in page.violations), page.violations
+    assert any("inline event handler" in text for text in page.problems), page.problems

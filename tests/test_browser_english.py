@@ -9,11 +9,9 @@ scanned; its navigation bar is (the navbar check below), at the 1366 px laptop w
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.browser_support import launch_chromium, login, serve_demo
+from tests.browser_support import serve_demo_in, switch_to_english
 from tests.english_pages import pages_for
 from tests.english_scan import stored_strings, untranslated
 from tracker.accounts.demo import DEMO_USERS
@@ -47,69 +45,49 @@ SEARCH_BOX_PX = 220
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """The demo on a live server."""
-    folder: Path = tmp_path_factory.mktemp("english")
-    with serve_demo(folder, UPLOAD_DIR=str(folder / "uploads"),
-                    MAIL_DIR=str(folder / "mail")) as served:
+    with serve_demo_in(tmp_path_factory, "english") as served:
         yield served
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """One headless Chromium for the module."""
-    with launch_chromium() as instance:
-        yield instance
-
-
-def _english_page(browser, base: str, email: str, width: int = 1366):
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    login(page, base, email)
-    switch = page.locator("nav form button:has-text('English')")
-    if switch.count():  # the choice is remembered per user, so a later test may start in English
-        switch.click()
-        page.wait_for_load_state()
-    return context, page
+def _english_page(signed_in, base: str, email: str, width: int = 1366):
+    page = signed_in(base, email, viewport={"width": width, "height": 900})
+    switch_to_english(page)
+    return page
 
 
 @pytest.mark.parametrize(("email", "role"),
                          [(email, role) for email, _n, role, _z in DEMO_USERS])
-def test_every_main_page_reads_in_english(live_server, browser, email, role):
+def test_every_main_page_reads_in_english(live_server, signed_in, email, role):
     app, base = live_server
     with app.app_context():
         urls = pages_for(role)
         stored = stored_strings()
-    context, page = _english_page(browser, base, email)
-    try:
-        found = {}
-        for url in urls:
-            response = page.goto(base + url)
-            assert response is not None and response.status == 200, url
-            assert page.locator("html").get_attribute("lang") == "en", url
-            left = untranslated(page.evaluate(TEXTS_JS), stored)
-            if left:
-                found[url] = sorted(set(left))
-        assert not found, found
-    finally:
-        context.close()
+    page = _english_page(signed_in, base, email)
+    found = {}
+    for url in urls:
+        response = page.goto(base + url)
+        assert response is not None and response.status == 200, url
+        assert page.locator("html").get_attribute("lang") == "en", url
+        left = untranslated(page.evaluate(TEXTS_JS), stored)
+        if left:
+            found[url] = sorted(set(left))
+    assert not found, found
 
 
 @pytest.mark.parametrize("email", ["admin@demo.binhai", "bureau@demo.binhai"])
-def test_english_navbar_fits_one_line_at_1366(live_server, browser, email):
+def test_english_navbar_fits_one_line_at_1366(live_server, signed_in, email):
     _app, base = live_server
-    context, page = _english_page(browser, base, email)
-    try:
-        tops = page.evaluate("""() => [...document.querySelectorAll(
-            'nav.navbar .navbar-nav .nav-link, nav.navbar .navbar-brand, nav.navbar form button')]
-            .map(el => Math.round(el.getBoundingClientRect().top))""")
-        heights = page.evaluate("() => document.querySelector('nav.navbar').offsetHeight")
-        assert max(tops) - min(tops) <= 8 and heights <= 64, (tops, heights)
-        # room for the navbar search box (another change adds one): free width in the bar
-        spare = page.evaluate("""() => {
-            const links = [...document.querySelectorAll('nav.navbar .navbar-nav .nav-link')];
-            const right = Math.max(...links.map(el => el.getBoundingClientRect().right));
-            const after = document.querySelector('nav.navbar .navbar-text');
-            return after.getBoundingClientRect().left - right;
-        }""")
-        assert spare >= SEARCH_BOX_PX, spare
-    finally:
-        context.close()
+    page = _english_page(signed_in, base, email)
+    tops = page.evaluate("""() => [...document.querySelectorAll(
+        'nav.navbar .navbar-nav .nav-link, nav.navbar .navbar-brand, nav.navbar form button')]
+        .map(el => Math.round(el.getBoundingClientRect().top))""")
+    heights = page.evaluate("() => document.querySelector('nav.navbar').offsetHeight")
+    assert max(tops) - min(tops) <= 8 and heights <= 64, (tops, heights)
+    # room for the navbar search box (another change adds one): free width in the bar
+    spare = page.evaluate("""() => {
+        const links = [...document.querySelectorAll('nav.navbar .navbar-nav .nav-link')];
+        const right = Math.max(...links.map(el => el.getBoundingClientRect().right));
+        const after = document.querySelector('nav.navbar .navbar-text');
+        return after.getBoundingClientRect().left - right;
+    }""")
+    assert spare >= SEARCH_BOX_PX, spare

@@ -1,7 +1,7 @@
 """The "Done means" flows of issues 3–6 in a real Chromium against a live demo server.
 
-One server and one browser for the module; each test uses fresh browser contexts (one per user),
-so cookies never leak from one role into another.
+One server for the module and the session's Chromium (tests/browser_fixtures.py); each test
+uses fresh browser contexts (one per user), so cookies never leak from one role into another.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from tests.browser_support import launch_chromium, login, serve_demo
+from tests.browser_support import serve_demo_in
 from tracker.clock import today
 from tracker.demo import demo_uscc
 from tracker.enterprises.models import AnnualMetrics, Enterprise
@@ -29,33 +29,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """Demo data on a live server; uploads and mail go to the test's own folders."""
-    folder = tmp_path_factory.mktemp("flows")
-    with serve_demo(folder, UPLOAD_DIR=str(folder / "uploads"),
-                    MAIL_DIR=str(folder / "mail")) as served:
+    with serve_demo_in(tmp_path_factory, "flows") as served:
         yield served
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with launch_chromium() as instance:
-        yield instance
-
-
 @pytest.fixture
-def as_user(browser):
-    """Open a page signed in as a demo user, in a context of its own; closed afterwards."""
-    contexts = []
-
-    def _open(base: str, email: str):
-        context = browser.new_context(accept_downloads=True)
-        contexts.append(context)
-        page = context.new_page()
-        login(page, base, email)
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()
+def as_user(signed_in):
+    """A signed-in page (shared factory) that accepts downloads, as the export flows need."""
+    return lambda base, email: signed_in(base, email, accept_downloads=True)
 
 
 def _flash(page) -> str:

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from tests.browser_support import launch_chromium, login, serve_demo
+from tests.browser_support import serve_demo_in, switch_to_english
 from tests.english_scan import stored_strings, untranslated
 from tests.imports.test_messages_language import _rows
 from tests.test_browser_english import TEXTS_JS
@@ -23,9 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """The demo on a live server."""
-    folder: Path = tmp_path_factory.mktemp("import-english")
-    with serve_demo(folder, UPLOAD_DIR=str(folder / "uploads"),
-                    MAIL_DIR=str(folder / "mail")) as served:
+    with serve_demo_in(tmp_path_factory, "import-english") as served:
         yield served
 
 
@@ -48,23 +46,16 @@ def _rejected_job(app, folder: Path) -> int:
         return job.id
 
 
-def test_import_job_page_reads_in_english(live_server, tmp_path):
+def test_import_job_page_reads_in_english(live_server, signed_in, tmp_path):
     app, base = live_server
     job_id = _rejected_job(app, tmp_path)
     with app.app_context():
         stored = stored_strings()
-    with launch_chromium() as browser:
-        context = browser.new_context(viewport={"width": 1366, "height": 900})
-        page = context.new_page()
-        login(page, base, "bureau@demo.binhai")
-        switch = page.locator("nav form button:has-text('English')")
-        if switch.count():
-            switch.click()
-            page.wait_for_load_state()
-        response = page.goto(f"{base}/imports/{job_id}")
-        assert response is not None and response.status == 200
-        assert page.locator("html").get_attribute("lang") == "en"
-        left = untranslated(page.evaluate(TEXTS_JS), stored)
-        assert not left, sorted(set(left))
-        assert "Duplicate of row 2" in page.locator("body").inner_text()
-        context.close()
+    page = signed_in(base, "bureau@demo.binhai", viewport={"width": 1366, "height": 900})
+    switch_to_english(page)
+    response = page.goto(f"{base}/imports/{job_id}")
+    assert response is not None and response.status == 200
+    assert page.locator("html").get_attribute("lang") == "en"
+    left = untranslated(page.evaluate(TEXTS_JS), stored)
+    assert not left, sorted(set(left))
+    assert "Duplicate of row 2" in page.locator("body").inner_text()

@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser_support import launch_chromium, serve_demo
-from tests.browser_support import login as _login
+from tests.browser_support import serve_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -63,13 +62,6 @@ def live_server(tmp_path_factory):
         yield served
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """A headless Debian Chromium."""
-    with launch_chromium() as instance:
-        yield instance
-
-
 def _route(path: str) -> str:
     """The route a path belongs to (ids replaced), so each page kind is scanned once."""
     return re.sub(r"/\d+", "/N", path)
@@ -108,25 +100,20 @@ def _walk(page, base: str) -> list[tuple[str, dict]]:
 
 
 @pytest.mark.parametrize("email", ROLES)
-def test_every_page_fits_a_phone(live_server, browser, email):
+def test_every_page_fits_a_phone(live_server, signed_in, email):
     _, base = live_server
-    context = browser.new_context(viewport=PHONE)
-    page = context.new_page()
-    _login(page, base, email)
+    page = signed_in(base, email, viewport=PHONE)
     measured = _walk(page, base)
     assert len(measured) >= 5, measured  # the walk reached the role's pages
     wide = [(path, m["scroll"]) for path, m in measured if m["scroll"] > m["inner"]]
     squeezed = [(path, m["narrow"][:3]) for path, m in measured if m["narrow"]]
-    context.close()
     assert not wide, f"pages wider than the {PHONE['width']} px screen: {wide}"
     assert not squeezed, f"text squeezed to a character or two per line: {squeezed}"
 
 
-def test_enterprise_list_stacks_as_cards(live_server, browser):
+def test_enterprise_list_stacks_as_cards(live_server, signed_in):
     _, base = live_server
-    context = browser.new_context(viewport=PHONE)
-    page = context.new_page()
-    _login(page, base, "bureau@demo.binhai")
+    page = signed_in(base, "bureau@demo.binhai", viewport=PHONE)
     page.goto(f"{base}/enterprises/")
     name_cell = page.locator("#enterprise-list tbody tr td.cell-name").first
     box = name_cell.bounding_box()
@@ -134,7 +121,6 @@ def test_enterprise_list_stacks_as_cards(live_server, browser):
     assert page.locator("#enterprise-list thead").is_hidden()
     label = name_cell.evaluate("td => getComputedStyle(td, '::before').content")
     assert "企业名称" in label
-    context.close()
 
 
 def _search(page, text: str) -> None:
@@ -149,7 +135,7 @@ def _search(page, text: str) -> None:
 
 
 @pytest.mark.parametrize("viewport", [PHONE, {"width": 1366, "height": 800}])
-def test_navbar_search_finds_a_demo_firm(live_server, browser, viewport):
+def test_navbar_search_finds_a_demo_firm(live_server, signed_in, viewport):
     app, base = live_server
     with app.app_context():
         from tracker.enterprises.models import Enterprise
@@ -159,9 +145,7 @@ def test_navbar_search_finds_a_demo_firm(live_server, browser, viewport):
             Enterprise.name == "天津北洋能源科技有限公司"))
         numbered = db.session.scalar(db.select(Enterprise).where(
             Enterprise.name.like("天津__01%")))
-    context = browser.new_context(viewport=viewport)
-    page = context.new_page()
-    _login(page, base, "bureau@demo.binhai")
+    page = signed_in(base, "bureau@demo.binhai", viewport=viewport)
     page.goto(f"{base}/enterprises/")
     _search(page, "tjbyny")  # pinyin initials
     assert page.locator("#search-firms").get_by_text("天津北洋能源科技有限公司").is_visible()
@@ -174,18 +158,14 @@ def test_navbar_search_finds_a_demo_firm(live_server, browser, viewport):
     page.wait_for_url(f"**/enterprises/{beiyang.id}")
     if viewport is PHONE:
         assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
-    context.close()
 
 
-def test_navbar_search_works_without_javascript(live_server, browser):
+def test_navbar_search_works_without_javascript(live_server, signed_in):
     _, base = live_server
-    context = browser.new_context(viewport={"width": 1366, "height": 800},
-                                  java_script_enabled=False)
-    page = context.new_page()
-    _login(page, base, "bureau@demo.binhai")
+    page = signed_in(base, "bureau@demo.binhai", viewport={"width": 1366, "height": 800},
+                     java_script_enabled=False)
     box = page.locator("nav input[name=q]")
     box.fill("tjbyny")
     box.press("Enter")
     page.wait_for_url("**/search/?q=tjbyny")
     assert page.locator("#search-firms").get_by_text("天津北洋能源科技有限公司").is_visible()
-    context.close()

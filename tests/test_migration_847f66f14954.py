@@ -2,41 +2,28 @@
 
 from __future__ import annotations
 
-from flask_migrate import upgrade
-from sqlalchemy import MetaData, create_engine, select
+from sqlalchemy import select
 
-from config import TestConfig
-from tests.test_migration_090add3e93cc import _fill
-from tracker import ROOT, create_app
+from tests.migration_support import fill, upgrade_with_rows
+
+
+def _rows(t):
+    for i, name in enumerate(["天津北洋能源科技有限公司", "天津ABC（滨海）科技"], 1):
+        yield fill(t["enterprises"], id=i, uscc=str(i) * 18, name=name, zone="hitech")
+    yield fill(t["carriers"], id=1, name="滨海创新孵化器")
+
+
+def _read(conn, t):
+    firms, carriers = t["enterprises"], t["carriers"]
+    rows = conn.execute(select(firms.c.id, firms.c.name_pinyin, firms.c.name_initials)
+                        .order_by(firms.c.id)).all()
+    return [tuple(r) for r in rows], conn.scalar(select(carriers.c.name_pinyin))
 
 
 def test_upgrade_backfills_the_pinyin_keys(tmp_path):
-    url = f"sqlite:///{tmp_path / 'data.db'}"
-
-    class Cfg(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-
-    app = create_app(Cfg)
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"), revision="7c1e5a9d2b40")
-        engine = create_engine(url)
-        meta = MetaData()
-        meta.reflect(engine)
-        with engine.begin() as conn:
-            for i, name in enumerate(["天津北洋能源科技有限公司", "天津ABC（滨海）科技"], 1):
-                conn.execute(_fill(meta.tables["enterprises"], id=i, uscc=str(i) * 18,
-                                   name=name, zone="hitech"))
-            conn.execute(_fill(meta.tables["carriers"], id=1, name="滨海创新孵化器"))
-        upgrade(directory=str(ROOT / "migrations"), revision="847f66f14954")
-        meta = MetaData()
-        meta.reflect(engine)
-        firms, carriers = meta.tables["enterprises"], meta.tables["carriers"]
-        with engine.connect() as conn:
-            rows = conn.execute(select(firms.c.id, firms.c.name_pinyin, firms.c.name_initials)
-                                .order_by(firms.c.id)).all()
-            carrier_key = conn.scalar(select(carriers.c.name_pinyin))
-        engine.dispose()
-    assert [tuple(r) for r in rows] == [
+    rows, carrier_key = upgrade_with_rows(tmp_path, "7c1e5a9d2b40", _rows, _read,
+                                          end="847f66f14954")
+    assert rows == [
         (1, "tianjinbeiyangnengyuankejiyouxiangongsi", "tjbynykjyxgs"),
         (2, "tianjinabcbinhaikeji", "tjabcbhkj")]
     assert carrier_key == "binhaichuangxinfuhuaqi"

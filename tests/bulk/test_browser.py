@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.browser_support import launch_chromium, login, serve_demo
+from tests.browser_support import serve_demo
 from tracker.bulk.models import MergeRecord
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import Enterprise
@@ -30,21 +30,12 @@ def live_server(tmp_path_factory):
         yield app, base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with launch_chromium() as instance:
-        yield instance
-
-
 @pytest.fixture
-def page(browser, live_server):
+def page(signed_in, live_server):
     """A bureau user's page in a context of its own."""
-    context = browser.new_context(accept_downloads=True)
-    tab = context.new_page()
+    tab = signed_in(live_server[1], "bureau@demo.binhai", accept_downloads=True)
     tab.on("dialog", lambda dialog: dialog.accept())  # the data-confirm questions
-    login(tab, live_server[1], "bureau@demo.binhai")
-    yield tab
-    context.close()
+    return tab
 
 
 def test_tick_two_firms_and_archive_them(page, live_server):
@@ -77,20 +68,17 @@ def test_merge_two_records_in_the_browser_and_undo(page, live_server):
         assert record.undone_at is not None
 
 
-def test_dismissing_the_question_archives_nothing(browser, live_server):
+def test_dismissing_the_question_archives_nothing(signed_in, live_server):
     app, base = live_server
-    context = browser.new_context()
-    tab = context.new_page()
+    tab = signed_in(base, "bureau@demo.binhai")
     asked = []
     tab.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
-    login(tab, base, "bureau@demo.binhai")
     tab.goto(f"{base}/enterprises/")
     first = tab.locator('input[name="ids"][form="bulk-form"]').nth(0)
     firm_id = int(first.get_attribute("value"))
     first.check()
     tab.click('#bulk-form button[value="archive"]')
     tab.wait_for_timeout(300)
-    context.close()
     assert asked and "归档" in asked[0]
     with app.app_context():
         assert db.session.get(Enterprise, firm_id).status == "active"

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.browser_support import launch_chromium, login, serve_demo
+from tests.browser_support import serve_demo_in
 from tracker.accounts.models import User
 from tracker.extensions import db
 from tracker.indicators import services
@@ -20,25 +20,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """Demo data (plan periods and demo figures included) on a live server."""
-    folder = tmp_path_factory.mktemp("indicators")
-    with serve_demo(folder, UPLOAD_DIR=str(folder / "uploads"),
-                    MAIL_DIR=str(folder / "mail")) as served:
+    with serve_demo_in(tmp_path_factory, "indicators") as served:
         yield served
 
 
 @pytest.fixture
-def page(live_server):
+def page(live_server, signed_in):
     """A bureau user's page in a headless Chromium, recording CSP violations."""
     _app, base = live_server
-    with launch_chromium() as browser:
-        context = browser.new_context()
-        tab = context.new_page()
-        tab.violations = []
-        tab.on("console", lambda message: tab.violations.append(message.text)
-               if "Content Security Policy" in message.text else None)
-        login(tab, base, "bureau@demo.binhai")
-        yield tab
-        context.close()
+    return signed_in(base, "bureau@demo.binhai", watch={})
 
 
 def _cell(page, code: str, column: int) -> str:
@@ -67,7 +57,7 @@ def test_switching_to_the_closed_period_shows_its_final_results(live_server, pag
     assert "未完成" in _cell(page, "hnte", 7)
     assert _cell(page, "tech_contracts", 5).startswith("468.5")
     assert "滞后" in _cell(page, "tech_contracts", 7)  # no baseline, missed at the end
-    assert page.violations == []
+    assert page.problems == []
 
 
 def test_a_figure_is_entered_after_confirming(live_server, page):
@@ -91,4 +81,4 @@ def test_a_figure_is_entered_after_confirming(live_server, page):
         row = db.session.scalar(select(IndicatorValue).where(
             IndicatorValue.indicator_id == centres_id))
         assert (row.year, int(row.value)) == (current.start_year, 561)
-    assert page.violations == []
+    assert page.problems == []

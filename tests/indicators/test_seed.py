@@ -4,40 +4,34 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_migrate import upgrade
 from sqlalchemy import func, select, text
 
-from config import TestConfig
-from tracker import ROOT, create_app
+from tests.migration_support import upgrade_with_rows
 from tracker.extensions import db
 from tracker.indicators import catalogue
 from tracker.indicators.models import PlanIndicator, PlanPeriod, PlanTarget
 
 
-def test_the_migration_seeds_both_periods_and_the_plans_targets(tmp_path):
-    class Cfg(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'fresh.db'}"
+def _read_plan(conn, _tables):
+    periods = conn.execute(text(
+        "SELECT code, name, start_year, end_year, closed, source_title FROM plan_periods "
+        "ORDER BY start_year")).all()
+    hnte = conn.execute(text(
+        "SELECT t.target, t.baseline FROM plan_targets t "
+        "JOIN plan_indicators i ON i.id = t.indicator_id "
+        "JOIN plan_periods p ON p.id = t.period_id "
+        "WHERE i.code = 'hnte' AND p.code = '14th'")).one()
+    return ([tuple(p) for p in periods], tuple(hnte),
+            conn.scalar(text("SELECT count(*) FROM plan_targets")))
 
-    app = create_app(Cfg)
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-        conn = db.engine.connect()  # this app's database, not the shared test transaction
-        periods = conn.execute(text(
-            "SELECT code, name, start_year, end_year, closed, source_title FROM plan_periods "
-            "ORDER BY start_year")).all()
-        assert [tuple(p) for p in periods] == [
-            ("14th", "十四五", 2021, 2025, 1, "滨海新区科技创新“十四五”规划"),
-            ("15th", "十五五", 2026, 2030, 0, None)]
-        hnte = conn.execute(text(
-            "SELECT t.target, t.baseline FROM plan_targets t "
-            "JOIN plan_indicators i ON i.id = t.indicator_id "
-            "JOIN plan_periods p ON p.id = t.period_id "
-            "WHERE i.code = 'hnte' AND p.code = '14th'")).one()
-        assert (Decimal(str(hnte[0])), Decimal(str(hnte[1]))) == (5800, 3270)
-        assert conn.scalar(text("SELECT count(*) FROM plan_targets")) == \
-            2 * len(catalogue.INDICATORS)
-        conn.close()
-        db.engine.dispose()
+
+def test_the_migration_seeds_both_periods_and_the_plans_targets(tmp_path):
+    periods, hnte, targets = upgrade_with_rows(tmp_path, None, lambda _t: (), _read_plan)
+    assert periods == [
+        ("14th", "十四五", 2021, 2025, 1, "滨海新区科技创新“十四五”规划"),
+        ("15th", "十五五", 2026, 2030, 0, None)]
+    assert (Decimal(str(hnte[0])), Decimal(str(hnte[1]))) == (5800, 3270)
+    assert targets == 2 * len(catalogue.INDICATORS)
 
 
 def test_seeding_twice_adds_nothing_and_keeps_edits(app, plan):

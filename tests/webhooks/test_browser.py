@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.browser_support import launch_chromium, login, serve_demo
+from tests.browser_support import serve_demo
 from tests.webhooks.conftest import Receiver
 from tracker.extensions import db
 from tracker.webhooks import tasks
@@ -14,15 +14,11 @@ from tracker.webhooks.models import WebhookDelivery, WebhookEndpoint
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 
-def test_an_admin_registers_tests_resends_and_deletes_an_endpoint(tmp_path):
+def test_an_admin_registers_tests_resends_and_deletes_an_endpoint(tmp_path, signed_in):
     with serve_demo(tmp_path, n_enterprises=6, UPLOAD_DIR=str(tmp_path / "uploads"),
                     MAIL_DIR=str(tmp_path / "mail")) as (app, base), \
-            launch_chromium() as browser, Receiver() as receiver:
-        page = browser.new_context().new_page()
-        violations: list[str] = []
-        page.on("console", lambda m: violations.append(m.text)
-                if "Content Security Policy" in m.text else None)
-        login(page, base, "admin@demo.binhai")
+            Receiver() as receiver:
+        page = signed_in(base, "admin@demo.binhai", watch={})
         page.goto(f"{base}/admin/webhooks/")
         page.click("text=新增接收端")
         page.fill("input[name=url]", receiver.url)
@@ -76,4 +72,4 @@ def test_an_admin_registers_tests_resends_and_deletes_an_endpoint(tmp_path):
         with app.app_context():
             assert db.session.get(WebhookEndpoint, endpoint_id) is None
             db.session.remove()
-        assert violations == []
+        assert page.problems == []
