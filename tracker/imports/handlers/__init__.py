@@ -1,0 +1,1 @@
+"""One handler per import kind (enterprises, qualifications, tenancies) and their shared base."""
