@@ -256,6 +256,22 @@ def update_enterprise(
     return changes
 
 
+def prepare_update(data: dict[str, Any], *, user: Any = None) -> dict[str, Any]:
+    """update_enterprise's checks without the database, for a bulk caller (an import's chunk).
+
+    Raises FieldError like update_enterprise. A changed code needs the uniqueness look-up:
+    the caller leaves such a row to update_enterprise.
+    """
+    cleaned = _clean(data)
+    _check_zone(user, cleaned)
+    return cleaned
+
+
+def metrics_summary(fiscal_year: int, source: str) -> str:
+    """The audit summary of a year's figures saved from `source` (save_metrics' wording)."""
+    return f"{fiscal_year} 年度数据（{SOURCES.get(source, source)}）"
+
+
 def set_archived(enterprise: Enterprise, archived: bool, *, expected_version: int | None,
                  reason: str = "") -> None:
     check_version(enterprise, expected_version)
@@ -377,7 +393,7 @@ def save_metrics(
     changes = audit.changed_fields(before, audit.snapshot(row, METRIC_AUDIT_FIELDS))
     if changes:
         audit.record("metrics", row.id, action, changes, enterprise_id=enterprise.id,
-                     summary=f"{fiscal_year} 年度数据（{SOURCES.get(source, source)}）")
+                     summary=metrics_summary(fiscal_year, source))
     return row
 
 

@@ -135,6 +135,8 @@ class Handler:
     def __init__(self, options: Options, actor: Actor, user: Any, job_id: int | None):
         self.options, self.actor, self.user, self.job_id = options, actor, user, job_id
         self.enterprises: dict[str, Enterprise] = {}
+        #: while a chunk is written together, its undo notes wait here for one INSERT
+        self.collected: list[dict[str, Any]] | None = None
 
     def duplicate_key(self, row: Row) -> Any:
         return row.values.get("uscc")
@@ -168,9 +170,13 @@ class Handler:
              after: dict, enterprise_id: int | None) -> None:
         if self.options.dry_run or self.job_id is None:
             return
-        db.session.add(ImportChange(job_id=self.job_id, row=row.number, entity_type=entity_type,
-                                    entity_id=entity.id, enterprise_id=enterprise_id,
-                                    action=action, before=before, after=after))
+        values = {"job_id": self.job_id, "row": row.number, "entity_type": entity_type,
+                  "entity_id": entity.id, "enterprise_id": enterprise_id, "action": action,
+                  "before": before, "after": after}
+        if self.collected is not None:
+            self.collected.append(values)
+        else:
+            db.session.add(ImportChange(**values))
 
     def change(self, row: Row, entity_type: str, entity: Any, after: dict,
                enterprise_id: int | None) -> dict[str, Any]:

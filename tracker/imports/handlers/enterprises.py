@@ -16,6 +16,13 @@ from tracker.errors import FieldError
 from tracker.extensions import db
 from tracker.imports import columns, plausibility
 from tracker.imports.handlers.base import Handler, Reject, Row, Values
+from tracker.imports.handlers.corrections import (
+    Correction,
+    contact_data,
+    match_contact,
+    stage_correction,
+    write_corrections,
+)
 from tracker.imports.models import ImportChange
 from tracker.messages import Message
 
@@ -103,12 +110,19 @@ class EnterpriseHandler(Handler):
         return outcome
 
     def stage(self, row: Row) -> bool:
-        """A new firm whose every check passes here is registered with its chunk."""
+        """A row whose every check passes here is written with its chunk.
+
+        A new firm is registered with the chunk's other new firms (multi-row INSERTs); a firm
+        on file is corrected with the chunk's other firms on file (corrections.py).
+        """
         v, actor = row.values, self.actor
         code = v["uscc"]
-        if code in self.enterprises or code in self.elsewhere:
-            return False
         if actor.is_zone and actor.zone not in ZONES:
+            return False
+        if code in self.enterprises:
+            row.staged = stage_correction(self, row, self.enterprises[code])
+            return row.staged is not None
+        if code in self.elsewhere:
             return False
         data = {f.attr: v[f.key] for f in columns.ENTERPRISE_FIELDS
                 if f.group == "enterprise" and f.key in v}
@@ -138,12 +152,20 @@ class EnterpriseHandler(Handler):
             year = v.get("fiscal_year") or self.options.year
             if enterprises.metric_errors(figures, year):
                 return False
-            self._plausibility(row, None, year, None, figures)
+            self.warn_implausible(row, None, year, None, figures)
             metrics = (year, figures, "import")
         row.staged = enterprises.NewFirm(values, contact, metrics)
         return True
 
     def write_staged(self, rows: list[Row]) -> None:
+        corrections = [row for row in rows if isinstance(row.staged, Correction)]
+        if corrections:
+            write_corrections(self, corrections)
+        rows = [row for row in rows if not isinstance(row.staged, Correction)]
+        if rows:
+            self._register(rows)
+
+    def _register(self, rows: list[Row]) -> None:
         enterprises.register_many([row.staged for row in rows], actor_id=self.actor.id,
                                   summary=f"导入任务 #{self.job_id}" if self.job_id else None)
         notes = []
@@ -172,16 +194,8 @@ class EnterpriseHandler(Handler):
         v = row.values
         if not v.get("contact_name"):
             return False
-        data = {"name": v["contact_name"]}
-        for key, attr in (("contact_title", "title"), ("contact_phone", "phone"),
-                          ("contact_email", "email")):
-            if key in v:
-                data[attr] = v[key]
-        existing = [] if fresh else self.contacts.get(enterprise.id, [])
-        contact = None
-        if data.get("email"):
-            contact = next((c for c in existing if (c.email or "") == data["email"]), None)
-        contact = contact or next((c for c in existing if c.name == data["name"]), None)
+        data = contact_data(v)
+        contact = match_contact([] if fresh else self.contacts.get(enterprise.id, []), data)
         fields = enterprises.CONTACT_FIELDS
         if contact is None:
             data["receives_reminders"] = bool(data.get("email"))
@@ -226,7 +240,7 @@ class EnterpriseHandler(Handler):
             wanted = {**before, **audit.snapshot(Values(values), list(values))}
             if wanted == before:
                 return False
-        self._plausibility(row, enterprise.id, year, existing, values)
+        self.warn_implausible(row, enterprise.id, year, existing, values)
         try:
             metrics = enterprises.save_metrics(enterprise, year, values, source="import")
         except FieldError as exc:
@@ -245,7 +259,7 @@ class EnterpriseHandler(Handler):
                              year=year)
         return bool(changes)
 
-    def _plausibility(self, row: Row, enterprise_id: int | None, year: int,
+    def warn_implausible(self, row: Row, enterprise_id: int | None, year: int,
                       existing: AnnualMetrics | None, values: dict[str, Any]) -> None:
         """Warn about figures that are odd against the same year or the previous full year."""
         fields = enterprises.METRIC_FIELDS
