@@ -169,7 +169,7 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
                 and stale[i] is None and fresh(i)):
             continue
         look.append(i)
-    firms, metrics, quals = fact_rows(look)
+    firms, metrics, quals = fact_rows(look) if look else ({}, {}, {})
     todo, confirmed = [], []
     for i in look:
         facts = build_facts(firms[i], day, metrics=metrics[i], qualifications=quals[i])
