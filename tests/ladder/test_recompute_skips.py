@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import event, select, update
 from tests.factories import make_enterprise
 from tests.reminders.test_eligibility import give_tech_sme_figures
 from tracker.clock import frozen
-from tracker.enterprises.models import AnnualMetrics
+from tracker.enterprises.models import AnnualMetrics, Enterprise
 from tracker.extensions import db
 from tracker.ladder import results
 from tracker.ladder.models import EligibilityResult
@@ -63,10 +64,8 @@ def test_a_second_run_without_changes_evaluates_nothing(evaluated, updates):
     updates.clear()
     assert results.recompute(ids, DAY) == 3
     assert evaluated == []
-    # one set-based statement confirms the stored verdicts as current (their computed_at is
-    # what the freshness invariant reads), never a write per firm or per result
-    assert len(updates) == 1 and "computed_at" in updates[0]
-    assert "result=" not in updates[0].replace(" ", "")
+    # the stored verdicts were computed after the facts last changed: nothing is written
+    assert updates == []
     assert results.recompute(ids, DAY, force=True) == 3
     assert len(evaluated) == 3
 
@@ -107,3 +106,80 @@ def test_a_verdict_that_stands_keeps_its_stored_criteria(updates):
     same = [k for k in before if before[k] == after[k]]
     assert same  # some rungs' criteria read the same on the next day …
     assert len(rewritten) <= len(before) - len(same)  # … and were not written again
+
+
+@pytest.fixture
+def reads():
+    """The SELECT statements that read annual figures' values (not just their stamps)."""
+    sent: list[str] = []
+
+    def grab(_conn, _cursor, statement, *_args):
+        if (statement.lstrip().upper().startswith("SELECT")
+                and "annual_metrics.revenue" in statement):
+            sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", grab)
+    yield sent
+    event.remove(db.engine, "before_cursor_execute", grab)
+
+
+def test_the_nightly_run_reads_no_facts_of_firms_untouched_since_today(evaluated, updates,
+                                                                         reads):
+    ids = _firms()
+    results.recompute(ids, DAY)
+    evaluated.clear(), updates.clear(), reads.clear()
+    assert results.recompute(ids, DAY, trust_stamps=True) == 3
+    assert evaluated == [] and updates == [] and reads == []
+
+
+def test_the_nightly_run_sees_a_fact_changed_around_the_services(evaluated):
+    ids = _firms()
+    results.recompute(ids, DAY)
+    db.session.execute(update(AnnualMetrics).where(AnnualMetrics.enterprise_id == ids[1])
+                       .values(employees=9999))  # updated_at follows (onupdate)
+    evaluated.clear()
+    results.recompute(ids, DAY, trust_stamps=True)
+    assert [f["years"]["2025"]["employees"] for f in evaluated] == [9999]
+
+
+def test_the_nightly_run_evaluates_everyone_under_changed_rules(evaluated, monkeypatch):
+    """A deploy that changes a rule changes the tag every stored digest ends in."""
+    ids = _firms()
+    results.recompute(ids, DAY)
+    evaluated.clear()
+    monkeypatch.setattr(results, "_RULES_CODE", "a rule changed")
+    results.recompute(ids, DAY, trust_stamps=True)
+    assert len(evaluated) == 3
+
+
+def test_the_nightly_run_clears_a_stale_mark_after_reading_the_facts(evaluated, reads):
+    ids = _firms()
+    results.recompute(ids, DAY)
+    results.mark_stale([ids[0]])
+    reads.clear()
+    results.recompute(ids, DAY, trust_stamps=True)
+    assert len(reads) == 1  # the stale firm's facts were read (and hashed: the same verdicts)
+    assert db.session.get(Enterprise, ids[0]).eligibility_stale_since is None
+
+
+def test_a_touched_but_unchanged_firm_is_confirmed_not_rewritten(evaluated, updates):
+    """A fact saved with the same value moves its stamp: the digest shows nothing changed,
+    and only computed_at moves (the freshness invariant compares it with the stamps)."""
+    ids = _firms(1)
+    results.recompute(ids, DAY)
+    db.session.execute(update(AnnualMetrics).where(AnnualMetrics.enterprise_id == ids[0])
+                       .values(employees=AnnualMetrics.employees))
+    evaluated.clear(), updates.clear()
+    results.recompute(ids, DAY, trust_stamps=True)
+    assert evaluated == []
+    assert len(updates) == 1 and "SETcomputed_at=?WHERE" in updates[0].replace(" ", "")
+
+
+def test_stored_results_are_compact():
+    ids = _firms()
+    results.recompute(ids, DAY)
+    sizes = [len(json.dumps(r.result, ensure_ascii=False).encode())
+             + len(json.dumps(r.near_miss, ensure_ascii=False).encode())
+             for r in db.session.scalars(select(EligibilityResult).where(
+                 EligibilityResult.enterprise_id.in_(ids)))]
+    assert sum(sizes) / len(sizes) < 150

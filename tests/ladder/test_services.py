@@ -276,7 +276,9 @@ def test_results_recomputed_when_data_changes_and_committed(day):
     assert stored["tech_sme"].verdict == "eligible" and stored["tech_sme"].score == 100
     assert stored["dengling"].verdict == "needs_review" and not stored["dengling"].candidate
     expected = evaluate(build_facts(firm, day))["results"]
-    assert [stored[r["kind"]].result for r in expected] == expected
+    # stored compactly (the criteria are recomputed on display), from the same evaluation
+    assert [stored[r["kind"]].result for r in expected] == [results.compact(r) for r in expected]
+    assert [stored[r["kind"]].verdict for r in expected] == [r["verdict"] for r in expected]
 
     enterprises.save_metrics(firm, 2025, {"high_tech_income": 24_000_000})  # 58.5% < 60%
     db.session.commit()
@@ -317,7 +319,9 @@ def test_local_thresholds_feed_the_engine_and_are_audited(day):
     results.recompute([firm.id])
     dengling = results.results_for(firm.id)["dengling"]
     assert dengling.verdict == "ineligible"
-    crit = next(c for c in dengling.result["criteria"] if c["code"] == "revenue_min")
+    assert "revenue_min" in dengling.result["failed"]
+    shown = next(r for r in results.evaluate_enterprise(firm)["results"] if r["kind"] == "dengling")
+    crit = next(c for c in shown["criteria"] if c["code"] == "revenue_min")
     assert crit["locally_configured"] is True and "本地配置阈值" in crit["source"]
     event = db.session.scalar(select(AuditEvent).where(
         AuditEvent.entity_type == "local_threshold", AuditEvent.entity_id == row.id))

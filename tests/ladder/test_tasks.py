@@ -64,4 +64,51 @@ def test_nightly_chunk_reads_qualifications_once_however_many_firms(day):
     assert all(f.current_rung is None for f in firms)  # every rung expired and moved
     reads = [s for s in statements
              if s.lstrip().upper().startswith("SELECT") and re.search(r"FROM qualifications\b", s)]
-    assert len(reads) == 2, reads  # the rung refresh and the results, one query each
+    # a fixed number, whatever the number of firms: the titles' dates for the rungs, the
+    # moved firms' titles for their history, the facts' stamps and the facts for the results
+    assert len(reads) == 4, reads
+
+
+def test_the_nightly_task_on_a_worker_fans_the_firms_out_in_chunk_tasks(app, day, monkeypatch):
+    from tests.ladder.test_results_bulk import _published
+
+    ids = sorted(make_firm(name=f"天津扇出{i}科技有限公司").id for i in range(5))
+    db.session.commit()
+    _published(app)  # whatever earlier commits queued
+    monkeypatch.setattr(tasks, "FAN_OUT", 2)
+    assert tasks.recompute_all.apply().get() == 5  # as a worker runs it: nothing done here
+    sent = _published(app)
+    assert {name for name, _chunk in sent} == {"tracker.ladder.recompute_chunk"}
+    assert [len(chunk) for _name, chunk in sent] == [2, 2, 1]
+    assert sorted(i for _name, chunk in sent for i in chunk) == ids
+    assert tasks.recompute_chunk(sent[0][1]) == 2  # a worker's share, done inline here
+
+
+def test_the_nightly_run_matches_evaluating_each_firm_straight(day):
+    """The skipping, column-wise path stores what evaluating each firm on its own gives."""
+    from tracker.ladder.facts import build_facts
+    from tracker.ladder.results import evaluate_facts, stored_values
+
+    firms = [make_firm(name="天津对照一科技有限公司"),
+             make_firm(name="天津对照二科技有限公司",
+                       year_changes={2025: {"high_tech_income": 24_000_000}}),
+             make_firm(name="天津对照三科技有限公司", years=(2025,), founded_on=date(2025, 9, 1)),
+             make_firm(name="天津对照四科技有限公司",
+                       year_changes={2025: {"high_tech_income": 50_000_000}})]
+    services.grant_qualification(firms[0], "tech_sme", None, date(2026, 3, 1))
+    services.grant_qualification(firms[1], "hnte", "GR202312000001", date(2023, 11, 1))
+    db.session.commit()
+    for _ in range(2):  # the first run writes, the second skips: the same rows either way
+        tasks.recompute_all()
+        db.session.expire_all()
+        for firm in firms:
+            expected = {r["kind"]: stored_values(r)
+                        for r in evaluate_facts(build_facts(firm, day))["results"]} \
+                if firm is not firms[3] else None
+            stored = results_for(firm.id)
+            if expected is None:  # contradictory figures: every rung says so
+                assert {r.verdict for r in stored.values()} == {"insufficient_data"}
+                continue
+            for kind, values in expected.items():
+                row = stored[kind]
+                assert {k: getattr(row, k) for k in values} == values, kind

@@ -44,10 +44,11 @@ def evaluate_command(source) -> None:
 
 @ladder_cli.command("recompute")
 def recompute_command() -> None:
-    """Refresh every active firm's rung and eligibility results now (what the nightly job does)."""
-    from tracker.ladder.tasks import recompute_all
+    """Refresh every active firm's rung and eligibility results now, in this process (the
+    nightly job does the same work fanned out to the workers)."""
+    from tracker.ladder.tasks import recompute_all_inline
 
-    click.echo(f"recomputed {recompute_all()} enterprises")
+    click.echo(f"recomputed {recompute_all_inline()} enterprises")
 
 
 def _threshold_value(text: str) -> Decimal | str:

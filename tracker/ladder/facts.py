@@ -9,6 +9,7 @@ from typing import Any
 from tracker.enterprises.models import AnnualMetrics, Enterprise
 from tracker.ladder.models import Qualification
 from tracker.ladder.rules import HONOURS
+from tracker.ladder.validity import status_on
 from tracker.money import plain_number
 
 #: AnnualMetrics columns that feed the engine's "years" block, under the same names
@@ -29,7 +30,8 @@ def build_facts(
     """The eligibility.md facts of one firm on `as_of`, from its record, figures and titles.
 
     `metrics` and `qualifications` may be passed when already loaded (the board loads them for
-    many firms at once); otherwise the enterprise's relationships are read.
+    many firms at once); otherwise the enterprise's relationships are read. Plain rows with the
+    same attribute names do as well as ORM objects (tracker.ladder.inputs reads them so).
     """
     rows = sorted(metrics if metrics is not None else enterprise.metrics,
                   key=lambda m: m.fiscal_year)
@@ -41,7 +43,7 @@ def build_facts(
 
         qualifications = qualifications_of(enterprise.id)
     honours = sorted({h for h in (enterprise.honours or []) if h in HONOURS})
-    if any(q.kind == "hnte" and q.status_on(as_of) == "valid" for q in qualifications):
+    if any(q.kind == "hnte" and status_on(q, as_of) == "valid" for q in qualifications):
         honours = sorted({*honours, "hnte_valid"})
     ent: dict[str, Any] = {
         "founded_on": enterprise.founded_on.isoformat() if enterprise.founded_on else None,

@@ -14,18 +14,18 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import defer, undefer
+from sqlalchemy import bindparam, select, update
 
 from tracker import snapshots
 from tracker.clock import now_utc, today
-from tracker.enterprises.models import AnnualMetrics, Enterprise
+from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.ladder import gaps
 from tracker.ladder.facts import build_facts
+from tracker.ladder.inputs import fact_rows, facts_changed_at
 from tracker.ladder.models import EligibilityResult, Qualification
 from tracker.ladder.rules import KINDS, FactsError, evaluate
-from tracker.ladder.services import local_thresholds, qualifications_by_enterprise
+from tracker.ladder.services import local_thresholds
 
 
 def evaluate_facts(facts: dict[str, Any]) -> dict[str, Any]:
@@ -75,24 +75,64 @@ def _rules_code() -> str:
 _RULES_CODE: str | None = None
 
 
-def _inputs_stamper(thresholds: dict[str, Any]) -> Callable[[dict[str, Any]], str]:
-    """facts -> the digest of everything evaluate() reads for them (facts carry their date)."""
+def _inputs_stamper(thresholds: dict[str, Any]) -> tuple[Callable[[dict[str, Any]], str], str]:
+    """(facts -> the digest of everything evaluate() reads for them, the rules' tag).
+
+    The digest is 32 hex digits over the facts (which carry their date), the local thresholds
+    and the rules' code, then the 8-digit tag of the thresholds and code alone: a stored digest
+    ending in another tag was computed under other rules, whatever its facts.
+    """
     fixed = json.dumps([thresholds, _rules_code()], sort_keys=True, default=str)
+    tag = hashlib.sha1(fixed.encode(), usedforsecurity=False).hexdigest()[:_TAG]
 
     def stamp(facts: dict[str, Any]) -> str:
         text = json.dumps(facts, sort_keys=True, default=str) + fixed
-        return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+        return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:40 - _TAG] + tag
 
-    return stamp
+    return stamp, tag
+
+
+#: hex digits of the rules' tag at the end of every inputs_hash
+_TAG = 8
+
+
+def compact(result: dict[str, Any]) -> dict[str, Any]:
+    """The stored form of one rung's result: what the lists, board and panel read.
+
+    The full criteria (a kilobyte or two) are recomputed from the facts on display (the
+    enterprise page and the API evaluate afresh); stored are the rule version, the track and
+    the codes of the failed criteria, and the parse errors of contradictory records.
+    """
+    out: dict[str, Any] = {"rule_version": result["rule_version"], "track": result["track"],
+                           "failed": [c["code"] for c in result["criteria"]
+                                      if c["status"] == "fail"]}
+    if result.get("errors"):
+        out["errors"] = result["errors"]
+    return out
+
+
+def stored_values(result: dict[str, Any]) -> dict[str, Any]:
+    """The columns stored for one rung's result (all but the stamps and candidate_since)."""
+    miss = gaps.near_miss(result) if result["verdict"] == "ineligible" else None
+    return {"verdict": result["verdict"], "score": result["score"], "result": compact(result),
+            "near_miss": miss, "near_miss_code": miss["code"] if miss else None,
+            "candidate": is_candidate(result),
+            "failed_count": sum(1 for c in result["criteria"] if c["status"] == "fail")}
 
 
 def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
-              force: bool = False) -> int:
-    """Recompute and upsert the stored results of these firms; a fixed number of queries.
+              force: bool = False, trust_stamps: bool = False) -> int:
+    """Recompute the stored results of these firms, writing only what changed; flushes.
 
     A firm whose inputs (facts on the day, thresholds, rules) hash to what its stored results
-    were computed from is skipped (`force` evaluates it anyway); only changed values are
-    written. Returns how many firms were looked at.
+    were computed from is not evaluated again (`force` evaluates it anyway). With
+    `trust_stamps` (the nightly run) a firm whose results were computed today, after its facts
+    last changed (their updated_at), under the same rules and not marked stale, is not even
+    read: the run that wrote them saw the same facts. A save goes through the after-save
+    pipeline, which recomputes at once, so only changes made around the services are left to
+    the digest. Reads are column-wise (tracker.ladder.inputs); writes are one statement per
+    kind of write, each row written only if one of its values changed. Returns how many firms
+    were looked at.
     """
     ids = sorted(set(enterprise_ids))
     if not ids:
@@ -100,75 +140,119 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     day = as_of or today()
     started = now_utc()
     thresholds = local_thresholds()
-    firms = {e.id: e for e in db.session.scalars(select(Enterprise).where(Enterprise.id.in_(ids)))}
-    metrics: dict[int, list[AnnualMetrics]] = {i: [] for i in ids}
-    for m in db.session.scalars(select(AnnualMetrics).where(AnnualMetrics.enterprise_id.in_(ids))):
-        metrics[m.enterprise_id].append(m)
-    quals = qualifications_by_enterprise(ids)
-    existing = {(r.enterprise_id, r.kind): r for r in db.session.scalars(
-        select(EligibilityResult).where(EligibilityResult.enterprise_id.in_(ids))
-        .options(defer(EligibilityResult.result), defer(EligibilityResult.near_miss)))}
-    stamp_of = _inputs_stamper(thresholds)
-    todo, confirmed = [], []
-    for enterprise_id, enterprise in firms.items():
-        facts = build_facts(enterprise, day, metrics=metrics[enterprise_id],
-                            qualifications=quals[enterprise_id])
-        stamp = stamp_of(facts)
-        rows = [existing.get((enterprise_id, kind)) for kind in KINDS]
-        if not force and all(r is not None and r.inputs_hash == stamp for r in rows):
-            # the same facts on the same day under the same rules: same verdicts, which are
-            # now known to be current (the freshness invariant compares computed_at)
-            confirmed.append(enterprise_id)
+    stamp_of, tag = _inputs_stamper(thresholds)
+    stale = dict(db.session.execute(select(Enterprise.id, Enterprise.eligibility_stale_since)
+                                    .where(Enterprise.id.in_(ids))).all())
+    stored: dict[int, dict[str, Any]] = {i: {} for i in stale}
+    for row in db.session.execute(
+            select(_R.enterprise_id, _R.kind, _R.as_of, _R.computed_at, _R.inputs_hash)
+            .where(_R.enterprise_id.in_(ids))):
+        stored[row.enterprise_id][row.kind] = row
+    changed_at = facts_changed_at(ids)
+
+    def settled(i: int) -> str | None:
+        """The one digest every rung of the firm was computed from today, if so."""
+        rows = stored[i].values()
+        hashes = {r.inputs_hash for r in rows}
+        if len(rows) != len(KINDS) or len(hashes) != 1 or any(r.as_of != day for r in rows):
+            return None
+        return next(iter(hashes))
+
+    def fresh(i: int) -> bool:
+        """Computed after the facts last changed (strictly: a frozen clock ties)."""
+        return min(r.computed_at for r in stored[i].values()) > changed_at[i]
+
+    look = []
+    for i in stale:
+        digest = None if force else settled(i)
+        if (trust_stamps and digest is not None and digest.endswith(tag)
+                and stale[i] is None and fresh(i)):
             continue
-        todo.append((enterprise_id, facts, stamp))
+        look.append(i)
+    firms, metrics, quals = fact_rows(look) if look else ({}, {}, {})
+    todo, confirmed = [], []
+    for i in look:
+        facts = build_facts(firms[i], day, metrics=metrics[i], qualifications=quals[i])
+        stamp = stamp_of(facts)
+        if not force and settled(i) == stamp:
+            # the same facts on the same day under the same rules: the same verdicts; their
+            # computed_at moves only if a fact was touched since (the freshness invariant)
+            if not fresh(i):
+                confirmed.append(i)
+            continue
+        todo.append((i, facts, stamp))
     for start in range(0, len(confirmed), _STALE_BATCH):
         db.session.execute(
-            update(EligibilityResult)
-            .where(EligibilityResult.enterprise_id.in_(confirmed[start:start + _STALE_BATCH]))
-            .values(as_of=day, computed_at=started))
-    if todo:  # the stored criteria only of the firms evaluated again (compared below)
-        db.session.execute(select(EligibilityResult).where(
-            EligibilityResult.enterprise_id.in_([t[0] for t in todo]))
-            .options(undefer(EligibilityResult.result), undefer(EligibilityResult.near_miss))
-            .execution_options(populate_existing=True)).all()
-    now = now_utc()
-    changed = False
-    for enterprise_id, facts, stamp in todo:
-        try:
-            results = evaluate(facts, local_thresholds=thresholds)["results"]
-        except FactsError as exc:  # stored figures contradict each other: say so, keep going
-            results = [_error_result(kind, exc) for kind in KINDS]
-        for result in results:
-            row = existing.get((enterprise_id, result["kind"]))
-            if row is None:
-                row = EligibilityResult(enterprise_id=enterprise_id, kind=result["kind"])
-                db.session.add(row)
-            miss = gaps.near_miss(result) if result["verdict"] == "ineligible" else None
-            candidate = is_candidate(result)
-            values = {"verdict": result["verdict"], "score": result["score"],
-                      "result": result, "near_miss": miss,
-                      "near_miss_code": miss["code"] if miss else None,
-                      "candidate": candidate,
-                      "failed_count": sum(1 for c in result["criteria"]
-                                          if c["status"] == "fail")}
-            if candidate and not row.candidate:
-                values["candidate_since"] = now
-            elif not candidate:
-                values["candidate_since"] = None
-            # an unchanged verdict keeps its stored JSON: the nightly run rewrites only the
-            # date stamps of the rows whose verdicts stand, not 1.6 KB of criteria each
-            for name, value in values.items():
-                if getattr(row, name) != value:
-                    setattr(row, name, value)
-                    changed = True
-            row.as_of, row.computed_at, row.inputs_hash = day, now, stamp
+            update(_R).where(_R.enterprise_id.in_(confirmed[start:start + _STALE_BATCH]))
+            .values(computed_at=started).execution_options(synchronize_session=False))
+    changed = _write(todo, thresholds, day)
     if changed:
         snapshots.bump()  # candidate counts read these rows
-    stale = [i for i, e in firms.items() if e.eligibility_stale_since is not None]
-    if stale:
-        _clear_stale(stale, started)
+    marked = [i for i, since in stale.items() if since is not None]
+    if marked:
+        _clear_stale(marked, started)
+    _expire_loaded({i for i, _f, _s in todo} | set(confirmed))
     db.session.flush()
-    return len(firms)
+    return len(stale)
+
+
+#: the columns compared before a stored row is written again
+_VALUES = ("verdict", "score", "result", "near_miss", "near_miss_code", "candidate",
+           "failed_count")
+
+
+def _write(todo: list[tuple[int, dict[str, Any], str]], thresholds: dict[str, Any],
+           day: date) -> bool:
+    """Evaluate these firms and write their rows: new ones inserted, changed values updated,
+    rows whose values stand get their new stamps only. Returns whether any value changed."""
+    if not todo:
+        return False
+    table = EligibilityResult.__table__
+    old: dict[tuple[int, str], Any] = {
+        (r.enterprise_id, r.kind): r for r in db.session.execute(
+            select(_R.id, _R.enterprise_id, _R.kind, _R.candidate_since,
+                   *(getattr(_R, c) for c in _VALUES))
+            .where(_R.enterprise_id.in_([t[0] for t in todo])))}
+    now = now_utc()
+    inserts: list[dict[str, Any]] = []
+    rewrites: list[dict[str, Any]] = []
+    restamps: list[dict[str, Any]] = []
+    for enterprise_id, facts, stamp in todo:
+        try:
+            found = evaluate(facts, local_thresholds=thresholds)["results"]
+        except FactsError as exc:  # stored figures contradict each other: say so, keep going
+            found = [_error_result(kind, exc) for kind in KINDS]
+        for result in found:
+            values = stored_values(result)
+            stamps = {"as_of": day, "computed_at": now, "inputs_hash": stamp}
+            row = old.get((enterprise_id, result["kind"]))
+            if row is None:
+                inserts.append({"enterprise_id": enterprise_id, "kind": result["kind"],
+                                "candidate_since": now if values["candidate"] else None,
+                                **values, **stamps})
+            elif any(getattr(row, c) != values[c] for c in _VALUES):
+                since = (row.candidate_since if row.candidate else now) \
+                    if values["candidate"] else None
+                rewrites.append({"row_id": row.id, "candidate_since": since, **values, **stamps})
+            else:
+                # an unchanged verdict keeps its stored values: only its date stamps move
+                restamps.append({"row_id": row.id, **stamps})
+    if inserts:
+        db.session.execute(table.insert(), inserts)
+    for params in (rewrites, restamps):
+        if params:
+            db.session.execute(table.update().where(table.c.id == bindparam("row_id")), params)
+    return bool(inserts or rewrites)
+
+
+def _expire_loaded(enterprise_ids: set[int]) -> None:
+    """Loaded result objects of these firms read their rows again (written with Core)."""
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, EligibilityResult) and obj.enterprise_id in enterprise_ids:
+            db.session.expire(obj)
+
+
+_R = EligibilityResult
 
 
 #: enterprises per UPDATE when marking or clearing stale results

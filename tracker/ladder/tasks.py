@@ -13,12 +13,12 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from celery import shared_task
+from celery import group, shared_task
 from celery.schedules import crontab
 from sqlalchemy import select
 
 from tracker.celery_app import call_with_retries
-from tracker.clock import now_utc
+from tracker.clock import now_utc, today
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 #: enterprises recomputed per transaction, so one bad firm cannot hold a long lock
 CHUNK = 200
+#: firms per task when the nightly run is fanned out to the workers
+FAN_OUT = 2000
 #: a stale mark younger than this is left to the worker it was handed to
 CATCH_UP_GRACE = timedelta(minutes=2)
 #: firms the catch-up run recomputes at most per run (the next run takes the rest)
@@ -48,15 +50,27 @@ BEAT_SCHEDULE = {
 
 
 def refresh_rungs_and_results(enterprise_ids: list[int]) -> int:
-    """Re-derive the rung (qualifications expire with time) and recompute results; flushes."""
-    from tracker.ladder import results, services
+    """Re-derive the rung (qualifications expire with time) and recompute results; flushes.
 
-    firms = db.session.scalars(select(Enterprise).where(Enterprise.id.in_(enterprise_ids)))
-    held = services.qualifications_by_enterprise(enterprise_ids)
-    for enterprise in firms:
-        services.refresh_rung(enterprise, source="expiry", reason="有效期届满或生效",
-                              qualifications=held[enterprise.id])
-    return results.recompute(enterprise_ids)
+    The rungs are derived from the titles' dates read column-wise; only a firm whose rung
+    moved today is loaded to rebuild its history. Results are recomputed trusting the fact
+    stamps (results.recompute): a firm untouched since its results were computed today is
+    skipped without reading its facts.
+    """
+    from tracker.ladder import results, services, validity
+    from tracker.ladder.inputs import qualification_rows
+
+    day = today()
+    held = qualification_rows(enterprise_ids)
+    rungs = dict(db.session.execute(select(Enterprise.id, Enterprise.current_rung)
+                                    .where(Enterprise.id.in_(enterprise_ids))).all())
+    moved = [i for i, rung in rungs.items() if validity.rung_on(held[i], day) != rung]
+    if moved:
+        titles = services.qualifications_by_enterprise(moved)
+        for enterprise in db.session.scalars(select(Enterprise).where(Enterprise.id.in_(moved))):
+            services.refresh_rung(enterprise, source="expiry", reason="有效期届满或生效",
+                                  qualifications=titles[enterprise.id])
+    return results.recompute(enterprise_ids, day, trust_stamps=True)
 
 
 def _recompute_only(enterprise_ids: list[int]) -> int:
@@ -106,13 +120,39 @@ def recompute_many(enterprise_ids: list[int]) -> int:
     return _in_chunks(sorted(enterprise_ids), _recompute_only)
 
 
-@shared_task(name="tracker.ladder.recompute_all", ignore_result=True)
-def recompute_all() -> int:
-    """Every active firm, stale ones first, in chunks, each chunk its own transaction."""
-    ids = list(db.session.scalars(
+def _all_active_ids() -> list[int]:
+    """Every active firm, stale ones first."""
+    return list(db.session.scalars(
         select(Enterprise.id).where(Enterprise.status == "active")
         .order_by(Enterprise.eligibility_stale_since.is_(None), Enterprise.id)))
-    return _in_chunks(ids, refresh_rungs_and_results)
+
+
+def recompute_all_inline() -> int:
+    """Every active firm in this process, in chunks, each chunk its own transaction."""
+    return _in_chunks(_all_active_ids(), refresh_rungs_and_results)
+
+
+@shared_task(name="tracker.ladder.recompute_all", ignore_result=True, bind=True)
+def recompute_all(self) -> int:
+    """Every active firm, stale ones first: fanned out to the workers in chunk tasks.
+
+    Run by a worker (beat's nightly entry, or after a threshold change) it only splits the
+    firms into FAN_OUT-sized chunk tasks sent as one group, so every worker takes a share;
+    called as a plain function (the CLI, tests, benchmarks) it does the work in this process.
+    Returns how many firms it recomputed or sent.
+    """
+    if self.request.called_directly:
+        return recompute_all_inline()
+    ids = _all_active_ids()
+    group(recompute_chunk.s(ids[start:start + FAN_OUT])
+          for start in range(0, len(ids), FAN_OUT)).apply_async()
+    return len(ids)
+
+
+@shared_task(name="tracker.ladder.recompute_chunk", ignore_result=True)
+def recompute_chunk(enterprise_ids: list[int]) -> int:
+    """One share of the nightly run: rungs and results, CHUNK firms per transaction."""
+    return _in_chunks(enterprise_ids, refresh_rungs_and_results)
 
 
 @shared_task(name="tracker.ladder.recompute_stale", ignore_result=True)

@@ -110,9 +110,12 @@ def tech_sme_marker(number: str | None) -> str | None:
 
 
 class _Held(Protocol):
-    kind: str
+    """A title or a plain row with its kind and dates (what status_on reads)."""
 
-    def status_on(self, day: date) -> str: ...
+    kind: str
+    granted_on: date
+    valid_until: date | None
+    revoked_on: date | None
 
 
 class _Dated(Protocol):
@@ -141,7 +144,7 @@ def status_on(held: Any, day: date) -> str:
 
 def rung_on(qualifications: Iterable[_Held], day: date) -> str | None:
     """The highest rung (KINDS order) among qualifications valid on `day`; None for none."""
-    valid = [q.kind for q in qualifications if q.status_on(day) == "valid" and q.kind in KINDS]
+    valid = [q.kind for q in qualifications if status_on(q, day) == "valid" and q.kind in KINDS]
     return max(valid, key=rung_index) if valid else None
 
 

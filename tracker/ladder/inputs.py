@@ -1,0 +1,75 @@
+"""What the recompute reads, selected column-wise: plain rows, no ORM objects.
+
+Building ORM objects (with their identity map and relationships) for every firm cost about as
+much as evaluating it, so the recompute reads only the columns facts.build_facts uses, as rows
+that answer the same attribute names, in a fixed number of queries per chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from tracker.enterprises.models import AnnualMetrics, Enterprise
+from tracker.extensions import db
+from tracker.ladder.facts import ENTERPRISE_FLAGS, YEAR_FIELDS
+from tracker.ladder.models import Qualification
+
+#: the months of a full fiscal year; fewer means year-to-date figures (AnnualMetrics.is_partial)
+_FULL_YEAR = 12
+
+_ENTERPRISE_COLUMNS = (
+    Enterprise.id, Enterprise.founded_on, Enterprise.tech_field, Enterprise.honours,
+    Enterprise.innovation_score, *(getattr(Enterprise, f) for f in ENTERPRISE_FLAGS),
+)
+_METRIC_COLUMNS = (
+    AnnualMetrics.enterprise_id, AnnualMetrics.fiscal_year, AnnualMetrics.class1_ip,
+    AnnualMetrics.class2_ip, *(getattr(AnnualMetrics, f) for f in YEAR_FIELDS),
+    (func.coalesce(AnnualMetrics.period_months, _FULL_YEAR) < _FULL_YEAR).label("is_partial"),
+)
+_QUALIFICATION_COLUMNS = (
+    Qualification.enterprise_id, Qualification.kind, Qualification.granted_on,
+    Qualification.valid_until, Qualification.revoked_on,
+)
+
+
+def fact_rows(ids: Sequence[int]) -> tuple[dict[int, Any], dict[int, list[Any]],
+                                            dict[int, list[Any]]]:
+    """(firm row by id, metric rows by firm, qualification rows by firm) for build_facts."""
+    firms = {r.id: r for r in db.session.execute(
+        select(*_ENTERPRISE_COLUMNS).where(Enterprise.id.in_(ids)))}
+    metrics: dict[int, list[Any]] = {i: [] for i in ids}
+    for row in db.session.execute(select(*_METRIC_COLUMNS)
+                                  .where(AnnualMetrics.enterprise_id.in_(ids))):
+        metrics[row.enterprise_id].append(row)
+    return firms, metrics, qualification_rows(ids)
+
+
+def qualification_rows(ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Each firm's titles as rows with kind and dates (what validity and build_facts read)."""
+    quals: dict[int, list[Any]] = {i: [] for i in ids}
+    for row in db.session.execute(select(*_QUALIFICATION_COLUMNS)
+                                  .where(Qualification.enterprise_id.in_(ids))):
+        quals[row.enterprise_id].append(row)
+    return quals
+
+
+def facts_changed_at(ids: Sequence[int]) -> dict[int, datetime]:
+    """When each firm's facts last changed: the newest updated_at of its record, figures and
+    titles (the same stamps the eligibility freshness invariant compares with computed_at)."""
+    found: dict[int, datetime] = {}
+    queries = (
+        select(Enterprise.id, Enterprise.updated_at).where(Enterprise.id.in_(ids)),
+        select(AnnualMetrics.enterprise_id, func.max(AnnualMetrics.updated_at))
+        .where(AnnualMetrics.enterprise_id.in_(ids)).group_by(AnnualMetrics.enterprise_id),
+        select(Qualification.enterprise_id, func.max(Qualification.updated_at))
+        .where(Qualification.enterprise_id.in_(ids)).group_by(Qualification.enterprise_id),
+    )
+    for query in queries:
+        for enterprise_id, at in db.session.execute(query):
+            if at is not None and (enterprise_id not in found or at > found[enterprise_id]):
+                found[enterprise_id] = at
+    return found
