@@ -39,6 +39,8 @@ OUT = HERE / "bench" / "out"
 REPEAT = int(os.environ.get("BENCH_REPEAT", "5"))
 #: a bureau user (sees every firm); bench/run.py's password contains its mail's user name
 EMAIL, PASSWORD = "cold@dashboard.example", "Kalt-Armaturen-2026"
+#: the PostgreSQL bench database (--postgres); parallel work trees each use their own
+PG_DB = os.environ.get("BENCH_PG_DB", "bench_h5")
 CHARTS = ("trends", "funnel", "zones", "incubation", "workload")
 PAGES = [("list first page", "/enterprises/"), ("dashboard (cold)", "/"),
          *((f"chart {c}", f"/dashboard/charts/{c}.json") for c in CHARTS)]
@@ -134,7 +136,7 @@ def targets(sizes: list[int], postgres: bool) -> list[tuple[str, str, int, str]]
     if postgres:
         n = sizes[-1]
         found.append((f"PostgreSQL {n:,} firms", "postgresql", n,
-                      PG_ADMIN.rsplit("/", 1)[0] + "/bench_h5"))
+                      PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_DB))
     return found
 
 

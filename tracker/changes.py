@@ -60,6 +60,20 @@ def _recompute_bulk(ids: list[int]) -> None:
         enqueue_after_commit(recompute_many, ids[start:start + size])
 
 
+def _aggregates_inline(ids: list[int]) -> None:
+    from tracker.dashboard.aggregates import recount_for
+
+    recount_for(ids)  # set-based: one GROUP BY per figure over the touched firms' zones
+
+
+def _aggregates_bulk(_ids: list[int]) -> None:
+    # Most zones change and the workers recompute candidates later: one full recount after
+    # the commit (the figures read as stale, so the dashboard counts live, until it is done)
+    from tracker.dashboard.aggregates import request_refresh
+
+    request_refresh()
+
+
 def _sweep_inline(ids: list[int]) -> None:
     from tracker.clock import today
     from tracker.reminders.sweep import run_sweep
@@ -94,6 +108,8 @@ def _webhooks_bulk(ids: list[int]) -> None:
 #: the pipeline, in the order it runs; a later stage may rely on what an earlier one stored
 STAGES: tuple[Stage, ...] = (
     Stage("eligibility", _recompute_inline, _recompute_bulk),
+    # after eligibility: the candidate counts read the results it just stored
+    Stage("aggregates", _aggregates_inline, _aggregates_bulk),
     Stage("reminders", _sweep_inline, _sweep_bulk),
     # last: it reports what the earlier stages and the save itself left stored
     Stage("webhooks", _webhooks_inline, _webhooks_bulk),

@@ -445,6 +445,12 @@ def generate(n_firms: int, seed: int = 1, *, chunk: int = CHUNK,
     # the reminders that are due, inserted by the sweep itself (the ledger has its rows)
     summary.add("reminders", sum(run_sweep(day).values()))
     db.session.commit()
+    # the dashboard's maintained figures, counted once over the whole register (the chunks'
+    # recomputes moved the counts version on: until now they read as stale)
+    from tracker.dashboard import aggregates
+
+    aggregates.refresh()
+    db.session.commit()
     # planner statistics for the new rows (SQLite has no autovacuum to gather them: without
     # them it sorts every active firm for the list's first page instead of walking the name index)
     db.session.execute(text("ANALYZE"))

@@ -47,9 +47,36 @@ class CountsVersion(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
 
+#: session.info: (transaction, the counts version before its first bump)
+_BEFORE_KEY = "counts_version_before"
+
+
 def bump() -> None:
     """Counted records change in this transaction: kept figures are stale once it commits."""
+    session = db.session()
+    transaction = session.get_transaction()
+    noted = session.info.get(_BEFORE_KEY)
+    if noted is None or noted[0] is not transaction:
+        session.info[_BEFORE_KEY] = (transaction, current_version())
     db.session.execute(insert(CountsVersion).values(at=now_utc()))
+
+
+def current_version() -> int:
+    """The newest counts version this transaction sees (not the per-request copy)."""
+    return db.session.scalar(select(func.max(CountsVersion.id))) or 0
+
+
+def version_before_transaction() -> int:
+    """The counts version before this transaction's first bump (the current one without).
+
+    The maintained aggregates compare it with the version they were counted under: equal
+    means every earlier counted change was recounted.
+    """
+    session = db.session()
+    noted = session.info.get(_BEFORE_KEY)
+    if noted is not None and noted[0] is session.get_transaction():
+        return noted[1]
+    return current_version()
 
 
 def version() -> int:

@@ -24,7 +24,7 @@ from tracker.accounts.scope import (
     monthly_count_scope,
 )
 from tracker.clock import today
-from tracker.dashboard import drilldown, history
+from tracker.dashboard import aggregates, drilldown, history
 from tracker.dashboard.models import MonthlyCount
 from tracker.dashboard.queries import active_counts
 from tracker.enterprises.models import Enterprise
@@ -137,7 +137,10 @@ def trends(user: Any) -> list[Panel]:
 
 def funnel(user: Any) -> list[Panel]:
     scope = enterprise_scope(user)
-    counts = history.funnel_counts(scope)
+    # the maintained per-zone cohorts when current, else the history's own query
+    counts = aggregates.funnel_counts(user)
+    if counts is None:
+        counts = history.funnel_counts(scope)
     years = [y for y in sorted(counts) if y <= today().year][-6:]
     categories = [str(y) for y in years]
     series = [Series(_("当年登记科技型中小企业"), [counts[y]["registered"] for y in years],
@@ -148,7 +151,9 @@ def funnel(user: Any) -> list[Panel]:
     panels = [Panel("funnel-cohorts", _("科技型中小企业 → 国家高新技术企业"), "bar",
                     categories, series, unit=_("家"),
                     note=_("按登记年度分组；近年队列尚未满期"))]
-    stays = history.median_stays(scope)
+    stays = aggregates.median_stays(user)
+    if stays is None:
+        stays = history.median_stays(scope)
     codes = [c for c in KINDS if c in stays]
     # a median is a length, not a set of firms: it has no list behind it
     panels.append(Panel(

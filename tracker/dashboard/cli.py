@@ -48,3 +48,13 @@ def backfill_command(until, rebuild: bool) -> None:
         click.echo(f"wrote {len(written)} months: {written[0]:%Y-%m} … {written[-1]:%Y-%m}")
     else:
         click.echo("no month to write")
+
+
+@dashboard_cli.command("refresh-aggregates")
+def refresh_aggregates_command() -> None:
+    """Recount the maintained dashboard figures of every zone (as the nightly job does)."""
+    from tracker.dashboard import aggregates
+
+    written = aggregates.refresh()
+    db.session.commit()
+    click.echo(f"wrote {written} figure rows")

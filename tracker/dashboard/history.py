@@ -270,5 +270,7 @@ def median_stays(scope: Any) -> dict[str, tuple[int, int]]:
         func.count().over(partition_by=stays.c.rung).label("n"),
     ).subquery("ranked")
     rows = db.session.execute(select(ranked.c.rung, ranked.c.days, ranked.c.n)
-                              .where(ranked.c.rn == (ranked.c.n + 1) / 2))
+                              # // : integer division (/ is true division, and an even
+                              # count's (n + 1) / 2 matched no row: the rung vanished)
+                              .where(ranked.c.rn == (ranked.c.n + 1) // 2))
     return {rung: (int(days), int(n)) for rung, days, n in rows}

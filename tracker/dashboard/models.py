@@ -47,3 +47,42 @@ class MonthlyCount(db.Model):
     carrier_id: Mapped[int] = mapped_column(default=0)
     count: Mapped[int] = mapped_column()
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class DashboardAggregate(db.Model):
+    """One maintained dashboard figure of one zone: firms per rung and field, holders and
+    candidates per kind, funnel cohorts, and the histogram of finished stays per rung.
+
+    Summable across zones (a firm is in one zone), so a zone officer's figure is their zone's
+    rows and the bureau's the sum of all. Kept by tracker.dashboard.aggregates: recounted for
+    the zones a commit touched, fully each night and by `flask dashboard refresh-aggregates`.
+    """
+
+    __tablename__ = "dashboard_aggregates"
+
+    #: firms, holders, candidates, funnel or stays (aggregates.MEASURES)
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    #: the firms' zone ('' for firms without one)
+    zone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    #: rung, kind, metric or cohort year ('' for none)
+    key: Mapped[str] = mapped_column(String(30), primary_key=True)
+    #: the second dimension: technology field, funnel column, days of a stay ('' for none)
+    sub: Mapped[str] = mapped_column(String(30), primary_key=True, default="")
+    value: Mapped[int] = mapped_column()
+
+
+class AggregateState(db.Model):
+    """The one row saying what the maintained figures are current for.
+
+    They are used only while `counted_on` is today (titles are valid by date) and
+    `counts_version` is the current counts version (no counted change went unrecounted).
+    """
+
+    __tablename__ = "dashboard_aggregate_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counted_on: Mapped[date] = mapped_column()
+    counts_version: Mapped[int] = mapped_column()
+    #: last full recount; last recount of any part (the figures' age)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import case, distinct, func, literal, or_, select
 
 from tracker.accounts.scope import carrier_scope, enterprise_scope
+from tracker.clock import today
+from tracker.dashboard import aggregates
 from tracker.enterprises.models import Activity, Enterprise
 from tracker.extensions import db
 from tracker.incubation.models import Carrier
@@ -23,8 +25,17 @@ def active_counts(user: Any) -> dict[tuple[str | None, str | None, str | None], 
 
     Read off ix_enterprises_status_zone_rung_field alone (in its order, no sort): the zone and
     rung totals and the charts' zone × rung and field × rung matrices are sums of these few
-    hundred cells, instead of one scan of the wide firm rows per figure.
+    hundred cells, instead of one scan of the wide firm rows per figure. Read off the
+    maintained per-zone figures when they are current (tracker.dashboard.aggregates).
     """
+    kept = aggregates.read(user, "firms")
+    if kept is not None:
+        return {cell: n for cell, n in kept.items() if n}
+    return active_counts_live(user)
+
+
+def active_counts_live(user: Any) -> dict[tuple[str | None, str | None, str | None], int]:
+    """The straightforward GROUP BY over the firms in scope (what the maintained rows equal)."""
     rows = db.session.execute(
         select(Enterprise.zone, Enterprise.current_rung, Enterprise.tech_field, func.count())
         .where(enterprise_scope(user), Enterprise.status == "active")
@@ -59,7 +70,17 @@ _METRIC_OF_KIND = case(
 
 
 def holders_by_kind(user: Any, on: date) -> dict[str, int]:
-    """Firms holding a valid qualification of each metric on `on` (one query)."""
+    """Firms holding a valid qualification of each metric on `on` (one query; today's from
+    the maintained per-zone figures when they are current)."""
+    if on == today():
+        kept = aggregates.holders(user)
+        if kept is not None:
+            return kept
+    return holders_live(user, on)
+
+
+def holders_live(user: Any, on: date) -> dict[str, int]:
+    """The straightforward count of valid titles' holders in scope (one query)."""
     rows = db.session.execute(
         select(_METRIC_OF_KIND, func.count(distinct(Qualification.enterprise_id)))
         .join(Enterprise, Enterprise.id == Qualification.enterprise_id)

@@ -10,7 +10,7 @@ from tracker import snapshots
 from tracker.accounts.access import roles_required
 from tracker.accounts.roles import Role
 from tracker.clock import to_local
-from tracker.dashboard import cards, charts, exports, queries, targets
+from tracker.dashboard import aggregates, cards, charts, exports, queries, targets
 from tracker.dashboard.forms import TargetForm
 from tracker.enterprises.zones import ZONES
 from tracker.extensions import db
@@ -37,6 +37,9 @@ def index():
         else:
             context = card.context(user)
         shown.append((card, context))
+    kept_at = aggregates.updated_at(user)  # figures read off the maintained tables: their age
+    if kept_at is not None:
+        computed_at = min(computed_at, kept_at)
     return render_template(
         "dashboard/index.html", by_zone=by_zone, zones=ZONES, total=sum(by_zone.values()),
         by_rung=by_rung, tasks=queries.open_tasks(current_user),

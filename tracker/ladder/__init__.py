@@ -20,7 +20,12 @@ def init_app(app):
     app.cli.add_command(eligibility_cli)
     app.cli.add_command(ladder_cli)
     panels.register("ladder", 10, "ladder/_panel.html", panel_context)
-    cards.register("ladder", 20, "ladder/_card.html", card_context, cacheable=True)
+    from functools import partial
+
+    from tracker.dashboard import aggregates
+
+    cards.register("ladder", 20, "ladder/_card.html",
+                   partial(card_context, kept_candidates=aggregates.candidates), cacheable=True)
     labels.AUDIT_LABELS.update({"local_threshold": "本地阈值", "ladder_batch": "梯度批次"})
     labels.ACTION_LABELS.update({"revoke": "撤销"})
     from tracker.ladder.models import APPLICATION_STATUSES, QUALIFICATION_STATUSES
