@@ -87,7 +87,7 @@ _ANYONE = _SIGNED_IN | {None}
 MAY_POST: dict[str, frozenset] = {
     "accounts.login": _ANYONE, "accounts.logout": _ANYONE, "accounts.set_language": _ANYONE,
     "accounts.user_edit": _ADMIN, "accounts.user_new": _ADMIN,
-    "dashboard.target_admin": _ADMIN, "ladder.thresholds": _ADMIN,
+    "ladder.thresholds": _ADMIN,
     "reminders.edit_rule": _ADMIN, "reminders.edit_cycle": _ADMIN,
     "reminders.delete_cycle": _ADMIN,
     "webhooks.new": _ADMIN, "webhooks.edit": _ADMIN, "webhooks.rotate": _ADMIN,

@@ -10,6 +10,8 @@ from tests.conftest import login
 from tests.factories import make_enterprise, make_user, valid_uscc
 from tracker.enterprises import services
 from tracker.extensions import db
+from tracker.indicators.models import PlanIndicator, PlanPeriod, PlanTarget
+from tracker.indicators.seed import seed_plan
 from tracker.ladder.models import StageTransition
 
 
@@ -162,6 +164,7 @@ def test_other_zones_records_are_404_and_managers_do_not_edit_firms(client):
 
 
 def test_reminders_and_dashboard_indicators(client):
+    seed_plan(db.session.connection())
     own = make_enterprise(zone="hitech")
     make_enterprise(zone="teda")
     zone = bearer(make_user("zone", zone="hitech"))
@@ -172,6 +175,23 @@ def test_reminders_and_dashboard_indicators(client):
     assert sum(bureau["enterprises_by_zone"].values()) == 2 and bureau["plan"]
     reminders = client.get(f"/api/v1/reminders?enterprise_id={own.id}", headers=zone)
     assert reminders.status_code == 200 and reminders.json["next"] is None
+
+
+def test_the_apis_plan_lines_are_the_plan_periods_targets(client):
+    """The API's plan figures come from the plan periods and indicators (issue 14), not the
+    retired targets table: a target corrected on the indicator page is the API's target."""
+    seed_plan(db.session.connection())
+    target = db.session.scalar(select(PlanTarget).join(PlanPeriod).join(PlanIndicator).where(
+        PlanPeriod.start_year == 2021, PlanIndicator.code == "hnte"))
+    target.target = Decimal(5900)
+    db.session.flush()
+    headers = bearer(make_user("bureau"))
+    body = client.get("/api/v1/dashboard/indicators?year=2025", headers=headers).json
+    lines = {line["metric"]: line for line in body["plan"]}
+    assert lines["hnte"]["target"] == 5900 and lines["hnte"]["baseline"] == 3270
+    assert lines["hnte"]["year"] == 2025 and lines["hnte"]["current"] == 0
+    assert "rd_intensity" in lines  # entered indicators too, with no figure yet
+    assert lines["rd_intensity"]["current"] is None
 
 
 def test_lists_paginate_by_cursor(client):

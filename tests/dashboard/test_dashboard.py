@@ -1,11 +1,13 @@
-"""Dashboard figures: scoped counts and progress against the plan targets."""
+"""Dashboard figures: scoped counts; the old target page now points at the indicators."""
 
 from datetime import date
 
-from tests.conftest import csrf_token, login
+import pytest
+
+from tests.conftest import login
 from tests.factories import make_carrier, make_enterprise, make_user
 from tracker.clock import frozen
-from tracker.dashboard import queries, targets
+from tracker.dashboard import queries
 from tracker.extensions import db
 from tracker.indicators.seed import seed_plan
 from tracker.ladder.models import Qualification
@@ -44,18 +46,7 @@ def test_national_carriers_by_scheme():
     assert counts == {"national_incubator": 2, "national_maker_space": 1}
 
 
-def test_plan_defaults_and_admin_override():
-    lines = {line.metric: line for line in targets.targets_for(2025)}
-    assert lines["hnte"].target == 5800  # 十四五规划 (domain.md §5.2)
-    assert lines["hnte"].baseline == 3270  # 2020 baseline (domain.md §5.3)
-    db.session.add(targets.Target(metric="hnte", year=2025, value=6000, source="调整文件"))
-    db.session.flush()
-    assert {line.metric: line for line in targets.targets_for(2025)}["hnte"].target == 6000
-    assert targets.progress(2900, 5800) == 50.0
-    assert targets.progress(7000, 5800) == 100.0
-
-
-def test_dashboard_page_and_target_admin(client):
+def test_dashboard_page_shows_the_current_periods_card(client):
     seed_plan(db.session.connection())
     login(client, make_user("admin"))
     with frozen(date(2026, 12, 1)):
@@ -63,17 +54,15 @@ def test_dashboard_page_and_target_admin(client):
     # the current period's card, no longer a heading stuck on 十四五 (issue 14)
     assert "“十五五”规划指标（2026–2030年）" in html and "国家高新技术企业" in html
     assert "十四五”目标进度" not in html
-    token = csrf_token(client, "/admin/targets")
-    response = client.post("/admin/targets", data={"csrf_token": token, "metric": "chuying",
-                                                   "year": "2026", "value": "2500",
-                                                   "source": "2026年工作要点"})
-    assert response.status_code == 302
-    assert "2026年工作要点" in client.get("/admin/targets").get_data(as_text=True)
 
 
-def test_only_admins_edit_targets(client):
-    login(client, make_user("bureau"))
-    assert client.get("/admin/targets").status_code == 403
+@pytest.mark.parametrize("role", ["admin", "bureau"])
+def test_the_old_target_page_sends_bookmarks_to_the_indicators(client, role):
+    """/admin/targets is gone with its table (issue 14); plan periods hold the targets now."""
+    login(client, make_user(role))
+    response = client.get("/admin/targets")
+    assert response.status_code in (301, 302, 308)
+    assert response.headers["Location"].endswith("/dashboard/indicators")
 
 
 def test_plan_progress_is_for_area_wide_roles_only(client):

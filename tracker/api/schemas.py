@@ -417,13 +417,16 @@ assert set(REPORT_FIELDS) <= set(TenantReportIn._declared_fields)
 # -- dashboard ---------------------------------------------------------------------------------
 
 class IndicatorLine(ma.Schema):
-    metric = fields.String(required=True)
+    """One indicator of a plan period (tracker.indicators): figures may be unknown (null)."""
+
+    metric = fields.String(required=True, metadata={"description": "the indicator's code"})
     label = fields.String(required=True)
-    year = fields.Integer(required=True)
-    current = fields.Integer(required=True)
-    target = fields.Integer(required=True)
-    baseline = fields.Integer(allow_none=True)
-    source = fields.String(required=True)
+    year = fields.Integer(required=True, metadata={"description": "the year the target is due"})
+    current = fields.Float(allow_none=True, required=True)
+    target = fields.Float(allow_none=True, required=True)
+    baseline = fields.Float(allow_none=True)
+    source = fields.String(allow_none=True, required=True,
+                           metadata={"description": "the plan document, once recorded"})
 
 
 class Indicators(ma.Schema):
@@ -434,7 +437,7 @@ class Indicators(ma.Schema):
                                       required=True)
     incubation = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     plan = fields.List(fields.Nested(IndicatorLine), required=True,
-                       metadata={"description": "plan targets (area-wide roles only)"})
+                       metadata={"description": "plan indicators (area-wide roles only)"})
 
 
 class IndicatorArgs(ma.Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint as Blueprint_
@@ -60,20 +61,23 @@ def eligibility_evaluate():
 
 # -- dashboard indicators ----------------------------------------------------------------------
 
-def indicators(user: Any, year: int) -> dict[str, Any]:
-    """What the dashboard shows, as figures. The one place to point at the plan indicators
-    once they have their own module (another branch is building them)."""
-    from tracker.dashboard import queries, targets
+def indicators(user: Any, year: int | None = None) -> dict[str, Any]:
+    """What the dashboard shows, as figures; the plan lines are the plan period's indicators
+    (the period containing `year`, else the current one) as the indicator page reports them."""
+    from tracker.dashboard import queries
     from tracker.incubation.services import dashboard_counts
+    from tracker.indicators import services as plan_indicators
 
     on = today()
     plan = []
     if user.role in GLOBAL_READ_ROLES:  # area-wide targets mean nothing against one zone
-        current = queries.current_values(user, on)
-        plan = [{"metric": line.metric, "label": str(line.label), "year": line.year,
-                 "current": current.get(line.metric, 0), "target": line.target,
-                 "baseline": line.baseline, "source": line.source}
-                for line in targets.targets_for(year)]
+        period = plan_indicators.current_period(date(year, 1, 1) if year else None)
+        if period is not None:
+            report = plan_indicators.report(user, period)
+            plan = [{"metric": line.code, "label": line.label, "year": period.end_year,
+                     "current": line.actual, "target": line.target,
+                     "baseline": line.baseline, "source": report.source}
+                    for line in report.lines]
     return {"as_of": on,
             "enterprises_by_zone": queries.enterprises_by_zone(user),
             "enterprises_by_rung": {rung or "none": n
@@ -84,8 +88,9 @@ def indicators(user: Any, year: int) -> dict[str, Any]:
 @bp.get("/dashboard/indicators")
 @bp.arguments(schemas.IndicatorArgs, location="query", as_kwargs=True)
 @bp.response(200, schemas.Indicators)
-def dashboard_indicators(year: int = 2025):
-    """The dashboard's figures within the caller's scope (plan targets: area-wide roles)."""
+def dashboard_indicators(year: int | None = None):
+    """The dashboard's figures within the caller's scope; the plan period's indicators for
+    area-wide roles (`year`: the period containing it; default the current period)."""
     return indicators(current_user, year)
 
 

@@ -2,14 +2,13 @@
 
 
 def init_app(app):
-    from tracker.dashboard import drilldown, models, targets  # noqa: F401 - register the tables
-    from tracker.dashboard.cli import dashboard_cli, targets_cli
+    from tracker.dashboard import drilldown, models  # noqa: F401 - register the tables
+    from tracker.dashboard.cli import dashboard_cli
     from tracker.dashboard.exports import trend_sheet
     from tracker.dashboard.views import bp
     from tracker.imports.exports import add_leadership_sheet
 
     app.register_blueprint(bp)
-    app.cli.add_command(targets_cli)
     app.cli.add_command(dashboard_cli)
     drilldown.register()
     from tracker.dashboard import aggregates

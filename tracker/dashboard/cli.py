@@ -1,37 +1,12 @@
-"""`flask targets set METRIC YEAR VALUE`: record a plan target from a shell, as the page does."""
+"""`flask dashboard backfill-snapshots`: write the stored month-end counts from the history."""
 
 from __future__ import annotations
-
-import sys
 
 import click
 from flask.cli import AppGroup
 
-from tracker.dashboard import history, targets
-from tracker.errors import FieldError
+from tracker.dashboard import history
 from tracker.extensions import db
-
-targets_cli = AppGroup("targets", help="Plan targets the dashboard measures progress against.")
-
-
-@targets_cli.command("set")
-@click.argument("metric")
-@click.argument("year", type=int)
-@click.argument("value", type=int)
-@click.option("--source", default=targets.PLAN_DOCUMENT, show_default=True,
-              help="The document the number comes from.")
-def set_command(metric: str, year: int, value: int, source: str) -> None:
-    """Record METRIC's target for YEAR (exit 2 when refused)."""
-    try:
-        row = targets.save_target(metric, year, value, source)
-    except FieldError as exc:
-        db.session.rollback()
-        for field, message in exc.errors.items():
-            click.echo(f"{field}: {message}", err=True)
-        sys.exit(2)
-    db.session.commit()
-    click.echo(f"{row.metric} {row.year}: {row.value}（{row.source}）")
-
 
 dashboard_cli = AppGroup("dashboard", help="The dashboard's stored figures.")
 

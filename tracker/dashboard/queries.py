@@ -109,18 +109,6 @@ def national_carriers(user: Any) -> dict[str, int]:
     }
 
 
-def current_values(user: Any, on: date) -> dict[str, int]:
-    """The figure each plan metric is measured by, today."""
-    holders = holders_by_kind(user, on)
-    return {
-        "hnte": holders.get("hnte", 0),
-        "chuying": holders.get("chuying", 0),
-        "dengling": holders.get("dengling", 0),
-        "leader_any": holders.get("leader_any", 0),
-        **national_carriers(user),
-    }
-
-
 def open_tasks(user: Any, limit: int = 10) -> list[Activity]:
     return list(db.session.scalars(
         select(Activity).join(Enterprise)

@@ -1,20 +1,14 @@
-"""The landing page after login and the admin's plan targets."""
+"""The landing page after login, its charts, and the retired target page's redirect."""
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from tracker import snapshots
-from tracker.accounts.access import roles_required
-from tracker.accounts.roles import Role
 from tracker.clock import to_local
-from tracker.dashboard import aggregates, cards, charts, exports, queries, targets
-from tracker.dashboard.forms import TargetForm
+from tracker.dashboard import aggregates, cards, charts, exports, queries
 from tracker.enterprises.zones import ZONES
-from tracker.extensions import db
-from tracker.forms_support import commit_or_report
 
 bp = Blueprint("dashboard", __name__)
 
@@ -75,23 +69,7 @@ def chart_export(chart: str):
     return exports.chart_workbook(chart, panels, computed_at)
 
 
-@bp.route("/admin/targets", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
+@bp.get("/admin/targets")
 def target_admin():
-    form = TargetForm()
-    if request.method == "GET":
-        form.year.data = 2025
-        form.source.data = targets.PLAN_DOCUMENT
-    status = 200
-    if form.validate_on_submit():
-        saved = commit_or_report(form, lambda: targets.save_target(
-            form.metric.data, form.year.data, form.value.data, form.source.data,
-            actor_id=current_user.id))
-        if saved.ok:
-            flash(_("已保存"), "success")
-            return redirect(url_for(".target_admin"))
-        status = 400
-    stored = db.session.scalars(
-        select(targets.Target).order_by(targets.Target.year, targets.Target.metric)).all()
-    return render_template("dashboard/targets.html", form=form, stored=stored,
-                           plan=targets.PLAN_2025, plan_document=targets.PLAN_DOCUMENT), status
+    """The retired target page: plan periods hold the targets now; old bookmarks land there."""
+    return redirect(url_for("indicators.index"), 301)
