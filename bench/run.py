@@ -195,8 +195,10 @@ def setup_user(url: str) -> int:
     return detail or 1
 
 
-def raw_sql_ms(url: str, paths: dict[str, str]) -> dict[str, float]:
-    """Each page's own SELECTs, captured in-process, replayed on the raw driver: p50 ms."""
+def raw_sql_ms(url: str, paths: dict[str, str]) -> dict[str, dict[str, float]]:
+    """Each page's own SELECTs, captured in-process from the view's own query building and
+    replayed on the raw driver: p50 ms of all of them together, and of the slowest one alone
+    (the page's main list or aggregate) with its first words, so a ratio names its query."""
     from sqlalchemy import event
 
     from tracker import snapshots
@@ -204,7 +206,7 @@ def raw_sql_ms(url: str, paths: dict[str, str]) -> dict[str, float]:
 
     app = bench_app(url)
     snapshots.clear()  # figures kept from the previous size's database must not answer here
-    found: dict[str, float] = {}
+    found: dict[str, dict[str, float]] = {}
     with app.app_context():
         client = app.test_client()
         client.post("/login", data={"email": BENCH_EMAIL, "password": BENCH_PASSWORD})
@@ -224,22 +226,35 @@ def raw_sql_ms(url: str, paths: dict[str, str]) -> dict[str, float]:
                 event.remove(engine, "before_cursor_execute", grab)
             raw = engine.raw_connection()
             try:
-                samples = []
+                each: list[list[float]] = [[] for _ in captured]
                 for _ in range(5):
                     cursor = raw.cursor()
-                    started = time.perf_counter()
-                    for statement, parameters in captured:
+                    for i, (statement, parameters) in enumerate(captured):
+                        started = time.perf_counter()
                         cursor.execute(statement, parameters)
                         cursor.fetchall()
-                    samples.append(time.perf_counter() - started)
+                        each[i].append(time.perf_counter() - started)
                     cursor.close()
                 raw.rollback()
             finally:
                 raw.close()
-            found[label] = statistics.median(samples) * 1000
+            medians = [statistics.median(s) * 1000 for s in each] or [0.0]
+            main = max(range(len(medians)), key=medians.__getitem__)
+            found[label] = {"all": sum(medians), "main": medians[main],
+                            "statements": len(captured),
+                            "main_sql": " ".join(captured[main][0].split())[:160]
+                            if captured else ""}
         db.session.remove()
         engine.dispose()
     return found
+
+
+def load_average() -> str:
+    """The machine's 1/5/15-minute load when a size was measured (a shared machine)."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,11 +357,16 @@ def measure_pages(url: str) -> dict[str, dict[str, float]]:
         for label, path in paths.items():
             ms = p50_ms(server, path, headers)
             rps = req_per_s(server, path, headers)
-            pages[label] = {"p50_ms": round(ms, 1), "raw_sql_ms": round(raw[label], 1),
-                            "page_over_sql": round(ms / max(raw[label], 0.05), 2),
+            sql = raw[label]
+            pages[label] = {"p50_ms": round(ms, 1), "raw_sql_ms": round(sql["all"], 1),
+                            "page_over_sql": round(ms / max(sql["all"], 0.05), 2),
+                            "main_sql_ms": round(sql["main"], 1),
+                            "page_over_main_sql": round(ms / max(sql["main"], 0.05), 2),
+                            "statements": sql["statements"], "main_sql": sql["main_sql"],
                             "req_s": round(rps, 1), "req_s_over_trivial": round(rps / trivial, 3)}
-            print(f"   {label:16s} {ms:8.1f} ms  sql {raw[label]:7.1f} ms  {rps:7.1f} req/s",
-                  flush=True)
+            print(f"   {label:16s} {ms:8.1f} ms  sql {sql['all']:7.1f} ms "
+                  f"(main {sql['main']:6.1f}, {sql['statements']} statements)  "
+                  f"{rps:7.1f} req/s", flush=True)
         pages["trivial route"] = {"req_s": round(trivial, 1), "p50_ms": round(trivial_ms, 1)}
     return pages
 
@@ -474,13 +494,14 @@ def table(report: dict) -> str:
         head = " ".join(f"{int(s) // 1000:>6}k ms" for s in sizes)
         lines.append(f"\n{backend}: pages (single-request p50; ratios at {int(large) // 1000}k)")
         lines.append(f"  {'page':16s} {head}  {'big/small':>9s}  {'page/SQL':>8s}  "
-                     f"{'req/s÷trivial':>13s}")
+                     f"{'page/main':>9s}  {'req/s÷trivial':>13s}")
         for label, _ in PAGES:
             cells = " ".join(f"{runs[s]['pages'][label]['p50_ms']:9.1f}" for s in sizes)
             growth = (runs[large]["pages"][label]["p50_ms"]
                       / runs[small]["pages"][label]["p50_ms"])
             at = runs[large]["pages"][label]
             lines.append(f"  {label:16s} {cells}  {growth:9.2f}  {at['page_over_sql']:8.2f}  "
+                         f"{at.get('page_over_main_sql', 0):9.2f}  "
                          f"{at['req_s_over_trivial']:13.3f}")
         trivial = " ".join(f"{runs[s]['pages']['trivial route']['p50_ms']:9.1f}" for s in sizes)
         rps = " ".join(f"{runs[s]['pages']['trivial route']['req_s']:.0f}" for s in sizes)
@@ -491,6 +512,7 @@ def table(report: dict) -> str:
                                   f"{runs[s]['jobs'][job]['peak_rss_mb']:.0f}MB" for s in sizes)
                 lines.append(f"  job {job:12s} {cells}")
         for s in sizes:
+            lines.append(f"  load average at {int(s) // 1000}k: {runs[s].get('load', 'n/a')}")
             if runs[s].get("load_seconds"):
                 lines.append(f"  generated {int(s):,} firms in {runs[s]['load_seconds']:.0f}s")
     for backend, found in report.get("import", {}).items():
@@ -527,6 +549,7 @@ def main() -> int:
     for backend, size, url in targets():
         print(f"== {backend} {size:,} firms", flush=True)
         run: dict = {"load_seconds": prepare(backend, size, url)}
+        run["load"] = load_average()
         run["pages"] = measure_pages(url)
         run["jobs"] = {}
         for job in ("sweep", "recompute"):

@@ -47,13 +47,6 @@ class Enterprise(db.Model):
         # one (kept so one model and one migration serve both).
         Index("ix_enterprises_name_trgm", "name", postgresql_using="gin",
               postgresql_ops={"name": "gin_trgm_ops"}),
-        # The list's first page (active firms by name): without it SQLite sorts every active
-        # firm, as the status index is the only one matching its WHERE.
-        Index("ix_enterprises_active_name", "name", "id",
-              postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
-        # The board's columns: the first cards of each rung by name, read straight off this.
-        Index("ix_enterprises_active_rung_name", "current_rung", "name", "id",
-              postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
         # Likely duplicates: one GROUP BY over the keys of the records not merged away.
         Index("ix_enterprises_name_key", "name_key",
               postgresql_where=text("merged_into_id IS NULL"),
