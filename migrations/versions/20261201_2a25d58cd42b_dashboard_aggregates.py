@@ -1,7 +1,7 @@
 """dashboard aggregates: maintained per-zone counts the dashboard reads, back-filled
 
 Revision ID: 2a25d58cd42b
-Revises: 80f5790c19eb
+Revises: c290763cc647
 Create Date: 2026-12-01
 
 - dashboard_aggregates (measure, zone, key, sub) -> value: firms per rung and field, holders
@@ -20,7 +20,7 @@ from alembic import op
 import tracker.models_base
 
 revision = "2a25d58cd42b"
-down_revision = "80f5790c19eb"
+down_revision = "c290763cc647"
 branch_labels = None
 depends_on = None
 

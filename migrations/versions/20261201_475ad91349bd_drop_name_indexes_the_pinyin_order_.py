@@ -1,7 +1,7 @@
 """drop the active-firms-by-name indexes the pinyin order replaced
 
 Revision ID: 475ad91349bd
-Revises: 80f5790c19eb
+Revises: c69127999d28
 Create Date: 2026-12-01
 
 The list and the board sort by `name_pinyin` (ix_enterprises_active_pinyin,
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "475ad91349bd"
-down_revision = "80f5790c19eb"
+down_revision = "c69127999d28"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """retire the old plan targets: the targets table goes (plan periods hold the targets)
 
 Revision ID: c69127999d28
-Revises: 80f5790c19eb
+Revises: 2a25d58cd42b
 Create Date: 2026-12-01
 
 - targets: dropped. The plan periods and their indicators (plan_targets) replaced it; nothing
@@ -15,7 +15,7 @@ from alembic import op
 import tracker.models_base
 
 revision = "c69127999d28"
-down_revision = "80f5790c19eb"
+down_revision = "2a25d58cd42b"
 branch_labels = None
 depends_on = None
 
