@@ -68,7 +68,11 @@ def stage_correction(handler: Any, row: Row, enterprise: Enterprise) -> Correcti
     data = {f.attr: v[f.key] for f in columns.ENTERPRISE_FIELDS
             if f.group == "enterprise" and f.key in v}
     try:
-        correction = Correction(enterprise, enterprises.prepare_update(data, user=handler.user))
+        values = enterprises.prepare_update(data, user=handler.user)
+        before = audit.snapshot(enterprise, enterprises.ENTERPRISE_FIELDS)
+        if {**before, **audit.snapshot(Values(values), list(values))} == before:
+            values = {}  # setting equal values would only cost the flush a look at the firm
+        correction = Correction(enterprise, values)
         if v.get("contact_name"):
             correction.contact = _stage_contact(handler, enterprise, contact_data(v))
     except FieldError:
@@ -108,13 +112,21 @@ def _stage_contact(handler: Any, enterprise: Enterprise, data: dict[str, Any]
 
 def write_corrections(handler: Handler, rows: list[Row]) -> None:
     """Write the chunk's corrections: one flush, then the audit events and the undo notes."""
+    changing = []
     for row in rows:
-        _change(row.staged)
+        c: Correction = row.staged
+        if c.values or c.contact is not None or c.metrics is not None:
+            _change(c)
+            changing.append(row)
+        else:
+            row.outcome = "unchanged"
+    if not changing:
+        return
     db.session.flush()
     events: list[dict[str, Any]] = []
     handler.collected = []
     try:
-        for row in rows:
+        for row in changing:
             row.outcome = _record(handler, row, events)
         audit.record_many(events, actor_id=handler.actor.id,
                           summary=f"导入任务 #{handler.job_id}" if handler.job_id else None)
