@@ -191,3 +191,22 @@ def test_updates_of_firms_on_file_are_written_per_chunk_not_per_row(write_xlsx, 
     # the audit events and the undo notes: one INSERT per chunk, not one per record
     assert sum(s.startswith("INSERT INTO AUDIT_EVENTS") for s in statements) == 2
     assert sum(s.startswith("INSERT INTO IMPORT_CHANGES") for s in statements) == 2
+
+
+def test_a_renamed_firm_gets_its_derived_keys_and_an_untouched_name_keeps_them(write_xlsx,
+                                                                               bureau):
+    from tracker.enterprises.models import derived_columns
+
+    run_file(write_xlsx([HEADERS, row(1), row(2)], "first.xlsx"), "enterprises", user=bureau)
+    db.session.commit()
+    job = run_file(write_xlsx([HEADERS, row(1, 企业名称="天津改名以后有限公司"),
+                               row(2, 从业人数="140")], "second.xlsx"), "enterprises",
+                   user=bureau)
+    assert (job.updated, job.errors) == (2, [])
+    db.session.expire_all()  # read what the database holds
+    for n, name in ((1, "天津改名以后有限公司"), (2, "天津更新导入公司2")):
+        firm = _firm(n)
+        assert firm.name == name
+        derived = derived_columns(name, firm.uscc)
+        assert {k: getattr(firm, k) for k in derived} == derived
+    assert (_firm(1).version, _firm(2).version) == (2, 1)

@@ -16,10 +16,11 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import Date, Numeric, delete, func, select, update
+from sqlalchemy import Date, Numeric, delete, func, or_, select, update
 
 from tracker.accounts.models import User
 from tracker.audit import services as audit
+from tracker.bulk.models import MergeRecord
 from tracker.clock import now_utc
 from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
 from tracker.extensions import db
@@ -302,9 +303,20 @@ def undo_job(job: ImportJob, *, user_id: int | None,
     created = {(c.entity_type, c.entity_id) for c in changes if c.action == "create"}
     stored = _load_changed(changes)
     problems: list[dict[str, Any]] = []
+    merged = _merged_since(job, {c.enterprise_id for c in changes if c.enterprise_id})
+    explained: set[int] = set()
     targets = []
     for change in changes:
         model = ENTITY_MODELS[change.entity_type]
+        record = merged.get(change.enterprise_id)
+        if record is not None:  # the merge moved these rows: undoing them would undo it half
+            if change.row not in explained:
+                explained.add(change.row)
+                name = _firm_name(record, change.enterprise_id)
+                problems.append({"row": change.row, "merge_id": record.id, "reason": Message(
+                    "导入的企业「%(name)s」之后已与另一条企业记录合并（合并记录 #%(merge)s），"
+                    "不能撤销；请先撤销该合并", name=name, merge=record.id)})
+            continue
         obj = stored.get((change.entity_type, change.entity_id))
         label = AUDIT_LABELS[change.entity_type]
         if obj is None:
@@ -362,6 +374,31 @@ def undo_job(job: ImportJob, *, user_id: int | None,
                  summary=f"撤销导入任务 #{job.id}（{len(targets)} 项）")
     db.session.flush()
     return len(targets)
+
+
+def _merged_since(job: ImportJob, enterprise_ids: set[int]) -> dict[int, MergeRecord]:
+    """The standing merges made after the import that involve its firms (firm id -> merge)."""
+    if not enterprise_ids:
+        return {}
+    since = job.finished_at or job.created_at
+    found: dict[int, MergeRecord] = {}
+    for batch in _batches(sorted(enterprise_ids)):
+        query = select(MergeRecord).where(
+            MergeRecord.undone_at.is_(None),
+            or_(MergeRecord.survivor_id.in_(batch), MergeRecord.loser_id.in_(batch)))
+        if since is not None:
+            query = query.where(MergeRecord.at >= since)
+        for record in db.session.scalars(query.order_by(MergeRecord.at)):
+            for firm_id in (record.survivor_id, record.loser_id):
+                if firm_id in enterprise_ids:
+                    found.setdefault(firm_id, record)
+    return found
+
+
+def _firm_name(record: MergeRecord, enterprise_id: int) -> str:
+    """The imported firm's name as it was before the merge (the merge may have renamed it)."""
+    before = record.loser_before if enterprise_id == record.loser_id else record.survivor_before
+    return (before or {}).get("name") or str(enterprise_id)
 
 
 def _load_changed(changes: list[ImportChange]) -> dict[tuple[str, int], Any]:

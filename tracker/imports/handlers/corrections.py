@@ -1,10 +1,10 @@
 """Firms on file corrected by an enterprise list, a chunk at a time.
 
 A row whose firm is registered is checked here without the database (the services' own
-checks), then written with the rest of its chunk: every record changed in memory, one flush
-(the ORM batches each table's UPDATEs and INSERTs, bumps each changed record's version and
-the after-save pipeline collects the touched firms from it), then the audit events and the
-undo notes in one INSERT each. The history is the one update_enterprise, save_contact and
+checks), then written with the rest of its chunk: new contacts and years' figures in one
+flush, the changed values of stored records in one executemany UPDATE per table (the ORM
+writes a versioned record one statement at a time), then the audit events and the undo
+notes in one INSERT each. The history is the one update_enterprise, save_contact and
 save_metrics write row by row (their code path stays for rows not staged: see apply).
 A chunk the database refuses is rolled back and retried row by row by the engine.
 """
@@ -14,11 +14,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
+from tracker import changes
 from tracker.audit import services as audit
+from tracker.clock import now_utc
 from tracker.enterprises import services as enterprises
-from tracker.enterprises.models import FULL_YEAR_MONTHS, AnnualMetrics, Contact, Enterprise
+from tracker.enterprises.models import (
+    FULL_YEAR_MONTHS,
+    AnnualMetrics,
+    Contact,
+    Enterprise,
+    derived_columns,
+)
 from tracker.errors import FieldError
 from tracker.extensions import db
 from tracker.imports import columns
@@ -68,7 +78,11 @@ def stage_correction(handler: Any, row: Row, enterprise: Enterprise) -> Correcti
     data = {f.attr: v[f.key] for f in columns.ENTERPRISE_FIELDS
             if f.group == "enterprise" and f.key in v}
     try:
-        correction = Correction(enterprise, enterprises.prepare_update(data, user=handler.user))
+        values = enterprises.prepare_update(data, user=handler.user)
+        before = audit.snapshot(enterprise, enterprises.ENTERPRISE_FIELDS)
+        if {**before, **audit.snapshot(Values(values), list(values))} == before:
+            values = {}  # setting equal values would only cost the flush a look at the firm
+        correction = Correction(enterprise, values)
         if v.get("contact_name"):
             correction.contact = _stage_contact(handler, enterprise, contact_data(v))
     except FieldError:
@@ -108,13 +122,22 @@ def _stage_contact(handler: Any, enterprise: Enterprise, data: dict[str, Any]
 
 def write_corrections(handler: Handler, rows: list[Row]) -> None:
     """Write the chunk's corrections: one flush, then the audit events and the undo notes."""
+    changing, pending = [], {}
     for row in rows:
-        _change(row.staged)
-    db.session.flush()
+        c: Correction = row.staged
+        if c.values or c.contact is not None or c.metrics is not None:
+            _change(c, pending)
+            changing.append(row)
+        else:
+            row.outcome = "unchanged"
+    if not changing:
+        return
+    db.session.flush()  # the new contacts and years' figures
+    _update_in_bulk(pending)
     events: list[dict[str, Any]] = []
     handler.collected = []
     try:
-        for row in rows:
+        for row in changing:
             row.outcome = _record(handler, row, events)
         audit.record_many(events, actor_id=handler.actor.id,
                           summary=f"导入任务 #{handler.job_id}" if handler.job_id else None)
@@ -124,38 +147,86 @@ def write_corrections(handler: Handler, rows: list[Row]) -> None:
         handler.collected = None
 
 
-def _change(c: Correction) -> None:
-    """Set the row's values on its records (new ones are added): the flush writes them."""
+def _change(c: Correction, pending: dict[Any, dict[str, Any]]) -> None:
+    """The row's values for its records: new ones are added (the flush writes them), the
+    values that differ on stored ones wait in `pending` for the chunk's executemany UPDATE."""
     enterprise = c.enterprise
-    c.done["enterprise"] = (audit.snapshot(enterprise, enterprises.ENTERPRISE_FIELDS),
-                            audit.apply_changes(enterprise, c.values,
-                                                enterprises.ENTERPRISE_FIELDS))
+    before = audit.snapshot(enterprise, enterprises.ENTERPRISE_FIELDS)
+    c.done["enterprise"] = (before, audit.changed_fields(before, {
+        **before, **audit.snapshot(Values(c.values), list(c.values))}))
+    if _set(pending, enterprise, c.values) and (
+            {"name", "uscc"} & set(pending[enterprise]) or enterprise.name_pinyin is None):
+        new = {k: pending[enterprise].get(k, getattr(enterprise, k)) for k in ("name", "uscc")}
+        _set(pending, enterprise, derived_columns(new["name"], new["uscc"]))
     if c.contact is not None:
         contact, values = c.contact
-        before: dict[str, Any] = {}
+        before = {}
         if contact is None:
-            contact = Contact(enterprise=enterprise)
+            contact = Contact(enterprise=enterprise, **values)
             db.session.add(contact)
         else:
             before = audit.snapshot(contact, enterprises.CONTACT_FIELDS)
-        for key, value in values.items():
-            setattr(contact, key, value)
+            _set(pending, contact, values)
         c.done["contact"] = (contact, before)
     if c.metrics is not None:
         year, figures, metrics = c.metrics
+        values = {"source": "import", "period_months": FULL_YEAR_MONTHS}
         before = {}
         if metrics is None:
-            metrics = AnnualMetrics(enterprise_id=enterprise.id, fiscal_year=year)
+            metrics = AnnualMetrics(enterprise_id=enterprise.id, fiscal_year=year,
+                                    **figures, **values)
             db.session.add(metrics)
         else:
             before = audit.snapshot(metrics, enterprises.METRIC_AUDIT_FIELDS)
             if metrics.is_partial:  # full-year figures replace a partial year entirely
-                for key in enterprises.METRIC_FIELDS:
-                    setattr(metrics, key, None)
-        for key, value in figures.items():
-            setattr(metrics, key, value)
-        metrics.source, metrics.period_months = "import", FULL_YEAR_MONTHS
+                values.update(dict.fromkeys(enterprises.METRIC_FIELDS))
+            _set(pending, metrics, {**values, **figures})
         c.done["metrics"] = (metrics, before)
+
+
+def _set(pending: dict[Any, dict[str, Any]], record: Any, values: dict[str, Any]) -> bool:
+    """Keep the values that differ from the record's (what an ORM flush would write)."""
+    differ = {k: v for k, v in values.items() if getattr(record, k) != v}
+    if differ:
+        pending.setdefault(record, {}).update(differ)
+    return record in pending
+
+
+def _update_in_bulk(pending: dict[Any, dict[str, Any]]) -> None:
+    """One executemany UPDATE per table and set of columns, as the ORM's flush would write
+    them row by row: checked against each record's version and bumping it, with updated_at,
+    the session's records brought up to date and their firms told to the after-save pipeline.
+    """
+    shapes: dict[tuple[type, tuple[str, ...]], list[Any]] = {}
+    for record, values in pending.items():
+        shapes.setdefault((type(record), tuple(sorted(values))), []).append(record)
+    now = now_utc()
+    for (model, keys), records in shapes.items():
+        table = model.__table__
+        stamped = "updated_at" in table.c
+        sets: dict[str, Any] = {k: bindparam(f"v_{k}") for k in keys}
+        sets["version"] = table.c.version + 1
+        if stamped:
+            sets["updated_at"] = bindparam("v_updated_at")
+        statement = update(table).where(table.c.id == bindparam("b_id"),
+                                        table.c.version == bindparam("b_version")).values(sets)
+        params = [{"b_id": r.id, "b_version": r.version, "v_updated_at": now,
+                   **{f"v_{k}": pending[r][k] for k in keys}} for r in records]
+        if not stamped:
+            for p in params:
+                del p["v_updated_at"]
+        result = db.session.execute(statement, params)
+        if db.session.get_bind().dialect.supports_sane_multi_rowcount \
+                and result.rowcount != len(params):
+            raise StaleDataError(f"UPDATE of {table.name} matched {result.rowcount} of "
+                                 f"{len(params)} rows: another writer changed them")
+        for record in records:
+            for key in keys:
+                set_committed_value(record, key, pending[record][key])
+            set_committed_value(record, "version", record.version + 1)
+            if stamped:
+                set_committed_value(record, "updated_at", now)
+            changes.touch(record.id if model is Enterprise else record.enterprise_id)
 
 
 def _record(handler: Handler, row: Row, events: list[dict[str, Any]]) -> str:
