@@ -4,8 +4,9 @@ Revision ID: c69127999d28
 Revises: 80f5790c19eb
 Create Date: 2026-12-01
 
-- targets: dropped. The plan periods and their indicators (plan_targets) replaced it; nothing
-  read it any more but the retired /admin/targets page and `flask targets set` (issue 14).
+- targets: dropped. The plan periods and their indicators (plan_targets) replaced it; only the
+  retired /admin/targets page, `flask targets set` and the API's plan lines (now the
+  indicators') still read it (issue 14).
   The downgrade recreates the table empty: its rows were overrides no page showed.
 - monthly_count_redo: per zone, the first stored month-end a change with a past effective date
   made wrong (a backdated title, revocation or tenancy close); rewritten in the same commit,
