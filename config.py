@@ -106,6 +106,10 @@ class Config:
     #: touched firms one commit handles itself (eligibility, then reminders: tracker.changes);
     #: a bigger commit, an import, hands both stages to workers and the scheduled runs
     CHANGES_INLINE_LIMIT = int(os.environ.get("CHANGES_INLINE_LIMIT", "200"))
+    # Stored month-ends a backdated change makes wrong: up to this many are rewritten inside
+    # the commit (each replays the zone's history, ~0.1 s on 3,000 firms); more go to a worker
+    # and the trend chart shows them as pending (tracker.dashboard.redo).
+    MONTH_REDO_INLINE_MONTHS = int(os.environ.get("MONTH_REDO_INLINE_MONTHS", "3"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     #: stored uploads and reconciliation lists are deleted this many days after their last use

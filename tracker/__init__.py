@@ -6,7 +6,7 @@ import os
 from importlib import import_module
 from pathlib import Path
 
-from flask import Flask, has_request_context, render_template, request, session
+from flask import Flask, g, has_request_context, render_template, request, session
 from flask_babel import gettext
 from flask_babel import refresh as refresh_locale
 from flask_login import current_user
@@ -14,15 +14,24 @@ from flask_login import current_user
 from tracker import headers, inputs
 from tracker.extensions import babel, configure_sqlite, csrf, db, login_manager, migrate
 from tracker.features import FEATURES
-from tracker.i18n import translation_directories
+from tracker.i18n import accepted_locale, translation_directories
 from tracker.security import apply_trusted_proxies, configure_secret_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def select_locale() -> str:
+    """Pages: the language picked this session, else the user's own, else Chinese. The API
+    answers a program, which says what it reads in Accept-Language; without one, a token's
+    owner reads their own language."""
     if not has_request_context():  # CLI, tasks: messages in the default language
         return "zh_CN"
+    if request.path.startswith("/api/"):
+        asked = accepted_locale(request.accept_languages)
+        if asked:
+            return asked
+        if g.get("api_token") is not None and current_user.is_authenticated:
+            return current_user.locale
     if "locale" in session:
         return session["locale"]
     if current_user and current_user.is_authenticated:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import current_app
@@ -30,6 +31,8 @@ LIMIT_KEY = "CHANGES_INLINE_LIMIT"
 DEFAULT_INLINE_LIMIT = 200
 
 _KEY = "changes_touched_enterprises"
+#: firm id -> the first day its dated records (transitions, stays) changed in this transaction
+_DAYS_KEY = "changes_first_changed_day"
 
 
 @dataclass(frozen=True)
@@ -105,12 +108,45 @@ def _webhooks_bulk(ids: list[int]) -> None:
         enqueue_after_commit(observe_many, ids[start:start + size])
 
 
+def _history_days(ids: list[int]) -> dict[int, date]:
+    """Firm id -> the first day this transaction's dated changes (transitions, stays) move."""
+    days = db.session().info.get(_DAYS_KEY, {})
+    return {firm: days[firm] for firm in ids if firm in days}
+
+
+def _months_inline(ids: list[int]) -> None:
+    from tracker.celery_app import enqueue_after_commit
+    from tracker.dashboard import redo
+    from tracker.dashboard.tasks import rebuild_marked_months
+
+    zones = redo.mark(_history_days(ids))
+    if not zones:
+        return
+    if redo.months_to_rewrite(zones) <= redo.inline_months():
+        redo.rebuild(zones)  # the same commit: the trend chart's past points are right at once
+    else:  # years back: a worker replays them; the chart says they are pending meanwhile
+        enqueue_after_commit(rebuild_marked_months)
+
+
+def _months_bulk(ids: list[int]) -> None:
+    # Marked in this commit (the chart shows the months as pending); a worker rewrites them,
+    # or the nightly beat run if the broker cannot take the task now.
+    from tracker.celery_app import enqueue_after_commit
+    from tracker.dashboard import redo
+    from tracker.dashboard.tasks import rebuild_marked_months
+
+    if redo.mark(_history_days(ids)):
+        enqueue_after_commit(rebuild_marked_months)
+
+
 #: the pipeline, in the order it runs; a later stage may rely on what an earlier one stored
 STAGES: tuple[Stage, ...] = (
     Stage("eligibility", _recompute_inline, _recompute_bulk),
     # after eligibility: the candidate counts read the results it just stored
     Stage("aggregates", _aggregates_inline, _aggregates_bulk),
     Stage("reminders", _sweep_inline, _sweep_bulk),
+    # a change dated in a finished month rewrites the stored month-ends from there on
+    Stage("month_counts", _months_inline, _months_bulk),
     # last: it reports what the earlier stages and the save itself left stored
     Stage("webhooks", _webhooks_inline, _webhooks_bulk),
 )
@@ -139,6 +175,25 @@ def run_stages(ids: list[int]) -> None:
         (stage.inline if inline else stage.bulk)(ids)
 
 
+def _dated() -> dict[type, Callable[..., date | None]]:
+    """Records with an effective date: what a flush changed in them may lie in a past month."""
+    from tracker.dashboard.redo import tenancy_day, transition_day
+    from tracker.incubation.models import Tenancy
+    from tracker.ladder.models import StageTransition
+
+    return {StageTransition: transition_day, Tenancy: tenancy_day}
+
+
+def _note_day(session: Session, obj: Any, *, new: bool, deleted: bool) -> None:
+    day = _DATED[type(obj)](obj, new=new, deleted=deleted)
+    firm = getattr(obj, "enterprise_id", None)
+    if day is None or firm is None:
+        return
+    days = session.info.setdefault(_DAYS_KEY, {})
+    days[firm] = min(day, days.get(firm, day))
+    touch(firm, session)
+
+
 def _watched() -> dict[type, Callable[[Any], int | None]]:
     from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
     from tracker.incubation.models import Tenancy
@@ -150,6 +205,7 @@ def _watched() -> dict[type, Callable[[Any], int | None]]:
 
 
 _WATCHED: dict[type, Callable[[Any], int | None]] = {}
+_DATED: dict[type, Callable[..., date | None]] = {}
 
 
 def _after_flush(session: Session, _context: Any) -> None:
@@ -162,6 +218,8 @@ def _after_flush(session: Session, _context: Any) -> None:
         if enterprise_id is not None and (obj in new or obj in deleted
                                           or session.is_modified(obj)):
             touch(enterprise_id(obj), session)
+        if type(obj) in _DATED:
+            _note_day(session, obj, new=obj in new, deleted=obj in deleted)
 
 
 def _before_commit(session: Session) -> None:
@@ -177,11 +235,13 @@ def _before_commit(session: Session) -> None:
         snapshots.bump()  # kept dashboard figures count these firms: stale after this commit
         run_stages(sorted(collected))
         session.info.pop(_KEY, None)  # the stages' own flushes must not start another round
+    session.info.pop(_DAYS_KEY, None)
 
 
 def _after_soft_rollback(session: Session, _previous: Any) -> None:
     if not session.in_transaction():
         session.info.pop(_KEY, None)
+        session.info.pop(_DAYS_KEY, None)
 
 
 _installed = False
@@ -193,6 +253,7 @@ def install() -> None:
     if _installed:
         return
     _WATCHED.update(_watched())
+    _DATED.update(_dated())
     event.listen(Session, "after_flush", _after_flush)
     event.listen(Session, "before_commit", _before_commit)
     event.listen(Session, "after_soft_rollback", _after_soft_rollback)

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 PACKAGE = Path(__file__).resolve().parent
+
+
+#: Accept-Language tags the catalogues answer -> the locale (Chinese is the source language)
+ACCEPTED = {"zh-CN": "zh_CN", "zh": "zh_CN", "en": "en"}
+
+
+def accepted_locale(accept_languages: Any) -> str | None:
+    """The locale a request's Accept-Language prefers among ours (None: none of ours, or no
+    header). Werkzeug matches a region to its language: en-GB is en, zh-TW is zh."""
+    match = accept_languages.best_match(list(ACCEPTED)) if accept_languages else None
+    return ACCEPTED.get(match) if match else None
 
 
 def translation_directories() -> list[str]:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.api.support import bearer, error_of
 from tests.conftest import REDIS_URL, csrf_from, login, require_service
-from tests.factories import make_enterprise, make_user, valid_uscc
+from tests.factories import PASSWORD, make_enterprise, make_user, valid_uscc
 from tracker.accounts import api_tokens
 from tracker.accounts.models import UserToken
 from tracker.audit.models import AuditEvent
@@ -193,3 +193,66 @@ def test_the_firms_history_names_the_api_channel(client):
     login(client, user)
     page = client.get(f"/enterprises/{created.json['id']}").get_data(as_text=True)
     assert "经 API 令牌" in page and "城市数据平台" in page
+
+
+# -- a new password or a deactivation revokes the user's API tokens -------------------------
+
+def _api_works(client, headers) -> bool:
+    return client.get("/api/v1/enterprises", headers=headers).status_code == 200
+
+
+def _password_event(user) -> AuditEvent:
+    return db.session.scalars(select(AuditEvent).where(
+        AuditEvent.entity_type == "user", AuditEvent.entity_id == user.id,
+        AuditEvent.action == "password").order_by(AuditEvent.id.desc())).first()
+
+
+def test_changing_ones_password_revokes_ones_api_tokens(client):
+    """A token copied by whoever knew the old password must not outlive it (security)."""
+    user, other = make_user("bureau"), make_user("bureau")
+    headers, kept = bearer(user), bearer(other)
+    assert _api_works(client, headers)
+    login(client, user)
+    page = client.get("/account/password").get_data(as_text=True)
+    assert "API 令牌" in page  # the page says a change revokes them
+    response = client.post("/account/password", data={
+        "csrf_token": csrf_from(page), "current": PASSWORD,
+        "password": "Haihe-bridge-lantern-7", "confirm": "Haihe-bridge-lantern-7"},
+        follow_redirects=True)
+    assert response.status_code == 200
+    assert "1 个 API 令牌已吊销" in response.get_data(as_text=True)
+    assert not _api_works(client, headers)
+    assert _api_works(client, kept)  # another user's token is theirs
+    assert _password_event(user).changes["api_tokens_revoked"] == [None, 1]
+
+
+def test_an_admin_reset_and_a_reset_link_revoke_the_api_tokens(app, client):
+    from tracker.accounts import services, tokens
+
+    user = make_user("bureau")
+    headers = bearer(user)
+    db.session.commit()  # (the test's SAVEPOINT: a refused API request rolls back the rest)
+    assert services.set_password(user, "Temp-Binhai-4471", must_change=True) == 1
+    db.session.commit()
+    assert not _api_works(client, headers)
+    headers = bearer(user)
+    with app.test_request_context("/"):
+        link = tokens.issue_reset_token(user)
+    db.session.commit()
+    tokens.reset_password(link, "Haihe-bridge-lantern-7")
+    db.session.commit()
+    assert not _api_works(client, headers)
+
+
+def test_deactivation_revokes_the_api_tokens_for_good(client):
+    from tracker.accounts import services
+
+    user = make_user("bureau")
+    headers = bearer(user)
+    assert services.set_active(user, False) == 1
+    services.set_active(user, True)
+    db.session.commit()
+    assert not _api_works(client, headers)  # reactivation does not bring the token back
+    assert db.session.scalars(select(AuditEvent).where(
+        AuditEvent.entity_type == "user", AuditEvent.entity_id == user.id,
+        AuditEvent.action == "deactivate")).first().changes["api_tokens_revoked"] == [None, 1]

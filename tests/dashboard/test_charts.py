@@ -21,6 +21,7 @@ from tracker.dashboard.models import MonthlyCount
 from tracker.extensions import db
 from tracker.incubation import services as incubation
 from tracker.ladder import services as ladder
+from tracker.ladder.models import Qualification
 
 DAY = date(2026, 12, 1)
 
@@ -155,6 +156,127 @@ def test_trends_per_scope(world, app):
     # a carrier manager: the tenant counts of their own carrier, no rung trend
     assert [p["id"] for p in for_manager] == ["trend-carrier_kind"]
     assert list(_trend(for_manager, "trend-carrier_kind")[1]) == ["科技企业孵化器"]
+
+
+def _stored_months_written(world):
+    """Month-ends stored by the beat job, committed (the pipeline runs on the commit)."""
+    with frozen(DAY):
+        db.session.commit()  # the world's own history: no month stored yet, nothing to redo
+        history.backfill()
+        db.session.commit()
+
+
+@pytest.fixture
+def inline_years(app, monkeypatch):
+    """Every month a backdated change reaches is rewritten inside its commit."""
+    monkeypatch.setitem(app.config, "MONTH_REDO_INLINE_MONTHS", 120)
+
+
+def test_a_backdated_grant_moves_the_past_month_ends(world, app, inline_years):
+    """issue 14: a title recorded today but granted in a past month changes that month's
+    point at once (the trend chart read the month-end rows frozen until a --rebuild)."""
+    _stored_months_written(world)
+    june = date(2025, 6, 30)
+    assert _cells(june, "rung") == {("hnte", "hitech"): 2, ("tech_sme", "hitech"): 1,
+                                    ("hnte", "teda"): 1}
+    before_may = _cells(date(2025, 4, 30), "rung")
+    teda = {month: _cells(month, "rung").get(("hnte", "teda")) for month in
+            history.stored_months()}
+    with frozen(DAY):
+        ladder.grant_qualification(world["firms"]["C"], "hnte", "GR202512000009",
+                                   date(2025, 5, 20), date(2028, 5, 19))
+        db.session.commit()
+    # C (hitech) is an HNTE from May 2025 on: every month-end since counts it
+    assert _cells(june, "rung") == {("hnte", "hitech"): 3, ("hnte", "teda"): 1}
+    assert _cells(date(2026, 11, 30), "rung")[("hnte", "hitech")] == 3
+    assert _cells(date(2025, 4, 30), "rung") == before_may  # before the grant: as it was
+    assert {month: _cells(month, "rung").get(("hnte", "teda"))  # another zone: untouched
+            for month in history.stored_months()} == teda
+    with frozen(DAY), app.test_request_context("/"):
+        months, rungs = _trend(charts.payload("trends", make_user("zone", zone="hitech")),
+                               "trend-rung")
+    assert rungs["国家高新技术企业"][months.index("2025-06")] == 3
+
+
+def test_a_backdated_tenancy_close_and_revocation_move_the_past_month_ends(world, inline_years):
+    _stored_months_written(world)
+    firms = world["firms"]
+    assert _cells(date(2025, 6, 30), "carrier_kind") == {
+        ("incubator", "hitech"): 1, ("maker_space", "teda"): 1}
+    with frozen(DAY):
+        tenancy = next(t for t in firms["A"].tenancies if t.status == "incubating")
+        incubation.close_tenancy(tenancy, "exit", date(2025, 3, 31), reason="迁出")
+        db.session.commit()
+    assert _cells(date(2025, 6, 30), "carrier_kind") == {("maker_space", "teda"): 1}
+    assert _cells(date(2025, 3, 31), "carrier_kind")[("incubator", "hitech")] == 1
+    with frozen(DAY):
+        qualification = db.session.scalar(select(Qualification).where(
+            Qualification.enterprise_id == firms["F"].id, Qualification.kind == "hnte"))
+        ladder.revoke_qualification(qualification, date(2025, 12, 15), reason="撤销")
+        db.session.commit()
+    assert _cells(date(2025, 12, 31), "rung")[("hnte", "hitech")] == 1
+    assert _cells(date(2025, 11, 30), "rung")[("hnte", "hitech")] == 2
+    # what the pipeline rewrote is what a full rebuild from the history writes
+    kept = _all_cells()
+    with frozen(DAY):
+        history.backfill(rebuild=True)
+    assert _all_cells() == kept
+
+
+def test_a_recent_backdate_is_rewritten_in_the_commit_an_old_one_by_a_worker(world, app):
+    """Default limit: a few months inside the commit; years back are pending until the worker
+    (or the next beat run) has replayed them."""
+    _stored_months_written(world)
+    with frozen(DAY):
+        ladder.grant_qualification(world["firms"]["C"], "hnte", "GR202612000010",
+                                   date(2026, 10, 10), date(2029, 10, 9))
+        db.session.commit()
+    assert _cells(date(2026, 10, 31), "rung")[("hnte", "hitech")] == 3  # two months: inline
+    assert _cells(date(2026, 9, 30), "rung")[("hnte", "hitech")] == 2
+    with frozen(DAY):
+        tenancy = next(t for t in world["firms"]["A"].tenancies if t.status == "incubating")
+        incubation.close_tenancy(tenancy, "exit", date(2025, 3, 31), reason="迁出")
+        db.session.commit()
+    assert _cells(date(2025, 6, 30), "carrier_kind")[("incubator", "hitech")] == 1  # pending
+    with frozen(DAY), app.test_request_context("/"):
+        panels = charts.payload("trends", make_user("zone", zone="hitech"))
+    assert {p["pending_from"] for p in panels} == {"2025-03"}
+    with frozen(DAY):
+        assert tasks.record_month_ends() == 0  # the beat run: nothing missing, marks rewritten
+    assert _cells(date(2025, 6, 30), "carrier_kind") == {("maker_space", "teda"): 1}
+
+
+def test_a_bulk_backdated_change_is_pending_on_the_chart_until_a_worker_rewrites(world, app,
+                                                                             monkeypatch):
+    """A commit above the inline limit (an import) only marks the zone; the chart says so."""
+    from tracker import changes
+
+    _stored_months_written(world)
+    monkeypatch.setitem(app.config, changes.LIMIT_KEY, 1)
+    with frozen(DAY):
+        ladder.grant_qualification(world["firms"]["C"], "hnte", "GR202512000009",
+                                   date(2025, 5, 20), date(2028, 5, 19))
+        world["firms"]["A"].address = "滨海新区测试路1号"  # a second firm: over the limit
+        db.session.commit()
+    assert _cells(date(2025, 6, 30), "rung")[("hnte", "hitech")] == 2  # not rewritten yet
+    with frozen(DAY), app.test_request_context("/"):
+        hitech = charts.payload("trends", make_user("zone", zone="hitech"))
+        teda = charts.payload("trends", make_user("zone", zone="teda"))
+    assert {p["pending_from"] for p in hitech} == {"2025-05"}
+    assert "2025-05 起的月末数因补录的变更正在重算" in hitech[0]["note"]
+    assert {p["pending_from"] for p in teda} == {None}  # another zone's months are right
+    with frozen(DAY):
+        assert tasks.rebuild_marked_months() == 19  # 2025-05 … 2026-11, what the worker runs
+    assert _cells(date(2025, 6, 30), "rung")[("hnte", "hitech")] == 3
+    with frozen(DAY), app.test_request_context("/"):
+        assert {p["pending_from"] for p in charts.payload("trends", make_user("bureau"))} \
+            == {None}
+
+
+def _all_cells() -> set[tuple]:
+    return set(db.session.execute(select(
+        MonthlyCount.month, MonthlyCount.measure, MonthlyCount.key, MonthlyCount.zone,
+        MonthlyCount.carrier_id, MonthlyCount.count)).all())
 
 
 def test_funnel_and_median_stays(world, app):

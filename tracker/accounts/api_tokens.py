@@ -70,6 +70,15 @@ def revoke(user: User, token_id: int) -> bool:
     return bool(result.rowcount)
 
 
+def revoke_all(user_id: int) -> int:
+    """Revoke every live API token of a user (new password, deactivation); how many."""
+    result = db.session.execute(update(UserToken).where(
+        UserToken.user_id == user_id, UserToken.purpose == API,
+        UserToken.revoked_at.is_(None), UserToken.expires_at > now_utc())
+        .values(revoked_at=now_utc()))
+    return max(result.rowcount or 0, 0)
+
+
 def authenticate(token: str) -> tuple[User, UserToken] | None:
     """The active owner of a live API token and its row, or None; records the use."""
     if not token or not token.startswith(PREFIX) or len(token) > 200:

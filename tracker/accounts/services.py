@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from tracker.accounts import api_tokens
 from tracker.accounts.models import LoginAttempt, User, dummy_password_check
 from tracker.accounts.passwords import MIN_LENGTH, password_message, password_problem
 from tracker.accounts.roles import EDITOR_ROLES, Role
@@ -102,23 +103,43 @@ def check_new_password(password: str, email: str | None) -> None:
         raise AccountError(password_message(problem))
 
 
-def set_password(user: User, password: str, *, must_change: bool = False) -> None:
-    """Store a new password (policy checked). The after-flush hook in accounts.sessions then
-    ends the user's other sessions. `must_change`: an admin set it; the user picks their own."""
+def set_password(user: User, password: str, *, must_change: bool = False) -> int:
+    """Store a new password (policy checked) and revoke the user's API tokens: whoever knew the
+    old password may have made one. The after-flush hook in accounts.sessions then ends the
+    user's other sessions. `must_change`: an admin set it; the user picks their own. Every
+    channel (own page, admin page, reset link) comes here. Returns the tokens revoked."""
     check_new_password(password, user.email)
+    # first: the flush the new hash causes would revoke them too, uncounted (accounts.sessions)
+    revoked = api_tokens.revoke_all(user.id)
     user.set_password(password)
     user.must_change_password = must_change
-    audit.record("user", user.id, "password", {"password": ["***", "***"],
-                                              "must_change_password": [None, must_change]})
+    changes: dict[str, list] = {"password": ["***", "***"],
+                                "must_change_password": [None, must_change]}
+    if revoked:
+        changes["api_tokens_revoked"] = [None, revoked]
+    audit.record("user", user.id, "password", changes)
+    return revoked
 
 
-def change_own_password(user: User, current: str, new: str) -> None:
-    """A signed-in user's own change: the current password proves it is them."""
+def set_active(user: User, active: bool) -> int:
+    """Activate or deactivate an account. Deactivating revokes the API tokens for good (a
+    reactivated account starts without them; its sessions end through accounts.sessions).
+    Returns the tokens revoked; audited when any were."""
+    revoked = 0 if active or not user.active else api_tokens.revoke_all(user.id)
+    user.active = bool(active)
+    if revoked:
+        audit.record("user", user.id, "deactivate", {"api_tokens_revoked": [None, revoked]})
+    return revoked
+
+
+def change_own_password(user: User, current: str, new: str) -> int:
+    """A signed-in user's own change: the current password proves it is them. Returns the API
+    tokens the change revoked (the page says so)."""
     if not user.check_password(current or ""):
         raise AccountError(_("当前密码不正确"))
     if current == new:
         raise AccountError(_("新密码不能与当前密码相同"))
-    set_password(user, new)
+    return set_password(user, new)
 
 
 def throttle_delay(*, failures: int, free: int, base_seconds: int, cap_seconds: int) -> int:

@@ -172,7 +172,8 @@ def remember_seconds(row: UserSession) -> int:
 @event.listens_for(Session, "after_flush")
 def _end_sessions_on_password_or_deactivation(flush_session: Session, _context) -> None:
     """Whatever the channel (own page, admin page, reset link, CLI), a new password or a
-    deactivation ends the user's other sessions: a thief's session must not outlive either.
+    deactivation ends the user's other sessions and API tokens: a thief's must not outlive
+    either.
     The session making the change survives a password change by its own user."""
     for obj in flush_session.dirty:
         if not isinstance(obj, User):
@@ -191,3 +192,9 @@ def _end_sessions_on_password_or_deactivation(flush_session: Session, _context) 
             query = query.where(UserSession.id != keep)
         flush_session.connection().execute(query.values(revoked_at=now_utc(),
                                                         remember_hash=None))
+        # the services revoke (and audit) the API tokens; this catches a channel that set
+        # the attribute itself
+        flush_session.connection().execute(
+            update(UserToken).where(UserToken.user_id == obj.id, UserToken.purpose == "api",
+                                    UserToken.revoked_at.is_(None))
+            .values(revoked_at=now_utc()))

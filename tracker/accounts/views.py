@@ -101,7 +101,7 @@ def user_new():
                     locale=form.locale.data,
                 )
                 user.wants_digest = form.wants_digest.data
-                user.active = form.active.data
+                services.set_active(user, form.active.data)  # deactivating revokes the API tokens
                 user.must_change_password = form.must_change.data
                 db.session.commit()
                 flash(_("已创建用户 %(email)s", email=user.email), "success")
@@ -136,7 +136,7 @@ def user_edit(user_id: int):
         user.carrier_id = form.carrier_id.data if form.role.data == Role.CARRIER_MANAGER else None
         user.locale = form.locale.data
         user.wants_digest = form.wants_digest.data
-        user.active = form.active.data
+        services.set_active(user, form.active.data)  # deactivating revokes the API tokens
         if form.password.data:
             try:  # the user's sessions end through the after-flush hook in accounts.sessions
                 services.set_password(user, form.password.data,

@@ -32,7 +32,8 @@ def change_password():
     status = 200
     if form.validate_on_submit():
         try:  # other sessions end through the after-flush hook in accounts.sessions
-            services.change_own_password(current_user, form.current.data, form.password.data)
+            revoked = services.change_own_password(current_user, form.current.data,
+                                                   form.password.data)
         except services.AccountError as exc:
             db.session.rollback()
             form.password.errors.append(str(exc))
@@ -40,6 +41,8 @@ def change_password():
         else:
             db.session.commit()
             flash(_("密码已修改，其他设备上的登录已退出。"), "success")
+            if revoked:
+                flash(_("%(n)s 个 API 令牌已吊销，如仍需要请重新创建。", n=revoked), "warning")
             return redirect(url_for("accounts.my_sessions"))
     elif form.is_submitted():
         status = 400

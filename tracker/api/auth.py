@@ -16,6 +16,7 @@ from tracker.accounts import api_tokens
 from tracker.api.errors import ApiError
 from tracker.clock import now_utc
 from tracker.extensions import db
+from tracker.messages import Message
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: POST endpoints that compute and store nothing: a page's session may call them
@@ -119,7 +120,8 @@ def check_rate(token_id: str) -> None:
     slot = int(now // window)
     if _count(token_id, slot, window) > limit:
         retry = max(int((slot + 1) * window - now) + 1, 1)
-        raise ApiError(429, f"请求过于频繁：每个令牌每 {window} 秒最多 {limit} 次",
+        raise ApiError(429, Message("请求过于频繁：每个令牌每 %(window)s 秒最多 %(limit)s 次",
+                                    window=window, limit=limit),
                        headers={"Retry-After": str(retry)})
 
 

@@ -13,6 +13,8 @@ from flask import jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from tracker.messages import Message, render
+
 #: status -> the stable machine-readable code clients branch on
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -34,11 +36,21 @@ class ApiError(HTTPException):
         self.extra_headers = headers or {}
 
 
+def _read(message: Any) -> Any:
+    """A message in the caller's language (tracker.i18n picks it): a Message is already in
+    it; plain text is looked up in the catalogue (exactly, or as a sentence it fills in)."""
+    if isinstance(message, Message):
+        return str(message)
+    return render(message) if isinstance(message, str) else message
+
+
 def error_response(status: int, message: str, *, code: str | None = None,
                    fields: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> Response:
     response = jsonify({"error": {"code": code or CODES.get(status, "error"),
-                                  "message": message, "fields": fields or {}}})
+                                  "message": _read(message),
+                                  "fields": {name: _read(text)
+                                             for name, text in (fields or {}).items()}}})
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -78,7 +90,7 @@ def http_error_response(error: HTTPException) -> Response:
     fields = _flatten(data.get("messages") or data.get("errors") or {})
     message = data.get("message") or error.description or ""
     if status == 422 and fields and not data.get("message"):
-        message = "请求数据有误"
+        message = Message("请求数据有误")
     headers = dict(data.get("headers") or {})
     if status == 429 and error.response is None and "Retry-After" not in headers:
         headers["Retry-After"] = "60"

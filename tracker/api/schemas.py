@@ -18,6 +18,7 @@ from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.incubation.models import GRADUATION_BASES, PROPOSAL_ACTIONS, REPORT_FIELDS
 from tracker.inputs import MAX_INT4
 from tracker.ladder.models import APPLICATION_STATUSES
+from tracker.messages import Message
 from tracker.vocabulary import KINDS
 
 #: the biggest amount (元) a money column holds with its two decimals
@@ -42,7 +43,7 @@ def _money_out() -> fields.Decimal:
 def _money_range(value: Any) -> None:
     # a plain function, not validate.Range: apispec would write a Decimal bound as a string
     if value is not None and not 0 <= value <= MAX_MONEY:
-        raise ma.ValidationError(f"须在 0 至 {MAX_MONEY} 之间")
+        raise ma.ValidationError(Message("须在 0 至 %(max)s 之间", max=MAX_MONEY))
 
 
 def _money_in() -> fields.Decimal:

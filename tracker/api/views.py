@@ -17,6 +17,7 @@ from tracker.api.errors import ApiError
 from tracker.clock import today
 from tracker.extensions import db
 from tracker.inputs import BadJson, json_body
+from tracker.messages import Message
 from tracker.pagination import SortKey, keyset_page, requested_size
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1",
@@ -45,7 +46,7 @@ def eligibility_evaluate():
         facts = json_body()
     except BadJson as exc:
         if exc.too_deep:
-            raise ApiError(400, f"请求体嵌套过深：{exc}") from None
+            raise ApiError(400, Message("请求体嵌套过深：%(detail)s", detail=str(exc))) from None
         raise ApiError(422, "请求体不是有效的 JSON", code="invalid_facts",
                        fields={"_body": str(exc)}) from None
     try:

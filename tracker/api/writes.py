@@ -23,6 +23,7 @@ from tracker.api.errors import ApiError
 from tracker.api.models import IdempotencyKey
 from tracker.errors import FieldError, StaleEdit
 from tracker.extensions import db
+from tracker.messages import Message
 
 T = TypeVar("T")
 
@@ -61,7 +62,8 @@ def if_match_version(*, required: bool = True) -> int | None:
 
 def _stale(current: int | None) -> ApiError:
     return ApiError(412, "该记录已被修改：请重新 GET 取得最新版本（ETag）后再提交",
-                    fields={"If-Match": f"当前版本 {current}" if current is not None else "已过期"})
+                    fields={"If-Match": Message("当前版本 %(current)s", current=current)
+                            if current is not None else "已过期"})
 
 
 def _idempotency_key() -> str | None:

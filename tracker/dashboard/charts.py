@@ -24,7 +24,7 @@ from tracker.accounts.scope import (
     monthly_count_scope,
 )
 from tracker.clock import today
-from tracker.dashboard import aggregates, drilldown, history
+from tracker.dashboard import aggregates, drilldown, history, redo
 from tracker.dashboard.models import MonthlyCount
 from tracker.dashboard.queries import active_counts
 from tracker.enterprises.models import Enterprise
@@ -61,6 +61,8 @@ class Panel:
     unit: str = ""
     note: str = ""
     horizontal: bool = False
+    #: trends: the first month-end (YYYY-MM) still being rewritten after a backdated change
+    pending_from: str | None = None
 
 
 def _list(**params: Any) -> str:
@@ -112,6 +114,7 @@ def _trend_url(user: Any, param: str, code: str, day: date) -> str:
 
 def trends(user: Any) -> list[Panel]:
     days, table = trend_table(user)
+    pending = redo.pending_from(user)
     labels = [d.strftime("%Y-%m") if d != days[-1] else d.isoformat() for d in days]
     panels = []
     for measure, codes, title, param in (
@@ -127,8 +130,11 @@ def trends(user: Any) -> list[Panel]:
                 [_trend_url(user, param, code, d) for d in days]))
         if series:
             note = _("各月末的企业数（按当日所处最高梯度 / 当日在孵）；末点为今日")
+            if pending is not None:  # a bulk change reached back: a worker is rewriting
+                note += _("；%(month)s 起的月末数因补录的变更正在重算", month=f"{pending:%Y-%m}")
             panels.append(Panel(f"trend-{measure}", title, "line", labels, series,
-                                unit=_("家"), note=note))
+                                unit=_("家"), note=note,
+                                pending_from=f"{pending:%Y-%m}" if pending else None))
     return panels
 
 

@@ -11,6 +11,7 @@ chart and the enterprise list's `on=` filter, so a chart point and its list agre
 from __future__ import annotations
 
 import calendar
+from collections.abc import Collection
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
     union_all,
 )
 
@@ -57,8 +59,11 @@ def month_ends(first: date, last: date) -> list[date]:
     return out
 
 
-def rung_on(day: date) -> Select:
-    """(enterprise_id, rung) of every firm's rung on `day` (firms with no transition yet: none)."""
+def rung_on(day: date, zones: Collection[str] | None = None) -> Select:
+    """(enterprise_id, rung) of every firm's rung on `day` (firms with no transition yet: none).
+
+    `zones`: only the firms of these zones (a zone's months rewritten after a backdated change).
+    """
     ranked = (
         select(StageTransition.enterprise_id.label("enterprise_id"),
                StageTransition.to_stage.label("rung"),
@@ -67,8 +72,11 @@ def rung_on(day: date) -> Select:
                    order_by=(StageTransition.effective_on.desc(), StageTransition.id.desc()),
                ).label("rn"))
         .where(StageTransition.chain == "ladder", StageTransition.effective_on <= day)
-        .subquery()
     )
+    if zones is not None:
+        ranked = ranked.where(StageTransition.enterprise_id.in_(
+            select(Enterprise.id).where(Enterprise.zone.in_(sorted(zones)))))
+    ranked = ranked.subquery()
     return select(ranked.c.enterprise_id, ranked.c.rung).where(ranked.c.rn == 1)
 
 
@@ -79,26 +87,30 @@ def resident_on(day: date) -> Any:
     return resident(day)
 
 
-def _rung_cells(day: date) -> Select:
-    held = rung_on(day).subquery()
+def _in_zones(zones: Collection[str] | None) -> Any:
+    return true() if zones is None else Enterprise.zone.in_(sorted(zones))
+
+
+def _rung_cells(day: date, zones: Collection[str] | None = None) -> Select:
+    held = rung_on(day, zones).subquery()
     return (
         select(literal("rung", String).label("measure"), held.c.rung.label("key"),
                Enterprise.zone.label("zone"), literal(0, Integer).label("carrier_id"),
                func.count().label("count"))
         .join(Enterprise, Enterprise.id == held.c.enterprise_id)
-        .where(held.c.rung.is_not(None), Enterprise.status == "active")
+        .where(held.c.rung.is_not(None), Enterprise.status == "active", _in_zones(zones))
         .group_by(held.c.rung, Enterprise.zone)
     )
 
 
-def _tenant_cells(day: date) -> Select:
+def _tenant_cells(day: date, zones: Collection[str] | None = None) -> Select:
     return (
         select(literal("carrier_kind", String).label("measure"), Carrier.kind.label("key"),
                Enterprise.zone.label("zone"), Carrier.id.label("carrier_id"),
                func.count(func.distinct(Tenancy.enterprise_id)).label("count"))
         .join(Carrier, Carrier.id == Tenancy.carrier_id)
         .join(Enterprise, Enterprise.id == Tenancy.enterprise_id)
-        .where(resident_on(day), Enterprise.status == "active")
+        .where(resident_on(day), Enterprise.status == "active", _in_zones(zones))
         .group_by(Carrier.kind, Enterprise.zone, Carrier.id)
     )
 
@@ -115,25 +127,29 @@ def _current_rung_cells() -> Select:
     )
 
 
-def cells_on(day: date, *, live: bool = False) -> Any:
+def cells_on(day: date, *, live: bool = False, zones: Collection[str] | None = None) -> Any:
     """(measure, key, zone, carrier_id, count) as of `day`: the shape of MonthlyCount rows.
 
     `live`: `day` is today, and the rung cells are read off the stored rungs instead of
-    replaying every firm's history.
+    replaying every firm's history. `zones`: the cells of these zones only.
     """
-    rungs = _current_rung_cells() if live else _rung_cells(day)
-    return union_all(rungs, _tenant_cells(day)).subquery("cells")
+    rungs = _current_rung_cells() if live else _rung_cells(day, zones)
+    return union_all(rungs, _tenant_cells(day, zones)).subquery("cells")
 
 
-def write_month(month: date) -> int:
+def write_month(month: date, zones: Collection[str] | None = None) -> int:
     """Replace the stored counts of `month` (its last day) with the ones its history gives.
 
     Safe to run twice: the month's rows are deleted and inserted again in one transaction
-    (the unique cell constraint refuses a second copy). Flushes; returns the rows written.
+    (the unique cell constraint refuses a second copy). `zones`: rewrite only these zones'
+    rows (every row is one zone's, so the others stay right). Flushes; returns rows written.
     """
     month = month_end(month)
-    db.session.execute(delete(MonthlyCount).where(MonthlyCount.month == month))
-    cells = cells_on(month)
+    rows = delete(MonthlyCount).where(MonthlyCount.month == month)
+    if zones is not None:
+        rows = rows.where(MonthlyCount.zone.in_(sorted(zones)))
+    db.session.execute(rows)
+    cells = cells_on(month, zones=zones)
     stamp = now_utc()
     result = db.session.execute(insert(MonthlyCount).from_select(COLUMNS, select(
         literal(month, Date), cells.c.measure, cells.c.key, cells.c.zone, cells.c.carrier_id,

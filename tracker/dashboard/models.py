@@ -86,3 +86,22 @@ class AggregateState(db.Model):
     #: last full recount; last recount of any part (the figures' age)
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MonthRedo(db.Model):
+    """A zone whose stored month-ends from `from_month` on no longer match the history.
+
+    A change with a past effective date (a backdated title or revocation, a tenancy closed or
+    opened in a past month) leaves the month-end rows after that date wrong. The after-save
+    pipeline marks the firm's zone here and rewrites those months in the same commit; a bulk
+    commit leaves the mark for a worker (or the next beat run), and the trend chart shows the
+    months as pending meanwhile. The row is also the zone's lock: marking it first serialises
+    two commits rewriting the same zone's months.
+    """
+
+    __tablename__ = "monthly_count_redo"
+
+    zone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    #: the first month-end (a month's last day) to rewrite
+    from_month: Mapped[date] = mapped_column()
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from celery.schedules import crontab
 
-from tracker.dashboard import history
+from tracker import snapshots
+from tracker.dashboard import history, redo
 from tracker.extensions import db
 
 BEAT_SCHEDULE = {
@@ -50,7 +51,21 @@ def refresh_aggregates(force: bool = True) -> int:
 
 @shared_task(name="tracker.dashboard.record_month_ends", ignore_result=True)
 def record_month_ends() -> int:
-    """Write every finished month without stored counts; safe to run twice (one row a cell)."""
+    """Rewrite the months a backdated change marked (a bulk commit whose worker never ran),
+    then write every finished month without stored counts; safe to run twice."""
+    rebuilt = redo.rebuild()
     written = history.backfill()
+    if rebuilt:
+        snapshots.bump()  # the charts kept in the cache still show the marked months
     db.session.commit()
     return len(written)
+
+
+@shared_task(name="tracker.dashboard.rebuild_marked_months", ignore_result=True)
+def rebuild_marked_months() -> int:
+    """Rewrite the stored months a bulk commit's backdated changes marked (tracker.changes)."""
+    months = redo.rebuild()
+    if months:
+        snapshots.bump()
+    db.session.commit()
+    return len(months)
