@@ -8,15 +8,15 @@ that answer the same attribute names, in a fixed number of queries per chunk.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from tracker.enterprises.models import AnnualMetrics, Enterprise
 from tracker.extensions import db
 from tracker.ladder.facts import ENTERPRISE_FLAGS, YEAR_FIELDS
-from tracker.ladder.models import Qualification
+from tracker.ladder.models import EligibilityResult, Qualification
 
 #: the months of a full fiscal year; fewer means year-to-date figures (AnnualMetrics.is_partial)
 _FULL_YEAR = 12
@@ -73,3 +73,34 @@ def facts_changed_at(ids: Sequence[int]) -> dict[int, datetime]:
             if at is not None and (enterprise_id not in found or at > found[enterprise_id]):
                 found[enterprise_id] = at
     return found
+
+
+def settled_today(ids: Sequence[int], day: date, tag: str, kinds: int) -> set[int]:
+    """The firms whose stored results need no look at all tonight, decided in one query.
+
+    Settled means: every rung stored, all for `day`, from one digest under the current rules
+    (`tag`), computed after the firm's record, figures and titles last changed (strictly: a
+    frozen clock ties), and the firm not marked stale. The comparison is the eligibility
+    freshness invariant's, done by the database over one row per firm instead of reading
+    every result and stamp into Python.
+    """
+    r = EligibilityResult
+    stored = (select(r.enterprise_id, func.count().label("n"),
+                     func.min(r.as_of).label("first_day"), func.max(r.as_of).label("last_day"),
+                     func.min(r.inputs_hash).label("low"), func.max(r.inputs_hash).label("high"),
+                     func.min(r.computed_at).label("computed_at"))
+              .where(r.enterprise_id.in_(ids)).group_by(r.enterprise_id).subquery())
+    figures_at = (select(func.max(AnnualMetrics.updated_at))
+                  .where(AnnualMetrics.enterprise_id == Enterprise.id)
+                  .correlate(Enterprise).scalar_subquery())
+    titles_at = (select(func.max(Qualification.updated_at))
+                 .where(Qualification.enterprise_id == Enterprise.id)
+                 .correlate(Enterprise).scalar_subquery())
+    query = (select(Enterprise.id).join(stored, stored.c.enterprise_id == Enterprise.id)
+             .where(Enterprise.id.in_(ids), Enterprise.eligibility_stale_since.is_(None),
+                    stored.c.n == kinds, stored.c.first_day == day, stored.c.last_day == day,
+                    stored.c.low == stored.c.high, func.substr(stored.c.low, 41 - len(tag)) == tag,
+                    stored.c.computed_at > Enterprise.updated_at,
+                    or_(figures_at.is_(None), stored.c.computed_at > figures_at),
+                    or_(titles_at.is_(None), stored.c.computed_at > titles_at)))
+    return set(db.session.scalars(query))

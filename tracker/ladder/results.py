@@ -22,7 +22,7 @@ from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.ladder import gaps
 from tracker.ladder.facts import build_facts
-from tracker.ladder.inputs import fact_rows, facts_changed_at
+from tracker.ladder.inputs import fact_rows, facts_changed_at, settled_today
 from tracker.ladder.models import EligibilityResult, Qualification
 from tracker.ladder.rules import KINDS, FactsError, evaluate
 from tracker.ladder.services import local_thresholds
@@ -141,14 +141,19 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     started = now_utc()
     thresholds = local_thresholds()
     stamp_of, tag = _inputs_stamper(thresholds)
+    skip = settled_today(ids, day, tag, len(KINDS)) if trust_stamps and not force else set()
+    look = [i for i in ids if i not in skip]
+    if not look:
+        return len(skip)
     stale = dict(db.session.execute(select(Enterprise.id, Enterprise.eligibility_stale_since)
-                                    .where(Enterprise.id.in_(ids))).all())
-    stored: dict[int, dict[str, Any]] = {i: {} for i in stale}
+                                    .where(Enterprise.id.in_(look))).all())
+    look = [i for i in look if i in stale]
+    stored: dict[int, dict[str, Any]] = {i: {} for i in look}
     for row in db.session.execute(
             select(_R.enterprise_id, _R.kind, _R.as_of, _R.computed_at, _R.inputs_hash)
-            .where(_R.enterprise_id.in_(ids))):
+            .where(_R.enterprise_id.in_(look))):
         stored[row.enterprise_id][row.kind] = row
-    changed_at = facts_changed_at(ids)
+    changed_at = facts_changed_at(look)
 
     def settled(i: int) -> str | None:
         """The one digest every rung of the firm was computed from today, if so."""
@@ -162,14 +167,7 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
         """Computed after the facts last changed (strictly: a frozen clock ties)."""
         return min(r.computed_at for r in stored[i].values()) > changed_at[i]
 
-    look = []
-    for i in stale:
-        digest = None if force else settled(i)
-        if (trust_stamps and digest is not None and digest.endswith(tag)
-                and stale[i] is None and fresh(i)):
-            continue
-        look.append(i)
-    firms, metrics, quals = fact_rows(look) if look else ({}, {}, {})
+    firms, metrics, quals = fact_rows(look)
     todo, confirmed = [], []
     for i in look:
         facts = build_facts(firms[i], day, metrics=metrics[i], qualifications=quals[i])
@@ -193,7 +191,7 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
         _clear_stale(marked, started)
     _expire_loaded({i for i, _f, _s in todo} | set(confirmed))
     db.session.flush()
-    return len(stale)
+    return len(skip) + len(stale)
 
 
 #: the columns compared before a stored row is written again
