@@ -106,3 +106,28 @@ def test_list_queries_do_not_grow_with_page_size(firms, login_as, sort):
     with count_queries() as large:
         assert client.get(f"/enterprises/?sort={sort}&size=16").status_code == 200
     assert len(large) == len(small)
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+@pytest.mark.parametrize("sort", ["name", "-name", "-updated"])
+def test_a_name_search_pages_like_the_plain_list(firms, monkeypatch, sparse, sort):
+    """A name search read off the trigram matches (few matches, PostgreSQL) or in list order
+    (many) gives the same firms in the same order, forwards and back, as the plain filter."""
+    monkeypatch.setattr(queries, "SPARSE_MATCHES", 1000 if sparse else 0)
+    user = make_user("bureau")
+    filters = queries.EnterpriseFilters(q="科技", sort=sort)
+    seen, after = [], None
+    while True:
+        page = queries.page(user, filters, size=2, after=after)
+        seen += [f.id for f in page.items]
+        if not page.next_cursor:
+            break
+        after = page.next_cursor
+    expected = [i for i in _expected(sort) if "科技" in db.session.get(Enterprise, i).name]
+    assert seen == expected and len(expected) > 2
+    back, before = [], page.prev_cursor
+    while before:
+        page = queries.page(user, filters, size=2, before=before)
+        back = [f.id for f in page.items] + back
+        before = page.prev_cursor
+    assert back + seen[len(back):] == seen

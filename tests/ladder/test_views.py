@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import count_queries, csrf_from, login
-from tests.factories import make_user
+from tests.factories import make_enterprise, make_user
 from tests.ladder.conftest import make_firm
 from tracker.audit.models import AuditEvent
 from tracker.enterprises.models import Enterprise
@@ -411,3 +411,18 @@ def test_edit_application_details(client, zones):
     event = db.session.scalar(select(AuditEvent).where(
         AuditEvent.entity_type == "application", AuditEvent.action == "update"))
     assert event.changes["deadline"] == [None, "2026-09-30"]
+
+
+def test_board_next_steps_read_the_stored_summaries(zones):
+    """The board's next step per card comes from the stored results' summary columns (read as
+    plain rows, not entities): a firm meeting HNTE is its candidate, a weak one is
+    not told the same, one without figures is told its data is missing."""
+    from tracker.ladder import queries
+
+    empty = make_enterprise()
+    db.session.commit()
+    steps = queries.next_steps([zones["hitech"], zones["weak"], empty])
+    assert steps[zones["hitech"].id]["tone"] == "success"
+    assert steps[zones["hitech"].id]["text"].startswith("可申报")
+    assert steps[zones["weak"].id]["text"] != steps[zones["hitech"].id]["text"]
+    assert steps[empty.id] == {"text": "科技型中小企业：数据不全", "tone": "secondary"}

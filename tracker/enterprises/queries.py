@@ -184,8 +184,35 @@ def capped_count(user: Any, filters: EnterpriseFilters, cap: int | None = None) 
     return Total(cap, True) if n > cap else Total(n)
 
 
+#: a name search matching at most this many firms is read from the trigram index and sorted;
+#: a denser one is read in list order (it meets a page's worth of matches quickly)
+SPARSE_MATCHES = 2000
+
+
+def _sparse_name_matches(q: str) -> Any | None:
+    """On PostgreSQL, the ids of the firms whose name contains `q`, as a MATERIALIZED CTE, when
+    there are few of them; None otherwise (or on SQLite, which has no trigram index).
+
+    The planner assumes matches are spread evenly over the pinyin order and walks the
+    pinyin index filtering names; a stem shared by a few hundred firms that sort together
+    made it read 40,000 rows for 51 (650 ms at 50,000 firms). Reading the few matches off the
+    trigram index and sorting them is bounded by SPARSE_MATCHES; the probe costs one
+    index-served count that stops at SPARSE_MATCHES + 1.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    matching = select(Enterprise.id).where(name_filter(q))
+    n = db.session.scalar(select(func.count()).select_from(
+        matching.limit(SPARSE_MATCHES + 1).subquery()))
+    if n > SPARSE_MATCHES:
+        return None
+    return matching.cte("name_matches").prefix_with("MATERIALIZED")
+
+
 def page(user: Any, filters: EnterpriseFilters, *, size: int, after: str | None = None,
          before: str | None = None) -> Page:
     query = filtered_query(user, filters).options(joinedload(Enterprise.officer))
+    if filters.q and (matches := _sparse_name_matches(filters.q)) is not None:
+        query = query.where(Enterprise.id.in_(select(matches.c.id)))
     return keyset_page(db.session, query, SORTS[filters.sort], size=size, after=after,
                        before=before)
