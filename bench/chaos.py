@@ -60,6 +60,12 @@ WEB_LATENCY_BAR = 2.0
 _MID = re.compile(r"<reminder-(\d+)\.")
 #: saves made before Redis stops, so each gunicorn worker is past its first request
 WARM_SAVES = 4
+#: The default timeout grows with N: delivery is per row (two worker processes, one SMTP
+#: conversation and four commits each), so a fixed 1,800 s failed a sound N=20,000 run on a
+#: busy machine. Idle, a 2-core machine delivers ~30 reminders/s; shared by seven agents we
+#: measured 3-12/s. 0.25 s a row (4/s) plus the start-up; --stall still fails a run that has
+#: stopped making progress long before that.
+TIMEOUT_BASE, TIMEOUT_PER_ROW = 300.0, 0.25
 #: how long gunicorn's workers may take to boot before the web part starts
 GUNICORN_BOOT_SECONDS = 180
 
@@ -79,10 +85,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--beat-seconds", type=float, default=2.0,
                    help="interval of the real beat's sweep and reap (production: 5 minutes)")
-    p.add_argument("--timeout", type=float, default=1800, help="give up (and FAIL) after this")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds of delivery before giving up (and FAILING); default "
+                        f"{TIMEOUT_BASE:g} + {TIMEOUT_PER_ROW:g} s per reminder")
+    p.add_argument("--stall", type=float, default=300,
+                   help="FAIL as timed out once no reminder has finished for this long")
     p.add_argument("--sabotage", choices=["none", "drop"], default="none",
                    help="oracle self-test: 'drop' marks one row sent without sending it")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.timeout is None:
+        args.timeout = TIMEOUT_BASE + TIMEOUT_PER_ROW * args.n
+    return args
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,6 +302,7 @@ def _run(args, started, env, procs, handler, refuse, workdir) -> int:
     phase_started = time.time()
     timed_out = False
     restarts = {"beat": 0}
+    fewest_left, progressed_at = len(expected) + 1, time.time()
     while True:
         accepted = len(handler.snapshot())
         if kill_at and accepted >= kill_at[0]:
@@ -309,9 +323,16 @@ def _run(args, started, env, procs, handler, refuse, workdir) -> int:
             db.session.remove()
         if left == 0 and not kill_at:
             break
+        if left < fewest_left:
+            fewest_left, progressed_at = left, time.time()
         if time.time() - phase_started > args.timeout:
             timed_out = True
             print(f"timed out with {left} reminders unfinished", flush=True)
+            break
+        if time.time() - progressed_at > args.stall:
+            timed_out = True
+            print(f"timed out: no reminder finished for {args.stall:g} s, {left} unfinished",
+                  flush=True)
             break
         time.sleep(0.5)
     delivery_seconds = time.time() - phase_started

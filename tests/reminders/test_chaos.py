@@ -74,3 +74,12 @@ def test_the_oracle_fails_a_run_that_times_out():
                                   "--outage", "60", "--timeout", "5")
     assert code == 1, output
     assert report["timed_out"] and "timed out" in report["fail_reasons"]
+
+
+def test_the_oracle_fails_a_run_that_stops_making_progress():
+    """The default timeout grows with N; a sink down for good still fails within --stall."""
+    code, report, output = _chaos("--n", "30", "--web", "0", "--kills", "0",
+                                  "--outage", "600", "--stall", "15")
+    assert code == 1, output
+    assert report["timed_out"] and report["unfinished"] == 30 and report["lost"] == 0
+    assert report["delivery_seconds"] < 120

@@ -401,10 +401,11 @@ ANALYZE_BASE_ROWS, ANALYZE_SCALE = 50, 0.1
 def refresh_statistics(inserted: int) -> bool:
     """ANALYZE the ledger (PostgreSQL) when this sweep grew it past autovacuum's own trigger.
 
-    The next sweep's anti-join and every claim are planned from these statistics. Planned
-    from an empty table's (the first sweep after an import, a new rule, a server whose
-    autovacuum is off or has not come round yet) the anti-join became nested loops over every
-    candidate × every row: 16 s at 3,000 firms, minutes at 20,000, every beat. The sweep that
+    The next sweep's anti-join is planned from these statistics. Planned from an empty
+    table's (the first sweep after an import or a new rule, on a server whose autovacuum is off
+    or has not come round yet) it became nested loops over every candidate × every row:
+    measured at 3,000 firms with no statistics anywhere, each later sweep took 15–16 s, 5 s
+    with this (the rest is the firm tables' own statistics, autovacuum's job). The sweep that
     made the rows knows at once; autovacuum may take a minute or never come.
     """
     if inserted <= ANALYZE_BASE_ROWS or db.session.get_bind().dialect.name != "postgresql":
