@@ -269,15 +269,19 @@ def _zone_of(user: Any) -> tuple[bool, str | None]:
 
 def current_state() -> AggregateState | None:
     """The state row if the figures are current (today's, no counted change missed)."""
-    if has_request_context() and "aggregates_state" in g:
-        return g.aggregates_state
+    from flask import request
+
+    # once per request (keyed by the request: tests run many requests in one app context)
+    asked_in = id(request._get_current_object()) if has_request_context() else None
+    if asked_in is not None and g.get("aggregates_state", (None, None))[0] == asked_in:
+        return g.aggregates_state[1]
     state = _state()
     if state is not None and (state.counted_on != today()
                               or state.counts_version != snapshots.version()):
         state = None
         _ask_refresh_throttled()  # a worker's recompute, a new day: recount in the background
-    if has_request_context():
-        g.aggregates_state = state
+    if asked_in is not None:
+        g.aggregates_state = (asked_in, state)
     return state
 
 
