@@ -91,6 +91,11 @@ def _rung_cells(day: date) -> Select:
     )
 
 
+def tenant_cells(day: date) -> Select:
+    """(measure, key, zone, carrier_id, count) of the tenants resident on `day`."""
+    return _tenant_cells(day)
+
+
 def _tenant_cells(day: date) -> Select:
     return (
         select(literal("carrier_kind", String).label("measure"), Carrier.kind.label("key"),
