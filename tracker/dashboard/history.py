@@ -11,6 +11,7 @@ chart and the enterprise list's `on=` filter, so a chart point and its list agre
 from __future__ import annotations
 
 import calendar
+from contextvars import ContextVar
 from datetime import date, timedelta
 from typing import Any
 
@@ -186,15 +187,24 @@ def backfill(until: date | None = None, *, rebuild: bool = False) -> list[date]:
 FUNNEL_YEARS = (1, 2, 3)
 
 
+#: the dialect the date arithmetic is written for, when not the session's (a migration's
+#: back-fill runs the same queries on its own connection)
+DIALECT: ContextVar[str | None] = ContextVar("history_dialect", default=None)
+
+
+def _dialect() -> str:
+    return DIALECT.get() or db.session.get_bind().dialect.name
+
+
 def add_years(day: Any, years: int) -> Any:
     """`day` + `years` calendar years, in the dialect's own date arithmetic."""
-    if db.session.get_bind().dialect.name == "sqlite":
+    if _dialect() == "sqlite":
         return func.date(day, f"+{int(years)} years")
     return func.cast(day + func.make_interval(int(years)), Date)
 
 
 def days_between(later: Any, earlier: Any) -> Any:
-    if db.session.get_bind().dialect.name == "sqlite":
+    if _dialect() == "sqlite":
         return func.cast(func.julianday(later) - func.julianday(earlier), Integer)
     return later - earlier
 
