@@ -56,7 +56,7 @@ def _backfill(figures: sa.Table, state: sa.Table) -> None:
 
     bind = op.get_bind()
     day = today()
-    rows = count_rows(sa.true(), day, bind.execute)
+    rows = count_rows(sa.true(), day, bind.execute, bind.dialect.name)
     if rows:
         bind.execute(figures.insert(), rows)
     version = bind.execute(sa.text("SELECT max(id) FROM counts_versions")).scalar() or 0

@@ -245,3 +245,18 @@ def test_the_dashboard_shows_the_zone_officers_figures_and_their_age(world, user
         registered = dict(zip(cohorts["categories"], cohorts["series"][0]["values"],
                               strict=True))
         assert registered["2024"] == 1  # only teda's cohort (B), not hitech's A
+
+
+def test_the_trend_charts_today_point_is_the_same_from_the_maintained_rows(world, users):
+    from tracker import snapshots
+    from tracker.dashboard import charts
+
+    with frozen(DAY):
+        kept = {scope: charts.trend_table(users[scope]) for scope in SCOPES}
+        assert aggregates.current_state() is not None
+        snapshots.bump()  # stale: the same figures from the plain queries
+        assert aggregates.current_state() is None
+        for scope in SCOPES:
+            assert charts.trend_table(users[scope]) == kept[scope], scope
+        # current rung HNTE: A, B, D (E has climbed to 科技领军培育)
+        assert kept["bureau"][1][("rung", "hnte")][DAY] == 3

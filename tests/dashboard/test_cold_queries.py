@@ -81,7 +81,9 @@ def test_dashboard_counts_read_only_indexes_on_sqlite(firms, role):
         pytest.skip("the SQLite plan (the embedded target of issue 12)")
     user = make_user(role, zone="hitech") if role == "zone" else make_user(role)
     db.session.execute(text("ANALYZE"))
-    counts = _statements(lambda: queries.active_counts(user))
+    # (the other statement asks whether the maintained figures are current: here they are not)
+    counts = [s for s in _statements(lambda: queries.active_counts(user))
+              if "dashboard_aggregate" not in s[0]]
     assert len(counts) == 1
     assert "COVERING INDEX ix_enterprises_status_zone_rung_field" in _sqlite_plan(*counts[0])
     card = [s for s in _statements(lambda: ladder_cards.card_context(user))

@@ -23,7 +23,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from flask import g, has_request_context
+from flask import has_request_context
 from sqlalchemy import ColumnElement, case, delete, distinct, func, insert, null, or_, select, true
 
 from tracker import snapshots
@@ -46,6 +46,8 @@ MEASURES = {
 _STATE_ID = 1
 #: session.info: zones a firm left in this transaction (their figures must be recounted too)
 _LEFT_KEY = "aggregates_zones_left"
+#: request.environ: the state row read once per request
+_REQUEST_KEY = "tracker.aggregates_state"
 
 #: the plan counts 科技领军 and 科技领军培育 together
 _METRIC = case(
@@ -122,22 +124,26 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def count_rows(where: ColumnElement[bool], day: date, execute: Any = None
-               ) -> list[dict[str, Any]]:
+def count_rows(where: ColumnElement[bool], day: date, execute: Any = None,
+               dialect: str | None = None) -> list[dict[str, Any]]:
     """Every measure's rows for the firms matching `where`, counted on `day`.
 
-    `execute` runs a statement (default the session's; the migration's back-fill passes its
-    own connection's).
+    `execute` runs a statement and `dialect` names its database (default the session's; the
+    migration's back-fill passes its own connection's).
     """
-    execute = execute or db.session.execute
-    rows: list[dict[str, Any]] = []
-    for measure, query in _QUERIES.items():
-        for zone, key, sub, n in execute(query(where, day)):
-            rows.append({"measure": measure, "zone": _text(zone), "key": _text(key),
-                         "sub": _text(sub), "value": int(n)})
-    for zone, key, sub, n in _funnel_rows(where, execute):
-        rows.append({"measure": "funnel", "zone": _text(zone), "key": key, "sub": sub,
-                     "value": n})
+    token = history.DIALECT.set(dialect)
+    try:
+        execute = execute or db.session.execute
+        rows: list[dict[str, Any]] = []
+        for measure, query in _QUERIES.items():
+            for zone, key, sub, n in execute(query(where, day)):
+                rows.append({"measure": measure, "zone": _text(zone), "key": _text(key),
+                             "sub": _text(sub), "value": int(n)})
+        for zone, key, sub, n in _funnel_rows(where, execute):
+            rows.append({"measure": "funnel", "zone": _text(zone), "key": key, "sub": sub,
+                         "value": n})
+    finally:
+        history.DIALECT.reset(token)
     return rows
 
 
@@ -269,15 +275,18 @@ def _zone_of(user: Any) -> tuple[bool, str | None]:
 
 def current_state() -> AggregateState | None:
     """The state row if the figures are current (today's, no counted change missed)."""
-    if has_request_context() and "aggregates_state" in g:
-        return g.aggregates_state
+    from flask import request
+
+    # once per request (kept on the request: tests run many requests in one app context)
+    if has_request_context() and _REQUEST_KEY in request.environ:
+        return request.environ[_REQUEST_KEY]
     state = _state()
     if state is not None and (state.counted_on != today()
                               or state.counts_version != snapshots.version()):
         state = None
         _ask_refresh_throttled()  # a worker's recompute, a new day: recount in the background
     if has_request_context():
-        g.aggregates_state = state
+        request.environ[_REQUEST_KEY] = state
     return state
 
 

@@ -85,11 +85,21 @@ def trend_table(user: Any) -> tuple[list[date], dict[tuple[str, str], dict[date,
         .where(monthly_count_scope(user, cells))
         .group_by(MonthlyCount.month, MonthlyCount.measure, MonthlyCount.key)).all()
     day = today()
-    live = history.cells_on(day, live=True)
+    kept = aggregates.sums(user, "firms")
+    if kept is None:
+        live = history.cells_on(day, live=True)
+    else:  # today's rung cells are the maintained firms per rung: only tenants counted here
+        live = history.tenant_cells(day).subquery("cells")
     current = db.session.execute(
         select(live.c.measure, live.c.key, func.sum(live.c.count))
         .where(monthly_count_scope(user, live.c))
         .group_by(live.c.measure, live.c.key)).all()
+    if kept is not None:
+        rungs: dict[str, int] = {}
+        for (rung, _field), n in kept.items():
+            if rung is not None and n:
+                rungs[rung] = rungs.get(rung, 0) + n
+        current = [*(("rung", rung, n) for rung, n in rungs.items()), *current]
     table: dict[tuple[str, str], dict[date, int]] = {}
     # every stored month, whether or not this scope had anything then (one time axis for all)
     months = sorted(m for m in history.stored_months() if m < day)[-TREND_MONTHS:]

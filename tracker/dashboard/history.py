@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Collection
+from contextvars import ContextVar
 from datetime import date, timedelta
 from typing import Any
 
@@ -101,6 +102,11 @@ def _rung_cells(day: date, zones: Collection[str] | None = None) -> Select:
         .where(held.c.rung.is_not(None), Enterprise.status == "active", _in_zones(zones))
         .group_by(held.c.rung, Enterprise.zone)
     )
+
+
+def tenant_cells(day: date) -> Select:
+    """(measure, key, zone, carrier_id, count) of the tenants resident on `day`."""
+    return _tenant_cells(day)
 
 
 def _tenant_cells(day: date, zones: Collection[str] | None = None) -> Select:
@@ -197,15 +203,24 @@ def backfill(until: date | None = None, *, rebuild: bool = False) -> list[date]:
 FUNNEL_YEARS = (1, 2, 3)
 
 
+#: the dialect the date arithmetic is written for, when not the session's (a migration's
+#: back-fill runs the same queries on its own connection)
+DIALECT: ContextVar[str | None] = ContextVar("history_dialect", default=None)
+
+
+def _dialect() -> str:
+    return DIALECT.get() or db.session.get_bind().dialect.name
+
+
 def add_years(day: Any, years: int) -> Any:
     """`day` + `years` calendar years, in the dialect's own date arithmetic."""
-    if db.session.get_bind().dialect.name == "sqlite":
+    if _dialect() == "sqlite":
         return func.date(day, f"+{int(years)} years")
     return func.cast(day + func.make_interval(int(years)), Date)
 
 
 def days_between(later: Any, earlier: Any) -> Any:
-    if db.session.get_bind().dialect.name == "sqlite":
+    if _dialect() == "sqlite":
         return func.cast(func.julianday(later) - func.julianday(earlier), Integer)
     return later - earlier
 
