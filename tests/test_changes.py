@@ -55,7 +55,8 @@ def evaluations(monkeypatch):
 
 
 def test_the_stages_are_declared_in_order():
-    assert [stage.name for stage in changes.STAGES] == ["eligibility", "reminders", "webhooks"]
+    assert [stage.name for stage in changes.STAGES] == ["eligibility", "aggregates", "reminders",
+                                                    "webhooks"]
 
 
 def test_a_commit_runs_the_stages_in_declared_order(monkeypatch):
@@ -65,8 +66,8 @@ def test_a_commit_runs_the_stages_in_declared_order(monkeypatch):
         for s in changes.STAGES))
     firm = make_enterprise()
     db.session.commit()
-    assert ran == [("eligibility", [firm.id]), ("reminders", [firm.id]),
-                   ("webhooks", [firm.id])]
+    assert ran == [("eligibility", [firm.id]), ("aggregates", [firm.id]),
+                   ("reminders", [firm.id]), ("webhooks", [firm.id])]
 
 
 def test_a_commit_touching_a_firm_evaluates_it_once(evaluations):

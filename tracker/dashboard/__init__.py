@@ -12,7 +12,4 @@ def init_app(app):
     app.cli.add_command(targets_cli)
     app.cli.add_command(dashboard_cli)
     drilldown.register()
-    from tracker.dashboard import aggregates
-
-    aggregates.install()
     add_leadership_sheet(trend_sheet)
