@@ -66,7 +66,7 @@ def _recompute_bulk(ids: list[int]) -> None:
 def _aggregates_inline(ids: list[int]) -> None:
     from tracker.dashboard.aggregates import recount_for
 
-    recount_for(ids)  # set-based: one GROUP BY per figure over the touched firms' zones
+    recount_for(ids)  # set-based: the touched firms' own rows against their stored marks
 
 
 def _aggregates_bulk(_ids: list[int]) -> None:

@@ -7,9 +7,12 @@ Create Date: 2026-12-01
 - dashboard_aggregates (measure, zone, key, sub) -> value: firms per rung and field, holders
   and candidates per kind, funnel cohorts, the histogram of finished stays (issue 14/12: the
   cold dashboard reads a few hundred rows instead of scanning the register);
+- dashboard_firm_marks: each active firm's own share of those figures (which sum to them), so
+  a save recounts only the firms it touched and adds the difference;
 - dashboard_aggregate_state: the day and counts version they are current for.
 
-The back-fill counts the current data with the product's own queries, on this connection.
+The back-fill counts every firm's marks with the product's own queries, on this connection,
+and sums them into the figures.
 """
 
 from datetime import datetime, timezone
@@ -37,7 +40,7 @@ def upgrade():
                   nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dashboard_aggregate_state")),
     )
-    figures = op.create_table(
+    op.create_table(
         "dashboard_aggregates",
         sa.Column("measure", sa.String(length=16), nullable=False),
         sa.Column("zone", sa.String(length=20), nullable=False),
@@ -47,18 +50,27 @@ def upgrade():
         sa.PrimaryKeyConstraint("measure", "zone", "key", "sub",
                                 name=op.f("pk_dashboard_aggregates")),
     )
-    _backfill(figures, state)
+    op.create_table(
+        "dashboard_firm_marks",
+        sa.Column("enterprise_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("measure", sa.String(length=16), nullable=False),
+        sa.Column("key", sa.String(length=30), nullable=False),
+        sa.Column("sub", sa.String(length=30), nullable=False),
+        sa.Column("zone", sa.String(length=20), nullable=False),
+        sa.Column("value", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("enterprise_id", "measure", "key", "sub",
+                                name=op.f("pk_dashboard_firm_marks")),
+    )
+    _backfill(state)
 
 
-def _backfill(figures: sa.Table, state: sa.Table) -> None:
+def _backfill(state: sa.Table) -> None:
     from tracker.clock import today
-    from tracker.dashboard.aggregates import count_rows
+    from tracker.dashboard.aggregates import rebuild
 
     bind = op.get_bind()
     day = today()
-    rows = count_rows(sa.true(), day, bind.execute, bind.dialect.name)
-    if rows:
-        bind.execute(figures.insert(), rows)
+    rebuild(bind.execute, day, bind.dialect.name)
     version = bind.execute(sa.text("SELECT max(id) FROM counts_versions")).scalar() or 0
     stamp = datetime.now(timezone.utc)
     bind.execute(state.insert().values(id=1, counted_on=day, counts_version=version,
@@ -66,5 +78,6 @@ def _backfill(figures: sa.Table, state: sa.Table) -> None:
 
 
 def downgrade():
+    op.drop_table("dashboard_firm_marks")
     op.drop_table("dashboard_aggregates")
     op.drop_table("dashboard_aggregate_state")

@@ -260,3 +260,76 @@ def test_the_trend_charts_today_point_is_the_same_from_the_maintained_rows(world
             assert charts.trend_table(users[scope]) == kept[scope], scope
         # current rung HNTE: A, B, D (E has climbed to 科技领军培育)
         assert kept["bureau"][1][("rung", "hnte")][DAY] == 3
+
+
+def test_a_save_touching_one_firm_counts_only_that_firm(world, users):
+    """The stage's counting statements are restricted to the touched firm's id, not to its
+    zone: its cost follows the firms a commit touched, not the size of their zone."""
+    from tests.conftest import count_queries
+
+    with frozen(DAY):
+        firm = world["C"]
+        ladder.grant_qualification(firm, "hnte", None, date(2026, 11, 20), date(2029, 11, 19))
+        db.session.flush()
+        with count_queries() as statements:
+            assert aggregates.recount_for([firm.id])
+        reads = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))
+                 and "enterprises" in s]
+        assert reads
+        for statement in reads:
+            assert "enterprises.id IN" in statement, statement
+        db.session.commit()
+        assert_current_and_equal(users)
+
+
+def test_an_archived_firm_leaves_the_figures(world, users):
+    with frozen(DAY):
+        world["A"].status = "archived"
+        db.session.commit()
+        assert_current_and_equal(users)
+        assert aggregates.funnel_counts(users["hitech"]).get(2024) is None
+        assert aggregates.holders(users["hitech"]) == {"tech_sme": 1, "chuying": 1}
+
+
+def test_a_zone_move_with_titles_and_stays_moves_every_figure(world, users):
+    """A (tech-SME then HNTE: a funnel cohort and a finished stay) moves to teda."""
+    with frozen(DAY):
+        world["A"].zone = "teda"
+        db.session.commit()
+        assert_current_and_equal(users)
+        assert aggregates.funnel_counts(users["hitech"]).get(2024) is None
+        assert aggregates.funnel_counts(users["teda"])[2024]["registered"] == 2
+        # and back again, in an expired state (the old zone is read from the stored marks)
+        db.session.expire(world["A"])
+        world["A"].zone = "hitech"
+        db.session.commit()
+        assert_current_and_equal(users)
+
+
+def test_a_firm_deleted_by_an_import_undo_leaves_the_figures(world, users, tmp_path):
+    """An undo deletes the firms its import created: their marks and their share go."""
+    from openpyxl import Workbook
+
+    from tests.imports.conftest import ENTERPRISE_HEADERS
+    from tracker.dashboard.models import DashboardFirmMark
+    from tracker.imports import services
+
+    with frozen(DAY):
+        workbook = Workbook()
+        for row in (ENTERPRISE_HEADERS, ["天津聚合撤销测试公司", valid_uscc(88002), "2020-01-02",
+                                         "高新区", "新材料", None, None, 3, "1.5"]):
+            workbook.active.append(row)
+        sheet = tmp_path / "firms.xlsx"
+        workbook.save(sheet)
+        job = run_file(sheet, "enterprises", user=users["bureau"])
+        assert job.created == 1, job.errors
+        db.session.commit()
+        assert_current_and_equal(users)
+        firm_id = db.session.scalar(select(DashboardFirmMark.enterprise_id).where(
+            DashboardFirmMark.measure == "firms").order_by(
+            DashboardFirmMark.enterprise_id.desc()).limit(1))
+        services.undo_job(job, user_id=users["bureau"].id)
+        db.session.commit()
+        assert_current_and_equal(users)
+        assert db.session.scalar(select(DashboardFirmMark).where(
+            DashboardFirmMark.enterprise_id == firm_id)) is None

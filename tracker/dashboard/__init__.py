@@ -11,7 +11,4 @@ def init_app(app):
     app.register_blueprint(bp)
     app.cli.add_command(dashboard_cli)
     drilldown.register()
-    from tracker.dashboard import aggregates
-
-    aggregates.install()
     add_leadership_sheet(trend_sheet)

@@ -6,10 +6,12 @@ per rung) are counted per zone into dashboard_aggregates. A zone officer's figur
 zone's rows, the bureau's the sum of every zone's: both read a few hundred rows.
 
 Kept current three ways:
-- the after-save pipeline (tracker.changes, stage "aggregates") recounts, set-based, only the
-  zones of the firms a commit touched (and a zone a firm just left);
-- the eligibility workers recount the zones of each chunk they recompute;
-- `refresh()` recounts everything: nightly (beat) and `flask dashboard refresh-aggregates`.
+- each active firm's own contribution is stored as its marks (dashboard_firm_marks); the
+  after-save pipeline (tracker.changes, stage "aggregates") recounts only the firms a commit
+  touched and adds the difference with their stored marks to the figures (a zone move or an
+  archive takes the old zone from the old marks);
+- `refresh()` recounts every firm's marks and sums them: nightly (beat) and
+  `flask dashboard refresh-aggregates`.
 
 Titles are valid by date, so a figure counted yesterday may be wrong today without any write;
 and a counted change some path did not recount (counts_versions moved on) makes them stale too.
@@ -24,13 +26,13 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import has_request_context
-from sqlalchemy import ColumnElement, case, delete, distinct, func, insert, null, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, case, delete, func, null, or_, select, true, tuple_
 
 from tracker import snapshots
 from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
 from tracker.clock import now_utc, today
 from tracker.dashboard import history
-from tracker.dashboard.models import AggregateState, DashboardAggregate
+from tracker.dashboard.models import AggregateState, DashboardAggregate, DashboardFirmMark
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.ladder.models import EligibilityResult, Qualification, StageTransition
@@ -44,8 +46,6 @@ MEASURES = {
     "stays": "finished stays on a rung (rung; length in days)",
 }
 _STATE_ID = 1
-#: session.info: zones a firm left in this transaction (their figures must be recounted too)
-_LEFT_KEY = "aggregates_zones_left"
 #: request.environ: the state row read once per request
 _REQUEST_KEY = "tracker.aggregates_state"
 
@@ -56,65 +56,79 @@ _METRIC = case(
 )
 
 
-# --- counting (one GROUP BY per measure over the firms of some zones) ------------------------
+# --- counting (one GROUP BY per measure; per firm as well for the marks) -------------------
 
 
-def _firms(where: ColumnElement[bool], _day: date) -> Any:
-    return (select(Enterprise.zone, Enterprise.current_rung, Enterprise.tech_field, func.count())
+def _by(per_firm: bool, *columns: Any) -> list[Any]:
+    """The grouping columns, led by the firm's id when counting each firm's own rows."""
+    return [Enterprise.id, *columns] if per_firm else list(columns)
+
+
+def _firms(where: ColumnElement[bool], _day: date, per_firm: bool) -> Any:
+    by = _by(per_firm, Enterprise.zone, Enterprise.current_rung, Enterprise.tech_field)
+    return (select(*by, func.count())
             .where(where, Enterprise.status == "active")
-            .group_by(Enterprise.zone, Enterprise.current_rung, Enterprise.tech_field))
+            .group_by(*by))
 
 
-def _holders(where: ColumnElement[bool], day: date) -> Any:
-    return (select(Enterprise.zone, _METRIC, null(),
-                   func.count(distinct(Qualification.enterprise_id)))
+def _holders(where: ColumnElement[bool], day: date, per_firm: bool) -> Any:
+    by = _by(per_firm, Enterprise.zone, _METRIC)
+    return (select(*by, null(), func.count(Qualification.enterprise_id.distinct()))
             .join(Enterprise, Enterprise.id == Qualification.enterprise_id)
             .where(where, Enterprise.status == "active", Qualification.granted_on <= day,
                    or_(Qualification.valid_until.is_(None), Qualification.valid_until >= day),
                    or_(Qualification.revoked_on.is_(None), Qualification.revoked_on > day))
-            .group_by(Enterprise.zone, _METRIC))
+            .group_by(*by))
 
 
-def _candidates(where: ColumnElement[bool], _day: date) -> Any:
+def _candidates(where: ColumnElement[bool], _day: date, per_firm: bool) -> Any:
     from tracker.ladder.queries import above_current_rung
 
-    return (select(Enterprise.zone, EligibilityResult.kind, null(), func.count())
+    by = _by(per_firm, Enterprise.zone, EligibilityResult.kind)
+    return (select(*by, null(), func.count())
             .join(Enterprise, Enterprise.id == EligibilityResult.enterprise_id)
             .where(where, Enterprise.status == "active", EligibilityResult.candidate.is_(True),
                    above_current_rung(EligibilityResult.kind))
-            .group_by(Enterprise.zone, EligibilityResult.kind))
+            .group_by(*by))
 
 
-def _funnel_rows(where: ColumnElement[bool], execute: Any) -> list[tuple[Any, str, str, int]]:
+def _funnel_rows(where: ColumnElement[bool], execute: Any,
+                 per_firm: bool) -> list[tuple[Any, ...]]:
     funnel = history.registrations(where)
     reached = [func.sum(case((history.reached_within(funnel, k), 1), else_=0))
                for k in history.FUNNEL_YEARS]
+    by = _by(per_firm, Enterprise.zone, funnel.c.year)
     rows = execute(
-        select(Enterprise.zone, funnel.c.year, func.count(), *reached)
+        select(*by, func.count(), *reached)
         .join(Enterprise, Enterprise.id == funnel.c.enterprise_id)
-        .group_by(Enterprise.zone, funnel.c.year))
+        .group_by(*by))
     out = []
-    for zone, year, registered, *within in rows:
-        out.append((zone, str(int(year)), "registered", int(registered)))
-        out.extend((zone, str(int(year)), str(k), int(n or 0))
+    for row in rows:
+        firm = (row[0],) if per_firm else ()
+        zone, year, registered, *within = row[1:] if per_firm else row
+        out.append((*firm, zone, str(int(year)), "registered", int(registered)))
+        out.extend((*firm, zone, str(int(year)), str(k), int(n or 0))
                    for k, n in zip(history.FUNNEL_YEARS, within, strict=True))
     return out
 
 
-def _stays(where: ColumnElement[bool], _day: date) -> Any:
+def _stays(where: ColumnElement[bool], _day: date, per_firm: bool) -> Any:
     """Finished stays per (zone, rung, length in days): the median is read off the sum."""
     lead = func.lead(StageTransition.effective_on).over(
         partition_by=StageTransition.enterprise_id,
         order_by=(StageTransition.effective_on, StageTransition.id))
-    moves = (select(Enterprise.zone.label("zone"), StageTransition.to_stage.label("rung"),
+    moves = (select(Enterprise.id.label("firm"), Enterprise.zone.label("zone"),
+                    StageTransition.to_stage.label("rung"),
                     StageTransition.effective_on.label("started"), lead.label("ended"))
              .join(Enterprise, Enterprise.id == StageTransition.enterprise_id)
              .where(StageTransition.chain == "ladder", where, Enterprise.status == "active")
              .subquery("moves"))
     days = history.days_between(moves.c.ended, moves.c.started)
-    return (select(moves.c.zone, moves.c.rung, days, func.count())
+    by = [moves.c.firm] if per_firm else []
+    by += [moves.c.zone, moves.c.rung, days]
+    return (select(*by, func.count())
             .where(moves.c.rung.is_not(None), moves.c.ended.is_not(None))
-            .group_by(moves.c.zone, moves.c.rung, days))
+            .group_by(*by))
 
 
 _QUERIES = {"firms": _firms, "holders": _holders, "candidates": _candidates, "stays": _stays}
@@ -125,52 +139,56 @@ def _text(value: Any) -> str:
 
 
 def count_rows(where: ColumnElement[bool], day: date, execute: Any = None,
-               dialect: str | None = None) -> list[dict[str, Any]]:
+               dialect: str | None = None, per_firm: bool = False) -> list[dict[str, Any]]:
     """Every measure's rows for the firms matching `where`, counted on `day`.
 
-    `execute` runs a statement and `dialect` names its database (default the session's; the
-    migration's back-fill passes its own connection's).
+    `per_firm`: each firm's own rows (its marks, with its enterprise_id; rows of 0 left out),
+    which sum to the zone's. `execute` runs a statement and `dialect` names its database
+    (default the session's; the migration's back-fill passes its own connection's).
     """
     token = history.DIALECT.set(dialect)
     try:
         execute = execute or db.session.execute
-        rows: list[dict[str, Any]] = []
+        found: list[tuple[str, tuple[Any, ...]]] = []
         for measure, query in _QUERIES.items():
-            for zone, key, sub, n in execute(query(where, day)):
-                rows.append({"measure": measure, "zone": _text(zone), "key": _text(key),
-                             "sub": _text(sub), "value": int(n)})
-        for zone, key, sub, n in _funnel_rows(where, execute):
-            rows.append({"measure": "funnel", "zone": _text(zone), "key": key, "sub": sub,
-                         "value": n})
+            found.extend((measure, tuple(row)) for row in execute(query(where, day, per_firm)))
+        found.extend(("funnel", row) for row in _funnel_rows(where, execute, per_firm))
+        rows: list[dict[str, Any]] = []
+        for measure, row in found:
+            firm, (zone, key, sub, n) = (row[0], row[1:]) if per_firm else (None, row)
+            if per_firm and not n:
+                continue
+            out = {"measure": measure, "zone": _text(zone), "key": _text(key),
+                   "sub": _text(sub), "value": int(n)}
+            if per_firm:
+                out["enterprise_id"] = firm
+            rows.append(out)
     finally:
         history.DIALECT.reset(token)
     return rows
 
 
-def _zone_clause(zones: set[str | None]) -> ColumnElement[bool]:
-    named = sorted(z for z in zones if z)
-    parts = [Enterprise.zone.in_(named)] if named else []
-    if None in zones or "" in zones:
-        parts.append(Enterprise.zone.is_(None))
-    return or_(*parts) if parts else Enterprise.id.is_(None)
+def sum_marks() -> Any:
+    """INSERT … SELECT: the figures as the sum of every firm's marks."""
+    marks = DashboardFirmMark.__table__
+    by = (marks.c.measure, marks.c.zone, marks.c.key, marks.c.sub)
+    return DashboardAggregate.__table__.insert().from_select(
+        ["measure", "zone", "key", "sub", "value"],
+        select(*by, func.sum(marks.c.value)).group_by(*by))
 
 
-def recount(zones: set[str | None] | None, day: date | None = None) -> int:
-    """Replace the rows of these zones (None: all) with fresh counts; flushes. Returns rows."""
-    day = day or today()
-    if zones is None:
-        db.session.execute(delete(DashboardAggregate))
-        rows = count_rows(true(), day)
-    else:
-        if not zones:
-            return 0
-        db.session.execute(delete(DashboardAggregate).where(
-            DashboardAggregate.zone.in_(sorted(_text(z) for z in zones))))
-        rows = count_rows(_zone_clause(zones), day)
-    if rows:
-        db.session.execute(insert(DashboardAggregate), rows)
-    db.session.flush()
-    return len(rows)
+def rebuild(execute: Any = None, day: date | None = None, dialect: str | None = None) -> int:
+    """Recount every firm's marks and derive the figures from them (set-based: one
+    executemany of the marks, one INSERT … SELECT). Returns the marks written."""
+    execute = execute or db.session.execute
+    table = DashboardFirmMark.__table__
+    execute(table.delete())
+    execute(DashboardAggregate.__table__.delete())
+    marks = count_rows(true(), day or today(), execute, dialect, per_firm=True)
+    if marks:
+        execute(table.insert(), marks)
+    execute(sum_marks())
+    return len(marks)
 
 
 def _state() -> AggregateState | None:
@@ -178,9 +196,9 @@ def _state() -> AggregateState | None:
 
 
 def refresh() -> int:
-    """Recount every zone and mark the figures current for today; flushes. Returns rows."""
+    """Recount every firm and mark the figures current for today; flushes. Returns marks."""
     day, stamp = today(), now_utc()
-    written = recount(None, day)
+    written = rebuild(day=day)
     version = snapshots.current_version()
     state = _state()
     if state is None:
@@ -193,19 +211,58 @@ def refresh() -> int:
     return written
 
 
-def note_zone_left(zone: str | None, session: Any = None) -> None:
-    """A firm left `zone` (moved or deleted) in this transaction: recount it at commit."""
-    (session or db.session()).info.setdefault(_LEFT_KEY, set()).add(zone)
+_CELL = ("measure", "zone", "key", "sub")
+
+
+def _apply(ids: list[int], day: date) -> None:
+    """Swap these firms' stored marks for fresh ones and add the difference to the figures.
+
+    A firm no longer active (archived, deleted) has no fresh marks; a firm that moved zone
+    has its old zone in its old marks: both come off the right rows with no listener."""
+    marks = DashboardFirmMark
+    new = count_rows(Enterprise.id.in_(ids), day, per_firm=True)
+    delta: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    for row in new:
+        delta[tuple(row[c] for c in _CELL)] += row["value"]
+    for *cell, value in db.session.execute(
+            select(marks.measure, marks.zone, marks.key, marks.sub, marks.value)
+            .where(marks.enterprise_id.in_(ids))):
+        delta[tuple(cell)] -= value
+    delta = {cell: d for cell, d in delta.items() if d}
+    if delta:
+        figures = DashboardAggregate
+        cells = tuple_(figures.measure, figures.zone, figures.key, figures.sub)
+        present = {tuple(row) for row in db.session.execute(
+            select(figures.measure, figures.zone, figures.key, figures.sub)
+            .where(cells.in_(list(delta))))}
+        table = figures.__table__
+        changed = [dict(zip(("m", "z", "k", "s"), cell, strict=True), d=d)
+                   for cell, d in delta.items() if cell in present]
+        if changed:
+            db.session.execute(
+                table.update().where(table.c.measure == bindparam("m"),
+                                     table.c.zone == bindparam("z"),
+                                     table.c.key == bindparam("k"),
+                                     table.c.sub == bindparam("s"))
+                .values(value=table.c.value + bindparam("d")), changed)
+        added = [dict(zip(_CELL, cell, strict=True), value=d)
+                 for cell, d in delta.items() if cell not in present]
+        if added:
+            db.session.execute(table.insert(), added)
+        db.session.execute(delete(figures).where(cells.in_(list(delta)), figures.value == 0))
+    db.session.execute(delete(marks).where(marks.enterprise_id.in_(ids)))
+    if new:
+        db.session.execute(marks.__table__.insert(), new)
 
 
 def recount_for(enterprise_ids: list[int]) -> bool:
-    """Recount the zones of these firms (and zones a firm left) in this transaction.
+    """Recount these firms' own contributions in this transaction (their cost, not their
+    zones'): the difference with their stored marks is added to the figures.
 
     Only while the figures are current: if some earlier counted change was not recounted (or
     the day changed) they stay stale and a full refresh is asked for after the commit.
     Returns whether the figures are current afterwards.
     """
-    left = db.session.info.pop(_LEFT_KEY, set())
     state = _state()
     if state is None:
         return False  # never built: the dashboard reads the straightforward queries
@@ -214,9 +271,9 @@ def recount_for(enterprise_ids: list[int]) -> bool:
             snapshots.version_before_transaction(), current):
         request_refresh()
         return False
-    zones = set(db.session.scalars(
-        select(Enterprise.zone).where(Enterprise.id.in_(enterprise_ids)).distinct()))
-    recount(zones | left)
+    ids = sorted(set(enterprise_ids))
+    if ids:
+        _apply(ids, today())
     state.counts_version, state.updated_at = current, now_utc()
     db.session.flush()
     return True
@@ -364,53 +421,3 @@ def median_stays(user: Any) -> dict[str, tuple[int, int]] | None:
                 out[rung] = (days, total)
                 break
     return out
-
-
-
-# --- the zone a firm leaves ------------------------------------------------------------------
-
-
-def _before_flush(session: Any, _context: Any, _instances: Any) -> None:
-    """A firm moved to another zone or deleted: its old zone's rows must be recounted too
-    (the stage only sees the firm's id, and by then its zone is the new one). Before the
-    flush, so the stored zone is still readable when the old value was never loaded."""
-    from sqlalchemy import inspect
-
-    unloaded = []
-    for obj in session.deleted:
-        if isinstance(obj, Enterprise):
-            note_zone_left(obj.zone, session)
-    for obj in session.dirty:
-        if isinstance(obj, Enterprise):
-            history_ = inspect(obj).attrs.zone.history
-            if history_.deleted:
-                for zone in history_.deleted:
-                    note_zone_left(zone, session)
-            elif history_.added and obj.id is not None:
-                unloaded.append(obj.id)  # set while expired: the old value is in the row
-    if unloaded:
-        with session.no_autoflush:
-            for zone in session.scalars(select(Enterprise.zone).where(
-                    Enterprise.id.in_(unloaded)).distinct()):
-                note_zone_left(zone, session)
-
-
-def _after_soft_rollback(session: Any, _previous: Any) -> None:
-    if not session.in_transaction():
-        session.info.pop(_LEFT_KEY, None)
-
-
-_installed = False
-
-
-def install() -> None:
-    """Connect the listener once per process (on the Session class, as tracker.changes)."""
-    global _installed
-    if _installed:
-        return
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
-    event.listen(Session, "before_flush", _before_flush)
-    event.listen(Session, "after_soft_rollback", _after_soft_rollback)
-    _installed = True

@@ -54,8 +54,9 @@ class DashboardAggregate(db.Model):
     candidates per kind, funnel cohorts, and the histogram of finished stays per rung.
 
     Summable across zones (a firm is in one zone), so a zone officer's figure is their zone's
-    rows and the bureau's the sum of all. Kept by tracker.dashboard.aggregates: recounted for
-    the zones a commit touched, fully each night and by `flask dashboard refresh-aggregates`.
+    rows and the bureau's the sum of all. Kept by tracker.dashboard.aggregates as the sum of
+    the firms' marks (DashboardFirmMark): adjusted for the firms a commit touched, rebuilt
+    each night and by `flask dashboard refresh-aggregates`.
     """
 
     __tablename__ = "dashboard_aggregates"
@@ -68,6 +69,25 @@ class DashboardAggregate(db.Model):
     key: Mapped[str] = mapped_column(String(30), primary_key=True)
     #: the second dimension: technology field, funnel column, days of a stay ('' for none)
     sub: Mapped[str] = mapped_column(String(30), primary_key=True, default="")
+    value: Mapped[int] = mapped_column()
+
+
+class DashboardFirmMark(db.Model):
+    """One active firm's own share of a dashboard figure (its rung and field; a metric it
+    holds; a kind it is a candidate for; its funnel cohort columns; its finished stays).
+
+    The figures are the sum of these, so a save recounts only the firms it touched and adds
+    the difference with their stored marks (tracker.dashboard.aggregates.recount_for); the
+    zone kept here is the one the firm was counted in, so a move takes it off the old zone.
+    """
+
+    __tablename__ = "dashboard_firm_marks"
+
+    enterprise_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(30), primary_key=True)
+    sub: Mapped[str] = mapped_column(String(30), primary_key=True, default="")
+    zone: Mapped[str] = mapped_column(String(20))
     value: Mapped[int] = mapped_column()
 
 
