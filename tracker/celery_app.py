@@ -62,9 +62,14 @@ def enqueue_after_commit(task, *args, **kwargs) -> None:
     session.info.setdefault(_PENDING_KEY, []).append((task, args, kwargs))
 
 
-def _publish(task, args, kwargs) -> None:
+def publish(task, *args, countdown: int | None = None, **kwargs) -> None:
+    """Publish a task now (outside a transaction, or after its commit).
+
+    A broker that is down is logged and ignored: the rows the task works on are in the
+    database, and the next scheduled sweep or nightly run picks them up.
+    """
     try:
-        task.apply_async(args=args, kwargs=kwargs, retry=False)
+        task.apply_async(args=args, kwargs=kwargs, countdown=countdown, retry=False)
     except Exception:  # broker unreachable: the sweep will pick the work up
         log.warning("could not enqueue %s%r; the next sweep will retry", task.name, args,
                     exc_info=True)
@@ -73,7 +78,7 @@ def _publish(task, args, kwargs) -> None:
 @event.listens_for(Session, "after_commit")
 def _send_pending(session: Session) -> None:
     for task, args, kwargs in session.info.pop(_PENDING_KEY, []):
-        _publish(task, args, kwargs)
+        publish(task, *args, **kwargs)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -31,6 +31,15 @@ login_manager = LoginManager()
 babel = Babel()
 
 
+def conflict_insert(table):
+    """INSERT for the session's database with its ON CONFLICT clauses (PostgreSQL or SQLite:
+    both keep the conflict handling in SQL)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_wal(dbapi_connection, connection_record) -> None:
     """Every SQLite file the process opens (the app's, and kombu's broker file) in WAL mode,

@@ -200,6 +200,21 @@ def outbox_scope(user: Any) -> ColumnElement[bool]:
     if user.role in GLOBAL_READ_ROLES:
         return true()
     return OutboxMessage.reminder_id.in_(select(Reminder.id).where(reminder_scope(user)))
+def zone_sum_scope(user: Any, zone: Any) -> ColumnElement[bool] | None:
+    """Rows kept per zone whose sum is a user's figure: every zone's, or their own zone's.
+
+    None when the user's figures are not a sum of zones (a carrier manager's are their
+    current tenants, a zone officer without a zone has none): they are counted directly.
+    """
+    if not _signed_in(user):
+        return None
+    if user.role in GLOBAL_READ_ROLES:
+        return true()
+    if user.role == Role.ZONE and user.zone:
+        return zone == user.zone
+    return None
+
+
 def monthly_count_scope(user: Any, cells: Any) -> ColumnElement[bool]:
     """Month-end count cells (dashboard.models.MonthlyCount, or the live cells of the same
     shape) a user's figures may add up: all of them, their zone's, or their carrier's tenants.
@@ -208,14 +223,9 @@ def monthly_count_scope(user: Any, cells: Any) -> ColumnElement[bool]:
     A carrier manager's enterprise scope is their current tenants, whose rung history is not
     a figure of theirs; they see the tenant counts of their own carrier only.
     """
-    if not _signed_in(user):
-        return false()
-    if user.role in GLOBAL_READ_ROLES:
-        return true()
-    if user.role == Role.ZONE:
-        return cells.zone == user.zone if user.zone else false()
-    if user.role == Role.CARRIER_MANAGER:
-        if not user.carrier_id:
-            return false()
+    zones = zone_sum_scope(user, cells.zone)
+    if zones is not None:
+        return zones
+    if _signed_in(user) and user.role == Role.CARRIER_MANAGER and user.carrier_id:
         return and_(cells.measure == "carrier_kind", cells.carrier_id == user.carrier_id)
     return false()

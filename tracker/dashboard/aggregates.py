@@ -29,7 +29,7 @@ from flask import has_request_context
 from sqlalchemy import ColumnElement, bindparam, case, delete, func, null, or_, select, true, tuple_
 
 from tracker import snapshots
-from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
+from tracker.accounts.scope import zone_sum_scope
 from tracker.clock import now_utc, today
 from tracker.dashboard import history
 from tracker.dashboard.models import AggregateState, DashboardAggregate, DashboardFirmMark
@@ -299,13 +299,13 @@ def _ask_refresh_throttled() -> None:
     down: logged, and the nightly refresh catches up."""
     import time
 
-    from tracker.celery_app import _publish
+    from tracker.celery_app import publish
 
     now = time.monotonic()
     if _asked_at and now - _asked_at[-1] < ASK_EVERY_SECONDS:
         return
     _asked_at[:] = [now]
-    _publish(_refresh_task(), (), {"force": False})
+    publish(_refresh_task(), force=False)
 
 
 def _refresh_task() -> Any:
@@ -318,16 +318,9 @@ def _refresh_task() -> Any:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _zone_of(user: Any) -> tuple[bool, str | None]:
-    """(whether the user's scope is a sum of zones, the one zone or None for all)."""
-    role = getattr(user, "role", None)
-    if not getattr(user, "is_authenticated", False):
-        return False, None
-    if role in GLOBAL_READ_ROLES:
-        return True, None
-    if role == Role.ZONE and user.zone:
-        return True, user.zone
-    return False, None  # carrier managers: their current tenants, not a zone
+def _scope(user: Any) -> ColumnElement[bool] | None:
+    """The zone rows a user's figures sum (None: not a sum of zones, counted directly)."""
+    return zone_sum_scope(user, DashboardAggregate.zone)
 
 
 def current_state() -> AggregateState | None:
@@ -348,12 +341,12 @@ def current_state() -> AggregateState | None:
 
 
 def usable(user: Any) -> bool:
-    return _zone_of(user)[0] and current_state() is not None
+    return _scope(user) is not None and current_state() is not None
 
 
 def updated_at(user: Any) -> datetime | None:
     """When the figures this user reads were last recounted (None: not read from here)."""
-    state = current_state() if _zone_of(user)[0] else None
+    state = current_state() if _scope(user) is not None else None
     return state.updated_at if state is not None else None
 
 
@@ -362,11 +355,9 @@ def read(user: Any, measure: str) -> dict[tuple[str | None, str | None, str | No
     must answer (a scope that is not a sum of zones, or figures not current)."""
     if not usable(user):
         return None
-    _ok, zone = _zone_of(user)
     query = select(DashboardAggregate.zone, DashboardAggregate.key, DashboardAggregate.sub,
-                   DashboardAggregate.value).where(DashboardAggregate.measure == measure)
-    if zone is not None:
-        query = query.where(DashboardAggregate.zone == zone)
+                   DashboardAggregate.value).where(DashboardAggregate.measure == measure,
+                                                   _scope(user))
     return {(z or None, k or None, s or None): v for z, k, s, v in db.session.execute(query)}
 
 

@@ -25,7 +25,7 @@ from tracker.clock import now_utc, today
 from tracker.dashboard import history
 from tracker.dashboard.models import MonthlyCount, MonthRedo
 from tracker.enterprises.models import Enterprise
-from tracker.extensions import db
+from tracker.extensions import conflict_insert, db
 
 #: a half-open stay [start, end): end None means still running; None for a stay that never ran
 Span = tuple[date, date | None] | None
@@ -38,6 +38,11 @@ def _values(obj: Any, name: str) -> tuple[Any, Any]:
     changed = state.attrs[name].history
     before = changed.deleted[0] if changed.deleted else now
     return before, now
+
+
+def _changed(obj: Any, name: str) -> bool:
+    before, now = _values(obj, name)
+    return before != now
 
 
 def _earliest(*days: date | None) -> date | None:
@@ -53,7 +58,7 @@ def transition_day(obj: Any, *, new: bool, deleted: bool) -> date | None:
     on_before, on_now = _values(obj, "effective_on")
     if new or deleted:
         return _earliest(on_before, on_now)
-    moved = any(_values(obj, name)[0] != _values(obj, name)[1]
+    moved = any(_changed(obj, name)
                 for name in ("effective_on", "from_stage", "to_stage", "chain", "enterprise_id"))
     return _earliest(on_before, on_now) if moved else None
 
@@ -81,12 +86,12 @@ def first_difference(old: Span, new: Span) -> date | None:
 
 def tenancy_day(obj: Any, *, new: bool, deleted: bool) -> date | None:
     """The first day a tenancy written in this flush changes a month-end tenant count."""
-    before = {name: _values(obj, name)[0] for name in ("moved_in_on", "ended_on", "status")}
-    now = {name: _values(obj, name)[1] for name in ("moved_in_on", "ended_on", "status")}
+    values = {name: _values(obj, name) for name in ("moved_in_on", "ended_on", "status")}
+    before = {name: pair[0] for name, pair in values.items()}
+    now = {name: pair[1] for name, pair in values.items()}
     old_span = None if new else _span(**before)
     new_span = None if deleted else _span(**now)
-    moved = any(_values(obj, name)[0] != _values(obj, name)[1]
-                for name in ("carrier_id", "enterprise_id"))
+    moved = any(_changed(obj, name) for name in ("carrier_id", "enterprise_id"))
     if moved and not (new or deleted):  # every day of either stay counts somewhere else now
         return _earliest(*(span[0] for span in (old_span, new_span) if span))
     return first_difference(old_span, new_span)
@@ -120,13 +125,8 @@ def mark(days: Mapping[int, date]) -> dict[str, date]:
     if not zones:
         return {}
     table = MonthRedo.__table__
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     stamp = now_utc()
-    upsert = insert(table).values([{"zone": zone, "from_month": month, "marked_at": stamp}
+    upsert = conflict_insert(table).values([{"zone": zone, "from_month": month, "marked_at": stamp}
                                    for zone, month in sorted(zones.items())])
     db.session.execute(upsert.on_conflict_do_update(
         index_elements=[table.c.zone],

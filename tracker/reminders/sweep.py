@@ -31,11 +31,10 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.accounts.models import User
 from tracker.enterprises.models import Contact, Enterprise
-from tracker.extensions import db
+from tracker.extensions import conflict_insert, db
 from tracker.incubation.models import Tenancy
 from tracker.ladder.models import Application, Qualification
 from tracker.reminders.defaults import may_31, seed_if_empty, seed_rules
@@ -361,13 +360,11 @@ def _insert(select_stmt: Select):
     offering every due candidate on every sweep burnt ids by the thousand; the anti-join
     offers only the missing ones.
     """
-    dialect = db.session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
     due = select_stmt.subquery("candidates")
     existing = Reminder.__table__.alias("existing")
     missing = select(*[due.c[name] for name in KEY_COLUMNS]).where(~exists().where(
         *[existing.c[name] == due.c[name] for name in UNIQUE_KEY]))
-    return module.insert(Reminder).from_select(list(KEY_COLUMNS), missing) \
+    return conflict_insert(Reminder).from_select(list(KEY_COLUMNS), missing) \
         .on_conflict_do_nothing()
 
 

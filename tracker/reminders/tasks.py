@@ -6,7 +6,6 @@ beat runs the sweep every few minutes and the sweep fans out whatever is due.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 from datetime import date
@@ -16,14 +15,12 @@ from celery.schedules import crontab
 from flask import current_app
 from sqlalchemy import func, select
 
-from tracker.celery_app import enqueue_after_commit
+from tracker.celery_app import enqueue_after_commit, publish
 from tracker.clock import now_utc, today
 from tracker.extensions import db
 from tracker.reminders import services
 from tracker.reminders.models import Reminder
 from tracker.reminders.sweep import run_sweep
-
-log = logging.getLogger(__name__)
 
 #: REMINDER_BEAT_SECONDS compresses sweep and reap to a fixed interval (the chaos run and tests
 #: exercise the real beat that way); unset, the production crontabs apply.
@@ -47,14 +44,6 @@ BEAT_SCHEDULE = {
         "options": {"expires": 3 * 3600},
     },
 }
-
-
-def _publish(task, *args, countdown: int | None = None) -> None:
-    """Publish from a worker after its commit; a broker error waits for the next sweep."""
-    try:
-        task.apply_async(args=args, countdown=countdown, retry=False)
-    except Exception:  # broker down: the rows are in the database, the sweep re-enqueues them
-        log.warning("could not enqueue %s; the next sweep will", task.name, exc_info=True)
 
 
 def fan_out() -> int:
@@ -89,7 +78,7 @@ def send(reminder_id: int) -> str:
     outcome = services.send_claimed(reminder_id, claimed_at)
     db.session.commit()
     if outcome.status == "retry":
-        _publish(send, reminder_id, countdown=outcome.delay)
+        publish(send, reminder_id, countdown=outcome.delay)
     return outcome.status
 
 
@@ -110,9 +99,9 @@ def send_batch() -> dict:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
         if outcome.status == "retry":
             # the retry is its own task, due when the backoff ends; the sweep is only the net
-            _publish(send, reminder_id, countdown=outcome.delay)
+            publish(send, reminder_id, countdown=outcome.delay)
     if len(claimed) == size:
-        _publish(send_batch)  # more is probably waiting
+        publish(send_batch)  # more is probably waiting
     return counts
 
 

@@ -13,11 +13,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.clock import as_utc, now_utc, today
 from tracker.enterprises.models import Enterprise
-from tracker.extensions import db
+from tracker.extensions import conflict_insert, db
 from tracker.incubation.models import CARRIER_KINDS, GRADUATION_BASES, TENANCY_STATUSES, Tenancy
 from tracker.ladder.models import APPLICATION_STATUSES, Application, Qualification
 from tracker.vocabulary import KINDS, ZONES
@@ -36,12 +35,6 @@ from tracker.webhooks.policy import retry_window
 DECIDED = ("approved", "rejected")
 #: an expiry scan that never ran looks this many days back on its first run
 FIRST_SCAN_DAYS = 1
-
-
-def _insert(table):
-    """INSERT … ON CONFLICT DO NOTHING for the session's dialect (both keep it in SQL)."""
-    name = db.session.get_bind().dialect.name
-    return (postgresql.insert(table) if name == "postgresql" else sqlite.insert(table))
 
 
 def _day(value: date | None) -> str | None:
@@ -122,7 +115,7 @@ def record(event_type: str, subject_type: str, subject_id: int, occurrence: str,
     if not targets:
         return []
     event_id = db.session.scalar(
-        _insert(WebhookEvent.__table__).values(
+        conflict_insert(WebhookEvent.__table__).values(
             public_id=str(uuid.uuid4()), type=event_type, subject_type=subject_type,
             subject_id=subject_id, occurrence=occurrence, enterprise_id=enterprise_id,
             occurred_at=at, payload=payload)
@@ -138,7 +131,7 @@ def add_deliveries(event_id: int, endpoint_ids: Iterable[int]) -> list[int]:
     made = []
     for endpoint_id in endpoint_ids:
         delivery_id = db.session.scalar(
-            _insert(WebhookDelivery.__table__).values(
+            conflict_insert(WebhookDelivery.__table__).values(
                 endpoint_id=endpoint_id, event_id=event_id, status="pending", attempts=0,
                 created_at=now, retry_until=now + retry_window())
             .on_conflict_do_nothing().returning(WebhookDelivery.__table__.c.id))
@@ -167,8 +160,9 @@ def _advance(subject_type: str, subject_id: int, old: tuple[str, int] | None,
     if old is None:
         # RETURNING, not rowcount: psycopg reports no count for INSERT … ON CONFLICT here
         return db.session.scalar(
-            _insert(table).values(subject_type=subject_type, subject_id=subject_id, state=new,
-                                  seq=1).on_conflict_do_nothing().returning(table.c.seq))
+            conflict_insert(table).values(subject_type=subject_type, subject_id=subject_id,
+                                          state=new, seq=1)
+            .on_conflict_do_nothing().returning(table.c.seq))
     state, seq = old
     return db.session.scalar(
         update(table).where(table.c.subject_type == subject_type,
@@ -295,7 +289,7 @@ def record_expiries(as_of: date | None = None) -> list[int]:
                         "enterprise": enterprise_body(firm)},
                        enterprise_id=firm.id)
     if mark is None:
-        db.session.execute(_insert(WebhookClock.__table__).values(
+        db.session.execute(conflict_insert(WebhookClock.__table__).values(
             name="expiry", last_run_on=day).on_conflict_do_nothing())
     elif mark.last_run_on < day:
         mark.last_run_on = day

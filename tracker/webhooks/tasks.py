@@ -7,18 +7,15 @@ sweep only catches what a lost task or a broker outage left behind.
 
 from __future__ import annotations
 
-import logging
 import os
 
 from celery import shared_task
 from celery.schedules import crontab
 from flask import current_app
 
-from tracker.celery_app import enqueue_after_commit
+from tracker.celery_app import enqueue_after_commit, publish
 from tracker.extensions import db
 from tracker.webhooks import events, services
-
-log = logging.getLogger(__name__)
 
 #: WEBHOOK_BEAT_SECONDS compresses the sweep to a fixed interval (tests run the real beat so)
 _BEAT_SECONDS = float(os.environ.get("WEBHOOK_BEAT_SECONDS") or 0)
@@ -30,14 +27,6 @@ BEAT_SCHEDULE = {
         "options": {"expires": _BEAT_SECONDS * 0.8 or 50},
     },
 }
-
-
-def _publish(task, *args, countdown: int | None = None) -> None:
-    """Publish from a worker after its commit; a broker error waits for the next sweep."""
-    try:
-        task.apply_async(args=args, countdown=countdown, retry=False)
-    except Exception:  # broker down: the row is pending in the database, the sweep re-enqueues
-        log.warning("could not enqueue %s; the next sweep will", task.name, exc_info=True)
 
 
 def enqueue(delivery_ids: list[int]) -> None:
@@ -56,7 +45,7 @@ def enqueue(delivery_ids: list[int]) -> None:
 def fan_out(delivery_ids: list[int]) -> int:
     """One deliver task per delivery, so a slow receiver delays only its own."""
     for delivery_id in delivery_ids:
-        _publish(deliver, delivery_id)
+        publish(deliver, delivery_id)
     return len(delivery_ids)
 
 
@@ -70,7 +59,7 @@ def deliver(delivery_id: int) -> str:
     db.session.commit()
     if outcome.status == "retry":
         # the retry is its own task, due when the backoff ends; the sweep is only the net
-        _publish(deliver, delivery_id, countdown=outcome.delay)
+        publish(deliver, delivery_id, countdown=outcome.delay)
     return outcome.status
 
 
