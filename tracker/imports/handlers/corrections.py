@@ -61,6 +61,14 @@ def contact_data(values: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def row_figures(values: dict[str, Any], default_year: int | None
+                ) -> tuple[int | None, dict[str, Any]]:
+    """(fiscal year, the row's figure columns as AnnualMetrics attributes)."""
+    figures = {f.attr: values[f.key] for f in columns.ENTERPRISE_FIELDS
+               if f.group == "metrics" and f.key in values}
+    return values.get("fiscal_year") or default_year, figures
+
+
 def match_contact(existing: list[Contact], data: dict[str, Any]) -> Contact | None:
     """The firm's contact the row means: the same email, else the same name."""
     contact = None
@@ -87,10 +95,8 @@ def stage_correction(handler: Any, row: Row, enterprise: Enterprise) -> Correcti
             correction.contact = _stage_contact(handler, enterprise, contact_data(v))
     except FieldError:
         return None
-    figures = {f.attr: v[f.key] for f in columns.ENTERPRISE_FIELDS
-               if f.group == "metrics" and f.key in v}
+    year, figures = row_figures(v, handler.options.year)
     if figures:
-        year = v.get("fiscal_year") or handler.options.year
         if enterprises.metric_errors(figures, year):
             return None
         existing = handler.metrics.get((enterprise.id, year))

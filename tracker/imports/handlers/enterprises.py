@@ -20,6 +20,7 @@ from tracker.imports.handlers.corrections import (
     Correction,
     contact_data,
     match_contact,
+    row_figures,
     stage_correction,
     write_corrections,
 )
@@ -134,11 +135,7 @@ class EnterpriseHandler(Handler):
             values = enterprises.prepare_enterprise({**data, "uscc": code}, user=self.user)
             contact = None
             if v.get("contact_name"):
-                contact = {"name": v["contact_name"]}
-                for key, attr in (("contact_title", "title"), ("contact_phone", "phone"),
-                                  ("contact_email", "email")):
-                    if key in v:
-                        contact[attr] = v[key]
+                contact = contact_data(v)
                 contact["receives_reminders"] = bool(contact.get("email"))
                 contact = enterprises.contact_values(contact)
         except FieldError:
@@ -146,10 +143,8 @@ class EnterpriseHandler(Handler):
         if values["uscc"] != code:
             return False  # a code spelt differently from its stored form: checked row by row
         metrics = None
-        figures = {f.attr: v[f.key] for f in columns.ENTERPRISE_FIELDS
-                   if f.group == "metrics" and f.key in v}
+        year, figures = row_figures(v, self.options.year)
         if figures:
-            year = v.get("fiscal_year") or self.options.year
             if enterprises.metric_errors(figures, year):
                 return False
             self.warn_implausible(row, None, year, None, figures)
