@@ -104,12 +104,8 @@ def _rung_cells(day: date, zones: Collection[str] | None = None) -> Select:
     )
 
 
-def tenant_cells(day: date) -> Select:
+def tenant_cells(day: date, zones: Collection[str] | None = None) -> Select:
     """(measure, key, zone, carrier_id, count) of the tenants resident on `day`."""
-    return _tenant_cells(day)
-
-
-def _tenant_cells(day: date, zones: Collection[str] | None = None) -> Select:
     return (
         select(literal("carrier_kind", String).label("measure"), Carrier.kind.label("key"),
                Enterprise.zone.label("zone"), Carrier.id.label("carrier_id"),
@@ -140,7 +136,7 @@ def cells_on(day: date, *, live: bool = False, zones: Collection[str] | None = N
     replaying every firm's history. `zones`: the cells of these zones only.
     """
     rungs = _current_rung_cells() if live else _rung_cells(day, zones)
-    return union_all(rungs, _tenant_cells(day, zones)).subquery("cells")
+    return union_all(rungs, tenant_cells(day, zones)).subquery("cells")
 
 
 def write_month(month: date, zones: Collection[str] | None = None) -> int:
