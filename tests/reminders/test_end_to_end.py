@@ -19,14 +19,14 @@ from sqlalchemy import select
 
 import config
 from bench.smtpsink import FlakyHandler, SmtpSink
-from tests.conftest import POSTGRES_URL, require_service
+from tests.conftest import require_service
+from tests.scratch_databases import scratch_database
 from tracker import create_app
 from tracker.clock import frozen, today
 from tracker.extensions import db
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REMINDERS_REDIS_URL", "redis://127.0.0.1:6379/6")
-PG_ADMIN = POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"
 
 pytestmark = pytest.mark.slow
 
@@ -43,16 +43,6 @@ def own_session():
         db.session = original
 
 
-def _fresh_database(name: str) -> str:
-    import psycopg
-
-    require_service("PostgreSQL", PG_ADMIN, 5432)
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
 def _wait_for(predicate, timeout: float = 60.0) -> bool:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -63,14 +53,21 @@ def _wait_for(predicate, timeout: float = 60.0) -> bool:
 
 
 @pytest.fixture
-def stack(own_session, tmp_path):
-    """PostgreSQL database, Redis db 6, an SMTP sink and a worker process, all ours."""
+def e2e_database():
+    """A PostgreSQL database of this run's own (the worker must see committed rows), dropped
+    after the test's worker has stopped."""
+    with scratch_database("reminders_e2e") as url:
+        yield url
+
+
+@pytest.fixture
+def stack(own_session, tmp_path, e2e_database):
+    """A PostgreSQL database, Redis, an SMTP sink and a worker process, all ours."""
     require_service("Redis", REDIS_URL, 6379)
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    # named after the test database so that concurrent runs (one database each) never collide
-    url = _fresh_database(POSTGRES_URL.rsplit("/", 1)[1] + "_reminders_e2e")
+    url = e2e_database
     sink = SmtpSink(FlakyHandler())
 
     class E2EConfig(config.Config):

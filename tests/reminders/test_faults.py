@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from sqlalchemy import select
 import config
 from bench.smtpsink import FlakyHandler, SmtpSink
 from tests.conftest import require_service
-from tests.reminders.test_end_to_end import REDIS_URL, _fresh_database, _wait_for, own_session  # noqa: F401
+from tests.reminders.test_end_to_end import REDIS_URL, _wait_for, own_session  # noqa: F401
+from tests.scratch_databases import scratch_database
 from tracker import create_app
 from tracker.clock import today
 from tracker.extensions import db
@@ -34,10 +36,11 @@ def worker_stack(own_session, tmp_path):  # noqa: F811 - the fixture imported ab
     import redis
 
     started = []
+    databases = ExitStack()  # each its own, dropped once the workers using it have stopped
 
     def start(handler: FlakyHandler, concurrency: int = 1, **settings: str):
         redis.Redis.from_url(REDIS_URL).flushdb()
-        url = _fresh_database("test_reminders_faults")
+        url = databases.enter_context(scratch_database("reminders_faults"))
         sink = SmtpSink(handler).__enter__()
 
         class FaultConfig(config.Config):
@@ -77,6 +80,7 @@ def worker_stack(own_session, tmp_path):  # noqa: F811 - the fixture imported ab
             db.session.remove()
             db.engine.dispose()
             ctx.pop()
+        databases.close()
 
 
 def _due_reminders(addresses: list[str]) -> None:

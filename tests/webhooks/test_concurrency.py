@@ -1,7 +1,7 @@
 """PostgreSQL, two real connections at once: a change is recorded and a delivery claimed once.
 
-Uses its own database (the TEST_POSTGRES_URL name + "_webhooks") with committed data, as the
-two connections must see each other's commits.
+Uses a database of its own (tests/scratch_databases) with committed data, as the two
+connections must see each other's commits.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 import config
-from tests.conftest import POSTGRES_URL, require_service
 from tests.factories import make_enterprise
+from tests.scratch_databases import scratch_database
 from tracker import create_app
 from tracker.extensions import db
 from tracker.ladder.models import Qualification
@@ -23,22 +23,17 @@ from tracker.webhooks.models import WebhookDelivery, WebhookEvent, WebhookState
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres]
 
-ADMIN = POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"
-NAME = POSTGRES_URL.rsplit("/", 1)[1] + "_webhooks"
-
 
 @pytest.fixture
 def pg_app():
     """An app on a fresh PostgreSQL database of its own, with plain (committing) sessions."""
-    import psycopg
+    with scratch_database("webhooks") as url:
+        yield from _app_on(url)
 
-    require_service("PostgreSQL", ADMIN, 5432)
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{NAME}"')
 
+def _app_on(url: str):
     class Cfg(config.TestConfig):
-        SQLALCHEMY_DATABASE_URI = ADMIN.rsplit("/", 1)[0] + "/" + NAME
+        SQLALCHEMY_DATABASE_URI = url
 
     original = db.session
     db.session = db._make_scoped_session({})
@@ -51,8 +46,6 @@ def pg_app():
             db.engine.dispose()
     finally:
         db.session = original
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
 
 
 def _both(app, work) -> list:

@@ -1,0 +1,65 @@
+"""PostgreSQL databases of a test's own, for committed data that other processes must see.
+
+A fixed name (the faults test had one) made two concurrent runs on one server (two CI jobs, a
+SQLite and a PostgreSQL pass side by side) drop each other's database mid-test. The name is the
+suite's database name (TEST_POSTGRES_URL), the purpose, this process and a random part (two CI
+containers may both run as pid 100), and the database is dropped when the test is done.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+from tests.conftest import POSTGRES_URL, require_service
+
+#: the maintenance database, to create and drop the scratch ones from
+PG_ADMIN = POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"
+#: PostgreSQL's identifier limit (longer names are silently truncated, and could then collide)
+MAX_NAME = 63
+
+
+def scratch_name(purpose: str) -> str:
+    """<suite database>_<purpose>_<pid>_<random>: unique to this run, traceable to its suite."""
+    suite = urlsplit(POSTGRES_URL).path.lstrip("/") or "test"
+    unique = f"_{os.getpid()}_{uuid.uuid4().hex[:6]}"  # kept whole: it is what differs
+    return f"{suite}_{purpose}"[:MAX_NAME - len(unique)] + unique
+
+
+def scratch_url(name: str) -> str:
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def database_exists(name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                            (name,)).fetchone() is not None
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def scratch_database(purpose: str) -> Iterator[str]:
+    """An empty database of this run's own (its URL), dropped on the way out whatever happened.
+
+    Skips on a laptop without PostgreSQL, fails under CI (require_service)."""
+    import psycopg
+
+    require_service("PostgreSQL", PG_ADMIN, 5432)
+    name = scratch_name(purpose)
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield scratch_url(name)
+    finally:
+        drop_database(name)
