@@ -80,8 +80,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--outage", type=float, default=0.0,
                    help="seconds the sink answers every DATA with 451 once sending starts")
     p.add_argument("--web", type=int, default=200, help="contacts saved while Redis is down")
-    p.add_argument("--database", default="test_reminders_chaos")
-    p.add_argument("--drop", action="store_true", help="drop the database when finished")
+    p.add_argument("--database", default=None,
+                   help="PostgreSQL database to (re)create, named test_…chaos…; default: one "
+                        "of this run's own (test_reminders_chaos_<pid>), dropped at the end")
+    p.add_argument("--drop", action="store_true",
+                   help="drop a --database given by name when finished")
+    p.add_argument("--keep-logs", action="store_true",
+                   help="keep the run's folder (process logs) instead of removing it")
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--beat-seconds", type=float, default=2.0,
                    help="interval of the real beat's sweep and reap (production: 5 minutes)")
@@ -93,6 +98,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sabotage", choices=["none", "drop"], default="none",
                    help="oracle self-test: 'drop' marks one row sent without sending it")
     args = p.parse_args(argv)
+    if args.database is None:
+        # concurrent runs on one server (two CI jobs, `make chaos` beside the suite's short run)
+        # must never drop each other's database; nobody else can reuse this one, so it goes
+        args.database, args.drop = f"test_reminders_chaos_{os.getpid()}", True
     if args.timeout is None:
         args.timeout = TIMEOUT_BASE + TIMEOUT_PER_ROW * args.n
     return args
@@ -185,8 +194,35 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # a SIGTERM (CI timeout, Ctrl-C in make) must still stop the processes we started
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    started = time.time()
     workdir = Path(tempfile.mkdtemp(prefix="reminders-chaos-"))
+    code = 1
+    try:
+        code = _in_workdir(args, workdir)
+        return code
+    finally:
+        # every way out (success, failure, an exception, Ctrl-C, SIGTERM): the logs of a failed
+        # run are printed, then the folder goes unless --keep-logs; a CI machine or a laptop
+        # running `make chaos` often must not fill /tmp with Redis dumps and logs
+        if code != 0:
+            _print_log_tails(workdir)
+        if args.keep_logs:
+            print(f"logs kept in {workdir}", flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _print_log_tails(workdir: Path, lines: int = 30) -> None:
+    for log in sorted(workdir.glob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        if tail:
+            # stderr: stdout ends with the JSON report that callers parse
+            print(f"--- last lines of {log.name}", *tail, sep="\n", file=sys.stderr,
+                  flush=True)
+
+
+def _in_workdir(args: argparse.Namespace, workdir: Path) -> int:
+    """The run with its processes, database and SMTP sink; each is stopped on the way out."""
+    started = time.time()
     redis = RedisServer(free_port(), workdir)
     refuse = refused_share(args.permanent)
     handler = FlakyHandler(transient=args.transient, refuse=refuse, seed=7)
@@ -216,14 +252,17 @@ def main(argv: list[str] | None = None) -> int:
     beat = Proc([*celery, "beat", "--loglevel", "WARNING", "--schedule",
                  str(workdir / "celerybeat-schedule")], env, workdir / "beat.log")
     procs = {"worker": worker, "beat": beat, "redis": redis}
-    redis.start()
-    sink.__enter__()
+    sink_open = False
     try:
+        redis.start()
+        sink.__enter__()
+        sink_open = True
         return _run(args, started, env, procs, handler, refuse, workdir)
     finally:
         for proc in (beat, worker, redis):
             proc.stop()
-        sink.__exit__(None, None, None)
+        if sink_open:
+            sink.__exit__(None, None, None)
         if args.drop:
             fresh_database(args.database, create=False)
 

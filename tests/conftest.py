@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -42,6 +43,18 @@ def require_service(name: str, url: str, default_port: int) -> str:
     if service_reachable(url, default_port):
         return url
     message = f"{name} is not reachable at {url}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: services are required)")
+    pytest.skip(message)
+
+
+def require_program(name: str) -> str:
+    """A program the test starts itself (a Redis server of its own): skip on a laptop without
+    it, fail under CI, like require_service."""
+    found = shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not installed"
     if IN_CI:
         pytest.fail(message + " (CI=true: services are required)")
     pytest.skip(message)

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import POSTGRES_URL, require_service
+from tests.conftest import POSTGRES_URL, require_program, require_service
+from tests.scratch_databases import PG_ADMIN, database_exists
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,18 +29,28 @@ pytestmark = [
 ]
 
 
-def _chaos(*args: str, timeout: int = 400) -> tuple[int, dict, str]:
+def _require_services() -> None:
+    """PostgreSQL (the suite's server) and the redis-server program: the script starts a Redis
+    of its own on a free port and stops it for its web part, so it needs no Redis of the
+    suite's, and must not stop one other tests use."""
     require_service("PostgreSQL", POSTGRES_URL, 5432)
-    require_service("Redis", "redis://127.0.0.1:6379/6", 6379)  # the script starts its own
-    result = subprocess.run(
-        [sys.executable, "bench/chaos.py", *args,
-         # a name of its own: concurrent suite runs must not drop each other's database
-         "--database", f"test_reminders_chaos_ci_{os.getpid()}", "--drop"],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
-        env={**os.environ, "CHAOS_PG_ADMIN": POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"},
-    )
+    require_program("redis-server")
+
+
+def _chaos(*args: str, timeout: int = 400) -> tuple[int, dict, str]:
+    _require_services()
+    with tempfile.TemporaryDirectory() as tmp:
+        # the script's database is its own (test_reminders_chaos_<pid>, dropped at the end);
+        # TMPDIR lets us check that it leaves no folder behind
+        result = subprocess.run(
+            [sys.executable, "bench/chaos.py", *args],
+            cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
+            env={**os.environ, "CHAOS_PG_ADMIN": PG_ADMIN, "TMPDIR": tmp},
+        )
+        left = [p.name for p in Path(tmp).glob("reminders-chaos-*")]
     out = result.stdout
     report = json.loads(out[out.index("{\n"):out.rindex("\n}") + 2]) if "{\n" in out else {}
+    assert left == [], f"left behind: {left}"
     return result.returncode, report, out[-3000:] + result.stderr[-3000:]
 
 
@@ -83,3 +97,28 @@ def test_the_oracle_fails_a_run_that_stops_making_progress():
     assert code == 1, output
     assert report["timed_out"] and report["unfinished"] == 30 and report["lost"] == 0
     assert report["delivery_seconds"] < 120
+
+
+def test_ctrl_c_stops_the_run_and_leaves_no_folder_or_database():
+    """Ctrl-C in the middle of delivery (the sink refusing everything, so it would go on)."""
+    _require_services()
+    with tempfile.TemporaryDirectory() as tmp:
+        run = subprocess.Popen(
+            [sys.executable, "bench/chaos.py", "--n", "20", "--web", "0", "--kills", "0",
+             "--outage", "600", "--stall", "600", "--timeout", "600"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "CHAOS_PG_ADMIN": PG_ADMIN, "TMPDIR": tmp})
+        try:
+            deadline = time.time() + 180
+            while not list(Path(tmp).glob("reminders-chaos-*/worker.log")):
+                assert run.poll() is None and time.time() < deadline, run.stdout.read()
+                time.sleep(0.5)
+            time.sleep(2)  # delivery under way
+            run.send_signal(signal.SIGINT)
+            output = run.communicate(timeout=60)[0]
+        finally:
+            if run.poll() is None:
+                run.kill()
+        assert run.returncode != 0, output
+        assert list(Path(tmp).iterdir()) == [], output
+    assert not database_exists(f"test_reminders_chaos_{run.pid}"), output

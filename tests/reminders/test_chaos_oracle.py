@@ -3,7 +3,11 @@ fast, no services. The end-to-end runs are in test_chaos.py (slow)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from email.message import EmailMessage
+from pathlib import Path
 
 from bench.chaos import account, verdict
 from bench.smtpsink import Accepted
@@ -62,3 +66,14 @@ def test_every_recipient_refused_proves_nothing():
     report, reasons = _judge({1: "failed", 2: "failed"}, [], refuse=lambda address: True)
     assert report["delivered"] == 0 and report["refused_not_failed"] == 0
     assert any("proves no delivery" in reason for reason in reasons)
+
+
+def test_a_run_that_stops_at_once_leaves_no_folder_behind(tmp_path):
+    """The run's folder (Redis dump, logs) once stayed in /tmp whenever a run failed early."""
+    result = subprocess.run(
+        [sys.executable, "bench/chaos.py", "--n", "1", "--database", "not_a_chaos_name"],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, check=False,
+        env={**os.environ, "TMPDIR": str(tmp_path)}, timeout=120)
+    assert result.returncode != 0
+    assert "test_…chaos…" in result.stderr + result.stdout
+    assert list(tmp_path.iterdir()) == []
