@@ -218,7 +218,7 @@ def register_many(firms: list[NewFirm], *, actor_id: int | None = None,
         if changed:
             events.append({"entity_type": "metrics", "entity_id": row.id, "action": "create",
                            "enterprise_id": row.enterprise_id, "changes": changed,
-                           "summary": f"{row.fiscal_year} 年度数据（{row.source}）"})
+                           "summary": metrics_summary(row.fiscal_year, row.source)})
     events.sort(key=lambda e: (e["enterprise_id"], e["entity_type"] != "enterprise"))
     audit.record_many(events, actor_id=actor_id, summary=summary)
 

@@ -16,7 +16,7 @@ def init_app(app):
 
     app.jinja_env.globals.update(engine_result=wording.localise_result,
                                  engine_text=wording.localise, amount_text=wording.amount,
-                                 near_line=gaps.near_miss_line, audit_summary=wording.localise)
+                                 near_line=gaps.near_miss_line, audit_summary=wording.audit_summary)
     app.cli.add_command(eligibility_cli)
     app.cli.add_command(ladder_cli)
     panels.register("ladder", 10, "ladder/_panel.html", panel_context)

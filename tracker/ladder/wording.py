@@ -152,6 +152,31 @@ def localise(text: Any) -> Any:
     return _translate(text)
 
 
+def audit_summary(text: Any) -> Any:
+    """An audit event's stored summary in the reader's language, a code in a slot named after a
+    labelled field ("%(source)s") shown as its label (tracker.labels), in Chinese too.
+
+    The summaries are stored as Chinese sentences; an import once stored its figures as
+    "2024 年度数据（import）", and histories keep those rows: they read like the others."""
+    if not isinstance(text, str) or not text:
+        return text
+    from tracker.labels import VALUE_LABELS, value_label  # labels imports the feature models
+
+    for template, pattern in _patterns():
+        match = pattern.match(text)
+        if match is None:
+            continue
+        params = match.groupdict()
+        coded = {name: value_label(name, value) for name, value in params.items()
+                 if name in VALUE_LABELS and value in VALUE_LABELS[name]}
+        if not coded:
+            break
+        english = _english()
+        return gettext(template, **{name: coded.get(name) or (_param(v) if english else v)
+                                    for name, v in params.items()})
+    return localise(text)
+
+
 def _translate(text: str) -> str:
     if (converted := money(text)) != text:
         return converted
