@@ -108,9 +108,9 @@ def _security_headers(response):
 def _register_error_pages(app: Flask) -> None:
     def render_error(error):
         code = getattr(error, "code", 500)
-        if request.path.startswith("/api/"):
-            from tracker.api.errors import http_error_response
+        from tracker.api.errors import http_error_response, is_api_path
 
+        if is_api_path(request.path):
             return http_error_response(error)
         return render_template("errors.html", code=code, error=error), code
 

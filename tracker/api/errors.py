@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import jsonify
-from werkzeug.exceptions import HTTPException
+from flask import jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Response
 
 from tracker.messages import Message, render
@@ -22,6 +22,24 @@ CODES = {
     413: "too_large", 415: "unsupported_media_type", 422: "invalid", 428: "precondition_required",
     429: "rate_limited", 500: "server_error",
 }
+
+
+#: what Flask's own refusals say (an unknown URL, a record not there, a body too large …): its
+#: descriptions are English-only; these go through the catalogue like every other API message
+DEFAULT_MESSAGES = {
+    400: "请求有误",
+    401: "请先登录，或使用 API 令牌（Authorization: Bearer）",
+    403: "您的角色无权进行此操作",
+    404: "该地址或记录不存在",
+    413: "请求体过大",
+    415: "请求的内容类型不受支持",
+    429: "请求过于频繁，请稍后再试。",
+}
+
+
+def is_api_path(path: str) -> bool:
+    """/api and everything under it answers programs: JSON errors, never an HTML page."""
+    return path == "/api" or path.startswith("/api/")
 
 
 class ApiError(HTTPException):
@@ -92,6 +110,14 @@ def http_error_response(error: HTTPException) -> Response:
     if status == 422 and fields and not data.get("message"):
         message = Message("请求数据有误")
     headers = dict(data.get("headers") or {})
+    if isinstance(error, MethodNotAllowed):
+        allowed = sorted(error.valid_methods or ())
+        headers.setdefault("Allow", ", ".join(allowed))
+        if not data.get("message") and error.description == type(error).description:
+            message = Message("该地址不接受 %(method)s 请求，可用：%(allowed)s",
+                              method=request.method, allowed=", ".join(allowed))
+    elif not data.get("message") and error.description == type(error).description:
+        message = DEFAULT_MESSAGES.get(status, message)  # werkzeug's own English wording
     if status == 429 and error.response is None and "Retry-After" not in headers:
         headers["Retry-After"] = "60"
     return error_response(status, message, fields=fields, headers=headers)

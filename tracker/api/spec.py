@@ -7,7 +7,7 @@ from flask import Flask, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from tracker.api.errors import ErrorSchema, http_error_response
+from tracker.api.errors import ErrorSchema, http_error_response, is_api_path
 
 #: the document's security scheme: every operation but the spec accepts a personal token
 SECURITY_SCHEMES = {
@@ -24,7 +24,7 @@ class TrackerApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException):
-        if request.path.startswith("/api/"):
+        if is_api_path(request.path):
             return http_error_response(error)
         return error  # what Flask does without a handler: its own plain error page
 
