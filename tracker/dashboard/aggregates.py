@@ -233,6 +233,9 @@ def refresh() -> int:
 
 
 _CELL = ("measure", "zone", "key", "sub")
+#: session.info: (transaction, the counts version its last recount marked the figures with)
+_RECOUNTED_KEY = "aggregates_recounted"
+
 
 
 def _apply(ids: list[int], day: date) -> None:
@@ -288,14 +291,20 @@ def recount_for(enterprise_ids: list[int]) -> bool:
     if state is None:
         return False  # never built: the dashboard reads the straightforward queries
     current = snapshots.current_version()
+    session = db.session()
+    # a recount earlier in this transaction (a worker's recompute, then the pipeline at its
+    # commit) left the version it saw: only this transaction's own bumps came after it
+    noted = session.info.get(_RECOUNTED_KEY)
+    ours = noted[1] if noted is not None and noted[0] is session.get_transaction() else None
     if state.counted_on != today() or state.counts_version not in (
-            snapshots.version_before_transaction(), current):
+            snapshots.version_before_transaction(), current, ours):
         request_refresh()
         return False
     ids = sorted(set(enterprise_ids))
     if ids:
         _apply(ids, today())
     state.counts_version, state.updated_at = current, now_utc()
+    session.info[_RECOUNTED_KEY] = (session.get_transaction(), current)
     db.session.flush()
     return True
 
