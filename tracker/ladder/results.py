@@ -120,6 +120,12 @@ def stored_values(result: dict[str, Any]) -> dict[str, Any]:
             "failed_count": sum(1 for c in result["criteria"] if c["status"] == "fail")}
 
 
+#: what follows a recompute that changed stored results, in its transaction: firm ids in.
+#: Registered by the features reading the results (the dashboard's maintained figures), so
+#: the ladder imports none of them.
+RESULTS_CHANGED: list[Callable[[list[int]], Any]] = []
+
+
 def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
               force: bool = False, trust_stamps: bool = False, recount: bool = True) -> int:
     """Recompute the stored results of these firms, writing only what changed; flushes.
@@ -135,9 +141,9 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     were looked at.
 
     The dashboard's maintained figures count the stored candidates: the firms whose results
-    changed are recounted in this transaction, so a worker's recompute (the nightly fan-out,
-    an import's hand-off) leaves them current. `recount=False`: the caller recounts the same
-    firms itself (the after-save pipeline's aggregates stage).
+    changed are handed to RESULTS_CHANGED in this transaction, so a worker's recompute (the
+    nightly fan-out, an import's hand-off) leaves them current. `recount=False`: the caller
+    recounts the same firms itself (the after-save pipeline's aggregates stage).
     """
     ids = sorted(set(enterprise_ids))
     if not ids:
@@ -192,9 +198,8 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     if changed:
         snapshots.bump()  # candidate counts read these rows
         if recount:
-            from tracker.dashboard.aggregates import recount_for
-
-            recount_for(sorted(changed))
+            for follow in RESULTS_CHANGED:
+                follow(sorted(changed))
     marked = [i for i, since in stale.items() if since is not None]
     if marked:
         _clear_stale(marked, started)
