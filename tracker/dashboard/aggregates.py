@@ -105,9 +105,10 @@ def _candidates(where: ColumnElement[bool], _day: date) -> Any:
             .group_by(*by))
 
 
-#: the funnel's columns: each cohort row is one mark per column ("registered", then "k"
-#: for reached HNTE within k years); a constant table crossed with the cohort rows
 def _funnel_columns() -> Any:
+    """The funnel's columns as a constant table ("registered", then "k": reached HNTE within
+    k years): crossed with the cohort rows, each row gives one mark per column in one scan
+    (a UNION ALL of literal selects: SQLite's VALUES cannot name its columns)."""
     names = ["registered", *(str(k) for k in history.FUNNEL_YEARS)]
     return union_all(*(select(literal(name, String).label("col")) for name in names)
                      ).subquery("cols")
