@@ -47,7 +47,7 @@ class Stage:
 def _recompute_inline(ids: list[int]) -> None:
     from tracker.ladder.results import recompute
 
-    recompute(ids)
+    recompute(ids, recount=False)  # the aggregates stage below recounts these firms
 
 
 def _recompute_bulk(ids: list[int]) -> None:

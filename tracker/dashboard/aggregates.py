@@ -5,13 +5,16 @@ kind; candidates per kind; the tech-SME → HNTE funnel cohorts; the histogram o
 per rung) are counted per zone into dashboard_aggregates. A zone officer's figure is their
 zone's rows, the bureau's the sum of every zone's: both read a few hundred rows.
 
-Kept current three ways:
+Kept current these ways:
 - each active firm's own contribution is stored as its marks (dashboard_firm_marks); the
   after-save pipeline (tracker.changes, stage "aggregates") recounts only the firms a commit
   touched and adds the difference with their stored marks to the figures (a zone move or an
   archive takes the old zone from the old marks);
-- `refresh()` recounts every firm's marks and sums them: nightly (beat) and
-  `flask dashboard refresh-aggregates`.
+- `refresh()` recounts every firm's marks and sums them inside the database (INSERT …
+  SELECT of the same statement the per-save recount reads): nightly (beat) and
+  `flask dashboard refresh-aggregates`;
+- a worker's recompute of eligibility (tracker.ladder.results) recounts the firms whose
+  stored results it changed, in the same transaction.
 
 Titles are valid by date, so a figure counted yesterday may be wrong today without any write;
 and a counted change some path did not recount (counts_versions moved on) makes them stale too.
@@ -26,7 +29,22 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import has_request_context
-from sqlalchemy import ColumnElement, bindparam, case, delete, func, null, or_, select, true, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
 
 from tracker import snapshots
 from tracker.accounts.scope import zone_sum_scope
@@ -56,23 +74,18 @@ _METRIC = case(
 )
 
 
-# --- counting (one GROUP BY per measure; per firm as well for the marks) -------------------
+# --- counting: each firm's own rows (its marks), one SELECT for every measure --------------
 
 
-def _by(per_firm: bool, *columns: Any) -> list[Any]:
-    """The grouping columns, led by the firm's id when counting each firm's own rows."""
-    return [Enterprise.id, *columns] if per_firm else list(columns)
-
-
-def _firms(where: ColumnElement[bool], _day: date, per_firm: bool) -> Any:
-    by = _by(per_firm, Enterprise.zone, Enterprise.current_rung, Enterprise.tech_field)
+def _firms(where: ColumnElement[bool], _day: date) -> Any:
+    by = (Enterprise.id, Enterprise.zone, Enterprise.current_rung, Enterprise.tech_field)
     return (select(*by, func.count())
             .where(where, Enterprise.status == "active")
             .group_by(*by))
 
 
-def _holders(where: ColumnElement[bool], day: date, per_firm: bool) -> Any:
-    by = _by(per_firm, Enterprise.zone, _METRIC)
+def _holders(where: ColumnElement[bool], day: date) -> Any:
+    by = (Enterprise.id, Enterprise.zone, _METRIC)
     return (select(*by, null(), func.count(Qualification.enterprise_id.distinct()))
             .join(Enterprise, Enterprise.id == Qualification.enterprise_id)
             .where(where, Enterprise.status == "active", Qualification.granted_on <= day,
@@ -81,10 +94,10 @@ def _holders(where: ColumnElement[bool], day: date, per_firm: bool) -> Any:
             .group_by(*by))
 
 
-def _candidates(where: ColumnElement[bool], _day: date, per_firm: bool) -> Any:
+def _candidates(where: ColumnElement[bool], _day: date) -> Any:
     from tracker.ladder.queries import above_current_rung
 
-    by = _by(per_firm, Enterprise.zone, EligibilityResult.kind)
+    by = (Enterprise.id, Enterprise.zone, EligibilityResult.kind)
     return (select(*by, null(), func.count())
             .join(Enterprise, Enterprise.id == EligibilityResult.enterprise_id)
             .where(where, Enterprise.status == "active", EligibilityResult.candidate.is_(True),
@@ -92,27 +105,31 @@ def _candidates(where: ColumnElement[bool], _day: date, per_firm: bool) -> Any:
             .group_by(*by))
 
 
-def _funnel_rows(where: ColumnElement[bool], execute: Any,
-                 per_firm: bool) -> list[tuple[Any, ...]]:
+def _funnel_columns() -> Any:
+    """The funnel's columns as a constant table ("registered", then "k": reached HNTE within
+    k years): crossed with the cohort rows, each row gives one mark per column in one scan
+    (a UNION ALL of literal selects: SQLite's VALUES cannot name its columns)."""
+    names = ["registered", *(str(k) for k in history.FUNNEL_YEARS)]
+    return union_all(*(select(literal(name, String).label("col")) for name in names)
+                     ).subquery("cols")
+
+
+def _funnel(where: ColumnElement[bool], _day: date) -> Any:
     funnel = history.registrations(where)
-    reached = [func.sum(case((history.reached_within(funnel, k), 1), else_=0))
+    reached = [func.sum(case((history.reached_within(funnel, k), 1), else_=0)).label(f"r{k}")
                for k in history.FUNNEL_YEARS]
-    by = _by(per_firm, Enterprise.zone, funnel.c.year)
-    rows = execute(
-        select(*by, func.count(), *reached)
-        .join(Enterprise, Enterprise.id == funnel.c.enterprise_id)
-        .group_by(*by))
-    out = []
-    for row in rows:
-        firm = (row[0],) if per_firm else ()
-        zone, year, registered, *within = row[1:] if per_firm else row
-        out.append((*firm, zone, str(int(year)), "registered", int(registered)))
-        out.extend((*firm, zone, str(int(year)), str(k), int(n or 0))
-                   for k, n in zip(history.FUNNEL_YEARS, within, strict=True))
-    return out
+    by = (Enterprise.id.label("firm"), Enterprise.zone.label("zone"), funnel.c.year)
+    cohorts = (select(*by, func.count().label("registered"), *reached)
+               .join(Enterprise, Enterprise.id == funnel.c.enterprise_id)
+               .group_by(*by).subquery("cohorts"))
+    cols = _funnel_columns()
+    value = case((cols.c.col == "registered", cohorts.c.registered),
+                 *((cols.c.col == str(k), cohorts.c[f"r{k}"]) for k in history.FUNNEL_YEARS))
+    return select(cohorts.c.firm, cohorts.c.zone, cohorts.c.year, cols.c.col,
+                  value).select_from(cohorts.join(cols, true()))
 
 
-def _stays(where: ColumnElement[bool], _day: date, per_firm: bool) -> Any:
+def _stays(where: ColumnElement[bool], _day: date) -> Any:
     """Finished stays per (zone, rung, length in days): the median is read off the sum."""
     lead = func.lead(StageTransition.effective_on).over(
         partition_by=StageTransition.enterprise_id,
@@ -124,48 +141,45 @@ def _stays(where: ColumnElement[bool], _day: date, per_firm: bool) -> Any:
              .where(StageTransition.chain == "ladder", where, Enterprise.status == "active")
              .subquery("moves"))
     days = history.days_between(moves.c.ended, moves.c.started)
-    by = [moves.c.firm] if per_firm else []
-    by += [moves.c.zone, moves.c.rung, days]
+    by = (moves.c.firm, moves.c.zone, moves.c.rung, days)
     return (select(*by, func.count())
             .where(moves.c.rung.is_not(None), moves.c.ended.is_not(None))
             .group_by(*by))
 
 
-_QUERIES = {"firms": _firms, "holders": _holders, "candidates": _candidates, "stays": _stays}
+#: (firm, zone, key, sub, value) of each measure's marks
+_QUERIES = {"firms": _firms, "holders": _holders, "candidates": _candidates,
+            "funnel": _funnel, "stays": _stays}
+#: the marks' columns, in the order marks_select returns them
+MARK_COLUMNS = ["enterprise_id", "measure", "zone", "key", "sub", "value"]
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+def _text(value: Any) -> Any:
+    """A cell's text as the marks store it: '' for none, a number's digits (a year, days)."""
+    return func.coalesce(cast(value, String), "")
 
 
-def count_rows(where: ColumnElement[bool], day: date, execute: Any = None,
-               dialect: str | None = None, per_firm: bool = False) -> list[dict[str, Any]]:
-    """Every measure's rows for the firms matching `where`, counted on `day`.
+def marks_select(where: ColumnElement[bool], day: date) -> Any:
+    """The marks of the firms matching `where`, counted on `day`: one UNION ALL of every
+    measure's per-firm rows (rows of 0 left out) in MARK_COLUMNS order.
 
-    `per_firm`: each firm's own rows (its marks, with its enterprise_id; rows of 0 left out),
-    which sum to the zone's. `execute` runs a statement and `dialect` names its database
-    (default the session's; the migration's back-fill passes its own connection's).
+    The one definition both ways of keeping the figures read: the per-save recount runs it
+    for the firms a commit touched, the full refresh inserts its rows for every firm with
+    INSERT … SELECT, so the two cannot count differently.
     """
-    token = history.DIALECT.set(dialect)
-    try:
-        execute = execute or db.session.execute
-        found: list[tuple[str, tuple[Any, ...]]] = []
-        for measure, query in _QUERIES.items():
-            found.extend((measure, tuple(row)) for row in execute(query(where, day, per_firm)))
-        found.extend(("funnel", row) for row in _funnel_rows(where, execute, per_firm))
-        rows: list[dict[str, Any]] = []
-        for measure, row in found:
-            firm, (zone, key, sub, n) = (row[0], row[1:]) if per_firm else (None, row)
-            if per_firm and not n:
-                continue
-            out = {"measure": measure, "zone": _text(zone), "key": _text(key),
-                   "sub": _text(sub), "value": int(n)}
-            if per_firm:
-                out["enterprise_id"] = firm
-            rows.append(out)
-    finally:
-        history.DIALECT.reset(token)
-    return rows
+    parts = []
+    for measure, query in _QUERIES.items():
+        rows = query(where, day).subquery(f"m_{measure}")
+        firm, zone, key, sub, n = rows.c
+        parts.append(select(firm, literal(measure, String), _text(zone), _text(key),
+                            _text(sub), n).where(n > 0))
+    return union_all(*parts)
+
+
+def count_rows(where: ColumnElement[bool], day: date) -> list[dict[str, Any]]:
+    """The marks of the firms matching `where` (the per-save recount), as rows."""
+    return [dict(zip(MARK_COLUMNS, row, strict=True))
+            for row in db.session.execute(marks_select(where, day))]
 
 
 def sum_marks() -> Any:
@@ -178,17 +192,25 @@ def sum_marks() -> Any:
 
 
 def rebuild(execute: Any = None, day: date | None = None, dialect: str | None = None) -> int:
-    """Recount every firm's marks and derive the figures from them (set-based: one
-    executemany of the marks, one INSERT … SELECT). Returns the marks written."""
+    """Recount every firm's marks and derive the figures from them, in the database: one
+    INSERT … SELECT of every marks row, one of the figures summed from them (no row passes
+    through Python, so the cost is the database's own, flat in statements). `execute` and
+    `dialect`: the migration's back-fill passes its own connection's. Returns the marks written.
+    """
     execute = execute or db.session.execute
-    table = DashboardFirmMark.__table__
-    execute(table.delete())
-    execute(DashboardAggregate.__table__.delete())
-    marks = count_rows(true(), day or today(), execute, dialect, per_firm=True)
-    if marks:
-        execute(table.insert(), marks)
-    execute(sum_marks())
-    return len(marks)
+    token = history.DIALECT.set(dialect)
+    try:
+        table = DashboardFirmMark.__table__
+        execute(table.delete())
+        execute(DashboardAggregate.__table__.delete())
+        written = execute(table.insert().from_select(
+            MARK_COLUMNS, marks_select(true(), day or today()))).rowcount
+        if written is None or written < 0:  # a driver that does not say: ask
+            written = execute(select(func.count()).select_from(table)).scalar()
+        execute(sum_marks())
+    finally:
+        history.DIALECT.reset(token)
+    return int(written or 0)
 
 
 def _state() -> AggregateState | None:
@@ -212,6 +234,9 @@ def refresh() -> int:
 
 
 _CELL = ("measure", "zone", "key", "sub")
+#: session.info: (transaction, the counts version its last recount marked the figures with)
+_RECOUNTED_KEY = "aggregates_recounted"
+
 
 
 def _apply(ids: list[int], day: date) -> None:
@@ -220,7 +245,7 @@ def _apply(ids: list[int], day: date) -> None:
     A firm no longer active (archived, deleted) has no fresh marks; a firm that moved zone
     has its old zone in its old marks: both come off the right rows with no listener."""
     marks = DashboardFirmMark
-    new = count_rows(Enterprise.id.in_(ids), day, per_firm=True)
+    new = count_rows(Enterprise.id.in_(ids), day)
     delta: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for row in new:
         delta[tuple(row[c] for c in _CELL)] += row["value"]
@@ -267,14 +292,20 @@ def recount_for(enterprise_ids: list[int]) -> bool:
     if state is None:
         return False  # never built: the dashboard reads the straightforward queries
     current = snapshots.current_version()
+    session = db.session()
+    # a recount earlier in this transaction (a worker's recompute, then the pipeline at its
+    # commit) left the version it saw: only this transaction's own bumps came after it
+    noted = session.info.get(_RECOUNTED_KEY)
+    ours = noted[1] if noted is not None and noted[0] is session.get_transaction() else None
     if state.counted_on != today() or state.counts_version not in (
-            snapshots.version_before_transaction(), current):
+            snapshots.version_before_transaction(), current, ours):
         request_refresh()
         return False
     ids = sorted(set(enterprise_ids))
     if ids:
         _apply(ids, today())
     state.counts_version, state.updated_at = current, now_utc()
+    session.info[_RECOUNTED_KEY] = (session.get_transaction(), current)
     db.session.flush()
     return True
 

@@ -120,8 +120,14 @@ def stored_values(result: dict[str, Any]) -> dict[str, Any]:
             "failed_count": sum(1 for c in result["criteria"] if c["status"] == "fail")}
 
 
+#: what follows a recompute that changed stored results, in its transaction: firm ids in.
+#: Registered by the features reading the results (the dashboard's maintained figures), so
+#: the ladder imports none of them.
+RESULTS_CHANGED: list[Callable[[list[int]], Any]] = []
+
+
 def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
-              force: bool = False, trust_stamps: bool = False) -> int:
+              force: bool = False, trust_stamps: bool = False, recount: bool = True) -> int:
     """Recompute the stored results of these firms, writing only what changed; flushes.
 
     A firm whose inputs (facts on the day, thresholds, rules) hash to what its stored results
@@ -133,6 +139,11 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     the digest. Reads are column-wise (tracker.ladder.inputs); writes are one statement per
     kind of write, each row written only if one of its values changed. Returns how many firms
     were looked at.
+
+    The dashboard's maintained figures count the stored candidates: the firms whose results
+    changed are handed to RESULTS_CHANGED in this transaction, so a worker's recompute (the
+    nightly fan-out, an import's hand-off) leaves them current. `recount=False`: the caller
+    recounts the same firms itself (the after-save pipeline's aggregates stage).
     """
     ids = sorted(set(enterprise_ids))
     if not ids:
@@ -186,6 +197,9 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     changed = _write(todo, thresholds, day)
     if changed:
         snapshots.bump()  # candidate counts read these rows
+        if recount:
+            for follow in RESULTS_CHANGED:
+                follow(sorted(changed))
     marked = [i for i, since in stale.items() if since is not None]
     if marked:
         _clear_stale(marked, started)
@@ -200,11 +214,11 @@ _VALUES = ("verdict", "score", "result", "near_miss", "near_miss_code", "candida
 
 
 def _write(todo: list[tuple[int, dict[str, Any], str]], thresholds: dict[str, Any],
-           day: date) -> bool:
+           day: date) -> set[int]:
     """Evaluate these firms and write their rows: new ones inserted, changed values updated,
-    rows whose values stand get their new stamps only. Returns whether any value changed."""
+    rows whose values stand get their new stamps only. Returns the firms whose values changed."""
     if not todo:
-        return False
+        return set()
     table = EligibilityResult.__table__
     old: dict[tuple[int, str], Any] = {
         (r.enterprise_id, r.kind): r for r in db.session.execute(
@@ -215,6 +229,7 @@ def _write(todo: list[tuple[int, dict[str, Any], str]], thresholds: dict[str, An
     inserts: list[dict[str, Any]] = []
     rewrites: list[dict[str, Any]] = []
     restamps: list[dict[str, Any]] = []
+    changed: set[int] = set()
     for enterprise_id, facts, stamp in todo:
         try:
             found = evaluate(facts, local_thresholds=thresholds)["results"]
@@ -232,6 +247,7 @@ def _write(todo: list[tuple[int, dict[str, Any], str]], thresholds: dict[str, An
                 since = (row.candidate_since if row.candidate else now) \
                     if values["candidate"] else None
                 rewrites.append({"row_id": row.id, "candidate_since": since, **values, **stamps})
+                changed.add(enterprise_id)
             else:
                 # an unchanged verdict keeps its stored values: only its date stamps move
                 restamps.append({"row_id": row.id, **stamps})
@@ -240,7 +256,7 @@ def _write(todo: list[tuple[int, dict[str, Any], str]], thresholds: dict[str, An
     for params in (rewrites, restamps):
         if params:
             db.session.execute(table.update().where(table.c.id == bindparam("row_id")), params)
-    return bool(inserts or rewrites)
+    return changed | {row["enterprise_id"] for row in inserts}
 
 
 def _expire_loaded(enterprise_ids: set[int]) -> None:
