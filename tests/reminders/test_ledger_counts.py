@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import count_queries, login
-from tests.factories import make_enterprise, make_user
+from tests.factories import make_enterprise, make_tenancy, make_user
 from tracker.clock import frozen
 from tracker.dashboard import charts
 from tracker.extensions import db
+from tracker.incubation.models import Carrier
 from tracker.reminders.counts import status_counts
 from tracker.reminders.models import Reminder, ReminderRule
 
@@ -110,6 +111,42 @@ def test_counts_without_a_cap_match_a_plain_group_by(app, ledger):
         Reminder.status)).all())
     counts = status_counts(make_user("bureau"))
     assert {s: n for s, n in counts.items() if n} == rows and not counts.capped
+
+
+def _own(user: Any, enterprise: Any | None, status: str, tag: str) -> None:
+    """A row addressed to `user`: a digest (no firm) or an officer's copy about a firm."""
+    rule_id = db.session.scalar(select(ReminderRule.id).order_by(ReminderRule.id).limit(1))
+    db.session.add(Reminder(
+        rule_id=rule_id, subject_type="user" if enterprise is None else "enterprise",
+        subject_id=user.id if enterprise is None else enterprise.id, occurrence_on=DAY,
+        occurrence_tag=tag, recipient_type="user", recipient_id=user.id, to_address=user.email,
+        enterprise_id=None if enterprise is None else enterprise.id, status=status))
+    db.session.flush()
+
+
+def test_counts_equal_the_ledgers_rows_in_every_scope(app, ledger):
+    """The capped counts (below the cap) against a plain GROUP BY over `reminder_scope`."""
+    from tracker.accounts.scope import reminder_scope
+
+    hitech_staff = make_user("zone", zone="hitech")
+    manager = make_user("carrier_manager")
+    make_tenancy(ledger["teda"], db.session.get(Carrier, manager.carrier_id))
+    _own(hitech_staff, None, "sent", "daily")  # their digest
+    _own(hitech_staff, ledger["teda"], "failed", "officer")  # a copy about a firm outside
+    _own(hitech_staff, ledger["hitech"], "failed", "zone")  # a copy about a firm inside
+    _own(manager, None, "pending", "daily")
+    users = [make_user("bureau"), hitech_staff, make_user("zone", zone="teda"), manager,
+             make_user("zone", zone="dongjiang")]
+    for user in users:
+        plain = dict(db.session.execute(
+            select(Reminder.status, db.func.count()).where(reminder_scope(user))
+            .group_by(Reminder.status)).all())
+        counts = status_counts(user)
+        assert {s: n for s, n in counts.items() if n} == plain, user.role
+        assert not counts.capped
+    assert status_counts(hitech_staff)["failed"] == 3 + 2
+    assert status_counts(manager) == {**dict.fromkeys(status_counts(manager), 0),
+                                      "failed": 6 + 1, "pending": 1}
 
 
 def test_dashboard_card_and_chart_mark_capped_counts(app, client, ledger, small_cap):
