@@ -128,6 +128,27 @@ def raw_ms(app, statement, repeat: int) -> float:
     return statistics.median(samples) * 1000
 
 
+def counts_ms(app, email: str, repeat: int) -> float | None:
+    """The capped counts' own time for `email` (None in a tree without them)."""
+    try:
+        from tracker.reminders import counts
+    except ImportError:
+        return None
+    from sqlalchemy import select
+
+    from tracker.accounts.models import User
+
+    with app.test_request_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        samples = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            counts.status_counts(user)
+            samples.append(time.perf_counter() - start)
+        db.session.rollback()
+    return statistics.median(samples) * 1000
+
+
 def explain(app, email: str) -> str:
     """EXPLAIN ANALYZE of the capped counts as `email` sees them (absent before the change)."""
     try:
@@ -183,6 +204,9 @@ def main() -> None:
             found["ledger failed (bureau)"] = timed(app, clients["bureau"],
                                                    "/reminders/?status=failed", args.repeat)
             found["old GROUP BY (SQL only)"] = (raw_ms(app, OLD_COUNTS, args.repeat), 1)
+            for label, email in users:
+                if (ms := counts_ms(app, email, args.repeat)) is not None:
+                    found[f"capped counts ({label})"] = (ms, 1)
             results[size] = found
         small, large = results[min(results)], results[max(results)]
         print(f"reminder ledger, PostgreSQL, p50 of {args.repeat} requests, {FIRMS:,} firms "
