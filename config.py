@@ -103,6 +103,9 @@ class Config:
     CALENDAR_TOKEN_DAYS = int(os.environ.get("CALENDAR_TOKEN_DAYS", "365"))
 
     PAGE_SIZE = int(os.environ.get("PAGE_SIZE", "25"))
+    #: the reminder ledger counts each status up to this many rows and shows more as "N+"
+    #: (a count over every sent reminder would grow with the ledger: tracker.reminders.counts)
+    LEDGER_COUNT_CAP = int(os.environ.get("LEDGER_COUNT_CAP", "10000"))
     #: touched firms one commit handles itself (eligibility, then reminders: tracker.changes);
     #: a bigger commit, an import, hands both stages to workers and the scheduled runs
     CHANGES_INLINE_LIMIT = int(os.environ.get("CHANGES_INLINE_LIMIT", "200"))

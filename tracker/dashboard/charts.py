@@ -265,8 +265,8 @@ def incubation(user: Any) -> list[Panel]:
 def workload(user: Any) -> list[Panel]:
     from tracker.incubation import services as incubation_services
     from tracker.incubation.models import ReportingCycle
+    from tracker.reminders.counts import status_counts
     from tracker.reminders.models import STATUSES
-    from tracker.reminders.views import status_counts
 
     day = today()
     months, cursor = [], day
@@ -295,7 +295,7 @@ def workload(user: Any) -> list[Panel]:
                         [_(STATUSES[s]) for s in shown], [
                             Series(_("提醒"), [reminders[s] for s in shown],
                                    [url_for("reminders.ledger", status=s) for s in shown])],
-                        unit=_("条")))
+                        unit=_("条"), note=reminders.note()))
 
     cycles = list(db.session.scalars(
         select(ReportingCycle).where(ReportingCycle.due_on < day)

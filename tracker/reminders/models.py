@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.clock import now_utc
@@ -142,6 +152,12 @@ class Reminder(db.Model):
         Index("ix_reminders_enterprise", "enterprise_id", "id"),
         # the ledger sorted by due date, paged by keyset
         Index("ix_reminders_occurrence_id", "occurrence_on", "id"),
+        # the ledger's capped counts in a scope: per status, the scope's firms' rows, and the
+        # user's own (digests, officer copies); tracker.reminders.counts
+        Index("ix_reminders_status_enterprise", "status", "enterprise_id"),
+        Index("ix_reminders_user_status", "recipient_id", "status",
+              postgresql_where=text("recipient_type = 'user'"),
+              sqlite_where=text("recipient_type = 'user'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from tracker.accounts import tokens as feed_tokens
@@ -35,6 +35,7 @@ from tracker.ladder.models import Application, Qualification
 from tracker.names import fold_name
 from tracker.pagination import SortKey, both_ways, keyset_page, requested_size, requested_sort
 from tracker.reminders import ical, services
+from tracker.reminders.counts import status_counts
 from tracker.reminders.forms import CycleForm, RuleForm, parse_offsets
 from tracker.reminders.models import (
     PROGRAMMES,
@@ -85,13 +86,6 @@ def _filtered(args) -> tuple[Any, dict[str, str]]:
         if day:
             query = query.where(getattr(Reminder.occurrence_on, op)(day))
     return query, filters
-
-
-def status_counts(user: Any) -> dict[str, int]:
-    rows = db.session.execute(
-        select(Reminder.status, func.count(Reminder.id)).where(reminder_scope(user))
-        .group_by(Reminder.status)).all()
-    return {status: count for status, count in rows}
 
 
 #: the ledger's sortable columns: newest reminder first by default, or by due date
