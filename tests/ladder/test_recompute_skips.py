@@ -82,16 +82,19 @@ def test_a_changed_fact_is_evaluated_even_when_written_around_the_services(evalu
     assert len(evaluated) == 1
 
 
-def test_the_next_day_is_evaluated_again(evaluated):
-    """Verdicts move with the date (ages, certificate windows): the day is an input."""
+def test_the_next_day_is_evaluated_again_only_where_the_verdict_ran_out(evaluated):
+    """Verdicts move with the date (ages, certificate windows, the fiscal year), but only on
+    the days the rules read differently: the stored valid_through says which."""
     ids = _firms()
     results.recompute(ids, DAY)
     evaluated.clear()
     results.recompute(ids, date(2026, 7, 1))
+    assert evaluated == []
+    results.recompute(ids, date(2027, 1, 1))  # the latest fiscal year moves on
     assert len(evaluated) == 3
     stored = db.session.scalars(select(EligibilityResult.as_of).where(
         EligibilityResult.enterprise_id.in_(ids))).all()
-    assert set(stored) == {date(2026, 7, 1)}
+    assert set(stored) == {date(2027, 1, 1)}
 
 
 def test_a_verdict_that_stands_keeps_its_stored_criteria(updates):
@@ -100,7 +103,7 @@ def test_a_verdict_that_stands_keeps_its_stored_criteria(updates):
     before = {r.kind: r.result for r in db.session.scalars(select(EligibilityResult).where(
         EligibilityResult.enterprise_id == ids[0]))}
     updates.clear()
-    results.recompute(ids, date(2026, 7, 1))
+    results.recompute(ids, date(2026, 7, 1), force=True)
     rewritten = [s for s in updates if "result=" in s.replace(" ", "")]
     after = {r.kind: r.result for r in db.session.scalars(select(EligibilityResult).where(
         EligibilityResult.enterprise_id == ids[0]))}

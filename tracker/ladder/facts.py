@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from tracker.enterprises.models import AnnualMetrics, Enterprise
 from tracker.ladder.models import Qualification
 from tracker.ladder.rules import HONOURS
+from tracker.ladder.rules.horizon import rules_valid_through
 from tracker.ladder.validity import status_on
 from tracker.money import plain_number
 
@@ -70,3 +71,25 @@ def build_facts(
     if kinds is not None:
         facts["kinds"] = list(kinds)
     return facts
+
+
+def facts_valid_through(enterprise: Any, as_of: date, qualifications: Iterable[Any],
+                        facts: dict[str, Any]) -> date:
+    """The last day the verdicts on `facts` (built by build_facts on `as_of`) still hold.
+
+    The rules' own dates (rules.horizon), and the days build_facts itself reads differently:
+    a title starting, running out or revoked (the hnte_valid honour; every title's dates count,
+    so a change of rung is looked at too; validity.status_on), and a founding date after
+    `as_of`, which build_facts leaves unknown until the day it arrives. The fiscal years it
+    keeps (before as_of's year) move with the year, as the rules' do.
+    """
+    ends = [rules_valid_through(facts) + timedelta(days=1)]
+    if enterprise.founded_on is not None and enterprise.founded_on > as_of:
+        ends.append(enterprise.founded_on)
+    for q in qualifications:
+        ends.append(q.granted_on)
+        if q.valid_until is not None:
+            ends.append(q.valid_until + timedelta(days=1))
+        if q.revoked_on is not None:
+            ends.append(q.revoked_on)
+    return min(d for d in ends if d > as_of) - timedelta(days=1)

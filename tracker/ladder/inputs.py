@@ -75,18 +75,22 @@ def facts_changed_at(ids: Sequence[int]) -> dict[int, datetime]:
     return found
 
 
-def settled_today(ids: Sequence[int], day: date, tag: str, kinds: int) -> set[int]:
+def settled_on(ids: Sequence[int], day: date, tag: str, kinds: int) -> set[int]:
     """The firms whose stored results need no look at all tonight, decided in one query.
 
-    Settled means: every rung stored, all for `day`, from one digest under the current rules
-    (`tag`), computed after the firm's record, figures and titles last changed (strictly: a
-    frozen clock ties), and the firm not marked stale. The comparison is the eligibility
-    freshness invariant's, done by the database over one row per firm instead of reading
-    every result and stamp into Python.
+    Settled means: every rung stored, each evaluated on or before `day` and holding through it
+    (as_of <= day <= valid_through: the rules read the same facts the same way until then),
+    from one digest under the current rules (`tag`), computed after the firm's record, figures
+    and titles last changed (strictly: a frozen clock ties), and the firm not marked stale. The
+    comparison is the eligibility freshness invariant's, done by the database over one row per
+    firm instead of reading every result and stamp into Python.
     """
     r = EligibilityResult
     stored = (select(r.enterprise_id, func.count().label("n"),
-                     func.min(r.as_of).label("first_day"), func.max(r.as_of).label("last_day"),
+                     func.max(r.as_of).label("last_day"),
+                     # count() skips NULLs: a row without a window is not settled
+                     func.count(r.valid_through).label("windows"),
+                     func.min(r.valid_through).label("holds_through"),
                      func.min(r.inputs_hash).label("low"), func.max(r.inputs_hash).label("high"),
                      func.min(r.computed_at).label("computed_at"))
               .where(r.enterprise_id.in_(ids)).group_by(r.enterprise_id).subquery())
@@ -98,7 +102,8 @@ def settled_today(ids: Sequence[int], day: date, tag: str, kinds: int) -> set[in
                  .correlate(Enterprise).scalar_subquery())
     query = (select(Enterprise.id).join(stored, stored.c.enterprise_id == Enterprise.id)
              .where(Enterprise.id.in_(ids), Enterprise.eligibility_stale_since.is_(None),
-                    stored.c.n == kinds, stored.c.first_day == day, stored.c.last_day == day,
+                    stored.c.n == kinds, stored.c.windows == kinds,
+                    stored.c.last_day <= day, stored.c.holds_through >= day,
                     stored.c.low == stored.c.high, func.substr(stored.c.low, 41 - len(tag)) == tag,
                     stored.c.computed_at > Enterprise.updated_at,
                     or_(figures_at.is_(None), stored.c.computed_at > figures_at),

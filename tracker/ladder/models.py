@@ -164,7 +164,12 @@ class EligibilityResult(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
     kind: Mapped[str] = mapped_column(String(30))
+    #: the day the verdict was evaluated for (moves only when the firm is evaluated again)
     as_of: Mapped[date] = mapped_column()
+    #: the last day the verdict holds if the facts do not change: the next day the rules read
+    #: differently (fiscal year, an age threshold, a title's dates; ladder.facts
+    #: .facts_valid_through). None for rows stored before it was kept: good on as_of only
+    valid_through: Mapped[date | None] = mapped_column()
     #: eligible, ineligible, insufficient_data, needs_review (eligibility.md)
     verdict: Mapped[str] = mapped_column(String(20))
     score: Mapped[int | None] = mapped_column()

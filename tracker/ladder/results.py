@@ -1,8 +1,9 @@
 """Stored eligibility results: the engine run over stored records, kept fresh on every change.
 
 A saved change to a firm is recomputed once, just before its commit, as the first stage of the
-after-save pipeline (tracker.changes). The nightly task recomputes everything (dates move on,
-so do verdicts).
+after-save pipeline (tracker.changes). The nightly task looks at everything, but a verdict holds
+until the first day the rules read its facts differently (its valid_through: the fiscal-year
+switch, an age threshold, a title's dates), so a firm nothing happened to is left alone.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from tracker.clock import now_utc, today
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.ladder import gaps
-from tracker.ladder.facts import build_facts
-from tracker.ladder.inputs import fact_rows, facts_changed_at, settled_today
+from tracker.ladder.facts import build_facts, facts_valid_through
+from tracker.ladder.inputs import fact_rows, facts_changed_at, settled_on
 from tracker.ladder.models import EligibilityResult, Qualification
 from tracker.ladder.rules import KINDS, FactsError, evaluate
 from tracker.ladder.services import local_thresholds
@@ -78,15 +79,18 @@ _RULES_CODE: str | None = None
 def _inputs_stamper(thresholds: dict[str, Any]) -> tuple[Callable[[dict[str, Any]], str], str]:
     """(facts -> the digest of everything evaluate() reads for them, the rules' tag).
 
-    The digest is 32 hex digits over the facts (which carry their date), the local thresholds
-    and the rules' code, then the 8-digit tag of the thresholds and code alone: a stored digest
-    ending in another tag was computed under other rules, whatever its facts.
+    The digest is 32 hex digits over the facts but their date, the local thresholds and the
+    rules' code, then the 8-digit tag of the thresholds and code alone: a stored digest ending
+    in another tag was computed under other rules, whatever its facts. The date is left out
+    because a stored digest is compared only on a day within the stored results' window
+    (as_of … valid_through), where the rules read the same facts the same way.
     """
     fixed = json.dumps([thresholds, _rules_code()], sort_keys=True, default=str)
     tag = hashlib.sha1(fixed.encode(), usedforsecurity=False).hexdigest()[:_TAG]
 
     def stamp(facts: dict[str, Any]) -> str:
-        text = json.dumps(facts, sort_keys=True, default=str) + fixed
+        undated = {k: v for k, v in facts.items() if k != "as_of"}
+        text = json.dumps(undated, sort_keys=True, default=str) + fixed
         return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:40 - _TAG] + tag
 
     return stamp, tag
@@ -130,11 +134,12 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
               force: bool = False, trust_stamps: bool = False, recount: bool = True) -> int:
     """Recompute the stored results of these firms, writing only what changed; flushes.
 
-    A firm whose inputs (facts on the day, thresholds, rules) hash to what its stored results
-    were computed from is not evaluated again (`force` evaluates it anyway). With
-    `trust_stamps` (the nightly run) a firm whose results were computed today, after its facts
-    last changed (their updated_at), under the same rules and not marked stale, is not even
-    read: the run that wrote them saw the same facts. A save goes through the after-save
+    A firm whose inputs (facts, thresholds, rules) hash to what its stored results were
+    computed from, on a day within their window (as_of … valid_through), is not evaluated again
+    (`force` evaluates it anyway). With `trust_stamps` (the nightly run) a firm whose results
+    hold on the day, were computed after its facts last changed (their updated_at), under the
+    same rules and not marked stale, is not even read: the run that wrote them saw the same
+    facts, and nothing is written for it. A save goes through the after-save
     pipeline, which recomputes at once, so only changes made around the services are left to
     the digest. Reads are column-wise (tracker.ladder.inputs); writes are one statement per
     kind of write, each row written only if one of its values changed. Returns how many firms
@@ -152,7 +157,7 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     started = now_utc()
     thresholds = local_thresholds()
     stamp_of, tag = _inputs_stamper(thresholds)
-    skip = settled_today(ids, day, tag, len(KINDS)) if trust_stamps and not force else set()
+    skip = settled_on(ids, day, tag, len(KINDS)) if trust_stamps and not force else set()
     look = [i for i in ids if i not in skip]
     if not look:
         return len(skip)
@@ -161,16 +166,18 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     look = [i for i in look if i in stale]
     stored: dict[int, dict[str, Any]] = {i: {} for i in look}
     for row in db.session.execute(
-            select(_R.enterprise_id, _R.kind, _R.as_of, _R.computed_at, _R.inputs_hash)
+            select(_R.enterprise_id, _R.kind, _R.as_of, _R.valid_through, _R.computed_at,
+                   _R.inputs_hash)
             .where(_R.enterprise_id.in_(look))):
         stored[row.enterprise_id][row.kind] = row
     changed_at = facts_changed_at(look)
 
     def settled(i: int) -> str | None:
-        """The one digest every rung of the firm was computed from today, if so."""
+        """The one digest every rung of the firm was computed from, if they all hold today."""
         rows = stored[i].values()
         hashes = {r.inputs_hash for r in rows}
-        if len(rows) != len(KINDS) or len(hashes) != 1 or any(r.as_of != day for r in rows):
+        if len(rows) != len(KINDS) or len(hashes) != 1 or not all(
+                r.as_of <= day <= (r.valid_through or r.as_of) for r in rows):
             return None
         return next(iter(hashes))
 
@@ -184,12 +191,12 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
         facts = build_facts(firms[i], day, metrics=metrics[i], qualifications=quals[i])
         stamp = stamp_of(facts)
         if not force and settled(i) == stamp:
-            # the same facts on the same day under the same rules: the same verdicts; their
+            # the same facts within the window under the same rules: the same verdicts; their
             # computed_at moves only if a fact was touched since (the freshness invariant)
             if not fresh(i):
                 confirmed.append(i)
             continue
-        todo.append((i, facts, stamp))
+        todo.append((i, facts, stamp, facts_valid_through(firms[i], day, quals[i], facts)))
     for start in range(0, len(confirmed), _STALE_BATCH):
         db.session.execute(
             update(_R).where(_R.enterprise_id.in_(confirmed[start:start + _STALE_BATCH]))
@@ -203,7 +210,7 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     marked = [i for i, since in stale.items() if since is not None]
     if marked:
         _clear_stale(marked, started)
-    _expire_loaded({i for i, _f, _s in todo} | set(confirmed))
+    _expire_loaded({t[0] for t in todo} | set(confirmed))
     db.session.flush()
     return len(skip) + len(stale)
 
@@ -213,7 +220,7 @@ _VALUES = ("verdict", "score", "result", "near_miss", "near_miss_code", "candida
            "failed_count")
 
 
-def _write(todo: list[tuple[int, dict[str, Any], str]], thresholds: dict[str, Any],
+def _write(todo: list[tuple[int, dict[str, Any], str, date]], thresholds: dict[str, Any],
            day: date) -> set[int]:
     """Evaluate these firms and write their rows: new ones inserted, changed values updated,
     rows whose values stand get their new stamps only. Returns the firms whose values changed."""
@@ -230,14 +237,15 @@ def _write(todo: list[tuple[int, dict[str, Any], str]], thresholds: dict[str, An
     rewrites: list[dict[str, Any]] = []
     restamps: list[dict[str, Any]] = []
     changed: set[int] = set()
-    for enterprise_id, facts, stamp in todo:
+    for enterprise_id, facts, stamp, valid_through in todo:
         try:
             found = evaluate(facts, local_thresholds=thresholds)["results"]
         except FactsError as exc:  # stored figures contradict each other: say so, keep going
             found = [_error_result(kind, exc) for kind in KINDS]
         for result in found:
             values = stored_values(result)
-            stamps = {"as_of": day, "computed_at": now, "inputs_hash": stamp}
+            stamps = {"as_of": day, "valid_through": valid_through, "computed_at": now,
+                      "inputs_hash": stamp}
             row = old.get((enterprise_id, result["kind"]))
             if row is None:
                 inserts.append({"enterprise_id": enterprise_id, "kind": result["kind"],

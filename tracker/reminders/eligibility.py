@@ -44,9 +44,10 @@ def newly_eligible(as_of: date, enterprise_ids: Iterable[int] | None = None
                    ) -> list[tuple[int, str]]:
     """(enterprise id, rung) for active firms whose next rung is `eligible` on as_of.
 
-    The verdict is the one the ladder stored for that day: after a save the pipeline's first
-    stage has just written it (tracker.changes), and the nightly run writes every firm's. Only
-    a firm with no stored verdict for that day (a past date, a bulk change still on a worker)
+    The verdict is the one the ladder stored that holds on that day (evaluated on or before it,
+    valid through it): after a save the pipeline's first stage has just written it
+    (tracker.changes), and the nightly run evaluates every firm whose verdict ran out. Only a
+    firm with no stored verdict holding that day (a past date, a bulk change still on a worker)
     is evaluated here, without storing, so the rules run once per change, not twice.
 
     Set-based: SQL keeps only the firms whose stored verdict for the next rung is eligible or
@@ -57,7 +58,8 @@ def newly_eligible(as_of: date, enterprise_ids: Iterable[int] | None = None
     # A stored verdict of a firm marked stale is older than its facts: evaluate it afresh.
     stored = (select(EligibilityResult.verdict)
               .where(EligibilityResult.enterprise_id == Enterprise.id,
-                     EligibilityResult.kind == rung, EligibilityResult.as_of == as_of,
+                     EligibilityResult.kind == rung, EligibilityResult.as_of <= as_of,
+                     EligibilityResult.valid_through >= as_of,
                      Enterprise.eligibility_stale_since.is_(None))
               .correlate(Enterprise).scalar_subquery())
     query = (select(Enterprise.id, rung.label("rung"), stored.label("verdict"))
