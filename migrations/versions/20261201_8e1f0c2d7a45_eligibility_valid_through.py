@@ -1,7 +1,7 @@
 """eligibility results say how long they hold (valid_through)
 
 Revision ID: 8e1f0c2d7a45
-Revises: 475ad91349bd
+Revises: b3c1e8f04d27
 Create Date: 2026-12-01
 
 A stored verdict holds until the first day the rules could read the same facts differently
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "8e1f0c2d7a45"
-down_revision = "475ad91349bd"
+down_revision = "b3c1e8f04d27"
 branch_labels = None
 depends_on = None
 
