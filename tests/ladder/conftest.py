@@ -44,3 +44,19 @@ def upload_dir(app, tmp_path, monkeypatch):
     """Evidence files go to a throwaway folder."""
     monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path / "uploads"))
     return tmp_path / "uploads"
+
+
+@pytest.fixture
+def evaluated(monkeypatch):
+    """The facts each evaluate() call of the recompute got (the engine itself runs unchanged)."""
+    from tracker.ladder import results
+
+    calls: list[dict] = []
+    original = results.evaluate
+
+    def counting(facts, **kwargs):
+        calls.append(facts)
+        return original(facts, **kwargs)
+
+    monkeypatch.setattr(results, "evaluate", counting)
+    return calls

@@ -21,20 +21,6 @@ DAY = date(2026, 6, 30)
 
 
 @pytest.fixture
-def evaluated(monkeypatch):
-    """The facts each evaluate() call of the recompute got."""
-    calls: list[dict] = []
-    original = results.evaluate
-
-    def counting(facts, **kwargs):
-        calls.append(facts)
-        return original(facts, **kwargs)
-
-    monkeypatch.setattr(results, "evaluate", counting)
-    return calls
-
-
-@pytest.fixture
 def updates():
     """The UPDATE statements sent to eligibility_results."""
     sent: list[str] = []

@@ -29,20 +29,6 @@ DAY = date(2026, 6, 30)
 
 
 @pytest.fixture
-def evaluated(monkeypatch):
-    """Every facts dict the recompute evaluated (the engine itself runs unchanged)."""
-    calls: list[dict] = []
-    original = results.evaluate
-
-    def counting(facts, **kwargs):
-        calls.append(facts)
-        return original(facts, **kwargs)
-
-    monkeypatch.setattr(results, "evaluate", counting)
-    return calls
-
-
-@pytest.fixture
 def writes():
     """The INSERT, UPDATE and DELETE statements sent to eligibility_results."""
     sent: list[str] = []

@@ -184,13 +184,7 @@ def derived_ladder_history(held: list[_Held], day: date) -> list[tuple[date, str
 
     Change can only happen on a grant, the day after a validity ends, or a revocation.
     """
-    points = set()
-    for q in held:
-        points.add(q.granted_on)
-        if q.valid_until is not None:
-            points.add(q.valid_until + timedelta(days=1))
-        if q.revoked_on is not None:
-            points.add(q.revoked_on)
+    points = validity.title_change_days(held)
     history: list[tuple[date, str | None]] = []
     rung: str | None = None
     for point in sorted(p for p in points if p <= day):

@@ -10,7 +10,7 @@ from tracker.enterprises.models import AnnualMetrics, Enterprise
 from tracker.ladder.models import Qualification
 from tracker.ladder.rules import HONOURS
 from tracker.ladder.rules.horizon import rules_valid_through
-from tracker.ladder.validity import status_on
+from tracker.ladder.validity import status_on, title_change_days
 from tracker.money import plain_number
 
 #: AnnualMetrics columns that feed the engine's "years" block, under the same names
@@ -86,10 +86,5 @@ def facts_valid_through(enterprise: Any, as_of: date, qualifications: Iterable[A
     ends = [rules_valid_through(facts) + timedelta(days=1)]
     if enterprise.founded_on is not None and enterprise.founded_on > as_of:
         ends.append(enterprise.founded_on)
-    for q in qualifications:
-        ends.append(q.granted_on)
-        if q.valid_until is not None:
-            ends.append(q.valid_until + timedelta(days=1))
-        if q.revoked_on is not None:
-            ends.append(q.revoked_on)
+    ends.extend(title_change_days(qualifications))
     return min(d for d in ends if d > as_of) - timedelta(days=1)

@@ -166,7 +166,9 @@ class RungStep:
     why: str
 
 
-def _change_days(qualifications: list[_Dated], today: date) -> list[date]:
+def title_change_days(qualifications: Iterable[Any]) -> set[date]:
+    """The days on which a title's standing can change: its grant, the day after its validity
+    ends, its revocation (the rung, the history and the verdicts can move on no other day)."""
     days = set()
     for q in qualifications:
         days.add(q.granted_on)
@@ -174,7 +176,11 @@ def _change_days(qualifications: list[_Dated], today: date) -> list[date]:
             days.add(q.valid_until + timedelta(days=1))
         if q.revoked_on is not None:
             days.add(q.revoked_on)
-    return sorted(d for d in days if d <= today)
+    return days
+
+
+def _change_days(qualifications: list[_Dated], today: date) -> list[date]:
+    return sorted(d for d in title_change_days(qualifications) if d <= today)
 
 
 def _cause(qualifications: list[_Dated], day: date, old: str | None, new: str | None
