@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, event, insert, text  # noqa: E402
 
+from bench.list_page import timed  # noqa: E402
 from config import TestConfig  # noqa: E402
 from tracker import create_app  # noqa: E402
 from tracker.accounts.services import create_user  # noqa: E402
@@ -93,28 +94,6 @@ def grow(app, lo: int, hi: int) -> None:
         # an old ledger's rows are all-visible; autovacuum would get there on its own
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE reminders"))
-
-
-def timed(app, client, path: str, repeat: int) -> tuple[float, int]:
-    counter = {"n": 0}
-
-    def count(*_args):
-        counter["n"] += 1
-
-    with app.app_context():
-        engine = db.engine
-    samples = []
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        for _ in range(repeat):
-            counter["n"] = 0
-            start = time.perf_counter()
-            response = client.get(path)
-            samples.append(time.perf_counter() - start)
-            assert response.status_code == 200, response.status_code
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return statistics.median(samples) * 1000, counter["n"]
 
 
 def raw_ms(app, statement, repeat: int) -> float:
@@ -199,9 +178,9 @@ def main() -> None:
         for size in sorted(args.sizes):
             grow(app, done + 1, size)
             done = size
-            found = {f"ledger ({label})": timed(app, client, "/reminders/", args.repeat)
+            found = {f"ledger ({label})": timed(client, "/reminders/", args.repeat)
                      for label, client in clients.items()}
-            found["ledger failed (bureau)"] = timed(app, clients["bureau"],
+            found["ledger failed (bureau)"] = timed(clients["bureau"],
                                                    "/reminders/?status=failed", args.repeat)
             found["old GROUP BY (SQL only)"] = (raw_ms(app, OLD_COUNTS, args.repeat), 1)
             for label, email in users:
