@@ -213,16 +213,25 @@ def rebuild(execute: Any = None, day: date | None = None, dialect: str | None = 
     return int(written or 0)
 
 
-def _state() -> AggregateState | None:
-    return db.session.get(AggregateState, _STATE_ID, populate_existing=True)
+def _state(lock: bool = False) -> AggregateState | None:
+    """The state row; `lock`: held until this transaction ends (see refresh)."""
+    return db.session.get(AggregateState, _STATE_ID, populate_existing=True,
+                          with_for_update=lock or None)
 
 
 def refresh() -> int:
-    """Recount every firm and mark the figures current for today; flushes. Returns marks."""
+    """Recount every firm and mark the figures current for today; flushes. Returns marks.
+
+    The state row is locked first, as recount_for does: a save's recount waits for this
+    commit and then adds its delta to the new marks (it would otherwise fail on their keys,
+    or add to figures this refresh replaces). The version is read before counting: a change
+    committed in between is counted but not claimed, so the figures read as stale (never
+    as current without it).
+    """
     day, stamp = today(), now_utc()
-    written = rebuild(day=day)
+    state = _state(lock=True)
     version = snapshots.current_version()
-    state = _state()
+    written = rebuild(day=day)
     if state is None:
         db.session.add(AggregateState(id=_STATE_ID, counted_on=day, counts_version=version,
                                       refreshed_at=stamp, updated_at=stamp))
@@ -288,7 +297,10 @@ def recount_for(enterprise_ids: list[int]) -> bool:
     the day changed) they stay stale and a full refresh is asked for after the commit.
     Returns whether the figures are current afterwards.
     """
-    state = _state()
+    # locked first (as refresh does), so recounts and a refresh run one after another: a
+    # refresh's new marks are committed before this reads the stored ones (PostgreSQL's
+    # READ COMMITTED: each statement after the wait sees them); SQLite serialises writers
+    state = _state(lock=True)
     if state is None:
         return False  # never built: the dashboard reads the straightforward queries
     current = snapshots.current_version()
