@@ -169,3 +169,48 @@ def test_a_save_during_a_refresh_succeeds_and_no_wrong_figure_reads_current(pg_a
             assert aggregates.holders(users["bureau"]) != before  # the new title is counted
         for scope, user in users.items():
             assert maintained(user) == straightforward(user), scope
+
+
+def test_a_refresh_started_during_a_save_counts_the_save(pg_app):
+    """The other order: a save has recounted (holding the state row) and not committed yet
+    when a refresh starts; the refresh waits for the commit and counts the new title."""
+    from tracker import snapshots
+    from tracker.enterprises.models import Enterprise
+
+    with frozen(DAY):
+        users, firm_id = _world()
+        errors: list = [None, None]
+        recounted, refreshed = threading.Event(), threading.Event()
+
+        def save() -> None:
+            try:
+                _grant(db.session.get(Enterprise, firm_id))
+                db.session.flush()
+                snapshots.bump()
+                assert aggregates.recount_for([firm_id])
+            finally:
+                recounted.set()
+            deadline = time.monotonic() + PATIENCE
+            while not refreshed.is_set() and time.monotonic() < deadline:
+                if _someone_waits_for_a_lock():
+                    break
+                time.sleep(0.05)
+            db.session.commit()  # the pipeline recounts again: this transaction's own version
+
+        def refresh() -> None:
+            try:
+                assert recounted.wait(PATIENCE)
+                aggregates.refresh()
+                db.session.commit()
+            finally:
+                refreshed.set()
+
+        threads = [_in_thread(pg_app, refresh, errors, 0), _in_thread(pg_app, save, errors, 1)]
+        for thread in threads:
+            thread.join(PATIENCE * 2)
+        assert errors == [None, None]
+        db.session.expire_all()
+        assert aggregates.current_state() is not None
+        assert aggregates.holders(users["bureau"])["hnte"] == 2
+        for scope, user in users.items():
+            assert maintained(user) == straightforward(user), scope
