@@ -44,6 +44,7 @@ from sqlalchemy import (
     true,
     tuple_,
     union_all,
+    update,
 )
 
 from tracker import snapshots
@@ -213,17 +214,34 @@ def rebuild(execute: Any = None, day: date | None = None, dialect: str | None = 
     return int(written or 0)
 
 
-def _state() -> AggregateState | None:
-    return db.session.get(AggregateState, _STATE_ID, populate_existing=True)
+def _state(lock: bool = False) -> AggregateState | None:
+    """The state row; `lock`: FOR UPDATE, held until this transaction ends (see refresh)."""
+    return db.session.get(AggregateState, _STATE_ID, populate_existing=True,
+                          with_for_update=lock or None)
 
 
 def refresh() -> int:
-    """Recount every firm and mark the figures current for today; flushes. Returns marks."""
+    """Recount every firm and mark the figures current for today; flushes. Returns marks.
+
+    The state row is locked first, as recount_for does: a save's recount waits for this
+    commit and then adds its delta to the new marks (it would otherwise fail on their keys,
+    or add to figures this refresh replaces). The version is read before counting: a change
+    committed in between is counted but not claimed, so the figures read as stale (never
+    as current without it).
+
+    The lock is an UPDATE, not a SELECT … FOR UPDATE: on SQLite it takes the write lock
+    before any read (waiting on the busy timeout); a read first would begin a snapshot that
+    a writer committing meanwhile makes stale, and the refresh's first write would then fail
+    at once ("database is locked"). Call it with no read in this transaction before it.
+    """
     day, stamp = today(), now_utc()
-    written = rebuild(day=day)
+    db.session.execute(update(AggregateState).where(AggregateState.id == _STATE_ID)
+                       .values(updated_at=stamp)
+                       .execution_options(synchronize_session=False))
     version = snapshots.current_version()
+    written = rebuild(day=day)
     state = _state()
-    if state is None:
+    if state is None:  # the first refresh: nothing to lock yet
         db.session.add(AggregateState(id=_STATE_ID, counted_on=day, counts_version=version,
                                       refreshed_at=stamp, updated_at=stamp))
     else:
@@ -288,7 +306,11 @@ def recount_for(enterprise_ids: list[int]) -> bool:
     the day changed) they stay stale and a full refresh is asked for after the commit.
     Returns whether the figures are current afterwards.
     """
-    state = _state()
+    # locked first (as refresh does), so recounts and a refresh run one after another: a
+    # refresh's new marks are committed before this reads the stored ones (PostgreSQL's
+    # READ COMMITTED: each statement after the wait sees them). SQLite ignores FOR UPDATE;
+    # the save has written already, so it holds the database's write lock
+    state = _state(lock=True)
     if state is None:
         return False  # never built: the dashboard reads the straightforward queries
     current = snapshots.current_version()

@@ -44,6 +44,9 @@ def refresh_aggregates(force: bool = True) -> int:
 
     if not force and aggregates.current_state() is not None:
         return 0
+    # end the read (nothing written): the refresh must begin its transaction with its lock
+    # (SQLite, see aggregates.refresh)
+    db.session.commit()
     written = aggregates.refresh()
     db.session.commit()
     return written
