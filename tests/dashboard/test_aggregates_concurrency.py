@@ -6,8 +6,8 @@ save recounting its firm meanwhile used to block on the refresh's new marks and 
 unique violation when it committed (a 500, or a failed import chunk), and the figures could
 end up without the save's change while the state said current.
 
-Uses its own database (the TEST_POSTGRES_URL name + "_aggregates") with committed data, as
-the two connections must see each other's commits.
+Uses a database of its own (tests.scratch_databases) with committed data, as the two
+connections must see each other's commits.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import text
 
 import config
-from tests.conftest import POSTGRES_URL, require_service
 from tests.dashboard.test_aggregates import maintained, straightforward
 from tests.factories import make_enterprise, make_user
+from tests.scratch_databases import scratch_database
 from tracker import create_app
 from tracker.clock import frozen
 from tracker.dashboard import aggregates
@@ -31,8 +31,6 @@ from tracker.ladder import services as ladder
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres]
 
-ADMIN = POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"
-NAME = POSTGRES_URL.rsplit("/", 1)[1] + "_aggregates"
 DAY = date(2026, 12, 1)
 #: seconds a thread waits for the other before the test gives up (never reached when right)
 PATIENCE = 30
@@ -41,29 +39,22 @@ PATIENCE = 30
 @pytest.fixture
 def pg_app():
     """An app on a fresh PostgreSQL database of its own, with plain (committing) sessions."""
-    import psycopg
+    with scratch_database("aggregates") as url:
 
-    require_service("PostgreSQL", ADMIN, 5432)
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{NAME}"')
+        class Cfg(config.TestConfig):
+            SQLALCHEMY_DATABASE_URI = url
 
-    class Cfg(config.TestConfig):
-        SQLALCHEMY_DATABASE_URI = ADMIN.rsplit("/", 1)[0] + "/" + NAME
-
-    original = db.session
-    db.session = db._make_scoped_session({})
-    app = create_app(Cfg)
-    try:
-        with app.app_context():
-            db.create_all()
-            yield app
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        db.session = original
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
+        original = db.session
+        db.session = db._make_scoped_session({})
+        app = create_app(Cfg)
+        try:
+            with app.app_context():
+                db.create_all()
+                yield app
+                db.session.remove()
+                db.engine.dispose()
+        finally:
+            db.session = original
 
 
 def _someone_waits_for_a_lock() -> bool:
