@@ -22,11 +22,12 @@ next refresh, which a stale recount asks for.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 from flask import has_request_context
-from sqlalchemy import ColumnElement, bindparam, case, delete, func, null, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, bindparam, case, delete, func, null, or_, select, tuple_
 
 from tracker import snapshots
 from tracker.accounts.scope import zone_sum_scope
@@ -177,28 +178,43 @@ def sum_marks() -> Any:
         select(*by, func.sum(marks.c.value)).group_by(*by))
 
 
-def rebuild(execute: Any = None, day: date | None = None, dialect: str | None = None) -> int:
-    """Recount every firm's marks and derive the figures from them (set-based: one
-    executemany of the marks, one INSERT … SELECT). Returns the marks written."""
+#: firms counted per round of a full recount: the marks of one round are held in memory
+MARK_BATCH = 20_000
+
+
+def rebuild(execute: Any = None, day: date | None = None, dialect: str | None = None, *,
+            write: Callable[[list[dict[str, Any]]], Any] | None = None) -> int:
+    """Recount every firm's marks and derive the figures from them (set-based: the marks
+    counted and written MARK_BATCH firms at a time, so memory stays flat with the register,
+    then one INSERT … SELECT). `write` stores a batch of marks (default one executemany; the
+    generator passes its COPY). Returns the marks written."""
     execute = execute or db.session.execute
     table = DashboardFirmMark.__table__
     execute(table.delete())
     execute(DashboardAggregate.__table__.delete())
-    marks = count_rows(true(), day or today(), execute, dialect, per_firm=True)
-    if marks:
-        execute(table.insert(), marks)
+    write = write or (lambda rows: execute(table.insert(), rows))
+    top = execute(select(func.max(Enterprise.id))).scalar() or 0
+    written = 0
+    for low in range(0, top, MARK_BATCH):
+        marks = count_rows(Enterprise.id.between(low + 1, low + MARK_BATCH), day or today(),
+                           execute, dialect, per_firm=True)
+        if marks:
+            write(marks)
+        written += len(marks)
     execute(sum_marks())
-    return len(marks)
+    return written
 
 
 def _state() -> AggregateState | None:
     return db.session.get(AggregateState, _STATE_ID, populate_existing=True)
 
 
-def refresh() -> int:
-    """Recount every firm and mark the figures current for today; flushes. Returns marks."""
+def refresh(write: Callable[[list[dict[str, Any]]], Any] | None = None) -> int:
+    """Recount every firm and mark the figures current for today; flushes. Returns marks.
+
+    `write` stores a batch of marks (see rebuild)."""
     day, stamp = today(), now_utc()
-    written = rebuild(day=day)
+    written = rebuild(day=day, write=write)
     version = snapshots.current_version()
     state = _state()
     if state is None:
