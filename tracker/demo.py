@@ -183,6 +183,9 @@ def generate_command(n: int, seed: int, chunk: int, workers: int | None) -> None
     click.echo(f"generated {summary.firms:,} firms in {elapsed:.1f}s "
                f"({summary.firms / elapsed:,.0f} firms/s; {phases}): {rows}")
     # the dashboard's month ends, as beat's first run would write them
+    began = time.perf_counter()
     months = history.backfill()
     db.session.commit()
-    click.echo(f"dashboard: {len(months)} month-end counts back-filled", err=True)
+    click.echo(f"dashboard: {len(months)} month-end counts back-filled in "
+               f"{time.perf_counter() - began:.1f}s (total {time.perf_counter() - started:.1f}s)",
+               err=True)
