@@ -5,8 +5,9 @@ fields, four fiscal years of figures, the ladder's usual proportions of titles, 
 carriers, tenancies and applications) in chunks of bounded size: COPY on PostgreSQL, multi-row
 inserts on SQLite. The rung and ladder history are derived from the titles by the same pure
 rules the services use, and the stored eligibility results come from `results.recompute`, so
-every page reads what the product itself would have stored; the reminders sweep then inserts
-what is due, as beat would.
+every page reads what the product itself would have stored (on PostgreSQL worker processes
+recompute each committed chunk while the next is written); the reminders sweep then inserts
+what is due and the dashboard's figures are recounted, as beat would.
 """
 
 from __future__ import annotations
