@@ -2,31 +2,50 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
+from datetime import datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
+from config import TestConfig
+from tests.conftest import POSTGRES_URL, require_service
 from tests.factories import make_enterprise
-from tracker.clock import today
+from tracker import create_app
+from tracker.clock import LOCAL_TZ, frozen, today
 from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
 from tracker.extensions import db
-from tracker.generate import VALID_SHARE, ZONE_WEIGHTS, GenerateError, generate
+from tracker.generate import (
+    PLACES,
+    SUFFIXES,
+    VALID_SHARE,
+    WORDS,
+    ZONE_WEIGHTS,
+    GenerateError,
+    generate,
+)
 from tracker.incubation.models import Carrier, Tenancy
-from tracker.ladder import validity
+from tracker.integrity.checks import run_checks
+from tracker.ladder import results, validity
 from tracker.ladder.models import Application, EligibilityResult, Qualification
 from tracker.ladder.results import evaluate_enterprise
 from tracker.ladder.rules import KINDS
 from tracker.ladder.services import qualifications_by_enterprise, transition_order_problems_many
+from tracker.names import pinyin_keys
 from tracker.reminders.models import Reminder
 
 FIRMS = 600
+#: a working morning in Beijing: the spread of titles and stays is drawn around "today"
+MORNING = datetime(2026, 12, 2, 10, 0, tzinfo=LOCAL_TZ)
 
 
 @pytest.fixture
 def generated():
-    """600 generated firms in the test's transaction (small chunks, so several rounds)."""
-    return generate(FIRMS, seed=3, chunk=250)
+    """600 generated firms in the test's transaction (small chunks, so several rounds), on a
+    frozen morning that lasts the test."""
+    with frozen(MORNING):
+        yield generate(FIRMS, seed=3, chunk=250)
 
 
 def test_counts_and_spread(generated):
@@ -101,9 +120,111 @@ def test_refuses_a_database_with_firms():
 
 def test_generated_firms_carry_their_pinyin_keys(generated):
     """The generator's Core inserts skip the model's name listener; it writes the keys itself."""
-    from tracker.names import pinyin_keys
-
     rows = db.session.execute(select(Enterprise.name, Enterprise.name_pinyin,
                                      Enterprise.name_initials).limit(50)).all()
     assert rows and all((spelled, initials) == pinyin_keys(name) and initials
                         for name, spelled, initials in rows)
+
+
+def test_name_parts_spell_alike_alone_and_joined():
+    """The generator joins each part's keys: that is the whole name's spelling only while no
+    two neighbouring parts read differently together (a word across the join)."""
+    pairs = [("天津", p) for p in PLACES] + [(p, w) for p in PLACES for w in WORDS] \
+        + [(a, b) for a in WORDS for b in WORDS] + [(w, s) for w in WORDS for s in SUFFIXES]
+    wrong = []
+    for a, b in pairs:
+        alone = pinyin_keys(a), pinyin_keys(b)
+        if pinyin_keys(a + b) != (alone[0][0] + alone[1][0], alone[0][1] + alone[1][1]):
+            wrong.append(a + b)
+    assert wrong == []
+
+
+def _stored_results(ids: list[int]) -> dict[tuple[int, str], tuple]:
+    columns = ("verdict", "score", "result", "near_miss", "near_miss_code", "candidate",
+               "failed_count", "candidate_since", "as_of", "inputs_hash")
+    return {(r.enterprise_id, r.kind): tuple(getattr(r, c) for c in columns)
+            for r in db.session.scalars(select(EligibilityResult)
+                                        .where(EligibilityResult.enterprise_id.in_(ids)))}
+
+
+def test_stored_results_are_what_the_recompute_writes(generated):
+    """Evaluated again by the product's recompute (forced, as after a save), a sample of firms
+    keeps every stored value and stamp: the generator stored exactly what it computes."""
+    ids = list(db.session.scalars(select(Enterprise.id).order_by(Enterprise.id)))[::7]
+    before = _stored_results(ids)
+    assert len(before) == len(ids) * len(KINDS)
+    results.recompute(ids, force=True)  # the fixture's clock: the same day
+    assert _stored_results(ids) == before
+
+
+def test_generated_database_passes_the_integrity_checks(generated):
+    """Every invariant `flask check` runs holds on a generated register (freshness included)."""
+    report = run_checks()
+    assert report.checked["tenancy_moves_recorded"] > 0
+    assert report.checked["eligibility_fresh"] == FIRMS
+    assert report.violations == []
+
+
+def test_stays_that_moved_on_are_continued(generated):
+    """A stay that moved on is followed by the next one, opened the day it ended elsewhere."""
+    moved = db.session.scalars(select(Tenancy).where(Tenancy.status == "moved_on")).all()
+    assert moved
+    for stay in moved:
+        following = db.session.scalar(select(Tenancy)
+                                      .where(Tenancy.previous_tenancy_id == stay.id))
+        assert following.moved_in_on == stay.ended_on
+        assert following.carrier_id != stay.carrier_id
+
+
+@pytest.fixture
+def fresh_postgres():
+    """Makes apps on fresh PostgreSQL databases of their own (worker processes read committed
+    rows); dropped afterwards."""
+    url = require_service("PostgreSQL", POSTGRES_URL, 5432)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    made: list[tuple[str, object]] = []
+
+    def make():
+        name = f"generate_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+        class FreshConfig(TestConfig):
+            SQLALCHEMY_DATABASE_URI = url.rsplit("/", 1)[0] + f"/{name}"
+
+        app = create_app(FreshConfig)
+        with app.app_context():
+            db.create_all()
+        made.append((name, app))
+        return app
+
+    try:
+        yield make
+    finally:
+        for name, app in made:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.live
+def test_worker_processes_store_what_one_process_stores(fresh_postgres):
+    """Results recomputed in worker processes are the ones the sequential path stores, and
+    the register they leave passes the integrity checks."""
+    stored = []
+    for workers in (1, 2):
+        app = fresh_postgres()
+        with app.app_context(), frozen(MORNING):
+            summary = generate(300, seed=5, chunk=60, workers=workers)
+            assert summary.firms == 300
+            assert run_checks().violations == []
+            rows = db.session.execute(select(
+                EligibilityResult.enterprise_id, EligibilityResult.kind,
+                EligibilityResult.verdict, EligibilityResult.result,
+                EligibilityResult.inputs_hash)).all()
+            stored.append(sorted(tuple(r) for r in rows))
+    assert len(stored[0]) == 300 * len(KINDS)
+    assert stored[0] == stored[1]

@@ -142,13 +142,12 @@ def registry():
     import random
 
     from tracker.enterprises.uscc import make_code
-    from tracker.generate import _name, _pinyin_keys
+    from tracker.generate import _name
 
     rng = random.Random(5)
     rows = []
     for i in range(5000):
-        name = _name(rng)
-        spelled, initials = _pinyin_keys(name)
+        name, (spelled, initials) = _name(rng)
         rows.append({"uscc": make_code(7_000_000 + i), "name": name, "name_pinyin": spelled,
                      "name_initials": initials, "zone": "hitech" if i % 3 else "teda",
                      "status": "active", "industry_tags": [], "honours": []})

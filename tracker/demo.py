@@ -155,8 +155,12 @@ def load(if_empty: bool, n: int) -> None:
               help="how many enterprises to generate")
 @click.option("--seed", default=1, show_default=True, help="same seed, same data")
 @click.option("--chunk", default=2000, show_default=True, help="firms written per round")
-def generate_command(n: int, seed: int, chunk: int) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="processes computing the eligibility results (PostgreSQL; default: one "
+                   "per CPU)")
+def generate_command(n: int, seed: int, chunk: int, workers: int | None) -> None:
     """Fill an empty migrated database with N realistic synthetic firms (benchmarks)."""
+    import os
     import time
 
     from tracker.generate import GenerateError, generate
@@ -169,14 +173,19 @@ def generate_command(n: int, seed: int, chunk: int) -> None:
                        err=True)
 
     try:
-        summary = generate(n, seed, chunk=chunk, progress=progress)
+        summary = generate(n, seed, chunk=chunk, progress=progress,
+                           workers=workers or os.cpu_count() or 1)
     except GenerateError as exc:
         raise click.ClickException(str(exc)) from exc
     rows = ", ".join(f"{table} {count:,}" for table, count in sorted(summary.rows.items()))
-    click.echo(f"generated {summary.firms:,} firms in {time.perf_counter() - started:.1f}s "
-               f"(facts {summary.seconds['facts']}s, results {summary.seconds['results']}s): "
-               f"{rows}")
+    elapsed = time.perf_counter() - started
+    phases = ", ".join(f"{phase} {seconds:.1f}s" for phase, seconds in summary.seconds.items())
+    click.echo(f"generated {summary.firms:,} firms in {elapsed:.1f}s "
+               f"({summary.firms / elapsed:,.0f} firms/s; {phases}): {rows}")
     # the dashboard's month ends, as beat's first run would write them
+    began = time.perf_counter()
     months = history.backfill()
     db.session.commit()
-    click.echo(f"dashboard: {len(months)} month-end counts back-filled", err=True)
+    click.echo(f"dashboard: {len(months)} month-end counts back-filled in "
+               f"{time.perf_counter() - began:.1f}s (total {time.perf_counter() - started:.1f}s)",
+               err=True)

@@ -395,3 +395,26 @@ def test_a_sweep_that_grew_the_ledger_refreshes_its_statistics(rules):
         before = known_rows()
         assert run_sweep(date(2026, 12, 1))["hnte_expiry"] == 0  # nothing new, no ANALYZE
     assert known_rows() == before
+
+
+def test_newly_eligible_firms_are_not_bound_one_parameter_each(firm):
+    """PostgreSQL takes at most 65,535 bind parameters a statement: with one per newly eligible
+    firm the sweep failed on a 500,000-firm register (228,000 firms due at once). The firms' ids
+    are written into the statement instead, so its parameters do not grow with the firms due."""
+    from tests.reminders.test_eligibility import give_tech_sme_figures
+    from tracker.reminders.sweep import due_select
+
+    def parameters() -> int:
+        rule = db.session.scalar(select(ReminderRule).where(ReminderRule.kind == "newly_eligible"))
+        stmt = due_select(rule, date(2026, 6, 30))
+        compiled = stmt.compile(dialect=db.session.get_bind().dialect,
+                                compile_kwargs={"render_postcompile": True})
+        return len(compiled.params)
+
+    give_tech_sme_figures(firm["enterprise"])
+    one = parameters()
+    other = make_enterprise(name="天津渤海生物科技有限公司", officer_id=firm["officer"].id)
+    give_tech_sme_figures(other)
+    db.session.flush()
+    assert [r["kind"] for r in plan(date(2026, 6, 30))].count("newly_eligible") == 2
+    assert parameters() == one

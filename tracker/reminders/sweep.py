@@ -19,6 +19,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -248,9 +249,12 @@ def _newly_eligible(rule: ReminderRule, as_of: date, win: Window,
     for enterprise_id, rung in found:
         by_rung.setdefault(rung, []).append(enterprise_id)
     e = Enterprise
+    # the ids are written into the SQL (integers we read ourselves): one bind parameter each
+    # broke PostgreSQL's limit of 65,535 once 228,000 of 500,000 firms were due at once
     parts = [
         select(*_subject(e.id, "enterprise", e.id, date(as_of.year, 1, 1),
-                         literal(f"rung:{rung}", String))).where(e.id.in_(ids))
+                         literal(f"rung:{rung}", String)))
+        .where(e.id.in_(bindparam(None, ids, Integer, expanding=True, literal_execute=True)))
         for rung, ids in sorted(by_rung.items())
     ]
     return parts[0] if len(parts) == 1 else union_all(*parts)
