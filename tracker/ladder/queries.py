@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,8 +75,38 @@ def _active(user: Any):
     return (enterprise_scope(user), Enterprise.status == "active")
 
 
+#: (user) -> {(zone, rung, field): active firms} from maintained figures, or None when they
+#: are not current; wired in by init_app (the dashboard keeps them, and imports this module)
+_kept_firm_counts: list[Callable[[Any], dict[tuple[Any, Any, Any], int] | None]] = []
+
+
+def keep_firm_counts_from(reader: Callable[[Any], dict[tuple[Any, Any, Any], int] | None]
+                          ) -> None:
+    """Let rung_counts read maintained per-zone figures (see _kept_firm_counts)."""
+    _kept_firm_counts[:] = [reader]
+
+
 def rung_counts(user: Any, filters: BoardFilters) -> dict[str | None, int]:
-    """Firms per rung (None = not yet on the ladder)."""
+    """Firms per rung (None = not yet on the ladder).
+
+    Summed from the maintained (zone, rung, field) figures when they are current and the
+    filters are zone and field only: a few hundred rows instead of a count over every active
+    firm, which grows with the register. Else the straightforward GROUP BY.
+    """
+    kept = (_kept_firm_counts[0](user)
+            if _kept_firm_counts and not filters.officer_id else None)
+    if kept is None:
+        return rung_counts_live(user, filters)
+    counts: dict[str | None, int] = {}
+    for (zone, rung, field), n in kept.items():
+        if n and (not filters.zone or zone == filters.zone) \
+                and (not filters.tech_field or field == filters.tech_field):
+            counts[rung] = counts.get(rung, 0) + n
+    return counts
+
+
+def rung_counts_live(user: Any, filters: BoardFilters) -> dict[str | None, int]:
+    """Firms per rung, one GROUP BY over the active firms in scope (what the figures equal)."""
     query = filters.apply(select(Enterprise.current_rung, func.count(Enterprise.id))
                           .where(*_active(user)).group_by(Enterprise.current_rung))
     return {rung: n for rung, n in db.session.execute(query)}
