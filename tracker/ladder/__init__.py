@@ -26,6 +26,10 @@ def init_app(app):
 
     cards.register("ladder", 20, "ladder/_card.html",
                    partial(card_context, kept_candidates=aggregates.candidates), cacheable=True)
+    from tracker.ladder import queries
+
+    # the board's column counts from the dashboard's maintained firms per zone, rung and field
+    queries.keep_firm_counts_from(partial(aggregates.read, measure="firms"))
     labels.AUDIT_LABELS.update({"local_threshold": "本地阈值", "ladder_batch": "梯度批次"})
     labels.ACTION_LABELS.update({"revoke": "撤销"})
     from tracker.ladder.models import APPLICATION_STATUSES, QUALIFICATION_STATUSES

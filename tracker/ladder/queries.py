@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,20 +75,56 @@ def _active(user: Any):
     return (enterprise_scope(user), Enterprise.status == "active")
 
 
+#: (user) -> {(zone, rung, field): active firms} from maintained figures, or None when they
+#: are not current; wired in by init_app (the dashboard keeps them, and imports this module)
+_kept_firm_counts: list[Callable[[Any], dict[tuple[Any, Any, Any], int] | None]] = []
+
+
+def keep_firm_counts_from(reader: Callable[[Any], dict[tuple[Any, Any, Any], int] | None]
+                          ) -> None:
+    """Let rung_counts read maintained per-zone figures (see _kept_firm_counts)."""
+    _kept_firm_counts[:] = [reader]
+
+
 def rung_counts(user: Any, filters: BoardFilters) -> dict[str | None, int]:
-    """Firms per rung (None = not yet on the ladder)."""
+    """Firms per rung (None = not yet on the ladder).
+
+    Summed from the maintained (zone, rung, field) figures when they are current and the
+    filters are zone and field only: a few hundred rows instead of a count over every active
+    firm, which grows with the register. Else the straightforward GROUP BY.
+    """
+    kept = (_kept_firm_counts[0](user)
+            if _kept_firm_counts and not filters.officer_id else None)
+    if kept is None:
+        return rung_counts_live(user, filters)
+    counts: dict[str | None, int] = {}
+    for (zone, rung, field), n in kept.items():
+        if n and (not filters.zone or zone == filters.zone) \
+                and (not filters.tech_field or field == filters.tech_field):
+            counts[rung] = counts.get(rung, 0) + n
+    return counts
+
+
+def rung_counts_live(user: Any, filters: BoardFilters) -> dict[str | None, int]:
+    """Firms per rung, one GROUP BY over the active firms in scope (what the figures equal)."""
     query = filters.apply(select(Enterprise.current_rung, func.count(Enterprise.id))
                           .where(*_active(user)).group_by(Enterprise.current_rung))
     return {rung: n for rung, n in db.session.execute(query)}
 
 
+#: what a board card shows of a firm, read as plain rows: ~200 full entities (wide rows with
+#: JSON lists) cost more than the query that finds them
+_CARD_COLUMNS = (Enterprise.id, Enterprise.name, Enterprise.zone, Enterprise.tech_field,
+                 Enterprise.current_rung, Enterprise.eligibility_stale_since)
+
+
 def rung_cards(user: Any, filters: BoardFilters, per_column: int = CARDS_PER_COLUMN
-               ) -> dict[str | None, list[Enterprise]]:
+               ) -> dict[str | None, list[Any]]:
     """The first `per_column` firms of each rung by name (pinyin order), in one query.
 
     One small ordered read per rung (UNION ALL of LIMITed branches on the index
     ix_enterprises_active_rung_pinyin) instead of ranking every active firm: the cost follows
-    the cards shown, not the size of the register.
+    the cards shown, not the size of the register. Each firm is a row of _CARD_COLUMNS.
     """
     branches = []
     for rung in (None, *KINDS):
@@ -97,16 +134,35 @@ def rung_cards(user: Any, filters: BoardFilters, per_column: int = CARDS_PER_COL
                               .order_by(Enterprise.name_pinyin, Enterprise.id).limit(per_column))
         branches.append(select(first.subquery().c.id))
     shown = union_all(*branches).subquery()
-    query = (select(Enterprise).where(Enterprise.id.in_(select(shown.c.id)))
+    query = (select(*_CARD_COLUMNS).where(Enterprise.id.in_(select(shown.c.id)))
              .order_by(Enterprise.name_pinyin, Enterprise.id))
-    columns: dict[str | None, list[Enterprise]] = {None: [], **{k: [] for k in KINDS}}
-    for firm in db.session.scalars(query):
+    columns: dict[str | None, list[Any]] = {None: [], **{k: [] for k in KINDS}}
+    for firm in db.session.execute(query):
         columns.setdefault(firm.current_rung, []).append(firm)
     return columns
 
 
-def next_steps(firms: list[Enterprise]) -> dict[int, dict[str, Any]]:
-    """Each firm's next step from its open applications and stored results (two queries)."""
+def _step_sentences() -> dict[str, str]:
+    """The next-step sentences translated once per board, formatted per card (a gettext call
+    per card and per label was a third of the board's time at ~200 cards)."""
+    return {
+        "applied_due": _("%(kind)s申报：%(status)s（截止 %(due)s）"),
+        "applied": _("%(kind)s申报：%(status)s"),
+        "no_results": _("待评估：补充年度数据"),
+        "ready_review": _("可申报%(kind)s（待专家评审）"),
+        "ready": _("可申报%(kind)s"),
+        "near": _("接近%(kind)s：%(criterion)s"),
+        "needs_threshold": _("%(kind)s：待管理员设置本地阈值"),
+        "no_data": _("%(kind)s：数据不全"),
+        "missing": _("距%(kind)s还差%(num)s项"),
+    }
+
+
+def next_steps(firms: list[Any]) -> dict[int, dict[str, Any]]:
+    """Each firm's next step from its open applications and stored results (two queries).
+
+    `firms`: anything with `id` and `current_rung` (entities or rung_cards' rows).
+    """
     ids = [f.id for f in firms]
     if not ids:
         return {}
@@ -119,49 +175,55 @@ def next_steps(firms: list[Enterprise]) -> dict[int, dict[str, Any]]:
         open_apps.setdefault(app.enterprise_id, app)
     results: dict[int, dict[str, Any]] = {i: {} for i in ids}
     # the summary columns as plain rows, not entities: a board shows ~200 cards with up to six
-    # results each, and building that many ORM objects cost as much as the rest of the page
+    # results each, and building that many ORM objects cost as much as the rest of the page.
+    # near_miss is stored as JSON null on most rows: read it only where a near miss is recorded
+    # (decoding ~1,200 nulls per board showed in the profile)
     r = EligibilityResult
+    near_miss = case((r.near_miss_code.is_not(None), r.near_miss), else_=None)
     for row in db.session.execute(select(r.enterprise_id, r.kind, r.verdict, r.candidate,
-                                         r.near_miss_code, r.near_miss, r.failed_count)
+                                         r.near_miss_code, near_miss.label("near_miss"),
+                                         r.failed_count)
                                   .where(r.enterprise_id.in_(ids))):
         results[row.enterprise_id][row.kind] = row
     order = list(KINDS)
+    kinds = {k: _(label) for k, label in KINDS.items()}
+    statuses = {s: _(label) for s, label in APPLICATION_STATUSES.items()}
+    say = _step_sentences()
     steps = {}
     for firm in firms:
         app = open_apps.get(firm.id)
         if app is not None:
-            kind, status = _(KINDS[app.kind]), _(APPLICATION_STATUSES[app.status])
-            text = (_("%(kind)s申报：%(status)s（截止 %(due)s）", kind=kind, status=status,
-                      due=app.deadline.isoformat()) if app.deadline
-                    else _("%(kind)s申报：%(status)s", kind=kind, status=status))
+            kind, status = kinds[app.kind], statuses[app.status]
+            text = (say["applied_due"] % {"kind": kind, "status": status,
+                                          "due": app.deadline.isoformat()} if app.deadline
+                    else say["applied"] % {"kind": kind, "status": status})
             steps[firm.id] = {"text": text, "tone": "primary"}
             continue
         above = [results[firm.id][k] for k in order[rung_index(firm.current_rung) + 1:]
                  if k in results[firm.id]]
         if not above:
-            steps[firm.id] = {"text": _("待评估：补充年度数据"), "tone": "secondary"}
+            steps[firm.id] = {"text": say["no_results"], "tone": "secondary"}
             continue
         ready = next((r for r in above if r.candidate), None)
         if ready is not None:
-            text = (_("可申报%(kind)s（待专家评审）", kind=_(KINDS[ready.kind]))
-                    if ready.verdict == "needs_review"
-                    else _("可申报%(kind)s", kind=_(KINDS[ready.kind])))
+            text = say["ready_review" if ready.verdict == "needs_review" else "ready"] % {
+                "kind": kinds[ready.kind]}
             steps[firm.id] = {"text": text, "tone": "success"}
             continue
         near = next((r for r in above if r.near_miss_code), None)
         if near is not None:
-            steps[firm.id] = {"text": _("接近%(kind)s：%(criterion)s", kind=_(KINDS[near.kind]),
-                                        criterion=wording.localise(near.near_miss["label"])),
-                              "tone": "warning"}
+            steps[firm.id] = {"text": say["near"] % {
+                "kind": kinds[near.kind],
+                "criterion": wording.localise(near.near_miss["label"])}, "tone": "warning"}
             continue
         first = above[0]
-        kind = _(KINDS[first.kind])
+        kind = kinds[first.kind]
         if first.verdict == "needs_review":
-            text = _("%(kind)s：待管理员设置本地阈值", kind=kind)
+            text = say["needs_threshold"] % {"kind": kind}
         elif first.verdict == "insufficient_data":
-            text = _("%(kind)s：数据不全", kind=kind)
+            text = say["no_data"] % {"kind": kind}
         else:
-            text = _("距%(kind)s还差%(num)s项", kind=kind, num=first.failed_count)
+            text = say["missing"] % {"kind": kind, "num": first.failed_count}
         steps[firm.id] = {"text": text, "tone": "secondary"}
     return steps
 

@@ -31,7 +31,7 @@ from tracker.enterprises.zones import TECH_FIELDS, ZONES
 from tracker.extensions import db
 from tracker.forms_support import Outcome, commit_or_report, flash_form_errors, page_status
 from tracker.inputs import arg_int
-from tracker.ladder import gaps, queries, results, services, validity
+from tracker.ladder import board_cards, gaps, queries, results, services, validity
 from tracker.ladder.facts import ENTERPRISE_FLAGS, YEAR_FIELDS, build_facts
 from tracker.ladder.forms import (
     ApplicationEditForm,
@@ -78,9 +78,9 @@ def board():
         context["counts"], context["counted_at"] = snapshots.cached(
             f"board_counts:{filters.zone}:{filters.tech_field}:{filters.officer_id}", user,
             lambda: queries.rung_counts(user, filters))
-        context["columns"] = queries.rung_cards(current_user, filters)
-        firms = [f for column in context["columns"].values() for f in column]
-        context["steps"] = queries.next_steps(firms)
+        columns = queries.rung_cards(current_user, filters)
+        steps = queries.next_steps([f for column in columns.values() for f in column])
+        context["columns"] = board_cards.cards(columns, steps)
     elif view in ("candidates", "near"):
         fetch = queries.candidates if view == "candidates" else queries.near_misses
         context["page"] = fetch(current_user, filters, size=size,
