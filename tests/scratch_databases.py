@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 from tests.conftest import POSTGRES_URL, require_service
@@ -63,3 +64,35 @@ def scratch_database(purpose: str) -> Iterator[str]:
         yield scratch_url(name)
     finally:
         drop_database(name)
+
+
+@contextmanager
+def scratch_app(purpose: str, *, own_session: bool = True) -> Iterator[Any]:
+    """An app on a scratch database with the schema created: committed data that other
+    connections (threads, worker processes) see. `own_session`: db.session is a plain
+    committing scoped session meanwhile, not the suite's. The engine is disposed before the drop.
+    """
+    import config
+    from tracker import create_app
+    from tracker.extensions import db
+
+    with scratch_database(purpose) as url:
+
+        class ScratchConfig(config.TestConfig):
+            SQLALCHEMY_DATABASE_URI = url
+
+        original = db.session
+        if own_session:
+            db.session = db._make_scoped_session({})
+        try:
+            app = create_app(ScratchConfig)
+            with app.app_context():
+                db.create_all()
+            try:
+                yield app
+            finally:
+                with app.app_context():
+                    db.session.remove()
+                    db.engine.dispose()
+        finally:
+            db.session = original

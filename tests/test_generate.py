@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
+from contextlib import ExitStack
 from datetime import datetime
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
-from config import TestConfig
-from tests.conftest import POSTGRES_URL, require_service
 from tests.factories import make_enterprise
-from tracker import create_app
+from tests.scratch_databases import scratch_app
 from tracker.clock import LOCAL_TZ, frozen, today
 from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
 from tracker.extensions import db
@@ -180,34 +178,8 @@ def test_stays_that_moved_on_are_continued(generated):
 def fresh_postgres():
     """Makes apps on fresh PostgreSQL databases of their own (worker processes read committed
     rows); dropped afterwards."""
-    url = require_service("PostgreSQL", POSTGRES_URL, 5432)
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    made: list[tuple[str, object]] = []
-
-    def make():
-        name = f"generate_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-        class FreshConfig(TestConfig):
-            SQLALCHEMY_DATABASE_URI = url.rsplit("/", 1)[0] + f"/{name}"
-
-        app = create_app(FreshConfig)
-        with app.app_context():
-            db.create_all()
-        made.append((name, app))
-        return app
-
-    try:
-        yield make
-    finally:
-        for name, app in made:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with ExitStack() as apps:
+        yield lambda: apps.enter_context(scratch_app("generate", own_session=False))
 
 
 @pytest.mark.live

@@ -8,17 +8,14 @@ made included, is rolled back and it answers with the first one's stored respons
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import date
 
 import pytest
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from config import TestConfig
-from tests.conftest import POSTGRES_URL, require_service
 from tests.factories import make_carrier, make_enterprise, make_user
-from tracker import create_app
+from tests.scratch_databases import scratch_app
 from tracker.accounts import api_tokens
 from tracker.clock import now_utc
 from tracker.extensions import db
@@ -31,27 +28,8 @@ pytestmark = pytest.mark.live
 @pytest.fixture
 def race_app():
     """An app on a fresh PostgreSQL database of its own (committed data, two connections)."""
-    url = require_service("PostgreSQL", POSTGRES_URL, 5432)  # its row locks, whatever the suite
-    name = f"api_race_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    class RaceConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url.rsplit("/", 1)[0] + f"/{name}"
-
-    app = create_app(RaceConfig)
-    with app.app_context():
-        db.create_all()
-    try:
+    with scratch_app("api_race", own_session=False) as app:  # its row locks, whatever the suite
         yield app
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_a_racing_retry_makes_one_record(race_app):

@@ -19,11 +19,9 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-import config
 from tests.dashboard.test_aggregates import maintained, straightforward
 from tests.factories import make_enterprise, make_user
-from tests.scratch_databases import scratch_database
-from tracker import create_app
+from tests.scratch_databases import scratch_app
 from tracker.clock import frozen
 from tracker.dashboard import aggregates
 from tracker.extensions import db
@@ -39,22 +37,8 @@ PATIENCE = 30
 @pytest.fixture
 def pg_app():
     """An app on a fresh PostgreSQL database of its own, with plain (committing) sessions."""
-    with scratch_database("aggregates") as url:
-
-        class Cfg(config.TestConfig):
-            SQLALCHEMY_DATABASE_URI = url
-
-        original = db.session
-        db.session = db._make_scoped_session({})
-        app = create_app(Cfg)
-        try:
-            with app.app_context():
-                db.create_all()
-                yield app
-                db.session.remove()
-                db.engine.dispose()
-        finally:
-            db.session = original
+    with scratch_app("aggregates") as app, app.app_context():
+        yield app
 
 
 def _someone_waits_for_a_lock() -> bool:

@@ -12,10 +12,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-import config
 from tests.factories import make_enterprise
-from tests.scratch_databases import scratch_database
-from tracker import create_app
+from tests.scratch_databases import scratch_app
 from tracker.extensions import db
 from tracker.ladder.models import Qualification
 from tracker.webhooks import events, services
@@ -27,25 +25,8 @@ pytestmark = [pytest.mark.live, pytest.mark.postgres]
 @pytest.fixture
 def pg_app():
     """An app on a fresh PostgreSQL database of its own, with plain (committing) sessions."""
-    with scratch_database("webhooks") as url:
-        yield from _app_on(url)
-
-
-def _app_on(url: str):
-    class Cfg(config.TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-
-    original = db.session
-    db.session = db._make_scoped_session({})
-    app = create_app(Cfg)
-    try:
-        with app.app_context():
-            db.create_all()
-            yield app
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        db.session = original
+    with scratch_app("webhooks") as app, app.app_context():
+        yield app
 
 
 def _both(app, work) -> list:
