@@ -162,8 +162,9 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     look = [i for i in ids if i not in skip]
     if not look:
         return len(skip)
-    stale = dict(db.session.execute(select(Enterprise.id, Enterprise.eligibility_stale_since)
-                                    .where(Enterprise.id.in_(look))).all())
+    # the firms' facts and stale marks, read after `started` (what _clear_stale compares)
+    firms, metrics, quals = fact_rows(look)
+    stale = {i: firm.eligibility_stale_since for i, firm in firms.items()}
     look = [i for i in look if i in stale]
     stored: dict[int, dict[str, Any]] = {i: {} for i in look}
     for row in db.session.execute(
@@ -181,7 +182,6 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
             return None
         return next(iter(hashes))
 
-    firms, metrics, quals = fact_rows(look)
     todo, matched = [], []
     for i in look:
         facts = build_facts(firms[i], day, metrics=metrics[i], qualifications=quals[i])
