@@ -111,20 +111,23 @@ def _evaluations() -> list[int]:
 
 
 def _result_writes() -> list[int]:
-    """A counter of the INSERT/UPDATE statements and rows sent to eligibility_results."""
+    """A counter of the INSERT/UPDATE statements sent to eligibility_results and the rows they
+    wrote (the driver's row count: one parameter set may write all of a firm's rows)."""
     from sqlalchemy import event
 
     from tracker.extensions import db
 
     sent = [0, 0]
 
-    def grab(_conn, _cursor, statement, parameters, _context, executemany):
+    def grab(_conn, cursor, statement, parameters, _context, executemany):
         head = statement.lstrip()[:40].upper()
         if head.startswith(("INSERT INTO ELIGIBILITY_RESULTS", "UPDATE ELIGIBILITY_RESULTS")):
             sent[0] += 1
-            sent[1] += len(parameters) if executemany else 1
+            counted = cursor.rowcount
+            sent[1] += counted if counted is not None and counted >= 0 else (
+                len(parameters) if executemany else 1)
 
-    event.listen(db.engine, "before_cursor_execute", grab)
+    event.listen(db.engine, "after_cursor_execute", grab)
     return sent
 
 

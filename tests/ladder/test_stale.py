@@ -85,7 +85,7 @@ def test_the_nightly_run_takes_stale_firms_first(monkeypatch):
     original = results.recompute
     monkeypatch.setattr(results, "recompute",
                         lambda chunk, *a, **k: order.append(list(chunk)) or original(chunk))
-    monkeypatch.setattr("tracker.ladder.tasks.CHUNK", 1)
+    monkeypatch.setattr("tracker.ladder.tasks.NIGHTLY_CHUNK", 1)
     recompute_all()
     assert [c[0] for c in order] == [*ids, fresh.id]  # by id alone the fresh firm came first
     assert _stale(ids) == [False] * 3

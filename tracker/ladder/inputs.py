@@ -24,6 +24,8 @@ _FULL_YEAR = 12
 _ENTERPRISE_COLUMNS = (
     Enterprise.id, Enterprise.founded_on, Enterprise.tech_field, Enterprise.honours,
     Enterprise.innovation_score, *(getattr(Enterprise, f) for f in ENTERPRISE_FLAGS),
+    # not a fact: the recompute's stale mark, read in the same query
+    Enterprise.eligibility_stale_since,
 )
 _METRIC_COLUMNS = (
     AnnualMetrics.enterprise_id, AnnualMetrics.fiscal_year, AnnualMetrics.class1_ip,
@@ -38,7 +40,10 @@ _QUALIFICATION_COLUMNS = (
 
 def fact_rows(ids: Sequence[int]) -> tuple[dict[int, Any], dict[int, list[Any]],
                                             dict[int, list[Any]]]:
-    """(firm row by id, metric rows by firm, qualification rows by firm) for build_facts."""
+    """(firm row by id, metric rows by firm, qualification rows by firm) for build_facts.
+
+    A firm row also answers eligibility_stale_since (the recompute reads both in one query).
+    """
     firms = {r.id: r for r in db.session.execute(
         select(*_ENTERPRISE_COLUMNS).where(Enterprise.id.in_(ids)))}
     metrics: dict[int, list[Any]] = {i: [] for i in ids}

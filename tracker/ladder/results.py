@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
@@ -161,8 +162,9 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     look = [i for i in ids if i not in skip]
     if not look:
         return len(skip)
-    stale = dict(db.session.execute(select(Enterprise.id, Enterprise.eligibility_stale_since)
-                                    .where(Enterprise.id.in_(look))).all())
+    # the firms' facts and stale marks, read after `started` (what _clear_stale compares)
+    firms, metrics, quals = fact_rows(look)
+    stale = {i: firm.eligibility_stale_since for i, firm in firms.items()}
     look = [i for i in look if i in stale]
     stored: dict[int, dict[str, Any]] = {i: {} for i in look}
     for row in db.session.execute(
@@ -170,7 +172,6 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
                    _R.inputs_hash)
             .where(_R.enterprise_id.in_(look))):
         stored[row.enterprise_id][row.kind] = row
-    changed_at = facts_changed_at(look)
 
     def settled(i: int) -> str | None:
         """The one digest every rung of the firm was computed from, if they all hold today."""
@@ -181,22 +182,21 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
             return None
         return next(iter(hashes))
 
-    def fresh(i: int) -> bool:
-        """Computed after the facts last changed (strictly: a frozen clock ties)."""
-        return min(r.computed_at for r in stored[i].values()) > changed_at[i]
-
-    firms, metrics, quals = fact_rows(look)
-    todo, confirmed = [], []
+    todo, matched = [], []
     for i in look:
         facts = build_facts(firms[i], day, metrics=metrics[i], qualifications=quals[i])
         stamp = stamp_of(facts)
         if not force and settled(i) == stamp:
-            # the same facts within the window under the same rules: the same verdicts; their
-            # computed_at moves only if a fact was touched since (the freshness invariant)
-            if not fresh(i):
-                confirmed.append(i)
+            matched.append(i)
             continue
         todo.append((i, facts, stamp, facts_valid_through(firms[i], day, quals[i], facts)))
+    # the same facts within the window under the same rules: the same verdicts; their
+    # computed_at moves only if a fact was touched since (the freshness invariant). When the
+    # facts last changed is read for these firms alone: a first run matches none of them
+    changed_at = facts_changed_at(matched) if matched else {}
+    confirmed = [i for i in matched
+                 # computed after the facts last changed (strictly: a frozen clock ties)
+                 if not min(r.computed_at for r in stored[i].values()) > changed_at[i]]
     for start in range(0, len(confirmed), _STALE_BATCH):
         db.session.execute(
             update(_R).where(_R.enterprise_id.in_(confirmed[start:start + _STALE_BATCH]))
@@ -232,12 +232,15 @@ def _write(todo: list[tuple[int, dict[str, Any], str, date]], thresholds: dict[s
             select(_R.id, _R.enterprise_id, _R.kind, _R.candidate_since,
                    *(getattr(_R, c) for c in _VALUES))
             .where(_R.enterprise_id.in_([t[0] for t in todo])))}
+    rows_of = Counter(enterprise_id for enterprise_id, _kind in old)
     now = now_utc()
     inserts: list[dict[str, Any]] = []
     rewrites: list[dict[str, Any]] = []
     restamps: list[dict[str, Any]] = []
+    firm_restamps: list[dict[str, Any]] = []
     changed: set[int] = set()
     for enterprise_id, facts, stamp, valid_through in todo:
+        kept = 0
         try:
             found = evaluate(facts, local_thresholds=thresholds)["results"]
         except FactsError as exc:  # stored figures contradict each other: say so, keep going
@@ -259,11 +262,22 @@ def _write(todo: list[tuple[int, dict[str, Any], str, date]], thresholds: dict[s
             else:
                 # an unchanged verdict keeps its stored values: only its date stamps move
                 restamps.append({"row_id": row.id, **stamps})
+                kept += 1
+        if kept == len(KINDS) == rows_of[enterprise_id]:
+            # every row of the firm restamped: one row of parameters for the firm
+            del restamps[-kept:]
+            firm_restamps.append({"firm_id": enterprise_id, "valid_through": valid_through,
+                                  "inputs_hash": stamp})
     if inserts:
         db.session.execute(table.insert(), inserts)
     for params in (rewrites, restamps):
         if params:
             db.session.execute(table.update().where(table.c.id == bindparam("row_id")), params)
+    if firm_restamps:
+        # the stamps a firm's rows share, sent once per firm instead of once per rung (the
+        # rows a first run writes are mostly these)
+        db.session.execute(table.update().where(table.c.enterprise_id == bindparam("firm_id"))
+                           .values(as_of=day, computed_at=now), firm_restamps)
     return changed | {row["enterprise_id"] for row in inserts}
 
 
