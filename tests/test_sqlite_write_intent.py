@@ -157,3 +157,15 @@ def test_a_task_begins_as_a_writer_and_writing_false_does_not(file_app, other_co
         db.session.get(Enterprise, firm_id)
         db.session.rollback()
     assert outcome == ["committed"]
+
+
+def test_a_page_view_that_records_the_visit_does_not_fail_on_a_commit_after_its_first_read(
+        file_app, other_connection, editor):
+    """A GET writes too, now and then: the session's last-seen time after its lookup."""
+    email, firm_id = editor
+    client = _signed_in(file_app, email)
+    file_app.config["SESSION_TOUCH_SECONDS"] = 0  # every request records the visit
+    with other_writes_after_first_read(file_app, other_connection) as outcome:
+        response = client.get(f"/enterprises/{firm_id}")
+    assert response.status_code == 200
+    assert outcome == ["committed"]
