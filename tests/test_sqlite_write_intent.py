@@ -169,3 +169,24 @@ def test_a_page_view_that_records_the_visit_does_not_fail_on_a_commit_after_its_
         response = client.get(f"/enterprises/{firm_id}")
     assert response.status_code == 200
     assert outcome == ["committed"]
+
+
+def test_an_api_read_that_records_the_token_use_does_not_fail_on_a_commit_after_its_first_read(
+        file_app, other_connection, editor):
+    """An API GET writes too, once a minute per token: its last use, after the lookup."""
+    from tracker.accounts import api_tokens
+    from tracker.accounts.models import User, UserToken
+
+    email, _firm_id = editor
+    with file_app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email))
+        token, row = api_tokens.issue(user, read_only=True)
+        db.session.commit()
+        row_id = row.id
+    client = file_app.test_client()
+    with other_writes_after_first_read(file_app, other_connection) as outcome:
+        response = client.get("/api/v1/enterprises", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert outcome == ["committed"]
+    with file_app.app_context():
+        assert db.session.get(UserToken, row_id).last_used_at is not None
