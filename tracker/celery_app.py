@@ -17,7 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session
 
-from tracker.extensions import db
+from tracker.extensions import db, writing
 from tracker.features import FEATURES
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,15 @@ log = logging.getLogger(__name__)
 
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
+        #: begin the body's transactions as a writer (SQLite: BEGIN IMMEDIATE, see
+        #: extensions.configure_sqlite): a task reads before it writes, and another process
+        #: committing in between would otherwise fail its first write. False (a task option)
+        #: for a task that waits on the network or reads at length between its commits: it
+        #: must not hold the write lock, and every web save with it, meanwhile.
+        begins_as_writer = True
+
         def __call__(self, *args, **kwargs):
-            with app.app_context():
+            with app.app_context(), writing(self.begins_as_writer):
                 return self.run(*args, **kwargs)
 
     celery = Celery(app.name, task_cls=FlaskTask)

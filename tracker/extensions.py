@@ -1,7 +1,11 @@
 """Flask extensions, created once here and bound to the app in create_app()."""
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
+from flask import has_request_context, request
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -56,12 +60,51 @@ def _sqlite_wal(dbapi_connection, connection_record) -> None:
         cursor.close()
 
 
+#: set by `writing()`; None: decided by the request's method (see begins_as_writer)
+_WRITE_INTENT: ContextVar[bool | None] = ContextVar("tracker_write_intent", default=None)
+#: methods that must not change anything (RFC 9110, 9.2.1): their transactions only read
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+@contextmanager
+def writing(intent: bool = True) -> Iterator[None]:
+    """Transactions begun inside the block begin as writers (`intent`) or as readers.
+
+    Background tasks run their bodies under it (celery_app.FlaskTask); a task that waits on
+    the network between its reads and writes says `writing(False)`, so that it holds no lock
+    meanwhile. A transaction already begun keeps what it began as.
+    """
+    token = _WRITE_INTENT.set(intent)
+    try:
+        yield
+    finally:
+        _WRITE_INTENT.reset(token)
+
+
+def begins_as_writer() -> bool:
+    """Whether a transaction beginning now will write: inside `writing()` as it says, else in
+    a request of an unsafe method (POST, PUT, PATCH, DELETE); a page view, a command or a
+    script begins as a reader."""
+    intent = _WRITE_INTENT.get()
+    if intent is not None:
+        return intent
+    return has_request_context() and request.method not in SAFE_METHODS
+
+
 def configure_sqlite(engine, *, busy_timeout_ms: int = 10_000) -> None:
     """Let SQLAlchemy, not pysqlite, manage transactions, so SAVEPOINTs nest correctly; a
     writer waits `busy_timeout_ms` for another's lock instead of failing at once.
 
     pysqlite's legacy mode never emits BEGIN before a SAVEPOINT, which makes RELEASE commit
     (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
+
+    A transaction that will write begins with BEGIN IMMEDIATE, taking the write lock before
+    its first read (waiting on the busy timeout for it). With a plain BEGIN it would read
+    first, and in WAL mode a read snapshot that another connection's commit has made stale
+    cannot become a write transaction: its first write then fails at once with "database is
+    locked" (SQLITE_BUSY_SNAPSHOT), which no busy timeout helps. Every save reads before it
+    writes. Readers keep the deferred BEGIN, so a page view never waits for a writer.
+    PostgreSQL is untouched: there a transaction that has read can always write.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -76,4 +119,4 @@ def configure_sqlite(engine, *, busy_timeout_ms: int = 10_000) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if begins_as_writer() else "BEGIN")

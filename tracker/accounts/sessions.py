@@ -76,7 +76,11 @@ def load(sid: str | None, user_id: str | None) -> User | None:
         return None
     touch_every = timedelta(seconds=current_app.config["SESSION_TOUCH_SECONDS"])
     if fresh and now - as_utc(row.last_seen_at) >= touch_every:
-        # nothing but this lookup is in the transaction yet, so committing is safe here
+        # nothing but this lookup is in the transaction yet, so committing is safe here. The
+        # lookup's transaction ends first: on SQLite a page view's (deferred) transaction
+        # that has read cannot write once another connection has committed since, while an
+        # UPDATE that begins one waits for the lock like any writer (extensions.writing)
+        db.session.commit()
         db.session.execute(update(UserSession).where(UserSession.id == sid)
                            .values(last_seen_at=now))
         db.session.commit()

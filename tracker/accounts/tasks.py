@@ -51,8 +51,10 @@ def send_password_reset_now(user_id: int) -> bool:
     return True
 
 
+# waits on the mail server after its commit: no write lock held meanwhile (FlaskTask)
 @shared_task(name="tracker.accounts.send_password_reset", ignore_result=True,
-             autoretry_for=(mail.TransientMailError,), retry_backoff=30, max_retries=5)
+             autoretry_for=(mail.TransientMailError,), retry_backoff=30, max_retries=5,
+             begins_as_writer=False)
 def send_password_reset(user_id: int) -> bool:
     return send_password_reset_now(user_id)
 

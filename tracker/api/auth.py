@@ -11,8 +11,10 @@ import threading
 
 from flask import Flask, current_app, g, request
 from flask_login import current_user
+from sqlalchemy import update
 
 from tracker.accounts import api_tokens
+from tracker.accounts.models import UserToken
 from tracker.api.errors import ApiError
 from tracker.clock import now_utc
 from tracker.extensions import db
@@ -45,6 +47,23 @@ def is_write() -> bool:
     return request.method not in SAFE_METHODS and request.endpoint not in READ_ONLY_POSTS
 
 
+def _record_use(row: UserToken) -> None:
+    """Write the token's last use in a transaction of its own, begun by that write.
+
+    On SQLite a GET's transaction begins deferred (it never waits for a writer), and once it
+    has read, a write fails at once if another connection committed since ("database is
+    locked", extensions.configure_sqlite); an UPDATE that begins a transaction waits for the
+    lock like any writer. So the lookup's transaction ends first, with nothing written.
+    """
+    row_id, used_at = row.id, row.last_used_at
+    db.session.expire(row, ["last_used_at"])  # not flushed by the commit that ends the read
+    db.session.commit()
+    db.session.execute(update(UserToken).where(UserToken.id == row_id)
+                       .values(last_used_at=used_at)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
 def authenticate() -> None:
     """The before-request hook for /api/: token, cookie rules, read-only tokens, rate limit."""
     g.api_token = None
@@ -58,7 +77,7 @@ def authenticate() -> None:
             raise _refuse_token("API 令牌无效、已过期或已吊销")
         user, row = found
         if db.session.is_modified(row):
-            db.session.commit()  # last_used_at, at most once a minute
+            _record_use(row)  # last_used_at, at most once a minute
         g._login_user = user  # Flask-Login's per-request user: the token's owner
         g.api_token = row
         check_rate(row.key[:32])

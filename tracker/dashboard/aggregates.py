@@ -229,10 +229,12 @@ def refresh() -> int:
     committed in between is counted but not claimed, so the figures read as stale (never
     as current without it).
 
-    The lock is an UPDATE, not a SELECT … FOR UPDATE: on SQLite it takes the write lock
-    before any read (waiting on the busy timeout); a read first would begin a snapshot that
+    The lock is an UPDATE, not a SELECT … FOR UPDATE. On SQLite a transaction begun as a
+    writer (the task, a POST, `extensions.writing()`) holds the write lock from its BEGIN
+    anyway; a deferred one (`flask generate`, a test calling the task's body) gets it from
+    this first write, waiting on the busy timeout: a read first would begin a snapshot that
     a writer committing meanwhile makes stale, and the refresh's first write would then fail
-    at once ("database is locked"). Call it with no read in this transaction before it.
+    at once ("database is locked"). So in a deferred transaction, call it with no read before.
     """
     day, stamp = today(), now_utc()
     db.session.execute(update(AggregateState).where(AggregateState.id == _STATE_ID)

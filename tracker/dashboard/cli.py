@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from tracker.dashboard import history
-from tracker.extensions import db
+from tracker.extensions import db, writing
 
 dashboard_cli = AppGroup("dashboard", help="The dashboard's stored figures.")
 
@@ -30,6 +30,7 @@ def refresh_aggregates_command() -> None:
     """Recount the maintained dashboard figures of every zone (as the nightly job does)."""
     from tracker.dashboard import aggregates
 
-    written = aggregates.refresh()
-    db.session.commit()
+    with writing():  # as the nightly task: the write lock from BEGIN (SQLite)
+        written = aggregates.refresh()
+        db.session.commit()
     click.echo(f"wrote {written} figure rows")

@@ -44,7 +44,8 @@ def refresh_aggregates(force: bool = True) -> int:
 
     if not force and aggregates.current_state() is not None:
         return 0
-    # end the read (nothing written): the refresh must begin its transaction with its lock
+    # end the read (nothing written): run by the worker this task began as a writer, but a
+    # caller of its body in a deferred transaction must begin the refresh with its lock
     # (SQLite, see aggregates.refresh)
     db.session.commit()
     written = aggregates.refresh()

@@ -18,7 +18,8 @@ BEAT_SCHEDULE = {
 }
 
 
-@shared_task(name="tracker.integrity.check", ignore_result=True)
+# reads at length before it records: no write lock held meanwhile (FlaskTask)
+@shared_task(name="tracker.integrity.check", ignore_result=True, begins_as_writer=False)
 def check() -> int:
     """Run every invariant and store the outcome; returns how many violations were found."""
     from tracker.integrity.services import check_and_record

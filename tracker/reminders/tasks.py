@@ -69,7 +69,8 @@ def sweep() -> dict:
     return sweep_now()
 
 
-@shared_task(name="tracker.reminders.send", ignore_result=True)
+# waits on the mail server between its commits: no write lock held meanwhile (FlaskTask)
+@shared_task(name="tracker.reminders.send", ignore_result=True, begins_as_writer=False)
 def send(reminder_id: int) -> str:
     claimed_at = services.claim(reminder_id)
     db.session.commit()
@@ -82,7 +83,8 @@ def send(reminder_id: int) -> str:
     return outcome.status
 
 
-@shared_task(name="tracker.reminders.send_batch", ignore_result=True)
+# waits on the mail server between its commits: no write lock held meanwhile (FlaskTask)
+@shared_task(name="tracker.reminders.send_batch", ignore_result=True, begins_as_writer=False)
 def send_batch() -> dict:
     size = current_app.config.get("REMINDER_BATCH_SIZE", 50)
     claimed = services.claim_batch(size)

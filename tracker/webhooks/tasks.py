@@ -49,7 +49,8 @@ def fan_out(delivery_ids: list[int]) -> int:
     return len(delivery_ids)
 
 
-@shared_task(name="tracker.webhooks.deliver", ignore_result=True)
+# waits on the receiver between its commits: no write lock held meanwhile (FlaskTask)
+@shared_task(name="tracker.webhooks.deliver", ignore_result=True, begins_as_writer=False)
 def deliver(delivery_id: int) -> str:
     claimed_at = services.claim(delivery_id)
     db.session.commit()

@@ -1,0 +1,192 @@
+"""The embedded default: a web save on a real SQLite file while another process writes.
+
+In WAL mode a transaction that has read and then writes, after another connection committed
+in between, gets "database is locked" at once: its snapshot is no longer the latest and cannot
+become a write transaction (SQLITE_BUSY_SNAPSHOT; the busy timeout does not apply). Every save
+reads first (the user, the record, its version), so a worker committing at the wrong moment
+made a user's save answer 500. A POST (and a background task) begins its transaction as a
+writer instead (BEGIN IMMEDIATE): the other writer waits for it, and a GET still never waits.
+
+Each request runs in an app context of its own, as under gunicorn, so it begins its own
+transaction; the other connection tries its write with no busy timeout right after the
+request's first read, so the interleaving is decided by the locks, not by timing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from config import TestConfig
+from tests.conftest import csrf_from
+from tests.factories import PASSWORD, make_enterprise, make_user
+from tracker import create_app
+from tracker.enterprises.models import Enterprise
+from tracker.extensions import db, writing
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture
+def file_app(app, tmp_path):
+    """An app on its own SQLite file (WAL), with plain (committing) sessions, no app context
+    held: each request pushes its own, as in production."""
+
+    class FileConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'tracker.db'}"
+        SQLITE_BUSY_TIMEOUT_MS = 2_000
+
+    original = db.session
+    db.session = db._make_scoped_session({})
+    application = create_app(FileConfig)
+    try:
+        with application.app_context():
+            db.create_all()
+        yield application
+        with application.app_context():
+            db.engine.dispose()
+    finally:
+        db.session = original
+        app.extensions["celery"].set_default()
+
+
+@pytest.fixture
+def other_connection(file_app):
+    """A second connection to the same file, as a worker would hold; no busy timeout, so a
+    write it cannot make now fails at once instead of waiting."""
+    with file_app.app_context():
+        path = Path(db.engine.url.database)
+    connection = sqlite3.connect(path, isolation_level=None, timeout=0,
+                                 check_same_thread=False)
+    connection.execute("CREATE TABLE other_writer (x INTEGER)")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def editor(file_app):
+    """A bureau user and one firm, committed; returns (email, firm id)."""
+    with file_app.app_context():
+        user = make_user("bureau")
+        firm = make_enterprise(name="天津文件库保存测试有限公司", zone="hitech")
+        db.session.commit()
+        return user.email, firm.id
+
+
+@contextmanager
+def other_writes_after_first_read(file_app, other: sqlite3.Connection) -> Iterator[list[str]]:
+    """Right after the first SELECT run inside the block, the other connection tries to
+    commit a write; what happened is appended: "committed" or "waits" (we hold the lock)."""
+    outcome: list[str] = []
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        if not outcome and statement.lstrip().upper().startswith("SELECT"):
+            try:
+                other.execute("INSERT INTO other_writer VALUES (1)")
+            except sqlite3.OperationalError as exc:
+                outcome.append("waits" if "locked" in str(exc) else str(exc))
+            else:
+                outcome.append("committed")
+
+    with file_app.app_context():
+        engine = db.engine
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield outcome
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+
+
+def _signed_in(file_app, email: str):
+    client = file_app.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"email": email, "password": PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 302
+    return client
+
+
+def test_a_save_does_not_fail_when_another_connection_commits_after_its_first_read(
+        file_app, other_connection, editor):
+    email, firm_id = editor
+    client = _signed_in(file_app, email)
+    page = client.get(f"/enterprises/{firm_id}/edit").get_data(as_text=True)
+    with file_app.app_context():
+        firm = db.session.get(Enterprise, firm_id)
+        data = {"csrf_token": csrf_from(page), "version": str(firm.version), "uscc": firm.uscc,
+                "name": "天津文件库保存测试股份有限公司", "zone": firm.zone,
+                "tech_field": firm.tech_field or "", "officer_id": "",
+                "registered_in_tianjin": "1", "resident_enterprise": "1",
+                "restricted_industry": "0", "integrity_record_clean": "1",
+                "founded_on": firm.founded_on.isoformat()}
+
+    with other_writes_after_first_read(file_app, other_connection) as outcome:
+        response = client.post(f"/enterprises/{firm_id}/edit", data=data)
+
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    # the save held the write lock from its BEGIN: the other writer waited for it
+    assert outcome == ["waits"]
+    other_connection.execute("INSERT INTO other_writer VALUES (2)")  # and then goes through
+    with file_app.app_context():
+        assert db.session.get(Enterprise, firm_id).name == "天津文件库保存测试股份有限公司"
+
+
+def test_a_page_read_never_waits_for_a_writer(file_app, other_connection, editor):
+    email, firm_id = editor
+    client = _signed_in(file_app, email)
+    with other_writes_after_first_read(file_app, other_connection) as outcome:
+        assert client.get(f"/enterprises/{firm_id}/edit").status_code == 200
+    assert outcome == ["committed"]  # a GET begins deferred: it took no write lock
+
+
+def test_a_task_begins_as_a_writer_and_writing_false_does_not(file_app, other_connection,
+                                                                editor):
+    from tracker.ladder.tasks import recompute_enterprise
+
+    _email, firm_id = editor
+    with other_writes_after_first_read(file_app, other_connection) as outcome:
+        recompute_enterprise(firm_id)  # through the task's __call__, as the worker runs it
+    assert outcome == ["waits"]
+    with (file_app.app_context(), writing(False),
+          other_writes_after_first_read(file_app, other_connection) as outcome):
+        db.session.get(Enterprise, firm_id)
+        db.session.rollback()
+    assert outcome == ["committed"]
+
+
+def test_a_page_view_that_records_the_visit_does_not_fail_on_a_commit_after_its_first_read(
+        file_app, other_connection, editor):
+    """A GET writes too, now and then: the session's last-seen time after its lookup."""
+    email, firm_id = editor
+    client = _signed_in(file_app, email)
+    file_app.config["SESSION_TOUCH_SECONDS"] = 0  # every request records the visit
+    with other_writes_after_first_read(file_app, other_connection) as outcome:
+        response = client.get(f"/enterprises/{firm_id}")
+    assert response.status_code == 200
+    assert outcome == ["committed"]
+
+
+def test_an_api_read_that_records_the_token_use_does_not_fail_on_a_commit_after_its_first_read(
+        file_app, other_connection, editor):
+    """An API GET writes too, once a minute per token: its last use, after the lookup."""
+    from tracker.accounts import api_tokens
+    from tracker.accounts.models import User, UserToken
+
+    email, _firm_id = editor
+    with file_app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email))
+        token, row = api_tokens.issue(user, read_only=True)
+        db.session.commit()
+        row_id = row.id
+    client = file_app.test_client()
+    with other_writes_after_first_read(file_app, other_connection) as outcome:
+        response = client.get("/api/v1/enterprises", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert outcome == ["committed"]
+    with file_app.app_context():
+        assert db.session.get(UserToken, row_id).last_used_at is not None
