@@ -17,9 +17,9 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import event, func, select
 
-from config import TestConfig
 from tests.factories import valid_uscc
-from tracker import create_app, jobs
+from tests.sqlite_files import sqlite_file_app
+from tracker import jobs
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.imports import services as imports
@@ -36,26 +36,11 @@ pytestmark = pytest.mark.live
 @pytest.fixture
 def file_app(app, tmp_path):
     """An app on its own SQLite file (WAL), with a short busy timeout and quick retries."""
-
-    class FileConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'tracker.db'}"
-        UPLOAD_DIR = str(tmp_path / "uploads")
-        SQLITE_BUSY_TIMEOUT_MS = 100
-        TASK_RETRY_ATTEMPTS = 4
-        TASK_RETRY_BASE_SECONDS = 0.05
-
-    original = db.session
-    db.session = db._make_scoped_session({})
-    application = create_app(FileConfig)
-    try:
-        with application.app_context():
-            db.create_all()
-            yield application
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        db.session = original
-        app.extensions["celery"].set_default()
+    with sqlite_file_app(app, tmp_path, UPLOAD_DIR=str(tmp_path / "uploads"),
+                         SQLITE_BUSY_TIMEOUT_MS=100, TASK_RETRY_ATTEMPTS=4,
+                         TASK_RETRY_BASE_SECONDS=0.05) as application, \
+            application.app_context():
+        yield application
 
 
 @pytest.fixture

@@ -22,10 +22,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from config import TestConfig
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, make_enterprise, make_user
-from tracker import create_app
+from tests.sqlite_files import sqlite_file_app
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db, writing
 
@@ -36,23 +35,8 @@ pytestmark = pytest.mark.live
 def file_app(app, tmp_path):
     """An app on its own SQLite file (WAL), with plain (committing) sessions, no app context
     held: each request pushes its own, as in production."""
-
-    class FileConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'tracker.db'}"
-        SQLITE_BUSY_TIMEOUT_MS = 2_000
-
-    original = db.session
-    db.session = db._make_scoped_session({})
-    application = create_app(FileConfig)
-    try:
-        with application.app_context():
-            db.create_all()
+    with sqlite_file_app(app, tmp_path, SQLITE_BUSY_TIMEOUT_MS=2_000) as application:
         yield application
-        with application.app_context():
-            db.engine.dispose()
-    finally:
-        db.session = original
-        app.extensions["celery"].set_default()
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from config import TestConfig
 from tests.dashboard.test_aggregates import maintained, straightforward
 from tests.factories import make_enterprise, make_user
-from tracker import create_app, snapshots
+from tests.sqlite_files import sqlite_file_app
+from tracker import snapshots
 from tracker.clock import frozen
 from tracker.dashboard import aggregates
 from tracker.dashboard.tasks import refresh_aggregates
@@ -34,22 +34,8 @@ DAY = date(2026, 12, 1)
 @pytest.fixture
 def file_app(app, tmp_path):
     """An app on its own SQLite file (WAL), with plain (committing) sessions."""
-
-    class FileConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'tracker.db'}"
-
-    original = db.session
-    db.session = db._make_scoped_session({})
-    application = create_app(FileConfig)
-    try:
-        with application.app_context():
-            db.create_all()
-            yield application
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        db.session = original
-        app.extensions["celery"].set_default()
+    with sqlite_file_app(app, tmp_path) as application, application.app_context():
+        yield application
 
 
 @pytest.fixture
