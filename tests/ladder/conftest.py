@@ -60,3 +60,16 @@ def evaluated(monkeypatch):
 
     monkeypatch.setattr(results, "evaluate", counting)
     return calls
+
+
+def tech_sme_firms(n: int = 3) -> list[int]:
+    """Ids of `n` new firms whose figures meet the tech-SME bars, saved on DAY."""
+    from tests.reminders.test_eligibility import give_tech_sme_figures
+    from tracker.extensions import db
+
+    with frozen(DAY):
+        firms = [make_enterprise() for _ in range(n)]
+        for firm in firms:
+            give_tech_sme_figures(firm)
+        db.session.flush()
+    return [f.id for f in firms]

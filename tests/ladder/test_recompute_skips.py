@@ -9,9 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import event, select, update
 
-from tests.factories import make_enterprise
-from tests.reminders.test_eligibility import give_tech_sme_figures
-from tracker.clock import frozen
+from tests.ladder.conftest import tech_sme_firms
 from tracker.enterprises.models import AnnualMetrics, Enterprise
 from tracker.extensions import db
 from tracker.ladder import results
@@ -34,17 +32,8 @@ def updates():
     event.remove(db.engine, "before_cursor_execute", grab)
 
 
-def _firms(n: int = 3) -> list[int]:
-    with frozen(DAY):
-        firms = [make_enterprise() for _ in range(n)]
-        for firm in firms:
-            give_tech_sme_figures(firm)
-        db.session.flush()
-    return [f.id for f in firms]
-
-
 def test_a_second_run_without_changes_evaluates_nothing(evaluated, updates):
-    ids = _firms()
+    ids = tech_sme_firms()
     results.recompute(ids, DAY)
     assert len(evaluated) == 3
     evaluated.clear()
@@ -58,7 +47,7 @@ def test_a_second_run_without_changes_evaluates_nothing(evaluated, updates):
 
 
 def test_a_changed_fact_is_evaluated_even_when_written_around_the_services(evaluated):
-    ids = _firms()
+    ids = tech_sme_firms()
     results.recompute(ids, DAY)
     db.session.execute(update(AnnualMetrics).where(AnnualMetrics.enterprise_id == ids[1])
                        .values(employees=9999))
@@ -71,7 +60,7 @@ def test_a_changed_fact_is_evaluated_even_when_written_around_the_services(evalu
 def test_the_next_day_is_evaluated_again_only_where_the_verdict_ran_out(evaluated):
     """Verdicts move with the date (ages, certificate windows, the fiscal year), but only on
     the days the rules read differently: the stored valid_through says which."""
-    ids = _firms()
+    ids = tech_sme_firms()
     results.recompute(ids, DAY)
     evaluated.clear()
     results.recompute(ids, date(2026, 7, 1))
@@ -84,7 +73,7 @@ def test_the_next_day_is_evaluated_again_only_where_the_verdict_ran_out(evaluate
 
 
 def test_a_verdict_that_stands_keeps_its_stored_criteria(updates):
-    ids = _firms(1)
+    ids = tech_sme_firms(1)
     results.recompute(ids, DAY)
     before = {r.kind: r.result for r in db.session.scalars(select(EligibilityResult).where(
         EligibilityResult.enterprise_id == ids[0]))}
@@ -115,7 +104,7 @@ def reads():
 
 def test_the_nightly_run_reads_no_facts_of_firms_untouched_since_today(evaluated, updates,
                                                                          reads):
-    ids = _firms()
+    ids = tech_sme_firms()
     results.recompute(ids, DAY)
     evaluated.clear(), updates.clear(), reads.clear()
     assert results.recompute(ids, DAY, trust_stamps=True) == 3
@@ -123,7 +112,7 @@ def test_the_nightly_run_reads_no_facts_of_firms_untouched_since_today(evaluated
 
 
 def test_the_nightly_run_sees_a_fact_changed_around_the_services(evaluated):
-    ids = _firms()
+    ids = tech_sme_firms()
     results.recompute(ids, DAY)
     db.session.execute(update(AnnualMetrics).where(AnnualMetrics.enterprise_id == ids[1])
                        .values(employees=9999))  # updated_at follows (onupdate)
@@ -134,7 +123,7 @@ def test_the_nightly_run_sees_a_fact_changed_around_the_services(evaluated):
 
 def test_the_nightly_run_evaluates_everyone_under_changed_rules(evaluated, monkeypatch):
     """A deploy that changes a rule changes the tag every stored digest ends in."""
-    ids = _firms()
+    ids = tech_sme_firms()
     results.recompute(ids, DAY)
     evaluated.clear()
     monkeypatch.setattr(results, "_RULES_CODE", "a rule changed")
@@ -143,7 +132,7 @@ def test_the_nightly_run_evaluates_everyone_under_changed_rules(evaluated, monke
 
 
 def test_the_nightly_run_clears_a_stale_mark_after_reading_the_facts(evaluated, reads):
-    ids = _firms()
+    ids = tech_sme_firms()
     results.recompute(ids, DAY)
     results.mark_stale([ids[0]])
     reads.clear()
@@ -155,7 +144,7 @@ def test_the_nightly_run_clears_a_stale_mark_after_reading_the_facts(evaluated, 
 def test_a_touched_but_unchanged_firm_is_confirmed_not_rewritten(evaluated, updates):
     """A fact saved with the same value moves its stamp: the digest shows nothing changed,
     and only computed_at moves (the freshness invariant compares it with the stamps)."""
-    ids = _firms(1)
+    ids = tech_sme_firms(1)
     results.recompute(ids, DAY)
     db.session.execute(update(AnnualMetrics).where(AnnualMetrics.enterprise_id == ids[0])
                        .values(employees=AnnualMetrics.employees))
@@ -167,7 +156,7 @@ def test_a_touched_but_unchanged_firm_is_confirmed_not_rewritten(evaluated, upda
 
 
 def test_stored_results_are_compact():
-    ids = _firms()
+    ids = tech_sme_firms()
     results.recompute(ids, DAY)
     sizes = [len(json.dumps(r.result, ensure_ascii=False).encode())
              + len(json.dumps(r.near_miss, ensure_ascii=False).encode())

@@ -7,8 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import event, select, update
 
-from tests.factories import make_enterprise
-from tests.reminders.test_eligibility import give_tech_sme_figures
+from tests.ladder.conftest import tech_sme_firms
 from tracker.clock import frozen, now_utc
 from tracker.extensions import db
 from tracker.ladder import results
@@ -35,15 +34,6 @@ def result_updates():
     event.remove(db.engine, "before_cursor_execute", grab)
 
 
-def _firms(n: int) -> list[int]:
-    with frozen(DAY):
-        firms = [make_enterprise() for _ in range(n)]
-        for firm in firms:
-            give_tech_sme_figures(firm)
-        db.session.flush()
-    return [f.id for f in firms]
-
-
 def _rows(ids: list[int]) -> dict[int, list[dict]]:
     db.session.expire_all()
     out: dict[int, list[dict]] = {i: [] for i in ids}
@@ -56,7 +46,7 @@ def _rows(ids: list[int]) -> dict[int, list[dict]]:
 
 def test_a_run_whose_verdicts_stand_restamps_each_firm_once(result_updates):
     """As a first run after a deploy: every digest differs, every verdict stands."""
-    ids = _firms(3)
+    ids = tech_sme_firms(3)
     with frozen(DAY):
         results.recompute(ids, DAY)
     before = _rows(ids)
@@ -81,7 +71,7 @@ def test_a_run_whose_verdicts_stand_restamps_each_firm_once(result_updates):
 
 def test_a_firm_with_a_changed_rung_or_a_row_of_another_kind_is_written_row_by_row(
         result_updates):
-    ids = _firms(3)
+    ids = tech_sme_firms(3)
     results.recompute(ids, DAY)
     changed, other = ids[0], ids[1]
     db.session.execute(update(EligibilityResult)
