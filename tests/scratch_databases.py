@@ -1,4 +1,5 @@
-"""PostgreSQL databases of a test's own, for committed data that other processes must see.
+"""Databases of a test's own (PostgreSQL, or a SQLite file), for committed data that other
+connections and processes must see, and apps bound to them.
 
 A fixed name (the faults test had one) made two concurrent runs on one server (two CI jobs, a
 SQLite and a PostgreSQL pass side by side) drop each other's database mid-test. The name is the
@@ -12,6 +13,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -67,32 +69,52 @@ def scratch_database(purpose: str) -> Iterator[str]:
 
 
 @contextmanager
-def scratch_app(purpose: str, *, own_session: bool = True) -> Iterator[Any]:
-    """An app on a scratch database with the schema created: committed data that other
-    connections (threads, worker processes) see. `own_session`: db.session is a plain
-    committing scoped session meanwhile, not the suite's. The engine is disposed before the drop.
+def app_on(url: str, *, own_session: bool = True, **settings: Any) -> Iterator[Any]:
+    """An app on the database at `url` with the schema created: committed data that other
+    connections (threads, worker processes) see; `settings` override the test configuration.
+    `own_session`: db.session is a plain committing scoped session meanwhile, not the suite's.
+    No app context is held. The engine is disposed on the way out and the suite's session and
+    default Celery app are restored.
     """
+    from celery import current_app as current_celery
+
     import config
     from tracker import create_app
     from tracker.extensions import db
 
-    with scratch_database(purpose) as url:
+    class OwnConfig(config.TestConfig):
+        SQLALCHEMY_DATABASE_URI = url
 
-        class ScratchConfig(config.TestConfig):
-            SQLALCHEMY_DATABASE_URI = url
-
-        original = db.session
-        if own_session:
-            db.session = db._make_scoped_session({})
+    for name, value in settings.items():
+        setattr(OwnConfig, name, value)
+    original, celery = db.session, current_celery._get_current_object()
+    if own_session:
+        db.session = db._make_scoped_session({})
+    try:
+        app = create_app(OwnConfig)
+        with app.app_context():
+            db.create_all()
         try:
-            app = create_app(ScratchConfig)
-            with app.app_context():
-                db.create_all()
-            try:
-                yield app
-            finally:
-                with app.app_context():
-                    db.session.remove()
-                    db.engine.dispose()
+            yield app
         finally:
-            db.session = original
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+    finally:
+        db.session = original
+        celery.set_default()
+
+
+@contextmanager
+def scratch_app(purpose: str, *, own_session: bool = True) -> Iterator[Any]:
+    """An app on a scratch PostgreSQL database (app_on), dropped afterwards."""
+    with scratch_database(purpose) as url, app_on(url, own_session=own_session) as app:
+        yield app
+
+
+@contextmanager
+def sqlite_file_app(folder: Path, **settings: Any) -> Iterator[Any]:
+    """An app on `folder`/tracker.db (WAL, as the embedded default runs), for tests where a
+    second connection must see committed rows: the in-memory test database has none."""
+    with app_on(f"sqlite:///{folder / 'tracker.db'}", **settings) as app:
+        yield app

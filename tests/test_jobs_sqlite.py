@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from sqlalchemy import event, func, select
 
 from tests.factories import valid_uscc
-from tests.sqlite_files import sqlite_file_app
+from tests.scratch_databases import sqlite_file_app
 from tracker import jobs
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.live
 @pytest.fixture
 def file_app(app, tmp_path):
     """An app on its own SQLite file (WAL), with a short busy timeout and quick retries."""
-    with sqlite_file_app(app, tmp_path, UPLOAD_DIR=str(tmp_path / "uploads"),
+    with sqlite_file_app(tmp_path, UPLOAD_DIR=str(tmp_path / "uploads"),
                          SQLITE_BUSY_TIMEOUT_MS=100, TASK_RETRY_ATTEMPTS=4,
                          TASK_RETRY_BASE_SECONDS=0.05) as application, \
             application.app_context():

@@ -24,7 +24,7 @@ from sqlalchemy import event
 
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, make_enterprise, make_user
-from tests.sqlite_files import sqlite_file_app
+from tests.scratch_databases import sqlite_file_app
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db, writing
 
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.live
 def file_app(app, tmp_path):
     """An app on its own SQLite file (WAL), with plain (committing) sessions, no app context
     held: each request pushes its own, as in production."""
-    with sqlite_file_app(app, tmp_path, SQLITE_BUSY_TIMEOUT_MS=2_000) as application:
+    with sqlite_file_app(tmp_path, SQLITE_BUSY_TIMEOUT_MS=2_000) as application:
         yield application
 
 

@@ -50,6 +50,17 @@ def _someone_waits_for_a_lock() -> bool:
             "AND wait_event_type = 'Lock'")))
 
 
+def _commit_once_the_other_waits(other_done: threading.Event) -> None:
+    """Hold this thread's transaction open until the other thread waits for one of its locks
+    (or is done, or PATIENCE runs out), then commit."""
+    deadline = time.monotonic() + PATIENCE
+    while not other_done.is_set() and time.monotonic() < deadline:
+        if _someone_waits_for_a_lock():
+            break
+        time.sleep(0.05)
+    db.session.commit()
+
+
 def _in_thread(app, work, errors: list, slot: int) -> threading.Thread:
     """Run `work` in a thread with its own app context and session; errors kept in `slot`."""
 
@@ -106,12 +117,7 @@ def _save_during_refresh(app, firm_id: int, change) -> list:
     def refresh() -> None:
         aggregates.refresh()
         refreshed.set()
-        deadline = time.monotonic() + PATIENCE
-        while not saved.is_set() and time.monotonic() < deadline:
-            if _someone_waits_for_a_lock():
-                break
-            time.sleep(0.05)
-        db.session.commit()
+        _commit_once_the_other_waits(saved)
 
     def save() -> None:
         try:
@@ -165,12 +171,8 @@ def test_a_refresh_started_during_a_save_counts_the_save(pg_app):
                 assert aggregates.recount_for([firm_id])
             finally:
                 recounted.set()
-            deadline = time.monotonic() + PATIENCE
-            while not refreshed.is_set() and time.monotonic() < deadline:
-                if _someone_waits_for_a_lock():
-                    break
-                time.sleep(0.05)
-            db.session.commit()  # the pipeline recounts again: this transaction's own version
+            # the pipeline recounts again at this commit: this transaction's own version
+            _commit_once_the_other_waits(refreshed)
 
         def refresh() -> None:
             try:

@@ -18,7 +18,7 @@ from sqlalchemy import event
 
 from tests.dashboard.test_aggregates import maintained, straightforward
 from tests.factories import make_enterprise, make_user
-from tests.sqlite_files import sqlite_file_app
+from tests.scratch_databases import sqlite_file_app
 from tracker import snapshots
 from tracker.clock import frozen
 from tracker.dashboard import aggregates
@@ -34,7 +34,7 @@ DAY = date(2026, 12, 1)
 @pytest.fixture
 def file_app(app, tmp_path):
     """An app on its own SQLite file (WAL), with plain (committing) sessions."""
-    with sqlite_file_app(app, tmp_path) as application, application.app_context():
+    with sqlite_file_app(tmp_path) as application, application.app_context():
         yield application
 
 

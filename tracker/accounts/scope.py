@@ -216,6 +216,8 @@ def outbox_scope(user: Any) -> ColumnElement[bool]:
     if user.role in GLOBAL_READ_ROLES:
         return true()
     return OutboxMessage.reminder_id.in_(select(Reminder.id).where(reminder_scope(user)))
+
+
 def zone_sum_scope(user: Any, zone: Any) -> ColumnElement[bool] | None:
     """Rows kept per zone whose sum is a user's figure: every zone's, or their own zone's.
 

@@ -258,7 +258,6 @@ _CELL = ("measure", "zone", "key", "sub")
 _RECOUNTED_KEY = "aggregates_recounted"
 
 
-
 def _apply(ids: list[int], day: date) -> None:
     """Swap these firms' stored marks for fresh ones and add the difference to the figures.
 

@@ -126,8 +126,9 @@ def mark(days: Mapping[int, date]) -> dict[str, date]:
         return {}
     table = MonthRedo.__table__
     stamp = now_utc()
-    upsert = conflict_insert(table).values([{"zone": zone, "from_month": month, "marked_at": stamp}
-                                   for zone, month in sorted(zones.items())])
+    upsert = conflict_insert(table).values(
+        [{"zone": zone, "from_month": month, "marked_at": stamp}
+         for zone, month in sorted(zones.items())])
     db.session.execute(upsert.on_conflict_do_update(
         index_elements=[table.c.zone],
         set_={"from_month": case((upsert.excluded.from_month < table.c.from_month,

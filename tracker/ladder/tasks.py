@@ -85,8 +85,7 @@ def _recompute_only(enterprise_ids: list[int]) -> int:
     return results.recompute(enterprise_ids)
 
 
-def _in_chunks(ids: list[int], work: Callable[[list[int]], int], size: int | None = None
-               ) -> int:
+def _in_chunks(ids: list[int], work: Callable[[list[int]], int], size: int = CHUNK) -> int:
     """Each chunk committed on its own, retried on transient errors; a chunk that still fails
     is marked stale (in a transaction of its own) and the error raised after the rest ran.
     """
@@ -101,7 +100,6 @@ def _in_chunks(ids: list[int], work: Callable[[list[int]], int], size: int | Non
         results.mark_stale(chunk)
         db.session.commit()
 
-    size = size or CHUNK
     done, failure = 0, None
     with _long_lived_objects_frozen():
         for start in range(0, len(ids), size):
