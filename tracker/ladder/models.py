@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.clock import now_utc
@@ -185,11 +196,17 @@ class EligibilityResult(db.Model):
     #: number of failed criteria, so the board can sort "closest first"
     failed_count: Mapped[int] = mapped_column(default=0)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
-    #: digest of everything the verdict was computed from (facts with their date, local
-    #: thresholds, the rules' code): a recompute over the same inputs changes nothing
+    #: digest of everything the verdict was computed from (facts but their date, local
+    #: thresholds, the rules' code): the same inputs within the window change nothing
     inputs_hash: Mapped[str | None] = mapped_column(String(40))
 
     enterprise = relationship("Enterprise")
+
+    @classmethod
+    def holds_on(cls, day: date) -> ColumnElement[bool]:
+        """SQL: the stored verdict holds on `day` (as_of <= day <= valid_through; a row kept
+        before windows were, on its as_of only)."""
+        return and_(cls.as_of <= day, func.coalesce(cls.valid_through, cls.as_of) >= day)
 
 
 class LocalThreshold(db.Model):

@@ -58,8 +58,7 @@ def newly_eligible(as_of: date, enterprise_ids: Iterable[int] | None = None
     # A stored verdict of a firm marked stale is older than its facts: evaluate it afresh.
     stored = (select(EligibilityResult.verdict)
               .where(EligibilityResult.enterprise_id == Enterprise.id,
-                     EligibilityResult.kind == rung, EligibilityResult.as_of <= as_of,
-                     EligibilityResult.valid_through >= as_of,
+                     EligibilityResult.kind == rung, EligibilityResult.holds_on(as_of),
                      Enterprise.eligibility_stale_since.is_(None))
               .correlate(Enterprise).scalar_subquery())
     query = (select(Enterprise.id, rung.label("rung"), stored.label("verdict"))
