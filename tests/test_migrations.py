@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from config import TestConfig
 from tests.conftest import POSTGRES_URL, require_service
 from tracker import ROOT, create_app
-from tracker.extensions import db
+from tracker.extensions import compared_on, db
 
 
 def test_there_is_exactly_one_head(app):
@@ -31,7 +31,8 @@ def _upgrade_and_diff(url: str) -> list:
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(conn, opts={
+                "compare_type": True, "include_object": compared_on(conn.dialect.name)})
             diff = compare_metadata(context, db.metadata)
         db.engine.dispose()
     return diff

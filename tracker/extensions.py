@@ -35,6 +35,17 @@ login_manager = LoginManager()
 babel = Babel()
 
 
+def compared_on(dialect: str):
+    """Alembic's include_object for one database: leaves out the indexes the models create only
+    on another (Index.ddl_if), so autogenerate and the schema test see what upgrade builds."""
+
+    def include(obj, _name, _type, reflected, _compare_to) -> bool:
+        only_on = getattr(obj, "_ddl_if", None)
+        return reflected or only_on is None or only_on.dialect in (None, dialect)
+
+    return include
+
+
 def conflict_insert(table):
     """INSERT for the session's database with its ON CONFLICT clauses (PostgreSQL or SQLite:
     both keep the conflict handling in SQL)."""

@@ -61,6 +61,34 @@ def test_part_of_the_name_full_or_half_width(firms, q):
     assert expected in _names(found), q
 
 
+@pytest.mark.parametrize("q", ["beiyang", "BeiYang", "nengyuankeji", "byny", "bynykj"])
+def test_a_part_of_the_pinyin_inside_the_name_finds_the_firm(firms, q):
+    """Most names start 天津…: the distinctive part is typed in pinyin or initials, anywhere."""
+    found = queries.search(make_user("bureau"), q)
+    assert "天津北洋能源科技有限公司" in _names(found), q
+
+
+def test_firms_whose_keys_start_with_the_query_come_before_those_containing_it(firms):
+    user = make_user("bureau")
+    for i in range(queries.LIMIT + 5):
+        make_enterprise(name=f"天津阿北洋{i:02d}科技有限公司")  # tianjinabeiyang…: sorts first
+    db.session.flush()
+    found = queries.search(user, "beiyang")
+    assert len(found.firms) == queries.LIMIT and found.more_firms
+    # nothing starts with "beiyang", so pinyin order decides among the infix matches
+    assert found.firms[0].name == "天津阿北洋00科技有限公司"
+    make_enterprise(name="北洋集团")
+    db.session.flush()
+    assert queries.search(user, "beiyang").firms[0].name == "北洋集团"
+
+
+@pytest.mark.parametrize("q", ["by", "tj"])
+def test_two_letters_match_the_start_only(firms, q):
+    """A short fragment sits inside nearly every name; it is read as the start of one."""
+    found = queries.search(make_user("bureau"), q)
+    assert all(f.name_pinyin.startswith(q) or f.name_initials.startswith(q) for f in found.firms)
+
+
 def test_uscc_prefix_and_certificate_number(firms):
     user = make_user("bureau")
     code = firms["beiyang"].uscc

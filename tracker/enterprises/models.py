@@ -60,6 +60,12 @@ class Enterprise(db.Model):
         Index("ix_enterprises_initials", "name_initials"),
         Index("ix_enterprises_active_pinyin", "name_pinyin", "id",
               postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
+        # The navbar's pinyin search inside the keys ("beiyang" in tianjinbeiyang…): trigrams,
+        # PostgreSQL only (SQLite scans the keys in pinyin order).
+        Index("ix_enterprises_pinyin_trgm", "name_pinyin", postgresql_using="gin",
+              postgresql_ops={"name_pinyin": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        Index("ix_enterprises_initials_trgm", "name_initials", postgresql_using="gin",
+              postgresql_ops={"name_initials": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
         Index("ix_enterprises_zone_pinyin", "zone", "name_pinyin", "id"),
         Index("ix_enterprises_active_rung_pinyin", "current_rung", "name_pinyin", "id",
               postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),

@@ -1,8 +1,9 @@
 """What the navbar search looks up, one index-served query per kind of match.
 
 A firm is found by part of its name (folded as on save; a trigram index on PostgreSQL), by a
-prefix of its USCC, or by a prefix of its name in pinyin or pinyin initials ("tjbyny" finds
-天津北洋能源); carriers by part of their name; certificates by a prefix of their number.
+prefix of its USCC, or by part of its name in pinyin or pinyin initials ("tjbyny" and "beiyang"
+find 天津北洋能源; keys that start with the query come first); carriers by part of their name;
+certificates by a prefix of their number.
 Every query carries the role's scope (tracker.accounts.scope) and a limit, so the cost does
 not follow the size of the registry.
 """
@@ -28,6 +29,9 @@ from tracker.names import INITIALS_MAX, PINYIN_MAX, fold_name, name_search_terms
 LIMIT = 20
 #: longest query looked at (a firm name is at most 200 characters)
 MAX_QUERY = 100
+#: shortest pinyin query also looked for inside the keys: trigrams need three letters, and a
+#: shorter fragment (an, ji) sits inside nearly every name
+INFIX_MIN = 3
 #: USCC and certificate numbers: digits and capital letters (and dashes in some certificates)
 _CODE = re.compile(r"^[0-9A-Z-]{2,60}$")
 
@@ -64,6 +68,21 @@ def firm_statements(user: Any, q: str) -> list[Select]:
     """One query per way the text may name a firm, each answered from its own index: the name
     trigrams (PostgreSQL), and a prefix range of the USCC, the pinyin initials or the spelled
     pinyin, each read in its own column's order so the range scan stops after LIMIT rows."""
+    return _statements(user, _close_matches(q))
+
+
+def infix_statements(user: Any, q: str) -> list[Select]:
+    """Firms whose pinyin or initials contain the query further in (天津… is typed past):
+    the keys' trigram indexes on PostgreSQL, a scan in pinyin order on SQLite."""
+    key = pinyin_query(q)
+    if len(key) < INFIX_MIN:
+        return []
+    return _statements(user, [(Enterprise.name_initials.contains(key), Enterprise.name_pinyin),
+                              (Enterprise.name_pinyin.contains(key), Enterprise.name_pinyin)])
+
+
+def _close_matches(q: str) -> list[tuple[Any, Any]]:
+    """(condition, order) for the name, USCC-prefix and pinyin-prefix matches."""
     statements = []
     if name_search_terms(q):
         statements.append((name_filter(q), Enterprise.name_pinyin))
@@ -74,21 +93,31 @@ def firm_statements(user: Any, q: str) -> list[Select]:
                            Enterprise.name_initials))
         statements.append((prefix_range(Enterprise.name_pinyin, key, "z", PINYIN_MAX),
                            Enterprise.name_pinyin))
+    return statements
+
+
+def _statements(user: Any, matches: list[tuple[Any, Any]]) -> list[Select]:
     return [select(Enterprise).where(enterprise_scope(user), condition)
             .order_by(order, Enterprise.id).limit(LIMIT + 1)
-            for condition, order in statements]
+            for condition, order in matches]
 
 
 def _firms(user: Any, q: str) -> tuple[list[Enterprise], bool]:
-    """Firms by any of firm_statements, merged by id, active ones first in pinyin order."""
-    found: dict[int, Enterprise] = {}
+    """Close matches (firm_statements), then the pinyin infix ones while room is left; each
+    group merged by id, active firms first in pinyin order."""
+    firms: list[Enterprise] = []
     more = False
-    for statement in firm_statements(user, q):
-        rows = db.session.scalars(statement).all()
-        more = more or len(rows) > LIMIT
-        for firm in rows[:LIMIT]:
-            found.setdefault(firm.id, firm)
-    firms = sorted(found.values(), key=lambda f: (f.status != "active", f.name_pinyin, f.id))
+    for statements in (firm_statements(user, q), infix_statements(user, q)):
+        if len(firms) > LIMIT:
+            break
+        found: dict[int, Enterprise] = {}
+        for statement in statements:
+            rows = db.session.scalars(statement).all()
+            more = more or len(rows) > LIMIT
+            found.update((firm.id, firm) for firm in rows[:LIMIT])
+        seen = {firm.id for firm in firms}
+        firms += sorted((f for f in found.values() if f.id not in seen),
+                        key=lambda f: (f.status != "active", f.name_pinyin, f.id))
     return firms[:LIMIT], more or len(firms) > LIMIT
 
 
