@@ -33,12 +33,6 @@ def _store(firm: Enterprise, kind: str, verdict: str = "eligible", as_of: date =
                                      as_of=as_of, valid_through=valid_through, result={}))
 
 
-def _firm(officer, rung: str | None = None, **kwargs) -> Enterprise:
-    firm = make_enterprise(officer_id=officer.id, **kwargs)
-    firm.current_rung = rung
-    return firm
-
-
 @pytest.fixture
 def register(rules):
     """Firms around every edge the rule reads; each firm's next rung has a stored verdict
@@ -46,13 +40,12 @@ def register(rules):
     officer = make_user("bureau", name="王专员")
     firms: dict[str, Enterprise] = {}
 
-    def add(name: str, rung: str | None = None, **kwargs) -> Enterprise:
-        firms[name] = firm = _firm(officer, rung, **{k: v for k, v in kwargs.items()
-                                                     if k in ("status",)})
-        nxt = next_rung(rung)
-        if nxt and kwargs.get("stored", True):
-            _store(firm, nxt, kwargs.get("verdict", "eligible"),
-                   valid_through=kwargs.get("valid_through", THROUGH))
+    def add(name: str, rung: str | None = None, *, stored: bool = True,
+            verdict: str = "eligible", valid_through: date | None = THROUGH) -> Enterprise:
+        firms[name] = firm = make_enterprise(officer_id=officer.id)
+        firm.current_rung = rung
+        if next_rung(rung) and stored:
+            _store(firm, next_rung(rung), verdict, valid_through=valid_through)
         return firm
 
     add("plain")  # no rung: tech_sme next
