@@ -12,12 +12,16 @@ Environment:
   BENCH_SQLITE_SIZES  SQLite sizes (default "100000"; "" to skip)
   BENCH_PG_ADMIN      admin URL (default postgresql://postgres@127.0.0.1:5432/postgres)
   BENCH_DB_PREFIX     PostgreSQL database name prefix (default "bench_")
-  BENCH_JOBS          jobs to run (default "sweep recompute import"; "" for pages only)
+  BENCH_JOBS          jobs to run (default "sweep sweep_due recompute import"; "" for pages
+                      only). sweep: one sweep of the generated database as it is; sweep_due:
+                      the same K items made due at every size, then one sweep (bench/sweep_due)
+  BENCH_SWEEP_DUE_K   items made due for sweep_due (default 100 firms newly eligible and 100
+                      application deadlines)
   BENCH_IMPORT_ROWS   rows in the import file (default 50000)
   BENCH_REPEAT        sequential requests per page (default 15)
 
-`python bench/run.py --only JOB` (import, recompute, recompute2, sweep) measures one job on
-every target without the pages: quick before/after figures while working on that job.
+`python bench/run.py --only JOB` (import, recompute, recompute2, sweep, sweep_due) measures one
+job on every target without the pages: quick before/after figures while working on that job.
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ sys.path.insert(0, str(ROOT))
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench_")
 REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
-JOBS = os.environ.get("BENCH_JOBS", "sweep recompute import").split()
+JOBS = os.environ.get("BENCH_JOBS", "sweep sweep_due recompute import").split()
+#: items made due before the timed sweep of the sweep_due job, the same at every size
+SWEEP_DUE_K = int(os.environ.get("BENCH_SWEEP_DUE_K", "100"))
 IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "50000"))
 BENCH_EMAIL, BENCH_PASSWORD = "timer@bench.example", "bench-password-2026"
 #: a two-word stem the generator puts in about one name in 450
@@ -409,6 +415,14 @@ def job_main(name: str, url: str, extra: list[str]) -> None:
             answer["inserted"] = sum(inserted.values())
             answer["reminders"] = db.session.scalar(select(func.count(Reminder.id)))
             db.session.rollback()  # leave the database as generated for the next run
+        elif name == "sweep_due":  # the same K items due at every size, in a rolled-back tx
+            from bench.sweep_due import measure
+
+            answer.update(measure(SWEEP_DUE_K))
+            answer["job_seconds"] = round(time.perf_counter() - started, 2)
+            db.session.remove()
+            print(json.dumps(answer))
+            return
         elif name == "recompute":
             from tracker.ladder.tasks import recompute_all
 
@@ -511,6 +525,13 @@ def table(report: dict) -> str:
                 cells = "  ".join(f"{int(s) // 1000}k {runs[s]['jobs'][job]['seconds']:.1f}s "
                                   f"{runs[s]['jobs'][job]['peak_rss_mb']:.0f}MB" for s in sizes)
                 lines.append(f"  job {job:12s} {cells}")
+        if all("sweep_due" in runs[s]["jobs"] for s in sizes):
+            due = {s: runs[s]["jobs"]["sweep_due"] for s in sizes}
+            cells = "  ".join(f"{int(s) // 1000}k {due[s]['seconds'] * 1000:.0f}ms "
+                              f"{due[s]['sweep_peak_rss_mb']:.0f}MB ({due[s]['inserted']} rows)"
+                              for s in sizes)
+            lines.append(f"  job sweep, same {due[small]['k']} due: {cells}  big/small "
+                         f"{sweep_due_ratio(due[small], due[large]):.2f}")
         for s in sizes:
             lines.append(f"  load average at {int(s) // 1000}k: {runs[s].get('load', 'n/a')}")
             if runs[s].get("load_seconds"):
@@ -521,6 +542,10 @@ def table(report: dict) -> str:
                      f"{found['openpyxl_parse_rows_s']:.0f} rows/s; ratio "
                      f"{found['over_parse']:.3f}; peak RSS {found['peak_rss_mb']:.0f}MB")
     return "\n".join(lines)
+
+
+def sweep_due_ratio(small: dict, large: dict) -> float:
+    return large["seconds"] / max(small["seconds"], 0.001)
 
 
 def only(job: str) -> int:
@@ -536,6 +561,14 @@ def only(job: str) -> int:
         prepare(backend, size, url)
         found[f"{backend} {size}"] = answer = run_job(job, url)
         print(f"{job} ({backend} {size:,}): {answer}", flush=True)
+    if job == "sweep_due":
+        for backend in ("postgresql", "sqlite"):
+            runs = sorted(((int(key.split()[1]), v) for key, v in found.items()
+                           if key.startswith(backend)), key=lambda item: item[0])
+            if len(runs) > 1:
+                print(f"sweep_due ({backend}) {runs[-1][0]:,} ÷ {runs[0][0]:,}: "
+                      f"{sweep_due_ratio(runs[0][1], runs[-1][1]):.2f}", flush=True)
+    (OUT / f"only-{job}.json").write_text(json.dumps(found, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -552,7 +585,7 @@ def main() -> int:
         run["load"] = load_average()
         run["pages"] = measure_pages(url)
         run["jobs"] = {}
-        for job in ("sweep", "recompute"):
+        for job in ("sweep", "sweep_due", "recompute"):
             if job in JOBS:
                 run["jobs"][job] = run_job(job, url)
                 print(f"   job {job}: {run['jobs'][job]}", flush=True)
@@ -572,7 +605,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--job")
     parser.add_argument("--url")
-    parser.add_argument("--only", help="measure one job (import, recompute, recompute2, sweep)")
+    parser.add_argument("--only", help="measure one job (import, recompute, recompute2, sweep, "
+                                       "sweep_due)")
     parser.add_argument("extra", nargs="*")
     args = parser.parse_args()
     if args.job:

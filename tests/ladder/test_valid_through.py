@@ -164,14 +164,15 @@ def test_reminders_read_a_verdict_that_still_holds(monkeypatch):
     firm = _made_on(DAY, honours=[])
     night([firm], DAY + timedelta(days=1))
     calls = []
-    monkeypatch.setattr(reminders_eligibility, "evaluate",
+    monkeypatch.setattr(results, "evaluate",
                         lambda *a, **k: calls.append(a) or {"results": []})
     found = reminders_eligibility.newly_eligible(DAY + timedelta(days=20), [firm])
     assert found == [(firm, "tech_sme")]
     assert calls == []
-    # before the stored evaluation's day the stored verdict says nothing: evaluated afresh
-    reminders_eligibility.newly_eligible(DAY - timedelta(days=1), [firm])
-    assert len(calls) == 1
+    # before the stored evaluation's day the stored verdict says nothing, and the sweep never
+    # runs the rules itself: no reminder until the ladder stores a verdict for that day
+    assert reminders_eligibility.newly_eligible(DAY - timedelta(days=1), [firm]) == []
+    assert calls == []
 
 
 # -- the pure horizon ---------------------------------------------------------------------------

@@ -47,6 +47,15 @@ def test_facts_read_metrics_before_the_evaluation_year(rules):
     assert set(build_facts(enterprise, date(2025, 6, 30))["years"]) == {"2024"}
 
 
+def store_verdicts(ids: list[int], day: date) -> None:
+    """What the after-save pipeline (or the nightly run) stores before the sweep reads it."""
+    from tracker.clock import frozen
+    from tracker.ladder import results
+
+    with frozen(day):
+        results.recompute(ids, day)
+
+
 def test_only_firms_that_pass_and_do_not_hold_the_rung(rules):
     passing = make_enterprise()
     give_tech_sme_figures(passing)
@@ -55,6 +64,7 @@ def test_only_firms_that_pass_and_do_not_hold_the_rung(rules):
     give_tech_sme_figures(holder)
     make_qualification(holder, kind="tech_sme", granted_on=date(2026, 3, 1),
                        valid_until=date(2026, 12, 31))
+    store_verdicts([passing.id, empty.id, holder.id], date(2026, 6, 30))
     found = newly_eligible(date(2026, 6, 30), [passing.id, empty.id, holder.id])
     assert found == [(passing.id, "tech_sme")]
 
@@ -70,6 +80,7 @@ def test_queries_do_not_grow_with_the_number_of_firms(rules):
         return made
 
     one, five = firms(1), firms(5)
+    store_verdicts(one + five, date(2026, 6, 30))
     with count_queries() as few:
         newly_eligible(date(2026, 6, 30), one)
     with count_queries() as many:
@@ -85,8 +96,10 @@ def test_locally_configured_rungs_use_the_admin_thresholds(rules):
     firm = make_firm()
     firm.current_rung = "chuying"  # next rung: dengling, whose thresholds are set locally
     day = date(2026, 6, 30)
+    store_verdicts([firm.id], day)
     assert newly_eligible(day, [firm.id]) == []  # no thresholds yet: needs review, no reminder
     save_local_thresholds("dengling", {"min_revenue": 1})
+    store_verdicts([firm.id], day)  # a threshold change recomputes every firm (ladder.tasks)
     assert newly_eligible(day, [firm.id]) == [(firm.id, "dengling")]
 
 

@@ -214,9 +214,10 @@ def test_digest_officers_get_their_items_folded_into_one_message(firm):
 
 def test_newly_eligible_once_per_rung_and_year(firm):
     enterprise = firm["enterprise"]
-    from tests.reminders.test_eligibility import give_tech_sme_figures
+    from tests.reminders.test_eligibility import give_tech_sme_figures, store_verdicts
 
     give_tech_sme_figures(enterprise)
+    store_verdicts([enterprise.id], date(2026, 6, 30))
     due = [r for r in plan(date(2026, 6, 30)) if r["kind"] == "newly_eligible"]
     assert [(r["to"], r["step"]) for r in due] == [(firm["officer"].email, "rung:tech_sme")]
     run_sweep(date(2026, 6, 30))
@@ -401,7 +402,7 @@ def test_newly_eligible_firms_are_not_bound_one_parameter_each(firm):
     """PostgreSQL takes at most 65,535 bind parameters a statement: with one per newly eligible
     firm the sweep failed on a 500,000-firm register (228,000 firms due at once). The firms' ids
     are written into the statement instead, so its parameters do not grow with the firms due."""
-    from tests.reminders.test_eligibility import give_tech_sme_figures
+    from tests.reminders.test_eligibility import give_tech_sme_figures, store_verdicts
     from tracker.reminders.sweep import due_select
 
     def parameters() -> int:
@@ -412,9 +413,10 @@ def test_newly_eligible_firms_are_not_bound_one_parameter_each(firm):
         return len(compiled.params)
 
     give_tech_sme_figures(firm["enterprise"])
+    store_verdicts([firm["enterprise"].id], date(2026, 6, 30))
     one = parameters()
     other = make_enterprise(name="天津渤海生物科技有限公司", officer_id=firm["officer"].id)
     give_tech_sme_figures(other)
-    db.session.flush()
+    store_verdicts([other.id], date(2026, 6, 30))
     assert [r["kind"] for r in plan(date(2026, 6, 30))].count("newly_eligible") == 2
     assert parameters() == one

@@ -7,7 +7,7 @@ second or concurrent sweep insert nothing more.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -19,7 +19,6 @@ from sqlalchemy import (
     Select,
     String,
     and_,
-    bindparam,
     case,
     cast,
     exists,
@@ -238,26 +237,14 @@ def _cycle_closing(rule: ReminderRule, as_of: date, win: Window) -> Select | Non
     )
 
 
-def _newly_eligible(rule: ReminderRule, as_of: date, win: Window,
-                    enterprise_ids: Iterable[int] | None = None) -> Select | None:
-    from tracker.reminders.eligibility import newly_eligible
+def _newly_eligible(rule: ReminderRule, as_of: date, win: Window) -> Select:
+    """Once per rung and year: the stored verdicts, read in SQL (reminders.eligibility)."""
+    from tracker.reminders.eligibility import newly_eligible_select
 
-    found = newly_eligible(as_of, enterprise_ids)
-    if not found:
-        return None
-    by_rung: dict[str, list[int]] = {}
-    for enterprise_id, rung in found:
-        by_rung.setdefault(rung, []).append(enterprise_id)
-    e = Enterprise
-    # the ids are written into the SQL (integers we read ourselves): one bind parameter each
-    # broke PostgreSQL's limit of 65,535 once 228,000 of 500,000 firms were due at once
-    parts = [
-        select(*_subject(e.id, "enterprise", e.id, date(as_of.year, 1, 1),
-                         literal(f"rung:{rung}", String)))
-        .where(e.id.in_(bindparam(None, ids, Integer, expanding=True, literal_execute=True)))
-        for rung, ids in sorted(by_rung.items())
-    ]
-    return parts[0] if len(parts) == 1 else union_all(*parts)
+    found = newly_eligible_select(as_of).subquery("eligible")
+    return select(*_subject(found.c.enterprise_id, "enterprise", found.c.enterprise_id,
+                            date(as_of.year, 1, 1),
+                            literal("rung:", String) + found.c.rung))
 
 
 SUBJECTS = {
@@ -270,6 +257,7 @@ SUBJECTS = {
     "tenant_report_late": _tenant_report_late,
     "application_deadline": _application_deadline,
     "cycle_closing": _cycle_closing,
+    "newly_eligible": _newly_eligible,
 }
 
 
@@ -334,11 +322,8 @@ def due_select(rule: ReminderRule, as_of: date,
     win = window(rule.offsets or [0], as_of)
     if win is None:
         return None
-    if rule.kind == "newly_eligible":
-        subjects = _newly_eligible(rule, as_of, win, enterprise_ids)
-    else:
-        builder = SUBJECTS.get(rule.kind)
-        subjects = builder(rule, as_of, win) if builder else None
+    builder = SUBJECTS.get(rule.kind)
+    subjects = builder(rule, as_of, win) if builder else None
     if subjects is None:
         return None
     s = subjects.subquery("s")
