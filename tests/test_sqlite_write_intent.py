@@ -174,3 +174,117 @@ def test_an_api_read_that_records_the_token_use_does_not_fail_on_a_commit_after_
     assert outcome == ["committed"]
     with file_app.app_context():
         assert db.session.get(UserToken, row_id).last_used_at is not None
+
+
+# -- the password hash is slow (Argon2): no write lock held while it runs ---------------------
+
+@contextmanager
+def other_writes_while_hashing(monkeypatch, other: sqlite3.Connection) -> Iterator[list[str]]:
+    """Each Argon2 hash or verification first lets the other connection try to commit a
+    write: "committed", or "waits" (the request holds the write lock over the hash)."""
+    from tracker.accounts import models
+
+    real = models._hasher
+    outcome: list[str] = []
+
+    def probe() -> None:
+        try:
+            other.execute("INSERT INTO other_writer VALUES (3)")
+        except sqlite3.OperationalError as exc:
+            outcome.append("waits" if "locked" in str(exc) else str(exc))
+        else:
+            outcome.append("committed")
+
+    class Probing:
+        def hash(self, password):
+            probe()
+            return real().hash(password)
+
+        def verify(self, stored, password):
+            probe()
+            return real().verify(stored, password)
+
+    monkeypatch.setattr(models, "_hasher", Probing)
+    yield outcome
+
+
+def test_a_login_verifies_the_password_without_the_write_lock(file_app, other_connection,
+                                                                editor, monkeypatch):
+    """A commit by another connection during the verification does not fail the login's
+    writes either (its attempt row, last login, session): they begin afresh as a writer."""
+    from tracker.accounts.models import LoginAttempt, User
+
+    email, _firm_id = editor
+    client = file_app.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    with other_writes_while_hashing(monkeypatch, other_connection) as outcome:
+        response = client.post("/login", data={"email": email, "password": PASSWORD,
+                                               "csrf_token": token})
+    assert outcome == ["committed"]
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    with file_app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email))
+        assert user.last_login_at is not None
+        assert db.session.scalar(db.select(LoginAttempt.succeeded)) is True
+
+
+def test_a_failed_login_is_recorded_and_still_throttles(file_app, other_connection, editor,
+                                                         monkeypatch):
+    from sqlalchemy import func
+
+    from tracker.accounts.models import LoginAttempt
+
+    email, _firm_id = editor
+    file_app.config["LOGIN_ADDRESS_FREE_FAILURES"] = 1
+    client = file_app.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    with other_writes_while_hashing(monkeypatch, other_connection) as outcome:
+        first = client.post("/login", data={"email": email, "password": "wrong-password-1",
+                                            "csrf_token": token})
+        second = client.post("/login", data={"email": email, "password": PASSWORD,
+                                             "csrf_token": token})
+    assert (first.status_code, second.status_code) == (401, 429)
+    assert outcome == ["committed"]  # the throttled one never reached the hash
+    with file_app.app_context():
+        assert db.session.scalar(db.select(func.count(LoginAttempt.id))) == 1
+
+
+def test_a_password_change_hashes_without_the_write_lock(file_app, other_connection, editor,
+                                                         monkeypatch):
+    from tracker.accounts.models import User
+
+    email, _firm_id = editor
+    client = _signed_in(file_app, email)
+    page = client.get("/account/password").get_data(as_text=True)
+    new = "Haihe-bridge-lantern-7"
+    with other_writes_while_hashing(monkeypatch, other_connection) as outcome:
+        response = client.post("/account/password", data={
+            "csrf_token": csrf_from(page), "current": PASSWORD, "password": new,
+            "confirm": new})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    assert outcome == ["committed", "committed"]  # verify the current one, hash the new one
+    with file_app.app_context():
+        assert db.session.scalar(db.select(User).where(User.email == email)).check_password(new)
+
+
+def test_a_password_reset_hashes_without_the_write_lock(file_app, other_connection, editor,
+                                                        monkeypatch):
+    from tracker.accounts import tokens
+    from tracker.accounts.models import User
+
+    email, _firm_id = editor
+    with file_app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email))
+        link = tokens.issue_reset_token(user)
+        db.session.commit()
+    client = file_app.test_client()
+    page = client.get(f"/password/reset/{link}").get_data(as_text=True)
+    new = "Haihe-bridge-lantern-7"
+    with other_writes_while_hashing(monkeypatch, other_connection) as outcome:
+        response = client.post(f"/password/reset/{link}", data={
+            "csrf_token": csrf_from(page), "password": new, "confirm": new})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    assert outcome == ["committed"]
+    with file_app.app_context():
+        assert db.session.scalar(db.select(User).where(User.email == email)).check_password(new)
+        assert client.get(f"/password/reset/{link}").status_code == 404  # spent

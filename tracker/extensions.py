@@ -81,6 +81,25 @@ def writing(intent: bool = True) -> Iterator[None]:
         _WRITE_INTENT.reset(token)
 
 
+@contextmanager
+def outside_write_lock() -> Iterator[None]:
+    """Slow work that only reads (a password hash and its lookups, a long check) in a
+    transaction of its own that begins as a reader: on SQLite no write lock is held meanwhile,
+    so other saves do not wait for it.
+
+    What the session has open is committed first (by then only reads: a session lookup); the
+    block's transaction is ended on the way out, so the next one begins afresh: in a POST or
+    a task, as a writer again. The block must change nothing (it would be rolled back), and
+    ORM objects are expired at both ends: copy out what the writes after it need.
+    """
+    db.session.commit()
+    with writing(False):
+        try:
+            yield
+        finally:
+            db.session.rollback()
+
+
 def begins_as_writer() -> bool:
     """Whether a transaction beginning now will write: inside `writing()` as it says, else in
     a request of an unsafe method (POST, PUT, PATCH, DELETE); a page view, a command or a
