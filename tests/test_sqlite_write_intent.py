@@ -69,7 +69,7 @@ def other_writes_after_first_read(file_app, other: sqlite3.Connection) -> Iterat
     outcome: list[str] = []
 
     def after(conn, cursor, statement, parameters, context, executemany):
-        if not outcome and statement.lstrip().upper().startswith("SELECT"):
+        if not outcome and statement.lstrip().upper().startswith(("SELECT", "WITH")):
             try:
                 other.execute("INSERT INTO other_writer VALUES (1)")
             except sqlite3.OperationalError as exc:
@@ -288,3 +288,33 @@ def test_a_password_reset_hashes_without_the_write_lock(file_app, other_connecti
     with file_app.app_context():
         assert db.session.scalar(db.select(User).where(User.email == email)).check_password(new)
         assert client.get(f"/password/reset/{link}").status_code == 404  # spent
+
+
+# -- the app's CLI commands begin as writers, as tasks do --------------------------------------
+
+def test_a_cli_command_begins_as_a_writer(file_app, other_connection, editor):
+    """`flask users end-sessions` reads the user, then writes: another connection committing
+    after its first read failed it with "database is locked" when it began deferred."""
+    email, _firm_id = editor
+    runner = file_app.test_cli_runner()
+    with other_writes_after_first_read(file_app, other_connection) as outcome:
+        result = runner.invoke(args=["users", "end-sessions", "--email", email])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert outcome == ["waits"]
+    assert "ended 0 session(s)" in result.output
+
+
+def test_a_cli_command_that_reads_at_length_begins_as_a_reader(file_app, other_connection,
+                                                               editor):
+    runner = file_app.test_cli_runner()
+    # a plain click command: `flask` pushes the app context for it (FlaskGroup), here we do
+    with (other_writes_after_first_read(file_app, other_connection) as outcome,
+          file_app.app_context()):
+        result = runner.invoke(args=["check", "--save"])
+    assert outcome == ["committed"]
+    assert result.exit_code in (0, 1), result.output + repr(result.exception)
+    assert "consistent" in result.output or "violation" in result.output
+    from tracker.integrity.models import IntegrityRun
+
+    with file_app.app_context():
+        assert db.session.scalar(db.select(IntegrityRun.trigger)) == "cli"  # saved after it
