@@ -1,5 +1,5 @@
-"""The chaos oracle's accounting (bench/chaos_oracle.py `account` and `verdict`) on hand-made ledgers:
-fast, no services. The end-to-end runs are in test_chaos.py (slow)."""
+"""The chaos oracle's accounting (bench/chaos_oracle.py `account` and `verdict`) on hand-made
+ledgers: fast, no services. The end-to-end runs are in test_chaos.py (slow)."""
 
 from __future__ import annotations
 
