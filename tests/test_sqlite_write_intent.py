@@ -318,3 +318,32 @@ def test_a_cli_command_that_reads_at_length_begins_as_a_reader(file_app, other_c
 
     with file_app.app_context():
         assert db.session.scalar(db.select(IntegrityRun.trigger)) == "cli"  # saved after it
+
+
+def test_an_admin_password_reset_and_a_new_account_hash_without_the_write_lock(
+        file_app, other_connection, monkeypatch):
+    from tracker.accounts.models import User
+
+    with file_app.app_context():
+        admin = make_user("admin")
+        user = make_user("bureau")
+        db.session.commit()
+        admin_email, user_id, name = admin.email, user.id, user.name
+    client = _signed_in(file_app, admin_email)
+    page = client.get(f"/admin/users/{user_id}").get_data(as_text=True)
+    with other_writes_while_hashing(monkeypatch, other_connection) as outcome:
+        reset = client.post(f"/admin/users/{user_id}", data={
+            "csrf_token": csrf_from(page), "name": name, "role": "bureau", "zone": "",
+            "carrier_id": "", "locale": "zh_CN", "active": "y", "password": "Temp-Binhai-4471",
+            "must_change": "y"})
+        page = client.get("/admin/users/new").get_data(as_text=True)
+        created = client.post("/admin/users/new", data={
+            "csrf_token": csrf_from(page), "email": "new.officer@test.example", "name": "新专员",
+            "role": "bureau", "zone": "", "carrier_id": "", "locale": "zh_CN", "active": "y",
+            "password": "Haihe-bridge-lantern-7", "must_change": "y"})
+    assert (reset.status_code, created.status_code) == (302, 302)
+    assert outcome == ["committed", "committed"]
+    with file_app.app_context():
+        assert db.session.get(User, user_id).check_password("Temp-Binhai-4471")
+        new = db.session.scalar(db.select(User).where(User.email == "new.officer@test.example"))
+        assert new.check_password("Haihe-bridge-lantern-7") and new.must_change_password
