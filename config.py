@@ -26,6 +26,14 @@ def _database_url() -> str:
     return url
 
 
+#: the delivery workers' queue (Celery's default name) and beat's sweeps' own: a sweep or a reap
+#: must not wait behind thousands of queued sends, and it needs one slot, not the senders'
+DELIVERY_QUEUE = "celery"
+SWEEP_QUEUE = "sweeps"
+#: the tasks beat runs every few minutes to find and reclaim work (README, "Deployment")
+SWEEP_TASKS = ("tracker.reminders.sweep", "tracker.reminders.reap", "tracker.webhooks.sweep")
+
+
 def _celery_settings(redis_url: str | None) -> dict:
     """Redis when REDIS_URL is set, else kombu's SQLAlchemy transport on a local SQLite file."""
     if redis_url:
@@ -53,6 +61,11 @@ def _celery_settings(redis_url: str | None) -> dict:
         "worker_prefetch_multiplier": 1,
         "timezone": "Asia/Shanghai",
         "enable_utc": True,
+        # a worker started without -Q consumes every queue named here (tests, chaos, a
+        # laptop); the Procfile gives the sweeps a worker of their own
+        "task_default_queue": DELIVERY_QUEUE,
+        "task_queues": {DELIVERY_QUEUE: {}, SWEEP_QUEUE: {}},
+        "task_routes": {name: {"queue": SWEEP_QUEUE} for name in SWEEP_TASKS},
     }
 
 

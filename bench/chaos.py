@@ -32,10 +32,8 @@ proves no delivery (nothing delivered, or most recipients refused: `--permanent 
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -43,31 +41,34 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# the run's parts: processes (chaos_procs), the oracle (chaos_oracle), the web part (chaos_web)
+from bench.chaos_oracle import (  # noqa: E402
+    account,
+    expected_rows,
+    in_conversation,
+    integrity_check,
+    ledger_of,
+    unfinished,
+    verdict,
+)
+from bench.chaos_procs import Proc, RedisServer, bin_path, fresh_database  # noqa: E402
+from bench.chaos_web import WARM_SAVES, web_with_redis_down  # noqa: E402
 from bench.smtpsink import FlakyHandler, SmtpSink, free_port, refused_share  # noqa: E402
 
-PG_ADMIN = os.environ.get("CHAOS_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 #: README (Development, `make chaos`): every save answers within this even with Redis down
 WEB_LATENCY_BAR = 2.0
-_MID = re.compile(r"<reminder-(\d+)\.")
-#: saves made before Redis stops, so each gunicorn worker is past its first request
-WARM_SAVES = 4
 #: The default timeout grows with N: delivery is per row (two worker processes, one SMTP
 #: conversation and four commits each), so a fixed 1,800 s failed a sound N=20,000 run on a
 #: busy machine. Idle, a 2-core machine delivers ~30 reminders/s; shared by seven agents we
 #: measured 3-12/s. 0.25 s a row (4/s) plus the start-up; --stall still fails a run that has
 #: stopped making progress long before that.
 TIMEOUT_BASE, TIMEOUT_PER_ROW = 300.0, 0.25
-#: how long gunicorn's workers may take to boot before the web part starts
-GUNICORN_BOOT_SECONDS = 180
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -106,83 +107,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.timeout = TIMEOUT_BASE + TIMEOUT_PER_ROW * args.n
     return args
 
-
-# ---------------------------------------------------------------------------------------------
-# Processes we own: Redis on a free port, the Celery worker and beat, gunicorn
-# ---------------------------------------------------------------------------------------------
-
-
-class Proc:
-    """A child in its own process group, so a kill takes its children too."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
-        self.argv, self.env, self.log, self.proc = argv, env, log, None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env,
-                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        if self.alive():
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.alive():
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).with_name(name))
-
-
-class RedisServer(Proc):
-    def __init__(self, port: int, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise SystemExit("redis-server is not installed")
-        super().__init__([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                          "--appendonly", "no", "--dir", str(workdir)], dict(os.environ),
-                         workdir / "redis.log")
-        self.port = port
-
-    def start(self) -> None:
-        super().start()
-        _wait_port(self.port)
-
-
-def _wait_port(port: int, timeout: float = 20) -> None:
-    import socket
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listening on port {port}")
-
-
-def fresh_database(name: str, *, create: bool = True) -> str:
-    """Drop the run's database and (unless create=False) make it again, empty."""
-    import psycopg
-
-    if not re.fullmatch(r"test_\w*chaos\w*", name):
-        raise SystemExit("the chaos run only (re)creates databases named test_…chaos…")
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if create:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,7 +169,9 @@ def _in_workdir(args: argparse.Namespace, workdir: Path) -> int:
         "REMINDER_MAX_FANOUT": "8",
     }
     os.environ.update(env)  # config.Config reads the environment when first imported
-    celery = [_bin("celery"), "-A", "worker"]
+    celery = [bin_path("celery"), "-A", "worker"]
+    # no --queues: the worker consumes every configured queue, beat's sweeps' (config.py
+    # SWEEP_QUEUE) as well as the sends'; a SIGKILL takes both, as it would a laptop's worker
     worker = Proc([*celery, "worker", "--loglevel", "WARNING", "--concurrency",
                    str(args.concurrency), "--without-gossip", "--without-mingle",
                    "--without-heartbeat"], env, workdir / "worker.log")
@@ -279,7 +205,7 @@ def _run(args, started, env, procs, handler, refuse, workdir) -> int:
     from tracker.reminders.models import Reminder, ReminderRule
     from tracker.reminders.tasks import sweep_now
 
-    subprocess.run([_bin("flask"), "--app", "tracker", "db", "upgrade"], cwd=ROOT, env=env,
+    subprocess.run([bin_path("flask"), "--app", "tracker", "db", "upgrade"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
 
     class ChaosConfig(config.Config):
@@ -320,7 +246,7 @@ def _run(args, started, env, procs, handler, refuse, workdir) -> int:
         t.join()
     inserted = [sum(r["inserted"].values()) for r in results]
     with app.app_context():
-        expected = _expected_rows(db)
+        expected = expected_rows(db)
         if args.sabotage == "drop":  # a bug that marks a row sent without handing it over
             victim = min(rid for rid, row in expected.items() if not refuse(row[0]))
             db.session.execute(update(Reminder).where(Reminder.id == victim)
@@ -349,7 +275,7 @@ def _run(args, started, env, procs, handler, refuse, workdir) -> int:
             worker.kill()
             kill_times.append(time.time())
             with app.app_context():
-                crash_window |= _in_conversation(db, handler, kill_times[-1])
+                crash_window |= in_conversation(db, handler, kill_times[-1])
                 db.session.rollback()
             print(f"  SIGKILL worker at {accepted} accepted", flush=True)
             time.sleep(0.5)
@@ -358,7 +284,7 @@ def _run(args, started, env, procs, handler, refuse, workdir) -> int:
             restarts["beat"] += 1
             beat.start()
         with app.app_context():
-            left = _unfinished(db, expected)
+            left = unfinished(db, expected)
             db.session.remove()
         if left == 0 and not kill_at:
             break
@@ -378,15 +304,15 @@ def _run(args, started, env, procs, handler, refuse, workdir) -> int:
 
     web = {"requests": 0, "max_request_seconds": 0.0, "reminders_made": 0}
     if args.web and not timed_out:
-        web = _web_with_redis_down(app, db, env, procs, web_firms, workdir, restarts)
+        web = web_with_redis_down(app, db, env, procs, web_firms, workdir, restarts)
         with app.app_context():
-            web_rows = _expected_rows(db, like="web%")
+            web_rows = expected_rows(db, like="web%")
         web["reminders_made"] = len(web_rows)
         expected.update(web_rows)
         wait_until = time.time() + max(60.0, args.timeout - (time.time() - phase_started))
         while True:
             with app.app_context():
-                left = _unfinished(db, expected)
+                left = unfinished(db, expected)
                 db.session.remove()
             if left == 0:
                 break
@@ -397,7 +323,7 @@ def _run(args, started, env, procs, handler, refuse, workdir) -> int:
             time.sleep(0.5)
 
     with app.app_context():
-        report = account(_ledger(db, expected), expected, handler.snapshot(), refuse,
+        report = account(ledger_of(db, expected), expected, handler.snapshot(), refuse,
                          crash_window)
         db.session.remove()
     web_ok = (not args.web) or (web["max_request_seconds"] < WEB_LATENCY_BAR
@@ -426,21 +352,6 @@ def _run(args, started, env, procs, handler, refuse, workdir) -> int:
           f"seconds={report['seconds']} -> {'FAIL' if reasons else 'OK'}", flush=True)
     return 1 if reasons else 0
 
-
-def integrity_check(env: dict[str, str]) -> dict:
-    """`flask check --json` on the run's database: the product's own invariants, after it all."""
-    done = subprocess.run([_bin("flask"), "--app", "tracker", "check", "--json"], cwd=ROOT,
-                          env=env, capture_output=True, text=True)
-    try:
-        found = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return {"exit": done.returncode or 1, "violations": None, "ran": False,
-                "stderr": done.stderr[-2000:]}
-    violations = found.get("violations") or []
-    print(f"integrity check: exit {done.returncode}, {len(violations)} violation(s) over "
-          f"{len(found.get('checked') or {})} invariants", flush=True)
-    return {"exit": done.returncode, "ran": True, "violations": len(violations),
-            "invariants": len(found.get("checked") or {}), "first": violations[:10]}
 
 
 def _seed(db, n: int, web: int, day) -> list[int]:
@@ -481,221 +392,6 @@ def _analyze(db) -> str:
     db.session.execute(text("ANALYZE"))
     db.session.commit()
     return db.session.scalar(text("SHOW autovacuum"))
-
-
-def _expected_rows(db, like: str | None = None) -> dict[int, tuple[str, str, str]]:
-    """id -> (address, firm name, due date): what the matching of accepted mail checks."""
-    from sqlalchemy import select
-
-    from tracker.enterprises.models import Enterprise
-    from tracker.reminders.models import Reminder
-
-    query = select(Reminder.id, Reminder.to_address, Enterprise.name,
-                   Reminder.occurrence_on).join(Enterprise, Enterprise.id == Reminder.enterprise_id)
-    if like:
-        query = query.where(Reminder.to_address.like(like))
-    return {rid: (to, name, due.isoformat()) for rid, to, name, due in db.session.execute(query)}
-
-
-def _ledger(db, expected) -> dict[int, str]:
-    from sqlalchemy import select
-
-    from tracker.reminders.models import Reminder
-
-    return dict(db.session.execute(select(Reminder.id, Reminder.status)).all())
-
-
-def _unfinished(db, expected) -> int:
-    from sqlalchemy import func, select
-
-    from tracker.reminders.models import Reminder
-
-    return db.session.scalar(select(func.count(Reminder.id)).where(
-        Reminder.status.in_(("pending", "sending")))) or 0
-
-
-def _in_conversation(db, handler, killed_at: float) -> set[int]:
-    """Rows claimed at the kill whose DATA the sink had seen after the claim: in progress."""
-    from sqlalchemy import select
-
-    from tracker.reminders.models import Reminder
-
-    claimed = {rid: at.timestamp() for rid, at in db.session.execute(
-        select(Reminder.id, Reminder.claimed_at).where(Reminder.status == "sending"))}
-    window: set[int] = set()
-    for mid, at in handler.seen():
-        match = _MID.match(mid)
-        if match and int(match.group(1)) in claimed and \
-                claimed[int(match.group(1))] - 1 <= at <= killed_at:
-            window.add(int(match.group(1)))
-    return window
-
-
-def account(ledger: dict[int, str], expected: dict[int, tuple[str, str, str]], accepted,
-            refuse, crash_window: set[int]) -> dict:
-    """Compare what the sink accepted with what should have been delivered (see the module)."""
-    copies: dict[int, int] = {}
-    mismatched: list[str] = []
-    unexpected: list[str] = []
-    for msg in accepted:
-        match = _MID.match(msg.message_id)
-        rid = int(match.group(1)) if match else None
-        if rid not in expected:
-            unexpected.append(msg.message_id)
-            continue
-        address, firm, due = expected[rid]
-        subject = str(msg.message()["Subject"])
-        if msg.rcpt != [address] or firm not in subject or due not in subject:
-            mismatched.append(f"{msg.message_id} to {msg.rcpt}: {subject}")
-            continue
-        copies[rid] = copies.get(rid, 0) + 1
-    lost, unfinished, refused_not_failed, refused_rows = [], [], [], 0
-    for rid, (address, _firm, _due) in expected.items():
-        status = ledger.get(rid)
-        if status in ("pending", "sending") and rid not in copies:
-            unfinished.append(rid)  # a timed-out run: not lost yet, but not delivered either
-        elif refuse(address):
-            refused_rows += 1
-            if status != "failed" or rid in copies:
-                refused_not_failed.append(rid)
-        elif rid not in copies or status != "sent":
-            lost.append(rid)
-    duplicates = {rid: n - 1 for rid, n in copies.items() if n > 1}
-    excused = sum(extra for rid, extra in duplicates.items() if rid in crash_window)
-    for rid, extra in duplicates.items():
-        if rid not in crash_window:
-            print(f"  duplicate outside the crash window: reminder {rid}, {extra + 1} copies",
-                  flush=True)
-    for rid in lost[:10]:
-        print(f"  lost: reminder {rid} is {ledger.get(rid)!r}, sink copies {copies.get(rid, 0)}",
-              flush=True)
-    statuses: dict[str, int] = {}
-    for rid in expected:
-        statuses[ledger.get(rid, "missing")] = statuses.get(ledger.get(rid, "missing"), 0) + 1
-    return {
-        "expected": len(expected), "statuses": statuses,
-        "delivered": len(copies), "lost": len(lost), "unfinished": len(unfinished),
-        "duplicates": sum(duplicates.values()), "excused": excused,
-        "duplicates_outside_crash_window": sum(duplicates.values()) - excused,
-        "crash_window_rows": len(crash_window),
-        "failed": statuses.get("failed", 0), "expired": statuses.get("expired", 0),
-        "refused_recipients": refused_rows, "refused_not_failed": len(refused_not_failed),
-        "mismatched": len(mismatched), "unexpected": len(unexpected),
-    }
-
-
-def verdict(report: dict, *, kills: int, concurrency: int) -> list[str]:
-    """Every reason the run fails; empty means OK."""
-    reasons = []
-    if report.get("timed_out"):
-        reasons.append("timed out")
-    if report["lost"]:
-        reasons.append(f"{report['lost']} lost")
-    if report.get("unfinished"):
-        reasons.append(f"{report['unfinished']} still pending or sending (undelivered)")
-    if report["duplicates_outside_crash_window"]:
-        reasons.append(f"{report['duplicates_outside_crash_window']} duplicates outside the "
-                       "crash window")
-    if report["excused"] > kills * concurrency:
-        reasons.append("more excused duplicates than conversations a kill can interrupt")
-    if report["refused_not_failed"]:
-        reasons.append(f"{report['refused_not_failed']} refused recipients not `failed`")
-    if report["mismatched"] or report["unexpected"]:
-        reasons.append("accepted mail that matches no row by Message-ID, recipient and subject")
-    if report["delivered"] == 0 or report["refused_recipients"] * 2 > report["expected"]:
-        reasons.append("the run proves no delivery (nothing delivered or most refused)")
-    return reasons
-
-
-# ---------------------------------------------------------------------------------------------
-# The web part: gunicorn, real HTTP, Redis stopped
-# ---------------------------------------------------------------------------------------------
-
-
-class _Browser:
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect())
-
-    def request(self, path: str, data: dict | None = None) -> tuple[int, str]:
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        try:
-            with self.opener.open(self.base + path, data=body, timeout=30) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode(errors="replace")
-
-
-def _first_page(browser: _Browser, path: str, within: float) -> str:
-    """The first answer once gunicorn's workers have booted (the port opens before they can
-    answer; on a loaded machine booting took over 30 s). Boot time is not the bar."""
-    deadline = time.time() + within
-    while True:
-        try:
-            status, page = browser.request(path)
-            if status == 200:
-                return page
-        except (OSError, TimeoutError):
-            if time.time() > deadline:
-                raise
-        if time.time() > deadline:
-            raise SystemExit(f"gunicorn did not answer {path} within {within:g} s")
-        time.sleep(1)
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def _web_with_redis_down(app, db, env, procs, firm_ids, workdir, restarts) -> dict:
-    """Save contacts over HTTP while Redis is stopped; then bring it back."""
-    port = free_port()
-    web = Proc([_bin("gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "tracker:create_app()"],
-               env, workdir / "gunicorn.log")
-    web.start()
-    try:
-        _wait_port(port, 60)
-        browser = _Browser(f"http://127.0.0.1:{port}")
-        page = _first_page(browser, "/login", GUNICORN_BOOT_SECONDS)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        status, _ = browser.request("/login", {"email": "officer@chaos.example",
-                                               "password": "chaos-pass-2026", "csrf_token": token})
-        assert status == 302, status
-        for eid in firm_ids[:4]:  # both gunicorn workers past their first request
-            _status, detail = browser.request(f"/enterprises/{eid}")
-        form_token = re.search(r'name="contact-csrf_token"[^>]*value="([^"]+)"', detail).group(1)
-        # a first save per gunicorn worker while Redis is up: the bar is about Redis being down,
-        # not about a cold process (these reminders are expected and accounted for too)
-        for eid in firm_ids[:WARM_SAVES]:
-            browser.request(f"/enterprises/{eid}/contacts", {
-                "contact-csrf_token": form_token, "contact-name": f"预热联系人{eid}",
-                "contact-email": f"webwarm{eid}@firm.chaos.example",
-                "contact-receives_reminders": "y", "contact-locale": "zh_CN"})
-        procs["redis"].stop()
-        durations = []
-        for eid in firm_ids:
-            t0 = time.perf_counter()
-            status, _ = browser.request(f"/enterprises/{eid}/contacts", {
-                "contact-csrf_token": form_token, "contact-name": f"网页联系人{eid}",
-                "contact-email": f"web{eid}@firm.chaos.example",
-                "contact-receives_reminders": "y", "contact-locale": "zh_CN"})
-            durations.append(time.perf_counter() - t0)
-            assert status == 302, status
-    finally:
-        web.stop()
-    slowest = sorted(range(len(durations)), key=durations.__getitem__)[-3:]
-    print(f"redis down: {len(durations)} saves over HTTP, slowest "
-          f"{', '.join(f'#{i} {durations[i]:.3f}s' for i in reversed(slowest))}", flush=True)
-    procs["redis"].start()
-    procs["worker"].kill()  # its broker connection went away with Redis; start afresh
-    procs["worker"].start()
-    if not procs["beat"].alive():
-        restarts["beat"] += 1
-        procs["beat"].start()
-    return {"requests": len(durations), "max_request_seconds": round(max(durations), 3),
-            "mean_request_seconds": round(sum(durations) / len(durations), 3)}
 
 
 if __name__ == "__main__":

@@ -204,7 +204,8 @@ def test_the_rules_engine_is_pure():
                     f"{module}:{line} imports {target}"
 
 
-#: How long a module under tracker/ may grow (lines) before it is split along its sections.
+#: How long a module under tracker/ (or a bench/ script) may grow (lines) before it is split
+#: along its sections.
 MODULE_LINE_LIMIT = 600
 
 #: Modules over the limit today, each with the reason. The list only shrinks: an entry goes once
@@ -229,6 +230,14 @@ def test_no_module_grows_beyond_the_line_limit():
              if name not in OVERSIZED_MODULES}
     assert not grown, (f"modules over {MODULE_LINE_LIMIT} lines (split them along their "
                        f"sections, as tracker/incubation/services/ is): {grown}")
+
+
+def test_no_bench_script_grows_beyond_the_line_limit():
+    """bench/ too: the chaos run was split into its processes, oracle and web part."""
+    grown = {path.relative_to(ROOT).as_posix(): _line_count(path)
+             for path in sorted((ROOT / "bench").glob("*.py"))
+             if _line_count(path) > MODULE_LINE_LIMIT}
+    assert not grown, f"bench/ scripts over {MODULE_LINE_LIMIT} lines (split them): {grown}"
 
 
 def test_every_oversized_exception_is_still_needed():

@@ -69,7 +69,7 @@ def other_writes_after_first_read(file_app, other: sqlite3.Connection) -> Iterat
     outcome: list[str] = []
 
     def after(conn, cursor, statement, parameters, context, executemany):
-        if not outcome and statement.lstrip().upper().startswith("SELECT"):
+        if not outcome and statement.lstrip().upper().startswith(("SELECT", "WITH")):
             try:
                 other.execute("INSERT INTO other_writer VALUES (1)")
             except sqlite3.OperationalError as exc:
@@ -174,3 +174,176 @@ def test_an_api_read_that_records_the_token_use_does_not_fail_on_a_commit_after_
     assert outcome == ["committed"]
     with file_app.app_context():
         assert db.session.get(UserToken, row_id).last_used_at is not None
+
+
+# -- the password hash is slow (Argon2): no write lock held while it runs ---------------------
+
+@contextmanager
+def other_writes_while_hashing(monkeypatch, other: sqlite3.Connection) -> Iterator[list[str]]:
+    """Each Argon2 hash or verification first lets the other connection try to commit a
+    write: "committed", or "waits" (the request holds the write lock over the hash)."""
+    from tracker.accounts import models
+
+    real = models._hasher
+    outcome: list[str] = []
+
+    def probe() -> None:
+        try:
+            other.execute("INSERT INTO other_writer VALUES (3)")
+        except sqlite3.OperationalError as exc:
+            outcome.append("waits" if "locked" in str(exc) else str(exc))
+        else:
+            outcome.append("committed")
+
+    class Probing:
+        def hash(self, password):
+            probe()
+            return real().hash(password)
+
+        def verify(self, stored, password):
+            probe()
+            return real().verify(stored, password)
+
+    monkeypatch.setattr(models, "_hasher", Probing)
+    yield outcome
+
+
+def test_a_login_verifies_the_password_without_the_write_lock(file_app, other_connection,
+                                                                editor, monkeypatch):
+    """A commit by another connection during the verification does not fail the login's
+    writes either (its attempt row, last login, session): they begin afresh as a writer."""
+    from tracker.accounts.models import LoginAttempt, User
+
+    email, _firm_id = editor
+    client = file_app.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    with other_writes_while_hashing(monkeypatch, other_connection) as outcome:
+        response = client.post("/login", data={"email": email, "password": PASSWORD,
+                                               "csrf_token": token})
+    assert outcome == ["committed"]
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    with file_app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email))
+        assert user.last_login_at is not None
+        assert db.session.scalar(db.select(LoginAttempt.succeeded)) is True
+
+
+def test_a_failed_login_is_recorded_and_still_throttles(file_app, other_connection, editor,
+                                                         monkeypatch):
+    from sqlalchemy import func
+
+    from tracker.accounts.models import LoginAttempt
+
+    email, _firm_id = editor
+    file_app.config["LOGIN_ADDRESS_FREE_FAILURES"] = 1
+    client = file_app.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    with other_writes_while_hashing(monkeypatch, other_connection) as outcome:
+        first = client.post("/login", data={"email": email, "password": "wrong-password-1",
+                                            "csrf_token": token})
+        second = client.post("/login", data={"email": email, "password": PASSWORD,
+                                             "csrf_token": token})
+    assert (first.status_code, second.status_code) == (401, 429)
+    assert outcome == ["committed"]  # the throttled one never reached the hash
+    with file_app.app_context():
+        assert db.session.scalar(db.select(func.count(LoginAttempt.id))) == 1
+
+
+def test_a_password_change_hashes_without_the_write_lock(file_app, other_connection, editor,
+                                                         monkeypatch):
+    from tracker.accounts.models import User
+
+    email, _firm_id = editor
+    client = _signed_in(file_app, email)
+    page = client.get("/account/password").get_data(as_text=True)
+    new = "Haihe-bridge-lantern-7"
+    with other_writes_while_hashing(monkeypatch, other_connection) as outcome:
+        response = client.post("/account/password", data={
+            "csrf_token": csrf_from(page), "current": PASSWORD, "password": new,
+            "confirm": new})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    assert outcome == ["committed", "committed"]  # verify the current one, hash the new one
+    with file_app.app_context():
+        assert db.session.scalar(db.select(User).where(User.email == email)).check_password(new)
+
+
+def test_a_password_reset_hashes_without_the_write_lock(file_app, other_connection, editor,
+                                                        monkeypatch):
+    from tracker.accounts import tokens
+    from tracker.accounts.models import User
+
+    email, _firm_id = editor
+    with file_app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email))
+        link = tokens.issue_reset_token(user)
+        db.session.commit()
+    client = file_app.test_client()
+    page = client.get(f"/password/reset/{link}").get_data(as_text=True)
+    new = "Haihe-bridge-lantern-7"
+    with other_writes_while_hashing(monkeypatch, other_connection) as outcome:
+        response = client.post(f"/password/reset/{link}", data={
+            "csrf_token": csrf_from(page), "password": new, "confirm": new})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    assert outcome == ["committed"]
+    with file_app.app_context():
+        assert db.session.scalar(db.select(User).where(User.email == email)).check_password(new)
+        assert client.get(f"/password/reset/{link}").status_code == 404  # spent
+
+
+# -- the app's CLI commands begin as writers, as tasks do --------------------------------------
+
+def test_a_cli_command_begins_as_a_writer(file_app, other_connection, editor):
+    """`flask users end-sessions` reads the user, then writes: another connection committing
+    after its first read failed it with "database is locked" when it began deferred."""
+    email, _firm_id = editor
+    runner = file_app.test_cli_runner()
+    with other_writes_after_first_read(file_app, other_connection) as outcome:
+        result = runner.invoke(args=["users", "end-sessions", "--email", email])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert outcome == ["waits"]
+    assert "ended 0 session(s)" in result.output
+
+
+def test_a_cli_command_that_reads_at_length_begins_as_a_reader(file_app, other_connection,
+                                                               editor):
+    runner = file_app.test_cli_runner()
+    # a plain click command: `flask` pushes the app context for it (FlaskGroup), here we do
+    with (other_writes_after_first_read(file_app, other_connection) as outcome,
+          file_app.app_context()):
+        result = runner.invoke(args=["check", "--save"])
+    assert outcome == ["committed"]
+    assert result.exit_code in (0, 1), result.output + repr(result.exception)
+    assert "consistent" in result.output or "violation" in result.output
+    from tracker.integrity.models import IntegrityRun
+
+    with file_app.app_context():
+        assert db.session.scalar(db.select(IntegrityRun.trigger)) == "cli"  # saved after it
+
+
+def test_an_admin_password_reset_and_a_new_account_hash_without_the_write_lock(
+        file_app, other_connection, monkeypatch):
+    from tracker.accounts.models import User
+
+    with file_app.app_context():
+        admin = make_user("admin")
+        user = make_user("bureau")
+        db.session.commit()
+        admin_email, user_id, name = admin.email, user.id, user.name
+    client = _signed_in(file_app, admin_email)
+    page = client.get(f"/admin/users/{user_id}").get_data(as_text=True)
+    with other_writes_while_hashing(monkeypatch, other_connection) as outcome:
+        reset = client.post(f"/admin/users/{user_id}", data={
+            "csrf_token": csrf_from(page), "name": name, "role": "bureau", "zone": "",
+            "carrier_id": "", "locale": "zh_CN", "active": "y", "password": "Temp-Binhai-4471",
+            "must_change": "y"})
+        page = client.get("/admin/users/new").get_data(as_text=True)
+        created = client.post("/admin/users/new", data={
+            "csrf_token": csrf_from(page), "email": "new.officer@test.example", "name": "新专员",
+            "role": "bureau", "zone": "", "carrier_id": "", "locale": "zh_CN", "active": "y",
+            "password": "Haihe-bridge-lantern-7", "must_change": "y"})
+    assert (reset.status_code, created.status_code) == (302, 302)
+    assert outcome == ["committed", "committed"]
+    with file_app.app_context():
+        assert db.session.get(User, user_id).check_password("Temp-Binhai-4471")
+        new = db.session.scalar(db.select(User).where(User.email == "new.officer@test.example"))
+        assert new.check_password("Haihe-bridge-lantern-7") and new.must_change_password

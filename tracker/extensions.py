@@ -5,7 +5,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from flask import has_request_context, request
+import click
+from flask import current_app, has_app_context, has_request_context, request
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -92,14 +93,61 @@ def writing(intent: bool = True) -> Iterator[None]:
         _WRITE_INTENT.reset(token)
 
 
+@contextmanager
+def outside_write_lock() -> Iterator[None]:
+    """Slow work that only reads (a password hash and its lookups, a long check) in a
+    transaction of its own that begins as a reader: on SQLite no write lock is held meanwhile,
+    so other saves do not wait for it.
+
+    What the session has open is committed first (by then only reads: a session lookup); the
+    block's transaction is ended on the way out, so the next one begins afresh: in a POST or
+    a task, as a writer again. The block must change nothing (it would be rolled back), and
+    ORM objects are expired at both ends: copy out what the writes after it need.
+    """
+    db.session.commit()
+    with writing(False):
+        try:
+            yield
+        finally:
+            db.session.rollback()
+
+
 def begins_as_writer() -> bool:
-    """Whether a transaction beginning now will write: inside `writing()` as it says, else in
-    a request of an unsafe method (POST, PUT, PATCH, DELETE); a page view, a command or a
+    """Whether a transaction beginning now will write: inside `writing()` as it says; else in
+    a request, by its method (POST, PUT, PATCH, DELETE write); else in one of the app's own
+    CLI commands (`flask demo load`, imports, recompute, reminders, users...), like a task,
+    unless the command says `begins_as_reader`. A page view, `flask shell`, `flask db` or a
     script begins as a reader."""
     intent = _WRITE_INTENT.get()
     if intent is not None:
         return intent
-    return has_request_context() and request.method not in SAFE_METHODS
+    if has_request_context():
+        return request.method not in SAFE_METHODS
+    return _in_app_command()
+
+
+def begins_as_reader(command: click.Command) -> click.Command:
+    """Mark one of the app's CLI commands as a reader (put it above `@...command(...)`): one
+    that reads at length, or waits on the network, and writes, if at all, in transactions
+    that begin with their write or inside `writing()`."""
+    command.begins_as_writer = False  # type: ignore[attr-defined]
+    return command
+
+
+def _in_app_command() -> bool:
+    """Inside a command of the current app's CLI (app.cli and its groups) that writes."""
+    context = click.get_current_context(silent=True)
+    if context is None or not has_app_context():
+        return False
+    if not getattr(context.command, "begins_as_writer", True):
+        return False
+    groups: list[click.Command] = [current_app.cli]
+    while groups:
+        for command in getattr(groups.pop(), "commands", {}).values():
+            if command is context.command:
+                return True
+            groups.append(command)
+    return False
 
 
 def configure_sqlite(engine, *, busy_timeout_ms: int = 10_000) -> None:

@@ -1,5 +1,5 @@
-"""The chaos oracle's accounting (bench/chaos.py `account` and `verdict`) on hand-made ledgers:
-fast, no services. The end-to-end runs are in test_chaos.py (slow)."""
+"""The chaos oracle's accounting (bench/chaos_oracle.py `account` and `verdict`) on hand-made
+ledgers: fast, no services. The end-to-end runs are in test_chaos.py (slow)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from email.message import EmailMessage
 from pathlib import Path
 
-from bench.chaos import account, verdict
+from bench.chaos_oracle import account, verdict
 from bench.smtpsink import Accepted
 
 ROW = ("c1@firm.example", "混沌测试企业000001", "2026-12-21")

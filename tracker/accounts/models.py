@@ -28,6 +28,11 @@ def _hasher() -> PasswordHasher:
     return _DEFAULT_HASHER
 
 
+def hash_password(password: str) -> str:
+    """The Argon2 hash to store for `password` (slow by design: tens of milliseconds)."""
+    return _hasher().hash(password)
+
+
 _DUMMY_HASHES: dict[int, str] = {}
 
 
@@ -89,7 +94,7 @@ class User(UserMixin, db.Model):
         return self.role == Role.ADMIN
 
     def set_password(self, password: str) -> None:
-        self.password_hash = _hasher().hash(password)
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
         try:

@@ -10,12 +10,12 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from tracker.accounts import api_tokens
-from tracker.accounts.models import LoginAttempt, User, dummy_password_check
+from tracker.accounts.models import LoginAttempt, User, dummy_password_check, hash_password
 from tracker.accounts.passwords import MIN_LENGTH, password_message, password_problem
 from tracker.accounts.roles import EDITOR_ROLES, Role
 from tracker.audit import services as audit
 from tracker.clock import as_utc, now_utc
-from tracker.extensions import db
+from tracker.extensions import db, outside_write_lock
 from tracker.vocabulary import ZONES
 
 MIN_PASSWORD_LENGTH = MIN_LENGTH
@@ -75,10 +75,15 @@ def create_user(
     zone: str | None = None,
     carrier_id: int | None = None,
     locale: str = "zh_CN",
+    hashed: str | None = None,
 ) -> User:
+    """A new account (flushed, audited). `hashed`: the password's hash from `prepare_password`,
+    made outside the write lock; else it is made here, before the first query (in a command,
+    the transaction begins as a writer at that query: the slow hash holds no lock)."""
     email = email.strip().lower()
     validate_user_fields(role, zone, carrier_id)
-    check_new_password(password, email)
+    if hashed is None:
+        hashed = prepare_password(password, email)
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise AccountError(_("邮箱 %(email)s 已有账号", email=email))
     user = User(
@@ -89,7 +94,7 @@ def create_user(
         carrier_id=carrier_id if role == Role.CARRIER_MANAGER else None,
         locale=locale,
     )
-    user.set_password(password)
+    user.password_hash = hashed
     db.session.add(user)
     db.session.flush()
     audit.record("user", user.id, "create", {"email": [None, email], "role": [None, role]})
@@ -103,15 +108,18 @@ def check_new_password(password: str, email: str | None) -> None:
         raise AccountError(password_message(problem))
 
 
-def set_password(user: User, password: str, *, must_change: bool = False) -> int:
+def set_password(user: User, password: str, *, must_change: bool = False,
+                 hashed: str | None = None) -> int:
     """Store a new password (policy checked) and revoke the user's API tokens: whoever knew the
     old password may have made one. The after-flush hook in accounts.sessions then ends the
     user's other sessions. `must_change`: an admin set it; the user picks their own. Every
-    channel (own page, admin page, reset link) comes here. Returns the tokens revoked."""
-    check_new_password(password, user.email)
+    channel (own page, admin page, reset link) comes here. Returns the tokens revoked.
+    `hashed`: its hash from `prepare_password`, made before the transaction began."""
+    if hashed is None:
+        hashed = prepare_password(password, user.email)
     # first: the flush the new hash causes would revoke them too, uncounted (accounts.sessions)
     revoked = api_tokens.revoke_all(user.id)
-    user.set_password(password)
+    user.password_hash = hashed
     user.must_change_password = must_change
     changes: dict[str, list] = {"password": ["***", "***"],
                                 "must_change_password": [None, must_change]}
@@ -134,12 +142,22 @@ def set_active(user: User, active: bool) -> int:
 
 def change_own_password(user: User, current: str, new: str) -> int:
     """A signed-in user's own change: the current password proves it is them. Returns the API
-    tokens the change revoked (the page says so)."""
-    if not user.check_password(current or ""):
-        raise AccountError(_("当前密码不正确"))
-    if current == new:
-        raise AccountError(_("新密码不能与当前密码相同"))
-    return set_password(user, new)
+    tokens the change revoked (the page says so). Both Argon2 runs (the current password's
+    check, the new one's hash) hold no write lock (`outside_write_lock`)."""
+    with outside_write_lock():
+        if not user.check_password(current or ""):
+            raise AccountError(_("当前密码不正确"))
+        if current == new:
+            raise AccountError(_("新密码不能与当前密码相同"))
+        hashed = prepare_password(new, user.email)
+    return set_password(user, new, hashed=hashed)
+
+
+def prepare_password(password: str, email: str | None) -> str:
+    """The policy checked (AccountError) and the Argon2 hash made, without the database: done
+    before a writing transaction begins, the slow hash holds no lock (see `set_password`)."""
+    check_new_password(password, email)
+    return hash_password(password)
 
 
 def throttle_delay(*, failures: int, free: int, base_seconds: int, cap_seconds: int) -> int:
@@ -186,23 +204,32 @@ def authenticate(email: str, password: str, ip: str) -> User | None:
     """The active user with these credentials, or None; raises TooManyAttempts to slow guessing.
 
     Unknown and inactive accounts cost one Argon2 verification too, so response time does
-    not tell which emails have accounts.
+    not tell which emails have accounts. The verification (tens of milliseconds) runs in a
+    reading transaction of its own (`outside_write_lock`): on SQLite every other save would
+    wait for it. The attempt is recorded in the short writing transaction after it, which asks
+    the throttle again: guesses that raced past the first check still count one by one.
     """
     email = (email or "").strip().lower()
-    wait = retry_after(email, ip)
-    if wait:
-        raise TooManyAttempts(wait)
-    user = db.session.scalar(select(User).where(User.email == email))
-    if user is None:
-        dummy_password_check(password)
-        ok = False
-    else:
-        ok = user.check_password(password) and user.active
+    with outside_write_lock():
+        _refuse_if_throttled(email, ip)
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            dummy_password_check(password)
+        verified = user.id if user is not None and user.check_password(password) else None
+    _refuse_if_throttled(email, ip)
+    user = db.session.get(User, verified) if verified is not None else None
+    ok = user is not None and user.active
     db.session.add(LoginAttempt(email=email[:254], ip=ip[:64], succeeded=ok))
     if ok:
         user.last_login_at = now_utc()
         return user
     return None
+
+
+def _refuse_if_throttled(email: str, ip: str) -> None:
+    wait = retry_after(email, ip)
+    if wait:
+        raise TooManyAttempts(wait)
 
 
 def active_officers() -> list[User]:

@@ -11,9 +11,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 
 from tracker.accounts.models import User, UserToken
-from tracker.accounts.services import AccountError, set_password
+from tracker.accounts.services import AccountError, prepare_password, set_password
 from tracker.clock import as_utc, now_utc
-from tracker.extensions import db
+from tracker.extensions import db, outside_write_lock
 
 RESET = "password_reset"
 CALENDAR = "calendar"
@@ -74,12 +74,21 @@ def user_for_reset_token(token: str) -> User | None:
 
 
 def reset_password(token: str, new_password: str) -> User:
-    """Spend the token on a new password; every session of the user ends. Flushes."""
+    """Spend the token on a new password; every session of the user ends. Flushes.
+
+    The policy check and the Argon2 hash run first, holding no write lock
+    (`outside_write_lock`); the token is looked up again in the writing transaction after,
+    as another request may have spent it meanwhile."""
+    with outside_write_lock():
+        row = _reset_row(token)
+        if row is None:
+            raise AccountError("reset link invalid")
+        hashed = prepare_password(new_password, db.session.get(User, row.user_id).email)
     row = _reset_row(token)
     if row is None:
         raise AccountError("reset link invalid")
     user = db.session.get(User, row.user_id)
-    set_password(user, new_password)  # raises AccountError before the token is spent
+    set_password(user, new_password, hashed=hashed)
     row.used_at = now_utc()
     db.session.flush()
     return user

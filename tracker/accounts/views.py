@@ -14,7 +14,7 @@ from tracker.accounts.models import User
 from tracker.accounts.request_hooks import client_ip, sign_in, sign_out
 from tracker.accounts.roles import Role
 from tracker.audit import services as audit
-from tracker.extensions import db
+from tracker.extensions import db, outside_write_lock
 from tracker.incubation.models import Carrier
 
 bp = Blueprint("accounts", __name__)
@@ -95,10 +95,13 @@ def user_new():
             valid = False
         if valid:
             try:
+                with outside_write_lock():  # Argon2 holds no write lock (SQLite)
+                    hashed = services.prepare_password(form.password.data,
+                                                       form.email.data.strip().lower())
                 user = services.create_user(
                     form.email.data, form.password.data, form.role.data, name=form.name.data,
                     zone=form.zone.data or None, carrier_id=form.carrier_id.data,
-                    locale=form.locale.data,
+                    locale=form.locale.data, hashed=hashed,
                 )
                 user.wants_digest = form.wants_digest.data
                 services.set_active(user, form.active.data)  # deactivating revokes the API tokens
@@ -129,6 +132,14 @@ def user_edit(user_id: int):
         except services.AccountError as exc:
             flash(str(exc), "danger")
             return render_template("accounts/user_form.html", form=form, user=user), 400
+        hashed = None
+        if form.password.data:
+            try:
+                with outside_write_lock():  # Argon2 holds no write lock (SQLite)
+                    hashed = services.prepare_password(form.password.data, user.email)
+            except services.AccountError as exc:
+                form.password.errors.append(str(exc))
+                return render_template("accounts/user_form.html", form=form, user=user), 400
         before = audit.snapshot(user, USER_FIELDS)
         user.name = form.name.data
         user.role = form.role.data
@@ -137,14 +148,9 @@ def user_edit(user_id: int):
         user.locale = form.locale.data
         user.wants_digest = form.wants_digest.data
         services.set_active(user, form.active.data)  # deactivating revokes the API tokens
-        if form.password.data:
-            try:  # the user's sessions end through the after-flush hook in accounts.sessions
-                services.set_password(user, form.password.data,
-                                      must_change=form.must_change.data)
-            except services.AccountError as exc:
-                db.session.rollback()
-                form.password.errors.append(str(exc))
-                return render_template("accounts/user_form.html", form=form, user=user), 400
+        if hashed:  # the user's sessions end through the after-flush hook in accounts.sessions
+            services.set_password(user, form.password.data, must_change=form.must_change.data,
+                                  hashed=hashed)
         changes = audit.changed_fields(before, audit.snapshot(user, USER_FIELDS))
         audit.record("user", user.id, "update", changes)
         db.session.commit()

@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from tracker.extensions import db
+from tracker.extensions import begins_as_reader, db
 from tracker.incubation import services
 from tracker.incubation.models import Carrier, ReportingCycle, TenantReport
 
@@ -23,6 +23,7 @@ class _System:
     carrier_id = None
 
 
+@begins_as_reader  # only lists
 @incubation_cli.command("late-reports")
 @click.argument("cycle_id", type=int)
 def late_reports(cycle_id: int) -> None:
@@ -40,6 +41,7 @@ def late_reports(cycle_id: int) -> None:
     click.echo(f"{len(rows)} late", err=True)
 
 
+@begins_as_reader  # only shows
 @incubation_cli.command("check")
 @click.argument("carrier_id", type=int)
 def check(carrier_id: int) -> None:

@@ -7,9 +7,10 @@ import sys
 
 import click
 
-from tracker.extensions import db
+from tracker.extensions import begins_as_reader, db, writing
 
 
+@begins_as_reader  # reads at length: no write lock meanwhile (SQLite); the save after is short
 @click.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--save", is_flag=True, help="Also store the report as the latest run.")
@@ -22,8 +23,10 @@ def check_command(as_json: bool, save: bool, everything: bool) -> None:
 
     report = run_checks(list(INVARIANTS) if everything else None)
     if save:
-        record_run(report, trigger="cli")
-        db.session.commit()
+        db.session.commit()  # ends the read: the run is written in a transaction of its own
+        with writing():
+            record_run(report, trigger="cli")
+            db.session.commit()
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tracker.clock import now_utc
-from tracker.extensions import db
+from tracker.extensions import db, writing
 from tracker.integrity.checks import Report, run_checks
 from tracker.integrity.models import IntegrityRun
 
@@ -27,9 +27,18 @@ def record_run(report: Report, *, trigger: str, started_at=None) -> IntegrityRun
 
 
 def check_and_record(*, trigger: str) -> IntegrityRun:
-    """Run every invariant now and store the outcome."""
+    """Run every invariant now and store the outcome (flushes).
+
+    The checks read at length in a transaction that ends before the outcome is written, in
+    one of its own that begins as a writer: on SQLite a read that another connection's commit
+    has made stale cannot turn into a write ("database is locked", at once), and a check that
+    held the write lock from its start would hold every save for its whole run.
+    """
     started = now_utc()
-    return record_run(run_checks(now=started), trigger=trigger, started_at=started)
+    report = run_checks(now=started)
+    db.session.commit()  # ends the read
+    with writing():
+        return record_run(report, trigger=trigger, started_at=started)
 
 
 def last_run() -> IntegrityRun | None:

@@ -8,7 +8,7 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
-from tracker.extensions import db
+from tracker.extensions import begins_as_reader, db
 
 reminders_cli = AppGroup("reminders", help="Reminder rules, sweeps and delivery.")
 
@@ -22,6 +22,7 @@ def _parse_day(_ctx, _param, value: str | None) -> date | None:
         raise click.BadParameter("日期格式须为 YYYY-MM-DD") from exc
 
 
+@begins_as_reader  # writes nothing
 @reminders_cli.command("plan")
 @click.option("--as-of", "as_of", callback=_parse_day, help="date to plan for (YYYY-MM-DD)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
@@ -76,6 +77,7 @@ def reap_command() -> None:
     click.echo(f"reclaimed {reap.run()} reminder(s)")
 
 
+@begins_as_reader  # waits on the mail server, as the send tasks do (begins_as_writer=False)
 @reminders_cli.command("send-due")
 def send_due_command() -> None:
     """Send due reminders in this process (no worker needed), batch by batch."""

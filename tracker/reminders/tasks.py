@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from tracker.celery_app import enqueue_after_commit, publish
 from tracker.clock import now_utc, today
-from tracker.extensions import db
+from tracker.extensions import db, writing
 from tracker.reminders import services
 from tracker.reminders.models import Reminder
 from tracker.reminders.sweep import run_sweep
@@ -87,8 +87,9 @@ def send(reminder_id: int) -> str:
 @shared_task(name="tracker.reminders.send_batch", ignore_result=True, begins_as_writer=False)
 def send_batch() -> dict:
     size = current_app.config.get("REMINDER_BATCH_SIZE", 50)
-    claimed = services.claim_batch(size)
-    db.session.commit()
+    with writing():  # the claim reads the due ids, then updates them: briefly a writer
+        claimed = services.claim_batch(size)
+        db.session.commit()
     counts: dict[str, int] = {}
     waiting = [reminder_id for reminder_id, _claimed_at in claimed]
     for reminder_id, claimed_at in claimed:

@@ -7,6 +7,8 @@ import json
 import click
 from flask.cli import AppGroup
 
+from tracker.extensions import begins_as_reader, db
+
 webhooks_cli = AppGroup("webhooks", help="Outgoing webhooks: expiries, reaper, delivery.")
 
 
@@ -18,6 +20,7 @@ def sweep_command() -> None:
     click.echo(json.dumps(sweep_now()))
 
 
+@begins_as_reader  # waits on the receivers, as the deliver task does (begins_as_writer=False)
 @webhooks_cli.command("send-due")
 @click.option("--limit", default=200, show_default=True, help="deliveries to send at most")
 def send_due_command(limit: int) -> None:
@@ -26,7 +29,9 @@ def send_due_command(limit: int) -> None:
     from tracker.webhooks.tasks import deliver
 
     counts: dict[str, int] = {}
-    for delivery_id in services.due_ids(limit):
+    due = services.due_ids(limit)
+    db.session.commit()  # ends the read: each claim begins a transaction with its write
+    for delivery_id in due:
         outcome = deliver.run(delivery_id)
         counts[outcome] = counts.get(outcome, 0) + 1
     click.echo(json.dumps(counts))

@@ -166,26 +166,35 @@ def _excerpt(data: bytes, limit: int = 300) -> str:
 
 
 def send_claimed(delivery_id: int, claimed_at: datetime) -> Outcome:
-    """POST one claimed delivery and record the result; the caller commits afterwards."""
+    """POST one claimed delivery and record the result; the caller commits afterwards.
+
+    The task begins its transactions as a reader (no write lock while the receiver answers),
+    so none of them may read and then write: on SQLite a read that another connection's
+    commit has made stale cannot turn into a write ("database is locked", at once). All the
+    request needs is read (no ORM object is touched after the commit, which expires them) and
+    that transaction ends before the request; the outcome's write begins its own.
+    """
     delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None:
         return Outcome("skipped")
     endpoint, event = delivery.endpoint, delivery.event
-    if not endpoint.active:
+    active, url = endpoint.active, endpoint.url
+    if active:
+        body = body_of(event)
+        timestamp = int(now_utc().timestamp())
+        headers = http.signed_headers(endpoint.secret, event_type=event.type,
+                                      event_id=event.public_id, delivery_id=delivery.id,
+                                      timestamp=timestamp, body=body)
+    attempts, retry_until = delivery.attempts, delivery.retry_until
+    # the read ends here: no transaction stays open while we wait on the receiver
+    db.session.commit()
+    if not active:
         _finish(delivery_id, claimed_at, status="failed", next_attempt_at=None,
                 last_error=_("接收端已停用"))
         return Outcome("failed")
-    body = body_of(event)
-    timestamp = int(now_utc().timestamp())
-    headers = http.signed_headers(endpoint.secret, event_type=event.type,
-                                  event_id=event.public_id, delivery_id=delivery.id,
-                                  timestamp=timestamp, body=body)
-    attempts, retry_until = delivery.attempts, delivery.retry_until
-    # no transaction stays open while we wait on the receiver
-    db.session.commit()
     code: int | None = None
     try:
-        answer = http.post(endpoint.url, body, headers,
+        answer = http.post(url, body, headers,
                            timeout=float(setting("WEBHOOK_TIMEOUT", 10)),
                            max_body=int(setting("WEBHOOK_MAX_RESPONSE_BYTES", 65536)))
     except http.DeliveryError as exc:

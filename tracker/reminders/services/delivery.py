@@ -116,21 +116,35 @@ class Outcome:
 
 
 def send_claimed(reminder_id: int, claimed_at: datetime) -> Outcome:
-    """Send one claimed reminder and record the result; the caller commits before and after."""
+    """Send one claimed reminder and record the result; the caller commits before and after.
+
+    The task begins its transactions as a reader (no write lock while SMTP talks), so none of
+    them may read and then write: on SQLite a read that another connection's commit has made
+    stale cannot turn into a write ("database is locked", at once). What the outcome needs is
+    read first and that transaction ends before the mail; each write after it begins its own.
+    """
     if reminder_id not in heartbeat([reminder_id], claimed_at):
         return Outcome("skipped")  # the reaper took it back: our lease had run out
     db.session.commit()
     reminder = db.session.get(Reminder, reminder_id)
     reason = _no_longer_wanted(reminder)
+    composed, broken = None, None
+    if reason is None:
+        try:
+            composed = compose(reminder)
+        except Exception as exc:  # a broken template must not loop through the reaper forever
+            log.exception("cannot compose reminder %s", reminder_id)
+            broken = f"compose: {exc}"
+    attempts, deadline = reminder.attempts, retry_deadline(reminder)
+    outbox = {"to_address": reminder.to_address, "enterprise_id": reminder.enterprise_id}
+    db.session.commit()  # the read ends here, before the mail and the writes
     if reason:
         _finish(reminder_id, claimed_at, status="skipped", last_error=reason)
         return Outcome("skipped")
-    try:
-        message, summary = compose(reminder)
-    except Exception as exc:  # a broken template must not loop through the reaper forever
-        log.exception("cannot compose reminder %s", reminder_id)
-        _finish(reminder_id, claimed_at, status="failed", last_error=f"compose: {exc}")
+    if broken:
+        _finish(reminder_id, claimed_at, status="failed", last_error=broken)
         return Outcome("failed")
+    message, summary = composed
     try:
         mail.deliver(message)
     except mail.PermanentMailError as exc:
@@ -139,14 +153,13 @@ def send_claimed(reminder_id: int, claimed_at: datetime) -> Outcome:
     except mail.TransientMailError as exc:
         # never permanent by the clock of attempts alone: retry at the capped interval until
         # the reminder stops being useful, then say so
-        delay = backoff_seconds(reminder.attempts)
+        delay = backoff_seconds(attempts)
         retry_at = now_utc() + timedelta(seconds=delay)
-        deadline = retry_deadline(reminder)
         if retry_at > deadline:
             _finish(reminder_id, claimed_at, status="expired", next_attempt_at=None,
                     last_error=f"expired: still failing at its deadline "
                                f"{to_local(deadline):%Y-%m-%d %H:%M} after "
-                               f"{reminder.attempts} attempts: {exc}")
+                               f"{attempts} attempts: {exc}")
             return Outcome("expired")
         _finish(reminder_id, claimed_at, status="pending", last_error=f"transient: {exc}",
                 next_attempt_at=retry_at)
@@ -156,9 +169,8 @@ def send_claimed(reminder_id: int, claimed_at: datetime) -> Outcome:
     if updated:
         db.session.add(OutboxMessage(
             reminder_id=reminder_id, message_id=message["Message-ID"],
-            to_address=reminder.to_address,
             subject=str(message["Subject"]), body_text=summary, transport=mail.transport_name(),
-            enterprise_id=reminder.enterprise_id))
+            **outbox))
     return Outcome("sent")
 
 
