@@ -23,10 +23,9 @@ def _jinja_gettext(app):
 
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
 def test_template_underscore_prints_what_jinjas_gettext_printed(app, language):
-    plain = app.jinja_env.from_string(
-        "{{ _(m, step='<i>x</i>', n=3) if '%(' in m else _(m) }}|{{ _(m, step='<i>x</i>', n=3) }}")
-    original = app.jinja_env.from_string(
-        "{{ g_(m, step='<i>x</i>', n=3) if '%(' in m else g_(m) }}|{{ g_(m, step='<i>x</i>', n=3) }}")
+    source = "{{ _(m, step='<i>x</i>', n=3) if '%(' in m else _(m) }}|{{ _(m, step='<b>', n=3) }}"
+    plain = app.jinja_env.from_string(source)
+    original = app.jinja_env.from_string(source.replace("_(", "g_("))
     with app.test_request_context():
         session["locale"] = language
         for message in MESSAGES:

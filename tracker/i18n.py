@@ -94,7 +94,7 @@ def template_gettext(context: Any, string: str, **variables: Any) -> Any:
     if variables or type(string) is not str or not context.eval_ctx.autoescape:
         text = found.ugettext(string)
         if context.eval_ctx.autoescape:
-            text = Markup(text)
+            text = Markup(text)  # noqa: S704 - a catalogue is trusted, as Jinja trusts it
         return text % variables
     kept = _ESCAPED.get(id(found))
     if kept is None or kept[0] is not found:
@@ -102,7 +102,7 @@ def template_gettext(context: Any, string: str, **variables: Any) -> Any:
     try:
         return kept[1][string]
     except KeyError:
-        text = Markup(found.ugettext(string)) % {}
+        text = Markup(found.ugettext(string)) % {}  # noqa: S704 - as above
         if len(kept[1]) < _ESCAPED_LIMIT:
             kept[1][string] = text
         return text
