@@ -86,26 +86,32 @@ _ESCAPED: dict[int, tuple[Any, dict[str, Markup]]] = {}
 _ESCAPED_LIMIT = 20_000
 
 
-@pass_context
-def template_gettext(context: Any, string: str, **variables: Any) -> Any:
-    """Jinja's newstyle gettext (what `_()` and Flask-Babel's install give), the same output:
-    the translation as Markup when autoescaping, always %-formatted."""
+def escaped(string: str) -> Markup:
+    """What a template's `_(string)` prints when autoescaping: the translation as Markup,
+    %-formatted with no variables; remembered per catalogue."""
     found = translations()
-    if variables or type(string) is not str or not context.eval_ctx.autoescape:
-        text = found.ugettext(string)
-        if context.eval_ctx.autoescape:
-            text = Markup(text)  # noqa: S704 - a catalogue is trusted, as Jinja trusts it
-        return text % variables
     kept = _ESCAPED.get(id(found))
     if kept is None or kept[0] is not found:
         kept = _ESCAPED[id(found)] = (found, {})
     try:
         return kept[1][string]
     except KeyError:
-        text = Markup(found.ugettext(string)) % {}  # noqa: S704 - as above
+        text = Markup(found.ugettext(string)) % {}  # noqa: S704 - as Jinja trusts a catalogue
         if len(kept[1]) < _ESCAPED_LIMIT:
             kept[1][string] = text
         return text
+
+
+@pass_context
+def template_gettext(context: Any, string: str, **variables: Any) -> Any:
+    """Jinja's newstyle gettext (what `_()` and Flask-Babel's install give), the same output:
+    the translation as Markup when autoescaping, always %-formatted."""
+    if variables or type(string) is not str or not context.eval_ctx.autoescape:
+        text = translations().ugettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - a catalogue is trusted, as Jinja trusts it
+        return text % variables
+    return escaped(string)
 
 
 def install_template_gettext(jinja_env: Any) -> None:
