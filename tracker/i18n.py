@@ -6,8 +6,8 @@ catalogue cache through several context-local lookups): ~30 µs, and a list page
 hundred times. `translations()` keeps what it found on Flask-Babel's own per-request namespace
 and reuses it while the request's locale and domain are the same objects (refresh() and
 force_locale() replace them, so a switch is seen at once); the template's `_` also remembers
-each message's escaped text per catalogue (catalogues are loaded once per process and never
-change under it, as Flask-Babel's own cache assumes).
+each message's escaped text on the catalogue (Flask-Babel loads a catalogue once per app and
+locale and never changes it).
 """
 
 from __future__ import annotations
@@ -80,25 +80,24 @@ def gettext(string: str, **variables: Any) -> str:
     return text % variables if variables else text
 
 
-#: catalogue id -> (catalogue, {message: escaped text}); a catalogue lives as long as the process
-_ESCAPED: dict[int, tuple[Any, dict[str, Markup]]] = {}
-#: remembered messages per catalogue at most (templates mark a few thousand)
+#: messages remembered per catalogue at most (the templates mark a few thousand)
 _ESCAPED_LIMIT = 20_000
 
 
 def escaped(string: str) -> Markup:
     """What a template's `_(string)` prints when autoescaping: the translation as Markup,
-    %-formatted with no variables; remembered per catalogue."""
+    %-formatted with no variables. Remembered on the catalogue object itself, so the memo
+    lives exactly as long as the catalogue Flask-Babel keeps (per app, per locale)."""
     found = translations()
-    kept = _ESCAPED.get(id(found))
-    if kept is None or kept[0] is not found:
-        kept = _ESCAPED[id(found)] = (found, {})
+    memo = getattr(found, "_tracker_escaped", None)
+    if memo is None:
+        memo = found._tracker_escaped = {}
     try:
-        return kept[1][string]
+        return memo[string]
     except KeyError:
         text = Markup(found.ugettext(string)) % {}  # noqa: S704 - as Jinja trusts a catalogue
-        if len(kept[1]) < _ESCAPED_LIMIT:
-            kept[1][string] = text
+        if len(memo) < _ESCAPED_LIMIT:
+            memo[string] = text
         return text
 
 
