@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import render_template_string, session
 from flask_babel import force_locale, get_translations
+from flask_babel import get_locale
 from flask_babel import gettext as babel_gettext
 from flask_babel import refresh as refresh_locale
 from jinja2.ext import _make_new_gettext
@@ -53,12 +54,15 @@ def test_a_locale_switched_mid_request_is_seen_at_once(app):
         session["locale"] = "zh_CN"
         assert i18n.gettext("企业") == "企业"
         assert str(render_template_string("{{ _('企业') }}")) == "企业"
+        assert i18n.locale() is get_locale()
         with force_locale("en"):
+            assert i18n.locale() is get_locale() and str(i18n.locale()) == "en"
             assert i18n.gettext("企业") == babel_gettext("企业") != "企业"
             assert render_template_string("{{ _('企业') }}") == babel_gettext("企业")
         assert i18n.gettext("企业") == "企业"
         session["locale"] = "en"  # what the language switch does, then refresh()
         refresh_locale()
+        assert str(i18n.locale()) == "en" and i18n.locale() is get_locale()
         assert i18n.gettext("企业") == babel_gettext("企业") != "企业"
         assert render_template_string("{{ _('企业') }}") == babel_gettext("企业")
 

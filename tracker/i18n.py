@@ -18,7 +18,7 @@ from typing import Any
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import g
-from flask_babel import get_translations
+from flask_babel import get_locale, get_translations
 from jinja2 import pass_context
 from markupsafe import Markup
 
@@ -72,6 +72,17 @@ def translations() -> Any:
     if ctx is not None and hasattr(ctx, "babel_locale") and hasattr(ctx, "babel_domain"):
         ctx.tracker_translations = (ctx.babel_locale, ctx.babel_domain, found)
     return found
+
+
+def locale() -> Any:
+    """flask_babel.get_locale(), read straight off the request once it has been chosen."""
+    try:
+        chosen = g._flask_babel.babel_locale
+        if chosen is not None:
+            return chosen
+    except (AttributeError, RuntimeError):  # not chosen yet (or refreshed), no app context
+        pass
+    return get_locale()
 
 
 def gettext(string: str, **variables: Any) -> str:
