@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 from flask import render_template_string, session
-from flask_babel import force_locale, get_translations
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale, get_translations
 from flask_babel import gettext as babel_gettext
 from flask_babel import refresh as refresh_locale
 from jinja2.ext import _make_new_gettext
