@@ -14,7 +14,7 @@ from flask_login import current_user
 from tracker import headers, inputs
 from tracker.extensions import babel, configure_sqlite, csrf, db, login_manager, migrate
 from tracker.features import FEATURES
-from tracker.i18n import accepted_locale, translation_directories
+from tracker.i18n import accepted_locale, install_template_gettext, translation_directories
 from tracker.security import apply_trusted_proxies, configure_secret_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +72,7 @@ def create_app(config: object | str | None = None) -> Flask:
         default_translation_directories=";".join(translation_directories()),
     )
 
+    install_template_gettext(app.jinja_env)
     # Locale is cached on `g`; a request must choose afresh (tests share one app context).
     app.before_request(refresh_locale)
 

@@ -1,4 +1,14 @@
-"""Translation catalogues: each feature may keep its own under <feature>/translations."""
+"""Translation catalogues (each feature may keep its own under <feature>/translations), and
+the gettext templates and hot Python paths call.
+
+Flask-Babel finds the request's catalogue anew on each call (the domain, the locale and the
+catalogue cache through several context-local lookups): ~30 µs, and a list page calls it a few
+hundred times. `translations()` keeps what it found on Flask-Babel's own per-request namespace
+and reuses it while the request's locale and domain are the same objects (refresh() and
+force_locale() replace them, so a switch is seen at once); the template's `_` also remembers
+each message's escaped text on the catalogue (Flask-Babel loads a catalogue once per app and
+locale and never changes it).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +17,10 @@ from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from flask import g
+from flask_babel import get_locale, get_translations
+from jinja2 import pass_context
+from markupsafe import Markup
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -42,6 +56,77 @@ def compile_catalogs() -> int:
                 write_mo(mo_file, catalog)
             written += 1
     return written
+
+
+def translations() -> Any:
+    """flask_babel.get_translations(), without its lookups when this request already asked."""
+    try:
+        ctx = g._flask_babel
+        kept = ctx.tracker_translations
+        if kept[0] is ctx.babel_locale and kept[1] is ctx.babel_domain:
+            return kept[2]
+    except (AttributeError, RuntimeError):  # not asked yet, locale refreshed, no app context
+        pass
+    found = get_translations()
+    ctx = getattr(g, "_flask_babel", None) if g else None
+    if ctx is not None and hasattr(ctx, "babel_locale") and hasattr(ctx, "babel_domain"):
+        ctx.tracker_translations = (ctx.babel_locale, ctx.babel_domain, found)
+    return found
+
+
+def locale() -> Any:
+    """flask_babel.get_locale(), read straight off the request once it has been chosen."""
+    try:
+        chosen = g._flask_babel.babel_locale
+        if chosen is not None:
+            return chosen
+    except (AttributeError, RuntimeError):  # not chosen yet (or refreshed), no app context
+        pass
+    return get_locale()
+
+
+def gettext(string: str, **variables: Any) -> str:
+    """flask_babel.gettext, the same text."""
+    text = translations().ugettext(string)
+    return text % variables if variables else text
+
+
+#: messages remembered per catalogue at most (the templates mark a few thousand)
+_ESCAPED_LIMIT = 20_000
+
+
+def escaped(string: str) -> Markup:
+    """What a template's `_(string)` prints when autoescaping: the translation as Markup,
+    %-formatted with no variables. Remembered on the catalogue object itself, so the memo
+    lives exactly as long as the catalogue Flask-Babel keeps (per app, per locale)."""
+    found = translations()
+    memo = getattr(found, "_tracker_escaped", None)
+    if memo is None:
+        memo = found._tracker_escaped = {}
+    try:
+        return memo[string]
+    except KeyError:
+        text = Markup(found.ugettext(string)) % {}  # noqa: S704 - as Jinja trusts a catalogue
+        if len(memo) < _ESCAPED_LIMIT:
+            memo[string] = text
+        return text
+
+
+@pass_context
+def template_gettext(context: Any, string: str, **variables: Any) -> Any:
+    """Jinja's newstyle gettext (what `_()` and Flask-Babel's install give), the same output:
+    the translation as Markup when autoescaping, always %-formatted."""
+    if variables or type(string) is not str or not context.eval_ctx.autoescape:
+        text = translations().ugettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - a catalogue is trusted, as Jinja trusts it
+        return text % variables
+    return escaped(string)
+
+
+def install_template_gettext(jinja_env: Any) -> None:
+    """Replace the i18n extension's `_` and `gettext` (after Flask-Babel installed them)."""
+    jinja_env.globals.update(_=template_gettext, gettext=template_gettext)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale
 
 from tracker.enterprises.models import ACTIVITY_KINDS, ENTERPRISE_STATUSES, METRIC_LABELS
+from tracker.i18n import gettext
 from tracker.incubation.models import TENANCY_STATUSES
 from tracker.money import format_wan
 from tracker.vocabulary import HONOURS, KINDS, SOURCES, TECH_FIELDS, ZONES

@@ -5,8 +5,7 @@ The code tables themselves live in tracker.vocabulary; they are re-exported here
 
 from __future__ import annotations
 
-from flask_babel import gettext
-
+from tracker.i18n import gettext
 from tracker.vocabulary import TECH_FIELDS, ZONES
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from flask import url_for
-from flask_babel import gettext as _
-
+from tracker.i18n import gettext as _
+from tracker.templating import url_each
 from tracker.vocabulary import TECH_FIELDS, ZONES
 
 
@@ -31,16 +30,6 @@ class Card(NamedTuple):
     tone: str | None
 
 
-def _detail_url() -> Any:
-    """url_for('enterprises.detail') as a function of the id, built by the URL map once."""
-    probe = 987654321
-    built = url_for("enterprises.detail", enterprise_id=probe)
-    head, found, tail = built.partition(str(probe))
-    if not found or str(probe) in tail:  # an unexpected shape: build each one
-        return lambda firm_id: url_for("enterprises.detail", enterprise_id=firm_id)
-    return lambda firm_id: f"{head}{firm_id}{tail}"
-
-
 def cards(columns: dict[str | None, list[Any]], steps: dict[int, dict[str, Any]]
           ) -> dict[str | None, list[Card]]:
     """rung_cards' rows and next_steps' steps as Cards, column by column."""
@@ -49,7 +38,7 @@ def cards(columns: dict[str | None, list[Any]], steps: dict[int, dict[str, Any]]
     # a plain string, escaped whole when printed: the template's _() trusted the translation
     # and escaped the step, the same characters for sentences without markup (none has any)
     step_line = _("下一步：%(step)s")
-    detail_url = _detail_url()
+    detail_url = url_each("enterprises.detail", "enterprise_id")
     shown: dict[str | None, list[Card]] = {}
     for rung, firms in columns.items():
         shown[rung] = column = []

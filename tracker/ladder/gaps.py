@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext as _
-
+from tracker.i18n import gettext as _
 from tracker.ladder import wording
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -17,8 +17,8 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from flask_babel import get_locale, gettext
-
+from tracker.i18n import gettext
+from tracker.i18n import locale as get_locale
 from tracker.messages import template_pattern
 
 #: engine sentences with their variable parts as %(name)s; most specific first, generic last

@@ -28,6 +28,7 @@ from tracker.clock import now_utc, today
 from tracker.enterprises.models import Contact, Enterprise
 from tracker.extensions import csrf, db
 from tracker.forms_support import Outcome, commit_or_report, page_status
+from tracker.i18n import escaped
 from tracker.imports import exports
 from tracker.incubation.models import Tenancy
 from tracker.inputs import parse_int
@@ -107,7 +108,7 @@ def ledger():
     return render_template("reminders/ledger.html", page=page, filters=filters,
                            sort=sort, size=requested_size(),
                            counts=status_counts(current_user), statuses=STATUSES,
-                           kinds=RULE_KINDS)
+                           kinds=RULE_KINDS, status_words=status_words())
 
 
 #: the ledger as a spreadsheet (same filters and scope as the page)
@@ -411,8 +412,20 @@ def dashboard_card(user: Any) -> dict[str, Any]:
     return {"reminder_counts": status_counts(user)}
 
 
+#: the badge colour of each ledger status (templates/reminders/_status.html)
+STATUS_BADGES = {"pending": "secondary", "sending": "info", "sent": "success", "failed": "danger",
+                 "expired": "danger", "handled": "dark", "skipped": "warning",
+                 "digested": "light"}
+
+
+def status_words() -> dict[str, tuple[str, Any]]:
+    """Each status's badge colour and label as the template printed them, looked up once for
+    a page's rows rather than per row."""
+    return {code: (STATUS_BADGES[code], escaped(label)) for code, label in STATUSES.items()}
+
+
 def enterprise_panel(enterprise: Enterprise, user: Any) -> dict[str, Any]:
     rows = db.session.scalars(
         select(Reminder).where(Reminder.enterprise_id == enterprise.id, reminder_scope(user))
         .options(joinedload(Reminder.rule)).order_by(Reminder.id.desc()).limit(10)).all()
-    return {"panel_reminders": rows}
+    return {"panel_reminders": rows, "status_words": status_words()}
