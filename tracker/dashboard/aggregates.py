@@ -17,7 +17,7 @@ Kept current these ways:
   stored results it changed, in the same transaction.
 
 Titles are valid by date, so a figure counted yesterday may be wrong today without any write;
-and a counted change some path did not recount (counts_versions moved on) makes them stale too.
+and a counted change some path did not recount (the counts version moved on) makes them stale too.
 Stale figures are not shown: the readers fall back to the straightforward queries until the
 next refresh, which a stale recount asks for.
 """
@@ -225,9 +225,9 @@ def refresh() -> int:
 
     The state row is locked first, as recount_for does: a save's recount waits for this
     commit and then adds its delta to the new marks (it would otherwise fail on their keys,
-    or add to figures this refresh replaces). The version is read before counting: a change
-    committed in between is counted but not claimed, so the figures read as stale (never
-    as current without it).
+    or add to figures this refresh replaces). The committed version is read before counting:
+    a change committed in between is counted but not claimed, so the figures read as stale
+    (never as current without it); one committed after it moves the counter on (snapshots).
 
     The lock is an UPDATE, not a SELECT … FOR UPDATE. On SQLite a transaction begun as a
     writer (the task, a POST, `extensions.writing()`) holds the write lock from its BEGIN
@@ -254,7 +254,8 @@ def refresh() -> int:
 
 
 _CELL = ("measure", "zone", "key", "sub")
-#: session.info: (transaction, the counts version its last recount marked the figures with)
+#: session.info: (transaction, the version its last recount marked the figures with, the
+#: committed version it saw)
 _RECOUNTED_KEY = "aggregates_recounted"
 
 
@@ -314,21 +315,26 @@ def recount_for(enterprise_ids: list[int]) -> bool:
     state = _state(lock=True)
     if state is None:
         return False  # never built: the dashboard reads the straightforward queries
-    current = snapshots.current_version()
+    # the committed version (this transaction's own bump is applied at its commit): the
+    # figures hold every change up to it when they were counted under it
+    committed = snapshots.current_version()
     session = db.session()
     # a recount earlier in this transaction (a worker's recompute, then the pipeline at its
-    # commit) left the version it saw: only this transaction's own bumps came after it
+    # commit) marked the figures with the version this commit will make, if no other commit
+    # has moved the counter since: then they hold every change but this transaction's
     noted = session.info.get(_RECOUNTED_KEY)
-    ours = noted[1] if noted is not None and noted[0] is session.get_transaction() else None
-    if state.counted_on != today() or state.counts_version not in (
-            snapshots.version_before_transaction(), current, ours):
+    ours = (noted[1] if noted is not None and noted[0] is session.get_transaction()
+            and noted[2] == committed else None)
+    if state.counted_on != today() or state.counts_version not in (committed, ours):
         request_refresh()
         return False
     ids = sorted(set(enterprise_ids))
     if ids:
         _apply(ids, today())
-    state.counts_version, state.updated_at = current, now_utc()
-    session.info[_RECOUNTED_KEY] = (session.get_transaction(), current)
+    # this commit adds one (and another commit first makes it another number: stale, safe)
+    snapshots.bump()
+    state.counts_version, state.updated_at = committed + 1, now_utc()
+    session.info[_RECOUNTED_KEY] = (session.get_transaction(), committed + 1, committed)
     db.session.flush()
     return True
 

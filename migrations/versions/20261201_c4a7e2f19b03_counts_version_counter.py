@@ -1,0 +1,44 @@
+"""counts version as one counter row bumped at each counting commit (commit order), replacing
+the append-only counts_versions log whose max(id) followed insert order, not commit order
+
+Revision ID: c4a7e2f19b03
+Revises: 8e1f0c2d7a45
+Create Date: 2026-12-01 19:20:00.000000
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+import tracker.models_base
+
+# revision identifiers, used by Alembic.
+revision = "c4a7e2f19b03"
+down_revision = "8e1f0c2d7a45"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "counts_version",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.Column("at", tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_counts_version")),
+    )
+    # the counter goes on from the old log's newest id: figures marked with it stay current
+    op.execute("INSERT INTO counts_version (id, value, at) "
+               "SELECT 1, coalesce(max(id), 0), CURRENT_TIMESTAMP FROM counts_versions")
+    op.drop_table("counts_versions")
+
+
+def downgrade():
+    op.create_table(
+        "counts_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", tracker.models_base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_counts_versions")),
+    )
+    op.execute("INSERT INTO counts_versions (id, at) "
+               "SELECT value, at FROM counts_version WHERE value > 0")
+    op.drop_table("counts_version")
