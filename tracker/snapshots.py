@@ -72,21 +72,22 @@ def bump_pending() -> bool:
     return noted is not None and noted is session.get_transaction()
 
 
-def _upsert(value: Any) -> Any:
+def _upsert(add: int) -> Any:
+    """The counter row plus `add` (inserted as `add` when missing), locked until commit."""
     from tracker.extensions import conflict_insert
 
     table = CountsVersion.__table__
     stamp = now_utc()
-    statement = conflict_insert(table).values(id=_ROW, value=1, at=stamp)
+    statement = conflict_insert(table).values(id=_ROW, value=add, at=stamp)
     return statement.on_conflict_do_update(index_elements=[table.c.id],
-                                           set_={"value": value(table.c.value), "at": stamp})
+                                           set_={"value": table.c.value + add, "at": stamp})
 
 
 def apply_bump(session: Any) -> None:
     """At commit (the changes hook, after every stage): add one if this transaction bumped."""
     noted = session.info.pop(_PENDING_KEY, None)
     if noted is not None and noted is session.get_transaction():
-        session.execute(_upsert(lambda value: value + 1))
+        session.execute(_upsert(1))
 
 
 def lock() -> None:
@@ -94,7 +95,7 @@ def lock() -> None:
     (the row lock, value unchanged): what a writer reads after this includes every commit
     whose version it could see (the month-end writer and a backdated save, see dashboard.redo).
     SQLite: its one write lock does this already."""
-    db.session.execute(_upsert(lambda value: value))
+    db.session.execute(_upsert(0))
 
 
 def current_version() -> int:

@@ -180,10 +180,16 @@ def backfill(until: date | None = None, *, rebuild: bool = False) -> list[date]:
     `rebuild` rewrites the stored months too (after a correction of old titles). Flushes;
     returns the months written, oldest first.
     """
+    from tracker import snapshots
+
     last = month_end(until) if until else previous_month_end(today())
     first = first_history_day()
     if first is None or first > last:
         return []
+    # a save reaching back into a month being written waits for this commit and then finds
+    # the month stored (and rewrites it, dashboard.redo.mark); one committed before this
+    # lock is in the rows written below
+    snapshots.lock()
     have = set() if rebuild else stored_months()
     written = []
     for month in month_ends(first, last):

@@ -20,6 +20,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import case, delete, func, inspect, select
 
+from tracker import snapshots
 from tracker.accounts.scope import monthly_count_scope
 from tracker.clock import now_utc, today
 from tracker.dashboard import history
@@ -114,6 +115,9 @@ def mark(days: Mapping[int, date]) -> dict[str, date]:
              if (month := first_stale_month(day)) is not None}
     if not stale:
         return {}
+    # the month-end writer holds this until it commits (history.backfill): wait, so a month
+    # it is writing from a snapshot without this change is seen stored, and marked
+    snapshots.lock()
     last_stored = db.session.scalar(select(func.max(MonthlyCount.month)))
     if last_stored is None:
         return {}  # nothing stored yet: the back-fill writes every month from the history
