@@ -25,13 +25,14 @@ next refresh, which a stale recount asks for.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import has_request_context
 from sqlalchemy import (
     ColumnElement,
     String,
+    and_,
     bindparam,
     case,
     cast,
@@ -63,7 +64,14 @@ MEASURES = {
     "candidates": "active firms that are candidates for a rung above theirs (kind)",
     "funnel": "tech-SME registrations of a year (year; registered or reached HNTE within k)",
     "stays": "finished stays on a rung (rung; length in days)",
+    "stays_30": "finished stays on a rung (rung; length in 30-day buckets: days // 30)",
+    "expiring": "active firms with a title valid today ending in a month shown (YYYY-MM)",
 }
+#: days per coarse bucket of the stays histogram (the median reads the buckets, then the days
+#: of the one bucket holding it: rows bounded by the history's span, not the register's size)
+STAY_BUCKET_DAYS = 30
+#: months ahead the expiry figures count, from today's month
+EXPIRY_MONTHS = 12
 _STATE_ID = 1
 #: request.environ: the state row read once per request
 _REQUEST_KEY = "tracker.aggregates_state"
@@ -130,8 +138,9 @@ def _funnel(where: ColumnElement[bool], _day: date) -> Any:
                   value).select_from(cohorts.join(cols, true()))
 
 
-def _stays(where: ColumnElement[bool], _day: date) -> Any:
-    """Finished stays per (zone, rung, length in days): the median is read off the sum."""
+def _stays(where: ColumnElement[bool], _day: date, bucket: int = 1) -> Any:
+    """Finished stays per (zone, rung, length in days // bucket): the median is read off the
+    sum (the coarse buckets first, then the days of the bucket holding it)."""
     lead = func.lead(StageTransition.effective_on).over(
         partition_by=StageTransition.enterprise_id,
         order_by=(StageTransition.effective_on, StageTransition.id))
@@ -142,15 +151,50 @@ def _stays(where: ColumnElement[bool], _day: date) -> Any:
              .where(StageTransition.chain == "ladder", where, Enterprise.status == "active")
              .subquery("moves"))
     days = history.days_between(moves.c.ended, moves.c.started)
+    if bucket > 1:
+        days = days // bucket  # integers: floor division (lengths are never negative)
     by = (moves.c.firm, moves.c.zone, moves.c.rung, days)
     return (select(*by, func.count())
             .where(moves.c.rung.is_not(None), moves.c.ended.is_not(None))
             .group_by(*by))
 
 
+def _stay_buckets(where: ColumnElement[bool], day: date) -> Any:
+    return _stays(where, day, STAY_BUCKET_DAYS)
+
+
+def expiry_months(day: date) -> tuple[list[str], date]:
+    """The months the expiry figures count ('YYYY-MM', from `day`'s) and the last one's end."""
+    months, cursor = [], day
+    for _i in range(EXPIRY_MONTHS):
+        months.append(cursor.strftime("%Y-%m"))
+        cursor = history.month_end(cursor) + timedelta(days=1)
+    return months, cursor - timedelta(days=1)
+
+
+def _month_text(value: Any) -> Any:
+    if history.dialect() == "sqlite":
+        return func.strftime("%Y-%m", value)
+    return func.to_char(value, "YYYY-MM")
+
+
+def _expiring(where: ColumnElement[bool], day: date) -> Any:
+    """One mark per firm and month shown in which a title valid on `day` ends (the chart's
+    drilldown.expiring_clause over the whole window: counted on `day`, as every mark is)."""
+    last = expiry_months(day)[1]
+    by = (Enterprise.id, Enterprise.zone, _month_text(Qualification.valid_until))
+    return (select(*by, null(), func.count(Qualification.enterprise_id.distinct()))
+            .join(Enterprise, Enterprise.id == Qualification.enterprise_id)
+            .where(where, Enterprise.status == "active", Qualification.valid_until >= day,
+                   Qualification.valid_until <= last, Qualification.granted_on <= day,
+                   or_(Qualification.revoked_on.is_(None), Qualification.revoked_on > day))
+            .group_by(*by))
+
+
 #: (firm, zone, key, sub, value) of each measure's marks
 _QUERIES = {"firms": _firms, "holders": _holders, "candidates": _candidates,
-            "funnel": _funnel, "stays": _stays}
+            "funnel": _funnel, "stays": _stays, "stays_30": _stay_buckets,
+            "expiring": _expiring}
 #: the marks' columns, in the order marks_select returns them
 MARK_COLUMNS = ["enterprise_id", "measure", "zone", "key", "sub", "value"]
 
@@ -454,21 +498,57 @@ def funnel_counts(user: Any) -> dict[int, dict[str, int]] | None:
     return dict(sorted(out.items()))
 
 
+def expiring(user: Any) -> dict[str, int] | None:
+    """Firms in scope with a title valid today ending in each month shown ('YYYY-MM' -> n,
+    months without any left out), or None (see read)."""
+    found = sums(user, "expiring")
+    return None if found is None else {key: n for (key, _s), n in found.items() if n}
+
+
+def _walk(buckets: list[tuple[int, int]], position: int) -> tuple[int, int]:
+    """(the bucket holding the `position`-th value, values before it) of sorted buckets."""
+    seen = 0
+    for value, n in sorted(buckets):
+        if seen + n >= position:
+            return value, seen
+        seen += n
+    raise ValueError(position)
+
+
 def median_stays(user: Any) -> dict[str, tuple[int, int]] | None:
-    """The shape of history.median_stays (lower median), from the summed histogram."""
-    found = sums(user, "stays")
-    if found is None:
+    """The shape of history.median_stays (lower median), from the summed histogram: the
+    coarse buckets say which bucket holds each rung's median, and only that bucket's days are
+    read (every zone row of those days, by the primary key), not every length there is."""
+    coarse = read(user, "stays_30")
+    if coarse is None:
         return None
-    by_rung: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for (rung, days), n in found.items():
-        by_rung[rung].append((int(days), n))
-    out = {}
-    for rung, buckets in by_rung.items():
-        total = sum(n for _d, n in buckets)
-        position, seen = (total + 1) // 2, 0
-        for days, n in sorted(buckets):
-            seen += n
-            if seen >= position:
-                out[rung] = (days, total)
-                break
-    return out
+    by_rung: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    zones = set()
+    for (zone, rung, bucket), n in coarse.items():
+        if n:
+            by_rung[rung][int(bucket)] += n
+            zones.add(zone or "")
+    wanted: dict[str, tuple[int, int, int]] = {}  # rung -> (total, position in bucket, bucket)
+    for rung, counts in by_rung.items():
+        buckets = list(counts.items())
+        total = sum(n for _b, n in buckets)
+        bucket, before = _walk(buckets, (total + 1) // 2)
+        wanted[rung] = (total, (total + 1) // 2 - before, bucket)
+    if not wanted:
+        return {}
+    figures = DashboardAggregate
+    days = {rung: [str(d) for d in range(bucket * STAY_BUCKET_DAYS,
+                                         (bucket + 1) * STAY_BUCKET_DAYS)]
+            for rung, (_t, _p, bucket) in wanted.items()}
+    fine: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for rung, day, n in db.session.execute(
+            select(figures.key, figures.sub, func.sum(figures.value))
+            # the zones named: the primary key's (measure, zone, key, sub) for each day
+            .where(figures.measure == "stays", _scope(user), figures.zone.in_(sorted(zones)),
+                   or_(*(and_(figures.key == rung, figures.sub.in_(subs))
+                         for rung, subs in days.items())))
+            .group_by(figures.key, figures.sub)):
+        if n:
+            fine[rung].append((int(day), int(n)))
+    return {rung: (_walk(fine[rung], position)[0], total)
+            for rung, (total, position, _b) in wanted.items()}

@@ -210,19 +210,20 @@ FUNNEL_YEARS = (1, 2, 3)
 DIALECT: ContextVar[str | None] = ContextVar("history_dialect", default=None)
 
 
-def _dialect() -> str:
+def dialect() -> str:
+    """The dialect the date arithmetic is written for (DIALECT, else the session's)."""
     return DIALECT.get() or db.session.get_bind().dialect.name
 
 
 def add_years(day: Any, years: int) -> Any:
     """`day` + `years` calendar years, in the dialect's own date arithmetic."""
-    if _dialect() == "sqlite":
+    if dialect() == "sqlite":
         return func.date(day, f"+{int(years)} years")
     return func.cast(day + func.make_interval(int(years)), Date)
 
 
 def days_between(later: Any, earlier: Any) -> Any:
-    if _dialect() == "sqlite":
+    if dialect() == "sqlite":
         return func.cast(func.julianday(later) - func.julianday(earlier), Integer)
     return later - earlier
 
