@@ -5,10 +5,10 @@ database (BENCH_PG_DBS, e.g. "bench_h5_10000 bench_h5_50000", generated with
 `flask demo generate --firms N`), in-process through the test client as a bureau user and a
 zone officer, the cache off, the maintained figures refreshed first: p50 of BENCH_REPEAT
 requests, interleaved across the databases (a shared machine's load hits both alike), and the
-slowest statements of each endpoint. `--explain` prints each endpoint's slowest statement's
-EXPLAIN (ANALYZE, BUFFERS). A benchmark, not a timed test.
+slowest statements of each endpoint. `--explain TEXT` prints EXPLAIN (ANALYZE, BUFFERS) of
+the statements holding TEXT. A benchmark, not a timed test.
 
-Run: BENCH_PG_DBS="bench_h5_10000 bench_h5_50000" python bench/chart_sizes.py [--explain]
+Run: BENCH_PG_DBS="bench_h5_10000 bench_h5_50000" python bench/chart_sizes.py [--explain stays]
 (BENCH_ROOT: measure another checkout's code, e.g. the lead's main, on the same databases).
 """
 
@@ -31,7 +31,7 @@ PATHS = [("list first page", "/enterprises/"), ("chart funnel", "/dashboard/char
          ("chart workload", "/dashboard/charts/workload.json")]
 USERS = [("bureau", None, "sizes-bureau@bench.example"),
          ("zone", "hitech", "sizes-zone@bench.example")]
-PASSWORD = "Groessen-Vergleich-2026"
+PASSWORD = "Groessen-Vergleich-2026"  # noqa: S105 (throwaway bench users)
 
 
 def app_for(url: str):
@@ -65,13 +65,28 @@ def prepare(app) -> None:
             db.session.commit()
 
 
+def explain(app, statement: str, params) -> None:
+    from tracker.extensions import db
+
+    with app.app_context():
+        raw = db.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
+            for (line,) in cursor.fetchall():
+                print("    " + line)
+        finally:
+            raw.close()
+
+
 def main() -> int:
-    from sqlalchemy import event, text
+    from sqlalchemy import event
 
     from tracker.extensions import db
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--explain", metavar="TEXT", action="append", default=[],
+                        help="EXPLAIN ANALYZE the statements whose SQL or parameters hold TEXT")
     args = parser.parse_args()
     base = ADMIN.rsplit("/", 1)[0]
     apps = {name: app_for(f"{base}/{name}") for name in DBS}
@@ -110,7 +125,7 @@ def main() -> int:
                     if i == 0:
                         continue  # warm-up
                     samples.setdefault((name, email, label), []).append(took)
-                    slow[(name, email, label)] = sorted(spent, key=lambda s: -s[0])[:3]
+                    slow[(name, email, label)] = sorted(spent, key=lambda s: -s[0])
     print(f"p50 ms of {REPEAT} requests (cache off; interleaved across databases)")
     header = "".join(f"{n:>18s}" for n in DBS)
     print(f"  {'user':8s} {'page':18s}{header}   ratio (last ÷ first)")
@@ -121,27 +136,19 @@ def main() -> int:
             print(f"  {email.split('-')[1].split('@')[0]:8s} {label:18s}{cells}"
                   f"   {values[-1] / values[0]:.2f}")
     for name in DBS:
-      for _role, _zone, email in USERS:
-        for label, _path in PATHS[1:]:
-            print(f"\n{name} {email} {label}: slowest statements of the last request")
-            for took, statement, _params in slow[(name, email, label)]:
-                print(f"  {took * 1000:7.1f} ms  {' '.join(statement.split())[:160]}")
-            if args.explain:
-                took, statement, params = slow[(name, email, label)][0]
-                with apps[name].app_context():
-                    raw = db.engine.raw_connection()
-                    try:
-                        cursor = raw.cursor()
-                        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
-                        for (line,) in cursor.fetchall():
-                            print("    " + line)
-                    finally:
-                        raw.close()
+        for _role, _zone, email in USERS:
+            for label, _path in PATHS[1:]:
+                print(f"\n{name} {email} {label}: slowest statements of the last request")
+                for took, statement, _params in slow[(name, email, label)][:3]:
+                    print(f"  {took * 1000:7.1f} ms  {' '.join(statement.split())[:160]}")
+                for _took, statement, params in slow[(name, email, label)]:
+                    if any(t in statement or t in str(params) for t in args.explain):
+                        print(f"  EXPLAIN {' '.join(statement.split())[:120]}")
+                        explain(apps[name], statement, params)
     for app in apps.values():
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    _ = text
     return 0
 
 
