@@ -502,3 +502,30 @@ def test_the_leadership_trend_sheet_shows_labels_not_codes(world, client):
     title = next(t for t in book.sheetnames if t.startswith("月度趋势"))
     cells = {c for r in book[title].iter_rows(values_only=True) for c in r if isinstance(c, str)}
     assert cells and not _codes() & cells
+
+
+def test_a_zone_move_keeps_past_month_ends_in_the_zone_of_the_time(world, app, inline_years):
+    """A month-end is a snapshot: a firm that moves zone today stays counted in its old zone
+    for the months before, also when those months are rewritten (a backdated change to the
+    firm, or a full rebuild); from the move on it counts in its new zone."""
+    _stored_months_written(world)
+    june = date(2025, 6, 30)
+    before = {month: _cells(month, "rung") for month in history.stored_months()}
+    assert before[june][("hnte", "hitech")] == 2  # A and F
+    with frozen(DAY):
+        world["firms"]["F"].zone = "teda"
+        db.session.commit()
+        # a backdated change to the moved firm rewrites its months
+        ladder.grant_qualification(world["firms"]["F"], "chuying", None, date(2025, 5, 20),
+                                   date(2027, 5, 19))
+        db.session.commit()
+    assert {month: _cells(month, "rung") for month in history.stored_months()} == before
+    with frozen(DAY):
+        history.backfill(rebuild=True)
+        db.session.commit()
+    assert {month: _cells(month, "rung") for month in history.stored_months()} == before
+    with frozen(date(2027, 1, 2)):  # December's month-end, written after the move
+        history.backfill()
+        db.session.commit()
+    december = _cells(date(2026, 12, 31), "rung")
+    assert december[("hnte", "hitech")] == 1 and december[("hnte", "teda")] == 2

@@ -24,7 +24,7 @@ from tracker import snapshots
 from tracker.accounts.scope import monthly_count_scope
 from tracker.clock import now_utc, today
 from tracker.dashboard import history
-from tracker.dashboard.models import MonthlyCount, MonthRedo
+from tracker.dashboard.models import MonthlyCount, MonthRedo, ZoneMove
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import conflict_insert, db
 
@@ -126,6 +126,12 @@ def mark(days: Mapping[int, date]) -> dict[str, date]:
             select(Enterprise.id, Enterprise.zone).where(Enterprise.id.in_(sorted(stale)))):
         if stale[firm] <= last_stored:
             zones[zone] = min(stale[firm], zones.get(zone, stale[firm]))
+    # a firm that moved since counts in the zone it was in then (ZoneMove): rewrite that too
+    for firm, left, moved_on in db.session.execute(
+            select(ZoneMove.enterprise_id, ZoneMove.from_zone, ZoneMove.moved_on)
+            .where(ZoneMove.enterprise_id.in_(sorted(stale)))):
+        if stale[firm] <= last_stored and moved_on > stale[firm]:
+            zones[left] = min(stale[firm], zones.get(left, stale[firm]))
     if not zones:
         return {}
     table = MonthRedo.__table__
@@ -186,3 +192,38 @@ def pending_from(user: Any) -> date | None:
     zones = select(MonthlyCount.zone).where(monthly_count_scope(user, cells)).distinct()
     return db.session.scalar(select(func.min(MonthRedo.from_month))
                              .where(MonthRedo.zone.in_(zones)))
+
+
+def record_zone_moves(session: Any, _context: Any, _instances: Any) -> None:
+    """before_flush: a firm whose zone changes gets a ZoneMove dated today (its month-ends
+    before today stay in the zone it leaves; see history.zone_then)."""
+    from tracker.enterprises.models import Enterprise
+
+    for obj in session.dirty:
+        if type(obj) is not Enterprise or obj.id is None:
+            continue
+        changed = inspect(obj).attrs.zone.history
+        if not changed.added:
+            continue
+        now = changed.added[0]
+        # set on an expired firm (after a commit) the old value is not in the history: read
+        # the stored one (the flush has not written it yet)
+        before = (changed.deleted[0] if changed.deleted else session.execute(
+            select(Enterprise.zone).where(Enterprise.id == obj.id)).scalar())
+        if before != now and before is not None and now is not None:
+            session.add(ZoneMove(enterprise_id=obj.id, moved_on=today(), from_zone=before,
+                                 to_zone=now))
+
+
+_installed: list[bool] = []
+
+
+def install() -> None:
+    """Connect the zone-move hook once per process (on the Session class, as tracker.changes)."""
+    if _installed:
+        return
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    event.listen(Session, "before_flush", record_zone_moves)
+    _installed.append(True)
