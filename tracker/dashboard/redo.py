@@ -199,19 +199,23 @@ def record_zone_moves(session: Any, _context: Any, _instances: Any) -> None:
     before today stay in the zone it leaves; see history.zone_then)."""
     from tracker.enterprises.models import Enterprise
 
+    moved: dict[int, tuple[str | None, str]] = {}
     for obj in session.dirty:
         if type(obj) is not Enterprise or obj.id is None:
             continue
         changed = inspect(obj).attrs.zone.history
-        if not changed.added:
-            continue
-        now = changed.added[0]
-        # set on an expired firm (after a commit) the old value is not in the history: read
-        # the stored one (the flush has not written it yet)
-        before = (changed.deleted[0] if changed.deleted else session.execute(
-            select(Enterprise.zone).where(Enterprise.id == obj.id)).scalar())
-        if before != now and before is not None and now is not None:
-            session.add(ZoneMove(enterprise_id=obj.id, moved_on=today(), from_zone=before,
+        if changed.added and changed.added[0] is not None:
+            moved[obj.id] = (changed.deleted[0] if changed.deleted else None, changed.added[0])
+    # set on an expired firm (after a commit) the old value is not in the history: read the
+    # stored ones, in one query (the flush has not written them yet)
+    unknown = sorted(i for i, (before, _now) in moved.items() if before is None)
+    stored = dict(session.execute(select(Enterprise.id, Enterprise.zone)
+                                  .where(Enterprise.id.in_(unknown))).all()) if unknown else {}
+    day = today()
+    for firm, (before, now) in sorted(moved.items()):
+        before = before if before is not None else stored.get(firm)
+        if before is not None and before != now:
+            session.add(ZoneMove(enterprise_id=firm, moved_on=day, from_zone=before,
                                  to_zone=now))
 
 
