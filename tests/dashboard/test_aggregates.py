@@ -365,3 +365,5 @@ def test_the_funnel_and_expiry_charts_read_no_register_rows_when_current(world, 
             fine = [s for s, p in seen if "stays" in _values(p)]
             assert len(fine) == 1, scope  # one read of the days, after the coarse buckets
             assert "dashboard_aggregates.sub IN" in fine[0], fine[0]
+            # each rung's days by the primary key: measure, zone, rung and day all named
+            assert "dashboard_aggregates.zone IN" in fine[0], fine[0]

@@ -32,7 +32,6 @@ from flask import has_request_context
 from sqlalchemy import (
     ColumnElement,
     String,
-    and_,
     bindparam,
     case,
     cast,
@@ -517,38 +516,37 @@ def _walk(buckets: list[tuple[int, int]], position: int) -> tuple[int, int]:
 
 def median_stays(user: Any) -> dict[str, tuple[int, int]] | None:
     """The shape of history.median_stays (lower median), from the summed histogram: the
-    coarse buckets say which bucket holds each rung's median, and only that bucket's days are
-    read (every zone row of those days, by the primary key), not every length there is."""
-    coarse = read(user, "stays_30")
-    if coarse is None:
+    coarse buckets (summed over zones in SQL) say which bucket holds each rung's median, and
+    only that bucket's days are read — each rung's by the primary key (measure, zone, key,
+    sub), every zone named — not every length there is."""
+    if not usable(user):
         return None
-    by_rung: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    zones = set()
-    for (zone, rung, bucket), n in coarse.items():
+    figures = DashboardAggregate
+    by_rung: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for rung, bucket, n in db.session.execute(
+            select(figures.key, figures.sub, func.sum(figures.value))
+            .where(figures.measure == "stays_30", _scope(user))
+            .group_by(figures.key, figures.sub)):
         if n:
-            by_rung[rung][int(bucket)] += n
-            zones.add(zone or "")
+            by_rung[rung].append((int(bucket), int(n)))
     wanted: dict[str, tuple[int, int, int]] = {}  # rung -> (total, position in bucket, bucket)
-    for rung, counts in by_rung.items():
-        buckets = list(counts.items())
+    for rung, buckets in by_rung.items():
         total = sum(n for _b, n in buckets)
         bucket, before = _walk(buckets, (total + 1) // 2)
         wanted[rung] = (total, (total + 1) // 2 - before, bucket)
     if not wanted:
         return {}
-    figures = DashboardAggregate
-    days = {rung: [str(d) for d in range(bucket * STAY_BUCKET_DAYS,
-                                         (bucket + 1) * STAY_BUCKET_DAYS)]
-            for rung, (_t, _p, bucket) in wanted.items()}
-    fine: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for rung, day, n in db.session.execute(
-            select(figures.key, figures.sub, func.sum(figures.value))
-            # the zones named: the primary key's (measure, zone, key, sub) for each day
-            .where(figures.measure == "stays", _scope(user), figures.zone.in_(sorted(zones)),
-                   or_(*(and_(figures.key == rung, figures.sub.in_(subs))
-                         for rung, subs in days.items())))
-            .group_by(figures.key, figures.sub)):
-        if n:
-            fine[rung].append((int(day), int(n)))
-    return {rung: (_walk(fine[rung], position)[0], total)
+    # the zones with stays (usually every one): named, so each read is a primary-key range
+    zones = sorted(db.session.scalars(select(figures.zone).where(
+        figures.measure == "stays_30", _scope(user)).distinct()))
+    parts = [select(figures.key, figures.sub, figures.value)
+             .where(figures.measure == "stays", figures.zone.in_(zones), figures.key == rung,
+                    figures.sub.in_([str(d) for d in range(bucket * STAY_BUCKET_DAYS,
+                                                           (bucket + 1) * STAY_BUCKET_DAYS)]),
+                    _scope(user))
+             for rung, (_t, _p, bucket) in sorted(wanted.items())]
+    fine: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for rung, day, n in db.session.execute(union_all(*parts)):
+        fine[rung][int(day)] += n
+    return {rung: (_walk(list(fine[rung].items()), position)[0], total)
             for rung, (total, position, _b) in wanted.items()}
