@@ -1,7 +1,7 @@
 """The cold dashboard and its charts against the enterprise list's first page, side by side.
 
 Issue 14 (Charts): with many firms the dashboard costs at most 3× an enterprise page. The figures
-are cached per scope, but every counted change (counts_versions) invalidates them, so on a busy
+are cached per scope, but every counted change (the counts version) invalidates them, so on a busy
 day users pay the cold cost: this measures it with the cache off (DASHBOARD_CACHE_SECONDS = 0),
 in-process through the test client (the app's own work, no HTTP), p50 of BENCH_REPEAT requests.
 

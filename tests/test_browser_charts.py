@@ -95,3 +95,42 @@ def test_zone_officer_sees_only_their_zone(live_server, watched):
     assert "zone=hitech" in page.url
     assert _listed(page) == expected
     assert not page.problems, page.problems
+
+
+def test_every_chart_saves_as_png_and_exports_xlsx(live_server, signed_in):
+    """issue 14: each chart can be saved as PNG (the toolbox's save button, offline) and its
+    data downloaded as .xlsx (the link beside it)."""
+    _app, base = live_server
+    page = signed_in(base, "bureau@demo.binhai", accept_downloads=True)
+    page.goto(f"{base}/")
+    _charts_loaded(page)
+    canvases = page.locator(".chart-canvas")
+    assert canvases.count() >= 9
+    # every drawn panel offers the PNG save
+    kinds = page.evaluate("""() => Array.from(document.querySelectorAll('.chart-canvas'))
+        .map(el => echarts.getInstanceByDom(el).getOption().toolbox[0].feature.saveAsImage.type)""")
+    assert kinds and set(kinds) == {"png"}
+    # one real click on a panel's save button: the download is a PNG image
+    canvas = page.locator("#workload-expiring .chart-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    # the save icon's middle (the chart's own toolbox geometry: its group's bounding box)
+    icon = page.evaluate("""() => {
+        const chart = echarts.getInstanceByDom(
+            document.querySelector('#workload-expiring .chart-canvas'));
+        const view = chart._componentsViews.find(v => v.type === 'toolbox');
+        const r = view.group.getBoundingRect();
+        const [x, y] = view.group.transformCoordToGlobal(r.x + r.width / 2, r.y + r.height / 2);
+        return {x, y};
+    }""")
+    page.mouse.move(box["x"] + icon["x"], box["y"] + icon["y"])
+    with page.expect_download() as saving:
+        page.mouse.click(box["x"] + icon["x"], box["y"] + icon["y"])
+    saved = saving.value
+    assert saved.suggested_filename.endswith(".png")
+    with open(saved.path(), "rb") as png:
+        assert png.read(8) == b"\x89PNG\r\n\x1a\n"
+    for name in ("trends", "funnel", "zones", "incubation", "workload"):
+        with page.expect_download() as exporting:
+            page.locator(f"a[href$='/dashboard/charts/{name}.xlsx']").click()
+        assert exporting.value.suggested_filename.endswith(".xlsx"), name

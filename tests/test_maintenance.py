@@ -1,4 +1,4 @@
-"""Periodic upkeep: SQLite statistics refreshed by PRAGMA optimize, counts versions pruned."""
+"""Periodic upkeep: SQLite statistics refreshed by PRAGMA optimize; the counts version."""
 
 from __future__ import annotations
 
@@ -30,11 +30,16 @@ def test_upkeep_runs_pragma_optimize_on_sqlite(app):
     assert "PRAGMA optimize=0x10002" in sent
 
 
-def test_upkeep_keeps_only_the_newest_counts_versions(monkeypatch):
-    monkeypatch.setattr(snapshots, "KEEP_VERSIONS", 2)
-    for _ in range(5):
-        snapshots.bump()
-    newest = snapshots.version()
-    assert snapshots.prune() >= 3
-    assert db.session.scalar(select(func.count(snapshots.CountsVersion.id))) == 2
-    assert snapshots.version() == newest
+def test_the_counts_version_is_one_row_each_counting_commit_adds_one_to():
+    """bump() notes; the commit adds one (the version orders commits); a rollback adds none."""
+    start = snapshots.version()
+    snapshots.bump()
+    snapshots.bump()
+    assert snapshots.current_version() == start  # not applied before the commit
+    db.session.commit()
+    assert snapshots.current_version() == start + 1
+    snapshots.bump()
+    db.session.rollback()
+    db.session.commit()
+    assert snapshots.current_version() == start + 1
+    assert db.session.scalar(select(func.count()).select_from(snapshots.CountsVersion)) == 1

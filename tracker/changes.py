@@ -236,12 +236,16 @@ def _before_commit(session: Session) -> None:
         run_stages(sorted(collected))
         session.info.pop(_KEY, None)  # the stages' own flushes must not start another round
     session.info.pop(_DAYS_KEY, None)
+    from tracker import snapshots
+
+    snapshots.apply_bump(session)  # last: the counter's row lock is held for the commit only
 
 
 def _after_soft_rollback(session: Session, _previous: Any) -> None:
     if not session.in_transaction():
         session.info.pop(_KEY, None)
         session.info.pop(_DAYS_KEY, None)
+        session.info.pop("counts_version_bump", None)  # snapshots: a rolled-back bump
 
 
 _installed = False

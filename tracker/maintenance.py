@@ -41,10 +41,7 @@ def optimize_sqlite() -> bool:
 
 @shared_task(name="tracker.maintenance.run", ignore_result=True)
 def run() -> dict[str, Any]:
-    """Every few hours: SQLite statistics, and old counts-version rows dropped."""
-    from tracker import snapshots
-
+    """Every few hours: SQLite statistics."""
     optimized = optimize_sqlite()
-    pruned = snapshots.prune()
     db.session.commit()
-    return {"optimized": optimized, "pruned": pruned}
+    return {"optimized": optimized}

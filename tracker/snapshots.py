@@ -6,9 +6,16 @@ the last answer per (figure, scope) for DASHBOARD_CACHE_SECONDS; the page says h
 figures are. 0 turns the cache off (tests compare against fresh queries).
 
 A kept answer also carries the counts version it was computed under: every commit that changes
-counted records (the after-save pipeline's watched records, stored eligibility results) adds a
-row to counts_versions in the same transaction, so every worker sees the change on its next
-request (one indexed max(id) per request) instead of after the age limit.
+counted records (the after-save pipeline's watched records, stored eligibility results) adds one
+to the counts_version counter as the last write of its transaction (`bump` notes it; the commit
+hook applies it), so every worker sees the change on its next request (one primary-key read per
+request) instead of after the age limit.
+
+One counter row, not an append-only log: the row lock orders the increments as the commits, so
+a version read says exactly which commits it includes. (max(id) of rows inserted during each
+transaction did not: a commit landing after a newer id was read left that version looking
+current without its change.) A save takes the row lock at its commit (or, reaching back into
+a stored month, at its month-counts stage: dashboard.redo), after every other lock.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import func, insert, select
+from sqlalchemy import BigInteger, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
@@ -31,70 +38,79 @@ T = TypeVar("T")
 
 _store: dict[tuple[Any, ...], tuple[datetime, int, Any]] = {}
 _lock = threading.Lock()
-#: counts_versions rows kept by prune() (only the newest id matters)
-KEEP_VERSIONS = 1000
 
 
 class CountsVersion(db.Model):
-    """One row per commit that changed counted records; the newest id is the figures' version.
+    """The one row counting commits that changed counted records: its value is the version."""
 
-    Append-only, so concurrent writers never wait on each other for it.
-    """
+    __tablename__ = "counts_version"
 
-    __tablename__ = "counts_versions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
 
-#: session.info: (transaction, the counts version before its first bump)
-_BEFORE_KEY = "counts_version_before"
+_ROW = 1
+#: session.info: the transaction whose commit adds one to the version
+_PENDING_KEY = "counts_version_bump"
 
 
 def bump() -> None:
-    """Counted records change in this transaction: kept figures are stale once it commits."""
+    """Counted records change in this transaction: kept figures are stale once it commits.
+
+    Noted only; the commit applies it (`apply_bump`, from tracker.changes' commit hook), so
+    the counter's row lock is taken last and held for the commit alone.
+    """
     session = db.session()
-    transaction = session.get_transaction()
-    noted = session.info.get(_BEFORE_KEY)
-    if noted is None or noted[0] is not transaction:
-        session.info[_BEFORE_KEY] = (transaction, current_version())
-    db.session.execute(insert(CountsVersion).values(at=now_utc()))
+    session.info[_PENDING_KEY] = session.get_transaction()
+
+
+def bump_pending() -> bool:
+    """Whether this transaction's commit adds one to the version."""
+    session = db.session()
+    noted = session.info.get(_PENDING_KEY)
+    return noted is not None and noted is session.get_transaction()
+
+
+def _upsert(add: int) -> Any:
+    """The counter row plus `add` (inserted as `add` when missing), locked until commit."""
+    from tracker.extensions import conflict_insert
+
+    table = CountsVersion.__table__
+    stamp = now_utc()
+    statement = conflict_insert(table).values(id=_ROW, value=add, at=stamp)
+    return statement.on_conflict_do_update(index_elements=[table.c.id],
+                                           set_={"value": table.c.value + add, "at": stamp})
+
+
+def apply_bump(session: Any) -> None:
+    """At commit (the changes hook, after every stage): add one if this transaction bumped."""
+    noted = session.info.pop(_PENDING_KEY, None)
+    if noted is not None and noted is session.get_transaction():
+        session.execute(_upsert(1))
+
+
+def lock() -> None:
+    """Wait for every commit applying a bump, and hold them off until this transaction ends
+    (the row lock, value unchanged): what a writer reads after this includes every commit
+    whose version it could see (the month-end writer and a backdated save, see dashboard.redo).
+    SQLite: its one write lock does this already."""
+    db.session.execute(_upsert(0))
 
 
 def current_version() -> int:
-    """The newest counts version this transaction sees (not the per-request copy)."""
-    return db.session.scalar(select(func.max(CountsVersion.id))) or 0
-
-
-def version_before_transaction() -> int:
-    """The counts version before this transaction's first bump (the current one without).
-
-    The maintained aggregates compare it with the version they were counted under: equal
-    means every earlier counted change was recounted.
-    """
-    session = db.session()
-    noted = session.info.get(_BEFORE_KEY)
-    if noted is not None and noted[0] is session.get_transaction():
-        return noted[1]
-    return current_version()
+    """The newest committed counts version (this transaction's own bump is not applied yet)."""
+    return db.session.scalar(select(CountsVersion.value).where(CountsVersion.id == _ROW)) or 0
 
 
 def version() -> int:
     """The current counts version (read once per request)."""
     if has_request_context() and "counts_version" in g:
         return g.counts_version
-    found = db.session.scalar(select(func.max(CountsVersion.id))) or 0
+    found = current_version()
     if has_request_context():
         g.counts_version = found
     return found
-
-
-def prune() -> int:
-    """Drop old version rows (maintenance); returns how many went."""
-    newest = db.session.scalar(select(func.max(CountsVersion.id))) or 0
-    gone = db.session.execute(CountsVersion.__table__.delete().where(
-        CountsVersion.id <= newest - KEEP_VERSIONS))
-    return gone.rowcount or 0
 
 
 def scope_key(user: Any) -> tuple[Any, ...]:

@@ -15,7 +15,7 @@ from tests.factories import make_enterprise, make_user, valid_uscc
 from tests.imports.helpers import run_file
 from tracker.accounts.scope import enterprise_scope
 from tracker.clock import frozen
-from tracker.dashboard import aggregates, history, queries
+from tracker.dashboard import aggregates, charts, history, queries
 from tracker.dashboard.models import AggregateState
 from tracker.extensions import db
 from tracker.ladder import cards as ladder_cards
@@ -81,7 +81,8 @@ def straightforward(user) -> dict:
             "holders": queries.holders_live(user, DAY),
             "candidates": ladder_cards.candidates_live(user),
             "funnel": history.funnel_counts(scope),
-            "stays": history.median_stays(scope)}
+            "stays": history.median_stays(scope),
+            "expiring": {m: n for m, n in charts.expiring_live(user).items() if n}}
 
 
 def maintained(user) -> dict:
@@ -90,7 +91,8 @@ def maintained(user) -> dict:
             "holders": aggregates.holders(user),
             "candidates": aggregates.candidates(user),
             "funnel": aggregates.funnel_counts(user),
-            "stays": aggregates.median_stays(user)}
+            "stays": aggregates.median_stays(user),
+            "expiring": aggregates.expiring(user)}
 
 
 def assert_current_and_equal(users) -> None:
@@ -122,6 +124,12 @@ def test_every_figure_equals_the_straightforward_query_in_each_scope(world, user
         assert funnel[2026] == {"registered": 1, "1": 0, "2": 0, "3": 0}
         assert aggregates.funnel_counts(teda)[2024] == {"registered": 1, "1": 0, "2": 0,
                                                         "3": 1}
+        # titles ending in the 12 months shown from today: C's tech-SME and D's HNTE end in
+        # December (D's on DAY itself, its last valid day), E's HNTE in February, E's
+        # 科技领军培育 in April, F's 雏鹰 in June 2027 (G archived; A, B end later)
+        assert aggregates.expiring(bureau) == {"2026-12": 2, "2027-02": 1, "2027-04": 1,
+                                               "2027-06": 1}
+        assert aggregates.expiring(hitech) == {"2026-12": 1, "2027-06": 1}
         # the dashboard's own readers answer from the maintained rows
         assert queries.holders_by_kind(teda, DAY) == {"hnte": 3, "leader_any": 1}
 
@@ -254,7 +262,8 @@ def test_the_trend_charts_today_point_is_the_same_from_the_maintained_rows(world
     with frozen(DAY):
         kept = {scope: charts.trend_table(users[scope]) for scope in SCOPES}
         assert aggregates.current_state() is not None
-        snapshots.bump()  # stale: the same figures from the plain queries
+        snapshots.bump()  # stale once committed: the same figures from the plain queries
+        db.session.commit()
         assert aggregates.current_state() is None
         for scope in SCOPES:
             assert charts.trend_table(users[scope]) == kept[scope], scope
@@ -333,3 +342,28 @@ def test_a_firm_deleted_by_an_import_undo_leaves_the_figures(world, users, tmp_p
         assert_current_and_equal(users)
         assert db.session.scalar(select(DashboardFirmMark).where(
             DashboardFirmMark.enterprise_id == firm_id)) is None
+
+
+def _values(params) -> list:
+    return list(params.values() if isinstance(params, dict) else params or ())
+
+
+def test_the_funnel_and_expiry_charts_read_no_register_rows_when_current(world, users, app):
+    """Flat with the register's size: with the figures current, the funnel chart and the
+    expiry chart read maintained rows only (no titles, no transitions), and the median stay
+    reads the histogram's coarse buckets and then only the days of the median's bucket —
+    not every distinct length (which grows with the register up to the history's span)."""
+    from tests.dashboard.test_cold_queries import _statements
+
+    with frozen(DAY), app.test_request_context("/"):
+        for scope in SCOPES:
+            user = users[scope]
+            seen = _statements(lambda u=user: (charts.funnel(u), charts.workload(u)))
+            text = " ".join(s for s, _p in seen)
+            assert "FROM qualifications" not in text, scope
+            assert "stage_transitions" not in text, scope
+            fine = [s for s, p in seen if "stays" in _values(p)]
+            assert len(fine) == 1, scope  # one read of the days, after the coarse buckets
+            assert "dashboard_aggregates.sub IN" in fine[0], fine[0]
+            # each rung's days by the primary key: measure, zone, rung and day all named
+            assert "dashboard_aggregates.zone IN" in fine[0], fine[0]

@@ -191,3 +191,47 @@ def test_a_refresh_started_during_a_save_counts_the_save(pg_app):
         assert aggregates.holders(users["bureau"])["hnte"] == 2
         for scope, user in users.items():
             assert maintained(user) == straightforward(user), scope
+
+
+def test_a_bulk_commit_landing_during_a_refresh_leaves_the_figures_stale(pg_app):
+    """A bulk commit (its firms left to a worker: it only marks the figures stale) has
+    written and announced its change when a refresh (after another counted commit) reads the
+    version; it commits after the refresh. Its change is not in the figures, so they must not
+    read as current: the version is the order of the commits, not of the announcements
+    (max(id) of rows inserted before commit said current)."""
+    from tracker import changes, snapshots
+    from tracker.enterprises.models import Enterprise
+
+    with frozen(DAY):
+        users, firm_id = _world()
+        errors: list = [None]
+        announced, refreshed = threading.Event(), threading.Event()
+
+        def bulk() -> None:
+            try:
+                _grant(db.session.get(Enterprise, firm_id))
+                db.session.flush()
+                # the bulk path: the firms go to workers, the commit only says "changed"
+                db.session.info.pop(changes._KEY, None)
+                snapshots.bump()
+                db.session.flush()
+            finally:
+                announced.set()
+            assert refreshed.wait(PATIENCE)
+            db.session.commit()
+
+        thread = _in_thread(pg_app, bulk, errors, 0)
+        try:
+            assert announced.wait(PATIENCE)
+            snapshots.bump()  # another counted commit meanwhile (its version is newer)
+            db.session.commit()
+            aggregates.refresh()
+            db.session.commit()
+        finally:
+            refreshed.set()
+            thread.join(PATIENCE * 2)
+        assert errors == [None]
+        db.session.expire_all()
+        if aggregates.current_state() is not None:
+            for scope, user in users.items():
+                assert maintained(user) == straightforward(user), scope

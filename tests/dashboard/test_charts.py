@@ -445,3 +445,87 @@ def test_chart_queries_do_not_grow_with_the_register(world, client):
             incubation.open_tenancy(firm, world["K"], date(2024, 2, 1))
         db.session.flush()
         assert counted() == before
+
+
+def _codes() -> set[str]:
+    """Every stored code a chart could show instead of its label."""
+    from tracker.incubation.models import CARRIER_KINDS, TENANCY_STATUSES
+    from tracker.ladder.models import APPLICATION_STATUSES
+    from tracker.reminders.models import STATUSES
+    from tracker.vocabulary import KINDS, TECH_FIELDS, ZONES
+
+    return {*KINDS, *TECH_FIELDS, *ZONES, *CARRIER_KINDS, *TENANCY_STATUSES,
+            *APPLICATION_STATUSES, *STATUSES, "leader_any", "none"}
+
+
+def _shown(panel: dict) -> list[str]:
+    return [panel["title"], panel["unit"], panel["note"], *panel["categories"],
+            *(s["name"] for s in panel["series"])]
+
+
+@pytest.mark.parametrize("role", ["bureau", "zone"])
+@pytest.mark.parametrize("name", list(charts.CHARTS))
+def test_every_chart_exports_its_figures_as_xlsx_with_labels_not_codes(world, client, name,
+                                                                        role):
+    """issue 14: each chart's data as .xlsx (the same numbers as drawn), and no raw code in
+    what the chart or its workbook shows (titles, categories, series, notes, cells)."""
+    user = make_user("zone", zone="hitech") if role == "zone" else make_user("bureau")
+    login(client, user)
+    with frozen(DAY):
+        history.backfill()
+        panels = client.get(f"/dashboard/charts/{name}.json").get_json()["panels"]
+        response = client.get(f"/dashboard/charts/{name}.xlsx")
+    assert response.status_code == 200 and panels
+    codes = _codes()
+    for panel in panels:
+        shown = _shown(panel)
+        assert not codes & set(shown), (panel["id"], codes & set(shown))
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    assert len(book.sheetnames) == len(panels)
+    for panel, title in zip(panels, book.sheetnames, strict=True):
+        assert panel["title"].startswith(title) or title.startswith(panel["title"][:20])
+        rows = [list(r) for r in book[title].iter_rows(values_only=True)]
+        assert rows[0][1:] == [s["name"] for s in panel["series"]]
+        assert [r[0] for r in rows[1:]] == panel["categories"]
+        for i, series in enumerate(panel["series"], start=1):
+            assert [r[i] for r in rows[1:]] == series["values"], (panel["id"], series["name"])
+        cells = {c for r in rows for c in r if isinstance(c, str)}
+        assert not codes & cells, (panel["id"], codes & cells)
+
+
+def test_the_leadership_trend_sheet_shows_labels_not_codes(world, client):
+    login(client, make_user("bureau"))
+    with frozen(DAY):
+        history.backfill()
+        response = client.get("/imports/export/report.xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    title = next(t for t in book.sheetnames if t.startswith("月度趋势"))
+    cells = {c for r in book[title].iter_rows(values_only=True) for c in r if isinstance(c, str)}
+    assert cells and not _codes() & cells
+
+
+def test_a_zone_move_keeps_past_month_ends_in_the_zone_of_the_time(world, app, inline_years):
+    """A month-end is a snapshot: a firm that moves zone today stays counted in its old zone
+    for the months before, also when those months are rewritten (a backdated change to the
+    firm, or a full rebuild); from the move on it counts in its new zone."""
+    _stored_months_written(world)
+    june = date(2025, 6, 30)
+    before = {month: _cells(month, "rung") for month in history.stored_months()}
+    assert before[june][("hnte", "hitech")] == 2  # A and F
+    with frozen(DAY):
+        world["firms"]["F"].zone = "teda"
+        db.session.commit()
+        # a backdated change to the moved firm rewrites its months
+        ladder.grant_qualification(world["firms"]["F"], "chuying", None, date(2025, 5, 20),
+                                   date(2027, 5, 19))
+        db.session.commit()
+    assert {month: _cells(month, "rung") for month in history.stored_months()} == before
+    with frozen(DAY):
+        history.backfill(rebuild=True)
+        db.session.commit()
+    assert {month: _cells(month, "rung") for month in history.stored_months()} == before
+    with frozen(date(2027, 1, 2)):  # December's month-end, written after the move
+        history.backfill()
+        db.session.commit()
+    december = _cells(date(2026, 12, 31), "rung")
+    assert december[("hnte", "hitech")] == 1 and december[("hnte", "teda")] == 2

@@ -210,3 +210,21 @@ def test_a_renamed_firm_gets_its_derived_keys_and_an_untouched_name_keeps_them(w
         derived = derived_columns(name, firm.uscc)
         assert {k: getattr(firm, k) for k in derived} == derived
     assert (_firm(1).version, _firm(2).version) == (2, 1)
+
+
+def test_a_zone_corrected_by_an_import_is_a_zone_move(write_xlsx, bureau):
+    """issue 14: month-ends keep the zone of the time; the import's bulk UPDATE records the
+    move as a form's save does (tracker.dashboard.models.ZoneMove)."""
+    from tracker.dashboard.models import ZoneMove
+
+    first = run_file(write_xlsx([HEADERS, row(1), row(2)], "first.xlsx"), "enterprises",
+                     user=bureau)
+    assert first.created == 2
+    db.session.commit()
+    job = run_file(write_xlsx([HEADERS, row(1, 所属区域="保税区"), row(2)], "second.xlsx"),
+                   "enterprises", user=bureau)
+    assert (job.updated, job.errors) == (1, [])
+    db.session.commit()
+    moves = db.session.execute(select(ZoneMove.enterprise_id, ZoneMove.from_zone,
+                                      ZoneMove.to_zone)).all()
+    assert moves == [(_firm(1).id, "hitech", "bonded")]

@@ -2,7 +2,7 @@
 
 
 def init_app(app):
-    from tracker.dashboard import drilldown, models  # noqa: F401 - register the tables
+    from tracker.dashboard import drilldown, models, redo  # noqa: F401 - register the tables
     from tracker.dashboard.cli import dashboard_cli
     from tracker.dashboard.exports import trend_sheet
     from tracker.dashboard.views import bp
@@ -12,6 +12,7 @@ def init_app(app):
     app.register_blueprint(bp)
     app.cli.add_command(dashboard_cli)
     drilldown.register()
+    redo.install()
     add_leadership_sheet(trend_sheet)
     from tracker.dashboard.aggregates import recount_for
 

@@ -17,7 +17,7 @@ Kept current these ways:
   stored results it changed, in the same transaction.
 
 Titles are valid by date, so a figure counted yesterday may be wrong today without any write;
-and a counted change some path did not recount (counts_versions moved on) makes them stale too.
+and a counted change some path did not recount (the counts version moved on) makes them stale too.
 Stale figures are not shown: the readers fall back to the straightforward queries until the
 next refresh, which a stale recount asks for.
 """
@@ -25,7 +25,7 @@ next refresh, which a stale recount asks for.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import has_request_context
@@ -63,7 +63,14 @@ MEASURES = {
     "candidates": "active firms that are candidates for a rung above theirs (kind)",
     "funnel": "tech-SME registrations of a year (year; registered or reached HNTE within k)",
     "stays": "finished stays on a rung (rung; length in days)",
+    "stays_30": "finished stays on a rung (rung; length in 30-day buckets: days // 30)",
+    "expiring": "active firms with a title valid today ending in a month shown (YYYY-MM)",
 }
+#: days per coarse bucket of the stays histogram (the median reads the buckets, then the days
+#: of the one bucket holding it: rows bounded by the history's span, not the register's size)
+STAY_BUCKET_DAYS = 30
+#: months ahead the expiry figures count, from today's month
+EXPIRY_MONTHS = 12
 _STATE_ID = 1
 #: request.environ: the state row read once per request
 _REQUEST_KEY = "tracker.aggregates_state"
@@ -130,8 +137,9 @@ def _funnel(where: ColumnElement[bool], _day: date) -> Any:
                   value).select_from(cohorts.join(cols, true()))
 
 
-def _stays(where: ColumnElement[bool], _day: date) -> Any:
-    """Finished stays per (zone, rung, length in days): the median is read off the sum."""
+def _stays(where: ColumnElement[bool], _day: date, bucket: int = 1) -> Any:
+    """Finished stays per (zone, rung, length in days // bucket): the median is read off the
+    sum (the coarse buckets first, then the days of the bucket holding it)."""
     lead = func.lead(StageTransition.effective_on).over(
         partition_by=StageTransition.enterprise_id,
         order_by=(StageTransition.effective_on, StageTransition.id))
@@ -142,15 +150,50 @@ def _stays(where: ColumnElement[bool], _day: date) -> Any:
              .where(StageTransition.chain == "ladder", where, Enterprise.status == "active")
              .subquery("moves"))
     days = history.days_between(moves.c.ended, moves.c.started)
+    if bucket > 1:
+        days = days // bucket  # integers: floor division (lengths are never negative)
     by = (moves.c.firm, moves.c.zone, moves.c.rung, days)
     return (select(*by, func.count())
             .where(moves.c.rung.is_not(None), moves.c.ended.is_not(None))
             .group_by(*by))
 
 
+def _stay_buckets(where: ColumnElement[bool], day: date) -> Any:
+    return _stays(where, day, STAY_BUCKET_DAYS)
+
+
+def expiry_months(day: date) -> tuple[list[str], date]:
+    """The months the expiry figures count ('YYYY-MM', from `day`'s) and the last one's end."""
+    months, cursor = [], day
+    for _i in range(EXPIRY_MONTHS):
+        months.append(cursor.strftime("%Y-%m"))
+        cursor = history.month_end(cursor) + timedelta(days=1)
+    return months, cursor - timedelta(days=1)
+
+
+def _month_text(value: Any) -> Any:
+    if history.dialect() == "sqlite":
+        return func.strftime("%Y-%m", value)
+    return func.to_char(value, "YYYY-MM")
+
+
+def _expiring(where: ColumnElement[bool], day: date) -> Any:
+    """One mark per firm and month shown in which a title valid on `day` ends (the chart's
+    drilldown.expiring_clause over the whole window: counted on `day`, as every mark is)."""
+    last = expiry_months(day)[1]
+    by = (Enterprise.id, Enterprise.zone, _month_text(Qualification.valid_until))
+    return (select(*by, null(), func.count(Qualification.enterprise_id.distinct()))
+            .join(Enterprise, Enterprise.id == Qualification.enterprise_id)
+            .where(where, Enterprise.status == "active", Qualification.valid_until >= day,
+                   Qualification.valid_until <= last, Qualification.granted_on <= day,
+                   or_(Qualification.revoked_on.is_(None), Qualification.revoked_on > day))
+            .group_by(*by))
+
+
 #: (firm, zone, key, sub, value) of each measure's marks
 _QUERIES = {"firms": _firms, "holders": _holders, "candidates": _candidates,
-            "funnel": _funnel, "stays": _stays}
+            "funnel": _funnel, "stays": _stays, "stays_30": _stay_buckets,
+            "expiring": _expiring}
 #: the marks' columns, in the order marks_select returns them
 MARK_COLUMNS = ["enterprise_id", "measure", "zone", "key", "sub", "value"]
 
@@ -225,9 +268,9 @@ def refresh() -> int:
 
     The state row is locked first, as recount_for does: a save's recount waits for this
     commit and then adds its delta to the new marks (it would otherwise fail on their keys,
-    or add to figures this refresh replaces). The version is read before counting: a change
-    committed in between is counted but not claimed, so the figures read as stale (never
-    as current without it).
+    or add to figures this refresh replaces). The committed version is read before counting:
+    a change committed in between is counted but not claimed, so the figures read as stale
+    (never as current without it); one committed after it moves the counter on (snapshots).
 
     The lock is an UPDATE, not a SELECT … FOR UPDATE. On SQLite a transaction begun as a
     writer (the task, a POST, `extensions.writing()`) holds the write lock from its BEGIN
@@ -254,7 +297,8 @@ def refresh() -> int:
 
 
 _CELL = ("measure", "zone", "key", "sub")
-#: session.info: (transaction, the counts version its last recount marked the figures with)
+#: session.info: (transaction, the version its last recount marked the figures with, the
+#: committed version it saw)
 _RECOUNTED_KEY = "aggregates_recounted"
 
 
@@ -314,21 +358,26 @@ def recount_for(enterprise_ids: list[int]) -> bool:
     state = _state(lock=True)
     if state is None:
         return False  # never built: the dashboard reads the straightforward queries
-    current = snapshots.current_version()
+    # the committed version (this transaction's own bump is applied at its commit): the
+    # figures hold every change up to it when they were counted under it
+    committed = snapshots.current_version()
     session = db.session()
     # a recount earlier in this transaction (a worker's recompute, then the pipeline at its
-    # commit) left the version it saw: only this transaction's own bumps came after it
+    # commit) marked the figures with the version this commit will make, if no other commit
+    # has moved the counter since: then they hold every change but this transaction's
     noted = session.info.get(_RECOUNTED_KEY)
-    ours = noted[1] if noted is not None and noted[0] is session.get_transaction() else None
-    if state.counted_on != today() or state.counts_version not in (
-            snapshots.version_before_transaction(), current, ours):
+    ours = (noted[1] if noted is not None and noted[0] is session.get_transaction()
+            and noted[2] == committed else None)
+    if state.counted_on != today() or state.counts_version not in (committed, ours):
         request_refresh()
         return False
     ids = sorted(set(enterprise_ids))
     if ids:
         _apply(ids, today())
-    state.counts_version, state.updated_at = current, now_utc()
-    session.info[_RECOUNTED_KEY] = (session.get_transaction(), current)
+    # this commit adds one (and another commit first makes it another number: stale, safe)
+    snapshots.bump()
+    state.counts_version, state.updated_at = committed + 1, now_utc()
+    session.info[_RECOUNTED_KEY] = (session.get_transaction(), committed + 1, committed)
     db.session.flush()
     return True
 
@@ -448,21 +497,56 @@ def funnel_counts(user: Any) -> dict[int, dict[str, int]] | None:
     return dict(sorted(out.items()))
 
 
+def expiring(user: Any) -> dict[str, int] | None:
+    """Firms in scope with a title valid today ending in each month shown ('YYYY-MM' -> n,
+    months without any left out), or None (see read)."""
+    found = sums(user, "expiring")
+    return None if found is None else {key: n for (key, _s), n in found.items() if n}
+
+
+def _walk(buckets: list[tuple[int, int]], position: int) -> tuple[int, int]:
+    """(the bucket holding the `position`-th value, values before it) of sorted buckets."""
+    seen = 0
+    for value, n in sorted(buckets):
+        if seen + n >= position:
+            return value, seen
+        seen += n
+    raise ValueError(position)
+
+
 def median_stays(user: Any) -> dict[str, tuple[int, int]] | None:
-    """The shape of history.median_stays (lower median), from the summed histogram."""
-    found = sums(user, "stays")
-    if found is None:
+    """The shape of history.median_stays (lower median), from the summed histogram: the
+    coarse buckets (summed over zones in SQL) say which bucket holds each rung's median, and
+    only that bucket's days are read — each rung's by the primary key (measure, zone, key,
+    sub), every zone named — not every length there is."""
+    if not usable(user):
         return None
+    figures = DashboardAggregate
     by_rung: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for (rung, days), n in found.items():
-        by_rung[rung].append((int(days), n))
-    out = {}
+    for rung, bucket, n in db.session.execute(
+            select(figures.key, figures.sub, func.sum(figures.value))
+            .where(figures.measure == "stays_30", _scope(user))
+            .group_by(figures.key, figures.sub)):
+        if n:
+            by_rung[rung].append((int(bucket), int(n)))
+    wanted: dict[str, tuple[int, int, int]] = {}  # rung -> (total, position in bucket, bucket)
     for rung, buckets in by_rung.items():
-        total = sum(n for _d, n in buckets)
-        position, seen = (total + 1) // 2, 0
-        for days, n in sorted(buckets):
-            seen += n
-            if seen >= position:
-                out[rung] = (days, total)
-                break
-    return out
+        total = sum(n for _b, n in buckets)
+        bucket, before = _walk(buckets, (total + 1) // 2)
+        wanted[rung] = (total, (total + 1) // 2 - before, bucket)
+    if not wanted:
+        return {}
+    # the zones with stays (usually every one): named, so each read is a primary-key range
+    zones = sorted(db.session.scalars(select(figures.zone).where(
+        figures.measure == "stays_30", _scope(user)).distinct()))
+    parts = [select(figures.key, figures.sub, figures.value)
+             .where(figures.measure == "stays", figures.zone.in_(zones), figures.key == rung,
+                    figures.sub.in_([str(d) for d in range(bucket * STAY_BUCKET_DAYS,
+                                                           (bucket + 1) * STAY_BUCKET_DAYS)]),
+                    _scope(user))
+             for rung, (_t, _p, bucket) in sorted(wanted.items())]
+    fine: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for rung, day, n in db.session.execute(union_all(*parts)):
+        fine[rung][int(day)] += n
+    return {rung: (_walk(list(fine[rung].items()), position)[0], total)
+            for rung, (total, position, _b) in wanted.items()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import url_for
@@ -36,7 +36,7 @@ from tracker.vocabulary import KINDS, TECH_FIELDS, ZONES
 #: months the trend chart shows at most (the back-fill may hold more)
 TREND_MONTHS = 60
 #: months ahead the expiry chart looks
-EXPIRY_MONTHS = 12
+EXPIRY_MONTHS = aggregates.EXPIRY_MONTHS
 #: finished reporting cycles the workload chart shows
 LATE_CYCLES = 6
 
@@ -262,17 +262,11 @@ def incubation(user: Any) -> list[Panel]:
 # --- workload ------------------------------------------------------------------------------
 
 
-def workload(user: Any) -> list[Panel]:
-    from tracker.incubation import services as incubation_services
-    from tracker.incubation.models import ReportingCycle
-    from tracker.reminders.counts import status_counts
-    from tracker.reminders.models import STATUSES
-
+def expiring_live(user: Any) -> dict[str, int]:
+    """Active firms in scope with a title valid today ending in each month shown, counted from
+    the titles (the maintained figures' straightforward query, and the fallback)."""
     day = today()
-    months, cursor = [], day
-    for _i in range(EXPIRY_MONTHS):
-        months.append(cursor.strftime("%Y-%m"))
-        cursor = history.month_end(cursor) + timedelta(days=1)
+    months, window_end = aggregates.expiry_months(day)
     expiring = []
     for month in months:
         first, last = drilldown.month_bounds(month)
@@ -280,11 +274,24 @@ def workload(user: Any) -> list[Panel]:
             (drilldown.expiring_clause(first, last), Qualification.enterprise_id)))))
     # every column counts titles whose validity ends inside the window: read only those off
     # the valid_until index, not every firm's titles
-    window_end = drilldown.month_bounds(months[-1])[1]
     row = db.session.execute(
         select(*expiring).join(Enterprise, Enterprise.id == Qualification.enterprise_id)
         .where(*_scoped_firms(user), Qualification.valid_until >= day,
                Qualification.valid_until <= window_end)).one()
+    return {month: int(n) for month, n in zip(months, row, strict=True)}
+
+
+def workload(user: Any) -> list[Panel]:
+    from tracker.incubation import services as incubation_services
+    from tracker.incubation.models import ReportingCycle
+    from tracker.reminders.counts import status_counts
+    from tracker.reminders.models import STATUSES
+
+    day = today()
+    months = aggregates.expiry_months(day)[0]
+    kept = aggregates.expiring(user)
+    counts = expiring_live(user) if kept is None else kept
+    row = [counts.get(month, 0) for month in months]
     panels = [Panel("workload-expiring", _("未来12个月证书到期企业数"), "bar", months, [
         Series(_("到期企业"), [int(n) for n in row], [_list(expiring=m) for m in months])],
         unit=_("家"))]

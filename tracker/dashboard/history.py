@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 
 from tracker.clock import now_utc, today
-from tracker.dashboard.models import MonthlyCount
+from tracker.dashboard.models import MonthlyCount, ZoneMove
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.incubation.models import Carrier, Tenancy
@@ -74,9 +74,10 @@ def rung_on(day: date, zones: Collection[str] | None = None) -> Select:
                ).label("rn"))
         .where(StageTransition.chain == "ladder", StageTransition.effective_on <= day)
     )
-    if zones is not None:
+    if zones is not None:  # the firms in these zones now, or before a move
         ranked = ranked.where(StageTransition.enterprise_id.in_(
-            select(Enterprise.id).where(Enterprise.zone.in_(sorted(zones)))))
+            select(Enterprise.id).where(Enterprise.zone.in_(sorted(zones))).union(
+                select(ZoneMove.enterprise_id).where(ZoneMove.from_zone.in_(sorted(zones))))))
     ranked = ranked.subquery()
     return select(ranked.c.enterprise_id, ranked.c.rung).where(ranked.c.rn == 1)
 
@@ -88,32 +89,51 @@ def resident_on(day: date) -> Any:
     return resident(day)
 
 
-def _in_zones(zones: Collection[str] | None) -> Any:
-    return true() if zones is None else Enterprise.zone.in_(sorted(zones))
+def _in_zones(zone: Any, zones: Collection[str] | None) -> Any:
+    return true() if zones is None else zone.in_(sorted(zones))
+
+
+def zone_then(day: date) -> tuple[Any, Any]:
+    """(the firms' first move after `day`, a firm's zone on `day`): join the first with an
+    outer join on its enterprise_id; the zone is the one it left then, or its zone now."""
+    later = (select(ZoneMove.enterprise_id.label("enterprise_id"),
+                    ZoneMove.from_zone.label("from_zone"),
+                    func.row_number().over(partition_by=ZoneMove.enterprise_id,
+                                           order_by=(ZoneMove.moved_on, ZoneMove.id))
+                    .label("rn"))
+             .where(ZoneMove.moved_on > day).subquery("later_moves"))
+    first = (select(later.c.enterprise_id, later.c.from_zone).where(later.c.rn == 1)
+             .subquery("zone_then"))
+    return first, func.coalesce(first.c.from_zone, Enterprise.zone)
 
 
 def _rung_cells(day: date, zones: Collection[str] | None = None) -> Select:
     held = rung_on(day, zones).subquery()
+    moved, zone = zone_then(day)
     return (
         select(literal("rung", String).label("measure"), held.c.rung.label("key"),
-               Enterprise.zone.label("zone"), literal(0, Integer).label("carrier_id"),
+               zone.label("zone"), literal(0, Integer).label("carrier_id"),
                func.count().label("count"))
         .join(Enterprise, Enterprise.id == held.c.enterprise_id)
-        .where(held.c.rung.is_not(None), Enterprise.status == "active", _in_zones(zones))
-        .group_by(held.c.rung, Enterprise.zone)
+        .outerjoin(moved, moved.c.enterprise_id == Enterprise.id)
+        .where(held.c.rung.is_not(None), Enterprise.status == "active",
+               _in_zones(zone, zones))
+        .group_by(held.c.rung, zone)
     )
 
 
 def tenant_cells(day: date, zones: Collection[str] | None = None) -> Select:
     """(measure, key, zone, carrier_id, count) of the tenants resident on `day`."""
+    moved, zone = zone_then(day)
     return (
         select(literal("carrier_kind", String).label("measure"), Carrier.kind.label("key"),
-               Enterprise.zone.label("zone"), Carrier.id.label("carrier_id"),
+               zone.label("zone"), Carrier.id.label("carrier_id"),
                func.count(func.distinct(Tenancy.enterprise_id)).label("count"))
         .join(Carrier, Carrier.id == Tenancy.carrier_id)
         .join(Enterprise, Enterprise.id == Tenancy.enterprise_id)
-        .where(resident_on(day), Enterprise.status == "active", _in_zones(zones))
-        .group_by(Carrier.kind, Enterprise.zone, Carrier.id)
+        .outerjoin(moved, moved.c.enterprise_id == Enterprise.id)
+        .where(resident_on(day), Enterprise.status == "active", _in_zones(zone, zones))
+        .group_by(Carrier.kind, zone, Carrier.id)
     )
 
 
@@ -180,10 +200,16 @@ def backfill(until: date | None = None, *, rebuild: bool = False) -> list[date]:
     `rebuild` rewrites the stored months too (after a correction of old titles). Flushes;
     returns the months written, oldest first.
     """
+    from tracker import snapshots
+
     last = month_end(until) if until else previous_month_end(today())
     first = first_history_day()
     if first is None or first > last:
         return []
+    # a save reaching back into a month being written waits for this commit and then finds
+    # the month stored (and rewrites it, dashboard.redo.mark); one committed before this
+    # lock is in the rows written below
+    snapshots.lock()
     have = set() if rebuild else stored_months()
     written = []
     for month in month_ends(first, last):
@@ -204,19 +230,20 @@ FUNNEL_YEARS = (1, 2, 3)
 DIALECT: ContextVar[str | None] = ContextVar("history_dialect", default=None)
 
 
-def _dialect() -> str:
+def dialect() -> str:
+    """The dialect the date arithmetic is written for (DIALECT, else the session's)."""
     return DIALECT.get() or db.session.get_bind().dialect.name
 
 
 def add_years(day: Any, years: int) -> Any:
     """`day` + `years` calendar years, in the dialect's own date arithmetic."""
-    if _dialect() == "sqlite":
+    if dialect() == "sqlite":
         return func.date(day, f"+{int(years)} years")
     return func.cast(day + func.make_interval(int(years)), Date)
 
 
 def days_between(later: Any, earlier: Any) -> Any:
-    if _dialect() == "sqlite":
+    if dialect() == "sqlite":
         return func.cast(func.julianday(later) - func.julianday(earlier), Integer)
     return later - earlier
 

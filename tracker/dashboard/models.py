@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.clock import now_utc
@@ -41,7 +41,7 @@ class MonthlyCount(db.Model):
     measure: Mapped[str] = mapped_column(String(20))
     #: the rung code or the carrier kind
     key: Mapped[str] = mapped_column(String(30))
-    #: the firm's zone (as recorded now; zone moves are not history)
+    #: the firm's zone on that day (ZoneMove: a later move leaves the row where it was)
     zone: Mapped[str] = mapped_column(String(20))
     #: carrier_kind rows: the carrier; 0 for rung rows (0, not NULL, so the cell is unique)
     carrier_id: Mapped[int] = mapped_column(default=0)
@@ -125,3 +125,21 @@ class MonthRedo(db.Model):
     #: the first month-end (a month's last day) to rewrite
     from_month: Mapped[date] = mapped_column()
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class ZoneMove(db.Model):
+    """A firm's move from one zone to another, effective `moved_on` (the day it was saved).
+
+    Month-ends are snapshots: a month before the move counts the firm in `from_zone`, also
+    when the month is rewritten later (tracker.dashboard.history replays the zone with the
+    rung). Recorded by an after-flush hook on the firm's zone (tracker.dashboard.redo).
+    """
+
+    __tablename__ = "zone_moves"
+    __table_args__ = (Index("ix_zone_moves_enterprise_day", "enterprise_id", "moved_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    moved_on: Mapped[date] = mapped_column()
+    from_zone: Mapped[str] = mapped_column(String(20))
+    to_zone: Mapped[str] = mapped_column(String(20))

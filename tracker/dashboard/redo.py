@@ -20,10 +20,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import case, delete, func, inspect, select
 
+from tracker import snapshots
 from tracker.accounts.scope import monthly_count_scope
 from tracker.clock import now_utc, today
 from tracker.dashboard import history
-from tracker.dashboard.models import MonthlyCount, MonthRedo
+from tracker.dashboard.models import MonthlyCount, MonthRedo, ZoneMove
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import conflict_insert, db
 
@@ -114,6 +115,9 @@ def mark(days: Mapping[int, date]) -> dict[str, date]:
              if (month := first_stale_month(day)) is not None}
     if not stale:
         return {}
+    # the month-end writer holds this until it commits (history.backfill): wait, so a month
+    # it is writing from a snapshot without this change is seen stored, and marked
+    snapshots.lock()
     last_stored = db.session.scalar(select(func.max(MonthlyCount.month)))
     if last_stored is None:
         return {}  # nothing stored yet: the back-fill writes every month from the history
@@ -122,6 +126,12 @@ def mark(days: Mapping[int, date]) -> dict[str, date]:
             select(Enterprise.id, Enterprise.zone).where(Enterprise.id.in_(sorted(stale)))):
         if stale[firm] <= last_stored:
             zones[zone] = min(stale[firm], zones.get(zone, stale[firm]))
+    # a firm that moved since counts in the zone it was in then (ZoneMove): rewrite that too
+    for firm, left, moved_on in db.session.execute(
+            select(ZoneMove.enterprise_id, ZoneMove.from_zone, ZoneMove.moved_on)
+            .where(ZoneMove.enterprise_id.in_(sorted(stale)))):
+        if stale[firm] <= last_stored and moved_on > stale[firm]:
+            zones[left] = min(stale[firm], zones.get(left, stale[firm]))
     if not zones:
         return {}
     table = MonthRedo.__table__
@@ -182,3 +192,51 @@ def pending_from(user: Any) -> date | None:
     zones = select(MonthlyCount.zone).where(monthly_count_scope(user, cells)).distinct()
     return db.session.scalar(select(func.min(MonthRedo.from_month))
                              .where(MonthRedo.zone.in_(zones)))
+
+
+def record_zone_moves(session: Any, _context: Any, _instances: Any) -> None:
+    """before_flush: a firm whose zone changes gets a ZoneMove dated today (its month-ends
+    before today stay in the zone it leaves; see history.zone_then)."""
+    from tracker.enterprises.models import Enterprise
+
+    moved: dict[int, tuple[str | None, str]] = {}
+    for obj in session.dirty:
+        if type(obj) is not Enterprise or obj.id is None:
+            continue
+        changed = inspect(obj).attrs.zone.history
+        if changed.added and changed.added[0] is not None:
+            moved[obj.id] = (changed.deleted[0] if changed.deleted else None, changed.added[0])
+    # set on an expired firm (after a commit) the old value is not in the history: read the
+    # stored ones, in one query (the flush has not written them yet)
+    unknown = sorted(i for i, (before, _now) in moved.items() if before is None)
+    stored = dict(session.execute(select(Enterprise.id, Enterprise.zone)
+                                  .where(Enterprise.id.in_(unknown))).all()) if unknown else {}
+    day = today()
+    for firm, (before, now) in sorted(moved.items()):
+        before = before if before is not None else stored.get(firm)
+        if before is not None and before != now:
+            session.add(ZoneMove(enterprise_id=firm, moved_on=day, from_zone=before,
+                                 to_zone=now))
+
+
+def add_zone_moves(moves: list[tuple[int, str | None, str]]) -> None:
+    """(firm, zone before, zone now) of firms moved by a bulk UPDATE the ORM does not see (an
+    import's corrections): recorded as the before_flush hook records a form's."""
+    rows = [{"enterprise_id": firm, "moved_on": today(), "from_zone": before, "to_zone": now}
+            for firm, before, now in moves if before is not None and before != now]
+    if rows:
+        db.session.execute(ZoneMove.__table__.insert(), rows)
+
+
+_installed: list[bool] = []
+
+
+def install() -> None:
+    """Connect the zone-move hook once per process (on the Session class, as tracker.changes)."""
+    if _installed:
+        return
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    event.listen(Session, "before_flush", record_zone_moves)
+    _installed.append(True)

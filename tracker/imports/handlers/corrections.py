@@ -226,6 +226,10 @@ def _update_in_bulk(pending: dict[Any, dict[str, Any]]) -> None:
                 and result.rowcount != len(params):
             raise StaleDataError(f"UPDATE of {table.name} matched {result.rowcount} of "
                                  f"{len(params)} rows: another writer changed them")
+        if model is Enterprise and "zone" in keys:  # as a form's save records it
+            from tracker.dashboard.redo import add_zone_moves
+
+            add_zone_moves([(r.id, r.zone, pending[r]["zone"]) for r in records])
         for record in records:
             for key in keys:
                 set_committed_value(record, key, pending[record][key])
