@@ -4,7 +4,7 @@ maintained dashboard figures marked stale (new measures: recounted by the next r
 zone_moves (a month-end keeps a moved firm in the zone it was in then)
 
 Revision ID: c4a7e2f19b03
-Revises: 8e1f0c2d7a45
+Revises: 5d2c8e7f1a36
 Create Date: 2026-12-01 19:20:00.000000
 
 """
@@ -15,7 +15,7 @@ import tracker.models_base
 
 # revision identifiers, used by Alembic.
 revision = "c4a7e2f19b03"
-down_revision = "8e1f0c2d7a45"
+down_revision = "5d2c8e7f1a36"
 branch_labels = None
 depends_on = None
 
