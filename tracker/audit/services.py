@@ -125,4 +125,4 @@ def record_many(events: list[dict[str, Any]], *, actor_id: int | None = None,
              "enterprise_id": e.get("enterprise_id"),
              "actor_id": e.get("actor_id") if e.get("actor_id") is not None else actor,
              "summary": e.get("summary") or summary} for e in events]
-    db.session.execute(insert(AuditEvent), rows)
+    db.session.execute(insert(AuditEvent.__table__), rows)  # Core: no ORM bookkeeping per row
