@@ -26,9 +26,17 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+#: values _jsonable returns as they are (looked up by exact type: most values are these)
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+
+
 def snapshot(obj: Any, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """The audited fields of a model instance as JSON-ready values."""
-    return {name: _jsonable(getattr(obj, name)) for name in fields}
+    values = {}
+    for name in fields:  # an import snapshots each new record: plain values skip _jsonable
+        value = getattr(obj, name)
+        values[name] = value if type(value) in _PLAIN else _jsonable(value)
+    return values
 
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
@@ -125,4 +133,4 @@ def record_many(events: list[dict[str, Any]], *, actor_id: int | None = None,
              "enterprise_id": e.get("enterprise_id"),
              "actor_id": e.get("actor_id") if e.get("actor_id") is not None else actor,
              "summary": e.get("summary") or summary} for e in events]
-    db.session.execute(insert(AuditEvent), rows)
+    db.session.execute(insert(AuditEvent.__table__), rows)  # Core: no ORM bookkeeping per row

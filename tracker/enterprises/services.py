@@ -140,9 +140,10 @@ class NewFirm:
     contact: dict[str, Any] | None = None
     #: (fiscal year, figures, source) for a full year
     metrics: tuple[int, dict[str, Any], str] | None = None
-    enterprise: Enterprise | None = None
-    contact_row: Contact | None = None
-    metrics_row: AnnualMetrics | None = None
+    #: the stored rows register_many read back (columns as attributes, not session objects)
+    enterprise: Any = None
+    contact_row: Any = None
+    metrics_row: Any = None
     #: each new record's audited fields as written (kind -> snapshot), for the caller's notes
     snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -181,12 +182,16 @@ def register_many(firms: list[NewFirm], *, actor_id: int | None = None,
     one by one (an import registers thousands of firms; a flush per record was its cost).
     Values must come from prepare_enterprise / contact_values / metric_errors-checked figures.
     `actor_id` and `summary` fill in the audit events' empty fields (see audit.record_many).
+    Core INSERTs (the columns' defaults and the derived keys filled in as the ORM would) and
+    Core reads: each NewFirm's enterprise, contact_row and metrics_row are the stored rows as
+    read back (read-only, attributes named as the model's), not objects of the session.
     No flush sees these rows: the caller tells the after-save pipeline (changes.touch).
     """
-    db.session.execute(insert(Enterprise), [
-        {**f.values, **derived_columns(f.values["name"], f.values["uscc"])} for f in firms])
-    by_code = {e.uscc: e for e in db.session.scalars(select(Enterprise).where(
-        Enterprise.uscc.in_([f.values["uscc"] for f in firms])))}
+    _insert_rows(Enterprise, [{**f.values, **derived_columns(f.values["name"], f.values["uscc"])}
+                              for f in firms])
+    table = Enterprise.__table__
+    by_code = {e.uscc: e for e in db.session.execute(select(table).where(
+        table.c.uscc.in_([f.values["uscc"] for f in firms])))}
     events = []
     contacts, metrics = [], []
     for firm in firms:
@@ -223,8 +228,23 @@ def register_many(firms: list[NewFirm], *, actor_id: int | None = None,
     audit.record_many(events, actor_id=actor_id, summary=summary)
 
 
+def _insert_rows(model: type, rows: list[dict[str, Any]]) -> None:
+    """Core executemany INSERTs of new records, one per set of keys given.
+
+    A Core executemany takes its columns from the first row, so rows that leave out other
+    columns (to get those columns' defaults) go in a statement of their own, as the ORM's
+    bulk INSERT groups them; what the ORM adds besides (its version counter's first value)
+    is the column's default here.
+    """
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    for group in shapes.values():
+        db.session.execute(insert(model.__table__), group)
+
+
 def _insert_all(model: type, rows: list[dict[str, Any]]) -> list[Any]:
-    """One multi-row INSERT of new records of the chunk's new firms, read back as objects.
+    """One multi-row INSERT of new records of the chunk's new firms, read back as rows.
 
     Not INSERT … RETURNING: SQLite can only keep RETURNING in parameter order one row per
     statement; the firms are new, so every record of theirs is one of these. A plain
@@ -233,9 +253,10 @@ def _insert_all(model: type, rows: list[dict[str, Any]]) -> list[Any]:
     """
     if not rows:
         return []
-    db.session.execute(insert(model), rows)
-    return list(db.session.scalars(select(model).where(
-        model.enterprise_id.in_({r["enterprise_id"] for r in rows})).order_by(model.id)))
+    _insert_rows(model, rows)
+    table = model.__table__
+    return list(db.session.execute(select(table).where(
+        table.c.enterprise_id.in_({r["enterprise_id"] for r in rows})).order_by(table.c.id)))
 
 
 def update_enterprise(

@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
+from functools import cache
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -261,14 +262,58 @@ def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, list[Any]]], Callable[[],
     return rows(), handle.close, lines
 
 
+@cache
+def _excel_reader() -> type:
+    """openpyxl's read-only ExcelReader whose sheets learn their size without a pass over them.
+
+    openpyxl looks for a sheet's <dimension> with a parser that only stops at the end of
+    <sheetData>: a file written without one (write-only openpyxl, many exporters) was parsed
+    through once for nothing before its rows were read. Here the look stops at the first tag
+    of <sheetData>; a sheet with a <dimension> gets the same bounds as before.
+    """
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+    from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG
+    from openpyxl.worksheet.dimensions import SheetDimension
+    from openpyxl.xml.functions import iterparse
+
+    class SizedCheaply(ReadOnlyWorksheet):
+        def _get_size(self) -> None:
+            source = self._get_source()
+            try:
+                for _event, element in iterparse(source, events=("start",)):
+                    if element.tag == DIMENSION_TAG:
+                        bounds = SheetDimension.from_tree(element).boundaries
+                        if bounds is not None:
+                            (self._min_column, self._min_row, self._max_column,
+                             self._max_row) = bounds
+                        return
+                    if element.tag == DATA_TAG:
+                        return
+            finally:
+                source.close()
+
+    class Reader(ExcelReader):
+        def read_worksheets(self) -> None:
+            for sheet, rel in self.parser.find_sheets():
+                if rel.target not in self.valid_files:
+                    continue
+                if "chartsheet" in rel.Type:
+                    self.read_chartsheet(sheet, rel)
+                    continue
+                worksheet = SizedCheaply(self.wb, sheet.name, rel.target, self.shared_strings)
+                worksheet.sheet_state = sheet.state
+                self.wb._sheets.append(worksheet)
+
+    return Reader
+
+
 def _load_workbook(path: Path, limits: Limits) -> Any:
     """openpyxl's load_workbook in read-only mode, reading through a _BoundedZip."""
-    from openpyxl.reader.excel import ExcelReader
-
     archive = _BoundedZip(path, limits)
     try:
         # data_only=False: a formula cell comes back as its text ("=SUM(..)") and is kept as text
-        reader = ExcelReader(path, read_only=True, data_only=False)
+        reader = _excel_reader()(path, read_only=True, data_only=False)
         reader.archive.close()  # its plain ZipFile: every member is read through ours instead
         reader.archive, reader.valid_files = archive, archive.namelist()
         reader.read()

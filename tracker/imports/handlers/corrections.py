@@ -148,7 +148,7 @@ def write_corrections(handler: Handler, rows: list[Row]) -> None:
         audit.record_many(events, actor_id=handler.actor.id,
                           summary=f"导入任务 #{handler.job_id}" if handler.job_id else None)
         if handler.collected:
-            db.session.execute(insert(ImportChange), handler.collected)
+            db.session.execute(insert(ImportChange.__table__), handler.collected)
     finally:
         handler.collected = None
 

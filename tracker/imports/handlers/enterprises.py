@@ -180,7 +180,7 @@ class EnterpriseHandler(Handler):
                     **firm.snapshots["metrics"], "fiscal_year": firm.metrics_row.fiscal_year},
                     enterprise.id))
         if not self.options.dry_run and self.job_id is not None:
-            db.session.execute(insert(ImportChange), notes)
+            db.session.execute(insert(ImportChange.__table__), notes)
         for row in rows:
             self.enterprises[row.staged.enterprise.uscc] = row.staged.enterprise
             row.outcome = "created"
