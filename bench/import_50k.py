@@ -67,6 +67,21 @@ def parse_seconds(path: Path) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - cpu
 
 
+def against_parse(found: dict, rows: int, *parses: tuple[float, float]) -> dict[str, float]:
+    """An import's figures (`found`: rows, seconds, cpu_seconds, peak_rss_mb) beside the parse of
+    its file, the fastest of `parses` (a load spike during one must not flatter the ratio): rows/s
+    over parse rows/s, and the same in CPU seconds of the importing process (steadier on a
+    shared machine; PostgreSQL's own work is not in it, SQLite's is)."""
+    parse_s = min(wall for wall, _cpu in parses)
+    parse_cpu = min(cpu for _wall, cpu in parses)
+    rate, parse_rate = found["rows"] / found["seconds"], rows / parse_s
+    cpu_ratio = parse_cpu / rows * found["rows"] / max(found["cpu_seconds"], 0.01)
+    return {"rows": found["rows"], "seconds": found["seconds"], "rows_s": round(rate, 1),
+            "openpyxl_parse_rows_s": round(parse_rate, 1),
+            "over_parse": round(rate / parse_rate, 3), "cpu_over_parse": round(cpu_ratio, 3),
+            "peak_rss_mb": found["peak_rss_mb"]}
+
+
 def _in_child(work) -> None:
     pid = os.fork()
     if pid == 0:  # in a child so its memory does not count against the import

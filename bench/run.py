@@ -44,6 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT))
 
+from bench.report import sweep_due_ratio, table  # noqa: E402
+
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench_")
 REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
@@ -457,22 +459,12 @@ def job_main(name: str, url: str, extra: list[str]) -> None:
 
 def import_bench(backend: str) -> dict[str, float]:
     """Import IMPORT_ROWS rows into an empty database; compare with openpyxl's own parse."""
-    from openpyxl import load_workbook
-
-    from bench.import_50k import generate
+    from bench.import_50k import against_parse, generate, parse_seconds
 
     source = OUT / f"import-{IMPORT_ROWS}.xlsx"
     if not source.exists():
         generate(source, IMPORT_ROWS)
-
-    def parse() -> tuple[int, float, float]:
-        started, cpu = time.perf_counter(), time.process_time()
-        workbook = load_workbook(source, read_only=True)
-        parsed = sum(1 for _ in workbook.worksheets[0].iter_rows(values_only=True))
-        workbook.close()
-        return parsed, time.perf_counter() - started, time.process_time() - cpu
-
-    parsed, parse_s, parse_cpu = parse()
+    before = parse_seconds(source)
     if backend == "postgresql":
         import psycopg
 
@@ -486,73 +478,12 @@ def import_bench(backend: str) -> dict[str, float]:
         db_file.unlink(missing_ok=True)
         url = f"sqlite:///{db_file}"
     found = run_job("import", url, str(source))
-    # parsed again after the import, the faster of the two counts: on a shared machine a load
-    # spike during one parse must not flatter the ratio
-    _, again_s, again_cpu = parse()
-    parse_s, parse_cpu = min(parse_s, again_s), min(parse_cpu, again_cpu)
-    parse_rate = (parsed - 1) / parse_s
-    rate = found["rows"] / found["seconds"]
-    # the same ratio in CPU seconds of the importing process (steadier on a shared machine;
-    # PostgreSQL's own work is not in it, SQLite's is)
-    cpu_ratio = parse_cpu / (parsed - 1) * found["rows"] / max(found["cpu_seconds"], 0.01)
-    return {"rows": found["rows"], "seconds": found["seconds"], "rows_s": round(rate, 1),
-            "openpyxl_parse_rows_s": round(parse_rate, 1),
-            "over_parse": round(rate / parse_rate, 3), "cpu_over_parse": round(cpu_ratio, 3),
-            "peak_rss_mb": found["peak_rss_mb"]}
+    return against_parse(found, IMPORT_ROWS, before, parse_seconds(source))
 
 
 # --------------------------------------------------------------------------------------------
 # The run and its table
 # --------------------------------------------------------------------------------------------
-
-
-def table(report: dict) -> str:
-    lines = []
-    for backend, runs in report["backends"].items():
-        sizes = sorted(runs, key=int)
-        small, large = sizes[0], sizes[-1]
-        head = " ".join(f"{int(s) // 1000:>6}k ms" for s in sizes)
-        lines.append(f"\n{backend}: pages (single-request p50; ratios at {int(large) // 1000}k)")
-        lines.append(f"  {'page':16s} {head}  {'big/small':>9s}  {'page/SQL':>8s}  "
-                     f"{'page/main':>9s}  {'req/s÷trivial':>13s}")
-        for label, _ in PAGES:
-            cells = " ".join(f"{runs[s]['pages'][label]['p50_ms']:9.1f}" for s in sizes)
-            growth = (runs[large]["pages"][label]["p50_ms"]
-                      / runs[small]["pages"][label]["p50_ms"])
-            at = runs[large]["pages"][label]
-            lines.append(f"  {label:16s} {cells}  {growth:9.2f}  {at['page_over_sql']:8.2f}  "
-                         f"{at.get('page_over_main_sql', 0):9.2f}  "
-                         f"{at['req_s_over_trivial']:13.3f}")
-        trivial = " ".join(f"{runs[s]['pages']['trivial route']['p50_ms']:9.1f}" for s in sizes)
-        rps = " ".join(f"{runs[s]['pages']['trivial route']['req_s']:.0f}" for s in sizes)
-        lines.append(f"  {'trivial route':16s} {trivial}  (req/s {rps})")
-        for job in ("sweep", "recompute"):
-            if all(job in runs[s]["jobs"] for s in sizes):
-                cells = "  ".join(f"{int(s) // 1000}k {runs[s]['jobs'][job]['seconds']:.1f}s "
-                                  f"{runs[s]['jobs'][job]['peak_rss_mb']:.0f}MB" for s in sizes)
-                lines.append(f"  job {job:12s} {cells}")
-        if all("sweep_due" in runs[s]["jobs"] for s in sizes):
-            due = {s: runs[s]["jobs"]["sweep_due"] for s in sizes}
-            cells = "  ".join(f"{int(s) // 1000}k {due[s]['seconds'] * 1000:.0f}ms "
-                              f"{due[s]['sweep_peak_rss_mb']:.0f}MB ({due[s]['inserted']} rows)"
-                              for s in sizes)
-            lines.append(f"  job sweep, same {due[small]['k']} due: {cells}  big/small "
-                         f"{sweep_due_ratio(due[small], due[large]):.2f}")
-        for s in sizes:
-            lines.append(f"  load average at {int(s) // 1000}k: {runs[s].get('load', 'n/a')}")
-            if runs[s].get("load_seconds"):
-                lines.append(f"  generated {int(s):,} firms in {runs[s]['load_seconds']:.0f}s")
-    for backend, found in report.get("import", {}).items():
-        lines.append(f"\nimport ({backend}): {found['rows']:,} rows in {found['seconds']:.1f}s = "
-                     f"{found['rows_s']:.0f} rows/s; openpyxl read-only parse "
-                     f"{found['openpyxl_parse_rows_s']:.0f} rows/s; ratio "
-                     f"{found['over_parse']:.3f} (CPU {found['cpu_over_parse']:.3f}); "
-                     f"peak RSS {found['peak_rss_mb']:.0f}MB")
-    return "\n".join(lines)
-
-
-def sweep_due_ratio(small: dict, large: dict) -> float:
-    return large["seconds"] / max(small["seconds"], 0.001)
 
 
 def only(job: str) -> int:
@@ -601,7 +532,7 @@ def main() -> int:
     if "import" in JOBS:
         for backend in report["backends"]:
             report["import"][backend] = import_bench(backend)
-    text = table(report)
+    text = table(report, [label for label, _ in PAGES])
     report["table"] = text
     (OUT / "bench.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     print(text)
