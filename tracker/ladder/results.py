@@ -128,11 +128,16 @@ def compact(result: dict[str, Any]) -> dict[str, Any]:
 
 def stored_values(result: dict[str, Any]) -> dict[str, Any]:
     """The columns stored for one rung's result (all but the stamps and candidate_since)."""
-    miss = gaps.near_miss(result) if result["verdict"] == "ineligible" else None
-    return {"verdict": result["verdict"], "score": result["score"], "result": compact(result),
+    verdict = result["verdict"]
+    stored = compact(result)
+    miss = gaps.near_miss(result) if verdict == "ineligible" else None
+    return {"verdict": verdict, "score": result["score"], "result": stored,
             "near_miss": miss, "near_miss_code": miss["code"] if miss else None,
-            "candidate": is_candidate(result),
-            "failed_count": sum(1 for c in result["criteria"] if c["status"] == "fail")}
+            # is_candidate: only needs_review reads the criteria again
+            "candidate": verdict == "eligible" or (
+                verdict == "needs_review" and is_candidate(result)),
+            # the failed criteria's codes, counted once (compact lists them)
+            "failed_count": len(stored["failed"])}
 
 
 #: what follows a recompute that changed stored results, in its transaction: firm ids in.
@@ -255,11 +260,15 @@ def _same_json(stored: str | None, value: Any) -> bool:
 
     The text the run would store is the same text when nothing changed (the values are plain
     JSON: dicts, lists, strings, numbers); any other spelling is decoded and compared. SQL NULL
-    reads as None, as the JSON column does.
+    and JSON null both read as None, as the JSON column does.
     """
-    if stored is None:
-        return value is None
-    return stored == json.dumps(value) or json.loads(stored) == value
+    if value is None:
+        return stored is None or stored == "null" or json.loads(stored) is None
+    return stored is not None and (stored == _encode(value) or json.loads(stored) == value)
+
+
+#: json.dumps with its defaults (the JSON columns' serializer), without its keyword checks
+_encode = json.JSONEncoder().encode
 
 
 def _unchanged(row: Any, values: dict[str, Any]) -> bool:
