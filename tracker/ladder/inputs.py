@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Integer, any_, bindparam, func, select
+from sqlalchemy import ARRAY, ColumnElement, Integer, Text, any_, bindparam, cast, func, select
 
 from tracker.enterprises.models import AnnualMetrics, Enterprise
 from tracker.extensions import db
@@ -47,7 +47,9 @@ def among(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
     SQLite has no arrays; its driver binds the placeholders cheaply.
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+        # spelled as the array's text: the driver adapts a list of ints element by element
+        spelled = "{" + ",".join(str(int(i)) for i in ids) + "}"
+        return column == any_(cast(bindparam(None, spelled, type_=Text), ARRAY(Integer)))
     return column.in_(ids)
 
 
