@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, text, update
 
-from tests.ladder.conftest import tech_sme_firms
+from tests.ladder.conftest import make_firm, tech_sme_firms
 from tracker.clock import frozen
 from tracker.enterprises.models import AnnualMetrics, Enterprise
 from tracker.extensions import db
@@ -159,3 +159,26 @@ def test_json_spelled_otherwise_but_equal_is_only_restamped():
         results.RESULTS_CHANGED.remove(changed.append)
     assert changed == []
     assert _stored(ids[0], "tech_sme").result == want
+
+
+def test_a_rewritten_rung_that_stays_a_candidate_keeps_the_day_it_became_one(day):
+    """candidate_since is read for the rewritten rows alone: still the stored day when the
+    rung stays a candidate, now when it becomes one, None when it stops being one."""
+    firm = make_firm(year_changes={2025: {"high_tech_income": 30_000_000}})
+    db.session.commit()  # the after-save pipeline stores its results
+    since = _stored(firm.id, "hnte").candidate_since
+    assert since is not None and _stored(firm.id, "hnte").candidate
+    db.session.execute(update(EligibilityResult).where(
+        EligibilityResult.enterprise_id == firm.id, EligibilityResult.kind == "hnte")
+        .values(failed_count=9))  # a stored value the rules do not give
+    with frozen(date(2026, 7, 2)):
+        results.recompute([firm.id], force=True)
+    row = _stored(firm.id, "hnte")
+    assert row.failed_count == 0  # rewritten
+    assert row.candidate and row.candidate_since == since
+    db.session.execute(update(EligibilityResult).where(
+        EligibilityResult.enterprise_id == firm.id, EligibilityResult.kind == "hnte")
+        .values(candidate=False, candidate_since=None))
+    with frozen(date(2026, 7, 3)) as moment:
+        results.recompute([firm.id], force=True)
+    assert _stored(firm.id, "hnte").candidate_since == moment

@@ -207,9 +207,10 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     # computed_at moves only if a fact was touched since (the freshness invariant). When the
     # facts last changed is read for these firms alone: a first run matches none of them
     changed_at = facts_changed_at(matched) if matched else {}
+    computed_at = _computed_at(matched) if matched else {}
     confirmed = [i for i in matched
                  # computed after the facts last changed (strictly: a frozen clock ties)
-                 if not min(r.computed_at for r in stored[i].values()) > changed_at[i]]
+                 if not computed_at[i] > changed_at[i]]
     for start in range(0, len(confirmed), _STALE_BATCH):
         db.session.execute(
             update(_R).where(among(_R.enterprise_id, confirmed[start:start + _STALE_BATCH]))
@@ -236,11 +237,12 @@ _JSON_VALUES = ("result", "near_miss")
 
 
 def _stored_rows(enterprise_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Each firm's stored rows by kind: their stamps and values, in one read.
+    """Each firm's stored rows by kind: their window, digest and values, in one read.
 
     The JSON values come as the text they were stored as: decoding them (two per row, most
     of a first run's reading) is left to the few rows whose text is not what the run would
-    write (_same_json).
+    write (_same_json). The timestamps, parsed row by row on SQLite, are read where needed:
+    computed_at for the firms whose digest matched, candidate_since for rows rewritten.
     """
     stored: dict[int, dict[str, Any]] = {i: {} for i in enterprise_ids}
     if not enterprise_ids:
@@ -249,10 +251,17 @@ def _stored_rows(enterprise_ids: list[int]) -> dict[int, dict[str, Any]]:
                for c in _VALUES]
     for row in db.session.execute(
             select(_R.id, _R.enterprise_id, _R.kind, _R.as_of, _R.valid_through,
-                   _R.computed_at, _R.inputs_hash, _R.candidate_since, *columns)
+                   _R.inputs_hash, *columns)
             .where(among(_R.enterprise_id, enterprise_ids))):
         stored[row.enterprise_id][row.kind] = row
     return stored
+
+
+def _computed_at(enterprise_ids: list[int]) -> dict[int, datetime]:
+    """When each firm's stored results were last computed or confirmed (its oldest row's)."""
+    return dict(db.session.execute(
+        select(_R.enterprise_id, func.min(_R.computed_at))
+        .where(among(_R.enterprise_id, enterprise_ids)).group_by(_R.enterprise_id)).all())
 
 
 def _same_json(stored: str | None, value: Any) -> bool:
@@ -266,6 +275,9 @@ def _same_json(stored: str | None, value: Any) -> bool:
         return stored is None or stored == "null" or json.loads(stored) is None
     return stored is not None and (stored == _encode(value) or json.loads(stored) == value)
 
+
+#: a rewritten row's candidate_since that stays as stored
+_KEPT = object()
 
 #: json.dumps with its defaults (the JSON columns' serializer), without its keyword checks
 _encode = json.JSONEncoder().encode
@@ -312,8 +324,8 @@ def _write(todo: list[tuple[int, dict[str, Any], str, date]],
                                 "candidate_since": now if values["candidate"] else None,
                                 **values, **stamps})
             elif not _unchanged(row, values):
-                since = (row.candidate_since if row.candidate else now) \
-                    if values["candidate"] else None
+                # a rung still a candidate keeps the day it became one (read below)
+                since = (_KEPT if row.candidate else now) if values["candidate"] else None
                 rewrites.append({"row_id": row.id, "candidate_since": since, **values, **stamps})
                 changed.add(enterprise_id)
             else:
@@ -325,6 +337,13 @@ def _write(todo: list[tuple[int, dict[str, Any], str, date]],
             del restamps[-kept:]
             firm_restamps.append({"firm_id": enterprise_id, "valid_through": valid_through,
                                   "inputs_hash": stamp})
+    kept_since = [p["row_id"] for p in rewrites if p["candidate_since"] is _KEPT]
+    if kept_since:
+        since_of = dict(db.session.execute(select(_R.id, _R.candidate_since)
+                                           .where(_R.id.in_(kept_since))).all())
+        for p in rewrites:
+            if p["candidate_since"] is _KEPT:
+                p["candidate_since"] = since_of[p["row_id"]]
     if inserts:
         db.session.execute(table.insert(), inserts)
     for params in (rewrites, restamps):
