@@ -340,7 +340,7 @@ def _write(todo: list[tuple[int, dict[str, Any], str, date]],
     kept_since = [p["row_id"] for p in rewrites if p["candidate_since"] is _KEPT]
     if kept_since:
         since_of = dict(db.session.execute(select(_R.id, _R.candidate_since)
-                                           .where(_R.id.in_(kept_since))).all())
+                                           .where(among(_R.id, kept_since))).all())
         for p in rewrites:
             if p["candidate_since"] is _KEPT:
                 p["candidate_since"] = since_of[p["row_id"]]
