@@ -60,17 +60,23 @@ def build_facts(
     for key in ("class1_ip", "class2_ip"):
         ent[key] = next((getattr(m, key) for m in reversed(rows)
                          if getattr(m, key) is not None), None)
-    years = {
-        str(m.fiscal_year): {k: plain_number(getattr(m, k)) for k in YEAR_FIELDS
-                             if getattr(m, k) is not None}
-        for m in rows
-    }
+    years = {str(m.fiscal_year): _year_figures(m) for m in rows}
     facts: dict[str, Any] = {"as_of": as_of.isoformat(),
                              "enterprise": {k: v for k, v in ent.items() if v is not None},
                              "years": years}
     if kinds is not None:
         facts["kinds"] = list(kinds)
     return facts
+
+
+def _year_figures(metrics: Any) -> dict[str, Any]:
+    """One year's reported figures (None left out), as plain numbers."""
+    out = {}
+    for key in YEAR_FIELDS:
+        value = getattr(metrics, key)
+        if value is not None:
+            out[key] = plain_number(value)
+    return out
 
 
 def facts_valid_through(enterprise: Any, as_of: date, qualifications: Iterable[Any],

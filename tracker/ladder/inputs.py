@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ARRAY, ColumnElement, Integer, Text, any_, bindparam, cast, func, select
 
 from tracker.enterprises.models import AnnualMetrics, Enterprise
 from tracker.extensions import db
@@ -38,26 +38,44 @@ _QUALIFICATION_COLUMNS = (
 )
 
 
-def fact_rows(ids: Sequence[int]) -> tuple[dict[int, Any], dict[int, list[Any]],
-                                            dict[int, list[Any]]]:
+def among(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
+    """`column IN ids`, as one array parameter on PostgreSQL (`= ANY(:ids)`).
+
+    A chunk of the nightly run is a thousand ids in several statements each: spelled as IN,
+    every id is a placeholder of its own, which SQLAlchemy renders (with a cast each) and the
+    driver parses again on every execution, about as long as the database takes to answer.
+    SQLite has no arrays; its driver binds the placeholders cheaply.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        # spelled as the array's text: the driver adapts a list of ints element by element
+        spelled = "{" + ",".join(str(int(i)) for i in ids) + "}"
+        return column == any_(cast(bindparam(None, spelled, type_=Text), ARRAY(Integer)))
+    return column.in_(ids)
+
+
+def fact_rows(ids: Sequence[int], qualifications: dict[int, list[Any]] | None = None
+              ) -> tuple[dict[int, Any], dict[int, list[Any]], dict[int, list[Any]]]:
     """(firm row by id, metric rows by firm, qualification rows by firm) for build_facts.
 
     A firm row also answers eligibility_stale_since (the recompute reads both in one query).
+    `qualifications`: qualification_rows already read for (at least) these firms.
     """
     firms = {r.id: r for r in db.session.execute(
-        select(*_ENTERPRISE_COLUMNS).where(Enterprise.id.in_(ids)))}
+        select(*_ENTERPRISE_COLUMNS).where(among(Enterprise.id, ids)))}
     metrics: dict[int, list[Any]] = {i: [] for i in ids}
     for row in db.session.execute(select(*_METRIC_COLUMNS)
-                                  .where(AnnualMetrics.enterprise_id.in_(ids))):
+                                  .where(among(AnnualMetrics.enterprise_id, ids))):
         metrics[row.enterprise_id].append(row)
-    return firms, metrics, qualification_rows(ids)
+    if qualifications is None:
+        return firms, metrics, qualification_rows(ids)
+    return firms, metrics, {i: qualifications[i] for i in ids}
 
 
 def qualification_rows(ids: Sequence[int]) -> dict[int, list[Any]]:
     """Each firm's titles as rows with kind and dates (what validity and build_facts read)."""
     quals: dict[int, list[Any]] = {i: [] for i in ids}
     for row in db.session.execute(select(*_QUALIFICATION_COLUMNS)
-                                  .where(Qualification.enterprise_id.in_(ids))):
+                                  .where(among(Qualification.enterprise_id, ids))):
         quals[row.enterprise_id].append(row)
     return quals
 
@@ -67,11 +85,11 @@ def facts_changed_at(ids: Sequence[int]) -> dict[int, datetime]:
     titles (the same stamps the eligibility freshness invariant compares with computed_at)."""
     found: dict[int, datetime] = {}
     queries = (
-        select(Enterprise.id, Enterprise.updated_at).where(Enterprise.id.in_(ids)),
+        select(Enterprise.id, Enterprise.updated_at).where(among(Enterprise.id, ids)),
         select(AnnualMetrics.enterprise_id, func.max(AnnualMetrics.updated_at))
-        .where(AnnualMetrics.enterprise_id.in_(ids)).group_by(AnnualMetrics.enterprise_id),
+        .where(among(AnnualMetrics.enterprise_id, ids)).group_by(AnnualMetrics.enterprise_id),
         select(Qualification.enterprise_id, func.max(Qualification.updated_at))
-        .where(Qualification.enterprise_id.in_(ids)).group_by(Qualification.enterprise_id),
+        .where(among(Qualification.enterprise_id, ids)).group_by(Qualification.enterprise_id),
     )
     for query in queries:
         for enterprise_id, at in db.session.execute(query):
@@ -90,6 +108,8 @@ def settled_on(ids: Sequence[int], day: date, tag: str, kinds: int) -> set[int]:
     comparison is the eligibility freshness invariant's, done by the database over one row per
     firm instead of reading every result and stamp into Python.
     """
+    if not ids:
+        return set()
     r = EligibilityResult
     stored = (select(r.enterprise_id, func.count().label("n"),
                      func.max(r.as_of).label("last_day"),
@@ -98,19 +118,24 @@ def settled_on(ids: Sequence[int], day: date, tag: str, kinds: int) -> set[int]:
                      func.min(r.valid_through).label("holds_through"),
                      func.min(r.inputs_hash).label("low"), func.max(r.inputs_hash).label("high"),
                      func.min(r.computed_at).label("computed_at"))
-              .where(r.enterprise_id.in_(ids)).group_by(r.enterprise_id).subquery())
-    figures_at = (select(func.max(AnnualMetrics.updated_at))
-                  .where(AnnualMetrics.enterprise_id == Enterprise.id)
-                  .correlate(Enterprise).scalar_subquery())
-    titles_at = (select(func.max(Qualification.updated_at))
-                 .where(Qualification.enterprise_id == Enterprise.id)
-                 .correlate(Enterprise).scalar_subquery())
-    query = (select(Enterprise.id).join(stored, stored.c.enterprise_id == Enterprise.id)
-             .where(Enterprise.id.in_(ids), Enterprise.eligibility_stale_since.is_(None),
+              # the ids' span too: a chunk of the nightly run is a narrow span of sorted ids,
+              # read off the index rather than by a scan of the whole table
+              .where(among(r.enterprise_id, ids), r.enterprise_id.between(min(ids), max(ids)))
+              .group_by(r.enterprise_id).subquery())
+    firm, computed_at = stored.c.enterprise_id, stored.c.computed_at
+    # "computed after the newest stamp" as "no stamp on or after it": the database stops at
+    # the first such row of the firm instead of taking a maximum over all of them
+    figures_since = select(AnnualMetrics.id).where(AnnualMetrics.enterprise_id == firm,
+                                                   AnnualMetrics.updated_at >= computed_at)
+    titles_since = select(Qualification.id).where(Qualification.enterprise_id == firm,
+                                                  Qualification.updated_at >= computed_at)
+    # the firms come from the stored rows (already restricted to `ids`), each joined to its
+    # record by key: the ids are not matched a second time for every firm
+    query = (select(firm).join(Enterprise, Enterprise.id == firm)
+             .where(Enterprise.eligibility_stale_since.is_(None),
                     stored.c.n == kinds, stored.c.windows == kinds,
                     stored.c.last_day <= day, stored.c.holds_through >= day,
                     stored.c.low == stored.c.high, func.substr(stored.c.low, 41 - len(tag)) == tag,
-                    stored.c.computed_at > Enterprise.updated_at,
-                    or_(figures_at.is_(None), stored.c.computed_at > figures_at),
-                    or_(titles_at.is_(None), stored.c.computed_at > titles_at)))
+                    computed_at > Enterprise.updated_at,
+                    ~figures_since.exists(), ~titles_since.exists()))
     return set(db.session.scalars(query))

@@ -170,6 +170,11 @@ class EligibilityResult(db.Model):
         # (the predicate is spelled as the ORM's `candidate.is_(True)` renders on each dialect).
         Index("ix_eligibility_results_candidates", "kind", "enterprise_id",
               postgresql_where=text("candidate IS true"), sqlite_where=text("candidate IS 1")),
+        # Half of each page left free: a run that restamps every row (a first run, the fiscal
+        # year's switch) writes each new version beside the old one (a HOT update, none of the
+        # indexes touched: the stamps are in none), three to five times faster than moving it
+        # to another page and inserting it into every index (migration 5b7d2e9c4f10).
+        {"postgresql_with": {"fillfactor": 50}},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import (
+    ARRAY,
+    Date,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    cast,
+    func,
+    select,
+    update,
+)
 
 from tracker import snapshots
 from tracker.clock import now_utc, today
@@ -24,7 +34,7 @@ from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
 from tracker.ladder import gaps
 from tracker.ladder.facts import build_facts, facts_valid_through
-from tracker.ladder.inputs import fact_rows, facts_changed_at, settled_on
+from tracker.ladder.inputs import among, fact_rows, facts_changed_at, settled_on
 from tracker.ladder.models import EligibilityResult, Qualification
 from tracker.ladder.rules import KINDS, FactsError, evaluate
 from tracker.ladder.services import local_thresholds
@@ -118,11 +128,16 @@ def compact(result: dict[str, Any]) -> dict[str, Any]:
 
 def stored_values(result: dict[str, Any]) -> dict[str, Any]:
     """The columns stored for one rung's result (all but the stamps and candidate_since)."""
-    miss = gaps.near_miss(result) if result["verdict"] == "ineligible" else None
-    return {"verdict": result["verdict"], "score": result["score"], "result": compact(result),
+    verdict = result["verdict"]
+    stored = compact(result)
+    miss = gaps.near_miss(result) if verdict == "ineligible" else None
+    return {"verdict": verdict, "score": result["score"], "result": stored,
             "near_miss": miss, "near_miss_code": miss["code"] if miss else None,
-            "candidate": is_candidate(result),
-            "failed_count": sum(1 for c in result["criteria"] if c["status"] == "fail")}
+            # is_candidate: only needs_review reads the criteria again
+            "candidate": verdict == "eligible" or (
+                verdict == "needs_review" and is_candidate(result)),
+            # the failed criteria's codes, counted once (compact lists them)
+            "failed_count": len(stored["failed"])}
 
 
 #: what follows a recompute that changed stored results, in its transaction: firm ids in.
@@ -132,7 +147,8 @@ RESULTS_CHANGED: list[Callable[[list[int]], Any]] = []
 
 
 def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
-              force: bool = False, trust_stamps: bool = False, recount: bool = True) -> int:
+              force: bool = False, trust_stamps: bool = False, recount: bool = True,
+              qualifications: dict[int, list[Any]] | None = None) -> int:
     """Recompute the stored results of these firms, writing only what changed; flushes.
 
     A firm whose inputs (facts, thresholds, rules) hash to what its stored results were
@@ -150,6 +166,8 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     changed are handed to RESULTS_CHANGED in this transaction, so a worker's recompute (the
     nightly fan-out, an import's hand-off) leaves them current. `recount=False`: the caller
     recounts the same firms itself (the after-save pipeline's aggregates stage).
+    `qualifications`: the firms' title rows (inputs.qualification_rows) when the caller read
+    them in this transaction already (the nightly run reads them for the rungs first).
     """
     ids = sorted(set(enterprise_ids))
     if not ids:
@@ -163,15 +181,10 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     if not look:
         return len(skip)
     # the firms' facts and stale marks, read after `started` (what _clear_stale compares)
-    firms, metrics, quals = fact_rows(look)
+    firms, metrics, quals = fact_rows(look, qualifications)
     stale = {i: firm.eligibility_stale_since for i, firm in firms.items()}
     look = [i for i in look if i in stale]
-    stored: dict[int, dict[str, Any]] = {i: {} for i in look}
-    for row in db.session.execute(
-            select(_R.enterprise_id, _R.kind, _R.as_of, _R.valid_through, _R.computed_at,
-                   _R.inputs_hash)
-            .where(_R.enterprise_id.in_(look))):
-        stored[row.enterprise_id][row.kind] = row
+    stored = _stored_rows(look)
 
     def settled(i: int) -> str | None:
         """The one digest every rung of the firm was computed from, if they all hold today."""
@@ -194,14 +207,15 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     # computed_at moves only if a fact was touched since (the freshness invariant). When the
     # facts last changed is read for these firms alone: a first run matches none of them
     changed_at = facts_changed_at(matched) if matched else {}
+    computed_at = _computed_at(matched) if matched else {}
     confirmed = [i for i in matched
                  # computed after the facts last changed (strictly: a frozen clock ties)
-                 if not min(r.computed_at for r in stored[i].values()) > changed_at[i]]
+                 if not computed_at[i] > changed_at[i]]
     for start in range(0, len(confirmed), _STALE_BATCH):
         db.session.execute(
-            update(_R).where(_R.enterprise_id.in_(confirmed[start:start + _STALE_BATCH]))
+            update(_R).where(among(_R.enterprise_id, confirmed[start:start + _STALE_BATCH]))
             .values(computed_at=started).execution_options(synchronize_session=False))
-    changed = _write(todo, thresholds, day)
+    changed = _write(todo, stored, thresholds, day)
     if changed:
         snapshots.bump()  # candidate counts read these rows
         if recount:
@@ -218,21 +232,75 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
 #: the columns compared before a stored row is written again
 _VALUES = ("verdict", "score", "result", "near_miss", "near_miss_code", "candidate",
            "failed_count")
+#: of those, the JSON ones: read as their stored text, decoded only when the text differs
+_JSON_VALUES = ("result", "near_miss")
 
 
-def _write(todo: list[tuple[int, dict[str, Any], str, date]], thresholds: dict[str, Any],
+def _stored_rows(enterprise_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each firm's stored rows by kind: their window, digest and values, in one read.
+
+    The JSON values come as the text they were stored as: decoding them (two per row, most
+    of a first run's reading) is left to the few rows whose text is not what the run would
+    write (_same_json). The timestamps, parsed row by row on SQLite, are read where needed:
+    computed_at for the firms whose digest matched, candidate_since for rows rewritten.
+    """
+    stored: dict[int, dict[str, Any]] = {i: {} for i in enterprise_ids}
+    if not enterprise_ids:
+        return stored
+    columns = [cast(getattr(_R, c), Text).label(c) if c in _JSON_VALUES else getattr(_R, c)
+               for c in _VALUES]
+    for row in db.session.execute(
+            select(_R.id, _R.enterprise_id, _R.kind, _R.as_of, _R.valid_through,
+                   _R.inputs_hash, *columns)
+            .where(among(_R.enterprise_id, enterprise_ids))):
+        stored[row.enterprise_id][row.kind] = row
+    return stored
+
+
+def _computed_at(enterprise_ids: list[int]) -> dict[int, datetime]:
+    """When each firm's stored results were last computed or confirmed (its oldest row's)."""
+    return dict(db.session.execute(
+        select(_R.enterprise_id, func.min(_R.computed_at))
+        .where(among(_R.enterprise_id, enterprise_ids)).group_by(_R.enterprise_id)).all())
+
+
+def _same_json(stored: str | None, value: Any) -> bool:
+    """Whether a JSON column's stored text holds `value` (what reading it would compare).
+
+    The text the run would store is the same text when nothing changed (the values are plain
+    JSON: dicts, lists, strings, numbers); any other spelling is decoded and compared. SQL NULL
+    and JSON null both read as None, as the JSON column does.
+    """
+    if value is None:
+        return stored is None or stored == "null" or json.loads(stored) is None
+    return stored is not None and (stored == _encode(value) or json.loads(stored) == value)
+
+
+#: a rewritten row's candidate_since that stays as stored
+_KEPT = object()
+
+#: json.dumps with its defaults (the JSON columns' serializer), without its keyword checks
+_encode = json.JSONEncoder().encode
+
+
+def _unchanged(row: Any, values: dict[str, Any]) -> bool:
+    return (row.verdict == values["verdict"] and row.score == values["score"]
+            and row.near_miss_code == values["near_miss_code"]
+            and row.candidate == values["candidate"]
+            and row.failed_count == values["failed_count"]
+            and _same_json(row.result, values["result"])
+            and _same_json(row.near_miss, values["near_miss"]))
+
+
+def _write(todo: list[tuple[int, dict[str, Any], str, date]],
+           stored: dict[int, dict[str, Any]], thresholds: dict[str, Any],
            day: date) -> set[int]:
     """Evaluate these firms and write their rows: new ones inserted, changed values updated,
-    rows whose values stand get their new stamps only. Returns the firms whose values changed."""
+    rows whose values stand get their new stamps only. `stored`: the firms' rows as
+    _stored_rows read them. Returns the firms whose values changed."""
     if not todo:
         return set()
     table = EligibilityResult.__table__
-    old: dict[tuple[int, str], Any] = {
-        (r.enterprise_id, r.kind): r for r in db.session.execute(
-            select(_R.id, _R.enterprise_id, _R.kind, _R.candidate_since,
-                   *(getattr(_R, c) for c in _VALUES))
-            .where(_R.enterprise_id.in_([t[0] for t in todo])))}
-    rows_of = Counter(enterprise_id for enterprise_id, _kind in old)
     now = now_utc()
     inserts: list[dict[str, Any]] = []
     rewrites: list[dict[str, Any]] = []
@@ -240,6 +308,7 @@ def _write(todo: list[tuple[int, dict[str, Any], str, date]], thresholds: dict[s
     firm_restamps: list[dict[str, Any]] = []
     changed: set[int] = set()
     for enterprise_id, facts, stamp, valid_through in todo:
+        old = stored[enterprise_id]
         kept = 0
         try:
             found = evaluate(facts, local_thresholds=thresholds)["results"]
@@ -249,36 +318,62 @@ def _write(todo: list[tuple[int, dict[str, Any], str, date]], thresholds: dict[s
             values = stored_values(result)
             stamps = {"as_of": day, "valid_through": valid_through, "computed_at": now,
                       "inputs_hash": stamp}
-            row = old.get((enterprise_id, result["kind"]))
+            row = old.get(result["kind"])
             if row is None:
                 inserts.append({"enterprise_id": enterprise_id, "kind": result["kind"],
                                 "candidate_since": now if values["candidate"] else None,
                                 **values, **stamps})
-            elif any(getattr(row, c) != values[c] for c in _VALUES):
-                since = (row.candidate_since if row.candidate else now) \
-                    if values["candidate"] else None
+            elif not _unchanged(row, values):
+                # a rung still a candidate keeps the day it became one (read below)
+                since = (_KEPT if row.candidate else now) if values["candidate"] else None
                 rewrites.append({"row_id": row.id, "candidate_since": since, **values, **stamps})
                 changed.add(enterprise_id)
             else:
                 # an unchanged verdict keeps its stored values: only its date stamps move
                 restamps.append({"row_id": row.id, **stamps})
                 kept += 1
-        if kept == len(KINDS) == rows_of[enterprise_id]:
+        if kept == len(KINDS) == len(old):
             # every row of the firm restamped: one row of parameters for the firm
             del restamps[-kept:]
             firm_restamps.append({"firm_id": enterprise_id, "valid_through": valid_through,
                                   "inputs_hash": stamp})
+    kept_since = [p["row_id"] for p in rewrites if p["candidate_since"] is _KEPT]
+    if kept_since:
+        since_of = dict(db.session.execute(select(_R.id, _R.candidate_since)
+                                           .where(among(_R.id, kept_since))).all())
+        for p in rewrites:
+            if p["candidate_since"] is _KEPT:
+                p["candidate_since"] = since_of[p["row_id"]]
     if inserts:
         db.session.execute(table.insert(), inserts)
     for params in (rewrites, restamps):
         if params:
             db.session.execute(table.update().where(table.c.id == bindparam("row_id")), params)
     if firm_restamps:
-        # the stamps a firm's rows share, sent once per firm instead of once per rung (the
-        # rows a first run writes are mostly these)
-        db.session.execute(table.update().where(table.c.enterprise_id == bindparam("firm_id"))
-                           .values(as_of=day, computed_at=now), firm_restamps)
+        _restamp_firms(firm_restamps, day, now)
     return changed | {row["enterprise_id"] for row in inserts}
+
+
+def _restamp_firms(params: list[dict[str, Any]], day: date, now: datetime) -> None:
+    """The stamps a firm's rows share, sent once per firm instead of once per rung (the rows
+    a first run writes are mostly these).
+
+    On PostgreSQL in one statement joining the firms' stamps as arrays: a statement per firm
+    is a thousand round trips and index probes a chunk. Elsewhere one parameter set per firm.
+    """
+    table = EligibilityResult.__table__
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(table.update().where(table.c.enterprise_id == bindparam("firm_id"))
+                           .values(as_of=day, computed_at=now), params)
+        return
+    stamps = func.unnest(
+        bindparam("firm_ids", [p["firm_id"] for p in params], type_=ARRAY(Integer)),
+        bindparam("valid_through", [p["valid_through"] for p in params], type_=ARRAY(Date)),
+        bindparam("inputs_hash", [p["inputs_hash"] for p in params], type_=ARRAY(String)),
+    ).table_valued("firm_id", "valid_through", "inputs_hash").render_derived()
+    db.session.execute(table.update().where(table.c.enterprise_id == stamps.c.firm_id)
+                       .values(as_of=day, computed_at=now, valid_through=stamps.c.valid_through,
+                               inputs_hash=stamps.c.inputs_hash))
 
 
 def _expire_loaded(enterprise_ids: set[int]) -> None:

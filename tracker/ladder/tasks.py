@@ -64,19 +64,20 @@ def refresh_rungs_and_results(enterprise_ids: list[int]) -> int:
     skipped without reading its facts.
     """
     from tracker.ladder import results, services, validity
-    from tracker.ladder.inputs import qualification_rows
+    from tracker.ladder.inputs import among, qualification_rows
 
     day = today()
     held = qualification_rows(enterprise_ids)
     rungs = dict(db.session.execute(select(Enterprise.id, Enterprise.current_rung)
-                                    .where(Enterprise.id.in_(enterprise_ids))).all())
+                                    .where(among(Enterprise.id, enterprise_ids))).all())
     moved = [i for i, rung in rungs.items() if validity.rung_on(held[i], day) != rung]
     if moved:
         titles = services.qualifications_by_enterprise(moved)
         for enterprise in db.session.scalars(select(Enterprise).where(Enterprise.id.in_(moved))):
             services.refresh_rung(enterprise, source="expiry", reason="有效期届满或生效",
                                   qualifications=titles[enterprise.id])
-    return results.recompute(enterprise_ids, day, trust_stamps=True)
+    # the titles read above are the facts' titles too: refresh_rung writes none of them
+    return results.recompute(enterprise_ids, day, trust_stamps=True, qualifications=held)
 
 
 def _recompute_only(enterprise_ids: list[int]) -> int:
