@@ -1,7 +1,7 @@
 """eligibility results leave half of each page free (fillfactor 50, PostgreSQL)
 
 Revision ID: 5b7d2e9c4f10
-Revises: 8e1f0c2d7a45
+Revises: c4a7e2f19b03
 Create Date: 2026-12-01
 
 The nightly recompute moves every stored row's stamps (as_of, computed_at, valid_through,
@@ -17,7 +17,7 @@ no such setting: nothing to do there.
 from alembic import op
 
 revision = "5b7d2e9c4f10"
-down_revision = "8e1f0c2d7a45"
+down_revision = "c4a7e2f19b03"
 branch_labels = None
 depends_on = None
 
