@@ -36,11 +36,11 @@ def test_upgrade_sets_and_downgrade_resets_the_fillfactor():
 
     try:
         with app.app_context():
-            upgrade(directory=MIGRATIONS, revision="8e1f0c2d7a45")
+            upgrade(directory=MIGRATIONS, revision="c4a7e2f19b03")
             assert options() is None
             upgrade(directory=MIGRATIONS, revision="5b7d2e9c4f10")
             assert options() == ["fillfactor=50"]
-            downgrade(directory=MIGRATIONS, revision="8e1f0c2d7a45")
+            downgrade(directory=MIGRATIONS, revision="c4a7e2f19b03")
             assert options() is None
             db.engine.dispose()
     finally:
