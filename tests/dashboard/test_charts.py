@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import login
-from tests.factories import make_carrier, make_enterprise, make_user
+from tests.factories import make_carrier, make_enterprise, make_tenancy, make_user
 from tracker.clock import frozen
 from tracker.dashboard import charts, history, tasks
 from tracker.dashboard.models import MonthlyCount
@@ -299,6 +299,27 @@ def test_funnel_and_median_stays(world, app):
                        (date(2026, 1, 1) - date(2025, 4, 1)).days])
     assert rungs == ["科技型中小企业（3次）", "国家高新技术企业（1次）"]
     assert stays == {"中位数（天）": [tech_sme[1], (date(2026, 1, 1) - date(2023, 1, 10)).days]}
+
+
+def test_the_carrier_charts_show_the_busiest_carriers_when_there_are_many(app):
+    """A province has thousands of carriers: a bar each is unreadable and the payload grows
+    with the register. The charts keep the carriers with the most tenants in incubation (in
+    name order) and say how many there are in all."""
+    with frozen(DAY):
+        carriers = [make_carrier(name=f"载体{i:02d}") for i in range(charts.CHART_CARRIERS + 3)]
+        busiest = carriers[-charts.CHART_CARRIERS:]
+        for carrier in busiest:
+            make_tenancy(make_enterprise(), carrier, date(2025, 1, 1))
+        make_tenancy(make_enterprise(), busiest[0], date(2025, 2, 1))
+        db.session.flush()
+        with app.test_request_context("/"):
+            panels = charts.payload("incubation", make_user("bureau"))
+    for panel_id in ("incubation-tenants", "incubation-rates"):
+        names, _series = _trend(panels, panel_id)
+        assert names == [c.name for c in busiest], panel_id
+        note = next(p for p in panels if p["id"] == panel_id)["note"]
+        assert f"{charts.CHART_CARRIERS}" in note and f"{len(carriers)}" in note, note
+    assert _trend(panels, "incubation-tenants")[1]["在孵"] == [2] + [1] * (charts.CHART_CARRIERS - 1)
 
 
 def test_zone_matrix_incubation_and_workload(world, app):

@@ -216,22 +216,32 @@ def zones(user: Any) -> list[Panel]:
 # --- incubation ----------------------------------------------------------------------------
 
 
+#: carriers drawn at most in the incubation charts: those with the most tenants in incubation
+#: (a province has thousands; every carrier stays on the carriers list)
+CHART_CARRIERS = 20
+
+
 def incubation(user: Any) -> list[Panel]:
     from tracker.incubation.models import TENANCY_STATUSES
     from tracker.incubation.services import graduated_then_hnte
 
     ended = Tenancy.status.in_([s for s in TENANCY_STATUSES if s != "incubating"])
-    rows = db.session.execute(
-        select(Carrier.id, Carrier.name, Carrier.area_m2,
-               func.sum(case((Tenancy.status == "incubating", 1), else_=0)),
+    incubating = func.sum(case((Tenancy.status == "incubating", 1), else_=0))
+    busiest = db.session.execute(
+        select(Carrier.id, Carrier.name, Carrier.area_m2, incubating,
                func.sum(case((Tenancy.status == "incubating", Tenancy.area_m2), else_=0)),
                func.sum(case((Tenancy.status == "graduated", 1), else_=0)),
                func.sum(case((ended, 1), else_=0)),
-               func.sum(case((graduated_then_hnte(), 1), else_=0)))
+               func.sum(case((graduated_then_hnte(), 1), else_=0)),
+               func.count().over())
         .outerjoin(Tenancy, (Tenancy.carrier_id == Carrier.id) & counted_tenancies(user))
         .where(carrier_scope(user), Carrier.archived.is_(False))
         .group_by(Carrier.id, Carrier.name, Carrier.area_m2)
-        .order_by(Carrier.name)).all()
+        .order_by(incubating.desc(), Carrier.name, Carrier.id).limit(CHART_CARRIERS)).all()
+    rows = sorted(busiest, key=lambda r: (r[1], r[0]))
+    total = rows[0][8] if rows else 0
+    shown = (_("在孵企业最多的 %(shown)d 个载体（共 %(total)d 个，全部见载体列表）",
+               shown=len(rows), total=total) if total > len(rows) else "")
     names = [r[1] for r in rows]
 
     def carrier_url(carrier_id: int, **params: Any) -> str:
@@ -244,7 +254,7 @@ def incubation(user: Any) -> list[Panel]:
                [carrier_url(r[0], status="graduated") for r in rows]),
         Series(_("毕业后认定为高企"), [int(r[7] or 0) for r in rows],
                [carrier_url(r[0], status="graduated", later_hnte=1) for r in rows]),
-    ], unit=_("条入驻记录"), horizontal=True)
+    ], unit=_("条入驻记录"), horizontal=True, note=shown)
 
     def pct(part: Any, whole: Any) -> float | None:
         return round(100.0 * float(part or 0) / float(whole), 1) if whole else None
@@ -255,7 +265,7 @@ def incubation(user: Any) -> list[Panel]:
         Series(_("毕业率 %（毕业 / 已结束）"), [pct(r[5], r[6]) for r in rows],
                [carrier_url(r[0], status="graduated") for r in rows]),
     ], unit="%", horizontal=True,
-        note=_("使用率 = 在孵企业租用面积 / 载体孵化面积"))
+        note=" ".join(filter(None, [_("使用率 = 在孵企业租用面积 / 载体孵化面积"), shown])))
     return [counts, rates]
 
 
