@@ -319,7 +319,8 @@ def test_the_carrier_charts_show_the_busiest_carriers_when_there_are_many(app):
         assert names == [c.name for c in busiest], panel_id
         note = next(p for p in panels if p["id"] == panel_id)["note"]
         assert f"{charts.CHART_CARRIERS}" in note and f"{len(carriers)}" in note, note
-    assert _trend(panels, "incubation-tenants")[1]["在孵"] == [2] + [1] * (charts.CHART_CARRIERS - 1)
+    incubating = _trend(panels, "incubation-tenants")[1]["在孵"]
+    assert incubating == [2] + [1] * (charts.CHART_CARRIERS - 1)
 
 
 def test_zone_matrix_incubation_and_workload(world, app):
