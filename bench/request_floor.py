@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 EMAIL, PASSWORD = "floor@bench.example", "bench-password-2026"
 PATHS = {
+    "anonymous ping": "/_floor/ping",
+    "signed-in ping": "/_floor/signed-in",
     "chart JSON": "/dashboard/charts/funnel.json",
     "carriers": "/incubation/carriers",
     "firms list": "/enterprises/",
@@ -33,6 +35,8 @@ PATHS = {
 
 
 def _app():
+    from flask_login import login_required
+
     from config import Config
     from tracker import create_app
 
@@ -41,7 +45,20 @@ def _app():
         WTF_CSRF_ENABLED = False
         FAST_PASSWORD_HASHES = True
 
-    return create_app(FloorConfig)
+    app = create_app(FloorConfig)
+
+    @app.get("/_floor/ping")
+    def ping() -> str:
+        """No work at all: the framework's own cost."""
+        return "ok"
+
+    @app.get("/_floor/signed-in")
+    @login_required
+    def signed_in() -> str:
+        """No work but who is signed in: the floor under every page."""
+        return "ok"
+
+    return app
 
 
 def _signed_in(app):
@@ -73,9 +90,11 @@ def child() -> None:
     with app.app_context():
         client, detail = _signed_in(app)
     paths = {label: path.format(detail=detail) for label, path in PATHS.items()}
-    for path in paths.values():  # warm: templates compiled, figures cached
+    anonymous = app.test_client()
+    clients = {label: anonymous if label.startswith("anonymous") else client for label in paths}
+    for label, path in paths.items():  # warm: templates compiled, figures cached
         for _ in range(3):
-            assert client.get(path).status_code == 200, path
+            assert clients[label].get(path).status_code == 200, path
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         n = int(line)
@@ -83,7 +102,7 @@ def child() -> None:
         for label, path in paths.items():
             started, wall = time.process_time(), time.perf_counter()
             for _ in range(n):
-                client.get(path)
+                clients[label].get(path)
             out[label] = ((time.process_time() - started) / n * 1000,
                           (time.perf_counter() - wall) / n * 1000)
         print(json.dumps(out), flush=True)
@@ -104,7 +123,8 @@ def profile(path: str) -> None:
     for _ in range(200):
         client.get(path)
     profiler.disable()
-    pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(70)
+    stats = pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative"))
+    stats.print_stats(int(os.environ.get("TOP", "70")))
 
 
 def compare(against: Path, rounds: int, n: int) -> None:

@@ -18,6 +18,7 @@ from flask import current_app, has_request_context, session
 from sqlalchemy import Select, bindparam, delete, event, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
+from tracker import snapshots
 from tracker.accounts.models import LoginAttempt, User, UserSession, UserToken
 from tracker.clock import as_utc, now_utc
 from tracker.extensions import db
@@ -62,10 +63,10 @@ def start_session(user: User, *, remember: bool, user_agent: str = "", ip: str =
 
 @cache
 def _load_statement() -> Select:
-    """The user loader's one query, built once: the session row's few columns and its user
-    (a page view pays for the lookup, not for building it)."""
+    """The user loader's one query, built once: the session row's few columns, its user, and
+    the counts version (kept figures' validity) in the same round trip."""
     return (select(UserSession.user_id, UserSession.revoked_at, UserSession.expires_at,
-                   UserSession.last_seen_at, User)
+                   UserSession.last_seen_at, snapshots.version_column(), User)
             .join(User, User.id == UserSession.user_id)
             .where(UserSession.id == bindparam("sid"))
             .execution_options(populate_existing=True))
@@ -80,7 +81,8 @@ def load(sid: str | None, user_id: str | None) -> User | None:
     found = db.session.execute(_load_statement(), {"sid": sid}).first()
     if found is None:
         return None
-    owner, revoked_at, expires_at, last_seen_at, user = found
+    owner, revoked_at, expires_at, last_seen_at, counts_version, user = found
+    snapshots.remember(counts_version)  # read before anything the request computes
     now = now_utc()
     if (owner != int(user_id) or revoked_at is not None or as_utc(expires_at) <= now
             or not user.active):
