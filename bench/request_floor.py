@@ -22,11 +22,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+#: the checkout whose code a child measures (--against runs this script on another one's code)
+sys.path.insert(0, os.environ.get("REQUEST_FLOOR_CODE") or str(ROOT))
 EMAIL, PASSWORD = "floor@bench.example", "bench-password-2026"
 PATHS = {
     "anonymous ping": "/_floor/ping",
     "signed-in ping": "/_floor/signed-in",
+    "empty page": "/_floor/page",
     "chart JSON": "/dashboard/charts/funnel.json",
     "carriers": "/incubation/carriers",
     "firms list": "/enterprises/",
@@ -35,6 +37,7 @@ PATHS = {
 
 
 def _app():
+    from flask import render_template_string
     from flask_login import login_required
 
     from config import Config
@@ -57,6 +60,12 @@ def _app():
     def signed_in() -> str:
         """No work but who is signed in: the floor under every page."""
         return "ok"
+
+    @app.get("/_floor/page")
+    @login_required
+    def page() -> str:
+        """The layout every page shares (navigation, language switch), with no content."""
+        return render_template_string('{% extends "base.html" %}')
 
     return app
 
@@ -95,7 +104,9 @@ def child() -> None:
     for label, path in paths.items():  # warm: templates compiled, figures cached
         for _ in range(3):
             assert clients[label].get(path).status_code == 200, path
-    print(json.dumps({"ready": True}), flush=True)
+    import tracker
+
+    print(json.dumps({"ready": tracker.__file__}), flush=True)
     for line in sys.stdin:
         n = int(line)
         out = {}
@@ -131,12 +142,14 @@ def compare(against: Path, rounds: int, n: int) -> None:
     sides = {"base": against, "this": ROOT}
     procs = {}
     for name, root in sides.items():
-        env = dict(os.environ, PYTHONPATH=str(root), INSTANCE_DIR=os.environ.get(
-            "INSTANCE_DIR", str(ROOT / "bench" / "out" / "instance")))
+        env = dict(os.environ, PYTHONPATH=str(root), REQUEST_FLOOR_CODE=str(root),
+                   INSTANCE_DIR=os.environ.get("INSTANCE_DIR",
+                                               str(ROOT / "bench" / "out" / "instance")))
         procs[name] = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "request_floor.py"), "--child"], cwd=root,
             env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        json.loads(procs[name].stdout.readline())
+        code = json.loads(procs[name].stdout.readline())["ready"]
+        assert code.startswith(str(root)), (name, code)  # the side's own code, not this one
     samples: dict[str, dict[str, list[float]]] = {s: {p: [] for p in PATHS} for s in sides}
     for round_no in range(rounds):
         order = list(sides) if round_no % 2 == 0 else list(reversed(sides))
