@@ -37,7 +37,7 @@ PATHS = {
 
 
 def _app():
-    from flask import render_template_string
+    from flask import render_template
     from flask_login import login_required
 
     from config import Config
@@ -61,11 +61,13 @@ def _app():
         """No work but who is signed in: the floor under every page."""
         return "ok"
 
+    layout = app.jinja_env.from_string('{% extends "base.html" %}')  # compiled once
+
     @app.get("/_floor/page")
     @login_required
     def page() -> str:
         """The layout every page shares (navigation, language switch), with no content."""
-        return render_template_string('{% extends "base.html" %}')
+        return render_template(layout)
 
     return app
 
