@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import BigInteger, ScalarSelect, select
+from sqlalchemy import BigInteger, ColumnElement, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
@@ -108,7 +108,7 @@ def current_version() -> int:
 _REQUEST_KEY = "tracker.counts_version"
 
 
-def version_column() -> ScalarSelect[int]:
+def version_column() -> ColumnElement[int]:
     """The current counts version as a column of another query: the user lookup every signed-in
     request makes reads it too (`remember`), so a page with kept figures needs no query of its
     own for it."""
