@@ -25,8 +25,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from flask import current_app, g, has_request_context
-from sqlalchemy import BigInteger, select
+from flask import current_app, has_request_context, request
+from sqlalchemy import BigInteger, ColumnElement, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.accounts.roles import GLOBAL_READ_ROLES, Role
@@ -103,13 +103,31 @@ def current_version() -> int:
     return db.session.scalar(select(CountsVersion.value).where(CountsVersion.id == _ROW)) or 0
 
 
-def version() -> int:
-    """The current counts version (read once per request)."""
-    if has_request_context() and "counts_version" in g:
-        return g.counts_version
-    found = current_version()
+#: request.environ: the counts version this request read (kept on the request, not on `g`:
+#: tests run many requests in one app context)
+_REQUEST_KEY = "tracker.counts_version"
+
+
+def version_column() -> ColumnElement[int]:
+    """The current counts version as a column of another query: the user lookup every signed-in
+    request makes reads it too (`remember`), so a page with kept figures needs no query of its
+    own for it."""
+    return (select(CountsVersion.value).where(CountsVersion.id == _ROW)
+            .scalar_subquery().label("counts_version"))
+
+
+def remember(found: int | None) -> None:
+    """This request's counts version, read with another query (`version_column`)."""
     if has_request_context():
-        g.counts_version = found
+        request.environ[_REQUEST_KEY] = found or 0
+
+
+def version() -> int:
+    """The current counts version (read once per request, before anything is computed)."""
+    if has_request_context() and _REQUEST_KEY in request.environ:
+        return request.environ[_REQUEST_KEY]
+    found = current_version()
+    remember(found)
     return found
 
 

@@ -224,3 +224,26 @@ def test_the_users_command_ends_sessions(client, app):
     assert runner.invoke(args=["users", "end-sessions", "--all"]).exit_code == 0
     assert not _signed_in(client)
     assert runner.invoke(args=["users", "end-sessions"]).exit_code != 0
+
+
+def test_a_session_past_its_lifetime_signs_no_one_in(client, app):
+    """The user loader's own liveness check: the row's expiry, to the second."""
+    user = make_user("bureau")
+    _login(client, user)
+    row = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
+    expires_at = row.expires_at
+    db.session.commit()
+    with frozen(expires_at - timedelta(seconds=1)):
+        assert _signed_in(client)
+    with frozen(expires_at):
+        assert not _signed_in(client)
+
+
+def test_a_session_of_another_user_signs_no_one_in(client, app):
+    """The cookie's user id must be the session row's: a row does not sign in someone else."""
+    owner, other = make_user("bureau"), make_user("bureau")
+    _login(client, owner)
+    db.session.commit()
+    with client.session_transaction() as cookie_session:
+        cookie_session["_user_id"] = str(other.id)
+    assert not _signed_in(client)

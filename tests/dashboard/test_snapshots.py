@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import login
+from tests.conftest import count_queries, login
 from tests.factories import make_enterprise, make_user
 from tracker import snapshots
 from tracker.clock import frozen, now_utc
@@ -109,3 +109,35 @@ def test_an_unchanged_register_keeps_the_cached_figures(caching):
     snapshots.cached("by_zone", user, count)
     snapshots.cached("by_zone", user, count)
     assert len(calls) == 1
+
+
+def test_a_signed_in_request_reads_the_counts_version_with_its_user(caching, client):
+    """The kept figures' validity costs no round trip of its own: the user lookup every
+    signed-in request makes reads the counts version in the same statement."""
+    user = make_user("bureau")
+    make_enterprise(zone="teda")
+    db.session.commit()
+    login(client, user)
+    assert client.get("/dashboard/charts/zones.json").status_code == 200  # figures kept
+    with count_queries() as statements:
+        assert client.get("/dashboard/charts/zones.json").status_code == 200
+    reads = [s for s in statements if "counts_version" in s]
+    assert len(reads) == 1, reads
+    assert "user_sessions" in reads[0]
+
+
+def test_each_request_reads_the_counts_version_afresh(caching, client):
+    """A counted change committed between two requests shows on the second: the version is
+    the request's own, not one kept from an earlier request (tests share one app context)."""
+    user = make_user("bureau")
+    make_enterprise(zone="teda")
+    db.session.commit()
+    login(client, user)
+    before = client.get("/dashboard/charts/zones.json").get_json()["panels"]
+    make_enterprise(zone="hitech")
+    db.session.commit()  # the after-save pipeline bumps the counts version
+    after = client.get("/dashboard/charts/zones.json").get_json()["panels"]
+    snapshots.clear()
+    fresh = client.get("/dashboard/charts/zones.json").get_json()["panels"]
+    assert after == fresh
+    assert after != before

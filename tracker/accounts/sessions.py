@@ -12,11 +12,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app, has_request_context, session
-from sqlalchemy import delete, event, inspect, or_, select, update
+from sqlalchemy import Select, bindparam, delete, event, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
+from tracker import snapshots
 from tracker.accounts.models import LoginAttempt, User, UserSession, UserToken
 from tracker.clock import as_utc, now_utc
 from tracker.extensions import db
@@ -59,23 +61,34 @@ def start_session(user: User, *, remember: bool, user_agent: str = "", ip: str =
     return Started(row, token)
 
 
+@cache
+def _load_statement() -> Select:
+    """The user loader's one query, built once: the session row's few columns, its user, and
+    the counts version (kept figures' validity) in the same round trip."""
+    return (select(UserSession.user_id, UserSession.revoked_at, UserSession.expires_at,
+                   UserSession.last_seen_at, snapshots.version_column(), User)
+            .join(User, User.id == UserSession.user_id)
+            .where(UserSession.id == bindparam("sid"))
+            .execution_options(populate_existing=True))
+
+
 def load(sid: str | None, user_id: str | None) -> User | None:
     """The user of a live session, or None. One query; last-seen written at most every
     SESSION_TOUCH_SECONDS, and only when no other work shares the transaction."""
     if not sid or not user_id or not str(user_id).isdigit():
         return None
     fresh = not db.session().in_transaction()
-    found = db.session.execute(
-        select(UserSession, User).join(User, User.id == UserSession.user_id)
-        .where(UserSession.id == sid).execution_options(populate_existing=True)).first()
+    found = db.session.execute(_load_statement(), {"sid": sid}).first()
     if found is None:
         return None
-    row, user = found
+    owner, revoked_at, expires_at, last_seen_at, counts_version, user = found
+    snapshots.remember(counts_version)  # read before anything the request computes
     now = now_utc()
-    if row.user_id != int(user_id) or not _is_live(row, now) or not user.active:
+    if (owner != int(user_id) or revoked_at is not None or as_utc(expires_at) <= now
+            or not user.active):
         return None
     touch_every = timedelta(seconds=current_app.config["SESSION_TOUCH_SECONDS"])
-    if fresh and now - as_utc(row.last_seen_at) >= touch_every:
+    if fresh and now - as_utc(last_seen_at) >= touch_every:
         # nothing but this lookup is in the transaction yet, so committing is safe here. The
         # lookup's transaction ends first: on SQLite a page view's (deferred) transaction
         # that has read cannot write once another connection has committed since, while an
