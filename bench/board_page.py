@@ -37,7 +37,9 @@ EMAIL, PASSWORD = "board@bench.example", "Brett-Messung-2026"
 DAY = date(2026, 12, 2)
 
 
-def _app(url: str):
+def uncached_app(url: str):
+    """An app on the bench database `url` with the figure cache off (what users pay right after
+    a change); chart_sizes.py measures with it too."""
     from config import Config
     from tracker import create_app
 
@@ -106,7 +108,7 @@ def measure(url: str, html_dir: Path | None, tag: str) -> dict[str, float]:
     from tracker.enterprises.models import Enterprise
     from tracker.extensions import db
 
-    app = _app(url)
+    app = uncached_app(url)
     found: dict[str, float] = {}
     with app.app_context(), clock.frozen(DAY):
         if not db.session.scalar(select(User.id).where(User.email == EMAIL)):

@@ -1,14 +1,14 @@
 """Two chart endpoints (funnel, workload) at two PostgreSQL sizes, side by side in one run.
 
 Issue 14's leftovers: every chart should cost the same whatever the register's size. For each
-database (BENCH_PG_DBS, e.g. "bench_h5_10000 bench_h5_50000", generated with
+database (BENCH_PG_DBS, e.g. "bench_10k bench_500k", generated with
 `flask demo generate --firms N`), in-process through the test client as a bureau user and a
 zone officer, the cache off, the maintained figures refreshed first: p50 of BENCH_REPEAT
 requests, interleaved across the databases (a shared machine's load hits both alike), and the
 slowest statements of each endpoint. `--explain TEXT` prints EXPLAIN (ANALYZE, BUFFERS) of
 the statements holding TEXT. A benchmark, not a timed test.
 
-Run: BENCH_PG_DBS="bench_h5_10000 bench_h5_50000" python bench/chart_sizes.py [--explain stays]
+Run: BENCH_PG_DBS="bench_10k bench_500k" python bench/chart_sizes.py [--explain stays]
 (BENCH_ROOT: measure another checkout's code, e.g. the lead's main, on the same databases).
 """
 
@@ -24,27 +24,16 @@ from pathlib import Path
 ROOT = Path(os.environ.get("BENCH_ROOT") or Path(__file__).resolve().parent.parent)
 sys.path.insert(0, str(ROOT))
 
+from bench.board_page import uncached_app  # noqa: E402
+
 REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
-DBS = os.environ.get("BENCH_PG_DBS", "bench_h5_10000 bench_h5_50000").split()
+DBS = os.environ.get("BENCH_PG_DBS", "bench_10k bench_500k").split()
 ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PATHS = [("list first page", "/enterprises/"), ("chart funnel", "/dashboard/charts/funnel.json"),
          ("chart workload", "/dashboard/charts/workload.json")]
 USERS = [("bureau", None, "sizes-bureau@bench.example"),
          ("zone", "hitech", "sizes-zone@bench.example")]
 PASSWORD = "Groessen-Vergleich-2026"  # noqa: S105 (throwaway bench users)
-
-
-def app_for(url: str):
-    from config import Config
-    from tracker import create_app
-
-    class BenchConfig(Config):
-        SQLALCHEMY_DATABASE_URI = url
-        WTF_CSRF_ENABLED = False
-        FAST_PASSWORD_HASHES = True
-        DASHBOARD_CACHE_SECONDS = 0
-
-    return create_app(BenchConfig)
 
 
 def prepare(app) -> None:
@@ -89,7 +78,7 @@ def main() -> int:
                         help="EXPLAIN ANALYZE the statements whose SQL or parameters hold TEXT")
     args = parser.parse_args()
     base = ADMIN.rsplit("/", 1)[0]
-    apps = {name: app_for(f"{base}/{name}") for name in DBS}
+    apps = {name: uncached_app(f"{base}/{name}") for name in DBS}
     clients = {}
     for name, app in apps.items():
         prepare(app)
