@@ -15,7 +15,7 @@ more eligible firms already reminded this year): exactly what the sweep must not
 Prints one JSON line: seconds, inserted rows, peak RSS of the process (MB).
 
 `BENCH_ROOT` runs another checkout's code against the database (before/after figures):
-  python bench/sweep_due.py --url postgresql://…/bench_h4_10k --k 100
+  python bench/sweep_due.py --url postgresql://…/bench_10k --k 100
 A benchmark, not a timed test.
 """
 
