@@ -409,14 +409,19 @@ def test_chart_export_holds_the_chart_figures(world, client):
     assert client.get("/dashboard/charts/nothing.json").status_code == 404
 
 
-def test_leadership_workbook_has_the_trend_sheet(world, client):
+def _leadership_trend_rows(client) -> list[tuple]:
+    """The 月度趋势 sheet of the leadership workbook, as the bureau downloads it on DAY."""
     login(client, make_user("bureau"))
     with frozen(DAY):
         history.backfill()
         response = client.get("/imports/export/report.xlsx")
     book = openpyxl.load_workbook(io.BytesIO(response.data))
     title = next(t for t in book.sheetnames if t.startswith("月度趋势"))
-    rows = list(book[title].iter_rows(values_only=True))
+    return list(book[title].iter_rows(values_only=True))
+
+
+def test_leadership_workbook_has_the_trend_sheet(world, client):
+    rows = _leadership_trend_rows(client)
     assert rows[0][:2] == ("月末", "科技型中小企业")
     june = next(r for r in rows[1:] if r[0].date() == date(2026, 6, 30))
     assert june[rows[0].index("国家高新技术企业")] == 3
@@ -516,13 +521,7 @@ def test_every_chart_exports_its_figures_as_xlsx_with_labels_not_codes(world, cl
 
 
 def test_the_leadership_trend_sheet_shows_labels_not_codes(world, client):
-    login(client, make_user("bureau"))
-    with frozen(DAY):
-        history.backfill()
-        response = client.get("/imports/export/report.xlsx")
-    book = openpyxl.load_workbook(io.BytesIO(response.data))
-    title = next(t for t in book.sheetnames if t.startswith("月度趋势"))
-    cells = {c for r in book[title].iter_rows(values_only=True) for c in r if isinstance(c, str)}
+    cells = {c for r in _leadership_trend_rows(client) for c in r if isinstance(c, str)}
     assert cells and not _codes() & cells
 
 
