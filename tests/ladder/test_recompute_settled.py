@@ -117,20 +117,25 @@ def _set_json(firm_id: int, kind: str, column: str, stored_text: str | None) -> 
                        {"t": stored_text, "f": firm_id, "k": kind})
 
 
-def test_a_result_whose_json_alone_changed_is_rewritten():
-    """Verdict, score and counts as computed, only the stored criteria differ: rewritten."""
-    ids = tech_sme_firms(1)
-    results.recompute(ids, DAY)
-    want = _stored(ids[0], "tech_sme").result
-    _set_json(ids[0], "tech_sme", "result", json.dumps({**want, "failed": ["rd_ratio"]}))
+def _forced_recompute_changes(ids: list[int]) -> list[list[int]]:
+    """Recompute `ids` on DAY without the skip; the firm lists its RESULTS_CHANGED hook got."""
     changed: list[list[int]] = []
     results.RESULTS_CHANGED.append(changed.append)
     try:
         results.recompute(ids, DAY, force=True)
     finally:
         results.RESULTS_CHANGED.remove(changed.append)
+    return changed
+
+
+def test_a_result_whose_json_alone_changed_is_rewritten():
+    """Verdict, score and counts as computed, only the stored criteria differ: rewritten."""
+    ids = tech_sme_firms(1)
+    results.recompute(ids, DAY)
+    want = _stored(ids[0], "tech_sme").result
+    _set_json(ids[0], "tech_sme", "result", json.dumps({**want, "failed": ["rd_ratio"]}))
+    assert _forced_recompute_changes(ids) == [ids]
     assert _stored(ids[0], "tech_sme").result == want
-    assert changed == [ids]
 
 
 def test_a_near_miss_stored_where_none_is_computed_is_cleared():
@@ -151,13 +156,7 @@ def test_json_spelled_otherwise_but_equal_is_only_restamped():
     _set_json(ids[0], "tech_sme", "result",
               json.dumps(want, sort_keys=True, separators=(",", ":")))
     _set_json(ids[0], "hnte", "near_miss", "null")  # JSON null reads as None too
-    changed: list[list[int]] = []
-    results.RESULTS_CHANGED.append(changed.append)
-    try:
-        results.recompute(ids, DAY, force=True)
-    finally:
-        results.RESULTS_CHANGED.remove(changed.append)
-    assert changed == []
+    assert _forced_recompute_changes(ids) == []
     assert _stored(ids[0], "tech_sme").result == want
 
 
