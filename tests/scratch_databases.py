@@ -10,6 +10,7 @@ containers may both run as pid 100), and the database is dropped when the test i
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -118,3 +119,34 @@ def sqlite_file_app(folder: Path, **settings: Any) -> Iterator[Any]:
     second connection must see committed rows: the in-memory test database has none."""
     with app_on(f"sqlite:///{folder / 'tracker.db'}", **settings) as app:
         yield app
+
+
+def other_commit(other: sqlite3.Connection) -> str:
+    """Another connection to a SQLite file tries to commit a write (its table other_writer):
+    "committed", or "waits" (someone holds the write lock)."""
+    try:
+        other.execute("INSERT INTO other_writer VALUES (1)")
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        return "waits"
+    return "committed"
+
+
+@contextmanager
+def other_commits_after_first_read(engine: Any, other: sqlite3.Connection) -> Iterator[list[str]]:
+    """Right after the first SELECT that `engine` runs inside the block, `other` tries to
+    commit (other_commit); what happened is appended to the list yielded."""
+    from sqlalchemy import event
+
+    outcome: list[str] = []
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        if not outcome and statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            outcome.append(other_commit(other))
+
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield outcome
+    finally:
+        event.remove(engine, "after_cursor_execute", after)

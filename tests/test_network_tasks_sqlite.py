@@ -22,10 +22,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.factories import make_enterprise, make_user
-from tests.scratch_databases import sqlite_file_app
+from tests.scratch_databases import (
+    other_commit,
+    other_commits_after_first_read,
+    sqlite_file_app,
+)
 from tracker.clock import frozen
 from tracker.extensions import db
 
@@ -54,17 +58,6 @@ def other(file_app):
     connection.close()
 
 
-def _commit(other: sqlite3.Connection) -> str:
-    """The other connection's write: "committed", or "waits" (we hold the write lock)."""
-    try:
-        other.execute("INSERT INTO other_writer VALUES (1)")
-    except sqlite3.OperationalError as exc:
-        if "locked" not in str(exc):
-            raise
-        return "waits"
-    return "committed"
-
-
 @contextmanager
 def commits_during(monkeypatch, module, name: str,
                    other: sqlite3.Connection) -> Iterator[list[str]]:
@@ -74,30 +67,12 @@ def commits_during(monkeypatch, module, name: str,
     calls: list[str] = []
 
     def during(*args, **kwargs):
-        assert _commit(other) == "committed"
+        assert other_commit(other) == "committed"
         calls.append(name)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(module, name, during)
     yield calls
-
-
-@contextmanager
-def commits_after_first_read(other: sqlite3.Connection) -> Iterator[list[str]]:
-    """The other connection tries to commit right after the first SELECT of the block; what
-    happened is appended: "committed", or "waits" (the block's transaction began as a writer)."""
-    fired: list[str] = []
-
-    def after(conn, cursor, statement, parameters, context, executemany):
-        if not fired and statement.lstrip().upper().startswith("SELECT"):
-            fired.append(_commit(other))
-
-    engine = db.engine
-    event.listen(engine, "after_cursor_execute", after)
-    try:
-        yield fired
-    finally:
-        event.remove(engine, "after_cursor_execute", after)
 
 
 def _due_reminders() -> list[int]:
@@ -166,7 +141,7 @@ def test_a_batch_claims_its_reminders_after_a_commit_in_between(file_app, other)
     from tracker.reminders.tasks import send_batch
 
     ids = _due_reminders()
-    with frozen(DAY), commits_after_first_read(other) as fired:
+    with frozen(DAY), other_commits_after_first_read(db.engine, other) as fired:
         assert send_batch() == {"sent": len(ids)}
     assert fired == ["waits"]  # the claim held the write lock from its BEGIN, briefly
     assert _statuses(Reminder, ids) == ["sent"] * len(ids)
@@ -181,7 +156,7 @@ def test_a_reminder_no_longer_wanted_is_skipped_after_a_commit_in_between(file_a
     firm = db.session.scalar(select(Enterprise))
     firm.status = "archived"
     db.session.commit()
-    with frozen(DAY), commits_after_first_read(other) as fired:
+    with frozen(DAY), other_commits_after_first_read(db.engine, other) as fired:
         assert send(first) == "skipped"  # the claim is an UPDATE: the first read is after it
     assert fired == ["committed"]
     assert _statuses(Reminder, [first]) == ["skipped"]
@@ -220,7 +195,7 @@ def test_the_password_reset_mail_task_writes_its_token_after_a_commit_in_between
     db.session.commit()
     user_id = user.id
     db.session.rollback()
-    with commits_after_first_read(other) as fired, \
+    with other_commits_after_first_read(db.engine, other) as fired, \
             commits_during(monkeypatch, mail, "deliver", other) as calls:
         assert send_password_reset(user_id) is True
     # the token's short transaction holds the write lock from its BEGIN; the mail, none
@@ -236,7 +211,7 @@ def test_the_integrity_check_records_its_run_after_a_commit_in_between(file_app,
 
     make_enterprise(name="天津核对文件库科技有限公司")
     db.session.commit()  # and no read of ours open
-    with commits_after_first_read(other) as fired:
+    with other_commits_after_first_read(db.engine, other) as fired:
         assert check() == 0
     assert fired == ["committed"]  # the long read holds no lock
     db.session.rollback()

@@ -20,11 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
 
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD, make_enterprise, make_user
-from tests.scratch_databases import sqlite_file_app
+from tests.scratch_databases import other_commit, other_commits_after_first_read, sqlite_file_app
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db, writing
 
@@ -62,28 +61,10 @@ def editor(file_app):
         return user.email, firm.id
 
 
-@contextmanager
-def other_writes_after_first_read(file_app, other: sqlite3.Connection) -> Iterator[list[str]]:
-    """Right after the first SELECT run inside the block, the other connection tries to
-    commit a write; what happened is appended: "committed" or "waits" (we hold the lock)."""
-    outcome: list[str] = []
-
-    def after(conn, cursor, statement, parameters, context, executemany):
-        if not outcome and statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            try:
-                other.execute("INSERT INTO other_writer VALUES (1)")
-            except sqlite3.OperationalError as exc:
-                outcome.append("waits" if "locked" in str(exc) else str(exc))
-            else:
-                outcome.append("committed")
-
+def other_writes_after_first_read(file_app, other: sqlite3.Connection):
+    """other_commits_after_first_read on `file_app`'s engine."""
     with file_app.app_context():
-        engine = db.engine
-    event.listen(engine, "after_cursor_execute", after)
-    try:
-        yield outcome
-    finally:
-        event.remove(engine, "after_cursor_execute", after)
+        return other_commits_after_first_read(db.engine, other)
 
 
 def _signed_in(file_app, email: str):
@@ -188,12 +169,7 @@ def other_writes_while_hashing(monkeypatch, other: sqlite3.Connection) -> Iterat
     outcome: list[str] = []
 
     def probe() -> None:
-        try:
-            other.execute("INSERT INTO other_writer VALUES (3)")
-        except sqlite3.OperationalError as exc:
-            outcome.append("waits" if "locked" in str(exc) else str(exc))
-        else:
-            outcome.append("committed")
+        outcome.append(other_commit(other))
 
     class Probing:
         def hash(self, password):

@@ -61,22 +61,28 @@ def _commit_once_the_other_waits(other_done: threading.Event) -> None:
     db.session.commit()
 
 
-def _in_thread(app, work, errors: list, slot: int) -> threading.Thread:
-    """Run `work` in a thread with its own app context and session; errors kept in `slot`."""
+def _in_threads(app, *works) -> list:
+    """Run each of `works` in a thread of its own (own app context and session) and wait for
+    all; their errors in the same order (None for a work that finished)."""
+    errors: list = [None] * len(works)
 
-    def run() -> None:
+    def run(slot: int) -> None:
         with app.app_context():
             try:
-                work()
+                works[slot]()
             except Exception as error:  # the test reports it
                 errors[slot] = error
                 db.session.rollback()
             finally:
                 db.session.remove()
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in range(len(works))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(PATIENCE * 2)
+    assert not any(thread.is_alive() for thread in threads), "a thread never finished"
+    return errors
 
 
 def _world() -> tuple[dict, int]:
@@ -111,7 +117,6 @@ def _save_during_refresh(app, firm_id: int, change) -> list:
     waits for it (or the save is done). Returns the two threads' errors (refresh, save)."""
     from tracker.enterprises.models import Enterprise
 
-    errors: list = [None, None]
     refreshed, saved = threading.Event(), threading.Event()
 
     def refresh() -> None:
@@ -128,11 +133,7 @@ def _save_during_refresh(app, firm_id: int, change) -> list:
         finally:
             saved.set()
 
-    threads = [_in_thread(app, refresh, errors, 0), _in_thread(app, save, errors, 1)]
-    for thread in threads:
-        thread.join(PATIENCE * 2)
-    assert not any(thread.is_alive() for thread in threads), "a thread never finished"
-    return errors
+    return _in_threads(app, refresh, save)
 
 
 @pytest.mark.parametrize("change", [_grant, _rename])
@@ -160,7 +161,6 @@ def test_a_refresh_started_during_a_save_counts_the_save(pg_app):
 
     with frozen(DAY):
         users, firm_id = _world()
-        errors: list = [None, None]
         recounted, refreshed = threading.Event(), threading.Event()
 
         def save() -> None:
@@ -182,10 +182,7 @@ def test_a_refresh_started_during_a_save_counts_the_save(pg_app):
             finally:
                 refreshed.set()
 
-        threads = [_in_thread(pg_app, refresh, errors, 0), _in_thread(pg_app, save, errors, 1)]
-        for thread in threads:
-            thread.join(PATIENCE * 2)
-        assert errors == [None, None]
+        assert _in_threads(pg_app, refresh, save) == [None, None]
         db.session.expire_all()
         assert aggregates.current_state() is not None
         assert aggregates.holders(users["bureau"])["hnte"] == 2
@@ -204,7 +201,6 @@ def test_a_bulk_commit_landing_during_a_refresh_leaves_the_figures_stale(pg_app)
 
     with frozen(DAY):
         users, firm_id = _world()
-        errors: list = [None]
         announced, refreshed = threading.Event(), threading.Event()
 
         def bulk() -> None:
@@ -220,17 +216,17 @@ def test_a_bulk_commit_landing_during_a_refresh_leaves_the_figures_stale(pg_app)
             assert refreshed.wait(PATIENCE)
             db.session.commit()
 
-        thread = _in_thread(pg_app, bulk, errors, 0)
-        try:
-            assert announced.wait(PATIENCE)
-            snapshots.bump()  # another counted commit meanwhile (its version is newer)
-            db.session.commit()
-            aggregates.refresh()
-            db.session.commit()
-        finally:
-            refreshed.set()
-            thread.join(PATIENCE * 2)
-        assert errors == [None]
+        def counted_commit_then_refresh() -> None:
+            try:
+                assert announced.wait(PATIENCE)
+                snapshots.bump()  # another counted commit meanwhile (its version is newer)
+                db.session.commit()
+                aggregates.refresh()
+                db.session.commit()
+            finally:
+                refreshed.set()
+
+        assert _in_threads(pg_app, bulk, counted_commit_then_refresh) == [None, None]
         db.session.expire_all()
         if aggregates.current_state() is not None:
             for scope, user in users.items():

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from tests.dashboard.test_aggregates_concurrency import (
     PATIENCE,
     _commit_once_the_other_waits,
-    _in_thread,
+    _in_threads,
 )
 from tests.factories import make_enterprise
 from tests.scratch_databases import scratch_app
@@ -66,7 +66,6 @@ def test_a_backdated_save_during_the_month_end_write_lands_in_that_month(pg_app)
         history.backfill(until=date(2026, 10, 31))  # every month before November stored
         db.session.commit()
         firm_id = firms[0].id
-        errors: list = [None, None]
         written, saved = threading.Event(), threading.Event()
 
         def month_end_job() -> None:
@@ -85,11 +84,7 @@ def test_a_backdated_save_during_the_month_end_write_lands_in_that_month(pg_app)
             finally:
                 saved.set()
 
-        threads = [_in_thread(pg_app, month_end_job, errors, 0),
-                   _in_thread(pg_app, backdated_save, errors, 1)]
-        for thread in threads:
-            thread.join(PATIENCE * 2)
-        assert errors == [None, None]
+        assert _in_threads(pg_app, month_end_job, backdated_save) == [None, None]
         db.session.expire_all()
         # the HNTE granted on 10 November is in November's month-end, as the history says
         assert _replayed(NOVEMBER)[("hnte", "hitech")] == 1
