@@ -245,7 +245,9 @@ def _after_soft_rollback(session: Session, _previous: Any) -> None:
     if not session.in_transaction():
         session.info.pop(_KEY, None)
         session.info.pop(_DAYS_KEY, None)
-        session.info.pop("counts_version_bump", None)  # snapshots: a rolled-back bump
+        from tracker import snapshots
+
+        snapshots.discard_bump(session)
 
 
 _installed = False

@@ -12,10 +12,8 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import get_locale
-
 from tracker.enterprises.models import ACTIVITY_KINDS, ENTERPRISE_STATUSES, METRIC_LABELS
-from tracker.i18n import gettext
+from tracker.i18n import gettext, locale
 from tracker.incubation.models import TENANCY_STATUSES
 from tracker.money import format_wan
 from tracker.vocabulary import HONOURS, KINDS, SOURCES, TECH_FIELDS, ZONES
@@ -134,8 +132,8 @@ def value_label(field: str, value: Any, entity_type: str | None = None) -> str:
 def money_text(yuan: Any) -> str:
     """An amount stored in 元 as people read it: 万元 in Chinese, whole CNY in English."""
     amount = Decimal(str(yuan))
-    locale = get_locale()
-    if locale is not None and locale.language != "zh":
+    chosen = locale()
+    if chosen is not None and chosen.language != "zh":
         return f"CNY {amount.quantize(Decimal(1)):,}"
     return gettext("%(n)s万元", n=format_wan(amount))
 

@@ -65,13 +65,6 @@ def bump() -> None:
     session.info[_PENDING_KEY] = session.get_transaction()
 
 
-def bump_pending() -> bool:
-    """Whether this transaction's commit adds one to the version."""
-    session = db.session()
-    noted = session.info.get(_PENDING_KEY)
-    return noted is not None and noted is session.get_transaction()
-
-
 def _upsert(add: int) -> Any:
     """The counter row plus `add` (inserted as `add` when missing), locked until commit."""
     from tracker.extensions import conflict_insert
@@ -81,6 +74,11 @@ def _upsert(add: int) -> Any:
     statement = conflict_insert(table).values(id=_ROW, value=add, at=stamp)
     return statement.on_conflict_do_update(index_elements=[table.c.id],
                                            set_={"value": table.c.value + add, "at": stamp})
+
+
+def discard_bump(session: Any) -> None:
+    """After a rollback: a bump noted in the transaction that ended is not applied."""
+    session.info.pop(_PENDING_KEY, None)
 
 
 def apply_bump(session: Any) -> None:

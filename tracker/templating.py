@@ -8,13 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask, url_for
-from flask_babel import get_locale, gettext
 
 from tracker import labels
 from tracker.accounts.roles import ROLE_LABELS, Role
 from tracker.clock import to_local, today
 from tracker.enterprises.models import MONEY_FIELDS
 from tracker.enterprises.zones import field_label, zone_label
+from tracker.i18n import gettext, locale
 from tracker.money import format_wan
 from tracker.vocabulary import KINDS as RUNG_LABELS
 
@@ -79,6 +79,6 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def globals_():
-        return {"current_locale": str(get_locale() or "zh_CN"), "today": today(),
+        return {"current_locale": str(locale() or "zh_CN"), "today": today(),
                 "languages": app.config["LANGUAGES"], "view_endpoints": app.view_functions,
                 "role_label": role_label, "rung_labels": RUNG_LABELS, **labels.template_globals()}

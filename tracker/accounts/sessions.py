@@ -33,8 +33,8 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _is_live(row: UserSession, at: datetime) -> bool:
-    return row.revoked_at is None and as_utc(row.expires_at) > at
+def _is_live(revoked_at: datetime | None, expires_at: datetime, at: datetime) -> bool:
+    return revoked_at is None and as_utc(expires_at) > at
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,7 @@ def load(sid: str | None, user_id: str | None) -> User | None:
     owner, revoked_at, expires_at, last_seen_at, counts_version, user = found
     snapshots.remember(counts_version)  # read before anything the request computes
     now = now_utc()
-    if (owner != int(user_id) or revoked_at is not None or as_utc(expires_at) <= now
-            or not user.active):
+    if owner != int(user_id) or not _is_live(revoked_at, expires_at, now) or not user.active:
         return None
     touch_every = timedelta(seconds=current_app.config["SESSION_TOUCH_SECONDS"])
     if fresh and now - as_utc(last_seen_at) >= touch_every:
@@ -112,7 +111,7 @@ def resume(token: str, *, user_agent: str = "",
     row = db.session.scalar(select(UserSession).where(UserSession.remember_hash == _digest(token))
                             .execution_options(populate_existing=True))
     now = now_utc()
-    if row is None or not _is_live(row, now) or not row.user.active:
+    if row is None or not _is_live(row.revoked_at, row.expires_at, now) or not row.user.active:
         return None
     new_token = secrets.token_urlsafe(32)
     row.remember_hash = _digest(new_token)

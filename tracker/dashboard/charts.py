@@ -35,8 +35,6 @@ from tracker.vocabulary import KINDS, TECH_FIELDS, ZONES
 
 #: months the trend chart shows at most (the back-fill may hold more)
 TREND_MONTHS = 60
-#: months ahead the expiry chart looks
-EXPIRY_MONTHS = aggregates.EXPIRY_MONTHS
 #: finished reporting cycles the workload chart shows
 LATE_CYCLES = 6
 

@@ -132,7 +132,7 @@ class ZoneMove(db.Model):
 
     Month-ends are snapshots: a month before the move counts the firm in `from_zone`, also
     when the month is rewritten later (tracker.dashboard.history replays the zone with the
-    rung). Recorded by an after-flush hook on the firm's zone (tracker.dashboard.redo).
+    rung). Recorded by a before-flush hook on the firm's zone (tracker.dashboard.redo).
     """
 
     __tablename__ = "zone_moves"

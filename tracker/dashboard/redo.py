@@ -197,8 +197,6 @@ def pending_from(user: Any) -> date | None:
 def record_zone_moves(session: Any, _context: Any, _instances: Any) -> None:
     """before_flush: a firm whose zone changes gets a ZoneMove dated today (its month-ends
     before today stay in the zone it leaves; see history.zone_then)."""
-    from tracker.enterprises.models import Enterprise
-
     moved: dict[int, tuple[str | None, str]] = {}
     for obj in session.dirty:
         if type(obj) is not Enterprise or obj.id is None:

@@ -15,11 +15,9 @@ from flask_babel import gettext as _
 from sqlalchemy import func, literal, select
 
 from tracker.accounts.scope import reminder_scope_parts
+from tracker.enterprises.queries import COUNT_CAP
 from tracker.extensions import db
 from tracker.reminders.models import STATUSES, Reminder
-
-#: counts stop here when the config has no LEDGER_COUNT_CAP
-DEFAULT_CAP = 10_000
 
 
 class StatusCounts(dict[str, int]):
@@ -42,7 +40,7 @@ class StatusCounts(dict[str, int]):
 
 
 def count_cap() -> int:
-    return int(current_app.config.get("LEDGER_COUNT_CAP") or DEFAULT_CAP)
+    return int(current_app.config.get("LEDGER_COUNT_CAP") or COUNT_CAP)
 
 
 def status_counts(user: Any, cap: int | None = None) -> StatusCounts:
