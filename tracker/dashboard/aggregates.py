@@ -96,9 +96,7 @@ def _holders(where: ColumnElement[bool], day: date) -> Any:
     by = (Enterprise.id, Enterprise.zone, _METRIC)
     return (select(*by, null(), func.count(Qualification.enterprise_id.distinct()))
             .join(Enterprise, Enterprise.id == Qualification.enterprise_id)
-            .where(where, Enterprise.status == "active", Qualification.granted_on <= day,
-                   or_(Qualification.valid_until.is_(None), Qualification.valid_until >= day),
-                   or_(Qualification.revoked_on.is_(None), Qualification.revoked_on > day))
+            .where(where, Enterprise.status == "active", Qualification.valid_on(day))
             .group_by(*by))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, distinct, func, literal, or_, select
+from sqlalchemy import case, distinct, func, literal, select
 
 from tracker.accounts.scope import carrier_scope, enterprise_scope
 from tracker.clock import today
@@ -87,9 +87,7 @@ def holders_live(user: Any, on: date) -> dict[str, int]:
         .where(
             enterprise_scope(user),
             Enterprise.status == "active",
-            Qualification.granted_on <= on,
-            or_(Qualification.valid_until.is_(None), Qualification.valid_until >= on),
-            or_(Qualification.revoked_on.is_(None), Qualification.revoked_on > on),
+            Qualification.valid_on(on),
         )
         .group_by(_METRIC_OF_KIND)
     )

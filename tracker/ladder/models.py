@@ -14,6 +14,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     func,
+    or_,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -100,6 +101,12 @@ class Qualification(db.Model):
     def status_on(self, day: date) -> str:
         """valid, expired or revoked on `day` (derived, never typed in)."""
         return validity.status_on(self, day)
+
+    @classmethod
+    def valid_on(cls, day: date) -> ColumnElement[bool]:
+        """SQL: status_on(day) == "valid" (granted by then, not expired, not revoked)."""
+        return and_(cls.granted_on <= day, or_(cls.valid_until.is_(None), cls.valid_until >= day),
+                    or_(cls.revoked_on.is_(None), cls.revoked_on > day))
 
 
 class Application(db.Model):

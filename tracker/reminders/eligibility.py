@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, null, or_, select
+from sqlalchemy import ColumnElement, Select, case, exists, null, select
 
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
@@ -33,12 +33,6 @@ def _next_rung_sql() -> ColumnElement:
     return case(*steps, (Enterprise.current_rung == order[-1], null()), else_=order[0])
 
 
-def valid_on(day: date, q=Qualification) -> ColumnElement[bool]:
-    """SQL: validity.status_on(q, day) == "valid" (granted, not expired, not revoked)."""
-    return and_(q.granted_on <= day, or_(q.valid_until.is_(None), q.valid_until >= day),
-                or_(q.revoked_on.is_(None), q.revoked_on > day))
-
-
 def newly_eligible_select(as_of: date) -> Select:
     """(enterprise_id, rung): active firms whose stored verdict for their next rung is
     `eligible` on as_of and that do not already hold a title of that rung valid that day.
@@ -56,7 +50,7 @@ def newly_eligible_select(as_of: date) -> Select:
         .where(r.kind.in_(list(KINDS)), r.verdict == "eligible", r.holds_on(as_of),
                r.kind == _next_rung_sql(), e.status == "active",
                e.eligibility_stale_since.is_(None),
-               ~exists().where(q.enterprise_id == e.id, q.kind == r.kind, valid_on(as_of)))
+               ~exists().where(q.enterprise_id == e.id, q.kind == r.kind, q.valid_on(as_of)))
     )
 
 
