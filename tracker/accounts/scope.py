@@ -186,13 +186,25 @@ def get_tenancy_or_404(user: Any, tenancy_id: int, *, for_edit: bool = False) ->
     return tenancy
 
 
+def _reminder_sides(user: Any) -> tuple[Select, ColumnElement[bool]] | None:
+    """The reminder rule's two sides: firms in scope, and rows addressed to the user; None: all.
+
+    `reminder_scope` and `reminder_scope_parts` both build on this, so the rule is written once.
+    """
+    if user.role in GLOBAL_READ_ROLES:
+        return None
+    firms = select(Enterprise.id).where(enterprise_scope(user))
+    own = and_(Reminder.recipient_type == "user", Reminder.recipient_id == user.id)
+    return firms, own
+
+
 def reminder_scope(user: Any) -> ColumnElement[bool]:
     """Reminders about enterprises in the user's scope, plus the user's own digests."""
-    if user.role in GLOBAL_READ_ROLES:
+    sides = _reminder_sides(user)
+    if sides is None:
         return true()
-    own = and_(Reminder.recipient_type == "user", Reminder.recipient_id == user.id)
-    return or_(Reminder.enterprise_id.in_(select(Enterprise.id).where(enterprise_scope(user))),
-               own)
+    firms, own = sides
+    return or_(Reminder.enterprise_id.in_(firms), own)
 
 
 def reminder_scope_parts(user: Any) -> list[ColumnElement[bool]]:
@@ -203,10 +215,10 @@ def reminder_scope_parts(user: Any) -> list[ColumnElement[bool]]:
     of the status. Apart, the first walks the scope's firms on (status, enterprise_id) and
     the second the user's own rows on the partial index of user recipients.
     """
-    if user.role in GLOBAL_READ_ROLES:
+    sides = _reminder_sides(user)
+    if sides is None:
         return [true()]
-    firms = select(Enterprise.id).where(enterprise_scope(user))
-    own = and_(Reminder.recipient_type == "user", Reminder.recipient_id == user.id)
+    firms, own = sides
     return [Reminder.enterprise_id.in_(firms),
             and_(own, or_(Reminder.enterprise_id.is_(None), Reminder.enterprise_id.not_in(firms)))]
 
