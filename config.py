@@ -29,9 +29,9 @@ def _database_url() -> str:
 #: the delivery workers' queue (Celery's default name) and beat's sweeps' own: a sweep or a reap
 #: must not wait behind thousands of queued sends, and it needs one slot, not the senders'
 DELIVERY_QUEUE = "celery"
+#: the tasks beat runs every few minutes to find and reclaim work (README, "Deployment") name
+#: it on their own decorator (`queue=SWEEP_QUEUE`), so a renamed task keeps its queue
 SWEEP_QUEUE = "sweeps"
-#: the tasks beat runs every few minutes to find and reclaim work (README, "Deployment")
-SWEEP_TASKS = ("tracker.reminders.sweep", "tracker.reminders.reap", "tracker.webhooks.sweep")
 
 
 def _celery_settings(redis_url: str | None) -> dict:
@@ -65,7 +65,6 @@ def _celery_settings(redis_url: str | None) -> dict:
         # laptop); the Procfile gives the sweeps a worker of their own
         "task_default_queue": DELIVERY_QUEUE,
         "task_queues": {DELIVERY_QUEUE: {}, SWEEP_QUEUE: {}},
-        "task_routes": {name: {"queue": SWEEP_QUEUE} for name in SWEEP_TASKS},
     }
 
 

@@ -15,6 +15,7 @@ from celery.schedules import crontab
 from flask import current_app
 from sqlalchemy import func, select
 
+from config import SWEEP_QUEUE
 from tracker.celery_app import enqueue_after_commit, publish
 from tracker.clock import now_utc, today
 from tracker.extensions import db, writing
@@ -64,7 +65,7 @@ def sweep_now(as_of: date | None = None) -> dict:
     return {"inserted": inserted, "batches": batches}
 
 
-@shared_task(name="tracker.reminders.sweep", ignore_result=True)
+@shared_task(name="tracker.reminders.sweep", ignore_result=True, queue=SWEEP_QUEUE)
 def sweep() -> dict:
     return sweep_now()
 
@@ -108,7 +109,7 @@ def send_batch() -> dict:
     return counts
 
 
-@shared_task(name="tracker.reminders.reap", ignore_result=True)
+@shared_task(name="tracker.reminders.reap", ignore_result=True, queue=SWEEP_QUEUE)
 def reap() -> int:
     reaped = services.reap()
     if reaped:

@@ -13,6 +13,7 @@ from celery import shared_task
 from celery.schedules import crontab
 from flask import current_app
 
+from config import SWEEP_QUEUE
 from tracker.celery_app import enqueue_after_commit, publish
 from tracker.extensions import db
 from tracker.webhooks import events, services
@@ -75,7 +76,7 @@ def sweep_now() -> dict:
     return {"expiries": len(made), "reaped": reaped, "enqueued": len(due)}
 
 
-@shared_task(name="tracker.webhooks.sweep", ignore_result=True)
+@shared_task(name="tracker.webhooks.sweep", ignore_result=True, queue=SWEEP_QUEUE)
 def sweep() -> dict:
     return sweep_now()
 
