@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from tracker.extensions import begins_as_reader, db, writing
+from tracker.extensions import begins_as_reader, db
 
 
 @begins_as_reader  # reads at length: no write lock meanwhile (SQLite); the save after is short
@@ -23,10 +23,8 @@ def check_command(as_json: bool, save: bool, everything: bool) -> None:
 
     report = run_checks(list(INVARIANTS) if everything else None)
     if save:
-        db.session.commit()  # ends the read: the run is written in a transaction of its own
-        with writing():
-            record_run(report, trigger="cli")
-            db.session.commit()
+        record_run(report, trigger="cli")  # in a transaction of its own, after the read
+        db.session.commit()
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
     else:

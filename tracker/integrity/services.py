@@ -14,31 +14,31 @@ STORED_VIOLATIONS = 500
 
 
 def record_run(report: Report, *, trigger: str, started_at=None) -> IntegrityRun:
-    """Store a report as the latest run (flushes)."""
-    run = IntegrityRun(
-        started_at=started_at or now_utc(), finished_at=now_utc(), trigger=trigger,
-        ok=report.ok, checked=dict(report.checked),
-        violations=[v.as_dict() for v in report.violations[:STORED_VIOLATIONS]],
-        violation_count=len(report.violations),
-    )
-    db.session.add(run)
-    db.session.flush()
+    """Store a report as the latest run, in a transaction of its own (flushes; the edge commits).
+
+    The checks read at length in a transaction that ends here, before the outcome is written
+    in one of its own that begins as a writer: on SQLite a read that another connection's
+    commit has made stale cannot turn into a write ("database is locked", at once), and a
+    check that held the write lock from its start would hold every save for its whole run.
+    """
+    db.session.commit()  # ends the checks' read
+    with writing():
+        run = IntegrityRun(
+            started_at=started_at or now_utc(), finished_at=now_utc(), trigger=trigger,
+            ok=report.ok, checked=dict(report.checked),
+            violations=[v.as_dict() for v in report.violations[:STORED_VIOLATIONS]],
+            violation_count=len(report.violations),
+        )
+        db.session.add(run)
+        db.session.flush()
     return run
 
 
 def check_and_record(*, trigger: str) -> IntegrityRun:
-    """Run every invariant now and store the outcome (flushes).
-
-    The checks read at length in a transaction that ends before the outcome is written, in
-    one of its own that begins as a writer: on SQLite a read that another connection's commit
-    has made stale cannot turn into a write ("database is locked", at once), and a check that
-    held the write lock from its start would hold every save for its whole run.
-    """
+    """Run every invariant now and store the outcome (record_run; flushes)."""
     started = now_utc()
     report = run_checks(now=started)
-    db.session.commit()  # ends the read
-    with writing():
-        return record_run(report, trigger=trigger, started_at=started)
+    return record_run(report, trigger=trigger, started_at=started)
 
 
 def last_run() -> IntegrityRun | None:
