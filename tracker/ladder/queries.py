@@ -75,15 +75,17 @@ def _active(user: Any):
     return (enterprise_scope(user), Enterprise.status == "active")
 
 
-#: (user) -> {(zone, rung, field): active firms} from maintained figures, or None when they
-#: are not current; wired in by init_app (the dashboard keeps them, and imports this module)
-_kept_firm_counts: list[Callable[[Any], dict[tuple[Any, Any, Any], int] | None]] = []
+#: the reader of the maintained figures: (user) -> {(zone, rung, field): active firms}, or None
+#: when they are not current; set by init_app (the dashboard keeps them, and imports this
+#: module), None until then (the straightforward count)
+_kept_firm_counts: Callable[[Any], dict[tuple[Any, Any, Any], int] | None] | None = None
 
 
 def keep_firm_counts_from(reader: Callable[[Any], dict[tuple[Any, Any, Any], int] | None]
                           ) -> None:
     """Let rung_counts read maintained per-zone figures (see _kept_firm_counts)."""
-    _kept_firm_counts[:] = [reader]
+    global _kept_firm_counts
+    _kept_firm_counts = reader
 
 
 def rung_counts(user: Any, filters: BoardFilters) -> dict[str | None, int]:
@@ -93,8 +95,8 @@ def rung_counts(user: Any, filters: BoardFilters) -> dict[str | None, int]:
     filters are zone and field only: a few hundred rows instead of a count over every active
     firm, which grows with the register. Else the straightforward GROUP BY.
     """
-    kept = (_kept_firm_counts[0](user)
-            if _kept_firm_counts and not filters.officer_id else None)
+    kept = (_kept_firm_counts(user)
+            if _kept_firm_counts is not None and not filters.officer_id else None)
     if kept is None:
         return rung_counts_live(user, filters)
     counts: dict[str | None, int] = {}
