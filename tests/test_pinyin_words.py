@@ -40,3 +40,40 @@ def test_word_by_word_spelling_is_the_whole_name_spelling():
     for name in names:
         assert pinyin_keys(name) == _whole(name), name
     assert pinyin_keys("重庆银行") == ("chongqingyinhang", "cqyh")
+
+
+#: names whose cut exercises each internal _pieces leans on: phrases with heteronyms, Latin and
+#: digit runs, full-width signs, rare and compatibility ideographs, 〇, traditional forms
+_TRICKY = ["重庆银行天津分行", "长安汽车（天津）有限公司", "ＡＢＣ（天津）重庆银行科技",
+           "乐器行乐团", "Ｈ＆Ｍ 天津", "天津基准测试科技有限公司12", "单县单位", "ü女绿",
+           "〇一二", "天津·北辰", "長江實業", "𠀀𪚥科技", "\ufa18\u3400测试", "银行行长长江",
+           "ABC", "12 34"]
+
+
+def test_the_pypinyin_internals_names_relies_on_keep_their_shape():
+    """A drift alarm for tracker.names._pieces, which reads pypinyin's internals (pinned in
+    requirements.txt): the pattern's shape it unwraps, the phrase segmenter it calls, and the
+    cut they give, word for word what pypinyin's own segmenter (lazy_pinyin's) gives."""
+    from pypinyin.constants import RE_HANS
+    from pypinyin.seg import mmseg, simpleseg
+
+    from tracker.names import _pieces
+
+    assert RE_HANS.pattern.startswith("^(?:[") and RE_HANS.pattern.endswith("])+$")
+    assert isinstance(PHRASES_DICT, dict) and PHRASES_DICT
+    assert callable(mmseg.seg.cut)
+    runs, cut = _pieces()
+    for name in _TRICKY:
+        text = fold_name(name).lower()
+        words = [word for run in runs(text)
+                 for word in (cut(run.group()) if run.group(1) else [run.group()])]
+        assert all(isinstance(word, str) for word in words), name
+        assert "".join(words) == text, name
+        assert words == simpleseg.seg(text), name
+    # one character of the unwrapped class is a character RE_HANS accepts, and only those
+    sample = "".join(chr(c) for c in (*range(0x3000, 0x3010), *range(0x33FF, 0x3410),
+                                      *range(0x4DB0, 0x4E10), *range(0x9FA0, 0x9FB0),
+                                      *range(0xF900, 0xFA20), 0x20000, 0x2A6A5, 0x41, 0x31))
+    for char in sample:
+        in_runs = next(runs(char)).group(1) is not None
+        assert in_runs == bool(RE_HANS.match(char)), hex(ord(char))

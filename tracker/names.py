@@ -101,7 +101,8 @@ def _pieces() -> tuple[Callable[[str], Iterator[re.Match]], Callable[[str], Iter
     """pypinyin's cut of a text: (runs of characters with / without a pinyin, words of a run).
 
     The runs are those of pypinyin.seg.simpleseg (its RE_HANS characters); loaded on first
-    use, as pypinyin's tables are large.
+    use, as pypinyin's tables are large. These are pypinyin's internals as of 0.55.0, the
+    version requirements.txt pins: tests/test_pinyin_words.py fails if their shape drifts.
     """
     from pypinyin.constants import PHRASES_DICT, RE_HANS
     from pypinyin.seg import mmseg
