@@ -114,12 +114,21 @@ def _text(label: Any) -> str:
     return gettext(label[0] if isinstance(label, tuple) else str(label))
 
 
+def _table(field: str, entity_type: str | None) -> Mapping[str, Any] | None:
+    if field == "zone":
+        return ZONES
+    return ENTITY_VALUE_LABELS.get((entity_type or "", field)) or VALUE_LABELS.get(field)
+
+
+def value_labels(field: str, entity_type: str | None = None) -> dict[str, str]:
+    """Every code of `field` with its label in the current language, as value_label gives it:
+    a page labelling many rows (the board's ~200 cards) translates each label once."""
+    return {code: _text(label) for code, label in (_table(field, entity_type) or {}).items()}
+
+
 def value_label(field: str, value: Any, entity_type: str | None = None) -> str:
     """A stored code as a person reads it, in the current language; unknown codes unchanged."""
-    if field == "zone":
-        table: Mapping[str, Any] | None = ZONES
-    else:
-        table = ENTITY_VALUE_LABELS.get((entity_type or "", field)) or VALUE_LABELS.get(field)
+    table = _table(field, entity_type)
     if table is not None and isinstance(value, str) and value in table:
         return _text(table[value])
     resolve = REFERENCES.get(field)

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from tracker.i18n import gettext as _
+from tracker.labels import value_labels
 from tracker.templating import url_each
-from tracker.vocabulary import TECH_FIELDS, ZONES
 
 
 class Card(NamedTuple):
@@ -33,8 +33,7 @@ class Card(NamedTuple):
 def cards(columns: dict[str | None, list[Any]], steps: dict[int, dict[str, Any]]
           ) -> dict[str | None, list[Card]]:
     """rung_cards' rows and next_steps' steps as Cards, column by column."""
-    zones = {code: _(short) for code, (short, _full) in ZONES.items()}
-    fields = {code: _(label) for code, label in TECH_FIELDS.items()}
+    zones, fields = value_labels("zone"), value_labels("tech_field")
     # a plain string, escaped whole when printed: the template's _() trusted the translation
     # and escaped the step, the same characters for sentences without markup (none has any)
     step_line = _("下一步：%(step)s")
