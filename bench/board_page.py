@@ -29,6 +29,9 @@ from pathlib import Path
 #: the code measured: this tree, or the scratch worktree of --before's REF
 ROOT = Path(os.environ.get("BENCH_ROOT") or Path(__file__).resolve().parent.parent)
 HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE))
+from bench import app_for  # noqa: E402 - this tree's, whichever tree is measured
+
 sys.path.insert(0, str(ROOT))
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "15"))
@@ -40,16 +43,8 @@ DAY = date(2026, 12, 2)
 def uncached_app(url: str):
     """An app on the bench database `url` with the figure cache off (what users pay right after
     a change); chart_sizes.py measures with it too."""
-    from config import Config
-    from tracker import create_app
-
-    class BenchConfig(Config):
-        SQLALCHEMY_DATABASE_URI = url
-        WTF_CSRF_ENABLED = False
-        FAST_PASSWORD_HASHES = True
-        DASHBOARD_CACHE_SECONDS = 0
-
-    return create_app(BenchConfig)
+    return app_for(url, WTF_CSRF_ENABLED=False, FAST_PASSWORD_HASHES=True,
+                   DASHBOARD_CACHE_SECONDS=0)
 
 
 #: the fastest sample of each _p50 call, by label (a loaded machine shows in p50, less in min)

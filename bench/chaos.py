@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # the run's parts: processes (chaos_procs), the oracle (chaos_oracle), the web part (chaos_web)
+from bench import app_for  # noqa: E402
 from bench.chaos_oracle import (  # noqa: E402
     account,
     expected_rows,
@@ -196,8 +197,6 @@ def _in_workdir(args: argparse.Namespace, workdir: Path) -> int:
 def _run(args, started, env, procs, handler, refuse, workdir) -> int:
     from sqlalchemy import func, update
 
-    import config
-    from tracker import create_app
     from tracker.clock import today
     from tracker.extensions import db
     from tracker.ladder.tasks import recompute_all
@@ -208,10 +207,7 @@ def _run(args, started, env, procs, handler, refuse, workdir) -> int:
     subprocess.run([bin_path("flask"), "--app", "tracker", "db", "upgrade"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
 
-    class ChaosConfig(config.Config):
-        FAST_PASSWORD_HASHES = True
-
-    app = create_app(ChaosConfig)
+    app = app_for(FAST_PASSWORD_HASHES=True)
     with app.app_context():
         seed_rules()
         db.session.execute(update(ReminderRule).values(enabled=False))

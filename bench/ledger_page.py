@@ -23,9 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, event, insert, text  # noqa: E402
 
+from bench import app_for  # noqa: E402
 from bench.list_page import timed  # noqa: E402
-from config import TestConfig  # noqa: E402
-from tracker import create_app  # noqa: E402
 from tracker.accounts.services import create_user  # noqa: E402
 from tracker.demo import demo_uscc  # noqa: E402
 from tracker.enterprises.models import Enterprise  # noqa: E402
@@ -61,13 +60,9 @@ def build(url: str):
         conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
     admin.dispose()
 
-    class BenchConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-        SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"options": f"-csearch_path={SCHEMA},public"}}
-        WTF_CSRF_ENABLED = False
-        SERVER_NAME = None
-
-    app = create_app(BenchConfig)
+    app = app_for(url, base="TestConfig", WTF_CSRF_ENABLED=False, SERVER_NAME=None,
+                  SQLALCHEMY_ENGINE_OPTIONS={
+                      "connect_args": {"options": f"-csearch_path={SCHEMA},public"}})
     with app.app_context():
         db.create_all()
         seed_rules()

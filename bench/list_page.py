@@ -18,8 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, insert  # noqa: E402
 
-from config import TestConfig  # noqa: E402
-from tracker import create_app  # noqa: E402
+from bench import app_for  # noqa: E402
 from tracker.accounts.services import create_user  # noqa: E402
 from tracker.demo import demo_uscc  # noqa: E402
 from tracker.enterprises.models import Enterprise  # noqa: E402
@@ -27,12 +26,8 @@ from tracker.extensions import db  # noqa: E402
 
 
 def build(size: int, folder: Path):
-    class BenchConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{folder / f'bench-{size}.db'}"
-        WTF_CSRF_ENABLED = False
-        SERVER_NAME = None
-
-    app = create_app(BenchConfig)
+    app = app_for(f"sqlite:///{folder / f'bench-{size}.db'}", base="TestConfig",
+                  WTF_CSRF_ENABLED=False, SERVER_NAME=None)
     with app.app_context():
         db.create_all()
         user = create_user("timer@example.com", "bench-password-1", "bureau")

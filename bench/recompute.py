@@ -28,17 +28,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(os.environ.get("BENCH_ROOT") or Path(__file__).resolve().parent.parent)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import app_for  # noqa: E402 - this tree's, whichever tree is measured
+
 sys.path.insert(0, str(ROOT))
 
 
 def _app(url: str):
-    from config import Config
-    from tracker import create_app
-
-    class BenchConfig(Config):
-        SQLALCHEMY_DATABASE_URI = url
-
-    return create_app(BenchConfig)
+    return app_for(url)
 
 
 def _facts_for_all(ids: list[int]) -> list[dict]:

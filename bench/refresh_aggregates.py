@@ -23,6 +23,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE))
+from bench import app_for  # noqa: E402 - this tree's, whichever tree is measured
+
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 
 
@@ -30,17 +33,12 @@ def measure(url: str) -> dict:
     """Run in a child whose sys.path leads with the measured tree (BENCH_ROOT)."""
     from sqlalchemy import event, func, select
 
-    from config import Config
-    from tracker import create_app
     from tracker.dashboard import aggregates
     from tracker.dashboard.models import DashboardAggregate, DashboardFirmMark
     from tracker.enterprises.models import Enterprise
     from tracker.extensions import db
 
-    class BenchConfig(Config):
-        SQLALCHEMY_DATABASE_URI = url
-
-    app = create_app(BenchConfig)
+    app = app_for(url)
     times, statements = [], []
     with app.app_context():
         firms = db.session.scalar(select(func.count()).select_from(Enterprise))

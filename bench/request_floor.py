@@ -22,6 +22,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench import app_for  # noqa: E402 - this tree's, whichever tree is measured
+
 #: the checkout whose code a child measures (--against runs this script on another one's code)
 sys.path.insert(0, os.environ.get("REQUEST_FLOOR_CODE") or str(ROOT))
 EMAIL, PASSWORD = "floor@bench.example", "bench-password-2026"
@@ -40,15 +43,7 @@ def _app():
     from flask import render_template
     from flask_login import login_required
 
-    from config import Config
-    from tracker import create_app
-
-    class FloorConfig(Config):
-        SQLALCHEMY_DATABASE_URI = os.environ["DATABASE_URL"]
-        WTF_CSRF_ENABLED = False
-        FAST_PASSWORD_HASHES = True
-
-    app = create_app(FloorConfig)
+    app = app_for(os.environ["DATABASE_URL"], WTF_CSRF_ENABLED=False, FAST_PASSWORD_HASHES=True)
 
     @app.get("/_floor/ping")
     def ping() -> str:

@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT))
 
+from bench import app_for  # noqa: E402
 from bench.report import sweep_due_ratio, table  # noqa: E402
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -171,15 +172,8 @@ def prepare(backend: str, size: int, url: str) -> float | None:
 
 
 def bench_app(url: str):
-    from config import Config
-    from tracker import create_app
-
-    class BenchConfig(Config):
-        SQLALCHEMY_DATABASE_URI = url
-        WTF_CSRF_ENABLED = False
-        FAST_PASSWORD_HASHES = True
-
-    return create_app(BenchConfig)
+    """The app the page measurements sign in to with a plain POST."""
+    return app_for(url, WTF_CSRF_ENABLED=False, FAST_PASSWORD_HASHES=True)
 
 
 def setup_user(url: str) -> int:

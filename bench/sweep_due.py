@@ -31,6 +31,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(os.environ.get("BENCH_ROOT") or Path(__file__).resolve().parent.parent)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import app_for  # noqa: E402 - this tree's, whichever tree is measured
+
 sys.path.insert(0, str(ROOT))
 
 #: firms made newly eligible, and applications given a deadline, in step 2
@@ -134,13 +137,7 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--k", type=int, default=DEFAULT_K)
     args = parser.parse_args()
-    from config import Config
-    from tracker import create_app
-
-    class BenchConfig(Config):
-        SQLALCHEMY_DATABASE_URI = args.url
-
-    app = create_app(BenchConfig)
+    app = app_for(args.url)
     with app.app_context():
         answer = measure(args.k)
     answer["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

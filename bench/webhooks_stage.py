@@ -22,9 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, select  # noqa: E402
 
-from config import TestConfig  # noqa: E402
+from bench import app_for  # noqa: E402
 from tests.factories import make_carrier, make_enterprise, make_tenancy  # noqa: E402
-from tracker import create_app  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.ladder import services as ladder  # noqa: E402
 from tracker.webhooks import events, services, tasks  # noqa: E402
@@ -48,12 +47,9 @@ def main() -> None:
     args = parser.parse_args()
     folder = tempfile.mkdtemp()
 
-    class Cfg(TestConfig):
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{folder}/bench.db"
-
     server = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
     Thread(target=server.serve_forever, daemon=True).start()
-    app = create_app(Cfg)
+    app = app_for(f"sqlite:///{folder}/bench.db", base="TestConfig")
     with app.app_context():
         db.create_all()
         services.create_endpoint({"url": f"http://127.0.0.1:{server.server_address[1]}/",

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from config import Config
-from tracker import create_app
+from bench import app_for
 
-
-class BenchConfig(Config):
-    #: the bench logs in with a plain POST; everything else is the production configuration
-    WTF_CSRF_ENABLED = False
-
-
-app = create_app(BenchConfig)
+#: the bench logs in with a plain POST; everything else is the production configuration
+app = app_for(WTF_CSRF_ENABLED=False)
 
 
 @app.get("/_bench/ping")
