@@ -2,7 +2,8 @@
 
 The dashboard's costly figures (firms per zone, rung and field; holders of a valid title per
 kind; candidates per kind; the tech-SME → HNTE funnel cohorts; the histogram of finished stays
-per rung) are counted per zone into dashboard_aggregates. A zone officer's figure is their
+per rung; titles expiring per month; firms per application status; reminders per ledger
+status) are counted per zone into dashboard_aggregates. A zone officer's figure is their
 zone's rows, the bureau's the sum of every zone's: both read a few hundred rows.
 
 Kept current these ways:
@@ -14,7 +15,10 @@ Kept current these ways:
   SELECT of the same statement the per-save recount reads): nightly (beat) and
   `flask dashboard refresh-aggregates`;
 - a worker's recompute of eligibility (tracker.ladder.results) recounts the firms whose
-  stored results it changed, in the same transaction.
+  stored results it changed, in the same transaction;
+- a write that moves the reminders ledger without saving a firm (sending, the reaper, the
+  scheduled sweep, staff actions) notes its firms, whose reminder marks the commit recounts
+  (tracker.dashboard.ledger_counts).
 
 Titles are valid by date, so a figure counted yesterday may be wrong today without any write;
 and a counted change some path did not recount (the counts version moved on) makes them stale too.
@@ -342,8 +346,9 @@ def recount_marks(ids: list[int], day: date, measures: Collection[str] | None = 
     """Swap these firms' stored marks (of every measure, or of these `measures`) for fresh
     ones and add the difference to the figures.
 
-    A firm no longer active (archived, deleted) has no fresh marks; a firm that moved zone
-    has its old zone in its old marks: both come off the right rows with no listener."""
+    A firm no longer active (archived, deleted) has no fresh marks but its reminders'; a firm
+    that moved zone has its old zone in its old marks: both come off the right rows with no
+    listener."""
     marks = DashboardFirmMark
     new = count_rows(Enterprise.id.in_(ids), day, measures)
     mine = marks.enterprise_id.in_(ids)

@@ -31,18 +31,25 @@ from tracker.extensions import db
 from tracker.reminders.counts import StatusCounts, status_counts
 from tracker.reminders.models import Reminder
 
+#: firms recounted per statement (a scheduled sweep or a bulk retry may note tens of thousands:
+#: one IN list of them all would pass the driver's parameter limit)
+CHUNK = 1000
+
 
 def recount_ledger(session: Any) -> bool:
     """At the commit: recount the reminders marks of the firms noted in this transaction
-    (after the pipeline's stages, which recount their own firms whole). Returns whether it
-    recounted (False: nothing noted, or the figures are not current)."""
-    ids = ledger_changes.take(session)
+    (after the pipeline's stages, which recount their own firms whole), in chunks: the cost
+    follows the rows the write changed. Returns whether it recounted (False: nothing noted,
+    or the figures are not current)."""
+    ids = sorted(ledger_changes.take(session))
     if not ids:
         return False
     state, _committed = aggregates.locked_current_state()
     if state is None:
         return False
-    aggregates.recount_marks(sorted(ids), today(), aggregates.LEDGER_MEASURES)
+    day = today()
+    for start in range(0, len(ids), CHUNK):
+        aggregates.recount_marks(ids[start:start + CHUNK], day, aggregates.LEDGER_MEASURES)
     state.updated_at = now_utc()
     db.session.flush()
     return True
