@@ -55,7 +55,7 @@ def evaluations(monkeypatch):
 
 
 def test_the_stages_are_declared_in_order():
-    assert [stage.name for stage in changes.STAGES] == ["eligibility", "aggregates", "reminders",
+    assert [stage.name for stage in changes.STAGES] == ["eligibility", "reminders", "aggregates",
                                                         "month_counts", "webhooks"]
 
 
@@ -66,8 +66,8 @@ def test_a_commit_runs_the_stages_in_declared_order(monkeypatch):
         for s in changes.STAGES))
     firm = make_enterprise()
     db.session.commit()
-    assert ran == [("eligibility", [firm.id]), ("aggregates", [firm.id]),
-                   ("reminders", [firm.id]), ("month_counts", [firm.id]),
+    assert ran == [("eligibility", [firm.id]), ("reminders", [firm.id]),
+                   ("aggregates", [firm.id]), ("month_counts", [firm.id]),
                    ("webhooks", [firm.id])]
 
 

@@ -142,9 +142,13 @@ def _months_bulk(ids: list[int]) -> None:
 #: the pipeline, in the order it runs; a later stage may rely on what an earlier one stored
 STAGES: tuple[Stage, ...] = (
     Stage("eligibility", _recompute_inline, _recompute_bulk),
-    # after eligibility: the candidate counts read the results it just stored
-    Stage("aggregates", _aggregates_inline, _aggregates_bulk),
+    # after eligibility: newly eligible reads the verdicts it just stored
     Stage("reminders", _sweep_inline, _sweep_bulk),
+    # after eligibility: the candidate counts read the results it just stored; after the
+    # sweep: the firms' reminder counts include the rows it made, and its rows are written
+    # before the figures' state lock is taken, as every other ledger write does (a lock held
+    # while inserting could wait on another sweep's row while that one waits for the lock)
+    Stage("aggregates", _aggregates_inline, _aggregates_bulk),
     # a change dated in a finished month rewrites the stored month-ends from there on
     Stage("month_counts", _months_inline, _months_bulk),
     # last: it reports what the earlier stages and the save itself left stored
@@ -206,6 +210,8 @@ def _watched() -> dict[type, Callable[[Any], int | None]]:
 
 _WATCHED: dict[type, Callable[[Any], int | None]] = {}
 _DATED: dict[type, Callable[..., date | None]] = {}
+#: the reminders ledger (tracker.ledger_changes): not a firm's change, counted all the same
+_LEDGER: set[type] = set()
 
 
 def _after_flush(session: Session, _context: Any) -> None:
@@ -220,6 +226,21 @@ def _after_flush(session: Session, _context: Any) -> None:
             touch(enterprise_id(obj), session)
         if type(obj) in _DATED:
             _note_day(session, obj, new=obj in new, deleted=obj in deleted)
+        if type(obj) in _LEDGER:
+            _note_ledger(session, obj, changed=obj in new or obj in deleted)
+
+
+def _note_ledger(session: Session, obj: Any, *, changed: bool) -> None:
+    """A reminder made, deleted or moved to another status (or firm) through the ORM: its
+    firms' reminder counts are recounted at the commit (Core writes note their own)."""
+    from sqlalchemy import inspect
+
+    from tracker import ledger_changes
+
+    attrs = inspect(obj).attrs
+    firm = attrs.enterprise_id.history
+    if changed or firm.has_changes() or attrs.status.history.has_changes():
+        ledger_changes.note([obj.enterprise_id, *firm.deleted], session)
 
 
 def _before_commit(session: Session) -> None:
@@ -237,7 +258,9 @@ def _before_commit(session: Session) -> None:
         session.info.pop(_KEY, None)  # the stages' own flushes must not start another round
     session.info.pop(_DAYS_KEY, None)
     from tracker import snapshots
+    from tracker.dashboard.ledger_counts import recount_ledger
 
+    recount_ledger(session)  # after the stages: they recount their own firms whole
     snapshots.apply_bump(session)  # last: the counter's row lock is held for the commit only
 
 
@@ -245,8 +268,9 @@ def _after_soft_rollback(session: Session, _previous: Any) -> None:
     if not session.in_transaction():
         session.info.pop(_KEY, None)
         session.info.pop(_DAYS_KEY, None)
-        from tracker import snapshots
+        from tracker import ledger_changes, snapshots
 
+        ledger_changes.take(session)
         snapshots.discard_bump(session)
 
 
@@ -260,6 +284,9 @@ def install() -> None:
         return
     _WATCHED.update(_watched())
     _DATED.update(_dated())
+    from tracker.reminders.models import Reminder
+
+    _LEDGER.add(Reminder)
     event.listen(Session, "after_flush", _after_flush)
     event.listen(Session, "before_commit", _before_commit)
     event.listen(Session, "after_soft_rollback", _after_soft_rollback)

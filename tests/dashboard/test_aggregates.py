@@ -15,12 +15,14 @@ from tests.factories import make_enterprise, make_user, valid_uscc
 from tests.imports.helpers import run_file
 from tracker.accounts.scope import enterprise_scope
 from tracker.clock import frozen
-from tracker.dashboard import aggregates, charts, history, queries
+from tracker.dashboard import aggregates, charts, history, ledger_counts, queries, stays
 from tracker.dashboard.models import AggregateState
 from tracker.extensions import db
 from tracker.ladder import cards as ladder_cards
 from tracker.ladder import services as ladder
-from tracker.ladder.models import EligibilityResult, Qualification
+from tracker.ladder.models import Application, EligibilityResult, Qualification
+from tracker.reminders.defaults import seed_rules
+from tracker.reminders.models import STATUSES, Reminder, ReminderRule
 
 DAY = date(2026, 12, 1)
 SCOPES = ("bureau", "hitech", "teda")
@@ -44,6 +46,11 @@ def world(users):
     E teda:   HNTE 2024-03-01 (to 2027-02-28), 科技领军培育 2025-05-01 (to 2027-04-30)
     F hitech: 雏鹰 2025-07-01 (to 2027-06-30); candidate for HNTE
     G hitech: archived, HNTE 2024-01-01 (never counted)
+
+    Applications: A HNTE planned; B HNTE and 瞪羚 planned (one firm); E 雏鹰 preparing;
+    G planned (archived: not counted). The ledger: A 2 sent, 1 failed; D 1 pending; G 1 sent
+    (an archived firm's reminders stay in the ledger's scope); the bureau user's digest (no
+    firm) sent; the hitech officer's own copy about E (teda) failed.
     """
     with frozen(DAY):
         firms = {name: make_enterprise(zone=zone, name=f"聚合测试{name}有限公司")
@@ -62,6 +69,18 @@ def world(users):
                 ("F", "chuying", date(2025, 7, 1), date(2027, 6, 30)),
                 ("G", "hnte", date(2024, 1, 1), date(2026, 12, 31))):
             ladder.grant_qualification(firms[name], kind, None, granted, until)
+        for name, kind, status in (("A", "hnte", "planned"), ("B", "hnte", "planned"),
+                                   ("B", "dengling", "planned"), ("E", "chuying", "preparing"),
+                                   ("G", "hnte", "planned")):
+            db.session.add(Application(enterprise_id=firms[name].id, kind=kind, year=2026,
+                                       status=status))
+        seed_rules()
+        for firm, status, tag in ((firms["A"], "sent", "a1"), (firms["A"], "sent", "a2"),
+                                  (firms["A"], "failed", "a3"), (firms["D"], "pending", "d1"),
+                                  (firms["G"], "sent", "g1")):
+            add_reminder(firm, status, tag)
+        add_reminder(None, "sent", "digest", user=users["bureau"])
+        add_reminder(firms["E"], "failed", "copy", user=users["hitech"])
         firms["G"].status = "archived"
         db.session.commit()
         # candidates as the recompute stores them (the columns the counts read)
@@ -74,6 +93,20 @@ def world(users):
         yield firms
 
 
+def add_reminder(firm, status: str, tag: str, user=None) -> Reminder:
+    """One ledger row about `firm` (or about no firm) to a contact, or to `user` (their own)."""
+    rule_id = db.session.scalar(select(ReminderRule.id).order_by(ReminderRule.id).limit(1))
+    reminder = Reminder(
+        rule_id=rule_id, subject_type="enterprise" if firm else "user",
+        subject_id=firm.id if firm else user.id, occurrence_on=DAY, occurrence_tag=tag,
+        recipient_type="user" if user else "contact", recipient_id=user.id if user else firm.id,
+        to_address=user.email if user else f"{tag}@firm.example",
+        enterprise_id=firm.id if firm else None, status=status)
+    db.session.add(reminder)
+    db.session.flush()
+    return reminder
+
+
 def straightforward(user) -> dict:
     """Every figure the dashboard shows, from the plain queries over the firms in scope."""
     scope = enterprise_scope(user)
@@ -82,7 +115,9 @@ def straightforward(user) -> dict:
             "candidates": ladder_cards.candidates_live(user),
             "funnel": history.funnel_counts(scope),
             "stays": history.median_stays(scope),
-            "expiring": {m: n for m, n in charts.expiring_live(user).items() if n}}
+            "expiring": {m: n for m, n in charts.expiring_live(user).items() if n},
+            "applications": {s: n for s, n in charts.applications_live(user).items() if n},
+            "reminders": ledger_counts.reminder_counts_live(user)}
 
 
 def maintained(user) -> dict:
@@ -91,8 +126,10 @@ def maintained(user) -> dict:
             "holders": aggregates.holders(user),
             "candidates": aggregates.candidates(user),
             "funnel": aggregates.funnel_counts(user),
-            "stays": aggregates.median_stays(user),
-            "expiring": aggregates.expiring(user)}
+            "stays": stays.median_stays(user),
+            "expiring": aggregates.expiring(user),
+            "applications": aggregates.applications(user),
+            "reminders": {s: n for s, n in ledger_counts.reminder_counts(user).items() if n}}
 
 
 def assert_current_and_equal(users) -> None:
@@ -130,6 +167,15 @@ def test_every_figure_equals_the_straightforward_query_in_each_scope(world, user
         assert aggregates.expiring(bureau) == {"2026-12": 2, "2027-02": 1, "2027-04": 1,
                                                "2027-06": 1}
         assert aggregates.expiring(hitech) == {"2026-12": 1, "2027-06": 1}
+        # firms per application status (B's two bids are one firm; G archived)
+        assert aggregates.applications(bureau) == {"planned": 2, "preparing": 1}
+        assert aggregates.applications(teda) == {"planned": 1, "preparing": 1}
+        # reminders about the zone's firms (archived G's too) from the zone figures, the
+        # officer's own copy about a teda firm and the bureau's digest counted beside them
+        assert aggregates.sums(hitech, "reminders") == {("sent", None): 3, ("failed", None): 1}
+        assert ledger_counts.reminder_counts(hitech) == {
+            **dict.fromkeys(STATUSES, 0), "sent": 3, "failed": 2}
+        assert ledger_counts.reminder_counts(bureau)["sent"] == 4
         # the dashboard's own readers answer from the maintained rows
         assert queries.holders_by_kind(teda, DAY) == {"hnte": 3, "leader_any": 1}
 

@@ -2,7 +2,8 @@
 
 The dashboard's costly figures (firms per zone, rung and field; holders of a valid title per
 kind; candidates per kind; the tech-SME → HNTE funnel cohorts; the histogram of finished stays
-per rung) are counted per zone into dashboard_aggregates. A zone officer's figure is their
+per rung; titles expiring per month; firms per application status; reminders per ledger
+status) are counted per zone into dashboard_aggregates. A zone officer's figure is their
 zone's rows, the bureau's the sum of every zone's: both read a few hundred rows.
 
 Kept current these ways:
@@ -14,7 +15,10 @@ Kept current these ways:
   SELECT of the same statement the per-save recount reads): nightly (beat) and
   `flask dashboard refresh-aggregates`;
 - a worker's recompute of eligibility (tracker.ladder.results) recounts the firms whose
-  stored results it changed, in the same transaction.
+  stored results it changed, in the same transaction;
+- a write that moves the reminders ledger without saving a firm (sending, the reaper, the
+  scheduled sweep, staff actions) notes its firms, whose reminder marks the commit recounts
+  (tracker.dashboard.ledger_counts).
 
 Titles are valid by date, so a figure counted yesterday may be wrong today without any write;
 and a counted change some path did not recount (the counts version moved on) makes them stale too.
@@ -25,6 +29,7 @@ next refresh, which a stale recount asks for.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -32,6 +37,7 @@ from flask import has_request_context
 from sqlalchemy import (
     ColumnElement,
     String,
+    and_,
     bindparam,
     case,
     cast,
@@ -47,14 +53,15 @@ from sqlalchemy import (
     update,
 )
 
-from tracker import snapshots
+from tracker import ledger_changes, snapshots
 from tracker.accounts.scope import zone_sum_scope
 from tracker.clock import now_utc, today
 from tracker.dashboard import history
 from tracker.dashboard.models import AggregateState, DashboardAggregate, DashboardFirmMark
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
-from tracker.ladder.models import EligibilityResult, Qualification, StageTransition
+from tracker.ladder.models import Application, EligibilityResult, Qualification, StageTransition
+from tracker.reminders.models import Reminder
 
 #: what each measure's rows count (key; sub)
 MEASURES = {
@@ -65,6 +72,8 @@ MEASURES = {
     "stays": "finished stays on a rung (rung; length in days)",
     "stays_30": "finished stays on a rung (rung; length in 30-day buckets: days // 30)",
     "expiring": "active firms with a title valid today ending in a month shown (YYYY-MM)",
+    "applications": "active firms with an application in a status (status)",
+    "reminders": "reminders about a firm, whatever its status, in a ledger status (status)",
 }
 #: days per coarse bucket of the stays histogram (the median reads the buckets, then the days
 #: of the one bucket holding it: rows bounded by the history's span, not the register's size)
@@ -157,6 +166,12 @@ def _stays(where: ColumnElement[bool], _day: date, bucket: int = 1) -> Any:
 
 
 def _stay_buckets(where: ColumnElement[bool], day: date) -> Any:
+    """The stays again, in 30-day buckets: derived from "stays", but stored, not derived at
+    read time. Summed from "stays" when read, the median would read every (zone, rung, length)
+    row: the distinct lengths grow with the register up to the history's span (thousands per
+    rung and zone at scale), to find one bucket. Stored, the read is span ÷ 30 rows per rung
+    and zone whatever the size, for one more mark per finished stay, kept by the same recount
+    in the same statement (marks_select), so it cannot drift from "stays"."""
     return _stays(where, day, STAY_BUCKET_DAYS)
 
 
@@ -188,10 +203,33 @@ def _expiring(where: ColumnElement[bool], day: date) -> Any:
             .group_by(*by))
 
 
+def _applications(where: ColumnElement[bool], _day: date) -> Any:
+    """One mark per active firm and status of its applications (the workload chart counts
+    firms, not applications)."""
+    by = (Enterprise.id, Enterprise.zone, Application.status)
+    return (select(*by, null(), func.count(Application.enterprise_id.distinct()))
+            .join(Enterprise, Enterprise.id == Application.enterprise_id)
+            .where(where, Enterprise.status == "active")
+            .group_by(*by))
+
+
+def _reminders(where: ColumnElement[bool], _day: date) -> Any:
+    """A firm's reminders per ledger status, archived firms' too (the ledger's scope is the
+    firms a user sees, whatever their status). Rows about no firm (digests) are nobody's
+    mark: the readers count those live (tracker.dashboard.ledger_counts)."""
+    by = (Enterprise.id, Enterprise.zone, Reminder.status)
+    return (select(*by, null(), func.count())
+            .join(Enterprise, Enterprise.id == Reminder.enterprise_id)
+            .where(where)
+            .group_by(*by))
+
+
 #: (firm, zone, key, sub, value) of each measure's marks
 _QUERIES = {"firms": _firms, "holders": _holders, "candidates": _candidates,
             "funnel": _funnel, "stays": _stays, "stays_30": _stay_buckets,
-            "expiring": _expiring}
+            "expiring": _expiring, "applications": _applications, "reminders": _reminders}
+#: the measures a change to the reminders ledger alone moves (ledger_counts.recount_ledger)
+LEDGER_MEASURES = ("reminders",)
 #: the marks' columns, in the order marks_select returns them
 MARK_COLUMNS = ["enterprise_id", "measure", "zone", "key", "sub", "value"]
 
@@ -201,9 +239,10 @@ def _text(value: Any) -> Any:
     return func.coalesce(cast(value, String), "")
 
 
-def marks_select(where: ColumnElement[bool], day: date) -> Any:
+def marks_select(where: ColumnElement[bool], day: date,
+                 measures: Collection[str] | None = None) -> Any:
     """The marks of the firms matching `where`, counted on `day`: one UNION ALL of every
-    measure's per-firm rows (rows of 0 left out) in MARK_COLUMNS order.
+    measure's (or these `measures`') per-firm rows (rows of 0 left out) in MARK_COLUMNS order.
 
     The one definition both ways of keeping the figures read: the per-save recount runs it
     for the firms a commit touched, the full refresh inserts its rows for every firm with
@@ -211,6 +250,8 @@ def marks_select(where: ColumnElement[bool], day: date) -> Any:
     """
     parts = []
     for measure, query in _QUERIES.items():
+        if measures is not None and measure not in measures:
+            continue
         rows = query(where, day).subquery(f"m_{measure}")
         firm, zone, key, sub, n = rows.c
         parts.append(select(firm, literal(measure, String), _text(zone), _text(key),
@@ -218,10 +259,11 @@ def marks_select(where: ColumnElement[bool], day: date) -> Any:
     return union_all(*parts)
 
 
-def count_rows(where: ColumnElement[bool], day: date) -> list[dict[str, Any]]:
+def count_rows(where: ColumnElement[bool], day: date,
+               measures: Collection[str] | None = None) -> list[dict[str, Any]]:
     """The marks of the firms matching `where` (the per-save recount), as rows."""
     return [dict(zip(MARK_COLUMNS, row, strict=True))
-            for row in db.session.execute(marks_select(where, day))]
+            for row in db.session.execute(marks_select(where, day, measures))]
 
 
 def sum_marks() -> Any:
@@ -300,19 +342,23 @@ _CELL = ("measure", "zone", "key", "sub")
 _RECOUNTED_KEY = "aggregates_recounted"
 
 
-def _apply(ids: list[int], day: date) -> None:
-    """Swap these firms' stored marks for fresh ones and add the difference to the figures.
+def recount_marks(ids: list[int], day: date, measures: Collection[str] | None = None) -> None:
+    """Swap these firms' stored marks (of every measure, or of these `measures`) for fresh
+    ones and add the difference to the figures.
 
-    A firm no longer active (archived, deleted) has no fresh marks; a firm that moved zone
-    has its old zone in its old marks: both come off the right rows with no listener."""
+    A firm no longer active (archived, deleted) has no fresh marks but its reminders'; a firm
+    that moved zone has its old zone in its old marks: both come off the right rows with no
+    listener."""
     marks = DashboardFirmMark
-    new = count_rows(Enterprise.id.in_(ids), day)
+    new = count_rows(Enterprise.id.in_(ids), day, measures)
+    mine = marks.enterprise_id.in_(ids)
+    if measures is not None:
+        mine = and_(mine, marks.measure.in_(sorted(measures)))
     delta: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for row in new:
         delta[tuple(row[c] for c in _CELL)] += row["value"]
     for *cell, value in db.session.execute(
-            select(marks.measure, marks.zone, marks.key, marks.sub, marks.value)
-            .where(marks.enterprise_id.in_(ids))):
+            select(marks.measure, marks.zone, marks.key, marks.sub, marks.value).where(mine)):
         delta[tuple(cell)] -= value
     delta = {cell: d for cell, d in delta.items() if d}
     if delta:
@@ -336,26 +382,24 @@ def _apply(ids: list[int], day: date) -> None:
         if added:
             db.session.execute(table.insert(), added)
         db.session.execute(delete(figures).where(cells.in_(list(delta)), figures.value == 0))
-    db.session.execute(delete(marks).where(marks.enterprise_id.in_(ids)))
+    db.session.execute(delete(marks).where(mine))
     if new:
         db.session.execute(marks.__table__.insert(), new)
 
 
-def recount_for(enterprise_ids: list[int]) -> bool:
-    """Recount these firms' own contributions in this transaction (their cost, not their
-    zones'): the difference with their stored marks is added to the figures.
+def locked_current_state() -> tuple[AggregateState | None, int | None]:
+    """(the state row, locked until this transaction ends, if the figures hold every counted
+    change committed so far; the committed counts version), or (None, None) when they were
+    never built, (None, version) when they are stale.
 
-    Only while the figures are current: if some earlier counted change was not recounted (or
-    the day changed) they stay stale and a full refresh is asked for after the commit.
-    Returns whether the figures are current afterwards.
+    Locked first (as refresh does), so recounts and a refresh run one after another: a
+    refresh's new marks are committed before the caller reads the stored ones (PostgreSQL's
+    READ COMMITTED: each statement after the wait sees them). SQLite ignores FOR UPDATE; the
+    caller has written already, so it holds the database's write lock.
     """
-    # locked first (as refresh does), so recounts and a refresh run one after another: a
-    # refresh's new marks are committed before this reads the stored ones (PostgreSQL's
-    # READ COMMITTED: each statement after the wait sees them). SQLite ignores FOR UPDATE;
-    # the save has written already, so it holds the database's write lock
     state = _state(lock=True)
     if state is None:
-        return False  # never built: the dashboard reads the straightforward queries
+        return None, None  # never built: the dashboard reads the straightforward queries
     # the committed version (this transaction's own bump is applied at its commit): the
     # figures hold every change up to it when they were counted under it
     committed = snapshots.current_version()
@@ -367,11 +411,29 @@ def recount_for(enterprise_ids: list[int]) -> bool:
     ours = (noted[1] if noted is not None and noted[0] is session.get_transaction()
             and noted[2] == committed else None)
     if state.counted_on != today() or state.counts_version not in (committed, ours):
-        request_refresh()
+        return None, committed
+    return state, committed
+
+
+def recount_for(enterprise_ids: list[int]) -> bool:
+    """Recount these firms' own contributions in this transaction (their cost, not their
+    zones'): the difference with their stored marks is added to the figures.
+
+    Only while the figures are current: if some earlier counted change was not recounted (or
+    the day changed) they stay stale and a full refresh is asked for after the commit.
+    Returns whether the figures are current afterwards.
+    """
+    state, committed = locked_current_state()
+    if state is None:
+        if committed is not None:  # built, but some counted change was not recounted
+            request_refresh()
         return False
     ids = sorted(set(enterprise_ids))
     if ids:
-        _apply(ids, today())
+        recount_marks(ids, today())
+    # these firms' ledger changes noted so far are in the marks just counted
+    ledger_changes.noted().difference_update(ids)
+    session = db.session()
     # this commit adds one (and another commit first makes it another number: stale, safe)
     snapshots.bump()
     state.counts_version, state.updated_at = committed + 1, now_utc()
@@ -419,7 +481,7 @@ def _refresh_task() -> Any:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _scope(user: Any) -> ColumnElement[bool] | None:
+def zone_rows(user: Any) -> ColumnElement[bool] | None:
     """The zone rows a user's figures sum (None: not a sum of zones, counted directly)."""
     return zone_sum_scope(user, DashboardAggregate.zone)
 
@@ -442,12 +504,12 @@ def current_state() -> AggregateState | None:
 
 
 def usable(user: Any) -> bool:
-    return _scope(user) is not None and current_state() is not None
+    return zone_rows(user) is not None and current_state() is not None
 
 
 def updated_at(user: Any) -> datetime | None:
     """When the figures this user reads were last recounted (None: not read from here)."""
-    state = current_state() if _scope(user) is not None else None
+    state = current_state() if zone_rows(user) is not None else None
     return state.updated_at if state is not None else None
 
 
@@ -458,7 +520,7 @@ def read(user: Any, measure: str) -> dict[tuple[str | None, str | None, str | No
         return None
     query = select(DashboardAggregate.zone, DashboardAggregate.key, DashboardAggregate.sub,
                    DashboardAggregate.value).where(DashboardAggregate.measure == measure,
-                                                   _scope(user))
+                                                   zone_rows(user))
     return {(z or None, k or None, s or None): v for z, k, s, v in db.session.execute(query)}
 
 
@@ -495,56 +557,15 @@ def funnel_counts(user: Any) -> dict[int, dict[str, int]] | None:
     return dict(sorted(out.items()))
 
 
+def applications(user: Any) -> dict[str, int] | None:
+    """Active firms in scope with an application in each status (statuses without any left
+    out), or None (see read)."""
+    found = sums(user, "applications")
+    return None if found is None else {key: n for (key, _s), n in found.items() if n}
+
+
 def expiring(user: Any) -> dict[str, int] | None:
     """Firms in scope with a title valid today ending in each month shown ('YYYY-MM' -> n,
     months without any left out), or None (see read)."""
     found = sums(user, "expiring")
     return None if found is None else {key: n for (key, _s), n in found.items() if n}
-
-
-def _walk(buckets: list[tuple[int, int]], position: int) -> tuple[int, int]:
-    """(the bucket holding the `position`-th value, values before it) of sorted buckets."""
-    seen = 0
-    for value, n in sorted(buckets):
-        if seen + n >= position:
-            return value, seen
-        seen += n
-    raise ValueError(position)
-
-
-def median_stays(user: Any) -> dict[str, tuple[int, int]] | None:
-    """The shape of history.median_stays (lower median), from the summed histogram: the
-    coarse buckets (summed over zones in SQL) say which bucket holds each rung's median, and
-    only that bucket's days are read — each rung's by the primary key (measure, zone, key,
-    sub), every zone named — not every length there is."""
-    if not usable(user):
-        return None
-    figures = DashboardAggregate
-    by_rung: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for rung, bucket, n in db.session.execute(
-            select(figures.key, figures.sub, func.sum(figures.value))
-            .where(figures.measure == "stays_30", _scope(user))
-            .group_by(figures.key, figures.sub)):
-        if n:
-            by_rung[rung].append((int(bucket), int(n)))
-    wanted: dict[str, tuple[int, int, int]] = {}  # rung -> (total, position in bucket, bucket)
-    for rung, buckets in by_rung.items():
-        total = sum(n for _b, n in buckets)
-        bucket, before = _walk(buckets, (total + 1) // 2)
-        wanted[rung] = (total, (total + 1) // 2 - before, bucket)
-    if not wanted:
-        return {}
-    # the zones with stays (usually every one): named, so each read is a primary-key range
-    zones = sorted(db.session.scalars(select(figures.zone).where(
-        figures.measure == "stays_30", _scope(user)).distinct()))
-    parts = [select(figures.key, figures.sub, figures.value)
-             .where(figures.measure == "stays", figures.zone.in_(zones), figures.key == rung,
-                    figures.sub.in_([str(d) for d in range(bucket * STAY_BUCKET_DAYS,
-                                                           (bucket + 1) * STAY_BUCKET_DAYS)]),
-                    _scope(user))
-             for rung, (_t, _p, bucket) in sorted(wanted.items())]
-    fine: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for rung, day, n in db.session.execute(union_all(*parts)):
-        fine[rung][int(day)] += n
-    return {rung: (_walk(list(fine[rung].items()), position)[0], total)
-            for rung, (total, position, _b) in wanted.items()}

@@ -24,7 +24,7 @@ from tracker.accounts.scope import (
     monthly_count_scope,
 )
 from tracker.clock import today
-from tracker.dashboard import aggregates, drilldown, history, redo
+from tracker.dashboard import aggregates, drilldown, history, ledger_counts, redo, stays
 from tracker.dashboard.models import MonthlyCount
 from tracker.dashboard.queries import active_counts
 from tracker.enterprises.models import Enterprise
@@ -165,15 +165,15 @@ def funnel(user: Any) -> list[Panel]:
     panels = [Panel("funnel-cohorts", _("科技型中小企业 → 国家高新技术企业"), "bar",
                     categories, series, unit=_("家"),
                     note=_("按登记年度分组；近年队列尚未满期"))]
-    stays = aggregates.median_stays(user)
-    if stays is None:
-        stays = history.median_stays(scope)
-    codes = [c for c in KINDS if c in stays]
+    medians = stays.median_stays(user)
+    if medians is None:
+        medians = history.median_stays(scope)
+    codes = [c for c in KINDS if c in medians]
     # a median is a length, not a set of firms: it has no list behind it
     panels.append(Panel(
         "funnel-stays", _("各梯度停留时间中位数"), "bar",
-        [_("%(rung)s（%(n)s次）", rung=_(KINDS[c]), n=stays[c][1]) for c in codes],
-        [Series(_("中位数（天）"), [stays[c][0] for c in codes], [None for _c in codes])],
+        [_("%(rung)s（%(n)s次）", rung=_(KINDS[c]), n=medians[c][1]) for c in codes],
+        [Series(_("中位数（天）"), [medians[c][0] for c in codes], [None for _c in codes])],
         unit=_("天"), note=_("按梯度历程计算，只计已结束的停留；括号内为停留次数")))
     return panels
 
@@ -289,10 +289,20 @@ def expiring_live(user: Any) -> dict[str, int]:
     return {month: int(n) for month, n in zip(months, row, strict=True)}
 
 
+def applications_live(user: Any) -> dict[str, int]:
+    """Active firms in scope with an application in each status, counted from the
+    applications (the maintained figures' straightforward query, and the fallback)."""
+    return dict(db.session.execute(
+        select(Application.status, func.count(func.distinct(Application.enterprise_id)))
+        .join(Enterprise, Enterprise.id == Application.enterprise_id)
+        .where(*_scoped_firms(user)).group_by(Application.status)).all())
+
+
 def workload(user: Any) -> list[Panel]:
+    """Expiring titles, the ledger and the applications from the maintained figures when
+    current (tracker.dashboard.aggregates, ledger_counts), else from the plain queries."""
     from tracker.incubation import services as incubation_services
     from tracker.incubation.models import ReportingCycle
-    from tracker.reminders.counts import status_counts
     from tracker.reminders.models import STATUSES
 
     day = today()
@@ -304,7 +314,7 @@ def workload(user: Any) -> list[Panel]:
         Series(_("到期企业"), [int(n) for n in row], [_list(expiring=m) for m in months])],
         unit=_("家"))]
 
-    reminders = status_counts(user)
+    reminders = ledger_counts.reminder_counts(user)
     shown = [s for s in STATUSES if reminders.get(s)]
     panels.append(Panel("workload-reminders", _("提醒发送情况"), "bar",
                         [_(STATUSES[s]) for s in shown], [
@@ -322,10 +332,9 @@ def workload(user: Any) -> list[Panel]:
                                    [url_for("incubation.cycle", cycle_id=c.id, late=1)
                                     for c in cycles])], unit=_("家")))
 
-    apps = dict(db.session.execute(
-        select(Application.status, func.count(func.distinct(Application.enterprise_id)))
-        .join(Enterprise, Enterprise.id == Application.enterprise_id)
-        .where(*_scoped_firms(user)).group_by(Application.status)).all())
+    apps = aggregates.applications(user)
+    if apps is None:
+        apps = applications_live(user)
     codes = [s for s in APPLICATION_STATUSES if apps.get(s)]
     panels.append(Panel("workload-applications", _("申报按状态（企业数）"), "bar",
                         [_(APPLICATION_STATUSES[s]) for s in codes], [

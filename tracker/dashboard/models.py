@@ -51,7 +51,8 @@ class MonthlyCount(db.Model):
 
 class DashboardAggregate(db.Model):
     """One maintained dashboard figure of one zone: firms per rung and field, holders and
-    candidates per kind, funnel cohorts, and the histogram of finished stays per rung.
+    candidates per kind, funnel cohorts, the histogram of finished stays per rung, titles
+    expiring per month, firms per application status and reminders per ledger status.
 
     Summable across zones (a firm is in one zone), so a zone officer's figure is their zone's
     rows and the bureau's the sum of all. Kept by tracker.dashboard.aggregates as the sum of
@@ -61,7 +62,7 @@ class DashboardAggregate(db.Model):
 
     __tablename__ = "dashboard_aggregates"
 
-    #: firms, holders, candidates, funnel or stays (aggregates.MEASURES)
+    #: firms, holders, candidates, funnel, stays … (aggregates.MEASURES)
     measure: Mapped[str] = mapped_column(String(16), primary_key=True)
     #: the firms' zone ('' for firms without one)
     zone: Mapped[str] = mapped_column(String(20), primary_key=True)

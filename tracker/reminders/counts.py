@@ -43,16 +43,18 @@ def count_cap() -> int:
     return int(current_app.config.get("LEDGER_COUNT_CAP") or COUNT_CAP)
 
 
-def status_counts(user: Any, cap: int | None = None) -> StatusCounts:
+def status_counts(user: Any, cap: int | None = None,
+                  parts: list[Any] | None = None) -> StatusCounts:
     """Reminders per status in the user's scope, each counted up to `cap` (one statement).
 
     Every status is a scalar subquery `count(*) FROM (SELECT 1 … WHERE status = :s LIMIT
     cap+1)`: the status index finds the rows and the LIMIT stops the read, so the cost is
     bounded by the cap whatever the ledger holds. A scoped user's statuses are counted in
-    disjoint parts (`reminder_scope_parts`), each on an index of its own.
+    disjoint parts (`reminder_scope_parts`), each on an index of its own; `parts`: count
+    these disjoint clauses instead (the dashboard's rows beyond its maintained zone figures).
     """
     cap = cap or count_cap()
-    parts = reminder_scope_parts(user)
+    parts = parts if parts is not None else reminder_scope_parts(user)
     columns = []
     for status in STATUSES:
         for i, part in enumerate(parts):

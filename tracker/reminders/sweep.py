@@ -32,6 +32,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from tracker import ledger_changes
 from tracker.accounts.models import User
 from tracker.enterprises.models import Contact, Enterprise
 from tracker.extensions import conflict_insert, db
@@ -374,8 +375,9 @@ def run_sweep(as_of: date, enterprise_ids: Sequence[int] | None = None) -> dict[
         if stmt is None:
             continue
         # RETURNING, not rowcount: psycopg reports -1 for INSERT … SELECT … ON CONFLICT
-        inserted[rule.code] = len(db.session.execute(
-            _insert(stmt).returning(Reminder.id)).all())
+        made = db.session.execute(_insert(stmt).returning(Reminder.enterprise_id)).all()
+        ledger_changes.note(firm for (firm,) in made)  # the dashboard's counts, at commit
+        inserted[rule.code] = len(made)
     refresh_statistics(sum(inserted.values()))
     return inserted
 

@@ -15,7 +15,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 
-from tracker import mail
+from tracker import ledger_changes, mail
 from tracker.clock import LOCAL_TZ, as_utc, now_utc, to_local
 from tracker.enterprises.models import Contact
 from tracker.extensions import db
@@ -42,14 +42,15 @@ def lease_seconds() -> int:
 def claim(reminder_id: int) -> datetime | None:
     """Move one due pending reminder to `sending`; returns the claim time, or None if taken."""
     now = now_utc()
-    result = db.session.execute(
+    claimed = db.session.execute(
         update(Reminder).where(Reminder.id == reminder_id, Reminder.status == "pending",
                                Reminder.channel == "email", due_clause(now))
         .values(status="sending", claimed_at=now, attempts=Reminder.attempts + 1,
                 lease_until=now + timedelta(seconds=lease_seconds()))
-        .execution_options(synchronize_session=False)
-    )
-    return now if result.rowcount == 1 else None
+        .returning(Reminder.enterprise_id).execution_options(synchronize_session=False)
+    ).all()
+    ledger_changes.note(firm for (firm,) in claimed)
+    return now if len(claimed) == 1 else None
 
 
 def claim_batch(limit: int) -> list[tuple[int, datetime]]:
@@ -63,13 +64,15 @@ def claim_batch(limit: int) -> list[tuple[int, datetime]]:
     ids = list(db.session.scalars(query))
     if not ids:
         return []
-    claimed = db.session.scalars(
+    claimed = db.session.execute(
         update(Reminder).where(Reminder.id.in_(ids), Reminder.status == "pending")
         .values(status="sending", claimed_at=now, attempts=Reminder.attempts + 1,
                 lease_until=now + timedelta(seconds=lease_seconds()))
-        .returning(Reminder.id).execution_options(synchronize_session=False)
+        .returning(Reminder.id, Reminder.enterprise_id)
+        .execution_options(synchronize_session=False)
     ).all()
-    return [(rid, now) for rid in sorted(claimed)]
+    ledger_changes.note(firm for _rid, firm in claimed)
+    return [(rid, now) for rid in sorted(rid for rid, _firm in claimed)]
 
 
 def heartbeat(reminder_ids: list[int], claimed_at: datetime) -> set[int]:
@@ -188,13 +191,15 @@ def _no_longer_wanted(reminder: Reminder) -> str | None:
 
 
 def _finish(reminder_id: int, claimed_at: datetime, **values: Any) -> bool:
-    result = db.session.execute(
+    finished = db.session.execute(
         update(Reminder).where(Reminder.id == reminder_id, Reminder.status == "sending",
                                Reminder.claimed_at == claimed_at)
-        .values(lease_until=None, **values).execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+        .values(lease_until=None, **values).returning(Reminder.enterprise_id)
+        .execution_options(synchronize_session=False)).all()
+    if len(finished) != 1:
         log.warning("reminder %s was reclaimed while sending", reminder_id)
-    return result.rowcount == 1
+    ledger_changes.note(firm for (firm,) in finished)
+    return len(finished) == 1
 
 
 def reap(now: datetime | None = None) -> int:
@@ -205,14 +210,15 @@ def reap(now: datetime | None = None) -> int:
     """
     now = now or now_utc()
     stuck_before = now - timedelta(seconds=lease_seconds())
-    result = db.session.execute(
+    reaped = db.session.execute(
         update(Reminder).where(Reminder.status == "sending", or_(
             Reminder.lease_until < now,
             and_(Reminder.lease_until.is_(None), Reminder.claimed_at < stuck_before)))
         .values(status="pending", next_attempt_at=None, lease_until=None,
                 last_error="reclaimed: the sender stopped mid-send")
-        .execution_options(synchronize_session=False))
-    return result.rowcount or 0
+        .returning(Reminder.enterprise_id).execution_options(synchronize_session=False)).all()
+    ledger_changes.note(firm for (firm,) in reaped)
+    return len(reaped)
 
 
 def due_pending_count(now: datetime | None = None) -> int:

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import Date, Integer, String, cast, literal, null, select, true, update
 
+from tracker import ledger_changes
 from tracker.accounts.models import User
 from tracker.clock import today
 from tracker.extensions import db
@@ -44,11 +45,12 @@ def build_digests(day: date | None = None) -> list[int]:
             Reminder.recipient_id == user.id))
         if digest is None or digest.status != "pending":
             continue  # today's digest already went out; the rest waits for tomorrow's
-        db.session.execute(
+        folded = db.session.execute(
             update(Reminder).where(Reminder.recipient_type == "user",
                                    Reminder.recipient_id == user.id,
                                    Reminder.channel == "digest", Reminder.status == "pending")
             .values(status="digested", digest_id=digest.id)
-            .execution_options(synchronize_session=False))
+            .returning(Reminder.enterprise_id).execution_options(synchronize_session=False))
+        ledger_changes.note(firm for (firm,) in folded)
         made.append(digest.id)
     return made

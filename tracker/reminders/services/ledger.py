@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 
+from tracker import ledger_changes
 from tracker.accounts.models import User
 from tracker.audit import services as audit
 from tracker.clock import now_utc, today
@@ -58,11 +59,14 @@ def resend(reminder: Reminder) -> None:
 def retry_all(query: Select) -> int:
     """Queue again every failed or expired reminder the ledger's filter `query` selects."""
     ids = select(query.with_only_columns(Reminder.id).order_by(None).subquery().c.id)
-    rows = db.session.scalars(
+    queued = db.session.execute(
         update(Reminder).where(Reminder.id.in_(ids), Reminder.status.in_(("failed", "expired")))
         .values(status="pending", channel="email", attempts=0, next_attempt_at=None,
                 last_error=None, lease_until=None)
-        .returning(Reminder.id).execution_options(synchronize_session=False)).all()
+        .returning(Reminder.id, Reminder.enterprise_id)
+        .execution_options(synchronize_session=False)).all()
+    ledger_changes.note(firm for _rid, firm in queued)
+    rows = [rid for rid, _firm in queued]
     if rows:
         audit.record("reminder", rows[0], "retry_all", {"count": [None, len(rows)]},
                      summary=_("批量重发 %(n)s 条失败或过期的提醒", n=len(rows)))
@@ -82,14 +86,15 @@ def mark_handled(reminder: Reminder, user: User) -> None:
     if filing_kind and reminder.enterprise_id:
         record_filing(reminder.enterprise_id, filing_kind, reminder.occurrence_on.year, user)
         # the same matter for other recipients is dealt with too
-        db.session.execute(
+        handled = db.session.execute(
             update(Reminder).where(
                 Reminder.rule_id == reminder.rule_id, Reminder.subject_id == reminder.subject_id,
                 Reminder.subject_type == reminder.subject_type,
                 Reminder.occurrence_on == reminder.occurrence_on,
                 Reminder.status == "pending", Reminder.id != reminder.id)
             .values(status="handled", handled_at=now_utc(), handled_by_id=user.id)
-            .execution_options(synchronize_session=False))
+            .returning(Reminder.enterprise_id).execution_options(synchronize_session=False))
+        ledger_changes.note(firm for (firm,) in handled)
     db.session.flush()
     audit.record("reminder", reminder.id, "handle", {"status": [before, "handled"]},
                  enterprise_id=reminder.enterprise_id, actor_id=user.id,
@@ -122,14 +127,15 @@ def unsubscribe(contact: Contact, reminder: Reminder | None) -> int:
                      enterprise_id=contact.enterprise_id, summary=contact.name)
     if reminder is not None and reminder.unsubscribed_at is None:
         reminder.unsubscribed_at = now
-    result = db.session.execute(
+    skipped = db.session.execute(
         update(Reminder).where(Reminder.recipient_type == "contact",
                                Reminder.recipient_id == contact.id,
                                Reminder.status == "pending")
         .values(status="skipped", last_error="收件人已退订")
-        .execution_options(synchronize_session=False))
+        .returning(Reminder.enterprise_id).execution_options(synchronize_session=False)).all()
+    ledger_changes.note(firm for (firm,) in skipped)
     db.session.flush()
-    return result.rowcount or 0
+    return len(skipped)
 
 
 def set_digest(user: User, wants_digest: bool) -> None:
