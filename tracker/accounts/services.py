@@ -239,6 +239,8 @@ def active_officers() -> list[User]:
         .order_by(User.name)))
 
 
-def officer_choices() -> list[tuple[str, str]]:
-    """Select-field choices for an officer or owner picker, with an empty first choice."""
-    return [("", "—")] + [(str(u.id), u.name) for u in active_officers()]
+def officer_choices(officers: list[User] | None = None) -> list[tuple[str, str]]:
+    """Select-field choices for an officer or owner picker, with an empty first choice
+    (`officers`: active_officers() already read by the caller)."""
+    found = active_officers() if officers is None else officers
+    return [("", "—")] + [(str(u.id), u.name) for u in found]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tracker.accounts.access import editor_required, tenant_editor_required
 from tracker.accounts.scope import get_enterprise_or_404
-from tracker.accounts.services import officer_choices
+from tracker.accounts.services import active_officers, officer_choices
 from tracker.audit.models import AuditEvent
 from tracker.enterprises import panels, queries, services
 from tracker.enterprises.forms import (
@@ -103,17 +103,23 @@ def detail(enterprise_id: int):
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     timeline = _timeline(enterprise.id, limit=12)
     extra = [(panel, panel.context(enterprise, current_user)) for panel in panels.panels()]
+    # The inline forms show to tenant-data editors only: nobody else pays for building them.
+    # `officers` stays referenced until the page is rendered, so the firm's officer (one of
+    # them) is found in the session's identity map rather than queried again.
+    forms, officers = {}, []
+    if current_user.can_edit_tenant_data:
+        officers = active_officers()
+        forms = {"activity_form": _activity_form(officers),
+                 "contact_form": ContactForm(prefix="contact")}
     return render_template(
         "enterprises/detail.html", enterprise=enterprise, timeline=timeline, panels=extra,
-        metric_labels=METRIC_LABELS, money_fields=MONEY_FIELDS,
-        activity_form=_activity_form(), contact_form=ContactForm(prefix="contact"),
-        archive_form=ArchiveForm(version=enterprise.version),
+        metric_labels=METRIC_LABELS, money_fields=MONEY_FIELDS, **forms,
     )
 
 
-def _activity_form(**kwargs) -> ActivityForm:
-    form = ActivityForm(prefix="activity", **kwargs)
-    form.owner_id.choices = officer_choices()
+def _activity_form(officers: list | None = None) -> ActivityForm:
+    form = ActivityForm(prefix="activity")
+    form.owner_id.choices = officer_choices(officers)
     return form
 
 

@@ -10,7 +10,6 @@ from sqlalchemy.orm import joinedload
 from tracker.clock import today
 from tracker.extensions import db
 from tracker.ladder import results, services, validity
-from tracker.ladder.forms import MoveForm
 from tracker.ladder.models import APPLICATION_STATUSES, QUALIFICATION_STATUSES, Application
 from tracker.ladder.rules import KINDS
 
@@ -36,7 +35,6 @@ def panel_context(enterprise: Any, user: Any) -> dict[str, Any]:
         "stale_since": enterprise.eligibility_stale_since,
         "applications": applications,
         "moves": services.allowed_moves,
-        "move_form": MoveForm(),
         "kinds": KINDS,
         "app_statuses": APPLICATION_STATUSES,
         "qual_statuses": QUALIFICATION_STATUSES,
