@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 #: the checkout whose code a child runs (--against / --check start it on another one's code)
 sys.path.insert(0, os.environ.get("DETAIL_PAGE_CODE") or str(ROOT))
-PASSWORD = "Detail-Messung-2026"
+PASSWORD = "Detail-Messung-2026"  # noqa: S105 - the bench users of a scratch database
 #: a fixed day, so both sides render the same page
 DAY = date(2026, 12, 2)
 #: the generated token of a session and form: differs by run, never by code
@@ -62,8 +62,9 @@ def _user(email: str, role: str, **where) -> None:
 
 
 def _visits() -> tuple[list[tuple[str, int]], int]:
-    """(user email, firm id) visits, and the timed hnte firm: per-rung firms of one zone for the bureau and that zone's user,
-    a near miss, and two current tenants of one carrier for its manager."""
+    """(user email, firm id) visits, and the timed hnte firm: per-rung firms of one zone for
+    the bureau and that zone's user, a near miss, and two current tenants of one carrier for
+    its manager."""
     from sqlalchemy import select
 
     from tracker.enterprises.models import Enterprise
