@@ -138,16 +138,21 @@ def child(mode: str) -> None:
             assert response.status_code == 200, (label, response.status_code)
         import tracker
 
-        if mode == "pages":
+        if mode == "pages":  # the board's views share the stale badge the page imports
+            board = ("/ladder/board", "/ladder/board?view=near", "/ladder/board?view=applications")
+            pages.update({f"bureau@detail.example {lang} {path}": (
+                clients["bureau@detail.example", lang], path)
+                for lang in ("zh_CN", "en") for path in board})
             print(json.dumps({label: masked(client.get(path).get_data(as_text=True))
                               for label, (client, path) in pages.items()}))
             return
         print(json.dumps({"ready": tracker.__file__}), flush=True)
         timed = {"bureau, hnte firm": pages[f"bureau@detail.example zh_CN {hnte}"],
                  f"all {len(pages)} visits": None}
+        replay = _sql_replay(app, *timed["bureau, hnte firm"])
         for line in sys.stdin:
             n = int(line)
-            out = {}
+            out = {"its SQL, raw": replay(n)}
             for label, target in timed.items():
                 started, wall = time.process_time(), time.perf_counter()
                 if target:
@@ -161,6 +166,45 @@ def child(mode: str) -> None:
                 out[label] = ((time.process_time() - started) / count * 1000,
                               (time.perf_counter() - wall) / count * 1000)
             print(json.dumps(out), flush=True)
+
+
+def _sql_replay(app, client, path: str):
+    """The page's own SELECTs, captured once; a function replaying them n times on the raw
+    driver (fetching every row, as bench/run.py's raw_sql_ms) -> (CPU, wall) ms per replay."""
+    from sqlalchemy import event
+
+    from tracker.extensions import db
+
+    seen: list = []
+
+    def grab(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            seen.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", grab)
+    client.get(path)
+    event.remove(engine, "before_cursor_execute", grab)
+
+    def replay(n: int) -> tuple[float, float]:
+        raw = engine.raw_connection()
+        try:
+            started, wall = time.process_time(), time.perf_counter()
+            for _ in range(n):
+                cursor = raw.cursor()
+                for statement, parameters in seen:
+                    cursor.execute(statement, parameters)
+                    cursor.fetchall()
+                cursor.close()
+            done = ((time.process_time() - started) / n * 1000,
+                    (time.perf_counter() - wall) / n * 1000)
+            raw.rollback()
+        finally:
+            raw.close()
+        return done
+
+    return replay
 
 
 def _start(root: Path, mode: str) -> subprocess.Popen:
@@ -205,6 +249,10 @@ def compare(against: Path, rounds: int, n: int) -> None:
     for proc in procs.values():
         proc.stdin.close()
         proc.wait()
+    for name in sides:
+        page = statistics.median(x[1] for x in samples[name]["bureau, hnte firm"])
+        sql = statistics.median(x[1] for x in samples[name]["its SQL, raw"])
+        samples[name]["page ÷ its SQL (wall)"] = [(page / sql, page / sql)]
     print(f"ms per request, median of {rounds} alternating rounds (clock frozen at {DAY})")
     print(f"{'page':<20}{'CPU base':>9}{'this':>8}{'cut':>6}{'wall base':>11}{'this':>8}{'cut':>6}")
     for label in samples["base"]:
