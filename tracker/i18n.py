@@ -18,6 +18,7 @@ from typing import Any
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import g
+from flask.globals import _cv_app
 from flask_babel import get_locale, get_translations
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -59,13 +60,15 @@ def compile_catalogs() -> int:
 
 
 def translations() -> Any:
-    """flask_babel.get_translations(), without its lookups when this request already asked."""
+    """flask_babel.get_translations(), without its lookups when this request already asked.
+    Flask-Babel's namespace is read off the app context's variable directly: `g` is a proxy,
+    and a page asks a few hundred times."""
     try:
-        ctx = g._flask_babel
+        ctx = _cv_app.get().g._flask_babel
         kept = ctx.tracker_translations
         if kept[0] is ctx.babel_locale and kept[1] is ctx.babel_domain:
             return kept[2]
-    except (AttributeError, RuntimeError):  # not asked yet, locale refreshed, no app context
+    except (AttributeError, LookupError):  # not asked yet, locale refreshed, no app context
         pass
     found = get_translations()
     ctx = getattr(g, "_flask_babel", None) if g else None
@@ -77,10 +80,10 @@ def translations() -> Any:
 def locale() -> Any:
     """flask_babel.get_locale(), read straight off the request once it has been chosen."""
     try:
-        chosen = g._flask_babel.babel_locale
+        chosen = _cv_app.get().g._flask_babel.babel_locale
         if chosen is not None:
             return chosen
-    except (AttributeError, RuntimeError):  # not chosen yet (or refreshed), no app context
+    except (AttributeError, LookupError):  # not chosen yet (or refreshed), no app context
         pass
     return get_locale()
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask, url_for
+from markupsafe import Markup
 
 from tracker import labels
 from tracker.accounts.roles import ROLE_LABELS, Role
@@ -69,8 +70,43 @@ def url_each(endpoint: str, key: str, **values: Any) -> Callable[[Any], str]:
     return lambda value: f"{head}{int(value)}{tail}"
 
 
+def _frozen(part: Any) -> Any:
+    """A key part as something hashable: lists (choices) become tuples, recursively."""
+    if isinstance(part, list | tuple):
+        return tuple(_frozen(p) for p in part)
+    return part
+
+
+class Fragments:
+    """Rendered template fragments kept by what they depend on, for
+    `{% call fragment(name, *key) %}…{% endcall %}`: the body renders once per distinct key.
+
+    The key must name everything the body's output depends on (the locale, a picker's
+    choices…); a fragment that shows request data (a CSRF token, a submitted value) cannot be
+    kept. Per app: a test's app never sees another's fragments."""
+
+    #: fragments kept at most; past it the memo starts over (keys are few: locales × choices)
+    LIMIT = 512
+
+    def __init__(self) -> None:
+        self.kept: dict[tuple, Markup] = {}
+
+    def __call__(self, name: str, *key: Any, caller: Callable[[], str]) -> Markup:
+        full = (name, *(_frozen(part) for part in key))
+        try:
+            return self.kept[full]
+        except KeyError:
+            pass
+        html = Markup(caller())  # noqa: S704 - the body is template output, already escaped
+        if len(self.kept) >= self.LIMIT:
+            self.kept.clear()
+        self.kept[full] = html
+        return html
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["url_each"] = url_each
+    app.jinja_env.globals["fragment"] = Fragments()
     app.jinja_env.filters.update(
         audit_value=audit_value,
         wan=wan, localdt=localdt, datefmt=datefmt, number=number,

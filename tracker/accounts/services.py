@@ -232,13 +232,18 @@ def _refuse_if_throttled(email: str, ip: str) -> None:
         raise TooManyAttempts(wait)
 
 
+#: built once: every editor's enterprise page and form reads it
+_ACTIVE_OFFICERS = (select(User).where(User.role.in_(sorted(EDITOR_ROLES)), User.active.is_(True))
+                    .order_by(User.name))
+
+
 def active_officers() -> list[User]:
     """Active staff who may own firms, tasks and applications (officer pickers), by name."""
-    return list(db.session.scalars(
-        select(User).where(User.role.in_(list(EDITOR_ROLES)), User.active.is_(True))
-        .order_by(User.name)))
+    return list(db.session.scalars(_ACTIVE_OFFICERS))
 
 
-def officer_choices() -> list[tuple[str, str]]:
-    """Select-field choices for an officer or owner picker, with an empty first choice."""
-    return [("", "—")] + [(str(u.id), u.name) for u in active_officers()]
+def officer_choices(officers: list[User] | None = None) -> list[tuple[str, str]]:
+    """Select-field choices for an officer or owner picker, with an empty first choice
+    (`officers`: active_officers() already read by the caller)."""
+    found = active_officers() if officers is None else officers
+    return [("", "—")] + [(str(u.id), u.name) for u in found]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from tracker.accounts.access import editor_required, tenant_editor_required
 from tracker.accounts.scope import get_enterprise_or_404
-from tracker.accounts.services import officer_choices
+from tracker.accounts.services import active_officers, officer_choices
 from tracker.audit.models import AuditEvent
 from tracker.enterprises import panels, queries, services
 from tracker.enterprises.forms import (
@@ -103,31 +103,41 @@ def detail(enterprise_id: int):
     enterprise = get_enterprise_or_404(current_user, enterprise_id)
     timeline = _timeline(enterprise.id, limit=12)
     extra = [(panel, panel.context(enterprise, current_user)) for panel in panels.panels()]
+    # The inline forms show to tenant-data editors only: nobody else pays for building them.
+    # `officers` stays referenced until the page is rendered, so the firm's officer (one of
+    # them) is found in the session's identity map rather than queried again.
+    forms, officers = {}, []
+    if current_user.can_edit_tenant_data:
+        officers = active_officers()
+        forms = {"activity_form": _activity_form(officers),
+                 "contact_form": ContactForm(prefix="contact")}
     return render_template(
         "enterprises/detail.html", enterprise=enterprise, timeline=timeline, panels=extra,
-        metric_labels=METRIC_LABELS, money_fields=MONEY_FIELDS,
-        activity_form=_activity_form(), contact_form=ContactForm(prefix="contact"),
-        archive_form=ArchiveForm(version=enterprise.version),
+        metric_labels=METRIC_LABELS, money_fields=MONEY_FIELDS, **forms,
     )
 
 
-def _activity_form(**kwargs) -> ActivityForm:
-    form = ActivityForm(prefix="activity", **kwargs)
-    form.owner_id.choices = officer_choices()
+def _activity_form(officers: list | None = None) -> ActivityForm:
+    form = ActivityForm(prefix="activity")
+    form.owner_id.choices = officer_choices(officers)
     return form
+
+
+#: built once, run with the firm's id (and the limit): the page shows the latest on every view
+_EVENTS = (select(AuditEvent).where(AuditEvent.enterprise_id == bindparam("enterprise_id"))
+           .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
+_ACTIVITIES = (select(Activity).where(Activity.enterprise_id == bindparam("enterprise_id"))
+               .order_by(Activity.created_at.desc(), Activity.id.desc()))
+_LATEST_EVENTS, _LATEST_ACTIVITIES = (q.limit(bindparam("limit")) for q in (_EVENTS, _ACTIVITIES))
 
 
 def _timeline(enterprise_id: int, *, limit: int | None = None) -> list[dict]:
     """Audit events and activities merged newest first (two queries, whatever the length)."""
-    events_q = (select(AuditEvent).where(AuditEvent.enterprise_id == enterprise_id)
-                .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
-    acts_q = (select(Activity).where(Activity.enterprise_id == enterprise_id)
-              .order_by(Activity.created_at.desc(), Activity.id.desc()))
-    if limit:
-        events_q, acts_q = events_q.limit(limit), acts_q.limit(limit)
-    items = [{"at": e.at, "type": "audit", "obj": e} for e in db.session.scalars(events_q)]
+    params = {"enterprise_id": enterprise_id, "limit": limit}
+    events_q, acts_q = (_LATEST_EVENTS, _LATEST_ACTIVITIES) if limit else (_EVENTS, _ACTIVITIES)
+    items = [{"at": e.at, "type": "audit", "obj": e} for e in db.session.scalars(events_q, params)]
     items += [{"at": a.created_at, "type": "activity", "obj": a}
-              for a in db.session.scalars(acts_q)]
+              for a in db.session.scalars(acts_q, params)]
     items.sort(key=lambda item: item["at"], reverse=True)
     return items[:limit] if limit else items
 

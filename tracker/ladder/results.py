@@ -428,9 +428,13 @@ def _clear_stale(ids: list[int], computed_from: datetime) -> None:
             .execution_options(synchronize_session="fetch"))
 
 
+#: built once, run with the firm's id (the enterprise page runs it on every view)
+_RESULTS_FOR = select(EligibilityResult).where(
+    EligibilityResult.enterprise_id == bindparam("enterprise_id"))
+
+
 def results_for(enterprise_id: int) -> dict[str, EligibilityResult]:
     """Stored results of one firm keyed by kind, in ladder order."""
-    rows = db.session.scalars(select(EligibilityResult).where(
-        EligibilityResult.enterprise_id == enterprise_id))
+    rows = db.session.scalars(_RESULTS_FOR, {"enterprise_id": enterprise_id})
     by_kind = {r.kind: r for r in rows}
     return {k: by_kind[k] for k in KINDS if k in by_kind}

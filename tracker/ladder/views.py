@@ -90,7 +90,6 @@ def board():
         context["app_columns"], context["app_counts"] = queries.application_columns(
             current_user, filters)
         context["year"] = filters.year or today().year
-        context["move_form"] = MoveForm()
     return render_template(
         "ladder/board.html", view=view, views=queries.BOARD_VIEWS, filters=filters,
         zones=ZONES, fields=TECH_FIELDS, officers=active_officers(), kinds=KINDS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from tracker.audit import services as audit
@@ -17,13 +17,16 @@ from tracker.ladder.models import Qualification, StageTransition
 from tracker.ladder.rules import KINDS
 from tracker.vocabulary import SOURCES
 
+#: built once, run with the firm's id: the enterprise page runs it on every view, and building
+#: a statement and its cache key costs about as much as the ORM's running it (issue 12)
+_QUALIFICATIONS_OF = (
+    select(Qualification).where(Qualification.enterprise_id == bindparam("enterprise_id"))
+    .order_by(Qualification.granted_on.desc(), Qualification.id.desc()))
+
 
 def qualifications_of(enterprise_id: int) -> list[Qualification]:
     """All qualifications of a firm, newest grant first."""
-    return list(db.session.scalars(
-        select(Qualification).where(Qualification.enterprise_id == enterprise_id)
-        .order_by(Qualification.granted_on.desc(), Qualification.id.desc())
-    ))
+    return list(db.session.scalars(_QUALIFICATIONS_OF, {"enterprise_id": enterprise_id}))
 
 
 def qualifications_by_enterprise(enterprise_ids: list[int]) -> dict[int, list[Qualification]]:
@@ -257,11 +260,14 @@ def rebuild_all_histories(*, chunk: int = 500, actor_id: int | None = None) -> i
     return rebuilt
 
 
+#: built once (as _QUALIFICATIONS_OF)
+_LADDER_MOVES = (
+    select(StageTransition).where(StageTransition.enterprise_id == bindparam("enterprise_id"),
+                                  StageTransition.chain == "ladder")
+    .options(joinedload(StageTransition.actor)))
+
+
 def ladder_history(enterprise_id: int, on: date | None = None) -> list[dict[str, Any]]:
     """Rung transitions oldest first, each with the days spent on the rung it moved to."""
-    transitions = list(db.session.scalars(
-        select(StageTransition).where(StageTransition.enterprise_id == enterprise_id,
-                                      StageTransition.chain == "ladder")
-        .options(joinedload(StageTransition.actor))
-    ))
+    transitions = list(db.session.scalars(_LADDER_MOVES, {"enterprise_id": enterprise_id}))
     return validity.time_on_rungs(transitions, on or today())
