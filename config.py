@@ -79,7 +79,11 @@ class Config:
     #: and then those headers are ignored (a client could otherwise choose its own address)
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     SQLALCHEMY_DATABASE_URI = _database_url()
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    #: PostgreSQL: a pooled connection idle longer than this is pinged before use, as
+    #: pool_pre_ping does; a page view gets one used more recently unpinged, and is run once
+    #: more if it meets a dropped one (tracker.connections). Unset: no ping at all
+    DB_PING_IDLE_SECONDS: float | None = float(os.environ.get("DB_PING_IDLE_SECONDS", "5"))
     REDIS_URL = os.environ.get("REDIS_URL") or None
     CELERY = _celery_settings(REDIS_URL)
     #: how old the dashboard's full-register figures may be (shown on the page); 0 = always fresh
@@ -173,6 +177,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret"  # noqa: S105 - test only
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    DB_PING_IDLE_SECONDS = None  # no ping in tests, as before (tests that need it set it)
     WTF_CSRF_ENABLED = True
     TRACKER_ENV = "test"
     TRUSTED_PROXIES = 0
