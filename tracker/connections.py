@@ -68,6 +68,16 @@ def configure_postgresql(app: Flask, engine: Engine) -> None:
             raw.autocommit = alone  # client-side: psycopg sends BEGIN before the next statement
             info[_OURS] = alone
 
+    @event.listens_for(engine, "do_execute")
+    def _unprepared(cursor, statement, parameters, context) -> bool | None:
+        if not (cursor.connection.autocommit and context.root_connection.info.get(_OURS)):
+            return None
+        # Reads alone are not counted towards psycopg's server-side prepared statements: a
+        # page view's reads used to end with ROLLBACK, which resets the counts, so they were
+        # planned afresh each time; kept that way (a generic plan is not always as good).
+        cursor.execute(statement, parameters, prepare=False)
+        return True
+
     @event.listens_for(engine, "checkin")
     def _checked_in(dbapi_connection, record) -> None:
         if dbapi_connection is None:  # invalidated
