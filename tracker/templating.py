@@ -7,7 +7,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, url_for
+from flask import Flask, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup
 
 from tracker import labels
 from tracker.accounts.roles import ROLE_LABELS, Role
@@ -69,8 +71,40 @@ def url_each(endpoint: str, key: str, **values: Any) -> Callable[[Any], str]:
     return lambda value: f"{head}{int(value)}{tail}"
 
 
+def navigation() -> Markup:
+    """base.html's navigation links (templates/_nav_links.html) for this request.
+
+    They depend only on the language, whether the user is an admin (the users page), the
+    page (which link is active) and where the app is mounted, and every HTML page shows them:
+    rendered once per such key and kept by the app (at most two of each per endpoint and
+    language), instead of eight URL builds and translations on every page."""
+    from flask import current_app
+
+    kept = current_app.extensions.setdefault("tracker.navigation", {})
+    key = (request.script_root, str(locale()), bool(current_user.is_admin), request.endpoint)
+    found = kept.get(key)
+    if found is None:
+        found = kept[key] = Markup(render_template("_nav_links.html"))  # noqa: S704 - a template
+    return found
+
+
+def fixed_url(endpoint: str, **values: Any) -> str:
+    """url_for(endpoint, **values) for the layout's links that are the same on every page
+    (stylesheets, scripts, the brand, search, logout): built once per app and mount point.
+    Only for constant arguments: each distinct call is kept for the life of the process."""
+    from flask import current_app
+
+    kept = current_app.extensions.setdefault("tracker.fixed_urls", {})
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    found = kept.get(key)
+    if found is None:
+        found = kept[key] = url_for(endpoint, **values)
+    return found
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["url_each"] = url_each
+    app.jinja_env.globals.update(navigation=navigation, fixed_url=fixed_url)
     app.jinja_env.filters.update(
         audit_value=audit_value,
         wan=wan, localdt=localdt, datefmt=datefmt, number=number,
