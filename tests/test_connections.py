@@ -101,6 +101,12 @@ def test_anything_but_a_plain_select_begins_the_transaction(pg_app):
         assert len(list(streamed)) == 1
         db.session.rollback()
         db.session.remove()
+    # an isolation level of the caller's own is left as it is: AUTOCOMMIT stays so
+    with pg_app.test_request_context("/", method="GET"), db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        for statement in (first, text("SELECT 1"), first):
+            conn.execute(statement)
+            assert conn.connection.driver_connection.info.transaction_status.name == "IDLE"
     with pg_app.test_request_context("/", method="POST"):
         assert _status_after(first) == "INTRANS"
         db.session.remove()

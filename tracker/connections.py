@@ -58,6 +58,8 @@ def configure_postgresql(app: Flask, engine: Engine) -> None:
         raw = cursor.connection
         if raw.info.transaction_status != idle:
             return  # a transaction is open: the statement joins it
+        if "isolation_level" in conn.get_execution_options():
+            return  # the caller chose its own (AUTOCOMMIT for VACUUM, REPEATABLE READ...)
         info = conn.info
         if raw.autocommit and not info.get(_OURS):
             return  # an AUTOCOMMIT isolation level of the caller's own
