@@ -12,10 +12,13 @@ before and lasts until commit or rollback. Under READ COMMITTED (the server's de
 stands down for any other isolation level) every statement of a transaction takes a snapshot
 of its own anyway, so a read alone sees what it would have seen inside one; it holds no lock
 beyond its own run (a page view's reads take none that matter), and nothing is left to roll
-back, so handing the connection back costs no round trip. Writes keep their transaction;
-POSTs, tasks and commands begin theirs as before (SQLite is untouched: extensions).
+back, so handing the connection back costs no round trip (SQL's now() would be each read's
+own time, not a shared one: the app takes its times from tracker.clock, never from SQL's
+clock). Writes keep their transaction;
+POSTs, tasks and commands begin theirs as before (SQLite keeps its own BEGINs: extensions).
 
-Ping after idle. A connection checked in less than DB_PING_IDLE_SECONDS ago is handed to a page
+Ping after idle (any database; SQLAlchemy's pool_pre_ping pinged every checkout). A connection
+checked in less than DB_PING_IDLE_SECONDS ago is handed to a page
 view without a ping; one idle longer, and every connection for anything else (a POST, a task,
 a command), is pinged as SQLAlchemy's pool_pre_ping does. A page view that meets a dropped
 connection it was not pinged for (a server restart in those few seconds) is run once more on
@@ -44,10 +47,40 @@ RETRYABLE, PING_SKIPPED, RUN_AGAIN = ("tracker.retryable", "tracker.ping_skipped
                                       "tracker.run_again")
 
 
-def configure_postgresql(app: Flask, engine: Engine) -> None:
-    """Install the read and ping rules on a PostgreSQL engine (psycopg 3); else nothing."""
-    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+def configure_connections(app: Flask, engine: Engine) -> None:
+    """Reads alone on PostgreSQL (psycopg 3); the ping after idle (with the page views' second
+    run) on any database, unless DB_PING_IDLE_SECONDS is unset."""
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        _reads_outside_transactions(engine)
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, record) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    seconds = app.config.get("DB_PING_IDLE_SECONDS")
+    if seconds is None:
         return
+
+    @event.listens_for(engine, "checkout")
+    def _ping_unless_recent(dbapi_connection, record, _proxy) -> None:
+        checked_in = record.info.get(_CHECKED_IN)
+        if checked_in is None:
+            return  # just connected (info is cleared with every new connection)
+        if time.monotonic() - checked_in < seconds and _retryable():
+            request.environ[PING_SKIPPED] = True
+            return
+        _ping(engine, dbapi_connection)
+
+    @event.listens_for(engine, "handle_error")
+    def _dropped(context) -> None:
+        if context.is_disconnect and has_request_context() and request.environ.get(PING_SKIPPED):
+            request.environ[RUN_AGAIN] = True
+
+    app.wsgi_app = RetryDropped(app.wsgi_app)  # type: ignore[method-assign]
+
+
+def _reads_outside_transactions(engine: Engine) -> None:
+    """A page view's plain SELECTs in autocommit until it does anything else (module doc)."""
     from psycopg import ServerCursor
     from psycopg.pq import TransactionStatus
 
@@ -81,34 +114,12 @@ def configure_postgresql(app: Flask, engine: Engine) -> None:
         return True
 
     @event.listens_for(engine, "checkin")
-    def _checked_in(dbapi_connection, record) -> None:
+    def _as_psycopg_made_it(dbapi_connection, record) -> None:
         if dbapi_connection is None:  # invalidated
             return
         if record.info.pop(_OURS, False) and not dbapi_connection.closed:
             # whoever takes it next (a raw connection, a task) finds it as psycopg made it
             dbapi_connection.autocommit = False
-        record.info[_CHECKED_IN] = time.monotonic()
-
-    seconds = app.config.get("DB_PING_IDLE_SECONDS")
-    if seconds is None:
-        return
-
-    @event.listens_for(engine, "checkout")
-    def _ping_unless_recent(dbapi_connection, record, _proxy) -> None:
-        checked_in = record.info.get(_CHECKED_IN)
-        if checked_in is None:
-            return  # just connected (info is cleared with every new connection)
-        if time.monotonic() - checked_in < seconds and _retryable():
-            request.environ[PING_SKIPPED] = True
-            return
-        _ping(engine, dbapi_connection)
-
-    @event.listens_for(engine, "handle_error")
-    def _dropped(context) -> None:
-        if context.is_disconnect and has_request_context() and request.environ.get(PING_SKIPPED):
-            request.environ[RUN_AGAIN] = True
-
-    app.wsgi_app = RetryDropped(app.wsgi_app)  # type: ignore[method-assign]
 
 
 def _plain_select(context: Any) -> bool:
