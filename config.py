@@ -80,9 +80,10 @@ class Config:
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
-    #: PostgreSQL: a pooled connection idle longer than this is pinged before use, as
-    #: pool_pre_ping does; a page view gets one used more recently unpinged, and is run once
-    #: more if it meets a dropped one (tracker.connections). Unset: no ping at all
+    #: a pooled connection idle longer than this is pinged before use, as pool_pre_ping does;
+    #: a page view gets one used more recently unpinged, and is run once more if it meets a
+    #: dropped one; POSTs, tasks and commands are always pinged (tracker.connections).
+    #: Unset: no ping at all
     DB_PING_IDLE_SECONDS: float | None = float(os.environ.get("DB_PING_IDLE_SECONDS", "5"))
     REDIS_URL = os.environ.get("REDIS_URL") or None
     CELERY = _celery_settings(REDIS_URL)
