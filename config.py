@@ -83,8 +83,8 @@ class Config:
     #: a pooled connection idle longer than this is pinged before use, as pool_pre_ping does;
     #: a page view gets one used more recently unpinged, and is run once more if it meets a
     #: dropped one; POSTs, tasks and commands are always pinged (tracker.connections).
-    #: Unset: no ping at all
-    DB_PING_IDLE_SECONDS: float | None = float(os.environ.get("DB_PING_IDLE_SECONDS", "5"))
+    #: 0 pings every time; None (a config class of its own, e.g. the tests') not at all
+    DB_PING_IDLE_SECONDS: float | None = float(os.environ.get("DB_PING_IDLE_SECONDS") or 5)
     REDIS_URL = os.environ.get("REDIS_URL") or None
     CELERY = _celery_settings(REDIS_URL)
     #: how old the dashboard's full-register figures may be (shown on the page); 0 = always fresh

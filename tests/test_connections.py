@@ -163,3 +163,31 @@ def test_a_post_is_pinged_however_recently_its_connection_was_used(pg_app, clien
     response = client.post("/language/en", data={"next": "/enterprises/"})
     assert response.status_code == 302
     assert runs == ["/language/en"]
+
+
+def test_a_page_view_that_committed_is_not_run_again(pg_app, client, runs):
+    """A second run would repeat the commit (a remember-me token rotated twice): a request
+    that committed is pinged on its next checkout instead."""
+    assert client.get("/enterprises/").status_code == 200
+    done: list[bool] = []
+
+    def commit_then_drop(_sender, **_extra) -> None:
+        if done:
+            return
+        done.append(True)
+        db.session.execute(update(Enterprise).values(name=Enterprise.name))
+        db.session.commit()
+        _kill_pooled_connection(pg_app)
+
+    runs.clear()
+    with request_started.connected_to(commit_then_drop, pg_app):
+        assert client.get("/enterprises/").status_code == 200
+    assert runs == ["/enterprises/"]
+
+
+def test_selects_that_need_a_transaction_begin_one():
+    for statement in ("SELECT id FROM t FOR UPDATE", "SELECT id FROM t FOR NO KEY UPDATE",
+                      "SELECT id FROM t FOR SHARE", "SELECT pg_advisory_xact_lock(1)",
+                      "SELECT set_config('x', '1', true)", "SELECT nextval('s')"):
+        assert connections._NEEDS_TRANSACTION.search(statement), statement
+    assert not connections._NEEDS_TRANSACTION.search("SELECT format FROM t WHERE x = 1")

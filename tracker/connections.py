@@ -28,6 +28,7 @@ the first run's response, cookies included, is discarded whole.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -45,6 +46,8 @@ _CHECKED_IN = "tracker.checked_in_at"
 #: environ: this request can be run again (RetryDropped); a ping was skipped; run it again
 RETRYABLE, PING_SKIPPED, RUN_AGAIN = ("tracker.retryable", "tracker.ping_skipped",
                                       "tracker.run_again")
+#: environ: this request has committed something (a second run would do it again)
+COMMITTED = "tracker.committed"
 
 
 def configure_connections(app: Flask, engine: Engine) -> None:
@@ -66,10 +69,23 @@ def configure_connections(app: Flask, engine: Engine) -> None:
         checked_in = record.info.get(_CHECKED_IN)
         if checked_in is None:
             return  # just connected (info is cleared with every new connection)
-        if time.monotonic() - checked_in < seconds and _retryable():
+        if (time.monotonic() - checked_in < seconds and _retryable()
+                and not request.environ.get(COMMITTED)):
             request.environ[PING_SKIPPED] = True
             return
         _ping(engine, dbapi_connection)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _answered(*_args) -> None:
+        # A statement went through: a drop met later is not a stale pooled connection, and
+        # a second run could repeat what the first did since (only a first statement may).
+        if has_request_context() and request.environ.get(PING_SKIPPED):
+            request.environ[PING_SKIPPED] = False
+
+    @event.listens_for(engine, "commit")
+    def _committed(_conn) -> None:
+        if has_request_context():
+            request.environ[COMMITTED] = True
 
     @event.listens_for(engine, "handle_error")
     def _dropped(context) -> None:
@@ -123,11 +139,20 @@ def _reads_outside_transactions(engine: Engine) -> None:
 
 
 def _plain_select(context: Any) -> bool:
-    """A compiled SELECT that takes no row locks (nor a DML CTE: it then starts with WITH)."""
+    """A compiled SELECT that takes no row locks (nor a DML CTE: it then starts with WITH),
+    and calls none of the functions whose effect lasts until the transaction ends."""
     compiled = getattr(context, "compiled", None)
     statement = getattr(compiled, "statement", None)
     return (isinstance(statement, Select) and statement._for_update_arg is None
-            and context.statement.lstrip()[:6].upper() == "SELECT")
+            and context.statement.lstrip()[:6].upper() == "SELECT"
+            and not _NEEDS_TRANSACTION.search(context.statement))
+
+
+#: a lock clause (a suffix the ORM does not know about) or a function whose effect lasts until
+#: the transaction ends (a transaction-level advisory lock, a local setting, a sequence)
+_NEEDS_TRANSACTION = re.compile(
+    r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE)\b|\bFOR\s+KEY\s+SHARE\b"
+    r"|pg_advisory|set_config|nextval|setval", re.IGNORECASE)
 
 
 def _read_committed(engine: Engine, raw: Any) -> bool:
@@ -187,6 +212,7 @@ class RetryDropped:
         if first.get(RUN_AGAIN) and held and held[0][0].startswith("5"):
             getattr(body, "close", lambda: None)()
             return self._again(environ, start_response)
+        first[RETRYABLE] = False  # a streamed body's reads come too late for a second run
         start_response(*held[0])
         return body
 
