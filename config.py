@@ -78,7 +78,12 @@ class Config:
     #: and then those headers are ignored (a client could otherwise choose its own address)
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     SQLALCHEMY_DATABASE_URI = _database_url()
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    #: a pooled connection idle longer than this is pinged before use, as pool_pre_ping does;
+    #: a page view gets one used more recently unpinged, and is run once more if it meets a
+    #: dropped one; POSTs, tasks and commands are always pinged (tracker.connections).
+    #: 0 pings every time; None (a config class of its own, e.g. the tests') not at all
+    DB_PING_IDLE_SECONDS: float | None = float(os.environ.get("DB_PING_IDLE_SECONDS") or 5)
     REDIS_URL = os.environ.get("REDIS_URL") or None
     CELERY = _celery_settings(REDIS_URL)
     #: how old the dashboard's full-register figures may be (shown on the page); 0 = always fresh
@@ -172,6 +177,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret"  # noqa: S105 - test only
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    DB_PING_IDLE_SECONDS = None  # no ping in tests, as before (tests that need it set it)
     WTF_CSRF_ENABLED = True
     TRACKER_ENV = "test"
     TRUSTED_PROXIES = 0

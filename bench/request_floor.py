@@ -5,7 +5,8 @@ for a cached chart's JSON, the carriers page, the firms list and a detail page. 
 `--against DIR` the same paths are measured on another checkout of the project (its own
 Python process, same database) in alternating rounds, and the table shows both and the cut:
 ratios side by side in one run, as the machine is shared. `--profile PATH` prints a cProfile
-of one path instead. A benchmark, not a timed test.
+of one path instead. The last columns count the round trips to the database of one request
+of each path (statements, ping, BEGIN, ROLLBACK: psycopg only). A benchmark, not a timed test.
 
   DATABASE_URL=postgresql://…/bench_… python bench/request_floor.py [--against /work/main]
 """
@@ -103,7 +104,8 @@ def child() -> None:
             assert clients[label].get(path).status_code == 200, path
     import tracker
 
-    print(json.dumps({"ready": tracker.__file__}), flush=True)
+    trips = {label: _round_trips(clients[label], path) for label, path in paths.items()}
+    print(json.dumps({"ready": tracker.__file__, "round_trips": trips}), flush=True)
     for line in sys.stdin:
         n = int(line)
         out = {}
@@ -114,6 +116,34 @@ def child() -> None:
             out[label] = ((time.process_time() - started) / n * 1000,
                           (time.perf_counter() - wall) / n * 1000)
         print(json.dumps(out), flush=True)
+
+
+def _round_trips(client, path: str) -> int:
+    """Messages psycopg waits on the server for during one request: statements, the pool's
+    ping, BEGIN, COMMIT/ROLLBACK (0 on SQLite)."""
+    try:
+        import psycopg
+        from psycopg import _connection_base
+    except ImportError:
+        return 0
+    counted = [0]
+    command, execute = _connection_base.BaseConnection._exec_command, psycopg.Cursor.execute
+
+    def counting_command(self, *args, **kwargs):
+        counted[0] += 1
+        return command(self, *args, **kwargs)
+
+    def counting_execute(self, *args, **kwargs):
+        counted[0] += 1
+        return execute(self, *args, **kwargs)
+
+    _connection_base.BaseConnection._exec_command = counting_command
+    psycopg.Cursor.execute = counting_execute
+    try:
+        client.get(path)
+    finally:
+        _connection_base.BaseConnection._exec_command, psycopg.Cursor.execute = command, execute
+    return counted[0]
 
 
 def profile(path: str) -> None:
@@ -138,6 +168,7 @@ def profile(path: str) -> None:
 def compare(against: Path, rounds: int, n: int) -> None:
     sides = {"base": against, "this": ROOT}
     procs = {}
+    trips: dict[str, dict[str, int]] = {}
     for name, root in sides.items():
         env = dict(os.environ, PYTHONPATH=str(root), REQUEST_FLOOR_CODE=str(root),
                    INSTANCE_DIR=os.environ.get("INSTANCE_DIR",
@@ -145,8 +176,10 @@ def compare(against: Path, rounds: int, n: int) -> None:
         procs[name] = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "request_floor.py"), "--child"], cwd=root,
             env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        code = json.loads(procs[name].stdout.readline())["ready"]
+        ready = json.loads(procs[name].stdout.readline())
+        code = ready["ready"]
         assert code.startswith(str(root)), (name, code)  # the side's own code, not this one
+        trips[name] = ready["round_trips"]
     samples: dict[str, dict[str, list[float]]] = {s: {p: [] for p in PATHS} for s in sides}
     for round_no in range(rounds):
         order = list(sides) if round_no % 2 == 0 else list(reversed(sides))
@@ -159,14 +192,15 @@ def compare(against: Path, rounds: int, n: int) -> None:
         proc.stdin.close()
         proc.wait()
     print(f"ms per request, median of {rounds} alternating rounds of {n} requests")
-    print(f"{'path':<14}{'CPU base':>9}{'this':>8}{'cut':>6}{'wall base':>11}{'this':>8}{'cut':>6}")
+    print(f"{'path':<14}{'CPU base':>9}{'this':>8}{'cut':>6}{'wall base':>11}{'this':>8}{'cut':>6}"
+          f"{'round trips base':>18}{'this':>6}")
     for label in PATHS:
         row = f"{label:<14}"
         for i, width in ((0, 9), (1, 11)):
             base = statistics.median(x[i] for x in samples["base"][label])
             this = statistics.median(x[i] for x in samples["this"][label])
             row += f"{base:>{width}.2f}{this:>8.2f}{(1 - this / base) * 100:>5.0f}%"
-        print(row)
+        print(row + f"{trips['base'][label]:>18}{trips['this'][label]:>6}")
 
 
 def main() -> None:

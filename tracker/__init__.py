@@ -12,6 +12,7 @@ from flask_babel import refresh as refresh_locale
 from flask_login import current_user
 
 from tracker import headers, inputs
+from tracker.connections import configure_connections
 from tracker.extensions import babel, configure_sqlite, csrf, db, login_manager, migrate
 from tracker.features import FEATURES
 from tracker.i18n import accepted_locale, install_template_gettext, translation_directories
@@ -59,6 +60,7 @@ def create_app(config: object | str | None = None) -> Flask:
     with app.app_context():
         configure_sqlite(db.engine,
                          busy_timeout_ms=app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10_000))
+        configure_connections(app, db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

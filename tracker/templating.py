@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, url_for
+from flask import Flask, request, url_for
 from markupsafe import Markup
 
 from tracker import labels
@@ -85,8 +85,9 @@ class Fragments:
     choices…); a fragment that shows request data (a CSRF token, a submitted value) cannot be
     kept. Per app: a test's app never sees another's fragments."""
 
-    #: fragments kept at most; past it the memo starts over (keys are few: locales × choices)
-    LIMIT = 512
+    #: fragments kept at most; past it the memo starts over (keys are few: the navigation's
+    #: pages × locales × admin or not, the detail page's forms × locales × choices)
+    LIMIT = 2048
 
     def __init__(self) -> None:
         self.kept: dict[tuple, Markup] = {}
@@ -104,9 +105,24 @@ class Fragments:
         return html
 
 
+def fixed_url(endpoint: str, **values: Any) -> str:
+    """url_for(endpoint, **values) for the layout's links that are the same on every page
+    (stylesheets, scripts, the brand, search, logout): built once per app and mount point.
+    Only for constant arguments: each distinct call is kept for the life of the process."""
+    from flask import current_app
+
+    kept = current_app.extensions.setdefault("tracker.fixed_urls", {})
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    found = kept.get(key)
+    if found is None:
+        found = kept[key] = url_for(endpoint, **values)
+    return found
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["url_each"] = url_each
     app.jinja_env.globals["fragment"] = Fragments()
+    app.jinja_env.globals["fixed_url"] = fixed_url
     app.jinja_env.filters.update(
         audit_value=audit_value,
         wan=wan, localdt=localdt, datefmt=datefmt, number=number,
