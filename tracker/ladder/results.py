@@ -144,6 +144,10 @@ def stored_values(result: dict[str, Any]) -> dict[str, Any]:
 #: Registered by the features reading the results (the dashboard's maintained figures), so
 #: the ladder imports none of them.
 RESULTS_CHANGED: list[Callable[[list[int]], Any]] = []
+#: what follows a recompute whose stored results newly hold for some firms (values changed, or
+#: a stale mark cleared), unless the caller handles those firms itself (recount=False: the
+#: after-save pipeline's later stages). Registered by the reminders' scheduled sweep.
+RESULTS_FRESH: list[Callable[[list[int]], Any]] = []
 
 
 def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
@@ -224,6 +228,9 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     marked = [i for i, since in stale.items() if since is not None]
     if marked:
         _clear_stale(marked, started)
+    if recount and (changed or marked):
+        for follow in RESULTS_FRESH:
+            follow(sorted(changed | set(marked)))
     _expire_loaded({t[0] for t in todo} | set(confirmed))
     db.session.flush()
     return len(skip) + len(stale)
