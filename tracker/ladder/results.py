@@ -168,8 +168,10 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
 
     The dashboard's maintained figures count the stored candidates: the firms whose results
     changed are handed to RESULTS_CHANGED in this transaction, so a worker's recompute (the
-    nightly fan-out, an import's hand-off) leaves them current. `recount=False`: the caller
-    recounts the same firms itself (the after-save pipeline's aggregates stage).
+    nightly fan-out, an import's hand-off) leaves them current, and the firms whose results
+    newly hold (changed, or a stale mark cleared) to RESULTS_FRESH (the reminders' scheduled
+    sweep marks them). `recount=False`: the caller handles the same firms itself (the after-save
+    pipeline's aggregates and reminder stages).
     `qualifications`: the firms' title rows (inputs.qualification_rows) when the caller read
     them in this transaction already (the nightly run reads them for the rungs first).
     """
