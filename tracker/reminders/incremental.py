@@ -28,10 +28,12 @@ from tracker.clock import now_utc
 from tracker.extensions import conflict_insert, db
 from tracker.reminders.models import SweepMark, SweepState
 
-#: firms per INSERT of marks, and per targeted run_sweep of a marked pass
+#: firms per INSERT of marks
 CHUNK = 1000
+#: firms per targeted run_sweep of a marked pass (one array parameter on PostgreSQL)
+SWEEP_CHUNK = 5000
 #: more marked firms than this: the pass reads every firm (the full pass costs about the same)
-FULL_PASS_MARKS = 20_000
+FULL_PASS_MARKS = 4 * SWEEP_CHUNK
 #: the one row of sweep_state
 STATE_ID = 1
 #: user columns a recipient join reads: a change to one of them may add recipients anywhere
@@ -112,8 +114,8 @@ def scheduled_sweep(as_of: date) -> dict[str, Any]:
         _full_pass_done(as_of, requested)
         return {"pass": "full", "firms": len(firms), "inserted": inserted}
     inserted: dict[str, int] = {}
-    for start in range(0, len(firms), CHUNK):
-        for code, count in run_sweep(as_of, firms[start:start + CHUNK]).items():
+    for start in range(0, len(firms), SWEEP_CHUNK):
+        for code, count in run_sweep(as_of, firms[start:start + SWEEP_CHUNK]).items():
             inserted[code] = inserted.get(code, 0) + count
     return {"pass": "marked", "firms": len(firms), "inserted": inserted}
 
