@@ -86,8 +86,11 @@ def _sweep_inline(ids: list[int]) -> None:
     enqueue_pending_for(ids)
 
 
-def _sweep_bulk(_ids: list[int]) -> None:
-    """The scheduled sweep (every few minutes) covers a bulk change in one set-based pass."""
+def _sweep_bulk(ids: list[int]) -> None:
+    """Marked in this commit: the next scheduled sweep (every few minutes) passes over them."""
+    from tracker.reminders.incremental import mark
+
+    mark(ids)
 
 
 def _webhooks_inline(ids: list[int]) -> None:

@@ -144,6 +144,10 @@ def stored_values(result: dict[str, Any]) -> dict[str, Any]:
 #: Registered by the features reading the results (the dashboard's maintained figures), so
 #: the ladder imports none of them.
 RESULTS_CHANGED: list[Callable[[list[int]], Any]] = []
+#: what follows a recompute whose stored results newly hold for some firms (values changed, or
+#: a stale mark cleared), unless the caller handles those firms itself (recount=False: the
+#: after-save pipeline's later stages). Registered by the reminders' scheduled sweep.
+RESULTS_FRESH: list[Callable[[list[int]], Any]] = []
 
 
 def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
@@ -164,8 +168,10 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
 
     The dashboard's maintained figures count the stored candidates: the firms whose results
     changed are handed to RESULTS_CHANGED in this transaction, so a worker's recompute (the
-    nightly fan-out, an import's hand-off) leaves them current. `recount=False`: the caller
-    recounts the same firms itself (the after-save pipeline's aggregates stage).
+    nightly fan-out, an import's hand-off) leaves them current, and the firms whose results
+    newly hold (changed, or a stale mark cleared) to RESULTS_FRESH (the reminders' scheduled
+    sweep marks them). `recount=False`: the caller handles the same firms itself (the after-save
+    pipeline's aggregates and reminder stages).
     `qualifications`: the firms' title rows (inputs.qualification_rows) when the caller read
     them in this transaction already (the nightly run reads them for the rungs first).
     """
@@ -224,6 +230,9 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     marked = [i for i, since in stale.items() if since is not None]
     if marked:
         _clear_stale(marked, started)
+    if recount and (changed or marked):
+        for follow in RESULTS_FRESH:
+            follow(sorted(changed | set(marked)))
     _expire_loaded({t[0] for t in todo} | set(confirmed))
     db.session.flush()
     return len(skip) + len(stale)

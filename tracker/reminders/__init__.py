@@ -26,13 +26,22 @@ def init_app(app):
 
     from tracker.dashboard import cards
     from tracker.enterprises import panels
-    from tracker.reminders import models  # noqa: F401 - models register their tables
+    from tracker.ladder import results
+    from tracker.reminders import (
+        incremental,
+        models,  # noqa: F401 - models register their tables
+    )
     from tracker.reminders.cli import reminders_cli
     from tracker.reminders.views import bp, dashboard_card, enterprise_panel
 
     app.register_blueprint(bp)
     app.cli.add_command(reminders_cli)
     _register_labels()
+    incremental.install()
+    # a worker's recompute storing new verdicts (or clearing a stale mark) may make firms
+    # newly eligible outside the after-save pipeline: the next scheduled sweep looks at them
+    if incremental.mark not in results.RESULTS_FRESH:
+        results.RESULTS_FRESH.append(incremental.mark)
     cards.register("reminders", 50, "reminders/_card.html", dashboard_card)
     panels.register("reminders", 60, "reminders/_panel.html", enterprise_panel)
 

@@ -218,3 +218,33 @@ class OutboxMessage(db.Model):
     transport: Mapped[str] = mapped_column(String(20))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+
+
+class SweepState(db.Model):
+    """The scheduled sweep's one row: the day of its last full pass and the requests since.
+
+    Within a day the windows and cycle dates stand still, so after that day's full pass only
+    changed firms (sweep_marks) can become due, unless something read for every firm changed
+    (a rule, a cycle, a user): that asks for another full pass by raising `requested`; a full
+    pass records the request count it started from in `served`.
+    """
+
+    __tablename__ = "sweep_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_pass_on: Mapped[date | None] = mapped_column()
+    requested: Mapped[int] = mapped_column(BigInteger, default=0)
+    served: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SweepMark(db.Model):
+    """A firm whose reminder inputs changed outside an inline sweep since the last pass.
+
+    Written in the change's own transaction; the next scheduled sweep takes the marks it
+    handles with DELETE … RETURNING inside its own, so a later mark waits for the next pass.
+    """
+
+    __tablename__ = "sweep_marks"
+
+    enterprise_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

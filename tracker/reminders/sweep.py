@@ -37,6 +37,7 @@ from tracker.accounts.models import User
 from tracker.enterprises.models import Contact, Enterprise
 from tracker.extensions import conflict_insert, db
 from tracker.incubation.models import Tenancy
+from tracker.ladder.inputs import among
 from tracker.ladder.models import Application, Qualification
 from tracker.reminders.defaults import may_31, seed_if_empty, seed_rules
 from tracker.reminders.models import PROGRAMMES, Filing, OfficialCycle, Reminder, ReminderRule
@@ -329,7 +330,8 @@ def due_select(rule: ReminderRule, as_of: date,
         return None
     s = subjects.subquery("s")
     if enterprise_ids is not None:
-        s = select(s).where(s.c.enterprise_id.in_(list(enterprise_ids))).subquery("s2")
+        # one array parameter on PostgreSQL: the ids are repeated in every recipient branch
+        s = select(s).where(among(s.c.enterprise_id, list(enterprise_ids))).subquery("s2")
     parts = _recipient_selects(rule, s)
     if not parts:
         return None

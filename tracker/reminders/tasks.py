@@ -20,6 +20,7 @@ from tracker.celery_app import enqueue_after_commit, publish
 from tracker.clock import now_utc, today
 from tracker.extensions import db, writing
 from tracker.reminders import services
+from tracker.reminders.incremental import scheduled_sweep
 from tracker.reminders.models import Reminder
 from tracker.reminders.sweep import run_sweep
 
@@ -57,17 +58,22 @@ def fan_out() -> int:
     return batches
 
 
-def sweep_now(as_of: date | None = None) -> dict:
-    """One sweep: insert what is due, commit, then enqueue the sending."""
-    inserted = run_sweep(as_of or today())
-    batches = fan_out()
+def sweep_now(as_of: date | None = None, *, scheduled: bool = False) -> dict:
+    """One sweep: insert what is due, commit, then enqueue the sending.
+
+    `scheduled` (beat's sweep): the day's full pass once, then only the firms marked since
+    (reminders.incremental); otherwise a full pass (the CLI).
+    """
+    day = as_of or today()
+    answer: dict = scheduled_sweep(day) if scheduled else {"inserted": run_sweep(day)}
+    answer["batches"] = fan_out()
     db.session.commit()
-    return {"inserted": inserted, "batches": batches}
+    return answer
 
 
 @shared_task(name="tracker.reminders.sweep", ignore_result=True, queue=SWEEP_QUEUE)
 def sweep() -> dict:
-    return sweep_now()
+    return sweep_now(scheduled=True)
 
 
 # waits on the mail server between its commits: no write lock held meanwhile (FlaskTask)
