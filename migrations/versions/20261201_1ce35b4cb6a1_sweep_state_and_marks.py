@@ -17,7 +17,7 @@ from alembic import op
 import tracker.models_base
 
 revision = "1ce35b4cb6a1"
-down_revision = "5b7d2e9c4f10"
+down_revision = '5b7d2e9c4f10'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 the maintained figures marked stale until the next refresh counts them
 
 Revision ID: 5e388a41f9eb
-Revises: 5b7d2e9c4f10
+Revises: 1ce35b4cb6a1
 Create Date: 2026-12-01
 
 No schema change: the new measures are rows of dashboard_aggregates and dashboard_firm_marks.
@@ -14,7 +14,7 @@ counts-version migration did for the expiring and coarse-stays measures).
 from alembic import op
 
 revision = "5e388a41f9eb"
-down_revision = "5b7d2e9c4f10"
+down_revision = '1ce35b4cb6a1'
 branch_labels = None
 depends_on = None
 
