@@ -8,6 +8,7 @@ its year's figures per row).
 
 Usage: python bench/import_50k.py [--rows N] [--database-url URL]
 Runs against a throwaway SQLite file unless --database-url (an empty database) is given.
+BENCH_ROOT runs another checkout's code (before/after figures side by side in one session).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(os.environ.get("BENCH_ROOT") or Path(__file__).resolve().parent.parent)
 sys.path.insert(0, str(ROOT))
 
 HEADERS = ["企业名称", "统一社会信用代码", "成立日期", "所属区域", "技术领域", "联系人", "联系邮箱",

@@ -82,8 +82,18 @@ def sweep() -> dict:
 
 @shared_task(name="tracker.webhooks.observe", ignore_result=True)
 def observe_many(enterprise_ids: list[int]) -> int:
-    """The pipeline's bulk path: a large commit's firms, looked at by a worker."""
-    made = events.observe(enterprise_ids)
-    enqueue(made)
-    db.session.commit()
-    return len(made)
+    """The pipeline's bulk path: a large commit's firms, looked at by a worker.
+
+    One message carries several chunks (tracker.changes.task_parts); each chunk of the inline
+    limit's size is observed and committed on its own, so a transaction stays as small as
+    when each chunk was a message of its own.
+    """
+    from tracker.changes import inline_limit
+
+    size, made = inline_limit(), 0
+    for start in range(0, len(enterprise_ids), size):
+        chunk = events.observe(enterprise_ids[start:start + size])
+        enqueue(chunk)
+        db.session.commit()
+        made += len(chunk)
+    return made
