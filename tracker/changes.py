@@ -176,6 +176,17 @@ def touch(enterprise_id: int | None, session: Session | None = None) -> None:
         (session or db.session()).info.setdefault(_KEY, set()).add(enterprise_id)
 
 
+def hands_off(adding: int = 0, session: Session | None = None) -> bool:
+    """Whether this transaction's commit hands its stages to workers, with `adding` new firms.
+
+    Collected firms stay collected until the transaction ends, so once true it stays true: a
+    bulk writer (an import's chunk of new firms) can insert them already marked stale, as the
+    eligibility stage's hand-off would mark them, and that commit has no row to rewrite.
+    """
+    collected = (session or db.session()).info.get(_KEY, ())
+    return len(collected) + adding > inline_limit()
+
+
 def touched(session: Session | None = None) -> set[int]:
     """The firms collected so far in this transaction (a copy)."""
     return set((session or db.session()).info.get(_KEY, ()))
