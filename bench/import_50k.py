@@ -118,8 +118,13 @@ def main() -> None:
     app = create_app()
     with app.app_context():
         db.create_all()
+        from tracker import names
+
+        if hasattr(names, "preload"):  # as the import worker does at start (worker.py)
+            names.preload()
         print(f"import_50k: rows={args.rows} generate={generated:.1f}s "
-              f"database={db.engine.dialect.name}", flush=True)
+              f"database={db.engine.dialect.name} "
+              f"name_tables_preloaded={hasattr(names, 'preload')}", flush=True)
         for label, path in (("fresh", source), ("same file", source),
                             ("corrected", corrected)):
             if label not in wanted:
