@@ -107,7 +107,7 @@ def _webhooks_bulk(ids: list[int]) -> None:
     from tracker.webhooks.tasks import observe_many
 
     for part in task_parts(ids):
-        enqueue_after_commit(observe_many, part)
+        enqueue_after_commit(observe_many, part, chunk=inline_limit())
 
 
 def _history_days(ids: list[int]) -> dict[int, date]:

@@ -182,7 +182,7 @@ def test_a_commit_too_big_to_handle_inline_hands_the_firms_to_workers(app, monke
         commit = db.session.commit
         monkeypatch.setattr(db.session, "commit", lambda: (commits.append(1), commit()))
         for chunk in queued:
-            observe_many(chunk)  # what the worker runs
+            observe_many(chunk, chunk=2)  # what the worker runs: the message's chunk, the limit
         assert len(commits) == 2
         monkeypatch.undo()
         assert _types(endpoint.id) == ["qualification.granted"] * 3

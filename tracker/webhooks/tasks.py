@@ -81,19 +81,17 @@ def sweep() -> dict:
 
 
 @shared_task(name="tracker.webhooks.observe", ignore_result=True)
-def observe_many(enterprise_ids: list[int]) -> int:
+def observe_many(enterprise_ids: list[int], chunk: int | None = None) -> int:
     """The pipeline's bulk path: a large commit's firms, looked at by a worker.
 
-    One message carries several chunks (tracker.changes.task_parts); each chunk of the inline
-    limit's size is observed and committed on its own, so a transaction stays as small as
-    when each chunk was a message of its own.
+    One message carries several chunks (tracker.changes.task_parts); each `chunk` firms (the
+    inline limit) are observed and committed on their own, so a transaction stays as small
+    as when each chunk was a message of its own.
     """
-    from tracker.changes import inline_limit
-
-    size, made = inline_limit(), 0
+    size, made = chunk or len(enterprise_ids) or 1, 0
     for start in range(0, len(enterprise_ids), size):
-        chunk = events.observe(enterprise_ids[start:start + size])
-        enqueue(chunk)
+        observed = events.observe(enterprise_ids[start:start + size])
+        enqueue(observed)
         db.session.commit()
-        made += len(chunk)
+        made += len(observed)
     return made
