@@ -126,6 +126,8 @@ class Config:
     #: touched firms one commit handles itself (eligibility, then reminders: tracker.changes);
     #: a bigger commit, an import, hands both stages to workers and the scheduled runs
     CHANGES_INLINE_LIMIT = int(os.environ.get("CHANGES_INLINE_LIMIT", "200"))
+    #: firms per task message of such a bulk commit (each worker commits in smaller chunks)
+    CHANGES_TASK_IDS = int(os.environ.get("CHANGES_TASK_IDS", "2000"))
     # Stored month-ends a backdated change makes wrong: up to this many are rewritten inside
     # the commit (each replays the zone's history, ~0.1 s on 3,000 firms); more go to a worker
     # and the trend chart shows them as pending (tracker.dashboard.redo).

@@ -8,6 +8,7 @@ its year's figures per row).
 
 Usage: python bench/import_50k.py [--rows N] [--database-url URL]
 Runs against a throwaway SQLite file unless --database-url (an empty database) is given.
+BENCH_ROOT runs another checkout's code (before/after figures side by side in one session).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(os.environ.get("BENCH_ROOT") or Path(__file__).resolve().parent.parent)
 sys.path.insert(0, str(ROOT))
 
 HEADERS = ["企业名称", "统一社会信用代码", "成立日期", "所属区域", "技术领域", "联系人", "联系邮箱",
@@ -94,6 +95,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--runs", default="fresh,same file,corrected",
+                        help="which of the three runs, comma-separated (in this order)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="import-bench-"))
     os.environ.setdefault("INSTANCE_DIR", str(work))
@@ -103,7 +106,9 @@ def main() -> None:
     source, corrected = work / "bench.xlsx", work / "corrected.xlsx"
     started = time.perf_counter()
     _in_child(lambda: generate(source, args.rows))
-    _in_child(lambda: generate(corrected, args.rows, corrected=True))
+    wanted = {r.strip() for r in args.runs.split(",")}
+    if "corrected" in wanted:
+        _in_child(lambda: generate(corrected, args.rows, corrected=True))
     generated = time.perf_counter() - started
 
     from tracker import create_app
@@ -113,10 +118,17 @@ def main() -> None:
     app = create_app()
     with app.app_context():
         db.create_all()
+        from tracker import names
+
+        if hasattr(names, "preload"):  # as the import worker does at start (worker.py)
+            names.preload()
         print(f"import_50k: rows={args.rows} generate={generated:.1f}s "
-              f"database={db.engine.dialect.name}")
+              f"database={db.engine.dialect.name} "
+              f"name_tables_preloaded={hasattr(names, 'preload')}", flush=True)
         for label, path in (("fresh", source), ("same file", source),
                             ("corrected", corrected)):
+            if label not in wanted:
+                continue
             parsed, parsed_cpu = parse_seconds(path)
             with path.open("rb") as stream:
                 stored = services.store_upload(stream, path.name)
@@ -133,7 +145,7 @@ def main() -> None:
                   f"updated={counts['updated']} unchanged={counts['unchanged']} "
                   f"errors={len(counts['errors'])} import={seconds:.1f}s rows/s={rate:.0f} "
                   f"parse={parsed:.1f}s ratio={rate / parse_rate:.3f} "
-                  f"cpu_ratio={parsed_cpu / cpu:.3f} peak_rss={peak_mb:.0f}MB")
+                  f"cpu_ratio={parsed_cpu / cpu:.3f} peak_rss={peak_mb:.0f}MB", flush=True)
 
 
 if __name__ == "__main__":

@@ -125,12 +125,31 @@ def test_both_stages_honour_one_threshold(app, own_celery, monkeypatch, firms):
         assert _results(ids) > 0
         assert {r.enterprise_id for r in _reminders(ids, "hnte_expiry")} == set(ids)
     else:  # both stages hand off: a worker recomputes, the scheduled sweep reminds
-        assert queued == [ids[:3], ids[3:]]
+        assert queued == [ids]  # one message (CHANGES_TASK_IDS firms a message)
         assert _results(ids) == 0
         assert _reminders(ids) == []
         assert not db.session().info.get(_PENDING_KEY)
         assert recompute_many(ids) == firms  # what the worker runs
         assert _results(ids) > 0
+
+
+def test_a_bulk_commit_sends_one_message_per_task_size_not_per_inline_chunk(
+        app, own_celery, monkeypatch):
+    """Publishing is a bulk commit's cost: messages of CHANGES_TASK_IDS firms each, while the
+    worker still recomputes and commits in its own chunks."""
+    monkeypatch.setitem(app.config, changes.LIMIT_KEY, 2)
+    monkeypatch.setitem(app.config, changes.TASK_IDS_KEY, 5)
+    _published(app)  # start from an empty queue
+    made = [make_enterprise() for _ in range(7)]
+    db.session.commit()
+    ids = sorted(f.id for f in made)
+    queued = _published(app)
+    assert [args for task, args in queued
+            if task == "tracker.ladder.recompute_many"] == [ids[:5], ids[5:]]
+    assert [args for task, args in queued
+            if task == "tracker.webhooks.observe"] == [ids[:5], ids[5:]]
+    assert recompute_many(ids[:5]) == 5  # what a worker runs (in chunks of its own)
+    assert _results(ids[:5]) > 0
 
 
 def test_a_savepoint_commit_is_not_the_commit_and_a_rollback_keeps_the_others(evaluations):

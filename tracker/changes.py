@@ -29,6 +29,10 @@ from tracker.extensions import db
 #: the config key (config.Config; the default for configs without it) of the one bulk cut-off
 LIMIT_KEY = "CHANGES_INLINE_LIMIT"
 DEFAULT_INLINE_LIMIT = 200
+#: the config key of how many firms one task message of a bulk commit carries (the worker
+#: still works and commits in chunks of its own), and its default
+TASK_IDS_KEY = "CHANGES_TASK_IDS"
+DEFAULT_TASK_IDS = 2000
 
 _KEY = "changes_touched_enterprises"
 #: firm id -> the first day its dated records (transitions, stays) changed in this transaction
@@ -58,9 +62,8 @@ def _recompute_bulk(ids: list[int]) -> None:
     from tracker.ladder.tasks import recompute_many
 
     mark_stale(ids)  # shown as out of date until the worker (or the catch-up run) is done
-    size = inline_limit()
-    for start in range(0, len(ids), size):
-        enqueue_after_commit(recompute_many, ids[start:start + size])
+    for part in task_parts(ids):
+        enqueue_after_commit(recompute_many, part)
 
 
 def _aggregates_inline(ids: list[int]) -> None:
@@ -102,13 +105,12 @@ def _webhooks_inline(ids: list[int]) -> None:
 
 def _webhooks_bulk(ids: list[int]) -> None:
     # Workers compare the stored states (each change still recorded once, by the guarded
-    # state row), in chunks of the same size as the inline limit.
+    # state row), committing in chunks of the same size as the inline limit.
     from tracker.celery_app import enqueue_after_commit
     from tracker.webhooks.tasks import observe_many
 
-    size = inline_limit()
-    for start in range(0, len(ids), size):
-        enqueue_after_commit(observe_many, ids[start:start + size])
+    for part in task_parts(ids):
+        enqueue_after_commit(observe_many, part, chunk=inline_limit())
 
 
 def _history_days(ids: list[int]) -> dict[int, date]:
@@ -164,10 +166,32 @@ def inline_limit() -> int:
     return int(current_app.config.get(LIMIT_KEY, DEFAULT_INLINE_LIMIT))
 
 
+def task_parts(ids: list[int]) -> list[list[int]]:
+    """A bulk commit's firms split into task messages of CHANGES_TASK_IDS firms.
+
+    Publishing is the commit's cost (tens of ms a message on the embedded broker): an import
+    of 50,000 firms sends 25 messages per stage, not 250. A message still carries no more ids
+    than keeps it small, and enough messages that several workers share the work.
+    """
+    size = max(int(current_app.config.get(TASK_IDS_KEY, DEFAULT_TASK_IDS)), 1)
+    return [ids[start:start + size] for start in range(0, len(ids), size)]
+
+
 def touch(enterprise_id: int | None, session: Session | None = None) -> None:
     """Collect a firm whose stored consequences must follow this transaction's commit."""
     if enterprise_id is not None:
         (session or db.session()).info.setdefault(_KEY, set()).add(enterprise_id)
+
+
+def hands_off(adding: int = 0, session: Session | None = None) -> bool:
+    """Whether this transaction's commit hands its stages to workers, with `adding` new firms.
+
+    Collected firms stay collected until the transaction ends, so once true it stays true: a
+    bulk writer (an import's chunk of new firms) can insert them already marked stale, as the
+    eligibility stage's hand-off would mark them, and that commit has no row to rewrite.
+    """
+    collected = (session or db.session()).info.get(_KEY, ())
+    return len(collected) + adding > inline_limit()
 
 
 def touched(session: Session | None = None) -> set[int]:

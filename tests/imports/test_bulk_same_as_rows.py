@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from tests.factories import make_enterprise, make_user, valid_uscc
 from tests.imports.helpers import run_file
+from tracker import changes
 from tracker.audit.models import AuditEvent
 from tracker.clock import frozen
 from tracker.enterprises import services as enterprise_services
@@ -74,9 +75,13 @@ def _file_rows() -> list[list[Any]]:
     ]
 
 
-def _import(path, user, *, bulk: bool) -> tuple[Any, dict[str, int]]:
-    """Import the file; bulk=False sends every row through apply, one SAVEPOINT each."""
-    seen = {"registered": 0, "refused": 0, "looked_up": 0}
+def _import(path, user, *, bulk: bool, stages: bool = False) -> tuple[Any, dict[str, int]]:
+    """Import the file; bulk=False sends every row through apply, one SAVEPOINT each.
+
+    stages: then run what its commit runs (tracker.changes' stages, in this transaction),
+    counting the firms whose rows those stages mark stale ("rewritten").
+    """
+    seen = {"registered": 0, "refused": 0, "looked_up": 0, "rewritten": 0}
     register_many = enterprise_services.register_many
     preload = EnterpriseHandler.preload
     write_chunk = engine._write_chunk
@@ -103,6 +108,12 @@ def _import(path, user, *, bulk: bool) -> tuple[Any, dict[str, int]]:
         if not bulk:
             patch.setattr(EnterpriseHandler, "stage", lambda self, row: False)
         job = run_file(path, "enterprises", user=user, keep_valid=True, accept_warnings=True)
+        if stages:
+            unmarked = select(Enterprise.id).where(Enterprise.eligibility_stale_since.is_(None))
+            before = set(db.session.scalars(unmarked))
+            changes.run_stages(sorted(changes.touched()))
+            db.session.flush()
+            seen["rewritten"] = len(before - set(db.session.scalars(unmarked)))
     return job, seen
 
 
@@ -176,3 +187,31 @@ def test_the_bulk_path_stores_what_the_row_by_row_path_stores(write_xlsx):
     assert len(expected["firms"]) == 9
     for part in ("job", "firms", "contacts", "figures", "notes", "history"):
         assert stored[part] == expected[part], part
+
+
+def test_a_commit_handed_to_workers_stores_the_same_and_rewrites_no_new_firm(
+        write_xlsx, app, monkeypatch):
+    """Above the inline limit the commit marks every touched firm stale for the workers: the
+    firms the chunks registered go in marked already, so the commit rewrites none of them;
+    the stored rows (marks included) are what the row-by-row path and its commit leave."""
+    monkeypatch.setitem(app.config, changes.LIMIT_KEY, 2)
+    bureau = make_user("bureau")
+    make_enterprise(uscc=ON_FILE, name="原企业")
+    make_enterprise(uscc=RACED, name="同时登记的企业")
+    db.session.commit()
+    path = write_xlsx([HEADERS, *_file_rows()])
+
+    job, bulk = _import(path, bureau, bulk=True, stages=True)
+    stored = _contents(job)
+    db.session.rollback()
+    job, rows = _import(path, bureau, bulk=False, stages=True)
+    expected = _contents(job)
+
+    assert all(firm["eligibility_stale_since"] is not None for firm in expected["firms"])
+    for part in ("job", "firms", "contacts", "figures", "notes", "history"):
+        assert stored[part] == expected[part], part
+    # the row-by-row commit rewrites all nine firms; the bulk one only those no chunk
+    # registered: the two on file, and the refused chunk's two new firms (rows 10 and 12,
+    # written one by one)
+    assert rows["rewritten"] == 9
+    assert bulk["rewritten"] == 4

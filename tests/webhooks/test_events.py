@@ -176,10 +176,15 @@ def test_a_commit_too_big_to_handle_inline_hands_the_firms_to_workers(app, monke
         db.session.commit()
         ids = sorted(f.id for f in firms)
         queued = [args for task, args in _published(app) if task == "tracker.webhooks.observe"]
-        assert queued == [ids[:2], ids[2:]]
+        assert queued == [ids]  # one message; the worker commits in chunks of the limit
         assert _types(endpoint.id) == []
+        commits = []
+        commit = db.session.commit
+        monkeypatch.setattr(db.session, "commit", lambda: (commits.append(1), commit()))
         for chunk in queued:
-            observe_many(chunk)  # what the worker runs
+            observe_many(chunk, chunk=2)  # what the worker runs: the message's chunk, the limit
+        assert len(commits) == 2
+        monkeypatch.undo()
         assert _types(endpoint.id) == ["qualification.granted"] * 3
         observe_many(ids)  # a duplicate task records nothing more
     assert _types(endpoint.id) == ["qualification.granted"] * 3

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -175,7 +175,7 @@ def contact_values(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def register_many(firms: list[NewFirm], *, actor_id: int | None = None,
-                  summary: str | None = None) -> None:
+                  summary: str | None = None, stale_since: datetime | None = None) -> None:
     """Register many new firms with their first contact and figures: multi-row INSERTs.
 
     The same records and audit events as create_enterprise, save_contact and save_metrics
@@ -186,9 +186,12 @@ def register_many(firms: list[NewFirm], *, actor_id: int | None = None,
     Core reads: each NewFirm's enterprise, contact_row and metrics_row are the stored rows as
     read back (read-only, attributes named as the model's), not objects of the session.
     No flush sees these rows: the caller tells the after-save pipeline (changes.touch).
+    `stale_since`: the firms go in marked stale (eligibility_stale_since), as the commit's
+    hand-off to workers would mark them (changes.hands_off), instead of rewritten by it.
     """
-    _insert_rows(Enterprise, [{**f.values, **derived_columns(f.values["name"], f.values["uscc"])}
-                              for f in firms])
+    stale = {} if stale_since is None else {"eligibility_stale_since": stale_since}
+    _insert_rows(Enterprise, [{**f.values, **derived_columns(f.values["name"], f.values["uscc"]),
+                               **stale} for f in firms])
     table = Enterprise.__table__
     by_code = {e.uscc: e for e in db.session.execute(select(table).where(
         table.c.uscc.in_([f.values["uscc"] for f in firms])))}

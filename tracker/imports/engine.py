@@ -26,6 +26,7 @@ from tracker.audit.models import AuditEvent
 from tracker.celery_app import is_transient
 from tracker.clock import today
 from tracker.extensions import db
+from tracker.heap import long_lived_objects_frozen
 from tracker.imports import columns
 from tracker.imports import normalise as n
 from tracker.imports.handlers.base import Actor, Handler, Options, Reject, Result, Row
@@ -34,6 +35,7 @@ from tracker.imports.handlers.qualifications import QualificationHandler
 from tracker.imports.handlers.tenancies import TenancyHandler
 from tracker.imports.reader import FileUnreadable, open_sheet
 from tracker.messages import Message
+from tracker.names import preload as preload_name_tables
 
 #: rows parsed, looked up and written together; the session is emptied after each chunk
 CHUNK = 500
@@ -215,7 +217,11 @@ def run(path: str | Path, options: Options, *, user: Any = None, job_id: int | N
     the stored sentences are in the catalogue's source language (with ids and parameters
     where the engine has them), so each reader sees them in their own (tracker/messages.py).
     """
-    with force_locale("zh_CN"):
+    # an enterprise list spells names: the tables (tracker.names) loaded first, then left
+    # with the app out of the collector's full passes (a 50,000-row file triggers dozens)
+    if options.kind == "enterprises":
+        preload_name_tables()
+    with force_locale("zh_CN"), long_lived_objects_frozen():
         return _run(path, options, user=user, job_id=job_id, progress=progress)
 
 

@@ -9,10 +9,8 @@ recomputes stale firms first.
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 
 from celery import group, shared_task
@@ -23,6 +21,7 @@ from tracker.celery_app import call_with_retries
 from tracker.clock import now_utc, today
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
+from tracker.heap import long_lived_objects_frozen
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +101,7 @@ def _in_chunks(ids: list[int], work: Callable[[list[int]], int], size: int = CHU
         db.session.commit()
 
     done, failure = 0, None
-    with _long_lived_objects_frozen():
+    with long_lived_objects_frozen():
         for start in range(0, len(ids), size):
             chunk = ids[start:start + size]
             try:
@@ -115,23 +114,6 @@ def _in_chunks(ids: list[int], work: Callable[[list[int]], int], size: int = CHU
     if failure is not None:
         raise failure
     return done
-
-
-@contextmanager
-def _long_lived_objects_frozen() -> Iterator[None]:
-    """The objects alive before the run are left out of the garbage collector's full passes.
-
-    The rules engine allocates millions of short-lived objects over a full run, and every few
-    thousand firms that triggers a full collection, which walks everything the process holds
-    (the app, the mappers, the compiled statements) though none of it is garbage: about a fifth
-    of a first full run. Frozen (gc.freeze), those objects are not walked; what the run itself
-    allocates is collected as before, and they are handed back to the collector afterwards.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 @shared_task(name="tracker.ladder.recompute_enterprise", ignore_result=True)

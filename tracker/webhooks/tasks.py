@@ -82,9 +82,17 @@ def sweep() -> dict:
 
 
 @shared_task(name="tracker.webhooks.observe", ignore_result=True)
-def observe_many(enterprise_ids: list[int]) -> int:
-    """The pipeline's bulk path: a large commit's firms, looked at by a worker."""
-    made = events.observe(enterprise_ids)
-    enqueue(made)
-    db.session.commit()
-    return len(made)
+def observe_many(enterprise_ids: list[int], chunk: int | None = None) -> int:
+    """The pipeline's bulk path: a large commit's firms, looked at by a worker.
+
+    One message carries several chunks (tracker.changes.task_parts); each `chunk` firms (the
+    inline limit) are observed and committed on their own, so a transaction stays as small
+    as when each chunk was a message of its own.
+    """
+    size, made = chunk or len(enterprise_ids) or 1, 0
+    for start in range(0, len(enterprise_ids), size):
+        observed = events.observe(enterprise_ids[start:start + size])
+        enqueue(observed)
+        db.session.commit()
+        made += len(observed)
+    return made

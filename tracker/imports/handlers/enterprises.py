@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 
 from tracker import changes
 from tracker.audit import services as audit
+from tracker.clock import now_utc
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
 from tracker.enterprises.zones import ZONES
@@ -161,8 +162,12 @@ class EnterpriseHandler(Handler):
             self._register(rows)
 
     def _register(self, rows: list[Row]) -> None:
+        # a commit this big hands eligibility to workers, marking the firms stale: new firms
+        # go in marked, so the commit has none of their rows (and index entries) to rewrite
+        stale = now_utc() if changes.hands_off(len(rows)) else None
         enterprises.register_many([row.staged for row in rows], actor_id=self.actor.id,
-                                  summary=f"导入任务 #{self.job_id}" if self.job_id else None)
+                                  summary=f"导入任务 #{self.job_id}" if self.job_id else None,
+                                  stale_since=stale)
         notes = []
         for row in rows:
             enterprise = row.staged.enterprise
