@@ -29,6 +29,9 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench import alternate, app_for, profile_requests  # noqa: E402 - this tree's, whichever tree is measured
+
 #: the checkout whose code a child runs (--against / --check start it on another one's code)
 sys.path.insert(0, os.environ.get("DETAIL_PAGE_CODE") or str(ROOT))
 PASSWORD = "Detail-Messung-2026"  # noqa: S105 - the bench users of a scratch database
@@ -39,15 +42,8 @@ CSRF = re.compile(r'((?:name|id)="[\w-]*csrf[_-]token"[^>]*?(?:value|content)=")
 
 
 def _app():
-    from config import Config
-    from tracker import create_app
-
-    class DetailConfig(Config):
-        SQLALCHEMY_DATABASE_URI = os.environ["DATABASE_URL"]
-        FAST_PASSWORD_HASHES = True
-        DASHBOARD_CACHE_SECONDS = 0
-
-    return create_app(DetailConfig)
+    return app_for(os.environ["DATABASE_URL"], FAST_PASSWORD_HASHES=True,
+                   DASHBOARD_CACHE_SECONDS=0)
 
 
 def _user(email: str, role: str, **where) -> None:
@@ -238,17 +234,7 @@ def compare(against: Path, rounds: int, n: int) -> None:
         procs[name] = _start(root, "rounds")
         code = json.loads(procs[name].stdout.readline())["ready"]
         assert code.startswith(str(root)), (name, code)  # the side's own code, not this one
-    samples: dict[str, dict[str, list]] = {s: {} for s in sides}
-    for round_no in range(rounds):
-        order = list(sides) if round_no % 2 == 0 else list(reversed(sides))
-        for name in order:
-            procs[name].stdin.write(f"{n}\n")
-            procs[name].stdin.flush()
-            for label, ms in json.loads(procs[name].stdout.readline()).items():
-                samples[name].setdefault(label, []).append(ms)
-    for proc in procs.values():
-        proc.stdin.close()
-        proc.wait()
+    samples = alternate(procs, rounds, n)
     for name in sides:
         page = statistics.median(x[1] for x in samples[name]["bureau, hnte firm"])
         sql = statistics.median(x[1] for x in samples[name]["its SQL, raw"])
@@ -315,9 +301,6 @@ def sql_ratio(repeat: int = 30) -> None:
 
 
 def profile() -> None:
-    import cProfile
-    import pstats
-
     from tracker import clock
 
     app = _app()
@@ -325,16 +308,7 @@ def profile() -> None:
         with app.app_context():
             firm = _visits()[1]
         client = _client(app, "bureau@detail.example", "zh_CN")
-        path = f"/enterprises/{firm}"
-        for _ in range(5):
-            client.get(path)
-        profiler = cProfile.Profile()
-        profiler.enable()
-        for _ in range(200):
-            client.get(path)
-        profiler.disable()
-    stats = pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative"))
-    stats.print_stats(int(os.environ.get("TOP", "70")))
+        profile_requests(client, f"/enterprises/{firm}")
 
 
 def main() -> int:

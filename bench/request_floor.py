@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench import app_for  # noqa: E402 - this tree's, whichever tree is measured
+from bench import alternate, app_for, profile_requests  # noqa: E402 - this tree's, whichever tree is measured
 
 #: the checkout whose code a child measures (--against runs this script on another one's code)
 sys.path.insert(0, os.environ.get("REQUEST_FLOOR_CODE") or str(ROOT))
@@ -147,22 +147,10 @@ def _round_trips(client, path: str) -> int:
 
 
 def profile(path: str) -> None:
-    import cProfile
-    import pstats
-
     app = _app()
     with app.app_context():
         client, detail = _signed_in(app)
-    path = path.format(detail=detail)
-    for _ in range(5):
-        assert client.get(path).status_code == 200, path
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(200):
-        client.get(path)
-    profiler.disable()
-    stats = pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative"))
-    stats.print_stats(int(os.environ.get("TOP", "70")))
+    profile_requests(client, path.format(detail=detail))
 
 
 def compare(against: Path, rounds: int, n: int) -> None:
@@ -180,17 +168,7 @@ def compare(against: Path, rounds: int, n: int) -> None:
         code = ready["ready"]
         assert code.startswith(str(root)), (name, code)  # the side's own code, not this one
         trips[name] = ready["round_trips"]
-    samples: dict[str, dict[str, list[float]]] = {s: {p: [] for p in PATHS} for s in sides}
-    for round_no in range(rounds):
-        order = list(sides) if round_no % 2 == 0 else list(reversed(sides))
-        for name in order:
-            procs[name].stdin.write(f"{n}\n")
-            procs[name].stdin.flush()
-            for label, ms in json.loads(procs[name].stdout.readline()).items():
-                samples[name][label].append(ms)
-    for proc in procs.values():
-        proc.stdin.close()
-        proc.wait()
+    samples = alternate(procs, rounds, n)
     print(f"ms per request, median of {rounds} alternating rounds of {n} requests")
     print(f"{'path':<14}{'CPU base':>9}{'this':>8}{'cut':>6}{'wall base':>11}{'this':>8}{'cut':>6}"
           f"{'round trips base':>18}{'this':>6}")

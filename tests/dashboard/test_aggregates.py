@@ -251,19 +251,25 @@ def test_an_expiry_by_date_makes_the_figures_stale_until_the_nightly_refresh(wor
             assert maintained(user)["holders"] == queries.holders_live(user, after), scope
 
 
+def counted_change_outside_the_pipeline(world) -> None:
+    """A worker's recompute: firm A becomes a 雏鹰 candidate and the counts version moves on,
+    with no recount; committed, and the figures then read as stale."""
+    from tracker import snapshots
+
+    db.session.execute(
+        EligibilityResult.__table__.update()
+        .where(EligibilityResult.enterprise_id == world["A"].id,
+               EligibilityResult.kind == "chuying").values(candidate=True))
+    snapshots.bump()
+    db.session.commit()
+    assert aggregates.current_state() is None
+
+
 def test_a_counted_change_outside_the_pipeline_makes_them_stale(world, users):
     """A worker's recompute (counts version moved on, no recount): not shown until refreshed;
     the next commit does not paper over it either."""
-    from tracker import snapshots
-
     with frozen(DAY):
-        db.session.execute(
-            EligibilityResult.__table__.update()
-            .where(EligibilityResult.enterprise_id == world["A"].id,
-                   EligibilityResult.kind == "chuying").values(candidate=True))
-        snapshots.bump()
-        db.session.commit()
-        assert aggregates.current_state() is None
+        counted_change_outside_the_pipeline(world)
         world["C"].name = "聚合测试C改名有限公司"
         db.session.commit()
         assert aggregates.current_state() is None

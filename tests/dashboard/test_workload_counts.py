@@ -14,6 +14,7 @@ from tests.dashboard.test_aggregates import (  # noqa: F401 - the fixtures
     SCOPES,
     add_reminder,
     assert_current_and_equal,
+    counted_change_outside_the_pipeline,
     users,
     world,
 )
@@ -22,7 +23,6 @@ from tracker.dashboard import aggregates, charts, ledger_counts
 from tracker.enterprises import services as enterprises
 from tracker.extensions import db
 from tracker.ladder import services as ladder
-from tracker.ladder.models import EligibilityResult
 from tracker.reminders import services as reminders
 from tracker.reminders.models import Reminder, ReminderRule
 from tracker.reminders.sweep import run_sweep
@@ -87,17 +87,8 @@ def test_the_ledger_moving_keeps_the_reminder_counts_exact(world, users):  # noq
 
 
 def test_a_ledger_write_on_stale_figures_leaves_them_to_the_refresh(world, users):  # noqa: F811 - the fixtures
-    from tracker import snapshots
-
     with frozen(DAY):
-        # a worker's recompute: a counted change no recount saw (the counts version moves on)
-        db.session.execute(
-            EligibilityResult.__table__.update()
-            .where(EligibilityResult.enterprise_id == world["A"].id,
-                   EligibilityResult.kind == "chuying").values(candidate=True))
-        snapshots.bump()
-        db.session.commit()
-        assert aggregates.current_state() is None
+        counted_change_outside_the_pipeline(world)
         pending = db.session.scalar(select(Reminder.id).where(Reminder.status == "pending"))
         assert reminders.claim(pending) is not None
         db.session.commit()
