@@ -170,6 +170,19 @@ def test_a_new_day_gets_a_full_pass(world):
         assert scheduled_sweep(DAY + timedelta(days=1))["pass"] == "marked"
 
 
+def test_the_commands_full_pass_counts_as_the_days(world):
+    """`flask reminders sweep` (and the generator) read every firm: the marks are covered and
+    the next scheduled sweep that day reads only what changed after it."""
+    from tracker.reminders.tasks import sweep_now
+
+    with frozen(DAY):
+        mark([world["firm"].id])
+        db.session.commit()
+        sweep_now(DAY)
+        assert _marks() == set()
+        assert scheduled_sweep(DAY)["pass"] == "marked"
+
+
 def test_a_rolled_back_sweep_keeps_its_marks(world):
     firm = world["firm"]
     with frozen(DAY):

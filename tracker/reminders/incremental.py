@@ -99,20 +99,31 @@ def needs_full_pass(as_of: date) -> bool:
     return state is None or state.full_pass_on != as_of or state.served < state.requested
 
 
+def full_pass(as_of: date, *, marks_taken: int = 0) -> dict[str, Any]:
+    """Every firm (the CLI, the generator, the day's first scheduled sweep): the marks it
+    covers are taken and the pass recorded, so a scheduled sweep later that day reads only what
+    changes after it. The caller commits."""
+    from tracker.reminders.sweep import run_sweep
+
+    state = _state()  # read before the marks: a request committed after waits for next time
+    requested = state.requested if state else 0
+    firms = marks_taken + len(take_marks())
+    inserted = run_sweep(as_of)
+    _full_pass_done(as_of, requested)
+    return {"pass": "full", "firms": firms, "inserted": inserted}
+
+
 def scheduled_sweep(as_of: date) -> dict[str, Any]:
     """The every-few-minutes sweep: the day's full pass once (or when asked), else only the
     marked firms. Returns {"pass": "full" | "marked", "firms": marked firms taken,
     "inserted": rows per rule code}. The caller commits."""
     from tracker.reminders.sweep import run_sweep
 
-    state = _state()  # read before the marks: a request committed after waits for next time
-    requested = state.requested if state else 0
-    full = state is None or state.full_pass_on != as_of or state.served < requested
+    if needs_full_pass(as_of):
+        return full_pass(as_of)
     firms = take_marks()
-    if full or len(firms) > FULL_PASS_MARKS:
-        inserted = run_sweep(as_of)
-        _full_pass_done(as_of, requested)
-        return {"pass": "full", "firms": len(firms), "inserted": inserted}
+    if len(firms) > FULL_PASS_MARKS:
+        return full_pass(as_of, marks_taken=len(firms))
     inserted: dict[str, int] = {}
     for start in range(0, len(firms), SWEEP_CHUNK):
         for code, count in run_sweep(as_of, firms[start:start + SWEEP_CHUNK]).items():

@@ -20,9 +20,8 @@ from tracker.celery_app import enqueue_after_commit, publish
 from tracker.clock import now_utc, today
 from tracker.extensions import db, writing
 from tracker.reminders import services
-from tracker.reminders.incremental import scheduled_sweep
+from tracker.reminders.incremental import full_pass, scheduled_sweep
 from tracker.reminders.models import Reminder
-from tracker.reminders.sweep import run_sweep
 
 #: REMINDER_BEAT_SECONDS compresses sweep and reap to a fixed interval (the chaos run and tests
 #: exercise the real beat that way); unset, the production crontabs apply.
@@ -65,7 +64,7 @@ def sweep_now(as_of: date | None = None, *, scheduled: bool = False) -> dict:
     (reminders.incremental); otherwise a full pass (the CLI).
     """
     day = as_of or today()
-    answer: dict = scheduled_sweep(day) if scheduled else {"inserted": run_sweep(day)}
+    answer: dict = scheduled_sweep(day) if scheduled else full_pass(day)
     answer["batches"] = fan_out()
     db.session.commit()
     return answer
