@@ -83,11 +83,7 @@ def world(users):
         add_reminder(firms["E"], "failed", "copy", user=users["hitech"])
         firms["G"].status = "archived"
         db.session.commit()
-        # candidates as the recompute stores them (the columns the counts read)
-        db.session.execute(
-            EligibilityResult.__table__.update()
-            .where(EligibilityResult.enterprise_id == firms["F"].id,
-                   EligibilityResult.kind == "hnte").values(candidate=True))
+        make_candidate(firms["F"], "hnte")
         aggregates.refresh()
         db.session.commit()
         yield firms
@@ -251,15 +247,21 @@ def test_an_expiry_by_date_makes_the_figures_stale_until_the_nightly_refresh(wor
             assert maintained(user)["holders"] == queries.holders_live(user, after), scope
 
 
+def make_candidate(firm, kind: str) -> None:
+    """The firm's stored result for `kind` says candidate, as the recompute stores it (the
+    column the counts read), without a recount."""
+    db.session.execute(
+        EligibilityResult.__table__.update()
+        .where(EligibilityResult.enterprise_id == firm.id, EligibilityResult.kind == kind)
+        .values(candidate=True))
+
+
 def counted_change_outside_the_pipeline(world) -> None:
     """A worker's recompute: firm A becomes a 雏鹰 candidate and the counts version moves on,
     with no recount; committed, and the figures then read as stale."""
     from tracker import snapshots
 
-    db.session.execute(
-        EligibilityResult.__table__.update()
-        .where(EligibilityResult.enterprise_id == world["A"].id,
-               EligibilityResult.kind == "chuying").values(candidate=True))
+    make_candidate(world["A"], "chuying")
     snapshots.bump()
     db.session.commit()
     assert aggregates.current_state() is None

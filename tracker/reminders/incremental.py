@@ -94,18 +94,18 @@ def _full_pass_done(as_of: date, requested: int) -> None:
         index_elements=["id"], set_={"full_pass_on": as_of, "served": requested}))
 
 
-def needs_full_pass(as_of: date) -> bool:
-    state = _state()
+def _needs_full_pass(state: Any, as_of: date) -> bool:
     return state is None or state.full_pass_on != as_of or state.served < state.requested
 
 
-def full_pass(as_of: date, *, marks_taken: int = 0) -> dict[str, Any]:
+def full_pass(as_of: date, *, marks_taken: int = 0, state: Any = None) -> dict[str, Any]:
     """Every firm (the CLI, the generator, the day's first scheduled sweep): the marks it
     covers are taken and the pass recorded, so a scheduled sweep later that day reads only what
-    changes after it. The caller commits."""
+    changes after it. `state`: sweep_state as the caller already read it. The caller commits."""
     from tracker.reminders.sweep import run_sweep
 
-    state = _state()  # read before the marks: a request committed after waits for next time
+    if state is None:
+        state = _state()  # read before the marks: a request committed after waits for next time
     requested = state.requested if state else 0
     firms = marks_taken + len(take_marks())
     inserted = run_sweep(as_of)
@@ -119,11 +119,12 @@ def scheduled_sweep(as_of: date) -> dict[str, Any]:
     "inserted": rows per rule code}. The caller commits."""
     from tracker.reminders.sweep import run_sweep
 
-    if needs_full_pass(as_of):
-        return full_pass(as_of)
+    state = _state()  # read before the marks: a request committed after waits for next time
+    if _needs_full_pass(state, as_of):
+        return full_pass(as_of, state=state)
     firms = take_marks()
     if len(firms) > FULL_PASS_MARKS:
-        return full_pass(as_of, marks_taken=len(firms))
+        return full_pass(as_of, marks_taken=len(firms), state=state)
     inserted: dict[str, int] = {}
     for start in range(0, len(firms), SWEEP_CHUNK):
         for code, count in run_sweep(as_of, firms[start:start + SWEEP_CHUNK]).items():
