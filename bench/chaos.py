@@ -58,7 +58,7 @@ from bench.chaos_oracle import (  # noqa: E402
     unfinished,
     verdict,
 )
-from bench.chaos_procs import Proc, RedisServer, bin_path, fresh_database  # noqa: E402
+from bench.chaos_procs import Proc, RedisServer, bin_path, fresh_database, stop_together  # noqa: E402
 from bench.chaos_web import WARM_SAVES, web_with_redis_down  # noqa: E402
 from bench.smtpsink import FlakyHandler, SmtpSink, free_port, refused_share  # noqa: E402
 
@@ -186,8 +186,8 @@ def _in_workdir(args: argparse.Namespace, workdir: Path) -> int:
         sink_open = True
         return _run(args, started, env, procs, handler, refuse, workdir)
     finally:
-        for proc in (beat, worker, redis):
-            proc.stop()
+        stop_together(beat, worker)  # the worker's last writes may still need Redis
+        redis.stop()
         if sink_open:
             sink.__exit__(None, None, None)
         if args.drop:

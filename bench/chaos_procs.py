@@ -36,12 +36,24 @@ class Proc:
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.alive():
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_together(self)
+
+
+def stop_together(*procs: Proc, grace: float = 15) -> None:
+    """SIGTERM every live one at once, then SIGKILL what is left after one shared grace.
+
+    Stopped one after another, each taking its grace in turn, a loaded machine's Ctrl-C took
+    longer than a minute to give the terminal back.
+    """
+    live = [proc for proc in procs if proc.alive()]
+    for proc in live:
+        os.killpg(proc.proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in live:
+        try:
+            proc.proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def bin_path(name: str) -> str:
