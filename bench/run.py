@@ -14,13 +14,16 @@ Environment:
   BENCH_DB_PREFIX     PostgreSQL database name prefix (default "bench_")
   BENCH_JOBS          jobs to run (default "sweep sweep_due recompute import"; "" for pages
                       only). sweep: one sweep of the generated database as it is; sweep_due:
-                      the same K items made due at every size, then one sweep (bench/sweep_due)
+                      the same K items made due at every size, then one sweep (bench/sweep_due);
+                      recompute: every firm's inputs changed, then the nightly run, the same
+                      run again, the next night's, and the pure rules engine over the same
+                      facts (bench/recompute; it rewrites the stored results)
   BENCH_SWEEP_DUE_K   items made due for sweep_due (default 100 firms newly eligible and 100
                       application deadlines)
   BENCH_IMPORT_ROWS   rows in the import file (default 50000)
   BENCH_REPEAT        sequential requests per page (default 15)
 
-`python bench/run.py --only JOB` (import, recompute, recompute2, sweep, sweep_due) measures one
+`python bench/run.py --only JOB` (import, recompute, sweep, sweep_due) measures one
 job on every target without the pages: quick before/after figures while working on that job.
 """
 
@@ -397,6 +400,11 @@ def job_main(name: str, url: str, extra: list[str]) -> None:
     from tracker.clock import today
     from tracker.extensions import db
 
+    if name == "recompute":  # first run, the same night again, the next night, pure evaluate
+        from bench.recompute import measure
+
+        print(json.dumps(measure(url)))
+        return
     app = bench_app(url)
     with app.app_context():
         started = time.perf_counter()
@@ -419,20 +427,6 @@ def job_main(name: str, url: str, extra: list[str]) -> None:
             db.session.remove()
             print(json.dumps(answer))
             return
-        elif name == "recompute":
-            from tracker.ladder.tasks import recompute_all
-
-            answer["firms"] = recompute_all()
-        elif name == "recompute2":  # the same night's run again: no fact changed in between
-            from tracker.ladder.tasks import recompute_all
-
-            answer["firms"] = recompute_all()
-            answer["first_seconds"] = round(time.perf_counter() - started, 2)
-            again = time.perf_counter()
-            recompute_all()
-            answer["second_seconds"] = round(time.perf_counter() - again, 2)
-            answer["second_over_first"] = round(answer["second_seconds"]
-                                                / max(answer["first_seconds"], 0.01), 3)
         elif name == "import":
             from tracker.imports import services
 
@@ -537,8 +531,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--job")
     parser.add_argument("--url")
-    parser.add_argument("--only", help="measure one job (import, recompute, recompute2, sweep, "
-                                       "sweep_due)")
+    parser.add_argument("--only", help="measure one job (import, recompute, sweep, sweep_due)")
     parser.add_argument("extra", nargs="*")
     args = parser.parse_args()
     if args.job:
