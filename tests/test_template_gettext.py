@@ -74,3 +74,24 @@ def test_each_request_chooses_its_own_catalogue(app):
             assert isinstance(render_template_string("{{ _('概览') }}"), Markup | str)
             expected = babel_gettext("概览")
             assert render_template_string("{{ _('概览') }}") == expected
+
+
+def test_underscore_in_a_loop_or_block_copies_no_template_context(app, monkeypatch):
+    """Jinja copies the whole template context for each call of a context function made in a
+    loop, or in a block that set variables; `_` reads only whether output is escaped."""
+    from jinja2.runtime import Context
+
+    copies = []
+    derived = Context.derived
+    monkeypatch.setattr(Context, "derived", lambda self, *a, **k: copies.append(1)
+                        or derived(self, *a, **k))
+    source = ("{% for m in ms %}{% set n = loop.index %}{{ _(m) }}|{% endfor %}"
+              "{% block b %}{% set w = 1 %}{% autoescape false %}{{ _(ms[0]) }}|{{ _(ms[1]) }}|"
+              "{% endautoescape %}{% endblock %}")
+    with app.test_request_context():
+        session["locale"] = "en"
+        out = app.jinja_env.from_string(source).render(ms=["企业", "a <b>"])
+        english = babel_gettext("企业")
+    assert english != "企业"
+    assert out == f"{english}|a <b>|{english}|a <b>|"  # a catalogue's text is trusted markup
+    assert copies == []

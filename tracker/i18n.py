@@ -20,7 +20,7 @@ from babel.messages.pofile import read_po
 from flask import g
 from flask.globals import _cv_app
 from flask_babel import get_locale, get_translations
-from jinja2 import pass_context
+from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 PACKAGE = Path(__file__).resolve().parent
@@ -115,13 +115,17 @@ def escaped(string: str) -> Markup:
         return text
 
 
-@pass_context
-def template_gettext(context: Any, string: str, **variables: Any) -> Any:
+@pass_eval_context
+def template_gettext(eval_ctx: Any, string: str, **variables: Any) -> Any:
     """Jinja's newstyle gettext (what `_()` and Flask-Babel's install give), the same output:
-    the translation as Markup when autoescaping, always %-formatted."""
-    if variables or type(string) is not str or not context.eval_ctx.autoescape:
+    the translation as Markup when autoescaping, always %-formatted.
+
+    It takes the evaluation context (all it reads is whether output is escaped), not the
+    template context: Jinja copies the whole context for a context function called inside a
+    loop or a block that set variables, which most of a page's `_()` calls are."""
+    if variables or type(string) is not str or not eval_ctx.autoescape:
         text = translations().ugettext(string)
-        if context.eval_ctx.autoescape:
+        if eval_ctx.autoescape:
             text = Markup(text)  # noqa: S704 - a catalogue is trusted, as Jinja trusts it
         return text % variables
     return escaped(string)
