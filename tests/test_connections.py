@@ -191,3 +191,21 @@ def test_selects_that_need_a_transaction_begin_one():
                       "SELECT set_config('x', '1', true)", "SELECT nextval('s')"):
         assert connections._NEEDS_TRANSACTION.search(statement), statement
     assert not connections._NEEDS_TRANSACTION.search("SELECT format FROM t WHERE x = 1")
+
+
+def test_a_statement_is_searched_for_locks_once(monkeypatch):
+    searched = []
+
+    class Counting:
+        def search(self, statement):
+            searched.append(statement)
+            return connections._NEEDS_TRANSACTION_PATTERN.search(statement)
+
+    monkeypatch.setattr(connections, "_NEEDS_TRANSACTION_PATTERN",
+                        connections._NEEDS_TRANSACTION, raising=False)
+    monkeypatch.setattr(connections, "_NEEDS_TRANSACTION", Counting())
+    monkeypatch.setattr(connections, "_seen", {})
+    for _ in range(3):
+        assert connections.needs_transaction("SELECT id FROM t FOR UPDATE")
+        assert not connections.needs_transaction("SELECT id FROM t WHERE x = 1")
+    assert searched == ["SELECT id FROM t FOR UPDATE", "SELECT id FROM t WHERE x = 1"]

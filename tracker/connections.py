@@ -145,7 +145,7 @@ def _plain_select(context: Any) -> bool:
     statement = getattr(compiled, "statement", None)
     return (isinstance(statement, Select) and statement._for_update_arg is None
             and context.statement.lstrip()[:6].upper() == "SELECT"
-            and not _NEEDS_TRANSACTION.search(context.statement))
+            and not needs_transaction(context.statement))
 
 
 #: a lock clause (a suffix the ORM does not know about) or a function whose effect lasts until
@@ -153,6 +153,26 @@ def _plain_select(context: Any) -> bool:
 _NEEDS_TRANSACTION = re.compile(
     r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE)\b|\bFOR\s+KEY\s+SHARE\b"
     r"|pg_advisory|set_config|nextval|setval", re.IGNORECASE)
+
+#: statements whose answer is kept at most; past it the memo starts over (a page view's
+#: statements are a few hundred distinct texts, IN lists of each length count apart)
+_SEEN_LIMIT = 4096
+_seen: dict[str, bool] = {}
+
+
+def needs_transaction(statement: str) -> bool:
+    """_NEEDS_TRANSACTION found in `statement`, searched once per distinct text: the search
+    reads the whole text (a few hundred microseconds for a SELECT of every column), and a page
+    view runs the same few statements on every request."""
+    try:
+        return _seen[statement]
+    except KeyError:
+        pass
+    found = _NEEDS_TRANSACTION.search(statement) is not None
+    if len(_seen) >= _SEEN_LIMIT:
+        _seen.clear()
+    _seen[statement] = found
+    return found
 
 
 def _read_committed(engine: Engine, raw: Any) -> bool:
