@@ -1,7 +1,8 @@
 """The fixed cost of a signed-in request, measured in-process (issue 12: page ÷ raw SQL).
 
 CPU per request (time.process_time) through Flask's test client, signed in as a bureau user,
-for a cached chart's JSON, the carriers page, the firms list and a detail page. With
+for a cached chart's JSON, the carriers page, the firms list (page and API), the ledger, the
+near misses and a detail page. With
 `--against DIR` the same paths are measured on another checkout of the project (its own
 Python process, same database) in alternating rounds, and the table shows both and the cut:
 ratios side by side in one run, as the machine is shared. `--profile PATH` prints a cProfile
@@ -36,6 +37,9 @@ PATHS = {
     "chart JSON": "/dashboard/charts/funnel.json",
     "carriers": "/incubation/carriers",
     "firms list": "/enterprises/",
+    "API list": "/api/v1/enterprises",
+    "ledger": "/reminders/",
+    "near misses": "/ladder/board?view=near",
     "detail page": "/enterprises/{detail}",
 }
 
