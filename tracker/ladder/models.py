@@ -199,10 +199,10 @@ class EligibilityResult(db.Model):
     #: the engine's per-kind result dict, exactly as evaluate() returned it
     result: Mapped[dict] = mapped_column(JSON, default=dict)
     #: code of the single criterion missed by a small margin (gaps.near_miss), for the board
-    near_miss_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    near_miss_code: Mapped[str | None] = mapped_column(String(40))
     near_miss: Mapped[dict | None] = mapped_column(JSON)
     #: eligible, or only an expert judgement left (not merely unconfigured local thresholds)
-    candidate: Mapped[bool] = mapped_column(default=False, index=True)
+    candidate: Mapped[bool] = mapped_column(default=False)
     #: when this rung last became a candidate (None while it is not): "newly eligible" reminders
     candidate_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: number of failed criteria, so the board can sort "closest first"
