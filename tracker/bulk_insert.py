@@ -29,37 +29,35 @@ def insert_rows(table: Table, rows: list[dict[str, Any]], *,
     """
     if not rows:
         return []
-    rows = [_with_defaults(table, row) for row in rows]
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:  # rows that leave a column out take its server default: their own statement
         shapes.setdefault(tuple(row), []).append(row)
-    if db.session.get_bind().dialect.name == "postgresql" and _plain_defaults(table):
-        stored: list[Any] = []
-        for names, group in shapes.items():
-            if _json_nulls(table, names, group):
-                stored += _executemany(table, group, read_back)
-            else:
-                stored += _json_insert(table, names, group, read_back is not None)
-        return sorted(stored, key=lambda r: r.id)
-    stored = []
-    for group in shapes.values():
-        stored += _executemany(table, group, read_back)
+    dialect = db.session.get_bind().dialect
+    stored: list[Any] = []
+    for given, group in shapes.items():
+        group = _with_defaults(table, given, group)
+        names = tuple(group[0])
+        if dialect.name == "postgresql" and _plain_defaults(table) \
+                and not _json_nulls(table, names, group):
+            stored += _json_insert(table, names, group, dialect, read_back is not None)
+        else:
+            stored += _executemany(table, group, read_back)
     return sorted(stored, key=lambda r: r.id)
 
 
-def _with_defaults(table: Table, row: dict[str, Any]) -> dict[str, Any]:
-    """The row with each left-out column's Python-side default, called per row as Core does."""
-    missing = [c for c in table.c if c.default is not None and c.key not in row]
-    if not missing:
-        return row
-    row = dict(row)
-    for column in missing:
-        default = column.default
-        if default.is_scalar:
-            row[column.key] = default.arg
-        elif default.is_callable:
-            row[column.key] = default.arg(None)
-    return row
+def _with_defaults(table: Table, given: tuple[str, ...],
+                   rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row with its left-out columns' Python-side defaults, called per row as Core does."""
+    missing = [c for c in table.c if c.default is not None and c.key not in given]
+    values = {c.key: c.default.arg for c in missing if c.default.is_scalar}
+    calls = [(c.key, c.default.arg) for c in missing if c.default.is_callable]
+    filled = []
+    for row in rows:
+        row = {**row, **values}
+        for key, call in calls:
+            row[key] = call(None)
+        filled.append(row)
+    return filled
 
 
 def _plain_defaults(table: Table) -> bool:
@@ -83,12 +81,16 @@ def _executemany(table: Table, rows: list[dict[str, Any]], read_back: Any) -> li
 
 
 def _json_insert(table: Table, names: tuple[str, ...], rows: list[dict[str, Any]],
-                 returning: bool) -> list[Any]:
-    quote = db.session.get_bind().dialect.identifier_preparer.quote
+                 dialect: Any, returning: bool) -> list[Any]:
+    quote = dialect.identifier_preparer.quote
     columns = ", ".join(quote(n) for n in names)
-    binds = {n: _binder(table.c[n].type) for n in names}
-    payload = json.dumps([{n: binds[n](row[n]) for n in names} for row in rows],
-                         default=_plain)
+    # the column types' own bind step in Python (UTCDateTime's UTC); the rows are our copies
+    decorated = [(n, table.c[n].type) for n in names
+                 if isinstance(table.c[n].type, TypeDecorator)]
+    for row in rows:
+        for name, type_ in decorated:
+            row[name] = type_.process_bind_param(row[name], dialect)
+    payload = json.dumps(rows, default=_plain)
     # names from the table's own metadata, quoted; the values travel as the one parameter
     sql = (f"INSERT INTO {quote(table.name)} ({columns}) SELECT {columns} "  # noqa: S608
            f"FROM json_populate_recordset(NULL::{quote(table.name)}, CAST(:rows AS json))")
@@ -97,17 +99,6 @@ def _json_insert(table: Table, names: tuple[str, ...], rows: list[dict[str, Any]
         return []
     statement = text(f"{sql} RETURNING {', '.join(quote(c.name) for c in table.c)}")
     return list(db.session.execute(statement.columns(*table.c), {"rows": payload}))
-
-
-def _binder(type_: Any) -> Any:
-    """The column type's own bind step in Python (UTCDateTime's UTC), or none."""
-    if isinstance(type_, TypeDecorator):
-        return lambda value: type_.process_bind_param(value, db.session.get_bind().dialect)
-    return _same
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def _plain(value: Any) -> Any:
