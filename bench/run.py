@@ -439,6 +439,9 @@ def job_main(name: str, url: str, extra: list[str]) -> None:
                 stored = services.store_upload(stream, Path(extra[0]).name)
             job = services.create_job("enterprises", stored, Path(extra[0]).name, user_id=None)
             db.session.commit()
+            from tracker import names
+
+            names.preload()  # as the import worker does once at start (worker.py), not per job
             started, cpu = time.perf_counter(), time.process_time()
             job = services.run_job(job.id, dry_run=False)
             db.session.commit()

@@ -10,9 +10,9 @@ from typing import Any
 
 from flask import g, has_request_context
 from flask_login import current_user
-from sqlalchemy import insert
 
 from tracker.audit.models import AuditEvent
+from tracker.bulk_insert import insert_rows
 from tracker.extensions import db
 
 
@@ -133,4 +133,4 @@ def record_many(events: list[dict[str, Any]], *, actor_id: int | None = None,
              "enterprise_id": e.get("enterprise_id"),
              "actor_id": e.get("actor_id") if e.get("actor_id") is not None else actor,
              "summary": e.get("summary") or summary} for e in events]
-    db.session.execute(insert(AuditEvent.__table__), rows)  # Core: no ORM bookkeeping per row
+    insert_rows(AuditEvent.__table__, rows)  # no ORM bookkeeping per row

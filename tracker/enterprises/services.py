@@ -11,10 +11,11 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from tracker.accounts.scope import may_place_in_zone
 from tracker.audit import services as audit
+from tracker.bulk_insert import insert_rows
 from tracker.clock import now_utc, today
 from tracker.enterprises import uscc
 from tracker.enterprises.models import (
@@ -190,11 +191,10 @@ def register_many(firms: list[NewFirm], *, actor_id: int | None = None,
     hand-off to workers would mark them (changes.hands_off), instead of rewritten by it.
     """
     stale = {} if stale_since is None else {"eligibility_stale_since": stale_since}
-    _insert_rows(Enterprise, [{**f.values, **derived_columns(f.values["name"], f.values["uscc"]),
-                               **stale} for f in firms])
     table = Enterprise.__table__
-    by_code = {e.uscc: e for e in db.session.execute(select(table).where(
-        table.c.uscc.in_([f.values["uscc"] for f in firms])))}
+    by_code = {e.uscc: e for e in insert_rows(
+        table, [{**f.values, **derived_columns(f.values["name"], f.values["uscc"]), **stale}
+                for f in firms], read_back=table.c.uscc)}
     events = []
     contacts, metrics = [], []
     for firm in firms:
@@ -231,35 +231,13 @@ def register_many(firms: list[NewFirm], *, actor_id: int | None = None,
     audit.record_many(events, actor_id=actor_id, summary=summary)
 
 
-def _insert_rows(model: type, rows: list[dict[str, Any]]) -> None:
-    """Core executemany INSERTs of new records, one per set of keys given.
-
-    A Core executemany takes its columns from the first row, so rows that leave out other
-    columns (to get those columns' defaults) go in a statement of their own, as the ORM's
-    bulk INSERT groups them; what the ORM adds besides (its version counter's first value)
-    is the column's default here.
-    """
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        shapes.setdefault(tuple(row), []).append(row)
-    for group in shapes.values():
-        db.session.execute(insert(model.__table__), group)
-
-
 def _insert_all(model: type, rows: list[dict[str, Any]]) -> list[Any]:
-    """One multi-row INSERT of new records of the chunk's new firms, read back as rows.
+    """The chunk's new firms' records of one kind, inserted together and read back in id order.
 
-    Not INSERT … RETURNING: SQLite can only keep RETURNING in parameter order one row per
-    statement; the firms are new, so every record of theirs is one of these. A plain
-    executemany is one prepared statement on SQLite and one pipelined round trip on psycopg
-    (a rendered multi-VALUES statement cost psycopg more to parse than the rows to insert).
+    The firms are new, so every record of theirs is one of these (read back by firm).
     """
-    if not rows:
-        return []
-    _insert_rows(model, rows)
     table = model.__table__
-    return list(db.session.execute(select(table).where(
-        table.c.enterprise_id.in_({r["enterprise_id"] for r in rows})).order_by(table.c.id)))
+    return insert_rows(table, rows, read_back=table.c.enterprise_id)
 
 
 def update_enterprise(

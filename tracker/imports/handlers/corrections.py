@@ -14,12 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker import changes
 from tracker.audit import services as audit
+from tracker.bulk_insert import insert_rows
 from tracker.clock import now_utc
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import (
@@ -148,7 +149,7 @@ def write_corrections(handler: Handler, rows: list[Row]) -> None:
         audit.record_many(events, actor_id=handler.actor.id,
                           summary=f"导入任务 #{handler.job_id}" if handler.job_id else None)
         if handler.collected:
-            db.session.execute(insert(ImportChange.__table__), handler.collected)
+            insert_rows(ImportChange.__table__, handler.collected)
     finally:
         handler.collected = None
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from tracker import changes
 from tracker.audit import services as audit
+from tracker.bulk_insert import insert_rows
 from tracker.clock import now_utc
 from tracker.enterprises import services as enterprises
 from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
@@ -185,7 +186,7 @@ class EnterpriseHandler(Handler):
                     **firm.snapshots["metrics"], "fiscal_year": firm.metrics_row.fiscal_year},
                     enterprise.id))
         if not self.options.dry_run and self.job_id is not None:
-            db.session.execute(insert(ImportChange.__table__), notes)
+            insert_rows(ImportChange.__table__, notes)
         for row in rows:
             self.enterprises[row.staged.enterprise.uscc] = row.staged.enterprise
             row.outcome = "created"
