@@ -514,19 +514,6 @@ def _carriers(rng: random.Random, ids: _Ids, n_firms: int, now: datetime,
     return rows
 
 
-def _analyze_growing() -> None:
-    """Planner statistics for the rows written so far, after the first chunk and whenever the
-    register has doubled since.
-
-    Autovacuum may not come round during a load (it is off on some servers). Planned without
-    statistics, each chunk's `= ANY` reads of the growing tables (the results' facts) scanned
-    them whole: 500,000 firms slowed to 50 a second, against about 1,000 with them.
-    """
-    for table in (*_TABLES, results.EligibilityResult.__table__):
-        db.session.execute(text(f"ANALYZE {table.name}"))
-    db.session.commit()
-
-
 def generate(n_firms: int, seed: int = 1, *, chunk: int = CHUNK, workers: int = 1,
              progress: Callable[[int, int], None] | None = None) -> Generated:
     """Fill an empty database with `n_firms` firms; commits per chunk (bounded memory).
@@ -568,9 +555,14 @@ def generate(n_firms: int, seed: int = 1, *, chunk: int = CHUNK, workers: int = 
                 del out
                 db.session.commit()
             if writer.postgres and min(start + chunk, n_firms) >= analyze_at:
+                # statistics after the first chunk and whenever the register has doubled:
+                # autovacuum may not come round during a load, and planned blind each chunk's
+                # `= ANY` reads scanned the growing tables whole (500,000 firms at 50 a second)
                 analyze_at *= 2
                 with clock("analyze"):
-                    _analyze_growing()
+                    for table in (*_TABLES, results.EligibilityResult.__table__):
+                        db.session.execute(text(f"ANALYZE {table.name}"))
+                    db.session.commit()
             # the product's own path: evaluate and store, exactly as after a save
             stored.submit(first_id, ids._next[Enterprise.__table__.name])
     finally:
