@@ -96,3 +96,17 @@ def test_a_refused_row_refuses_the_statement():
     with pytest.raises(IntegrityError), db.session.begin_nested():
         insert_rows(table, [_firm(30), _firm(30)], read_back=table.c.uscc)
     assert insert_rows(table, [_firm(30)], read_back=table.c.uscc)[0].uscc == valid_uscc(95330)
+
+
+def test_rows_of_two_shapes_sharing_a_key_come_back_once_each():
+    """One firm's records in two statements (one leaves a column to its default, one has a
+    JSON null): each stored row is returned once, in id order, whichever path stored it."""
+    table = AuditEvent.__table__
+    base = {"entity_type": "carrier", "entity_id": 990001, "action": "update"}
+    rows = [{**base, "changes": {"a": 1}, "summary": "one"}, {**base, "changes": None},
+            {**base, "changes": {"b": 2}, "summary": "three"}]
+    with frozen(NOW):
+        stored = insert_rows(table, rows, read_back=table.c.entity_id)
+    assert len(stored) == 3
+    assert len({r.id for r in stored}) == 3
+    assert [r.id for r in stored] == sorted(r.id for r in stored)

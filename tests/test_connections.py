@@ -204,7 +204,7 @@ def test_a_statement_is_searched_for_locks_once(monkeypatch):
     monkeypatch.setattr(connections, "_NEEDS_TRANSACTION_PATTERN",
                         connections._NEEDS_TRANSACTION, raising=False)
     monkeypatch.setattr(connections, "_NEEDS_TRANSACTION", Counting())
-    monkeypatch.setattr(connections, "_seen", {})
+    connections.needs_transaction.cache_clear()
     for _ in range(3):
         assert connections.needs_transaction("SELECT id FROM t FOR UPDATE")
         assert not connections.needs_transaction("SELECT id FROM t WHERE x = 1")

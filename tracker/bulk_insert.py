@@ -33,16 +33,23 @@ def insert_rows(table: Table, rows: list[dict[str, Any]], *,
     for row in rows:  # rows that leave a column out take its server default: their own statement
         shapes.setdefault(tuple(row), []).append(row)
     dialect = db.session.get_bind().dialect
-    stored: list[Any] = []
+    array_path = dialect.name == "postgresql" and _plain_defaults(table)
+    stored: dict[int, Any] = {}
+    unread: set[Any] = set()  # read_back keys of rows stored without RETURNING
     for given, group in shapes.items():
         group = _with_defaults(table, given, group)
         names = tuple(group[0])
-        if dialect.name == "postgresql" and _plain_defaults(table) \
-                and not _json_nulls(table, names, group):
-            stored += _json_insert(table, names, group, dialect, read_back is not None)
+        if array_path and not _json_nulls(table, names, group):
+            stored.update((r.id, r) for r in _json_insert(table, names, group, dialect,
+                                                            read_back is not None))
         else:
-            stored += _executemany(table, group, read_back)
-    return sorted(stored, key=lambda r: r.id)
+            db.session.execute(insert(table), group)
+            if read_back is not None:
+                unread.update(row[read_back.key] for row in group)
+    if unread:  # once, after every statement: a key's rows may span several shapes
+        for row in db.session.execute(select(table).where(read_back.in_(unread))):
+            stored.setdefault(row.id, row)
+    return [stored[i] for i in sorted(stored)]
 
 
 def _with_defaults(table: Table, given: tuple[str, ...],
@@ -70,14 +77,6 @@ def _json_nulls(table: Table, names: tuple[str, ...], rows: list[dict[str, Any]]
     """A None for a JSON column: stored as JSON null by insert(), as SQL NULL by the array."""
     json_columns = [n for n in names if isinstance(table.c[n].type, JSON)]
     return any(row[n] is None for n in json_columns for row in rows)
-
-
-def _executemany(table: Table, rows: list[dict[str, Any]], read_back: Any) -> list[Any]:
-    db.session.execute(insert(table), rows)
-    if read_back is None:
-        return []
-    keys = {row[read_back.key] for row in rows}
-    return list(db.session.execute(select(table).where(read_back.in_(keys))))
 
 
 def _json_insert(table: Table, names: tuple[str, ...], rows: list[dict[str, Any]],

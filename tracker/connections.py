@@ -28,6 +28,7 @@ the first run's response, cookies included, is discarded whole.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -154,25 +155,13 @@ _NEEDS_TRANSACTION = re.compile(
     r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE)\b|\bFOR\s+KEY\s+SHARE\b"
     r"|pg_advisory|set_config|nextval|setval", re.IGNORECASE)
 
-#: statements whose answer is kept at most; past it the memo starts over (a page view's
-#: statements are a few hundred distinct texts, IN lists of each length count apart)
-_SEEN_LIMIT = 4096
-_seen: dict[str, bool] = {}
-
-
+@functools.lru_cache(maxsize=4096)
 def needs_transaction(statement: str) -> bool:
-    """_NEEDS_TRANSACTION found in `statement`, searched once per distinct text: the search
-    reads the whole text (a few hundred microseconds for a SELECT of every column), and a page
-    view runs the same few statements on every request."""
-    try:
-        return _seen[statement]
-    except KeyError:
-        pass
-    found = _NEEDS_TRANSACTION.search(statement) is not None
-    if len(_seen) >= _SEEN_LIMIT:
-        _seen.clear()
-    _seen[statement] = found
-    return found
+    """_NEEDS_TRANSACTION found in `statement`, searched once per distinct text (kept for the
+    4,096 texts last seen: IN lists of each length count apart): the search reads the whole
+    text, a few hundred microseconds for a SELECT of every column, and a page view runs the
+    same few statements on every request."""
+    return _NEEDS_TRANSACTION.search(statement) is not None
 
 
 def _read_committed(engine: Engine, raw: Any) -> bool:
