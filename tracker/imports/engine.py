@@ -33,7 +33,7 @@ from tracker.imports.handlers.base import Actor, Handler, Options, Reject, Resul
 from tracker.imports.handlers.enterprises import EnterpriseHandler
 from tracker.imports.handlers.qualifications import QualificationHandler
 from tracker.imports.handlers.tenancies import TenancyHandler
-from tracker.imports.reader import FileUnreadable, open_sheet
+from tracker.imports.reader import FileUnreadable, open_sheet, read_ahead
 from tracker.messages import Message
 from tracker.names import preload as preload_name_tables
 
@@ -134,6 +134,21 @@ def parse_row(number: int, cells: list[Any], plan: list[tuple[int, str, columns.
                                                   for e in row.errors):
             row.error(spec.key, Message("缺少%(label)s", label=Message(spec.label)))
     return row
+
+
+def _checked(chunks: Iterator[list[tuple[int, list[Any]]]],
+             plan: list[tuple[int, str, columns.Field]], handler: Handler
+             ) -> Iterator[tuple[int, list[Row]]]:
+    """(rows read, the chunk's non-blank rows parsed and checked): what needs no database, done
+    by the reader thread (read_ahead) while the previous chunk is written."""
+    for chunk in chunks:
+        rows = []
+        for number, cells in chunk:
+            if not all(n.is_blank(c) for c in cells):
+                row = parse_row(number, cells, plan)
+                handler.check(row)
+                rows.append(row)
+        yield len(chunk), rows
 
 
 def plan_columns(kind: str, headers: list[str], mapping: dict[str, str]
@@ -260,46 +275,41 @@ def _run(path: str | Path, options: Options, *, user: Any, job_id: int | None,
         plan_every_chunk(session)
         outer = session.begin_nested()
         try:
-            for chunk in _chunks(sheet.rows):
-                parsed = []
-                for number, cells in chunk:
-                    done += 1
-                    if all(n.is_blank(c) for c in cells):
-                        continue
-                    row = parse_row(number, cells, plan)
-                    result.rows += 1
-                    handler.check(row)
-                    key = handler.duplicate_key(row)
-                    if key is not None and (key if not isinstance(key, tuple) else key[0]):
-                        if key in seen:
-                            row.error("uscc", Message("与第 %(first)s 行重复："
-                                                      "同一企业在文件中出现两次",
-                                                      first=seen[key]),
-                                      label="统一社会信用代码")
-                        else:
-                            seen[key] = number
-                    parsed.append(row)
-                handler.preload([r for r in parsed if not r.errors])
-                staged = [r for r in parsed if not r.errors and handler.stage(r)]
-                for row in parsed:
-                    if not row.errors and row.staged is None:
-                        _apply_alone(session, handler, row)
-                if staged:
-                    _write_chunk(session, handler, staged)
-                for row in parsed:
-                    if row.outcome is not None and not row.errors:
-                        result.valid += 1
-                        setattr(result, row.outcome, getattr(result, row.outcome) + 1)
-                        result.warnings.extend(row.warnings[:MAX_ERRORS - len(result.warnings)])
-                        result.preview.extend(row.preview[:MAX_PREVIEW - len(result.preview)])
-                    result.error_count += len(row.errors)
-                    room = MAX_ERRORS - len(result.errors)
-                    if room > 0:
-                        result.errors.extend(row.errors[:room])
-                session.flush()
-                session.expunge_all()  # bounded memory: nothing from this chunk is needed again
-                if progress is not None:
-                    progress(done, sheet.total)
+            with read_ahead(_checked(_chunks(sheet.rows), plan, handler)) as chunks:
+                for read, parsed in chunks:
+                    done += read
+                    for row in parsed:
+                        result.rows += 1
+                        key = handler.duplicate_key(row)
+                        if key is not None and (key if not isinstance(key, tuple) else key[0]):
+                            if key in seen:
+                                row.error("uscc", Message("与第 %(first)s 行重复："
+                                                          "同一企业在文件中出现两次",
+                                                          first=seen[key]),
+                                          label="统一社会信用代码")
+                            else:
+                                seen[key] = row.number
+                    handler.preload([r for r in parsed if not r.errors])
+                    staged = [r for r in parsed if not r.errors and handler.stage(r)]
+                    for row in parsed:
+                        if not row.errors and row.staged is None:
+                            _apply_alone(session, handler, row)
+                    if staged:
+                        _write_chunk(session, handler, staged)
+                    for row in parsed:
+                        if row.outcome is not None and not row.errors:
+                            result.valid += 1
+                            setattr(result, row.outcome, getattr(result, row.outcome) + 1)
+                            result.warnings.extend(row.warnings[:MAX_ERRORS - len(result.warnings)])
+                            result.preview.extend(row.preview[:MAX_PREVIEW - len(result.preview)])
+                        result.error_count += len(row.errors)
+                        room = MAX_ERRORS - len(result.errors)
+                        if room > 0:
+                            result.errors.extend(row.errors[:room])
+                    session.flush()
+                    session.expunge_all()  # bounded memory: nothing from this chunk is needed again
+                    if progress is not None:
+                        progress(done, sheet.total)
             held = bool(result.warnings) and not options.accept_warnings
             keep = (not options.dry_run and not held
                     and (options.keep_valid or result.error_count == 0))

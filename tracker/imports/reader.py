@@ -13,6 +13,8 @@ import codecs
 import contextvars
 import csv
 import io
+import queue
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -402,3 +404,59 @@ def open_sheet(path: str | Path, looks_like_header: Callable[[list[Any]], int] |
                     total=max(total - header_row, 0) if total else None)
     finally:
         close()
+
+
+#: the producer of read_ahead is done (with the error it met, if any)
+_END = object()
+
+
+@contextmanager
+def read_ahead(items: Iterator[Any], depth: int = 2) -> Iterator[Iterator[Any]]:
+    """`items` taken by a thread of their own, at most `depth` ahead of the consumer.
+
+    Parsing a sheet is pure Python and the import waits for its database about as long
+    (PostgreSQL, a 50,000-row list: 10 s of each); a query waiting for its answer lets the
+    reader parse the next chunk. What the reader raises is raised to the consumer where its
+    item would have come. Leaving the block stops the reader and waits for it, so the file can
+    be closed after.
+    """
+    handoff: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: Any, error: BaseException | None = None) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put((item, error), timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            offer(_END, exc)
+            return
+        offer(_END)
+
+    def consume() -> Iterator[Any]:
+        while True:
+            item, error = handoff.get()
+            if item is _END:
+                if error is not None:
+                    raise error
+                return
+            yield item
+
+    # the caller's context variables hold in the reader too (a generator may read them late)
+    reader = threading.Thread(target=contextvars.copy_context().run, args=(produce,),
+                              name="import-read-ahead", daemon=True)
+    reader.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        reader.join()

@@ -142,7 +142,8 @@ class Handler:
         return row.values.get("uscc")
 
     def check(self, row: Row) -> None:
-        """Checks that need no database."""
+        """Checks that need no database; the reader thread runs them ahead of the writes, so they
+        read nothing that preload or the writes change."""
 
     def preload(self, rows: list[Row]) -> None:
         """The chunk's firms the user may edit (the scope's own query); others are only named."""
