@@ -82,9 +82,9 @@ def test_the_nightly_run_takes_stale_firms_first(monkeypatch):
     db.session.commit()
     ids = _bulk(monkeypatch)
     order: list[list[int]] = []
-    original = results.recompute
-    monkeypatch.setattr(results, "recompute",
-                        lambda chunk, *a, **k: order.append(list(chunk)) or original(chunk))
+    original = results.settled_firms  # every chunk asks first (a settled one goes no further)
+    monkeypatch.setattr(results, "settled_firms",
+                        lambda chunk, day: order.append(list(chunk)) or original(chunk, day))
     monkeypatch.setattr("tracker.ladder.tasks.NIGHTLY_CHUNK", 1)
     recompute_all()
     assert [c[0] for c in order] == [*ids, fresh.id]  # by id alone the fresh firm came first

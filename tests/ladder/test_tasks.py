@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from celery.schedules import crontab
 from sqlalchemy import func, select
 
 from tests.conftest import count_queries
 from tests.ladder.conftest import make_firm
-from tracker.clock import frozen
+from tracker.clock import LOCAL_TZ, frozen
 from tracker.extensions import db
 from tracker.ladder import services, tasks
 from tracker.ladder.models import EligibilityResult, StageTransition
@@ -69,6 +69,49 @@ def test_nightly_chunk_reads_qualifications_once_however_many_firms(day):
     # history and the settled check (one query for the chunk); the titles' stamps are read
     # only for firms whose digest matched: none here
     assert len(reads) == 3, reads
+
+
+def test_the_nightly_run_reads_no_titles_of_firms_whose_results_hold(day, monkeypatch):
+    """A settled firm's rung needs no look either (issue 12: the titles of every firm were
+    read each night to re-derive rungs, a quarter of a second run's time at 500,000 firms)."""
+    from tracker.ladder import inputs
+
+    firms = [make_firm(name=f"天津稳定{i}科技有限公司") for i in range(3)]
+    for firm in firms:
+        services.grant_qualification(firm, "tech_sme", None, date(2026, 3, 1))
+    db.session.commit()
+    with frozen(datetime(2026, 6, 30, 22, 0, tzinfo=LOCAL_TZ)):  # after the grants: they hold
+        tasks.recompute_all()
+    read: list[int] = []
+    titles = inputs.qualification_rows
+
+    def recording(ids):
+        read.extend(ids)
+        return titles(ids)
+
+    monkeypatch.setattr(inputs, "qualification_rows", recording)
+    with frozen(date(2026, 7, 1)):  # the next night: nothing changed, no title ran out
+        assert tasks.recompute_all() >= 3
+    assert not set(read) & {f.id for f in firms}
+    assert [f.current_rung for f in firms] == ["tech_sme"] * 3
+
+
+def test_a_rung_a_recompute_found_lagging_is_moved_by_the_next_nightly_run(day):
+    """The title ran out at midnight; a save recomputed the firm's results before the nightly
+    run (the after-save pipeline derives no rung). The nightly run must still move the rung,
+    though the results it finds were computed today from the facts as they are."""
+    from tracker.ladder import results
+
+    firm = make_firm()
+    services.grant_qualification(firm, "tech_sme", "2026120116000123", date(2026, 3, 1))
+    db.session.commit()
+    with frozen(date(2027, 1, 5)):
+        results.recompute([firm.id])  # what a save's pipeline does
+        db.session.commit()
+        assert firm.current_rung == "tech_sme"  # not the pipeline's to move
+        tasks.recompute_all()
+    db.session.refresh(firm)
+    assert firm.current_rung is None
 
 
 def test_the_nightly_task_on_a_worker_fans_the_firms_out_in_chunk_tasks(app, day, monkeypatch):

@@ -24,8 +24,8 @@ _FULL_YEAR = 12
 _ENTERPRISE_COLUMNS = (
     Enterprise.id, Enterprise.founded_on, Enterprise.tech_field, Enterprise.honours,
     Enterprise.innovation_score, *(getattr(Enterprise, f) for f in ENTERPRISE_FLAGS),
-    # not a fact: the recompute's stale mark, read in the same query
-    Enterprise.eligibility_stale_since,
+    # not facts: the recompute's stale mark and the rung it compares with the titles
+    Enterprise.eligibility_stale_since, Enterprise.current_rung,
 )
 _METRIC_COLUMNS = (
     AnnualMetrics.enterprise_id, AnnualMetrics.fiscal_year, AnnualMetrics.class1_ip,

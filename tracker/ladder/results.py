@@ -32,7 +32,7 @@ from tracker import snapshots
 from tracker.clock import now_utc, today
 from tracker.enterprises.models import Enterprise
 from tracker.extensions import db
-from tracker.ladder import gaps
+from tracker.ladder import gaps, validity
 from tracker.ladder.facts import build_facts, facts_valid_through
 from tracker.ladder.inputs import among, fact_rows, facts_changed_at, settled_on
 from tracker.ladder.models import EligibilityResult, Qualification
@@ -150,9 +150,16 @@ RESULTS_CHANGED: list[Callable[[list[int]], Any]] = []
 RESULTS_FRESH: list[Callable[[list[int]], Any]] = []
 
 
+def settled_firms(enterprise_ids: list[int], day: date) -> set[int]:
+    """The firms whose stored results hold on `day` with nothing to look at (settled_on,
+    under the current rules): their facts, titles and rung as they were computed from."""
+    return settled_on(enterprise_ids, day, _inputs_stamper(local_thresholds())[1], len(KINDS))
+
+
 def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
               force: bool = False, trust_stamps: bool = False, recount: bool = True,
-              qualifications: dict[int, list[Any]] | None = None) -> int:
+              qualifications: dict[int, list[Any]] | None = None,
+              rungs_current: bool = False) -> int:
     """Recompute the stored results of these firms, writing only what changed; flushes.
 
     A firm whose inputs (facts, thresholds, rules) hash to what its stored results were
@@ -174,6 +181,12 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
     pipeline's aggregates and reminder stages).
     `qualifications`: the firms' title rows (inputs.qualification_rows) when the caller read
     them in this transaction already (the nightly run reads them for the rungs first).
+
+    Stored digests also vouch for the firm's rung: the nightly run derives no rung for a
+    settled firm. A firm whose rung lags its titles (one ran out or began since the rung was
+    last derived: only the nightly run derives rungs) gets its results without a digest, so the
+    next nightly run looks at it, rung first. `rungs_current`: the caller derived the rungs of
+    these firms today (the nightly run), nothing to compare.
     """
     ids = sorted(set(enterprise_ids))
     if not ids:
@@ -201,11 +214,13 @@ def recompute(enterprise_ids: Iterable[int], as_of: date | None = None, *,
             return None
         return next(iter(hashes))
 
+    lagging = set() if rungs_current else {
+        i for i in look if validity.rung_on(quals[i], day) != firms[i].current_rung}
     todo, matched = [], []
     for i in look:
         facts = build_facts(firms[i], day, metrics=metrics[i], qualifications=quals[i])
-        stamp = stamp_of(facts)
-        if not force and settled(i) == stamp:
+        stamp = None if i in lagging else stamp_of(facts)
+        if not force and stamp is not None and settled(i) == stamp:
             matched.append(i)
             continue
         todo.append((i, facts, stamp, facts_valid_through(firms[i], day, quals[i], facts)))

@@ -57,18 +57,22 @@ BEAT_SCHEDULE = {
 def refresh_rungs_and_results(enterprise_ids: list[int]) -> int:
     """Re-derive the rung (qualifications expire with time) and recompute results; flushes.
 
-    The rungs are derived from the titles' dates read column-wise; only a firm whose rung
-    moved today is loaded to rebuild its history. Results are recomputed trusting the fact
-    stamps (results.recompute): a firm untouched since its results were computed today is
-    skipped without reading its facts.
+    A firm whose stored results hold today (results.settled_firms: computed after its facts,
+    titles and rung last changed, with no title starting or running out since) is skipped
+    without reading anything more: its digest vouches for its rung too (results.recompute).
+    For the others the rungs are derived from the titles' dates read column-wise; only a firm
+    whose rung moved today is loaded to rebuild its history; then their results.
     """
-    from tracker.ladder import results, services, validity
-    from tracker.ladder.inputs import among, qualification_rows
+    from tracker.ladder import inputs, results, services, validity
 
     day = today()
-    held = qualification_rows(enterprise_ids)
+    settled = results.settled_firms(enterprise_ids, day)
+    look = [i for i in enterprise_ids if i not in settled]
+    if not look:
+        return len(settled)
+    held = inputs.qualification_rows(look)
     rungs = dict(db.session.execute(select(Enterprise.id, Enterprise.current_rung)
-                                    .where(among(Enterprise.id, enterprise_ids))).all())
+                                    .where(inputs.among(Enterprise.id, look))).all())
     moved = [i for i, rung in rungs.items() if validity.rung_on(held[i], day) != rung]
     if moved:
         titles = services.qualifications_by_enterprise(moved)
@@ -76,7 +80,7 @@ def refresh_rungs_and_results(enterprise_ids: list[int]) -> int:
             services.refresh_rung(enterprise, source="expiry", reason="有效期届满或生效",
                                   qualifications=titles[enterprise.id])
     # the titles read above are the facts' titles too: refresh_rung writes none of them
-    return results.recompute(enterprise_ids, day, trust_stamps=True, qualifications=held)
+    return len(settled) + results.recompute(look, day, qualifications=held, rungs_current=True)
 
 
 def _recompute_only(enterprise_ids: list[int]) -> int:
