@@ -425,7 +425,7 @@ def mark_stale(enterprise_ids: Iterable[int]) -> None:
     for start in range(0, len(ids), _STALE_BATCH):
         db.session.execute(
             update(Enterprise)
-            .where(Enterprise.id.in_(ids[start:start + _STALE_BATCH]),
+            .where(among(Enterprise.id, ids[start:start + _STALE_BATCH]),
                    Enterprise.eligibility_stale_since.is_(None))
             # not an edit of the firm: its updated_at and version stay as they are
             .values(eligibility_stale_since=now, updated_at=Enterprise.updated_at)
@@ -446,7 +446,7 @@ def _clear_stale(ids: list[int], computed_from: datetime) -> None:
     for start in range(0, len(ids), _STALE_BATCH):
         db.session.execute(
             update(Enterprise)
-            .where(Enterprise.id.in_(ids[start:start + _STALE_BATCH]),
+            .where(among(Enterprise.id, ids[start:start + _STALE_BATCH]),
                    Enterprise.eligibility_stale_since <= computed_from)
             .values(eligibility_stale_since=None, updated_at=Enterprise.updated_at)
             .execution_options(synchronize_session="fetch"))

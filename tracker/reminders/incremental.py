@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, event, inspect, select
+from sqlalchemy import ARRAY, Integer, Text, bindparam, cast, delete, event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from tracker.clock import now_utc
@@ -57,9 +57,17 @@ def mark(enterprise_ids: Iterable[int | None], session: Session | None = None) -
     connection = _session(session).connection()
     table = SweepMark.__table__
     now = now_utc()
+    arrays = connection.dialect.name == "postgresql"
     for start in range(0, len(ids), CHUNK):
-        stmt = conflict_insert(table).values(
-            [{"enterprise_id": i, "marked_at": now} for i in ids[start:start + CHUNK]])
+        part = ids[start:start + CHUNK]
+        if arrays:  # one array parameter: a thousand-row VALUES is compiled and parsed each time
+            spelled = "{" + ",".join(map(str, part)) + "}"
+            stmt = conflict_insert(table).from_select(["enterprise_id", "marked_at"], select(
+                func.unnest(cast(bindparam("ids", spelled, type_=Text), ARRAY(Integer))),
+                bindparam("now", now, type_=table.c.marked_at.type)))
+        else:
+            stmt = conflict_insert(table).values([{"enterprise_id": i, "marked_at": now}
+                                                  for i in part])
         connection.execute(stmt.on_conflict_do_update(
             index_elements=["enterprise_id"], set_={"marked_at": stmt.excluded.marked_at}))
     return len(ids)
