@@ -24,8 +24,8 @@ from tracker.imports.reader import (
 )
 
 
-def _names() -> set[str]:
-    return {t.name for t in threading.enumerate()}
+def _readers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "import-read-ahead"]
 
 
 def test_items_come_in_order_from_another_thread():
@@ -67,11 +67,11 @@ def test_leaving_early_stops_the_reader():
             yield n
             n += 1
 
-    before = _names()
     with read_ahead(endless(), depth=2) as ahead:
+        assert _readers()
         assert next(ahead) == 0
         time.sleep(0.2)  # the reader fills the hand-off and waits
-    assert _names() == before  # stopped and joined on the way out
+    assert _readers() == []  # stopped and joined on the way out
     assert len(produced) <= 4  # the one taken, two waiting, one held while the hand-off was full
 
 
