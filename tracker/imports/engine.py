@@ -241,7 +241,7 @@ def run(path: str | Path, options: Options, *, user: Any = None, job_id: int | N
         return _run(path, options, user=user, job_id=job_id, progress=progress)
 
 
-def plan_every_chunk(session: Any) -> None:
+def _plan_every_chunk(session: Any) -> None:
     """PostgreSQL plans each statement of this transaction for the tables as they are.
 
     psycopg prepares a statement run five times, and PostgreSQL may then keep one generic plan
@@ -272,7 +272,7 @@ def _run(path: str | Path, options: Options, *, user: Any, job_id: int | None,
         seen: dict[Any, int] = {}
         done = 0
         event.listen(session, "before_flush", stamp)
-        plan_every_chunk(session)
+        _plan_every_chunk(session)
         outer = session.begin_nested()
         try:
             with read_ahead(_checked(_chunks(sheet.rows), plan, handler)) as chunks:

@@ -7,7 +7,7 @@ that answer the same attribute names, in a fixed number of queries per chunk.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -47,10 +47,15 @@ def among(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
     SQLite has no arrays; its driver binds the placeholders cheaply.
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        # spelled as the array's text: the driver adapts a list of ints element by element
-        spelled = "{" + ",".join(str(int(i)) for i in ids) + "}"
-        return column == any_(cast(bindparam(None, spelled, type_=Text), ARRAY(Integer)))
+        return column == any_(id_array(ids))
     return column.in_(ids)
+
+
+def id_array(ids: Iterable[int]) -> ColumnElement[Any]:
+    """The ids as one PostgreSQL `integer[]` parameter, spelled as the array's text (the driver
+    adapts a list of ints element by element)."""
+    spelled = "{" + ",".join(str(int(i)) for i in ids) + "}"
+    return cast(bindparam(None, spelled, type_=Text), ARRAY(Integer))
 
 
 def fact_rows(ids: Sequence[int], qualifications: dict[int, list[Any]] | None = None

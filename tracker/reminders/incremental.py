@@ -21,11 +21,12 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, Text, bindparam, cast, delete, event, func, inspect, select
+from sqlalchemy import bindparam, delete, event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from tracker.clock import now_utc
 from tracker.extensions import conflict_insert, db
+from tracker.ladder.inputs import id_array
 from tracker.reminders.models import SweepMark, SweepState
 
 #: firms per INSERT of marks
@@ -61,10 +62,8 @@ def mark(enterprise_ids: Iterable[int | None], session: Session | None = None) -
     for start in range(0, len(ids), CHUNK):
         part = ids[start:start + CHUNK]
         if arrays:  # one array parameter: a thousand-row VALUES is compiled and parsed each time
-            spelled = "{" + ",".join(map(str, part)) + "}"
             stmt = conflict_insert(table).from_select(["enterprise_id", "marked_at"], select(
-                func.unnest(cast(bindparam("ids", spelled, type_=Text), ARRAY(Integer))),
-                bindparam("now", now, type_=table.c.marked_at.type)))
+                func.unnest(id_array(part)), bindparam("now", now, type_=table.c.marked_at.type)))
         else:
             stmt = conflict_insert(table).values([{"enterprise_id": i, "marked_at": now}
                                                   for i in part])
