@@ -9,11 +9,11 @@ executemany, then the rows read back by a key the caller names.
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Table, insert, select, text
 from sqlalchemy.types import TypeDecorator
 
@@ -89,7 +89,9 @@ def _json_insert(table: Table, names: tuple[str, ...], rows: list[dict[str, Any]
     for row in rows:
         for name, type_ in decorated:
             row[name] = type_.process_bind_param(row[name], dialect)
-    payload = json.dumps(rows, default=_plain)
+    # orjson: the standard encoder was a sixth of the writer's Python in an import (1 s of 6 for
+    # 50,000 firms); it writes datetimes itself, and int keys as json.dumps does
+    payload = orjson.dumps(rows, default=_plain, option=orjson.OPT_NON_STR_KEYS).decode()
     # names from the table's own metadata, quoted; the values travel as the one parameter
     sql = (f"INSERT INTO {quote(table.name)} ({columns}) SELECT {columns} "  # noqa: S608
            f"FROM json_populate_recordset(NULL::{quote(table.name)}, CAST(:rows AS json))")

@@ -147,6 +147,8 @@ class NewFirm:
     metrics_row: Any = None
     #: each new record's audited fields as written (kind -> snapshot), for the caller's notes
     snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: derived_columns of the values, when the caller worked them out ahead (an import's reader)
+    derived: dict[str, Any] | None = None
 
 
 def prepare_enterprise(data: dict[str, Any], *, user: Any = None) -> dict[str, Any]:
@@ -193,8 +195,8 @@ def register_many(firms: list[NewFirm], *, actor_id: int | None = None,
     stale = {} if stale_since is None else {"eligibility_stale_since": stale_since}
     table = Enterprise.__table__
     by_code = {e.uscc: e for e in insert_rows(
-        table, [{**f.values, **derived_columns(f.values["name"], f.values["uscc"]), **stale}
-                for f in firms], read_back=table.c.uscc)}
+        table, [{**f.values, **(f.derived or derived_columns(f.values["name"], f.values["uscc"])),
+                 **stale} for f in firms], read_back=table.c.uscc)}
     events = []
     contacts, metrics = [], []
     for firm in firms:

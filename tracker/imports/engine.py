@@ -139,14 +139,16 @@ def parse_row(number: int, cells: list[Any], plan: list[tuple[int, str, columns.
 def _checked(chunks: Iterator[list[tuple[int, list[Any]]]],
              plan: list[tuple[int, str, columns.Field]], handler: Handler
              ) -> Iterator[tuple[int, list[Row]]]:
-    """(rows read, the chunk's non-blank rows parsed and checked): what needs no database, done
-    by the reader thread (read_ahead) while the previous chunk is written."""
+    """(rows read, the chunk's non-blank rows parsed, checked and prepared): what needs no
+    database, done by the reader process (read_ahead) while the previous chunk is written."""
     for chunk in chunks:
         rows = []
         for number, cells in chunk:
             if not all(n.is_blank(c) for c in cells):
                 row = parse_row(number, cells, plan)
                 handler.check(row)
+                if not row.errors:
+                    handler.prepare(row)
                 rows.append(row)
         yield len(chunk), rows
 

@@ -13,11 +13,12 @@ import codecs
 import contextvars
 import csv
 import io
-import queue
-import threading
+import os
+import pickle
+import signal
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 from xml.etree.ElementTree import ParseError
 
 from flask import current_app, has_app_context
+from sqlalchemy import Engine, event
 
 from tracker.imports.normalise import cell_text, is_blank
 from tracker.messages import Message
@@ -406,57 +408,94 @@ def open_sheet(path: str | Path, looks_like_header: Callable[[list[Any]], int] |
         close()
 
 
-#: the producer of read_ahead is done (with the error it met, if any)
-_END = object()
+class ReaderLost(RuntimeError):
+    """The process reading ahead ended without saying so (killed, out of memory)."""
+
+
+class _Ahead:
+    """The consumer's side of read_ahead: the items as the child sends them."""
+
+    def __init__(self, pid: int, source: Any) -> None:
+        self.pid, self._source = pid, source
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            try:
+                # our own child's items through a private pipe, not outside data
+                kind, payload = pickle.load(self._source)  # noqa: S301
+            except EOFError:
+                raise ReaderLost("导入的读取进程意外结束，请重试") from None
+            if kind == "item":
+                yield payload
+            elif kind == "error":
+                raise payload
+            else:
+                return
+
+
+def _send_all(items: Iterator[Any], sink: Any) -> None:
+    """The child's side: each item, then the end or the error met, pickled into the pipe."""
+    try:
+        for item in items:
+            pickle.dump(("item", item), sink)
+            sink.flush()  # one item at a time: the pipe's buffer is how far ahead it reads
+    except BrokenPipeError:
+        return  # the consumer left early
+    except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+        try:
+            message = pickle.dumps(("error", exc))
+        except Exception:  # noqa: BLE001 - an error that cannot travel is told by its text
+            message = pickle.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+        sink.write(message)
+    else:
+        pickle.dump(("end", None), sink)
+    sink.flush()
+
+
+def _no_database_here(*_args: Any) -> None:
+    """The reader shares the caller's database connections (their sockets and transaction): a
+    statement from it would interleave with the caller's, so it is refused before it is sent."""
+    raise RuntimeError("the import's reader process may not use the database")
 
 
 @contextmanager
-def read_ahead(items: Iterator[Any], depth: int = 2) -> Iterator[Iterator[Any]]:
-    """`items` taken by a thread of their own, at most `depth` ahead of the consumer.
+def read_ahead(items: Iterator[Any]) -> Iterator[Iterable[Any]]:
+    """`items` produced by a child process while the caller consumes them.
 
-    Parsing a sheet is pure Python and the import waits for its database about as long
-    (PostgreSQL, a 50,000-row list: 10 s of each); a query waiting for its answer lets the
-    reader parse the next chunk. What the reader raises is raised to the consumer where its
-    item would have come. Leaving the block stops the reader and waits for it, so the file can
-    be closed after.
+    Parsing a sheet and checking its rows is pure Python, and so is much of writing them:
+    in one process the two took turns on one interpreter lock, and each time the database
+    answered the writer waited for the lock (a 50,000-row list spent 14 s in the driver for
+    10 s of server time). The child is forked with the caller's state (the open file, the
+    handler, the context variables), pickles each item into a pipe, and leaves by os._exit:
+    it shares the caller's database sockets and must run none of its clean-up. The pipe's
+    buffer keeps it about one item ahead. What it raises is raised to the consumer where its
+    item would have come; leaving the block kills and reaps it. Without fork (not Linux or
+    macOS), the items are taken in line.
     """
-    handoff: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def offer(item: Any, error: BaseException | None = None) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put((item, error), timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
+    if not hasattr(os, "fork"):
+        yield items
+        return
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: nothing after this returns into the caller's code
         try:
-            for item in items:
-                if not offer(item):
-                    return
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
-            offer(_END, exc)
-            return
-        offer(_END)
-
-    def consume() -> Iterator[Any]:
-        while True:
-            item, error = handoff.get()
-            if item is _END:
-                if error is not None:
-                    raise error
-                return
-            yield item
-
-    # the caller's context variables hold in the reader too (a generator may read them late)
-    reader = threading.Thread(target=contextvars.copy_context().run, args=(produce,),
-                              name="import-read-ahead", daemon=True)
-    reader.start()
+            os.close(read_end)
+            event.listen(Engine, "before_cursor_execute", _no_database_here)
+            with os.fdopen(write_end, "wb", buffering=_PIPE_BUFFER) as sink:
+                _send_all(items, sink)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    source = os.fdopen(read_end, "rb", buffering=_PIPE_BUFFER)
     try:
-        yield consume()
+        yield _Ahead(pid, source)
     finally:
-        stop.set()
-        reader.join()
+        source.close()
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+#: bytes of pickled items buffered on each side of the pipe (a 500-row chunk is ~1 MB)
+_PIPE_BUFFER = 1 << 20

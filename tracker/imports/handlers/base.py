@@ -94,6 +94,8 @@ class Row:
     outcome: str | None = None
     #: the checked records a chunk writes together (EnterpriseHandler.stage)
     staged: Any = None
+    #: what prepare() worked out ahead for stage(), in the reader process
+    ahead: Any = None
 
     def _problem(self, key: str, message: str, label: str | None) -> dict[str, Any]:
         # the Chinese sentence stays under "message" for readers of the stored JSON; pages,
@@ -142,8 +144,14 @@ class Handler:
         return row.values.get("uscc")
 
     def check(self, row: Row) -> None:
-        """Checks that need no database; the reader thread runs them ahead of the writes, so they
-        read nothing that preload or the writes change."""
+        """Checks that need no database. The reader process (reader.read_ahead) runs them ahead of
+        the writes, on its copy of the handler: they read nothing that preload or the writes
+        change, and only what they put on the row comes back."""
+
+    def prepare(self, row: Row) -> None:
+        """stage()'s share of a checked row that needs no database, worked out by the reader
+        process as check() is (into row.ahead): the writer's Python is on the import's
+        critical path, the reader's runs beside it."""
 
     def preload(self, rows: list[Row]) -> None:
         """The chunk's firms the user may edit (the scope's own query); others are only named."""

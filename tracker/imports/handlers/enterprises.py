@@ -12,7 +12,7 @@ from tracker.audit import services as audit
 from tracker.bulk_insert import insert_rows
 from tracker.clock import now_utc
 from tracker.enterprises import services as enterprises
-from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise
+from tracker.enterprises.models import AnnualMetrics, Contact, Enterprise, derived_columns
 from tracker.enterprises.zones import ZONES
 from tracker.errors import FieldError
 from tracker.extensions import db
@@ -112,27 +112,42 @@ class EnterpriseHandler(Handler):
             outcome = "updated"
         return outcome
 
+    def prepare(self, row: Row) -> None:
+        """The firm stage() registers if the row's code is new, worked out ahead: cleaning, the
+        service's checks and the name's pinyin keys are most of a new firm's Python."""
+        row.ahead = self._new_firm(row)
+
     def stage(self, row: Row) -> bool:
         """A row whose every check passes here is written with its chunk.
 
         A new firm is registered with the chunk's other new firms (multi-row INSERTs); a firm
         on file is corrected with the chunk's other firms on file (corrections.py).
         """
-        v, actor = row.values, self.actor
-        code = v["uscc"]
+        code, actor = row.values["uscc"], self.actor
         if actor.is_zone and actor.zone not in ZONES:
             return False
         if code in self.enterprises:
             row.staged = stage_correction(self, row, self.enterprises[code])
             return row.staged is not None
-        if code in self.elsewhere:
+        if code in self.elsewhere or row.ahead is None:
             return False
+        firm = row.staged = row.ahead
+        if firm.metrics is not None:
+            year, figures, _source = firm.metrics
+            self.warn_implausible(row, None, year, None, figures)
+        return True
+
+    def _new_firm(self, row: Row) -> enterprises.NewFirm | None:
+        """The row as a new firm with its contact and figures, if every check passes without
+        the database (None: stage() leaves the row to apply(), which reports what is refused)."""
+        v, actor = row.values, self.actor
+        code = v["uscc"]
         data = {f.attr: v[f.key] for f in columns.ENTERPRISE_FIELDS
                 if f.group == "enterprise" and f.key in v}
         if actor.is_zone:
             data.setdefault("zone", actor.zone)
         if not data.get("name") or not data.get("zone"):
-            return False
+            return None
         try:
             values = enterprises.prepare_enterprise({**data, "uscc": code}, user=self.user)
             contact = None
@@ -141,18 +156,17 @@ class EnterpriseHandler(Handler):
                 contact["receives_reminders"] = bool(contact.get("email"))
                 contact = enterprises.contact_values(contact)
         except FieldError:
-            return False
+            return None
         if values["uscc"] != code:
-            return False  # a code spelt differently from its stored form: checked row by row
+            return None  # a code spelt differently from its stored form: checked row by row
         metrics = None
         year, figures = row_figures(v, self.options.year)
         if figures:
             if enterprises.metric_errors(figures, year):
-                return False
-            self.warn_implausible(row, None, year, None, figures)
+                return None
             metrics = (year, figures, "import")
-        row.staged = enterprises.NewFirm(values, contact, metrics)
-        return True
+        return enterprises.NewFirm(values, contact, metrics,
+                                   derived=derived_columns(values["name"], values["uscc"]))
 
     def write_staged(self, rows: list[Row]) -> None:
         corrections = [row for row in rows if isinstance(row.staged, Correction)]
