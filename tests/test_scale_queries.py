@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy import text as text_
@@ -169,8 +171,6 @@ def test_navbar_search_reads_indexes_on_postgres(spread, registry, q, column, ro
 
     if db.session.get_bind().dialect.name != "postgresql":
         pytest.skip("EXPLAIN plans are checked on PostgreSQL")
-    import re
-
     from tracker.enterprises.uscc import make_code
 
     if q == "uscc-prefix":  # one firm's first 14 characters: selective, as a typed code is
@@ -201,9 +201,7 @@ def test_a_sparse_name_search_reads_each_match_once_on_postgres(spread, registry
         pytest.skip("EXPLAIN plans are checked on PostgreSQL")
     from sqlalchemy import event
 
-    from tracker.enterprises.models import Enterprise as Firm
-
-    q = db.session.scalar(select(Firm.name).order_by(Firm.id.desc()).limit(1))[2:6]
+    q = db.session.scalar(select(Enterprise.name).order_by(Enterprise.id.desc()).limit(1))[2:6]
     user = make_user("bureau")
     filters = enterprise_queries.EnterpriseFilters(q=q, sort=sort)
     assert enterprise_queries._few_name_matches(q)
@@ -227,7 +225,5 @@ def test_a_sparse_name_search_reads_each_match_once_on_postgres(spread, registry
     plan = "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement,
                                                                   parameters))
     connection.exec_driver_sql("SET LOCAL enable_sort = on")
-    import re
-
     assert re.search(r"Sort Key: ", plan), plan
     assert len(re.findall(r"Scan (?:using \w+ )?on enterprises\b", plan)) == 1, plan

@@ -218,10 +218,9 @@ def _unindexed(keys: list[SortKey]) -> list[SortKey]:
 def page(user: Any, filters: EnterpriseFilters, *, size: int, after: str | None = None,
          before: str | None = None) -> Page:
     query = filtered_query(user, filters).options(joinedload(Enterprise.officer))
-    keys = SORTS[filters.sort]
+    keys = ordered_by = SORTS[filters.sort]
     if filters.q and _few_name_matches(filters.q):
-        # the cursors carry the columns' values, as the plain list's do
-        return keyset_page(db.session, query, _unindexed(keys), size=size, after=after,
-                           before=before,
-                           row_values=lambda row: [getattr(row, k.column.key) for k in keys])
-    return keyset_page(db.session, query, keys, size=size, after=after, before=before)
+        ordered_by = _unindexed(keys)
+    # the cursors carry the columns' values, whichever expression the page is ordered by
+    return keyset_page(db.session, query, ordered_by, size=size, after=after, before=before,
+                       row_values=lambda row: [getattr(row, k.column.key) for k in keys])

@@ -408,6 +408,10 @@ def open_sheet(path: str | Path, looks_like_header: Callable[[list[Any]], int] |
         close()
 
 
+#: bytes of pickled items buffered on each side of the pipe (a 500-row chunk is ~1 MB)
+_PIPE_BUFFER = 1 << 20
+
+
 class ReaderLost(RuntimeError):
     """The process reading ahead ended without saying so (killed, out of memory)."""
 
@@ -495,7 +499,3 @@ def read_ahead(items: Iterator[Any]) -> Iterator[Iterable[Any]]:
             os.kill(pid, signal.SIGKILL)
         with suppress(ChildProcessError):
             os.waitpid(pid, 0)
-
-
-#: bytes of pickled items buffered on each side of the pipe (a 500-row chunk is ~1 MB)
-_PIPE_BUFFER = 1 << 20
